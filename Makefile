@@ -1,0 +1,43 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck services catalogs bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Run the whole center on the embedded default and print where to look.
+demo: $(STAMP)
+	$(BIN)/ceasefire demo
+
+## Lint, type-check and run the test suite on SQLite and PostgreSQL.
+test: $(STAMP) services
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
+	$(BIN)/pytest -n 2
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+## Start (and if need be install) the local services the tests use.
+services:
+	bash scripts/services.sh
+
+## Extract messages and compile the translation catalogs.
+catalogs: $(STAMP)
+	$(BIN)/python scripts/catalogs.py
+
+bench: $(STAMP)
+	$(BIN)/ceasefire bench enrich
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Make sure the local services the tests use are installed and running: PostgreSQL.
+# On a machine without them they are installed from Debian's packages (needs root).
+set -euo pipefail
+
+have_pg() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
+
+if ! command -v pg_isready >/dev/null 2>&1; then
+  echo "services: installing PostgreSQL from Debian's packages"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq postgresql >/dev/null
+fi
+
+if ! have_pg; then
+  echo "services: starting PostgreSQL"
+  for version in $(ls /etc/postgresql 2>/dev/null); do
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  done
+  for _ in $(seq 1 30); do have_pg && break; sleep 1; done
+fi
+
+if have_pg; then
+  # Tests connect as postgres over TCP without a password (trust), as on this kind of machine.
+  if ! psql -h 127.0.0.1 -U postgres -d postgres -Atc 'select 1' >/dev/null 2>&1; then
+    echo "services: PostgreSQL runs but postgres@127.0.0.1 cannot log in; set CEASEFIRE_TEST_PG" >&2
+  fi
+  echo "services: PostgreSQL ready"
+else
+  echo "services: PostgreSQL is not reachable on 127.0.0.1:5432" >&2
+  [ "${CI:-}" = "true" ] && exit 1
+fi

@@ -1,0 +1,81 @@
+"""The `ceasefire` command line: a thin layer over the library.
+
+Exit codes: 0 ok, 1 the input was refused, 2 usage error, 3 internal error (see docs/cli.md).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from ceasefire import __version__
+from ceasefire.cli import bench, db, demo, mission, where
+from ceasefire.cli.common import console_err
+from ceasefire.errors import CeasefireError
+from ceasefire.i18n import LANGUAGES, set_language
+
+app = typer.Typer(
+    name="ceasefire",
+    help="Joint ceasefire monitoring center.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(mission.app, name="mission")
+app.add_typer(bench.app, name="bench")
+app.add_typer(db.app, name="db")
+app.command("where")(where.where)
+app.command("demo")(demo.demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ceasefire {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    lang: str = typer.Option(
+        None, "--lang", help="Language of messages: en, ru, tr, az, hy (default $CEASEFIRE_LANG)."
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Joint ceasefire monitoring center."""
+    if lang is not None:
+        if lang not in LANGUAGES:
+            raise typer.BadParameter(f"choose one of {', '.join(LANGUAGES)}", param_hint="--lang")
+        set_language(lang)
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except CeasefireError as exc:
+        console_err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(130)
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if os.environ.get("CEASEFIRE_DEBUG"):
+            raise
+        console_err.print(
+            f"[red]internal error:[/red] {type(exc).__name__}: {exc}\n"
+            "Set CEASEFIRE_DEBUG=1 to see the traceback, and please report it.",
+            highlight=False,
+        )
+        sys.exit(3)
+    sys.exit(0)

@@ -1,0 +1,33 @@
+"""What the commands share: output consoles, formats, common options."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from typing import Any
+
+import typer
+from rich.console import Console
+
+console = Console(highlight=False)
+console_err = Console(stderr=True, highlight=False)
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+def print_json(data: Any) -> None:
+    """One JSON document on stdout (no colour, no wrapping: for programs)."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+MISSION_OPTION = typer.Option(
+    None, "--mission", "-m", help="Built-in mission name or mission folder (default karabakh-2020)."
+)
+DB_OPTION = typer.Option(
+    None, "--db", help="Database URL or SQLite path (default $CEASEFIRE_DB, else the embedded file)."
+)
+LANG_OPTION = typer.Option(None, "--lang", "-l", help="Language: en, ru, tr, az, hy.")

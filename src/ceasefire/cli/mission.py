@@ -1,0 +1,204 @@
+"""`ceasefire mission validate|show|schema|load|versions`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from ceasefire.cli.common import DB_OPTION, LANG_OPTION, MISSION_OPTION, Format, console, print_json
+from ceasefire.errors import InputError
+from ceasefire.i18n import _, current_language
+from ceasefire.mission import Mission, check_mission, load_mission
+from ceasefire.mission.schema import mission_schema
+from ceasefire.store import open_database
+from ceasefire.store.missions import save_mission, stored_mission, versions
+from ceasefire.timeutil import iso
+
+app = typer.Typer(help="Validate, show and load missions.", no_args_is_help=True)
+
+
+@app.command()
+def validate(
+    path: str = typer.Argument(..., help="Mission folder, its mission.toml, or a built-in name."),
+    fmt: Format = typer.Option(Format.text, "--format"),
+) -> None:
+    """Check a mission; list every problem with file, field and reason."""
+    mission, problems = check_mission(path)
+    if fmt is Format.json:
+        print_json(
+            {
+                "valid": not problems,
+                "problems": [
+                    {"file": p.file, "record": p.record, "field": p.field, "reason": p.reason}
+                    for p in problems
+                ],
+            }
+        )
+    elif problems:
+        for p in problems:
+            console.print(f"[red]✗[/red] {p}")
+        console.print(_("{n} problem(s) found").format(n=len(problems)))
+    else:
+        assert mission is not None
+        console.print(
+            "[green]✓[/green] "
+            + _("{id}: valid ({zones} zones, {places} settlements, {clauses} clauses)").format(
+                id=mission.id,
+                zones=len(mission.zones),
+                places=len(mission.settlements),
+                clauses=len(mission.config.clauses),
+            )
+        )
+    if problems:
+        raise typer.Exit(1)
+
+
+def summary(mission: Mission, lang: str) -> dict[str, Any]:
+    c = mission.config
+    return {
+        "id": c.id,
+        "name": mission.name(lang),
+        "names": c.name,
+        "timezone": c.timezone,
+        "languages": c.languages,
+        "period": {"start": iso(c.period.start), "end": iso(c.period.end) if c.period.end else None},
+        "area": list(c.area),
+        "contingents": [
+            {"id": x.id, "name": x.names[lang], "language": x.language, "colour": x.colour}
+            for x in c.contingents
+        ],
+        "parties": [{"id": x.id, "name": x.names[lang], "language": x.language} for x in c.parties],
+        "peacekeeping_force": {"id": c.peacekeeping_force.id, "name": c.peacekeeping_force.names[lang]}
+        if c.peacekeeping_force
+        else None,
+        "clauses": [{"id": x.id, "text": x.text[lang]} for x in c.clauses],
+        "zones": [
+            {
+                "id": z.id,
+                "kind": z.kind,
+                "name": z.names[lang],
+                "party": z.party,
+                "valid_from": iso(z.valid_from),
+                "valid_until": iso(z.valid_until) if z.valid_until else None,
+            }
+            for z in mission.zones
+        ],
+        "settlements": len(mission.settlements),
+        "digest": mission.digest,
+        "disclaimer": mission.disclaimer(lang),
+        "source": mission.source,
+    }
+
+
+@app.command()
+def show(
+    path: str = typer.Argument(None, help="Mission folder or built-in name (default karabakh-2020)."),
+    fmt: Format = typer.Option(Format.text, "--format"),
+    lang: str = LANG_OPTION,
+) -> None:
+    """A readable summary of a mission."""
+    mission = load_mission(path)
+    lang = lang or current_language()
+    if lang not in mission.languages:
+        raise InputError(_("--lang: {lang} is not a working language of the mission").format(lang=lang))
+    data = summary(mission, lang)
+    if fmt is Format.json:
+        print_json(data)
+        return
+    console.print(f"[bold]{data['name']}[/bold]  ({data['id']})")
+    period = data["period"]
+    console.print(
+        _("Period: {start} to {end}; time zone {tz}; languages {langs}").format(
+            start=period["start"], end=period["end"] or _("open"), tz=data["timezone"],
+            langs=", ".join(data["languages"]),
+        )  # fmt: skip
+    )
+    for title, key in ((_("Contingents"), "contingents"), (_("Parties"), "parties")):
+        console.print(f"{title}: " + "; ".join(f"{x['id']} {x['name']}" for x in data[key]))
+    if data["peacekeeping_force"]:
+        force = data["peacekeeping_force"]
+        console.print(_("Peacekeeping force") + f": {force['id']} {force['name']}")
+    table = Table(title=_("Zones"), show_lines=False)
+    for column in (_("id"), _("kind"), _("party"), _("valid from"), _("valid until"), _("name")):
+        table.add_column(column)
+    for z in data["zones"]:
+        table.add_row(
+            z["id"], z["kind"], z["party"] or "", z["valid_from"][:10],
+            (z["valid_until"] or "")[:10], z["name"],
+        )  # fmt: skip
+    console.print(table)
+    console.print(_("Agreement: {n} clauses").format(n=len(data["clauses"])))
+    for clause in data["clauses"]:
+        console.print(f"  {clause['id']}. {clause['text']}")
+    console.print(_("Gazetteer: {n} settlements").format(n=data["settlements"]))
+    if data["disclaimer"]:
+        console.print(f"[yellow]{data['disclaimer']}[/yellow]")
+
+
+@app.command()
+def schema(
+    out: Path = typer.Option(None, "--out", help="Write to this file instead of stdout."),
+) -> None:
+    """Print the JSON Schema of the mission file."""
+    text = json.dumps(mission_schema(), indent=2, ensure_ascii=False) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
+@app.command()
+def load(
+    path: str = typer.Argument(None, help="Mission folder or built-in name (default karabakh-2020)."),
+    db: str = DB_OPTION,
+    note: str = typer.Option("", "--note", help="Why this version (e.g. 'corrected line near X')."),
+) -> None:
+    """Store a mission in the database; changed files become a new version."""
+    mission = load_mission(path)
+    engine = open_database(db)
+    version, new = save_mission(engine, mission, note)
+    if new:
+        console.print(_("{id}: stored as version {v}").format(id=mission.id, v=version.version))
+    else:
+        console.print(_("{id}: unchanged, version {v}").format(id=mission.id, v=version.version))
+
+
+@app.command("versions")
+def list_versions(
+    mission_id: str = typer.Argument("karabakh-2020"),
+    db: str = DB_OPTION,
+    fmt: Format = typer.Option(Format.text, "--format"),
+) -> None:
+    """The stored versions of a mission's geography."""
+    rows = versions(open_database(db), mission_id)
+    if fmt is Format.json:
+        print_json(
+            [
+                {"version": r.version, "digest": r.digest, "loaded_at": iso(r.loaded_at),
+                 "source": r.source, "note": r.note}
+                for r in rows
+            ]  # fmt: skip
+        )
+        return
+    table = Table()
+    for column in (_("version"), _("loaded at"), _("digest"), _("note")):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(str(r.version), iso(r.loaded_at), r.digest[:12], r.note)
+    console.print(table)
+
+
+def mission_for(mission: str | None, db: str | None, version: int | None) -> Mission:
+    """The mission a command works on: from files, or as stored in the database."""
+    if db is None and version is None:
+        return load_mission(mission)
+    engine = open_database(db)
+    mission_id = load_mission(mission).id if mission else "karabakh-2020"
+    return stored_mission(engine, mission_id, version)
+
+
+__all__ = ["MISSION_OPTION", "app", "mission_for"]

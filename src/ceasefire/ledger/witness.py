@@ -1,0 +1,287 @@
+"""A C2SP tlog-witness cosigner: cosign a checkpoint only if it extends the last one cosigned.
+
+Why: each contingent runs one. Before adding its cosignature it checks that the log signed the
+checkpoint and, with a consistency proof, that the new tree contains the last tree it cosigned
+for that log, unchanged. A log that rolls back, forks (same size, other root) or rewrites its
+past therefore cannot collect the cosignatures a checkpoint needs to count.
+
+The rules and status codes follow https://c2sp.org/tlog-witness (``add-checkpoint``). The last
+cosigned size and root per origin live in a :class:`WitnessState`; the update is a
+compare-and-swap, so two requests checked against the same old size cannot both win (the race
+the spec describes, which would otherwise roll the witness back).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+from ceasefire.ledger.checkpoint import Checkpoint, CheckpointError, CosignatureSigner
+from ceasefire.ledger.errors import LedgerError
+from ceasefire.ledger.merkle import EMPTY_ROOT, HASH_SIZE, ProofError, verify_consistency
+from ceasefire.ledger.note import (
+    InvalidSignatureError,
+    NoteError,
+    Signature,
+    UnverifiedNoteError,
+    Verifier,
+    b64decode,
+    b64encode,
+    open_note,
+    parse_note,
+)
+
+MAX_WITNESS_PROOF_HASHES = 63
+"""tlog-witness: a client MUST NOT send more than 63 consistency proof lines."""
+
+MAX_REQUEST_BYTES = 1 << 16
+"""Limit on an add-checkpoint request body; a checkpoint with signatures is far smaller."""
+
+
+@dataclass(frozen=True)
+class TreeHead:
+    """Size and root hash of a tree: what a witness remembers per log."""
+
+    size: int
+    root_hash: bytes
+
+
+class WitnessState(Protocol):
+    """Where a witness keeps the last checkpoint it cosigned for each origin."""
+
+    def latest(self, origin: str) -> TreeHead | None:
+        """The last cosigned tree head for ``origin``, or None if there is none."""
+        ...
+
+    def compare_and_swap(self, origin: str, expected: TreeHead | None, new: TreeHead) -> bool:
+        """Atomically set ``new`` if the stored head is still ``expected``; report success."""
+        ...
+
+
+class MemoryWitnessState:
+    """A :class:`WitnessState` in memory, safe across threads (for tests and one process)."""
+
+    def __init__(self, initial: Mapping[str, TreeHead] | None = None) -> None:
+        self._heads: dict[str, TreeHead] = dict(initial or {})
+        self._lock = threading.Lock()
+
+    def latest(self, origin: str) -> TreeHead | None:
+        with self._lock:
+            return self._heads.get(origin)
+
+    def compare_and_swap(self, origin: str, expected: TreeHead | None, new: TreeHead) -> bool:
+        with self._lock:
+            if self._heads.get(origin) != expected:
+                return False
+            self._heads[origin] = new
+            return True
+
+
+class WitnessError(LedgerError):
+    """The witness refused to cosign; ``reason`` is a short code, ``status`` the HTTP status.
+
+    ``latest_size`` is set when the spec asks the witness to tell the client its latest size.
+    """
+
+    status: ClassVar[int] = 400
+    reason: ClassVar[str] = "bad-request"
+
+    def __init__(self, message: str, *, latest_size: int | None = None) -> None:
+        self.latest_size = latest_size
+        super().__init__(message)
+
+
+class BadRequestError(WitnessError):
+    """The request is malformed, or its old size is larger than the checkpoint's size."""
+
+
+class UnknownLogError(WitnessError):
+    """The checkpoint's origin is not a log this witness follows."""
+
+    status = 404
+    reason = "unknown-log"
+
+
+class LogSignatureError(WitnessError):
+    """No signature from the log's key verifies on the checkpoint."""
+
+    status = 403
+    reason = "log-signature"
+
+
+class ConflictError(WitnessError):
+    """The client's old size is not the size this witness last cosigned (it has moved on)."""
+
+    status = 409
+    reason = "old-size-mismatch"
+
+
+class RollbackError(ConflictError):
+    """The checkpoint is smaller than the last one cosigned: the log would go back in time."""
+
+    reason = "rollback"
+
+
+class ForkError(ConflictError):
+    """Same size as the last cosigned checkpoint, different root: the log has forked."""
+
+    reason = "fork"
+
+
+class InconsistentError(WitnessError):
+    """The consistency proof does not show the checkpoint extends the last one cosigned."""
+
+    status = 422
+    reason = "inconsistent"
+
+
+def _is_decimal(text: str) -> bool:
+    return text.isascii() and text.isdigit() and (text == "0" or not text.startswith("0"))
+
+
+@dataclass(frozen=True)
+class AddCheckpointRequest:
+    """The body of a tlog-witness ``add-checkpoint`` request."""
+
+    old_size: int
+    proof: tuple[bytes, ...]
+    checkpoint: bytes
+    """The signed checkpoint note."""
+
+    @classmethod
+    def parse(cls, body: bytes) -> AddCheckpointRequest:
+        """Parse ``old <size>``, proof lines in base64, an empty line, then the note."""
+        if len(body) > MAX_REQUEST_BYTES:
+            raise BadRequestError(f"request is larger than {MAX_REQUEST_BYTES} bytes")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise BadRequestError("request is not valid UTF-8") from e
+        head, sep, note = text.partition("\n\n")
+        if not sep:
+            raise BadRequestError("request has no empty line before the checkpoint")
+        lines = head.split("\n")
+        first = lines[0]
+        if not first.startswith("old ") or not _is_decimal(first[4:]):
+            raise BadRequestError("request must start with 'old <size>' in decimal")
+        if len(lines) - 1 > MAX_WITNESS_PROOF_HASHES:
+            raise BadRequestError(f"more than {MAX_WITNESS_PROOF_HASHES} consistency proof lines")
+        proof: list[bytes] = []
+        for i, line in enumerate(lines[1:]):
+            try:
+                h = b64decode(line, f"consistency proof line {i + 1}")
+            except ValueError as e:
+                raise BadRequestError(str(e)) from e
+            if len(h) != HASH_SIZE:
+                raise BadRequestError(f"consistency proof line {i + 1} is not a 32-byte hash")
+            proof.append(h)
+        return cls(int(first[4:]), tuple(proof), note.encode("utf-8"))
+
+    def encode(self) -> bytes:
+        """The request body."""
+        lines = [f"old {self.old_size}", *(b64encode(h) for h in self.proof)]
+        return ("\n".join(lines) + "\n\n").encode("utf-8") + self.checkpoint
+
+
+class Witness:
+    """Cosigns checkpoints of known logs that are consistent with what it cosigned before."""
+
+    def __init__(
+        self,
+        signer: CosignatureSigner,
+        logs: Mapping[str, Sequence[Verifier]],
+        state: WitnessState | None = None,
+    ) -> None:
+        """``logs`` maps each origin this witness follows to the log's verifier key(s)."""
+        self._signer = signer
+        self._logs = {origin: tuple(keys) for origin, keys in logs.items()}
+        self._state: WitnessState = state if state is not None else MemoryWitnessState()
+
+    @property
+    def name(self) -> str:
+        return self._signer.name
+
+    def latest(self, origin: str) -> TreeHead | None:
+        """The last tree head cosigned for ``origin``."""
+        return self._state.latest(origin)
+
+    def add_checkpoint(
+        self, checkpoint: bytes | str, old_size: int, proof: Sequence[bytes]
+    ) -> Signature:
+        """Cosign ``checkpoint`` if it is consistent with the last one cosigned for its log.
+
+        ``old_size`` is the size of the last checkpoint the client believes was cosigned,
+        ``proof`` the consistency proof from it. Returns the cosignature; raises a
+        :class:`WitnessError` subclass naming the reason otherwise.
+        """
+        try:
+            text, _ = parse_note(checkpoint)
+            parsed = Checkpoint.parse(text)
+        except (NoteError, CheckpointError) as e:
+            raise BadRequestError(f"malformed checkpoint: {e}") from e
+        keys = self._logs.get(parsed.origin)
+        if keys is None:
+            raise UnknownLogError(f"unknown log origin {parsed.origin!r}")
+        try:
+            open_note(checkpoint, keys)
+        except (UnverifiedNoteError, InvalidSignatureError) as e:
+            raise LogSignatureError(
+                f"checkpoint for {parsed.origin} is not signed by the log: {e}"
+            ) from e
+        if isinstance(old_size, bool) or not isinstance(old_size, int) or old_size < 0:
+            raise BadRequestError(f"old size {old_size!r} is not a size")
+        if len(proof) > MAX_WITNESS_PROOF_HASHES:
+            raise BadRequestError(f"more than {MAX_WITNESS_PROOF_HASHES} consistency proof hashes")
+        if any(len(h) != HASH_SIZE for h in proof):
+            raise BadRequestError("every consistency proof hash must be 32 bytes")
+        if old_size > parsed.size:
+            raise BadRequestError(
+                f"old size {old_size} is larger than the checkpoint size {parsed.size}"
+            )
+
+        current = self._state.latest(parsed.origin)
+        current_size = current.size if current is not None else 0
+        current_root = current.root_hash if current is not None else EMPTY_ROOT
+        if parsed.size < current_size:
+            raise RollbackError(
+                f"checkpoint size {parsed.size} is smaller than the last cosigned size "
+                f"{current_size} for {parsed.origin}",
+                latest_size=current_size,
+            )
+        if old_size != current_size:
+            raise ConflictError(
+                f"old size {old_size} is not the last cosigned size {current_size} "
+                f"for {parsed.origin}",
+                latest_size=current_size,
+            )
+        if parsed.size == current_size and parsed.root_hash != current_root:
+            raise ForkError(
+                f"checkpoint has size {parsed.size} like the last cosigned one for "
+                f"{parsed.origin} but a different root hash",
+                latest_size=current_size,
+            )
+        try:
+            verify_consistency(old_size, parsed.size, current_root, parsed.root_hash, proof)
+        except ProofError as e:
+            raise InconsistentError(
+                f"checkpoint of size {parsed.size} for {parsed.origin} is not proven "
+                f"consistent with size {old_size}: {e}"
+            ) from e
+
+        new = TreeHead(parsed.size, parsed.root_hash)
+        if not self._state.compare_and_swap(parsed.origin, current, new):
+            now = self._state.latest(parsed.origin)
+            latest_size = now.size if now is not None else 0
+            raise ConflictError(
+                f"another checkpoint for {parsed.origin} was cosigned meanwhile "
+                f"(size {latest_size}); retry from that size",
+                latest_size=latest_size,
+            )
+        return self._signer.cosign(parsed)
+
+    def handle(self, body: bytes) -> str:
+        """Serve one ``add-checkpoint`` request body; the response body on success."""
+        request = AddCheckpointRequest.parse(body)
+        return self.add_checkpoint(request.checkpoint, request.old_size, request.proof).line()

@@ -1,0 +1,206 @@
+"""The mission model: who monitors, who the parties are, the agreement, zones and places.
+
+The mission file (TOML) is described by Pydantic models, so its JSON Schema is published from
+the same source that validates it. Zones and settlements come from GeoJSON and CSV files next to
+it and are plain dataclasses holding Shapely geometries.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from shapely.geometry.base import BaseGeometry
+
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,3}$")]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+Localized = dict[str, Annotated[str, StringConstraints(min_length=1)]]
+"""A text in each working language: {"en": ..., "ru": ..., ...}."""
+
+ZONE_KINDS = (
+    "line_of_contact",
+    "controlled_area",
+    "peacekeeping_zone",
+    "corridor",
+    "buffer_zone",
+    "withdrawal_zone",
+    "handover_area",
+    "road",
+    "site",
+)
+ZoneKind = Literal[
+    "line_of_contact",
+    "controlled_area",
+    "peacekeeping_zone",
+    "corridor",
+    "buffer_zone",
+    "withdrawal_zone",
+    "handover_area",
+    "road",
+    "site",
+]
+LINE_KINDS = frozenset({"line_of_contact", "road"})
+POINT_KINDS = frozenset({"site"})
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Contact(_Strict):
+    name: Localized
+    channel: Literal["email", "http", "tak"]
+    address: str = Field(min_length=1)
+
+
+class Contingent(_Strict):
+    id: Id
+    language: str
+    colour: Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
+    names: Localized
+    head: Localized
+
+
+class Party(_Strict):
+    id: Id
+    language: str
+    names: Localized
+    contacts: list[Contact] = []
+
+
+class Force(_Strict):
+    id: Id
+    language: str
+    names: Localized
+    contacts: list[Contact] = []
+
+
+class Clause(_Strict):
+    id: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z][0-9A-Za-z.\-]*$")]
+    text: Localized
+
+
+class Period(_Strict):
+    start: AwareDatetime
+    end: AwareDatetime | None = None
+
+
+class MissionFile(_Strict):
+    """The mission file, ``mission.toml``."""
+
+    schema_version: Literal[1]
+    id: Slug
+    timezone: str
+    languages: list[str] = Field(min_length=1)
+    period: Period
+    area: tuple[float, float, float, float] = Field(
+        description="Area of operations: min lon, min lat, max lon, max lat."
+    )
+    layers: list[str] = Field(min_length=1)
+    gazetteer: str
+    neutral_order: list[Id]
+    name: Localized
+    name_order: dict[str, list[Id]]
+    disclaimer: Localized = {}
+    attribution: Localized = {}
+    contingents: list[Contingent] = Field(min_length=2)
+    parties: list[Party] = Field(min_length=2)
+    peacekeeping_force: Force | None = None
+    clauses: list[Clause] = []
+
+
+class ZoneProperties(_Strict):
+    """The properties of a zone feature in a GeoJSON layer."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    kind: ZoneKind
+    names: Localized
+    valid_from: AwareDatetime
+    valid_until: AwareDatetime | None = None
+    party: Id | None = None
+    force: Id | None = None
+    clauses: list[str] = []
+    left_party: Id | None = None
+    right_party: Id | None = None
+    illustrative: bool = False
+
+
+@dataclass(frozen=True)
+class Zone:
+    id: str
+    kind: str
+    names: dict[str, str]
+    geometry: BaseGeometry
+    valid_from: datetime
+    valid_until: datetime | None = None
+    party: str | None = None
+    force: str | None = None
+    clauses: tuple[str, ...] = ()
+    left_party: str | None = None
+    right_party: str | None = None
+    illustrative: bool = False
+    layer: str = ""
+
+    def valid_at(self, when: datetime) -> bool:
+        return self.valid_from <= when and (self.valid_until is None or when < self.valid_until)
+
+
+@dataclass(frozen=True)
+class Settlement:
+    id: str
+    lat: float
+    lon: float
+    names: dict[str, str]
+    population: int | None = None
+    geonameid: int | None = None
+    alt_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Mission:
+    """A loaded, validated mission: the file, its zones and its gazetteer."""
+
+    config: MissionFile
+    zones: tuple[Zone, ...]
+    settlements: tuple[Settlement, ...]
+    source: str
+    digest: str = ""
+    files: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def id(self) -> str:
+        return self.config.id
+
+    @property
+    def languages(self) -> list[str]:
+        return self.config.languages
+
+    def zone(self, zone_id: str) -> Zone:
+        for zone in self.zones:
+            if zone.id == zone_id:
+                return zone
+        raise KeyError(zone_id)
+
+    def party_ids(self) -> list[str]:
+        return [p.id for p in self.config.parties]
+
+    def contingent_ids(self) -> list[str]:
+        return [c.id for c in self.config.contingents]
+
+    def name(self, lang: str) -> str:
+        return self.config.name.get(lang) or self.config.name["en"]
+
+    def disclaimer(self, lang: str) -> str:
+        d = self.config.disclaimer
+        return d.get(lang) or d.get("en", "")
+
+    def settlement_name(self, settlement: Settlement, lang: str) -> str:
+        return settlement.names.get(lang) or settlement.names.get("en") or settlement.id
+
+
+def is_slug(text: str) -> bool:
+    return re.fullmatch(r"[a-z0-9][a-z0-9-]*", text) is not None
