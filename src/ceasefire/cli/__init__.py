@@ -53,23 +53,13 @@ def _main(
 
 
 def main() -> None:
+    """Entry point: usage errors exit 2 (typer); refused input 1; anything unexpected 3."""
     try:
-        app(standalone_mode=False)
+        app()
     except CeasefireError as exc:
         console_err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except SystemExit:
-        raise
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(130)
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
         if os.environ.get("CEASEFIRE_DEBUG"):
             raise
         console_err.print(
@@ -78,4 +68,3 @@ def main() -> None:
             highlight=False,
         )
         sys.exit(3)
-    sys.exit(0)

@@ -44,7 +44,7 @@ MAX_LAYER_BYTES = 64 * 1024 * 1024
 
 
 def builtin_missions() -> list[str]:
-    return sorted(p.name for p in BUILTIN_DIR.iterdir() if (p / MISSION_FILE).is_file())
+    return sorted(p.parent.name for p in BUILTIN_DIR.glob(f"*/{MISSION_FILE}"))
 
 
 def resolve(source: str | Path | None) -> Path:

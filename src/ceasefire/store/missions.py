@@ -125,13 +125,14 @@ def stored_mission(engine: Engine, mission_id: str, version: int | None = None) 
             raise InputError(
                 Problem(file="database", field="mission", reason=_("no stored mission {m}").format(m=what))
             )
-        files = dict(
-            db.execute(
+        files = {
+            name: content
+            for name, content in db.execute(
                 select(mission_files.c.name, mission_files.c.content).where(
                     mission_files.c.mission == row.id
                 )
-            ).tuples()
-        )
+            )
+        }
     mission, problems = check_files(files, f"{row.source} (stored v{row.version})")
     if mission is None:
         raise InputError(problems)
