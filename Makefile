@@ -33,8 +33,18 @@ services:
 	bash scripts/services.sh
 
 ## Extract messages and compile the translation catalogs.
+LOCALES := src/ceasefire/locales
 catalogs: $(STAMP)
-	$(BIN)/python scripts/catalogs.py
+	$(BIN)/pybabel --quiet extract -F babel.cfg -k _ -k pgettext:1c,2 -k ngettext:1,2 \
+	  --no-location --sort-output --project ceasefire -o $(LOCALES)/ceasefire.pot src/ceasefire
+	for lang in ru tr az hy; do \
+	  if [ -f $(LOCALES)/$$lang/LC_MESSAGES/ceasefire.po ]; then \
+	    $(BIN)/pybabel --quiet update --no-fuzzy-matching -i $(LOCALES)/ceasefire.pot -d $(LOCALES) -D ceasefire -l $$lang; \
+	  else \
+	    $(BIN)/pybabel --quiet init -i $(LOCALES)/ceasefire.pot -d $(LOCALES) -D ceasefire -l $$lang; \
+	  fi; \
+	done
+	$(BIN)/pybabel --quiet compile -d $(LOCALES) -D ceasefire
 
 bench: $(STAMP)
 	$(BIN)/ceasefire bench enrich
