@@ -18,8 +18,11 @@ Points outside the grid take the exact path: pyproj, prepared geometries and all
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache, partial
 from typing import Any
 
 import numpy as np
@@ -40,6 +43,7 @@ OUTSIDE, INSIDE, BOUNDARY = 0, 1, 2
 FOREVER = np.iinfo(np.int64).max
 CELL_DEG = 0.01
 MARGIN_DEG = 0.25
+CHUNK = 32_768
 
 
 def to_epoch_seconds(when: Any) -> I64:
@@ -192,6 +196,14 @@ class Enricher:
         diag1 = np.hypot(nx_[1:, 1:] - nx_[:-1, :-1], ny_[1:, 1:] - ny_[:-1, :-1])
         diag2 = np.hypot(nx_[1:, :-1] - nx_[:-1, 1:], ny_[1:, :-1] - ny_[:-1, 1:])
         self._reach: F64 = (np.maximum(diag1, diag2) / 2).ravel()
+        # x = c0 + c1 u + c2 v + c3 uv per cell (bilinear through the corner nodes), and the
+        # same for y: one contiguous row of 8 numbers to fetch per point.
+        coeff = []
+        for nodes in (nx_, ny_):
+            v00, v10 = nodes[:-1, :-1], nodes[:-1, 1:]
+            v01, v11 = nodes[1:, :-1], nodes[1:, 1:]
+            coeff += [v00, v10 - v00, v01 - v00, v11 - v10 - v01 + v00]
+        self._coeff: F64 = np.ascontiguousarray(np.stack([c.ravel() for c in coeff], axis=1))
         self._convergence: F64 = np.asarray(
             self._proj.get_factors(clon, clat).meridian_convergence, dtype=np.float64
         )
@@ -274,10 +286,11 @@ class Enricher:
     def enrich(self, lat: Any, lon: Any, when: Any) -> Enrichment:
         lat = np.ascontiguousarray(lat, dtype=np.float64).ravel()
         lon = np.ascontiguousarray(lon, dtype=np.float64).ravel()
-        seconds = np.broadcast_to(to_epoch_seconds(when).ravel(), lat.shape)
+        seconds = np.ascontiguousarray(
+            np.broadcast_to(to_epoch_seconds(when).ravel(), lat.shape), dtype=np.int64
+        )
         check_points(lat, lon)
         n = len(lat)
-
         fx = (lon - self.lon0) / self.cell
         fy = (lat - self.lat0) / self.cell
         ix = np.floor(fx).astype(np.int64)
@@ -286,48 +299,51 @@ class Enricher:
         cell = np.where(on_grid, iy * self.nx + ix, 0)
         off = np.flatnonzero(~on_grid)
 
-        # Metric coordinates: bilinear on the grid, exact elsewhere.
-        u, v = fx - ix, fy - iy
-        iyc, ixc = np.where(on_grid, iy, 0), np.where(on_grid, ix, 0)
-        x = self._bilinear(self._node_x, iyc, ixc, u, v)
-        y = self._bilinear(self._node_y, iyc, ixc, u, v)
-        convergence = self._convergence[cell]
-        if len(off):
-            ox, oy = self.to_metric(lon[off], lat[off])
-            x[off], y[off] = ox, oy
-            convergence[off] = self._proj.get_factors(lon[off], lat[off]).meridian_convergence
-
         inside = self._membership(lat, lon, seconds, cell, off)
         controlled = np.full(n, -1, dtype=np.int16)
         for z, party in self._controlled:
             controlled[inside[:, z]] = party
 
-        distance, side, line_bearing = self._lines(x, y, seconds, cell, off, convergence)
-        near, near_d, near_bearing = self._nearest_settlement(x, y, cell, off, convergence)
+        out = _Metrics(n)
+        # The metric part is plain numpy, which releases the GIL: cache-sized chunks on
+        # every core. (Membership above uses GEOS prepared geometries, kept on one thread.)
+        chunks = [slice(i, min(i + CHUNK, n)) for i in range(0, n, CHUNK)]
+        work = partial(self._metrics, lat, lon, seconds, fx - ix, fy - iy, cell, on_grid, out)
+        if len(chunks) > 1:
+            list(_pool().map(work, chunks))
+        else:
+            for chunk in chunks:
+                work(chunk)
         return Enrichment(
             zone_ids=self.zone_ids,
             parties=self.parties,
             inside=inside,
             controlled_by=controlled,
-            distance_to_line_m=distance,
-            line_side=side,
-            line_bearing_deg=line_bearing,
-            settlement=near,
-            settlement_distance_m=near_d,
-            settlement_bearing_deg=near_bearing,
+            distance_to_line_m=out.distance,
+            line_side=out.side,
+            line_bearing_deg=out.line_bearing,
+            settlement=out.settlement,
+            settlement_distance_m=out.settlement_distance,
+            settlement_bearing_deg=out.settlement_bearing,
         )
 
-    @staticmethod
-    def _bilinear(nodes: F64, iy: I64, ix: I64, u: F64, v: F64) -> F64:
-        width = nodes.shape[1]
-        flat = nodes.ravel()
-        base = iy * width + ix
-        v00, v10 = flat[base], flat[base + 1]
-        v01, v11 = flat[base + width], flat[base + width + 1]
-        bottom = v00 + (v10 - v00) * u
-        top = v01 + (v11 - v01) * u
-        result: F64 = bottom + (top - bottom) * v
-        return result
+    def _metrics(
+        self, lat: F64, lon: F64, seconds: I64, u: F64, v: F64, cell: I64,
+        on_grid: npt.NDArray[np.bool_], out: _Metrics, chunk: slice,
+    ) -> None:  # fmt: skip
+        """Line of contact and nearest settlement for one chunk of points, written to `out`."""
+        cell, u, v = cell[chunk], u[chunk], v[chunk]
+        k = self._coeff[cell]  # (points, 8): bilinear coefficients of x and y in the cell
+        x = k[:, 0] + k[:, 1] * u + k[:, 2] * v + k[:, 3] * (u * v)
+        y = k[:, 4] + k[:, 5] * u + k[:, 6] * v + k[:, 7] * (u * v)
+        convergence = self._convergence[cell]
+        off = np.flatnonzero(~on_grid[chunk])
+        if len(off):
+            olon, olat = lon[chunk][off], lat[chunk][off]
+            x[off], y[off] = self.to_metric(olon, olat)
+            convergence[off] = self._proj.get_factors(olon, olat).meridian_convergence
+        self._lines(x, y, seconds[chunk], cell, off, convergence, out, chunk)
+        self._nearest_settlement(x, y, cell, off, convergence, out, chunk)
 
     def _membership(
         self, lat: F64, lon: F64, seconds: I64, cell: I64, off: I64
@@ -345,90 +361,47 @@ class Enricher:
         return inside
 
     def _lines(
-        self, x: F64, y: F64, seconds: I64, cell: I64, off: I64, convergence: F64
-    ) -> tuple[F64, npt.NDArray[np.int16], F64]:
+        self, x: F64, y: F64, seconds: I64, cell: I64, off: I64, convergence: F64,
+        out: _Metrics, chunk: slice,
+    ) -> None:  # fmt: skip
         n = len(x)
-        distance = np.full(n, np.nan)
-        side = np.full(n, -1, dtype=np.int16)
-        bearing = np.full(n, np.nan)
+        distance = out.distance[chunk]
+        side = out.side[chunk]
+        bearing = out.line_bearing[chunk]
         epoch = np.searchsorted(self._line_breaks, seconds, side="right")
         off_mask = np.zeros(n, dtype=bool)
         off_mask[off] = True
-        single = len(self._line_epochs) == 1
         for e, (segments, table) in enumerate(self._line_epochs):
             if table is None:
                 continue
-            pick = slice(None) if single else np.flatnonzero(epoch == e)
-            idx = np.arange(n)[pick]
+            idx = np.flatnonzero(epoch == e)
             if not len(idx):
                 continue
-            grid_idx = idx[~off_mask[idx]]
-            off_idx = idx[off_mask[idx]]
             for subset, candidates in (
-                (grid_idx, table[cell[grid_idx]]),
-                (off_idx, np.broadcast_to(np.arange(len(segments), dtype=np.int32), (len(off_idx), len(segments)))),
-            ):  # fmt: skip
-                if len(subset):
-                    d, s, b = self._nearest_on_line(segments, x[subset], y[subset], candidates)
-                    distance[subset], side[subset] = d, s
-                    bearing[subset] = (b + convergence[subset]) % 360
-        return distance, side, bearing
-
-    @staticmethod
-    def _nearest_on_line(
-        seg: _Segments, px: F64, py: F64, candidates: Any
-    ) -> tuple[F64, npt.NDArray[np.int16], F64]:
-        valid = candidates >= 0
-        c = np.where(valid, candidates, 0)
-        ax, ay, bx, by = seg.a[c, 0], seg.a[c, 1], seg.b[c, 0], seg.b[c, 1]
-        d2, t = _point_segment(px[:, None], py[:, None], ax, ay, bx, by)
-        d2 = np.where(valid, d2, np.inf)
-        k = np.argmin(d2, axis=1)
-        rows = np.arange(len(px))
-        s = c[rows, k]
-        t_best = t[rows, k]
-        a, b = seg.a[s], seg.b[s]
-        qx = a[:, 0] + t_best * (b[:, 0] - a[:, 0])
-        qy = a[:, 1] + t_best * (b[:, 1] - a[:, 1])
-        distance = np.sqrt(d2[rows, k])
-
-        # Side of the line; at a vertex, the side follows the turn of the two segments there.
-        def cross(i: I64, ox: F64, oy: F64) -> F64:
-            dx, dy = seg.b[i, 0] - seg.a[i, 0], seg.b[i, 1] - seg.a[i, 1]
-            result: F64 = dx * (py - oy) - dy * (px - ox)
-            return result
-
-        left = cross(s, a[:, 0], a[:, 1]) > 0
-        at_end = (t_best >= 1.0) & (seg.next[s] >= 0)
-        at_start = (t_best <= 0.0) & (seg.prev[s] >= 0)
-        if at_end.any() or at_start.any():
-            first = np.where(at_end, s, seg.prev[s])
-            second = np.where(at_end, seg.next[s], s)
-            first, second = np.maximum(first, 0), np.maximum(second, 0)
-            vx, vy = seg.a[second, 0], seg.a[second, 1]
-            l1 = cross(first, vx, vy) > 0
-            l2 = cross(second, vx, vy) > 0
-            d1 = seg.b[first] - seg.a[first]
-            d2_ = seg.b[second] - seg.a[second]
-            turn_left = d1[:, 0] * d2_[:, 1] - d1[:, 1] * d2_[:, 0] > 0
-            at_vertex = at_end | at_start
-            left = np.where(at_vertex, np.where(turn_left, l1 & l2, l1 | l2), left)
-        signed = np.where(left, -distance, distance)
-        party = np.where(left, seg.left[s], seg.right[s]).astype(np.int16)
-        bearing = np.degrees(np.arctan2(qx - px, qy - py))
-        return signed, party, bearing
+                (idx[~off_mask[idx]], None),
+                (idx[off_mask[idx]], np.arange(len(segments), dtype=np.int32)),
+            ):
+                if not len(subset):
+                    continue
+                if candidates is None:
+                    rows = table[cell[subset]]
+                else:
+                    rows = np.broadcast_to(candidates, (len(subset), len(candidates)))
+                d, s, b = _nearest_on_line(segments, x[subset], y[subset], rows)
+                distance[subset], side[subset] = d, s
+                bearing[subset] = (b + convergence[subset]) % 360
 
     def _nearest_settlement(
-        self, x: F64, y: F64, cell: I64, off: I64, convergence: F64
-    ) -> tuple[I32, F64, F64]:
+        self, x: F64, y: F64, cell: I64, off: I64, convergence: F64, out: _Metrics, chunk: slice
+    ) -> None:
         candidates = self._set_table[cell]
         if len(off):
-            candidates = candidates.copy()
             # Off the grid every settlement is a candidate: widen the table for those rows.
             everyone = np.arange(len(self._set_x), dtype=np.int32)
-            wide = np.full((len(x), len(everyone)), -1, dtype=np.int32)
+            wide = np.full((len(x), max(len(everyone), candidates.shape[1])), -1, dtype=np.int32)
             wide[:, : candidates.shape[1]] = candidates
-            wide[off] = everyone
+            wide[off] = -1
+            wide[off, : len(everyone)] = everyone
             candidates = wide
         valid = candidates >= 0
         c = np.where(valid, candidates, 0)
@@ -437,10 +410,68 @@ class Enricher:
         d2 = np.where(valid, dx * dx + dy * dy, np.inf)
         k = np.argmin(d2, axis=1)
         rows = np.arange(len(x))
-        near = c[rows, k].astype(np.int32)
         bx, by = dx[rows, k], dy[rows, k]
-        bearing = (np.degrees(np.arctan2(bx, by)) + convergence) % 360
-        return near, np.sqrt(d2[rows, k]), bearing
+        out.settlement[chunk] = c[rows, k]
+        out.settlement_distance[chunk] = np.sqrt(d2[rows, k])
+        out.settlement_bearing[chunk] = (np.degrees(np.arctan2(bx, by)) + convergence) % 360
+
+
+class _Metrics:
+    """The per-point outputs of the metric part, filled chunk by chunk."""
+
+    def __init__(self, n: int) -> None:
+        self.distance: F64 = np.full(n, np.nan)
+        self.side = np.full(n, -1, dtype=np.int16)
+        self.line_bearing: F64 = np.full(n, np.nan)
+        self.settlement = np.full(n, -1, dtype=np.int32)
+        self.settlement_distance: F64 = np.full(n, np.nan)
+        self.settlement_bearing: F64 = np.full(n, np.nan)
+
+
+def _nearest_on_line(
+    seg: _Segments, px: F64, py: F64, candidates: Any
+) -> tuple[F64, npt.NDArray[np.int16], F64]:
+    """Signed distance, side party and bearing to the nearest of each row's candidates."""
+    valid = candidates >= 0
+    c = np.where(valid, candidates, 0)
+    ax, ay, bx, by = seg.a[c, 0], seg.a[c, 1], seg.b[c, 0], seg.b[c, 1]
+    d2, t = _point_segment(px[:, None], py[:, None], ax, ay, bx, by)
+    if not valid.all():
+        d2 = np.where(valid, d2, np.inf)
+    k = np.argmin(d2, axis=1)
+    rows = np.arange(len(px))
+    s = c[rows, k]
+    t_best = t[rows, k]
+    a, b = seg.a[s], seg.b[s]
+    ux, uy = b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]
+    qx, qy = a[:, 0] + t_best * ux, a[:, 1] + t_best * uy
+    distance = np.sqrt(d2[rows, k])
+    left = ux * (py - a[:, 1]) - uy * (px - a[:, 0]) > 0
+
+    # At a vertex the side follows the turn: inside a left turn a point must be left of both
+    # segments to be on the left; outside it, left of either.
+    vertex = np.flatnonzero(((t_best >= 1.0) & (seg.next[s] >= 0)) | ((t_best <= 0.0) & (seg.prev[s] >= 0)))
+    if len(vertex):
+        sv, at_end = s[vertex], t_best[vertex] >= 1.0
+        first = np.where(at_end, sv, seg.prev[sv])
+        second = np.where(at_end, seg.next[sv], sv)
+        d1 = seg.b[first] - seg.a[first]
+        d2_ = seg.b[second] - seg.a[second]
+        vx, vy = seg.a[second, 0], seg.a[second, 1]
+        pvx, pvy = px[vertex] - vx, py[vertex] - vy
+        l1 = d1[:, 0] * pvy - d1[:, 1] * pvx > 0
+        l2 = d2_[:, 0] * pvy - d2_[:, 1] * pvx > 0
+        turn_left = d1[:, 0] * d2_[:, 1] - d1[:, 1] * d2_[:, 0] > 0
+        left[vertex] = np.where(turn_left, l1 & l2, l1 | l2)
+    signed = np.where(left, -distance, distance)
+    party = np.where(left, seg.left[s], seg.right[s]).astype(np.int16)
+    bearing = np.degrees(np.arctan2(qx - px, qy - py))
+    return signed, party, bearing
+
+
+@cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)))
 
 
 def _utm(lon: float, lat: float) -> CRS:

@@ -59,9 +59,10 @@ def _node(left: bytes, right: bytes) -> bytes:
 
 
 def _check_hash(value: bytes, what: str) -> None:
-    if not isinstance(value, bytes | bytearray | memoryview) or len(value) != HASH_SIZE:
-        length = len(value) if isinstance(value, bytes | bytearray | memoryview) else "?"
-        raise MalformedProofError(f"{what} must be {HASH_SIZE} bytes, got {length}")
+    if not isinstance(value, bytes | bytearray):
+        raise MalformedProofError(f"{what} must be bytes, got {type(value).__name__}")
+    if len(value) != HASH_SIZE:
+        raise MalformedProofError(f"{what} must be {HASH_SIZE} bytes, got {len(value)}")
 
 
 def _check_proof(proof: Sequence[bytes]) -> None:

@@ -108,7 +108,7 @@ def check_key_name(name: str) -> None:
     if not isinstance(name, str) or not name:
         raise KeyFormatError("key name must not be empty")
     for ch in name:
-        if ch.isspace() or ch == "+" or ord(ch) < 0x20 or ch == "\x7f":
+        if ch.isspace() or ch == "+" or ord(ch) < 0x20:
             raise KeyFormatError(f"key name {name!r} contains a space, '+' or control character")
     try:
         name.encode("utf-8")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import Protocol
 
 from ceasefire.ledger.checkpoint import Checkpoint, CheckpointError, CosignatureSigner
 from ceasefire.ledger.errors import LedgerError
@@ -85,11 +85,15 @@ class WitnessError(LedgerError):
     ``latest_size`` is set when the spec asks the witness to tell the client its latest size.
     """
 
-    status: ClassVar[int] = 400
-    reason: ClassVar[str] = "bad-request"
+    status: int = 400
+    reason: str = "bad-request"
 
-    def __init__(self, message: str, *, latest_size: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, latest_size: int | None = None, status: int | None = None
+    ) -> None:
         self.latest_size = latest_size
+        if status is not None:
+            self.status = status
         super().__init__(message)
 
 
@@ -119,7 +123,11 @@ class ConflictError(WitnessError):
 
 
 class RollbackError(ConflictError):
-    """The checkpoint is smaller than the last one cosigned: the log would go back in time."""
+    """The checkpoint is smaller than the last one cosigned: the log would go back in time.
+
+    Status 409 with the latest size, or 400 when the request's old size is also above the
+    checkpoint's size (the spec's rule for that case).
+    """
 
     reason = "rollback"
 
@@ -236,10 +244,6 @@ class Witness:
             raise BadRequestError(f"more than {MAX_WITNESS_PROOF_HASHES} consistency proof hashes")
         if any(len(h) != HASH_SIZE for h in proof):
             raise BadRequestError("every consistency proof hash must be 32 bytes")
-        if old_size > parsed.size:
-            raise BadRequestError(
-                f"old size {old_size} is larger than the checkpoint size {parsed.size}"
-            )
 
         current = self._state.latest(parsed.origin)
         current_size = current.size if current is not None else 0
@@ -249,6 +253,11 @@ class Witness:
                 f"checkpoint size {parsed.size} is smaller than the last cosigned size "
                 f"{current_size} for {parsed.origin}",
                 latest_size=current_size,
+                status=400 if old_size > parsed.size else 409,
+            )
+        if old_size > parsed.size:
+            raise BadRequestError(
+                f"old size {old_size} is larger than the checkpoint size {parsed.size}"
             )
         if old_size != current_size:
             raise ConflictError(
