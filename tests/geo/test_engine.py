@@ -95,7 +95,9 @@ def test_times_of_many_kinds() -> None:
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_agrees_with_geopandas_on_the_mini_mission(mini: Enricher, mini_mission: Mission, seed: int) -> None:
+def test_agrees_with_geopandas_on_the_mini_mission(
+    mini: Enricher, mini_mission: Mission, seed: int
+) -> None:
     lat, lon, seconds = random_points(mini_mission, 5000, seed)
     # Points far outside the grid take the exact path: include some.
     lat[:50] += 1.5

@@ -8,6 +8,7 @@ points over the mission's area, with times spread over the first 60 days (across
 
 from __future__ import annotations
 
+import itertools
 import resource
 import time
 from dataclasses import dataclass
@@ -84,9 +85,13 @@ def geopandas_enrich(
     metric = points.to_crs(crs)
     lines = [z for z in mission.zones if z.kind == "line_of_contact"]
     distance = np.full(n, np.nan)
-    moments = sorted({_seconds(z.valid_from) for z in lines} | {_seconds(z.valid_until) for z in lines})
-    for lower, upper in zip(moments[:-1], moments[1:], strict=True):
-        valid = [z.geometry for z in lines if _seconds(z.valid_from) <= lower < _seconds(z.valid_until)]
+    moments = sorted(
+        {_seconds(z.valid_from) for z in lines} | {_seconds(z.valid_until) for z in lines}
+    )
+    for lower, upper in itertools.pairwise(moments):
+        valid = [
+            z.geometry for z in lines if _seconds(z.valid_from) <= lower < _seconds(z.valid_until)
+        ]
         mask = (seconds >= lower) & (seconds < upper)
         if valid and mask.any():
             line = gpd.GeoSeries([shapely.union_all(valid)], crs=4326).to_crs(crs).iloc[0]
@@ -116,7 +121,7 @@ def compare(ours: Enrichment, peer: PeerResult, sample: int) -> dict[str, Any]:
     differences: list[dict[str, Any]] = []
     agree = 0
     for i in range(checked):
-        problems = []
+        problems: list[tuple[str, Any, Any]] = []
         if frozenset(ours.zones_of(i)) != peer.zones[i]:
             problems.append(("zones", sorted(ours.zones_of(i)), sorted(peer.zones[i])))
         if ours.party_of(i) != peer.controlled_by[i]:
@@ -150,9 +155,13 @@ def run(
 ) -> dict[str, Any]:
     lat, lon, seconds = random_points(mission, max(points, baseline_points), seed)
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-        console=progress, disable=progress is None, transient=True,
-    ) as bar:  # fmt: skip
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=progress,
+        disable=progress is None,
+        transient=True,
+    ) as bar:
         task = bar.add_task("building the engine", total=None)
         t0 = time.perf_counter()
         enricher = Enricher(mission)
@@ -165,9 +174,12 @@ def run(
         bar.update(task, description=f"geopandas: enriching {baseline_points:,} points")
         t0 = time.perf_counter()
         peer = geopandas_enrich(
-            mission, lat[:baseline_points], lon[:baseline_points], seconds[:baseline_points],
+            mission,
+            lat[:baseline_points],
+            lon[:baseline_points],
+            seconds[:baseline_points],
             enricher.crs,
-        )  # fmt: skip
+        )
         peer_s = time.perf_counter() - t0
         bar.update(task, description="comparing answers")
         agreement = compare(ours, peer, min(sample, points, baseline_points))

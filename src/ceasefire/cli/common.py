@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import typer
@@ -14,7 +14,7 @@ console = Console(highlight=False)
 console_err = Console(stderr=True, highlight=False)
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     text = "text"
     json = "json"
 
@@ -28,6 +28,8 @@ MISSION_OPTION = typer.Option(
     None, "--mission", "-m", help="Built-in mission name or mission folder (default karabakh-2020)."
 )
 DB_OPTION = typer.Option(
-    None, "--db", help="Database URL or SQLite path (default $CEASEFIRE_DB, else the embedded file)."
+    None,
+    "--db",
+    help="Database URL or SQLite path (default $CEASEFIRE_DB, else the embedded file).",
 )
 LANG_OPTION = typer.Option(None, "--lang", "-l", help="Language: en, ru, tr, az, hy.")

@@ -6,7 +6,8 @@ import typer
 
 from ceasefire.cli.common import DB_OPTION, console
 from ceasefire.i18n import _
-from ceasefire.store.db import create, current_revision, head_revision, upgrade as run_upgrade
+from ceasefire.store.db import create, current_revision, head_revision
+from ceasefire.store.db import upgrade as run_upgrade
 
 app = typer.Typer(help="Database schema and migrations.", no_args_is_help=True)
 

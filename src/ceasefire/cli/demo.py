@@ -37,9 +37,12 @@ def demo(
         console.print(f"  {lang}: {mission.name(lang)}")
     console.print(
         _("Mission {id} v{v}: {zones} zones, {places} settlements, {clauses} clauses").format(
-            id=mission.id, v=version.version, zones=len(mission.zones),
-            places=len(mission.settlements), clauses=len(mission.config.clauses),
-        )  # fmt: skip
+            id=mission.id,
+            v=version.version,
+            zones=len(mission.zones),
+            places=len(mission.settlements),
+            clauses=len(mission.config.clauses),
+        )
     )
     console.print(f"[yellow]{mission.disclaimer('en')}[/yellow]")
     enricher = Enricher(mission)

@@ -65,14 +65,20 @@ def summary(mission: Mission, lang: str) -> dict[str, Any]:
         "names": c.name,
         "timezone": c.timezone,
         "languages": c.languages,
-        "period": {"start": iso(c.period.start), "end": iso(c.period.end) if c.period.end else None},
+        "period": {
+            "start": iso(c.period.start),
+            "end": iso(c.period.end) if c.period.end else None,
+        },
         "area": list(c.area),
         "contingents": [
             {"id": x.id, "name": x.names[lang], "language": x.language, "colour": x.colour}
             for x in c.contingents
         ],
         "parties": [{"id": x.id, "name": x.names[lang], "language": x.language} for x in c.parties],
-        "peacekeeping_force": {"id": c.peacekeeping_force.id, "name": c.peacekeeping_force.names[lang]}
+        "peacekeeping_force": {
+            "id": c.peacekeeping_force.id,
+            "name": c.peacekeeping_force.names[lang],
+        }
         if c.peacekeeping_force
         else None,
         "clauses": [{"id": x.id, "text": x.text[lang]} for x in c.clauses],
@@ -96,7 +102,9 @@ def summary(mission: Mission, lang: str) -> dict[str, Any]:
 
 @app.command()
 def show(
-    path: str = typer.Argument(None, help="Mission folder or built-in name (default karabakh-2020)."),
+    path: str = typer.Argument(
+        None, help="Mission folder or built-in name (default karabakh-2020)."
+    ),
     fmt: Format = typer.Option(Format.text, "--format"),
     lang: str = LANG_OPTION,
 ) -> None:
@@ -104,7 +112,9 @@ def show(
     mission = load_mission(path)
     lang = lang or current_language()
     if lang not in mission.languages:
-        raise InputError(_("--lang: {lang} is not a working language of the mission").format(lang=lang))
+        raise InputError(
+            _("--lang: {lang} is not a working language of the mission").format(lang=lang)
+        )
     data = summary(mission, lang)
     if fmt is Format.json:
         print_json(data)
@@ -113,9 +123,11 @@ def show(
     period = data["period"]
     console.print(
         _("Period: {start} to {end}; time zone {tz}; languages {langs}").format(
-            start=period["start"], end=period["end"] or _("open"), tz=data["timezone"],
+            start=period["start"],
+            end=period["end"] or _("open"),
+            tz=data["timezone"],
             langs=", ".join(data["languages"]),
-        )  # fmt: skip
+        )
     )
     for title, key in ((_("Contingents"), "contingents"), (_("Parties"), "parties")):
         console.print(f"{title}: " + "; ".join(f"{x['id']} {x['name']}" for x in data[key]))
@@ -127,9 +139,13 @@ def show(
         table.add_column(column)
     for z in data["zones"]:
         table.add_row(
-            z["id"], z["kind"], z["party"] or "", z["valid_from"][:10],
-            (z["valid_until"] or "")[:10], z["name"],
-        )  # fmt: skip
+            z["id"],
+            z["kind"],
+            z["party"] or "",
+            z["valid_from"][:10],
+            (z["valid_until"] or "")[:10],
+            z["name"],
+        )
     console.print(table)
     console.print(_("Agreement: {n} clauses").format(n=len(data["clauses"])))
     for clause in data["clauses"]:
@@ -153,7 +169,9 @@ def schema(
 
 @app.command()
 def load(
-    path: str = typer.Argument(None, help="Mission folder or built-in name (default karabakh-2020)."),
+    path: str = typer.Argument(
+        None, help="Mission folder or built-in name (default karabakh-2020)."
+    ),
     db: str = DB_OPTION,
     note: str = typer.Option("", "--note", help="Why this version (e.g. 'corrected line near X')."),
 ) -> None:
@@ -178,10 +196,15 @@ def list_versions(
     if fmt is Format.json:
         print_json(
             [
-                {"version": r.version, "digest": r.digest, "loaded_at": iso(r.loaded_at),
-                 "source": r.source, "note": r.note}
+                {
+                    "version": r.version,
+                    "digest": r.digest,
+                    "loaded_at": iso(r.loaded_at),
+                    "source": r.source,
+                    "note": r.note,
+                }
                 for r in rows
-            ]  # fmt: skip
+            ]
         )
         return
     table = Table()

@@ -98,7 +98,12 @@ class _Segments:
     """The segments of some lines in metric coordinates, with their neighbours and sides."""
 
     def __init__(self, lines: list[tuple[Any, int, int]], to_metric: Any) -> None:
-        starts, ends, prev, nxt, left, right = [], [], [], [], [], []
+        starts: list[F64] = []
+        ends: list[F64] = []
+        prev: list[I64] = []
+        nxt: list[I64] = []
+        left: list[npt.NDArray[np.int16]] = []
+        right: list[npt.NDArray[np.int16]] = []
         for geometry, left_party, right_party in lines:
             for part in shapely.get_parts(geometry):
                 x, y = to_metric(*np.asarray(part.coords)[:, :2].T)
@@ -143,20 +148,21 @@ def _candidates(cx: F64, cy: F64, reach: F64, ax: F64, ay: F64, bx: F64, by: F64
     """
     cells = len(cx)
     chunk = max(1, 2_000_000 // max(1, len(ax)))
-    lists: list[I64] = []
-    width = 1
+    rows: list[I64] = []
+    cols: list[I64] = []
     for start in range(0, cells, chunk):
         sl = slice(start, start + chunk)
         d2, _t = _point_segment(cx[sl, None], cy[sl, None], ax, ay, bx, by)
         d = np.sqrt(d2)
         keep = d <= d.min(axis=1, keepdims=True) + 2 * reach[sl, None] + 1e-6
-        for row in keep:
-            found = np.flatnonzero(row)
-            width = max(width, len(found))
-            lists.append(found)
-    table = np.full((cells, width), -1, dtype=np.int32)
-    for i, found in enumerate(lists):
-        table[i, : len(found)] = found
+        r, c = np.nonzero(keep)
+        rows.append(r + start)
+        cols.append(c)
+    row, col = np.concatenate(rows), np.concatenate(cols)
+    counts = np.bincount(row, minlength=cells)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    table = np.full((cells, max(1, int(counts.max()))), -1, dtype=np.int32)
+    table[row, np.arange(len(row)) - first[row]] = col
     return table
 
 
@@ -234,7 +240,9 @@ class Enricher:
             state[touched, z] = BOUNDARY
         self._state = state
         # Validity per epoch; controlled areas per party.
-        breaks = sorted({_seconds(z.valid_from) for z in areal} | {_seconds(z.valid_until) for z in areal})
+        breaks = sorted(
+            {_seconds(z.valid_from) for z in areal} | {_seconds(z.valid_until) for z in areal}
+        )
         self._zone_breaks: I64 = np.array(breaks, dtype=np.int64)
         starts = np.array([_seconds(z.valid_from) for z in areal], dtype=np.int64)
         ends = np.array([_seconds(z.valid_until) for z in areal], dtype=np.int64)
@@ -249,7 +257,9 @@ class Enricher:
 
     def _build_lines(self, zones: tuple[Zone, ...]) -> None:
         lines = [z for z in zones if z.kind == "line_of_contact"]
-        breaks = sorted({_seconds(z.valid_from) for z in lines} | {_seconds(z.valid_until) for z in lines})
+        breaks = sorted(
+            {_seconds(z.valid_from) for z in lines} | {_seconds(z.valid_until) for z in lines}
+        )
         self._line_breaks: I64 = np.array(breaks, dtype=np.int64)
         lower = [np.iinfo(np.int64).min, *breaks]
         self._line_epochs: list[tuple[_Segments, I32 | None]] = []
@@ -263,9 +273,14 @@ class Enricher:
             table = None
             if len(segments):
                 table = _candidates(
-                    self._cell_x, self._cell_y, self._reach,
-                    segments.a[:, 0], segments.a[:, 1], segments.b[:, 0], segments.b[:, 1],
-                )  # fmt: skip
+                    self._cell_x,
+                    self._cell_y,
+                    self._reach,
+                    segments.a[:, 0],
+                    segments.a[:, 1],
+                    segments.b[:, 0],
+                    segments.b[:, 1],
+                )
             self._line_epochs.append((segments, table))
 
     def _build_settlements(self) -> None:
@@ -276,7 +291,13 @@ class Enricher:
         self._set_x: F64 = np.asarray(x, dtype=np.float64)
         self._set_y: F64 = np.asarray(y, dtype=np.float64)
         self._set_table = _candidates(
-            self._cell_x, self._cell_y, self._reach, self._set_x, self._set_y, self._set_x, self._set_y
+            self._cell_x,
+            self._cell_y,
+            self._reach,
+            self._set_x,
+            self._set_y,
+            self._set_x,
+            self._set_y,
         )
 
     def _party(self, party: str | None) -> int:
@@ -328,9 +349,17 @@ class Enricher:
         )
 
     def _metrics(
-        self, lat: F64, lon: F64, seconds: I64, u: F64, v: F64, cell: I64,
-        on_grid: npt.NDArray[np.bool_], out: _Metrics, chunk: slice,
-    ) -> None:  # fmt: skip
+        self,
+        lat: F64,
+        lon: F64,
+        seconds: I64,
+        u: F64,
+        v: F64,
+        cell: I64,
+        on_grid: npt.NDArray[np.bool_],
+        out: _Metrics,
+        chunk: slice,
+    ) -> None:
         """Line of contact and nearest settlement for one chunk of points, written to `out`."""
         cell, u, v = cell[chunk], u[chunk], v[chunk]
         k = self._coeff[cell]  # (points, 8): bilinear coefficients of x and y in the cell
@@ -358,12 +387,19 @@ class Enricher:
                 inside[off, z] = shapely.contains_xy(geometry, lon[off], lat[off])
         epoch = np.searchsorted(self._zone_breaks, seconds, side="right")
         inside &= self._valid[epoch]
-        return inside
+        return np.asarray(inside, dtype=np.bool_)
 
     def _lines(
-        self, x: F64, y: F64, seconds: I64, cell: I64, off: I64, convergence: F64,
-        out: _Metrics, chunk: slice,
-    ) -> None:  # fmt: skip
+        self,
+        x: F64,
+        y: F64,
+        seconds: I64,
+        cell: I64,
+        off: I64,
+        convergence: F64,
+        out: _Metrics,
+        chunk: slice,
+    ) -> None:
         n = len(x)
         distance = out.distance[chunk]
         side = out.side[chunk]
@@ -450,7 +486,9 @@ def _nearest_on_line(
 
     # At a vertex the side follows the turn: inside a left turn a point must be left of both
     # segments to be on the left; outside it, left of either.
-    vertex = np.flatnonzero(((t_best >= 1.0) & (seg.next[s] >= 0)) | ((t_best <= 0.0) & (seg.prev[s] >= 0)))
+    vertex = np.flatnonzero(
+        ((t_best >= 1.0) & (seg.next[s] >= 0)) | ((t_best <= 0.0) & (seg.prev[s] >= 0))
+    )
     if len(vertex):
         sv, at_end = s[vertex], t_best[vertex] >= 1.0
         first = np.where(at_end, sv, seg.prev[sv])

@@ -13,7 +13,9 @@ from ceasefire.mission.model import Mission
 from ceasefire.timeutil import iso
 
 
-def check_in_period(mission: Mission, when: datetime, field: str = "time", source: str = "") -> None:
+def check_in_period(
+    mission: Mission, when: datetime, field: str = "time", source: str = ""
+) -> None:
     period = mission.config.period
     if when < period.start or (period.end is not None and when >= period.end):
         end = iso(period.end) if period.end else _("open")
@@ -28,7 +30,9 @@ def check_in_period(mission: Mission, when: datetime, field: str = "time", sourc
         )
 
 
-def describe(enricher: Enricher, lat: float, lon: float, when: datetime, lang: str) -> dict[str, Any]:
+def describe(
+    enricher: Enricher, lat: float, lon: float, when: datetime, lang: str
+) -> dict[str, Any]:
     """The `ceasefire where` answer for one point, as a JSON-ready dict."""
     mission = enricher.mission
     result = enricher.enrich([lat], [lon], [when])

@@ -27,6 +27,9 @@ from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import LANGUAGES, _
 from ceasefire.mission.model import (
     LINE_KINDS,
+    Contingent,
+    Force,
+    Party,
     POINT_KINDS,
     Mission,
     MissionFile,
@@ -205,19 +208,21 @@ class _Checker:
         everyone = contingents + parties + force
         for dup in {i for i in everyone if everyone.count(i) > 1}:
             self.problem(f, "id", _("the id {id!r} is used twice").format(id=dup))
-        for group, items in (("contingents", config.contingents), ("parties", config.parties)):
-            for i, item in enumerate(items):
-                if item.language not in langs:
-                    self.problem(f, f"{group}[{i}].language", _("not a working language"))
-                self.localized(f, f"{group}[{i}].names", item.names, langs)
-        for i, contingent in enumerate(config.contingents):
-            self.localized(f, f"contingents[{i}].head", contingent.head, langs)
+        bodies: list[tuple[str, Contingent | Party | Force]] = [
+            *((f"contingents[{i}]", c) for i, c in enumerate(config.contingents)),
+            *((f"parties[{i}]", p) for i, p in enumerate(config.parties)),
+        ]
         if config.peacekeeping_force is not None:
-            self.localized(f, "peacekeeping_force.names", config.peacekeeping_force.names, langs)
-        for group, items in (("parties", config.parties),):
-            for i, item in enumerate(items):
-                for j, contact in enumerate(item.contacts):
-                    self.localized(f, f"{group}[{i}].contacts[{j}].name", contact.name, langs)
+            bodies.append(("peacekeeping_force", config.peacekeeping_force))
+        for where, body in bodies:
+            if body.language not in langs:
+                self.problem(f, f"{where}.language", _("not a working language"))
+            self.localized(f, f"{where}.names", body.names, langs)
+            if isinstance(body, Contingent):
+                self.localized(f, f"{where}.head", body.head, langs)
+            else:
+                for j, contact in enumerate(body.contacts):
+                    self.localized(f, f"{where}.contacts[{j}].name", contact.name, langs)
 
         clause_ids = [c.id for c in config.clauses]
         for dup in {c for c in clause_ids if clause_ids.count(c) > 1}:
@@ -321,7 +326,9 @@ class _Checker:
         if props.kind == "controlled_area" and props.party is None:
             self.problem(file, "properties.party", _("a controlled area needs its party"), record)
             ok = False
-        if props.kind == "line_of_contact" and (props.left_party is None or props.right_party is None):
+        if props.kind == "line_of_contact" and (
+            props.left_party is None or props.right_party is None
+        ):
             self.problem(
                 file,
                 "properties.left_party",
@@ -355,7 +362,9 @@ class _Checker:
         try:
             geometry = shape(raw)
         except Exception as exc:  # Shapely raises several kinds for malformed GeoJSON
-            self.problem(file, "geometry", _("not a GeoJSON geometry: {error}").format(error=exc), record)
+            self.problem(
+                file, "geometry", _("not a GeoJSON geometry: {error}").format(error=exc), record
+            )
             return None
         if geometry.is_empty:
             self.problem(file, "geometry", _("the geometry is empty"), record)

@@ -1,0 +1,14 @@
+"""`ceasefire bench enrich --json` prints the keys every benchmark promises."""
+
+from __future__ import annotations
+
+
+def test_bench_enrich_json(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("bench", "enrich", "--points", "2000", "--json")
+    assert result.code == 0, result.err
+    data = result.json()
+    for key in ("name", "rate", "baseline", "baseline_rate", "ratio", "peak_rss_mb"):
+        assert key in data
+    assert data["name"] == "enrich" and "geopandas" in data["baseline"]
+    assert data["ratio"] == data["rate"] / data["baseline_rate"]
+    assert data["agreement"]["agree"] == data["agreement"]["checked"] == 2000
