@@ -415,4 +415,6 @@ def test_proofs_in_a_million_leaf_tree_verify_at_sizes_that_are_not_powers_of_tw
         i = rng.randrange(n)
         s = rng.randrange(i + 1, n + 1)
         verify_inclusion(tree.leaf(i), i, s, tree.inclusion_proof(i, s), tree.root(s))
-        verify_consistency(i + 1, s, tree.root(i + 1), tree.root(s), tree.consistency_proof(i + 1, s))
+        verify_consistency(
+            i + 1, s, tree.root(i + 1), tree.root(s), tree.consistency_proof(i + 1, s)
+        )

@@ -51,7 +51,10 @@ def test_invalid_geometry(mission_dir: Path) -> None:
 
     edit_zones(mission_dir, bowtie)
     [problem] = problems_of(mission_dir)
-    assert "zones.geojson, record 'buffer' (#4), geometry: invalid geometry: Self-intersection" in problem
+    assert (
+        "zones.geojson, record 'buffer' (#4), geometry: invalid geometry: Self-intersection"
+        in problem
+    )
 
 
 def test_overlapping_controlled_areas(mission_dir: Path) -> None:
@@ -77,7 +80,9 @@ def test_unknown_party_and_undefined_clause(mission_dir: Path) -> None:
     edit_zones(mission_dir, bad)
     found = problems_of(mission_dir)
     assert any("'west' (#1), properties.party: unknown party 'ZZ'" in p for p in found)
-    assert any("properties.clauses[1]: clause '42' is referenced but not defined" in p for p in found)
+    assert any(
+        "properties.clauses[1]: clause '42' is referenced but not defined" in p for p in found
+    )
 
 
 def test_missing_translation(mission_dir: Path) -> None:

@@ -264,9 +264,7 @@ class Observation(_Record):
         if value is not None and has_control_characters(value):
             raise _problem(
                 "remarks",
-                _("The field {field} must not hold control characters.").format(
-                    field="remarks"
-                ),
+                _("The field {field} must not hold control characters.").format(field="remarks"),
             )
         return value
 
@@ -446,9 +444,7 @@ def _message(error: Mapping[str, Any], field: str) -> str:
             field=field, value=got
         )
     if kind in {"dict_type", "model_type", "model_attributes_type"}:
-        return _("The field {field} must be an object; got {value}.").format(
-            field=field, value=got
-        )
+        return _("The field {field} must be an object; got {value}.").format(field=field, value=got)
     if kind in {"list_type", "tuple_type"}:
         return _("The field {field} must be a list; got {value}.").format(field=field, value=got)
     if kind == "literal_error":

@@ -447,9 +447,7 @@ def _check_value(where: str, qualifier: QualifierSpec, value: object) -> str | N
     if kind == "whole":
         if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 1_000_000:
             return None
-        return _("The field {field} must be a whole number from 0 to 1000000.").format(
-            field=where
-        )
+        return _("The field {field} must be a whole number from 0 to 1000000.").format(field=where)
     # numeric kinds
     number = finite_number(value)
     if number is None:

@@ -123,7 +123,11 @@ def stored_mission(engine: Engine, mission_id: str, version: int | None = None) 
         if row is None:
             what = mission_id if version is None else f"{mission_id} v{version}"
             raise InputError(
-                Problem(file="database", field="mission", reason=_("no stored mission {m}").format(m=what))
+                Problem(
+                    file="database",
+                    field="mission",
+                    reason=_("no stored mission {m}").format(m=what),
+                )
             )
         files = {
             name: content
@@ -137,3 +141,14 @@ def stored_mission(engine: Engine, mission_id: str, version: int | None = None) 
     if mission is None:
         raise InputError(problems)
     return mission
+
+
+def mission_row(engine: Engine, version: StoredVersion) -> int:
+    """The primary key of a stored mission version (what observations refer to)."""
+    with engine.connect() as db:
+        key = db.execute(
+            select(missions.c.id).where(
+                missions.c.mission_id == version.mission_id, missions.c.version == version.version
+            )
+        ).scalar_one()
+    return int(key)

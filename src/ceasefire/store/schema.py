@@ -6,7 +6,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     Column,
+    Index,
     DateTime,
     Float,
     ForeignKey,
@@ -108,4 +111,61 @@ settlements = Table(
     Column("population", Integer),
     Column("names", Text, nullable=False),
     UniqueConstraint("mission", "settlement_id", name="uq_settlements_mission_settlement"),
+)
+
+# Big integer keys on PostgreSQL; SQLite only autoincrements INTEGER PRIMARY KEY.
+BigKey = BigInteger().with_variant(Integer(), "sqlite")
+
+# Accepted observations, each as the canonical record (RFC 8785 JSON) plus the columns that
+# queries filter on and the enrichment at its own observed time.
+observations = Table(
+    "observations",
+    metadata,
+    Column("id", BigKey, primary_key=True, autoincrement=True),
+    Column("contingent", String(3), nullable=False),
+    Column("source_id", String(128), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("record", Text, nullable=False),
+    Column("platform_id", String(128), nullable=False),
+    Column("platform_type", String(32), nullable=False),
+    Column("sortie", String(128)),
+    Column("observed_at", UTCDateTime, nullable=False),
+    Column("observed_until", UTCDateTime),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("ce_m", Float, nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("count_approx", Boolean, nullable=False),
+    Column("sensed_by", String(32), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("mission", Integer, ForeignKey("missions.id"), nullable=False),
+    Column("zones", Text, nullable=False),  # JSON list of zone ids
+    Column("controlled_by", String(3)),
+    Column("distance_to_line_m", Float),
+    Column("line_side", String(3)),
+    Column("settlement_id", String(128)),
+    Column("settlement_distance_m", Float),
+    Column("settlement_bearing_deg", Float),
+    UniqueConstraint("contingent", "source_id", name="uq_observations_source"),
+    Index("ix_observations_observed_at", "observed_at"),
+    Index("ix_observations_category", "category"),
+)
+
+# Where the sensors were: drone positions from CoT, TAK and MISB 0601, for sorties and coverage.
+track_points = Table(
+    "track_points",
+    metadata,
+    Column("id", BigKey, primary_key=True, autoincrement=True),
+    Column("platform_id", String(128), nullable=False),
+    Column("platform_type", String(32)),
+    Column("contingent", String(3)),
+    Column("sortie", String(128)),
+    Column("time", UTCDateTime, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("alt_m", Float),
+    Column("source", Text, nullable=False),
+    UniqueConstraint("platform_id", "time", name="uq_track_points_platform_time"),
 )

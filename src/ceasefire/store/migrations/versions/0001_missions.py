@@ -74,9 +74,7 @@ def upgrade() -> None:
             ["mission"], ["missions.id"], name="fk_settlements_mission_missions"
         ),
         sa.PrimaryKeyConstraint("id", name="pk_settlements"),
-        sa.UniqueConstraint(
-            "mission", "settlement_id", name="uq_settlements_mission_settlement"
-        ),
+        sa.UniqueConstraint("mission", "settlement_id", name="uq_settlements_mission_settlement"),
     )
     op.create_index("ix_settlements_mission", "settlements", ["mission"])
 

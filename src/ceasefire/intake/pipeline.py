@@ -1,0 +1,301 @@
+"""From adapter items to stored, enriched observations: check, enrich, commit, in batches.
+
+An observation counts as accepted only once its batch is committed, so a crash loses nothing
+that was reported accepted. Receipt is idempotent on (contingent, source id): the same record
+again is a duplicate; a different record under an id already taken is refused (the source must
+issue a new id for a correction). Every refusal comes back as a `Rejection` with its reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import numpy as np
+import rfc8785
+from sqlalchemy import Engine, insert, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ceasefire.geo.engine import Enricher
+from ceasefire.i18n import _
+from ceasefire.intake.errors import Rejection
+from ceasefire.mission.model import Mission
+from ceasefire.observations import Observation, PointOfInterest, TrackPoint, locate
+from ceasefire.store.schema import observations, track_points
+
+BATCH = 2000
+Status = Literal["accepted", "duplicate", "rejected"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one submitted record."""
+
+    status: Status
+    id: str | None = None
+    contingent: str | None = None
+    field: str = ""
+    reason: str = ""
+    record: int = 0
+
+
+@dataclass
+class IntakeResult:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    track_points: int = 0
+    points_of_interest: int = 0
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "track_points": self.track_points,
+        }
+
+
+@dataclass
+class _Pending:
+    observation: Observation
+    lat: float
+    lon: float
+    ce_m: float
+    source: str
+    record: int
+    canonical: bytes = b""
+    digest: str = ""
+
+
+def canonical_json(observation: Observation) -> bytes:
+    """RFC 8785 canonical JSON of the record: what is hashed, stored and later logged."""
+    return bytes(rfc8785.dumps(observation.to_json_dict()))
+
+
+def _insert(engine: Engine, table: Any) -> Any:
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+class Intake:
+    """Feed it adapter items; it stores what it accepts and reports every outcome."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        mission: Mission,
+        mission_row: int,
+        enricher: Enricher | None = None,
+        contingent: str | None = None,
+        on_reject: Callable[[Rejection], None] | None = None,
+        keep_outcomes: bool = False,
+        batch_size: int = BATCH,
+    ) -> None:
+        self.engine = engine
+        self.mission = mission
+        self.mission_row = mission_row
+        self.enricher = enricher or Enricher(mission)
+        self.contingent = contingent
+        self.on_reject = on_reject
+        self.keep_outcomes = keep_outcomes
+        self.batch_size = batch_size
+        self.result = IntakeResult()
+        self._pending: list[_Pending] = []
+        self._tracks: list[dict[str, Any]] = []
+        self._contingents = set(mission.contingent_ids())
+
+    # -- feeding ----------------------------------------------------------------------------
+    def feed(self, items: Iterable[Any], source: str) -> IntakeResult:
+        for number, item in enumerate(items, start=1):
+            self.add(item, source, number)
+        self.flush()
+        return self.result
+
+    def add(self, item: Any, source: str, record: int = 0) -> None:
+        if isinstance(item, Rejection):
+            self._reject(item)
+        elif isinstance(item, Observation):
+            self._observation(item, source, record)
+        elif isinstance(item, TrackPoint):
+            self._track(item, source)
+        elif isinstance(item, PointOfInterest):
+            self.result.points_of_interest += 1
+        if len(self._pending) >= self.batch_size or len(self._tracks) >= self.batch_size:
+            self.flush()
+
+    def _reject(self, rejection: Rejection, obs: Observation | None = None) -> None:
+        self.result.rejected += 1
+        if self.on_reject is not None:
+            self.on_reject(rejection)
+        if self.keep_outcomes:
+            self.result.outcomes.append(
+                Outcome(
+                    "rejected",
+                    id=obs.id if obs else None,
+                    contingent=obs.contingent if obs else None,
+                    field=rejection.field,
+                    reason=rejection.reason,
+                    record=rejection.record,
+                )
+            )
+
+    def _refuse(self, obs: Observation, source: str, record: int, field: str, reason: str) -> None:
+        raw = obs.to_json()
+        self._reject(Rejection(source, record, field, reason, raw=raw[:200], unit="record"), obs)
+
+    def _observation(self, obs: Observation, source: str, record: int) -> None:
+        if obs.contingent not in self._contingents:
+            reason = _("unknown contingent {id}; this mission has {known}").format(
+                id=obs.contingent, known=", ".join(sorted(self._contingents))
+            )
+            self._refuse(obs, source, record, "contingent", reason)
+            return
+        if self.contingent is not None and obs.contingent != self.contingent:
+            reason = _(
+                "this intake is for contingent {mine}: a contingent submits only its own "
+                "observations"
+            ).format(mine=self.contingent)
+            self._refuse(obs, source, record, "contingent", reason)
+            return
+        period = self.mission.config.period
+        if obs.observed_at < period.start or (period.end and obs.observed_at >= period.end):
+            reason = _("outside the mission's period")
+            self._refuse(obs, source, record, "observed_at", reason)
+            return
+        if obs.location is not None:
+            lat, lon, ce = obs.location.lat, obs.location.lon, obs.location.ce_m
+        elif obs.observer is not None and obs.bearing_deg is not None and obs.distance_m:
+            point = locate(obs.observer.lat, obs.observer.lon, obs.bearing_deg, obs.distance_m)
+            lat, lon, ce = point.lat, point.lon, point.ce_m
+        else:
+            self._refuse(obs, source, record, "location", _("no location"))
+            return
+        self._pending.append(_Pending(obs, lat, lon, ce, source, record))
+
+    def _track(self, track: TrackPoint, source: str) -> None:
+        self._tracks.append(
+            {
+                "platform_id": track.platform_id,
+                "platform_type": track.platform_type,
+                "contingent": track.contingent or self.contingent,
+                "sortie": track.sortie,
+                "time": track.time,
+                "lat": track.lat,
+                "lon": track.lon,
+                "alt_m": track.alt_m,
+                "source": source,
+            }
+        )
+
+    # -- committing -------------------------------------------------------------------------
+    def flush(self) -> None:
+        if self._tracks:
+            tracks, self._tracks = self._tracks, []
+            with self.engine.begin() as db:
+                statement = _insert(self.engine, track_points).on_conflict_do_nothing(
+                    index_elements=["platform_id", "time"]
+                )
+                db.execute(statement, tracks)
+            self.result.track_points += len(tracks)
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        for p in pending:
+            p.canonical = canonical_json(p.observation)
+            p.digest = hashlib.sha256(p.canonical).hexdigest()
+        keys = list({(p.observation.contingent, p.observation.id) for p in pending})
+        with self.engine.begin() as db:
+            known = {
+                (row.contingent, row.source_id): row.digest
+                for row in db.execute(
+                    select(
+                        observations.c.contingent, observations.c.source_id, observations.c.digest
+                    ).where(tuple_(observations.c.contingent, observations.c.source_id).in_(keys))
+                )
+            }
+            fresh: list[_Pending] = []
+            for p in pending:
+                key = (p.observation.contingent, p.observation.id)
+                if key not in known:
+                    known[key] = p.digest
+                    fresh.append(p)
+                elif known[key] == p.digest:
+                    self._outcome("duplicate", p)
+                else:
+                    self._refuse(
+                        p.observation, p.source, p.record, "id",
+                        _("a different record with this id was already received; "
+                          "a correction needs a new id"),
+                    )  # fmt: skip
+            if fresh:
+                db.execute(
+                    _insert(self.engine, observations).on_conflict_do_nothing(
+                        index_elements=["contingent", "source_id"]
+                    ),
+                    self._rows(fresh),
+                )
+        for p in fresh:
+            self._outcome("accepted", p)
+
+    def _outcome(self, status: Status, p: _Pending) -> None:
+        if status == "accepted":
+            self.result.accepted += 1
+        else:
+            self.result.duplicates += 1
+        if self.keep_outcomes:
+            obs = p.observation
+            self.result.outcomes.append(
+                Outcome(status, id=obs.id, contingent=obs.contingent, record=p.record)
+            )
+
+    def _rows(self, fresh: list[_Pending]) -> list[dict[str, Any]]:
+        lat = np.array([p.lat for p in fresh])
+        lon = np.array([p.lon for p in fresh])
+        when = np.array([int(p.observation.observed_at.timestamp()) for p in fresh], dtype=np.int64)
+        found = self.enricher.enrich(lat, lon, when)
+        settlements = self.mission.settlements
+        parties = found.parties
+        now = datetime.now(UTC)
+        rows = []
+        for i, p in enumerate(fresh):
+            obs = p.observation
+            distance = float(found.distance_to_line_m[i])
+            has_line = distance == distance
+            side = int(found.line_side[i])
+            rows.append(
+                {
+                    "contingent": obs.contingent,
+                    "source_id": obs.id,
+                    "digest": p.digest,
+                    "record": p.canonical.decode("utf-8"),
+                    "platform_id": obs.platform.id,
+                    "platform_type": obs.platform.type,
+                    "sortie": obs.sortie,
+                    "observed_at": obs.observed_at,
+                    "observed_until": obs.observed_until,
+                    "lat": p.lat,
+                    "lon": p.lon,
+                    "ce_m": p.ce_m,
+                    "category": obs.category,
+                    "count": obs.count,
+                    "count_approx": obs.count_approx,
+                    "sensed_by": obs.sensed_by,
+                    "received_at": now,
+                    "source": p.source,
+                    "mission": self.mission_row,
+                    "zones": json.dumps(found.zones_of(i)),
+                    "controlled_by": found.party_of(i),
+                    "distance_to_line_m": distance if has_line else None,
+                    "line_side": parties[side] if has_line and side >= 0 else None,
+                    "settlement_id": settlements[int(found.settlement[i])].id,
+                    "settlement_distance_m": float(found.settlement_distance_m[i]),
+                    "settlement_bearing_deg": float(found.settlement_bearing_deg[i]),
+                }
+            )
+        return rows
