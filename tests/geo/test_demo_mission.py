@@ -30,6 +30,33 @@ def test_the_demo_mission_is_valid() -> None:
 def test_each_contingent_names_its_own_side_first(demo_mission: Mission) -> None:
     assert demo_mission.name("tr").startswith("Türk-Rus")
     assert demo_mission.name("ru") == "Совместный российско-турецкий центр"
+    assert [c.id for c in demo_mission.contingents_for("tr")] == ["TR", "RU"]
+    assert [c.id for c in demo_mission.contingents_for("ru")] == ["RU", "TR"]
+    assert [c.id for c in demo_mission.contingents_for("az")] == demo_mission.config.neutral_order
+    assert [c.id for c in demo_mission.contingents_for("hy")] == demo_mission.config.neutral_order
+
+
+@pytest.mark.parametrize(
+    ("lang", "phrase"),
+    [
+        ("en", "4.2 km south-west of Aghdam"),
+        ("ru", "в 4,2 км к юго-западу от н. п. Агдам"),
+        ("tr", "Ağdam yerleşim yerinin 4,2 km güneybatısında"),
+        ("az", "Ağdam yaşayış məntəqəsindən 4,2 km cənub-qərbdə"),
+        ("hy", "Աղդամ բնակավայրից 4,2 կմ հարավ-արևմուտք"),
+    ],
+)
+def test_the_phrase_in_each_language(demo_enricher: Enricher, lang: str, phrase: str) -> None:
+    assert describe(demo_enricher, 39.96, 46.90, at("2021-02-01"), lang)["phrase"] == phrase
+
+
+def test_both_parties_names_for_a_disputed_place(demo_enricher: Enricher) -> None:
+    names = {
+        lang: describe(demo_enricher, 39.8153, 46.7519, at("2021-02-01"), lang)["phrase"]
+        for lang in ("en", "hy", "az")
+    }
+    assert "Khankendi" in names["en"] and "Stepanakert" in names["en"]
+    assert "Ստեփանակերտ" in names["hy"] and "Xankəndi" in names["az"]
 
 
 @pytest.mark.parametrize(

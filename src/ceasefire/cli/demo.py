@@ -59,8 +59,9 @@ def demo(
                 d=abs(answer["distance_to_line_m"] or 0) / 1000,
             )
         )
-    lat, lon, at = 39.991, 46.927, "2020-11-25T12:00:00+04:00"
-    for lang in ("ru", "tr", "az", "hy"):
+    lat, lon, at = 39.96, 46.90, "2021-02-01T12:00:00+04:00"
+    console.print(f"  ceasefire where {lat} {lon} --at {at} --lang L")
+    for lang in LANGUAGES:
         console.print(f"    {lang}: {describe(enricher, lat, lon, parse_time(at), lang)['phrase']}")
     console.rule(_("Where to look"))
     console.print(_("  database:      {path}").format(path=db_path.resolve()))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 from typing import Any
 
 import typer
@@ -11,7 +13,7 @@ from rich.table import Table
 
 from ceasefire.cli.common import DB_OPTION, LANG_OPTION, MISSION_OPTION, Format, console, print_json
 from ceasefire.errors import InputError
-from ceasefire.i18n import _, current_language
+from ceasefire.i18n import _, current_language, language
 from ceasefire.mission import Mission, check_mission, load_mission
 from ceasefire.mission.schema import mission_schema
 from ceasefire.store import open_database
@@ -72,7 +74,7 @@ def summary(mission: Mission, lang: str) -> dict[str, Any]:
         "area": list(c.area),
         "contingents": [
             {"id": x.id, "name": x.names[lang], "language": x.language, "colour": x.colour}
-            for x in c.contingents
+            for x in mission.contingents_for(lang)
         ],
         "parties": [{"id": x.id, "name": x.names[lang], "language": x.language} for x in c.parties],
         "peacekeeping_force": {
@@ -119,12 +121,25 @@ def show(
     if fmt is Format.json:
         print_json(data)
         return
+    with language(lang):
+        _print_summary(data, mission.config.timezone)
+
+
+def _local(text: str | None, tz: str) -> str:
+    """A stored UTC time as the mission's local time, the way its people read dates."""
+    if not text:
+        return ""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(ZoneInfo(tz))
+    return moment.strftime("%Y-%m-%d" if moment.strftime("%H:%M") == "00:00" else "%Y-%m-%d %H:%M")
+
+
+def _print_summary(data: dict[str, Any], tz: str) -> None:
     console.print(f"[bold]{data['name']}[/bold]  ({data['id']})")
     period = data["period"]
     console.print(
         _("Period: {start} to {end}; time zone {tz}; languages {langs}").format(
-            start=period["start"],
-            end=period["end"] or _("open"),
+            start=_local(period["start"], tz),
+            end=_local(period["end"], tz) or _("open"),
             tz=data["timezone"],
             langs=", ".join(data["languages"]),
         )
@@ -142,8 +157,8 @@ def show(
             z["id"],
             z["kind"],
             z["party"] or "",
-            z["valid_from"][:10],
-            (z["valid_until"] or "")[:10],
+            _local(z["valid_from"], tz),
+            _local(z["valid_until"], tz),
             z["name"],
         )
     console.print(table)

@@ -191,6 +191,11 @@ class Mission:
     def contingent_ids(self) -> list[str]:
         return [c.id for c in self.config.contingents]
 
+    def contingents_for(self, lang: str) -> list[Contingent]:
+        """The contingents in the order a locale names them (its own side first)."""
+        order = self.config.name_order.get(lang, self.config.neutral_order)
+        return sorted(self.config.contingents, key=lambda c: order.index(c.id))
+
     def name(self, lang: str) -> str:
         return self.config.name.get(lang) or self.config.name["en"]
 
