@@ -11,7 +11,7 @@ import sys
 import typer
 
 from ceasefire import __version__
-from ceasefire.cli import bench, db, demo, ingest, mission, where
+from ceasefire.cli import bench, db, demo, ingest, mission, sorties, where
 from ceasefire.cli.common import console_err
 from ceasefire.errors import CeasefireError
 from ceasefire.i18n import LANGUAGES, set_language
@@ -29,6 +29,7 @@ app.add_typer(db.app, name="db")
 app.command("where")(where.where)
 app.command("demo")(demo.demo)
 app.command("ingest")(ingest.ingest)
+app.command("sorties")(sorties.sorties)
 
 
 def _version(value: bool) -> None:

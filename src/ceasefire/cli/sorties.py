@@ -1,0 +1,38 @@
+"""`ceasefire sorties`: drone flights from their track points."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from ceasefire.cli.common import DB_OPTION, Format, console, print_json
+from ceasefire.i18n import _
+from ceasefire.store import open_database
+from ceasefire.store.sorties import sorties as find_sorties
+from ceasefire.timeutil import iso, parse_time
+
+
+def sorties(
+    since: str = typer.Option(None, "--since", help="ISO 8601 time (UTC without offset)."),
+    until: str = typer.Option(None, "--until", help="ISO 8601 time (UTC without offset)."),
+    db: str = DB_OPTION,
+    fmt: Format = typer.Option(Format.text, "--format"),
+    track: bool = typer.Option(False, "--track", help="With --format json: include the tracks."),
+) -> None:
+    """The sorties flown: platform, contingent, start, end, points and length."""
+    start = parse_time(since, field="--since") if since else None
+    end = parse_time(until, field="--until") if until else None
+    found = list(find_sorties(open_database(db), start, end))
+    if fmt is Format.json:
+        print_json([s.as_dict(with_track=track) for s in found])
+        return
+    table = Table()
+    for column in (_("sortie"), _("platform"), _("contingent"), _("start"), _("end"), _("points"),
+                   _("km")):  # fmt: skip
+        table.add_column(column)
+    for s in found:
+        table.add_row(
+            s.id, s.platform_id, s.contingent or "", iso(s.start), iso(s.end),
+            str(len(s.track)), f"{s.length_km:.1f}",
+        )  # fmt: skip
+    console.print(table)
