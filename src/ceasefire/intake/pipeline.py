@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import numpy as np
-import rfc8785
 from sqlalchemy import Engine, insert, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ceasefire.canonical import canonical_json
 from ceasefire.geo.engine import Enricher
 from ceasefire.i18n import _
 from ceasefire.intake.errors import Rejection
@@ -73,9 +73,9 @@ class _Pending:
     digest: str = ""
 
 
-def canonical_json(observation: Observation) -> bytes:
+def canonical_record(observation: Observation) -> bytes:
     """RFC 8785 canonical JSON of the record: what is hashed, stored and later logged."""
-    return bytes(rfc8785.dumps(observation.to_json_dict()))
+    return canonical_json(observation.to_json_dict())
 
 
 def _insert(engine: Engine, table: Any) -> Any:
@@ -207,7 +207,7 @@ class Intake:
             return
         pending, self._pending = self._pending, []
         for p in pending:
-            p.canonical = canonical_json(p.observation)
+            p.canonical = canonical_record(p.observation)
             p.digest = hashlib.sha256(p.canonical).hexdigest()
         keys = list({(p.observation.contingent, p.observation.id) for p in pending})
         with self.engine.begin() as db:

@@ -1,0 +1,61 @@
+"""RFC 8785 canonical JSON, fast: what the center hashes, stores and logs.
+
+`rfc8785` (pure Python) is the reference; this takes a fast path through orjson for the
+values our records hold and falls back to the reference for anything outside it. The fast
+path is only taken where both are known to agree (a property test compares them):
+- floats: integral values below 2**53 become integers ("50", as ECMAScript prints 50.0);
+  others between 1e-4 and 1e16 are printed by orjson, whose shortest round-trip digits are the
+  same as ECMAScript's in that range; anything else (-0.0, tiny, huge) goes to the reference;
+- integers within +-(2**53 - 1), as RFC 8785 requires;
+- strings and keys without characters beyond U+FFFF (RFC 8785 sorts keys by UTF-16 code
+  units, which differs from code point order only there).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import rfc8785
+
+_MAX_SAFE = 2**53 - 1
+
+
+class _Slow(Exception):
+    """The value needs the reference implementation."""
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, str):
+        if not value.isascii() and any(ord(ch) > 0xFFFF for ch in value):
+            raise _Slow
+        return value
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        if -_MAX_SAFE <= value <= _MAX_SAFE:
+            return value
+        raise _Slow
+    if isinstance(value, float):
+        if (
+            value.is_integer()
+            and abs(value) <= _MAX_SAFE
+            and not (value == 0 and str(value)[0] == "-")
+        ):
+            return int(value)
+        if 1e-4 <= abs(value) < 1e16:
+            return value
+        raise _Slow
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    raise _Slow
+
+
+def canonical_json(value: Any) -> bytes:
+    """The RFC 8785 (JCS) serialisation of a JSON value, as UTF-8 bytes."""
+    try:
+        return orjson.dumps(_plain(value), option=orjson.OPT_SORT_KEYS)
+    except _Slow:
+        return bytes(rfc8785.dumps(value))
