@@ -13,6 +13,8 @@ path is only taken where both are known to agree (a property test compares them)
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
 import orjson
@@ -25,29 +27,34 @@ class _Slow(Exception):
     """The value needs the reference implementation."""
 
 
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
 def _plain(value: Any) -> Any:
-    if isinstance(value, str):
-        if not value.isascii() and any(ord(ch) > 0xFFFF for ch in value):
+    kind = type(value)
+    if kind is str:
+        if not value.isascii() and _ASTRAL.search(value):
             raise _Slow
         return value
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        if -_MAX_SAFE <= value <= _MAX_SAFE:
-            return value
-        raise _Slow
-    if isinstance(value, float):
-        if (
-            value.is_integer()
-            and abs(value) <= _MAX_SAFE
-            and not (value == 0 and str(value)[0] == "-")
-        ):
-            return int(value)
+    if kind is dict:
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if kind is float:
+        if value.is_integer():
+            # Below 2**53 an integral float's shortest digits are its exact integer; -0.0
+            # and larger values print differently, so they take the reference path.
+            negative_zero = value == 0 and math.copysign(1.0, value) < 0
+            if abs(value) <= 2**53 and not negative_zero:
+                return int(value)
+            raise _Slow
         if 1e-4 <= abs(value) < 1e16:
             return value
         raise _Slow
-    if isinstance(value, dict):
-        return {_plain(k): _plain(v) for k, v in value.items()}
+    if kind is bool or value is None:
+        return value
+    if kind is int:
+        if -_MAX_SAFE <= value <= _MAX_SAFE:
+            return value
+        raise _Slow
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     raise _Slow
