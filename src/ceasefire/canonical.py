@@ -30,32 +30,57 @@ class _Slow(Exception):
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
-def _plain(value: Any) -> Any:
-    kind = type(value)
-    if kind is str:
-        if not value.isascii() and _ASTRAL.search(value):
-            raise _Slow
-        return value
-    if kind is dict:
-        return {_plain(k): _plain(v) for k, v in value.items()}
-    if kind is float:
-        if value.is_integer():
-            # Below 2**53 an integral float's shortest digits are its exact integer; -0.0
-            # and larger values print differently, so they take the reference path.
-            negative_zero = value == 0 and math.copysign(1.0, value) < 0
-            if abs(value) <= 2**53 and not negative_zero:
-                return int(value)
-            raise _Slow
-        if 1e-4 <= abs(value) < 1e16:
-            return value
+def _number(value: float) -> float | int:
+    if value.is_integer():
+        # Below 2**53 an integral float's shortest digits are its exact integer; -0.0
+        # and larger values print differently, so they take the reference path.
+        negative_zero = value == 0 and math.copysign(1.0, value) < 0
+        if abs(value) <= 2**53 and not negative_zero:
+            return int(value)
         raise _Slow
+    if 1e-4 <= abs(value) < 1e16:
+        return value
+    raise _Slow
+
+
+def _text(value: str) -> str:
+    if not value.isascii() and _ASTRAL.search(value):
+        raise _Slow
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """A copy orjson prints exactly as RFC 8785 does, or _Slow. Leaves are handled inline
+    because this runs for every record the center receives."""
+    kind = type(value)
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _Slow
+            if not key.isascii():
+                _text(key)
+            kind = type(item)
+            if kind is str:
+                out[key] = item if item.isascii() else _text(item)
+            elif kind is float:
+                out[key] = _number(item)
+            elif kind is bool or item is None:
+                out[key] = item
+            else:
+                out[key] = _plain(item)
+        return out
+    if kind is str:
+        return _text(value)
+    if kind is float:
+        return _number(value)
     if kind is bool or value is None:
         return value
     if kind is int:
         if -_MAX_SAFE <= value <= _MAX_SAFE:
             return value
         raise _Slow
-    if isinstance(value, list | tuple):
+    if kind is list or kind is tuple:
         return [_plain(v) for v in value]
     raise _Slow
 
