@@ -12,8 +12,8 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, console, console_err, print_json
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
-from ceasefire.intake import csv_, geojson_, jsonl, klv
 from ceasefire.intake import cot as cot_
+from ceasefire.intake import csv_, geojson_, jsonl, klv
 from ceasefire.intake.errors import Rejection
 from ceasefire.intake.pipeline import Intake
 from ceasefire.mission import load_mission

@@ -27,12 +27,12 @@ from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import LANGUAGES, _
 from ceasefire.mission.model import (
     LINE_KINDS,
+    POINT_KINDS,
     Contingent,
     Force,
-    Party,
-    POINT_KINDS,
     Mission,
     MissionFile,
+    Party,
     Settlement,
     Zone,
     ZoneProperties,
