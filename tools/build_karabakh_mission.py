@@ -1025,7 +1025,8 @@ def check(features, settlements, toml_text):
 
 def write(features, settlements, toml_text):
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "mission.toml").write_text(toml_text, encoding="utf-8")
+    rules = (Path(__file__).parent / "karabakh_rules.toml").read_text(encoding="utf-8")
+    (OUT / "mission.toml").write_text(toml_text + rules, encoding="utf-8")
     doc = {"type": "FeatureCollection", "features": features}
     body = ",\n".join(json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in features)
     (OUT / "zones.geojson").write_text('{"type":"FeatureCollection","features":[\n' + body + "\n]}\n", encoding="utf-8")

@@ -111,9 +111,13 @@ def ingest(
     intake = Intake(engine, m, mission_row(engine, stored), contingent=as_contingent)
     reject_files: list[Path] = []
     progress = Progress(
-        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-        console=console_err, transient=True,
-    )  # fmt: skip
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=console_err,
+        transient=True,
+    )
     with progress:
         for path in files:
             kind = format_of(path, fmt)
@@ -129,9 +133,10 @@ def ingest(
             counts = {k: after[k] - before[k] for k in after}
             if not as_json:
                 console.print(
-                    _("{file}: {accepted} accepted, {duplicates} duplicates, {rejected} rejected")
-                    .format(file=path.name, **counts)
-                )  # fmt: skip
+                    _(
+                        "{file}: {accepted} accepted, {duplicates} duplicates, {rejected} rejected"
+                    ).format(file=path.name, **counts)
+                )
     totals = intake.result
     if as_json:
         print_json({**totals.summary(), "rejects": [str(p) for p in reject_files]})

@@ -27,12 +27,24 @@ def sorties(
         print_json([s.as_dict(with_track=track) for s in found])
         return
     table = Table()
-    for column in (_("sortie"), _("platform"), _("contingent"), _("start"), _("end"), _("points"),
-                   _("km")):  # fmt: skip
+    for column in (
+        _("sortie"),
+        _("platform"),
+        _("contingent"),
+        _("start"),
+        _("end"),
+        _("points"),
+        _("km"),
+    ):
         table.add_column(column)
     for s in found:
         table.add_row(
-            s.id, s.platform_id, s.contingent or "", iso(s.start), iso(s.end),
-            str(len(s.track)), f"{s.length_km:.1f}",
-        )  # fmt: skip
+            s.id,
+            s.platform_id,
+            s.contingent or "",
+            iso(s.start),
+            iso(s.end),
+            str(len(s.track)),
+            f"{s.length_km:.1f}",
+        )
     console.print(table)

@@ -16,13 +16,16 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import Engine, select, tuple_
+from sqlalchemy import Connection, Engine, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ceasefire.canonical import canonical_json
 from ceasefire.geo.engine import Enricher
 from ceasefire.i18n import _
+from ceasefire.incidents.rules import Facts, evaluate
+from ceasefire.incidents.service import Correlator
 from ceasefire.intake.errors import Rejection
+from ceasefire.ledger import log as ledger_log
 from ceasefire.mission.model import Mission
 from ceasefire.observations import Observation, PointOfInterest, TrackPoint, locate
 from ceasefire.store.schema import observations, track_points
@@ -96,6 +99,7 @@ class Intake:
         on_reject: Callable[[Rejection], None] | None = None,
         keep_outcomes: bool = False,
         batch_size: int = BATCH,
+        correlate: bool = True,
     ) -> None:
         self.engine = engine
         self.mission = mission
@@ -109,6 +113,8 @@ class Intake:
         self._pending: list[_Pending] = []
         self._tracks: list[dict[str, Any]] = []
         self._contingents = set(mission.contingent_ids())
+        # Each new batch joins or opens incidents in the same transaction that stores it.
+        self.correlator = Correlator(mission, mission_row, self.enricher) if correlate else None
 
     # -- feeding ----------------------------------------------------------------------------
     def feed(self, items: Iterable[Any], source: str) -> IntakeResult:
@@ -211,6 +217,9 @@ class Intake:
             p.digest = hashlib.sha256(p.canonical).hexdigest()
         keys = list({(p.observation.contingent, p.observation.id) for p in pending})
         with self.engine.begin() as db:
+            # The ledger's writer lock first: no other intake can store these ids before we
+            # commit, so every row inserted below is exactly one logged entry.
+            ledger_log.lock(db)
             known = {
                 (row.contingent, row.source_id): row.digest
                 for row in db.execute(
@@ -229,17 +238,26 @@ class Intake:
                     self._outcome("duplicate", p)
                 else:
                     self._refuse(
-                        p.observation, p.source, p.record, "id",
-                        _("a different record with this id was already received; "
-                          "a correction needs a new id"),
-                    )  # fmt: skip
+                        p.observation,
+                        p.source,
+                        p.record,
+                        "id",
+                        _(
+                            "a different record with this id was already received; "
+                            "a correction needs a new id"
+                        ),
+                    )
             if fresh:
+                rows = self._rows(fresh)
+                ledger_log.append_observations(db, rows)  # same transaction: both or neither
                 db.execute(
                     _insert(self.engine, observations).on_conflict_do_nothing(
                         index_elements=["contingent", "source_id"]
                     ),
-                    self._rows(fresh),
+                    rows,
                 )
+                if self.correlator is not None:
+                    self.correlator.add(db, self._keys(db, fresh))
         for p in fresh:
             self._outcome("accepted", p)
 
@@ -254,11 +272,31 @@ class Intake:
                 Outcome(status, id=obs.id, contingent=obs.contingent, record=p.record)
             )
 
+    @staticmethod
+    def _keys(db: Connection, fresh: list[_Pending]) -> list[int]:
+        """The primary keys the new rows received."""
+        keys = [(p.observation.contingent, p.observation.id) for p in fresh]
+        return list(
+            db.execute(
+                select(observations.c.id).where(
+                    tuple_(observations.c.contingent, observations.c.source_id).in_(keys)
+                )
+            ).scalars()
+        )
+
     def _rows(self, fresh: list[_Pending]) -> list[dict[str, Any]]:
         lat = np.array([p.lat for p in fresh])
         lon = np.array([p.lon for p in fresh])
         when = np.array([int(p.observation.observed_at.timestamp()) for p in fresh], dtype=np.int64)
         found = self.enricher.enrich(lat, lon, when)
+        triggered = evaluate(
+            self.mission,
+            [
+                Facts(p.observation.category, p.observation.qualifiers, int(t))
+                for p, t in zip(fresh, when, strict=True)
+            ],
+            found,
+        )
         settlements = self.mission.settlements
         parties = found.parties
         now = datetime.now(UTC)
@@ -296,6 +334,7 @@ class Intake:
                     "settlement_id": settlements[int(found.settlement[i])].id,
                     "settlement_distance_m": float(found.settlement_distance_m[i]),
                     "settlement_bearing_deg": float(found.settlement_bearing_deg[i]),
+                    "rules": json.dumps(triggered[i]),
                 }
             )
         return rows

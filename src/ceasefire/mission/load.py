@@ -38,6 +38,7 @@ from ceasefire.mission.model import (
     ZoneProperties,
     is_slug,
 )
+from ceasefire.observations.taxonomy import CATEGORIES
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
 DEFAULT_MISSION = "karabakh-2020"
@@ -105,6 +106,9 @@ class _Checker:
         self.stored = stored
         self.problems: list[Problem] = []
         self.files: dict[str, bytes] = {}
+        # Every zone id a layer declares, valid or not: a rule naming a zone with a bad
+        # geometry gets one message (about the geometry), not two.
+        self.declared: set[str] = set()
 
     def problem(self, file: str, field: str, reason: str, record: str | None = None) -> None:
         self.problems.append(Problem(file=file, field=field, reason=reason, record=record))
@@ -135,6 +139,7 @@ class _Checker:
         zones = [z for layer in config.layers for z in self.layer(layer, config)]
         self.check_zone_ids(zones)
         self.check_overlaps(zones, config)
+        self.check_rules(config, zones)
         settlements = self.gazetteer(config)
         if self.problems:
             return None
@@ -284,6 +289,7 @@ class _Checker:
             self.problem(file, "id", _("every zone needs an id of a-z, 0-9 and -"), record)
             return None
         record = f"{zone_id!r} (#{number})"
+        self.declared.add(zone_id)
         ok = True
         try:
             props = ZoneProperties.model_validate(feature.get("properties") or {})
@@ -435,6 +441,68 @@ class _Checker:
                             "are valid"
                         ).format(a=a.id, b=b.id, km2=overlap / 1e6),
                         repr(a.id),
+                    )
+
+    # -- rules ------------------------------------------------------------------------------
+    def check_rules(self, config: MissionFile, zones: list[Zone]) -> None:
+        f = MISSION_FILE
+        clauses = {c.id for c in config.clauses}
+        parties = {p.id for p in config.parties}
+        zone_ids = {z.id for z in zones} | self.declared
+        seen: set[str] = set()
+        for i, rule in enumerate(config.rules):
+            at = f"rules[{i}]"
+            if rule.id in seen:
+                self.problem(f, f"{at}.id", _("rule {id!r} is defined twice").format(id=rule.id))
+            seen.add(rule.id)
+            if rule.clause not in clauses:
+                self.problem(
+                    f,
+                    f"{at}.clause",
+                    _("clause {id!r} is referenced but not defined").format(id=rule.clause),
+                )
+            for j, category in enumerate(rule.categories):
+                if category not in CATEGORIES:
+                    self.problem(
+                        f,
+                        f"{at}.categories[{j}]",
+                        _("unknown category {name!r}").format(name=category),
+                    )
+            for name in rule.qualifiers:
+                if not any(
+                    name in CATEGORIES[c].qualifiers for c in rule.categories if c in CATEGORIES
+                ):
+                    self.problem(
+                        f,
+                        f"{at}.qualifiers.{name}",
+                        _("no category of this rule has the qualifier {name!r}").format(name=name),
+                    )
+            for key in ("zones", "outside_zones"):
+                for j, zone in enumerate(getattr(rule, key)):
+                    if zone not in zone_ids:
+                        self.problem(
+                            f, f"{at}.{key}[{j}]", _("unknown zone {id!r}").format(id=zone)
+                        )
+            for key in ("sides", "controlled_by"):
+                for j, party in enumerate(getattr(rule, key)):
+                    if party not in parties:
+                        self.problem(
+                            f, f"{at}.{key}[{j}]", _("unknown party {id!r}").format(id=party)
+                        )
+            if (
+                rule.valid_from is not None
+                and rule.valid_until is not None
+                and rule.valid_until <= rule.valid_from
+            ):
+                self.problem(f, f"{at}.valid_until", _("ends before it starts"))
+            self.localized(f, f"{at}.explanation", rule.explanation, config.languages)
+        for group, categories in config.correlation.groups.items():
+            for j, category in enumerate(categories):
+                if category not in CATEGORIES:
+                    self.problem(
+                        f,
+                        f"correlation.groups.{group}[{j}]",
+                        _("unknown category {name!r}").format(name=category),
                     )
 
     # -- gazetteer --------------------------------------------------------------------------

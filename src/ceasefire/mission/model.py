@@ -88,6 +88,52 @@ class Period(_Strict):
     end: AwareDatetime | None = None
 
 
+Severity = Literal["low", "medium", "high", "critical"]
+SEVERITIES = ("low", "medium", "high", "critical")
+
+
+class Rule(_Strict):
+    """Ties a clause of the agreement to a test on observations.
+
+    Every condition given must hold; a list holds when any of its items does. Distances are
+    to the line of contact valid at the observation's time, in metres.
+    """
+
+    id: Slug
+    clause: str
+    severity: Severity
+    categories: list[str] = Field(min_length=1)
+    qualifiers: dict[str, list[str | float | bool]] = {}
+    zones: list[str] = []
+    zone_kinds: list[ZoneKind] = []
+    outside_zones: list[str] = []
+    max_distance_to_line_m: float | None = Field(default=None, ge=0)
+    min_distance_to_line_m: float | None = Field(default=None, ge=0)
+    sides: list[Id] = []
+    controlled_by: list[Id] = []
+    valid_from: AwareDatetime | None = None
+    valid_until: AwareDatetime | None = None
+    explanation: Localized
+
+
+class Correlation(_Strict):
+    """When two observations describe the same event (see docs/incidents.md)."""
+
+    sigma: float = Field(default=2.0, gt=0, description="gate: sigma * combined CE + slack")
+    slack_m: float = Field(default=300.0, ge=0)
+    max_gate_m: float = Field(default=10_000.0, gt=0)
+    windows_min: dict[str, float] = {
+        "fire": 10.0,
+        "movement": 90.0,
+        "default": 30.0,
+    }
+    groups: dict[str, list[str]] = {
+        "fire": ["explosion", "projectile", "muzzle_flash", "small_arms_fire"],
+        "flare": ["illumination_flare"],
+        "movement": ["movement_personnel", "movement_vehicle", "movement_heavy_weapon"],
+    }
+
+
 class MissionFile(_Strict):
     """The mission file, ``mission.toml``."""
 
@@ -110,6 +156,8 @@ class MissionFile(_Strict):
     parties: list[Party] = Field(min_length=2)
     peacekeeping_force: Force | None = None
     clauses: list[Clause] = []
+    rules: list[Rule] = []
+    correlation: Correlation = Correlation()
 
 
 class ZoneProperties(_Strict):

@@ -169,3 +169,99 @@ track_points = Table(
     Column("source", Text, nullable=False),
     UniqueConstraint("platform_id", "time", name="uq_track_points_platform_time"),
 )
+
+# --- the ledger (DESIGN.md principle 4; docs/ledger.md) -----------------------------------------
+
+# The append-only Merkle log: one row per leaf, from index 0. `entry` is the exact RFC 8785
+# canonical JSON text that was hashed (the leaf data); `leaf_hash` is SHA-256(0x00 || entry),
+# kept so the tree can be rebuilt without reading the entries; `kind` and `ref` repeat the
+# envelope's fields so a record's entries can be found by index.
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("index", BigKey, primary_key=True, autoincrement=False),
+    Column("kind", String(32), nullable=False),
+    Column("ref", String(255), nullable=False),
+    Column("entry", Text, nullable=False),
+    Column("leaf_hash", LargeBinary(32), nullable=False),
+    Column("appended_at", UTCDateTime, nullable=False),
+    Index("ix_ledger_kind_ref", "kind", "ref"),
+)
+
+# One row (id 1): the log's size. Appenders lock this row (UPDATE ... RETURNING) for the rest
+# of their transaction, so indexes are handed out consecutively on every engine.
+ledger_head = Table(
+    "ledger_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("size", BigInteger, nullable=False),
+)
+
+# Checkpoints that count: signed by the center and cosigned by every contingent (the note).
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("id", BigKey, primary_key=True, autoincrement=True),
+    Column("origin", String(255), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("root_hash", LargeBinary(32), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_checkpoints_size", "size"),
+)
+
+# Each contingent's witness: the last tree head it cosigned per log (tlog-witness state). In a
+# real deployment it lives on the contingent's own node; the embedded center keeps it here.
+witness_state = Table(
+    "witness_state",
+    metadata,
+    Column("witness", String(64), primary_key=True),
+    Column("origin", String(255), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("root_hash", LargeBinary(32), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Each observation points at its log entry. Declared here, beside the ledger, so that the
+# observations table above stays as the intake defines it.
+observations.append_column(Column("ledger_index", BigInteger, nullable=True))
+Index("uq_observations_ledger_index", observations.c.ledger_index, unique=True)
+
+# --- incidents (docs/incidents.md) -----------------------------------------------------------
+
+# Observations fused into events. The id derives from the earliest member, so batch and
+# streaming correlation name an incident the same way.
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("mission", Integer, ForeignKey("missions.id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),  # event | line_crossing
+    Column("category", String(32), nullable=False),
+    Column("categories", Text, nullable=False),  # JSON list
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("ce_m", Float, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("observation_count", Integer, nullable=False),
+    Column("contingents", Text, nullable=False),  # JSON list
+    Column("platforms", Text, nullable=False),  # JSON list
+    Column("corroboration", String(32), nullable=False),
+    Column("rules", Text, nullable=False),  # JSON list of rule ids
+    Column("severity", String(16)),
+    Column("zones", Text, nullable=False),
+    Column("controlled_by", String(3)),
+    Column("distance_to_line_m", Float),
+    Column("line_side", String(3)),
+    Column("settlement_id", String(128)),
+    Column("settlement_distance_m", Float),
+    Column("settlement_bearing_deg", Float),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_incidents_started_at", "started_at"),
+)
+observations.append_column(Column("incident_id", String(32), nullable=True))
+observations.append_column(Column("rules", Text, nullable=True))  # JSON list of rule ids
+Index("ix_observations_incident_id", observations.c.incident_id)

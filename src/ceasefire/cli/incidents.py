@@ -1,0 +1,152 @@
+"""`ceasefire incidents`, `ceasefire incident ID`, `ceasefire correlate`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import typer
+from rich.table import Table
+
+from ceasefire.cli.common import DB_OPTION, LANG_OPTION, MISSION_OPTION, console, print_json
+from ceasefire.errors import InputError, Problem
+from ceasefire.geo.engine import Enricher
+from ceasefire.i18n import _, current_language, language
+from ceasefire.incidents.rules import why
+from ceasefire.incidents.service import Correlator
+from ceasefire.mission import load_mission
+from ceasefire.store import open_database
+from ceasefire.store.incidents import IncidentFilter, get_incident, list_incidents, to_geojson
+from ceasefire.store.missions import mission_row, save_mission
+from ceasefire.timeutil import parse_time
+
+
+class ListFormat(StrEnum):
+    table = "table"
+    json = "json"
+    geojson = "geojson"
+
+
+def incidents(
+    since: str = typer.Option(None, "--since", help="ISO 8601; without offset: mission time."),
+    until: str = typer.Option(None, "--until", help="ISO 8601; without offset: mission time."),
+    status: str = typer.Option(None, "--status", help="open, assessing, disputed, ..."),
+    category: str = typer.Option(None, "--category", help="An observation category."),
+    limit: int = typer.Option(None, "--limit", min=1),
+    fmt: ListFormat = typer.Option(ListFormat.table, "--format"),
+    lang: str = LANG_OPTION,
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+) -> None:
+    """The incidents: observations of one event fused, with rules and corroboration."""
+    m = load_mission(mission)
+    lang = lang or current_language()
+    tz = m.config.timezone
+    where = IncidentFilter(
+        since=parse_time(since, tz, field="--since") if since else None,
+        until=parse_time(until, tz, field="--until") if until else None,
+        status=status,
+        category=category,
+        limit=limit,
+    )
+    found = list_incidents(open_database(db), m, where, lang)
+    if fmt is ListFormat.json:
+        print_json(found)
+        return
+    if fmt is ListFormat.geojson:
+        print_json(to_geojson(found))
+        return
+    with language(lang):
+        table = Table()
+        for column in (
+            _("incident"),
+            _("start"),
+            _("category"),
+            _("obs."),
+            _("seen by"),
+            _("rules"),
+            _("where"),
+        ):
+            table.add_column(column)
+        for r in found:
+            table.add_row(
+                r["id"],
+                r["started_at"],
+                r["category"],
+                str(len(r["observation_ids"])),
+                r["corroboration"],
+                ", ".join(r["rules"]),
+                r["phrase"] or "",
+            )
+        console.print(table)
+        console.print(_("{n} incidents").format(n=len(found)))
+
+
+def incident(
+    incident_id: str = typer.Argument(..., help="The incident id, e.g. INC-3dcd3a1ea278."),
+    fmt: ListFormat = typer.Option(ListFormat.table, "--format"),
+    lang: str = LANG_OPTION,
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+) -> None:
+    """One incident with its observations and why each rule applies."""
+    m = load_mission(mission)
+    lang = lang or current_language()
+    found = get_incident(open_database(db), m, incident_id, lang)
+    if found is None:
+        raise InputError(Problem(file="incident", field="ID", reason=_("no such incident")))
+    rules = {r.id: r for r in m.config.rules}
+    for record in found["observations"]:
+        record["why"] = [
+            why(
+                m,
+                rules[r],
+                record["category"],
+                record.get("qualifiers", {}),
+                record["distance_to_line_m"],
+                record["zones"],
+                lang,
+            )
+            for r in record["rules"]
+            if r in rules
+        ]
+    if fmt is not ListFormat.table:
+        print_json(to_geojson([found]) if fmt is ListFormat.geojson else found)
+        return
+    with language(lang):
+        console.print(f"[bold]{found['id']}[/bold]  {found['category']}  {found['phrase']}")
+        console.print(
+            _("{start} to {end}; {n} observations; {corroboration}; status {status}").format(
+                start=found["started_at"],
+                end=found["ended_at"],
+                n=len(found["observations"]),
+                corroboration=found["corroboration"],
+                status=found["status"],
+            )
+        )
+        for record in found["observations"]:
+            console.print(
+                f"  {record['contingent']}/{record['id']}  {record['observed_at']}  "
+                f"{record['platform']['id']}  {record['category']}"
+            )
+            for sentence in record["why"]:
+                console.print(f"    → {sentence}")
+
+
+def correlate(
+    since: str = typer.Option(None, "--since", help="ISO 8601; without offset: mission time."),
+    until: str = typer.Option(None, "--until", help="ISO 8601; without offset: mission time."),
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+) -> None:
+    """Correlate a period again (after a correction of geometry or thresholds)."""
+    m = load_mission(mission)
+    engine = open_database(db)
+    stored, _new = save_mission(engine, m)
+    correlator = Correlator(m, mission_row(engine, stored), Enricher(m))
+    tz = m.config.timezone
+    n = correlator.recorrelate(
+        engine,
+        parse_time(since, tz, field="--since") if since else None,
+        parse_time(until, tz, field="--until") if until else None,
+    )
+    console.print(_("{n} incidents in the period").format(n=n))

@@ -1,0 +1,1 @@
+"""From observations to incidents: the agreement's rules, correlation, line crossings."""

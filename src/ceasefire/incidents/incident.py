@@ -1,0 +1,108 @@
+"""An incident: the observations of one event, fused, with what the rules and sources say."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from ceasefire.mission.model import SEVERITIES, Mission
+
+COMPLAINT = "party-complaint"
+
+
+@dataclass(frozen=True)
+class Member:
+    """What correlation needs to know of one stored observation."""
+
+    key: int  # observations.id
+    contingent: str
+    source_id: str
+    platform_id: str
+    platform_type: str
+    observed_at: datetime
+    observed_until: datetime | None
+    lat: float
+    lon: float
+    ce_m: float
+    category: str
+    count: int
+    rules: tuple[str, ...]
+    incident_id: str | None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.contingent}/{self.source_id}"
+
+    def order(self) -> tuple[datetime, str, str]:
+        return (self.observed_at, self.contingent, self.source_id)
+
+
+def incident_id(earliest: Member) -> str:
+    """Stable: derived from the incident's earliest observation, whoever correlates it."""
+    return "INC-" + hashlib.sha256(earliest.ref.encode()).hexdigest()[:12]
+
+
+def corroboration(members: Sequence[Member], contingents: Sequence[str]) -> str:
+    monitors = [m for m in members if m.platform_type != COMPLAINT]
+    if not monitors:
+        return "party_complaint_only"
+    seen_by = {m.contingent for m in monitors}
+    if len(seen_by) > 1:
+        return "both_contingents" if seen_by >= set(contingents) else "several_contingents"
+    if len({m.platform_id for m in monitors}) > 1:
+        return "several_platforms"
+    return "single_source"
+
+
+def fuse(members: Sequence[Member]) -> tuple[float, float, float]:
+    """Inverse-variance weighted position; CE covers both the estimate and the spread."""
+    lat = np.array([m.lat for m in members])
+    lon = np.array([m.lon for m in members])
+    ce = np.maximum(np.array([m.ce_m for m in members]), 1.0)
+    weight = 1.0 / ce**2
+    flat, flon = float(np.average(lat, weights=weight)), float(np.average(lon, weights=weight))
+    # Spread of the members around the fused point, in metres (small-area approximation).
+    dy = (lat - flat) * 111_320.0
+    dx = (lon - flon) * 111_320.0 * np.cos(np.radians(flat))
+    spread = float(np.sqrt(np.average(dx**2 + dy**2, weights=weight)))
+    precision = float(np.sqrt(1.0 / weight.sum()))
+    return flat, flon, round(max(precision, spread), 1)
+
+
+def summary(mission: Mission, members: Sequence[Member]) -> dict[str, object]:
+    """The incident's fields that follow from its members alone."""
+    ordered = sorted(members, key=Member.order)
+    lat, lon, ce = fuse(ordered)
+    categories = Counter(m.category for m in ordered)
+    rules = sorted({r for m in ordered for r in m.rules})
+    severity_of = {rule.id: rule.severity for rule in mission.config.rules}
+    severities = [severity_of[r] for r in rules if r in severity_of]
+    ends = [m.observed_until or m.observed_at for m in ordered]
+    by_category: dict[str, int] = {}
+    for m in ordered:
+        by_category[m.category] = max(by_category.get(m.category, 0), m.count)
+    return {
+        "id": incident_id(ordered[0]),
+        # The most reported category; ties go to the one reported first.
+        "category": max(categories, key=lambda c: (categories[c], -list(categories).index(c))),
+        "categories": sorted(categories),
+        "started_at": ordered[0].observed_at,
+        "ended_at": max(ends),
+        "lat": lat,
+        "lon": lon,
+        "ce_m": ce,
+        # Sources report the same shells: the largest count per category, summed.
+        "count": sum(by_category.values()),
+        "observation_count": len(ordered),
+        "contingents": sorted({m.contingent for m in ordered}),
+        "platforms": sorted({m.platform_id for m in ordered}),
+        "corroboration": corroboration(ordered, mission.contingent_ids()),
+        "rules": rules,
+        "severity": max(severities, key=SEVERITIES.index) if severities else None,
+        "members": ordered,
+    }

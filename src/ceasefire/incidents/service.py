@@ -1,0 +1,223 @@
+"""Correlation against the store: streaming (new observations) and batch (a period again).
+
+Both recompute the incidents of a closed set of observations: the new (or re-examined) ones,
+every stored observation that could link to them, and every member of the incidents those
+belong to. Linked observations always share an incident, so that set is closed under links,
+and the components found in it are exactly those a full batch run finds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, Engine, and_, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ceasefire.geo.engine import Enricher
+from ceasefire.incidents.correlate import Gating, correlate
+from ceasefire.incidents.incident import Member, summary
+from ceasefire.mission.model import Mission
+from ceasefire.observations.taxonomy import CATEGORIES
+from ceasefire.store.schema import incidents, observations
+
+_MEMBER_COLUMNS = (
+    observations.c.id,
+    observations.c.contingent,
+    observations.c.source_id,
+    observations.c.platform_id,
+    observations.c.platform_type,
+    observations.c.observed_at,
+    observations.c.observed_until,
+    observations.c.lat,
+    observations.c.lon,
+    observations.c.ce_m,
+    observations.c.category,
+    observations.c.count,
+    observations.c.rules,
+    observations.c.incident_id,
+)
+
+
+def _member(row: Any) -> Member:
+    return Member(
+        key=row.id,
+        contingent=row.contingent,
+        source_id=row.source_id,
+        platform_id=row.platform_id,
+        platform_type=row.platform_type,
+        observed_at=row.observed_at,
+        observed_until=row.observed_until,
+        lat=row.lat,
+        lon=row.lon,
+        ce_m=row.ce_m,
+        category=row.category,
+        count=row.count,
+        rules=tuple(json.loads(row.rules or "[]")),
+        incident_id=row.incident_id,
+    )
+
+
+class Correlator:
+    def __init__(self, mission: Mission, mission_row: int, enricher: Enricher) -> None:
+        self.mission = mission
+        self.mission_row = mission_row
+        self.enricher = enricher
+        self.gating = Gating.of(mission.config.correlation, list(CATEGORIES))
+        self.reach = timedelta(seconds=float(self.gating.window_s.max()))
+
+    # -- entry points -----------------------------------------------------------------------
+    def add(self, db: Connection, keys: Sequence[int]) -> None:
+        """Correlate newly stored observations (their primary keys), in the caller's transaction."""
+        if not keys:
+            return
+        new = [
+            _member(r)
+            for r in db.execute(select(*_MEMBER_COLUMNS).where(observations.c.id.in_(keys)))
+        ]
+        start = min(m.observed_at for m in new) - self.reach
+        end = max(m.observed_until or m.observed_at for m in new) + self.reach
+        pad_lat = self.gating.max_gate_m / 111_320.0
+        lat0, lat1 = min(m.lat for m in new) - pad_lat, max(m.lat for m in new) + pad_lat
+        pad_lon = pad_lat / max(0.1, float(np.cos(np.radians(max(abs(lat0), abs(lat1))))))
+        lon0, lon1 = min(m.lon for m in new) - pad_lon, max(m.lon for m in new) + pad_lon
+        near = and_(
+            observations.c.observed_at >= start,
+            observations.c.observed_at <= end,
+            observations.c.lat.between(lat0, lat1),
+            observations.c.lon.between(lon0, lon1),
+        )
+        self._recompute(db, near)
+
+    def recorrelate(
+        self, engine: Engine, since: datetime | None = None, until: datetime | None = None
+    ) -> int:
+        """Batch: correlate a period again (e.g. after a geometry correction). Returns the
+        number of incidents in it."""
+        conditions = []
+        if since is not None:
+            conditions.append(observations.c.observed_at >= since - self.reach)
+        if until is not None:
+            conditions.append(observations.c.observed_at <= until + self.reach)
+        with engine.begin() as db:
+            return self._recompute(db, and_(*conditions) if conditions else None)
+
+    # -- the work ---------------------------------------------------------------------------
+    def _recompute(self, db: Connection, where: Any) -> int:
+        query = select(*_MEMBER_COLUMNS)
+        if where is not None:
+            query = query.where(where)
+        members = {m.key: m for m in map(_member, db.execute(query))}
+        # Close the set: every member of every incident touched.
+        touched = {m.incident_id for m in members.values() if m.incident_id}
+        for chunk in _chunks(sorted(touched), 500):
+            rows = db.execute(select(*_MEMBER_COLUMNS).where(observations.c.incident_id.in_(chunk)))
+            for m in map(_member, rows):
+                members.setdefault(m.key, m)
+        if not members:
+            return 0
+        ordered = sorted(members.values(), key=Member.order)
+        labels = self._labels(ordered)
+        groups: dict[int, list[Member]] = {}
+        for label, member in zip(labels.tolist(), ordered, strict=True):
+            groups.setdefault(label, []).append(member)
+        summaries = [summary(self.mission, group) for group in groups.values()]
+        self._place(summaries)
+        now = datetime.now(UTC)
+        new_ids = {s["id"] for s in summaries}
+        stale = touched - new_ids
+        for chunk in _chunks(sorted(stale), 500):
+            db.execute(delete(incidents).where(incidents.c.id.in_(chunk)))
+        existing = set()
+        for chunk in _chunks(sorted(new_ids), 500):
+            existing |= set(
+                db.execute(select(incidents.c.id).where(incidents.c.id.in_(chunk))).scalars()
+            )
+        for s in summaries:
+            row = self._row(s, now)
+            if s["id"] in existing:
+                row.pop("status")  # the workflow owns the status of a known incident
+                db.execute(update(incidents).where(incidents.c.id == s["id"]).values(**row))
+            else:
+                db.execute(_insert(db, incidents).values(**row))
+            moved = [m.key for m in s["members"] if m.incident_id != s["id"]]  # type: ignore[attr-defined]
+            for chunk in _chunks(moved, 500):
+                db.execute(
+                    update(observations)
+                    .where(observations.c.id.in_(chunk))
+                    .values(incident_id=s["id"])
+                )
+        return len(summaries)
+
+    def _labels(self, ordered: list[Member]) -> Any:
+        lat = np.array([m.lat for m in ordered])
+        lon = np.array([m.lon for m in ordered])
+        x, y = self.enricher.to_metric(lon, lat)
+        t = np.array([int(m.observed_at.timestamp()) for m in ordered], dtype=np.int64)
+        ce = np.array([m.ce_m for m in ordered])
+        group = self.gating.codes([m.category for m in ordered])
+        return correlate(t, np.asarray(x), np.asarray(y), ce, group, self.gating)
+
+    def _place(self, summaries: list[dict[str, Any]]) -> None:
+        """Where each incident is: zones, control, line and settlement at its start."""
+        if not summaries:
+            return
+        found = self.enricher.enrich(
+            [s["lat"] for s in summaries],
+            [s["lon"] for s in summaries],
+            [int(s["started_at"].timestamp()) for s in summaries],
+        )
+        for i, s in enumerate(summaries):
+            distance = float(found.distance_to_line_m[i])
+            has_line = distance == distance
+            side = int(found.line_side[i])
+            s["zones"] = found.zones_of(i)
+            s["controlled_by"] = found.party_of(i)
+            s["distance_to_line_m"] = round(distance, 1) if has_line else None
+            s["line_side"] = found.parties[side] if has_line and side >= 0 else None
+            s["settlement_id"] = self.mission.settlements[int(found.settlement[i])].id
+            s["settlement_distance_m"] = round(float(found.settlement_distance_m[i]), 1)
+            s["settlement_bearing_deg"] = round(float(found.settlement_bearing_deg[i]), 1)
+
+    def _row(self, s: dict[str, Any], now: datetime) -> dict[str, Any]:
+        return {
+            "id": s["id"],
+            "mission": self.mission_row,
+            "status": "open",
+            "kind": "event",
+            "category": s["category"],
+            "categories": json.dumps(s["categories"]),
+            "started_at": s["started_at"],
+            "ended_at": s["ended_at"],
+            "lat": s["lat"],
+            "lon": s["lon"],
+            "ce_m": s["ce_m"],
+            "count": s["count"],
+            "observation_count": s["observation_count"],
+            "contingents": json.dumps(s["contingents"]),
+            "platforms": json.dumps(s["platforms"]),
+            "corroboration": s["corroboration"],
+            "rules": json.dumps(s["rules"]),
+            "severity": s["severity"],
+            "zones": json.dumps(s["zones"]),
+            "controlled_by": s["controlled_by"],
+            "distance_to_line_m": s["distance_to_line_m"],
+            "line_side": s["line_side"],
+            "settlement_id": s["settlement_id"],
+            "settlement_distance_m": s["settlement_distance_m"],
+            "settlement_bearing_deg": s["settlement_bearing_deg"],
+            "updated_at": now,
+        }
+
+
+def _insert(db: Connection, table: Any) -> Any:
+    return (postgresql if db.dialect.name == "postgresql" else sqlite).insert(table)
+
+
+def _chunks(items: Sequence[Any] | Iterable[Any], size: int) -> Iterable[list[Any]]:
+    items = list(items)
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

@@ -1,0 +1,175 @@
+"""Correlation: the same event across platforms and contingents is one incident; streaming and
+batch give the same incidents whatever the order of arrival."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine, select
+
+from ceasefire.incidents.correlate import Gating, correlate
+from ceasefire.incidents.service import Correlator
+from ceasefire.intake.pipeline import Intake
+from ceasefire.mission import Mission
+from ceasefire.mission.model import Correlation
+from ceasefire.observations import Observation
+from ceasefire.observations.taxonomy import CATEGORIES
+from ceasefire.store.missions import mission_row, save_mission
+from ceasefire.store.schema import incidents, observations
+
+T0 = datetime(2021, 2, 1, 10, 0, tzinfo=UTC)
+GATING = Gating.of(Correlation(), list(CATEGORIES))
+
+
+def labels(*obs: tuple[float, float, float, float, str]) -> list[int]:
+    """(minutes, x_m, y_m, ce_m, category) each; sorted by time here."""
+    items = sorted(obs)
+    t = np.array([int(o[0] * 60) for o in items], dtype=np.int64)
+    x = np.array([o[1] for o in items])
+    y = np.array([o[2] for o in items])
+    ce = np.array([o[3] for o in items])
+    return correlate(t, x, y, ce, GATING.codes([o[4] for o in items]), GATING).tolist()
+
+
+def test_explosions_seen_by_two_drones_minutes_apart_are_one_event() -> None:
+    assert labels((0, 0, 0, 50, "explosion"), (3, 150, -80, 100, "explosion")) == [0, 0]
+
+
+def test_far_apart_in_time_or_space_or_kind_are_different_events() -> None:
+    assert labels((0, 0, 0, 50, "explosion"), (45, 0, 0, 50, "explosion")) == [0, 1]
+    assert labels((0, 0, 0, 50, "explosion"), (1, 3000, 0, 50, "explosion")) == [0, 1]
+    assert labels((0, 0, 0, 50, "explosion"), (1, 0, 0, 50, "fortification")) == [0, 1]
+
+
+def test_fire_categories_link_and_a_column_moves() -> None:
+    assert labels((0, 0, 0, 50, "muzzle_flash"), (0.5, 100, 0, 50, "explosion")) == [0, 0]
+    # A column seen on two sorties an hour apart, 12 km further on: one movement.
+    assert labels(
+        (0, 0, 0, 100, "movement_heavy_weapon"), (60, 12_000, 0, 100, "movement_vehicle")
+    ) == [0, 0]
+
+
+def test_chains_link_through_a_middle_observation() -> None:
+    assert labels(
+        (0, 0, 0, 50, "explosion"), (4, 250, 0, 50, "explosion"), (8, 500, 0, 50, "explosion")
+    ) == [0, 0, 0]
+
+
+def obs(
+    i: int, contingent: str, minutes: float, lat: float, lon: float, category: str = "explosion"
+) -> Observation:
+    platform = {
+        "RU": {"id": "orlan-10-07", "type": "orlan-10"},
+        "TR": {"id": "tb2-03", "type": "bayraktar-tb2"},
+    }
+    return Observation.model_validate(
+        {
+            "id": f"{contingent}-{i:04d}",
+            "contingent": contingent,
+            "platform": platform[contingent],
+            "observed_at": (T0 + timedelta(minutes=minutes)).isoformat(),
+            "location": {"lat": lat, "lon": lon, "ce_m": 80},
+            "category": category,
+            "sensed_by": "drone-eo",
+        }
+    )
+
+
+def scenario(seed: int) -> list[Observation]:
+    """Clusters of fire seen by one or both contingents, plus scattered noise."""
+    rng = random.Random(seed)
+    out: list[Observation] = []
+    for _event in range(25):
+        lat, lon = 39.85 + rng.random() * 0.15, 46.75 + rng.random() * 0.3
+        minutes = rng.random() * 600
+        for contingent in rng.sample(["RU", "TR"], rng.choice([1, 2])):
+            for _ in range(rng.choice([1, 2, 3])):
+                out.append(
+                    obs(
+                        len(out),
+                        contingent,
+                        minutes + rng.random() * 4,
+                        lat + rng.gauss(0, 0.0005),
+                        lon + rng.gauss(0, 0.0005),
+                    )
+                )
+    return out
+
+
+def partition(engine: Engine) -> dict[str, frozenset[str]]:
+    with engine.connect() as db:
+        rows = db.execute(select(observations.c.incident_id, observations.c.source_id)).all()
+    found: dict[str, set[str]] = {}
+    for incident, source in rows:
+        found.setdefault(incident, set()).add(source)
+    return {k: frozenset(v) for k, v in found.items()}
+
+
+def test_streaming_in_any_order_equals_batch(
+    engine: Engine, demo_mission: Mission, demo_enricher, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from ceasefire.store import open_database
+
+    records = scenario(7)
+    stored, _ = save_mission(engine, demo_mission)
+    key = mission_row(engine, stored)
+    # Streaming: shuffled, in small batches, each correlated as it arrives.
+    shuffled = records[:]
+    random.Random(3).shuffle(shuffled)
+    intake = Intake(engine, demo_mission, key, enricher=demo_enricher, batch_size=7)
+    intake.feed(shuffled, "stream")
+    streamed = partition(engine)
+    # Batch: everything stored first, then one correlation of the whole period.
+    other = open_database(f"sqlite:///{tmp_path / 'batch.db'}")
+    other_stored, _ = save_mission(other, demo_mission)
+    Intake(
+        other,
+        demo_mission,
+        mission_row(other, other_stored),
+        enricher=demo_enricher,
+        correlate=False,
+    ).feed(records, "batch")
+    Correlator(demo_mission, mission_row(other, other_stored), demo_enricher).recorrelate(other)
+    assert streamed == partition(other)
+    assert 20 <= len(streamed) <= 30
+    # Correlating the streamed store again changes nothing.
+    Correlator(demo_mission, key, demo_enricher).recorrelate(engine)
+    assert partition(engine) == streamed
+    with engine.connect() as db:
+        assert {r for r in db.execute(select(incidents.c.id)).scalars()} == set(streamed)
+    other.dispose()
+
+
+def test_corroboration_by_both_contingents(
+    engine: Engine, demo_mission: Mission, demo_enricher
+) -> None:  # type: ignore[no-untyped-def]
+    stored, _ = save_mission(engine, demo_mission)
+    intake = Intake(engine, demo_mission, mission_row(engine, stored), enricher=demo_enricher)
+    intake.feed(
+        [
+            obs(1, "RU", 0, 39.93, 46.83),
+            obs(2, "TR", 2, 39.9302, 46.8301),
+            obs(3, "RU", 0, 39.70, 47.00),
+        ],
+        "x",
+    )
+    with engine.connect() as db:
+        rows = {r.observation_count: r for r in db.execute(select(incidents))}
+    assert rows[2].corroboration == "both_contingents"
+    assert rows[1].corroboration == "single_source"
+    assert "fire" in rows[2].rules
+
+
+@pytest.mark.parametrize("n", [2000])
+def test_correlate_is_deterministic_on_arrays(n: int) -> None:
+    rng = np.random.default_rng(5)
+    t = np.sort(rng.integers(0, 86400, n))
+    x, y = rng.uniform(0, 50_000, n), rng.uniform(0, 50_000, n)
+    ce = rng.uniform(20, 500, n)
+    group = GATING.codes(rng.choice(["explosion", "movement_vehicle", "fortification"], n))
+    first = correlate(t, x, y, ce, group, GATING)
+    assert (first == correlate(t, x, y, ce, group, GATING)).all()
+    assert first[0] == 0 and first.max() < n
