@@ -1,0 +1,269 @@
+"""The log in the database: append entries in the caller's transaction, read the tree back.
+
+Why: a record and its log entry must commit together or not at all, so :func:`append` works on
+the caller's connection and never commits. Indexes must be consecutive however many writers
+append at once: every appender first locks the one row of ``ledger_head`` (an ``UPDATE ...
+RETURNING``), which holds it to the end of its transaction on PostgreSQL and takes SQLite's
+single write lock; the next appender waits, then reads the new size. Committed entries are
+therefore always a prefix 0..n-1 of the log, which :class:`LogTree` relies on.
+
+Appends are batched: one multi-row INSERT per call, and the durability (one fsync) is paid
+once per transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from ceasefire.i18n import _
+from ceasefire.ledger.entry import (
+    KIND_OBSERVATION,
+    LogEntry,
+    envelope,
+    json_string,
+    observation_ref,
+    timestamp,
+)
+from ceasefire.ledger.errors import LedgerError
+from ceasefire.ledger.merkle import MerkleTree
+from ceasefire.store.schema import ledger, ledger_head
+
+HEAD_ID = 1
+READ_CHUNK = 200_000
+"""Leaf hashes read per query when catching up (bounded memory per round trip)."""
+
+_INDEX = ledger.c["index"]
+_LEAF = b"\x00"
+_sha256 = hashlib.sha256
+
+
+def _quote(text: str) -> str:
+    """A JSON string in RFC 8785 form; plain printable ASCII needs only the quotes."""
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return '"' + text + '"'
+    return json_string(text)
+
+
+def _insert_sql(connection: Connection) -> str:
+    marks = ", ".join(["?" if connection.dialect.paramstyle == "qmark" else "%s"] * 6)
+    return (
+        'INSERT INTO ledger ("index", kind, ref, entry, leaf_hash, appended_at) '
+        f"VALUES ({marks})"
+    )
+
+
+def _time_bind(connection: Connection) -> Any:
+    """The function that turns an aware datetime into what this engine's driver stores."""
+    process = ledger.c.appended_at.type.bind_processor(connection.dialect)
+    return process if process is not None else (lambda value: value)
+
+
+def lock(connection: Connection) -> int:
+    """Take the log's writer lock for the rest of the caller's transaction; the current size.
+
+    Call it before reading anything an append depends on (the intake calls it before looking
+    up which records are new), so that nothing changes between the reading and the append.
+    """
+    size = connection.execute(
+        update(ledger_head)
+        .where(ledger_head.c.id == HEAD_ID)
+        .values(size=ledger_head.c.size)
+        .returning(ledger_head.c.size)
+    ).scalar_one_or_none()
+    if size is None:
+        raise LedgerError(_("the ledger has no head row: run `ceasefire db upgrade`"))
+    return int(size)
+
+
+def append(
+    connection: Connection, entries: Sequence[LogEntry], at: datetime | None = None
+) -> range:
+    """Append ``entries`` in order within the caller's transaction; their indexes.
+
+    Nothing is committed here: the entries become part of the log when the caller's
+    transaction commits, together with whatever else it wrote.
+    """
+    if not entries:
+        return range(0)
+    moment = at or datetime.now(UTC)
+    stamp = timestamp(moment)
+    stamp_json = json_string(stamp)
+    new_size = connection.execute(
+        update(ledger_head)
+        .where(ledger_head.c.id == HEAD_ID)
+        .values(size=ledger_head.c.size + len(entries))
+        .returning(ledger_head.c.size)
+    ).scalar_one_or_none()
+    if new_size is None:
+        raise LedgerError(_("the ledger has no head row: run `ceasefire db upgrade`"))
+    first = int(new_size) - len(entries)
+    # The driver's own executemany with values prepared once per batch: SQLAlchemy's per-row
+    # parameter processing would cost more than hashing and writing the rows.
+    stored_at = _time_bind(connection)(moment)
+    rows: list[tuple[Any, ...]] = []
+    kinds: dict[str, str] = {}
+    for offset, e in enumerate(entries):
+        kind_json = kinds.get(e.kind)
+        if kind_json is None:
+            kind_json = kinds[e.kind] = json_string(e.kind)
+        # The envelope of entry.envelope(), inlined: this loop is the append hot path.
+        text = (
+            '{"appended_at":' + stamp_json + ',"kind":' + kind_json + ',"record":' + e.record
+            + ',"ref":' + _quote(e.ref) + "}"
+        )  # fmt: skip
+        leaf = _sha256(_LEAF + text.encode("utf-8")).digest()
+        rows.append((first + offset, e.kind, e.ref, text, leaf, stored_at))
+    connection.exec_driver_sql(_insert_sql(connection), rows)
+    return range(first, first + len(entries))
+
+
+def append_observations(
+    connection: Connection, rows: list[dict[str, Any]], at: datetime | None = None
+) -> range:
+    """Log observation rows about to be inserted, and set each row's ``ledger_index``.
+
+    ``rows`` are the intake's rows for the ``observations`` table (``contingent``,
+    ``source_id`` and ``record``, the canonical JSON text).
+    """
+    entries = [
+        LogEntry(KIND_OBSERVATION, observation_ref(r["contingent"], r["source_id"]), r["record"])
+        for r in rows
+    ]
+    indexes = append(connection, entries, at)
+    for row, index in zip(rows, indexes, strict=True):
+        row["ledger_index"] = index
+    return indexes
+
+
+def size(connection: Connection) -> int:
+    """The number of committed entries (the head)."""
+    value = connection.execute(
+        select(ledger_head.c.size).where(ledger_head.c.id == HEAD_ID)
+    ).scalar_one_or_none()
+    return int(value or 0)
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    """One row of the log."""
+
+    index: int
+    kind: str
+    ref: str
+    entry: str
+    leaf_hash: bytes
+    appended_at: datetime
+
+
+def _stored(row: Any) -> StoredEntry:
+    return StoredEntry(
+        int(row.index), row.kind, row.ref, row.entry, bytes(row.leaf_hash), row.appended_at
+    )
+
+
+def entries_at(connection: Connection, indexes: Iterable[int]) -> list[StoredEntry]:
+    """The entries at these indexes, in index order (missing ones left out)."""
+    wanted = sorted(set(indexes))
+    found: list[StoredEntry] = []
+    for start in range(0, len(wanted), 1000):
+        chunk = wanted[start : start + 1000]
+        found.extend(
+            _stored(r)
+            for r in connection.execute(select(ledger).where(_INDEX.in_(chunk)).order_by(_INDEX))
+        )
+    return found
+
+
+def entries_of(
+    connection: Connection, kind: str, refs: Sequence[str] | None = None
+) -> list[StoredEntry]:
+    """Every entry of ``kind`` (with one of ``refs``, if given), in index order."""
+    query = select(ledger).where(ledger.c.kind == kind)
+    if refs is None:
+        return [_stored(r) for r in connection.execute(query.order_by(_INDEX))]
+    found: list[StoredEntry] = []
+    unique = sorted(set(refs))
+    for start in range(0, len(unique), 1000):
+        chunk = unique[start : start + 1000]
+        found.extend(
+            _stored(r) for r in connection.execute(query.where(ledger.c.ref.in_(chunk)))
+        )
+    return sorted(found, key=lambda e: e.index)
+
+
+class LogTree:
+    """The log's Merkle tree in memory, caught up from the database on demand.
+
+    Why: a root or a proof from the tree in memory costs microseconds; reading every leaf
+    hash again for each checkpoint would cost seconds on a large log. :meth:`refresh` reads
+    only the leaves appended since the last call. Not thread-safe (one per thread).
+    """
+
+    def __init__(self) -> None:
+        self.tree = MerkleTree()
+
+    @property
+    def size(self) -> int:
+        return self.tree.size
+
+    def refresh(self, connection: Connection) -> int:
+        """Read the leaves committed since the last refresh; the new size.
+
+        The head is read first: every entry below it is committed (appenders hold the head
+        until they commit), so the leaves read are exactly the prefix the head announces.
+        """
+        head = size(connection)
+        have = self.tree.size
+        if head < have:
+            raise LedgerError(
+                _("the ledger's head says {head} entries, fewer than the {have} already read")
+                .format(head=head, have=have)
+            )  # fmt: skip
+        while have < head:
+            upto = min(head, have + READ_CHUNK)
+            packed = bytearray()
+            expected = have
+            for index, leaf in connection.execute(
+                select(_INDEX, ledger.c.leaf_hash)
+                .where(_INDEX >= have, _INDEX < upto)
+                .order_by(_INDEX)
+            ):
+                if index != expected:
+                    raise LedgerError(
+                        _("ledger entry {index} is missing").format(index=expected)
+                    )
+                packed += leaf
+                expected += 1
+            if expected != upto:
+                raise LedgerError(_("ledger entry {index} is missing").format(index=expected))
+            self.tree.extend_packed(bytes(packed))
+            have = upto
+        return head
+
+
+def read_tree(connection: Connection) -> LogTree:
+    """The whole log's tree, read now."""
+    tree = LogTree()
+    tree.refresh(connection)
+    return tree
+
+
+__all__ = [
+    "LogEntry",
+    "LogTree",
+    "StoredEntry",
+    "append",
+    "append_observations",
+    "entries_at",
+    "entries_of",
+    "envelope",
+    "lock",
+    "read_tree",
+    "size",
+]
