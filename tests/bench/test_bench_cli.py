@@ -12,3 +12,15 @@ def test_bench_enrich_json(cli) -> None:  # type: ignore[no-untyped-def]
     assert data["name"] == "enrich" and "geopandas" in data["baseline"]
     assert data["ratio"] == data["rate"] / data["baseline_rate"]
     assert data["agreement"]["agree"] == data["agreement"]["checked"] == 2000
+
+
+def test_bench_correlate_json(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli(
+        "bench", "correlate", "--observations", "5000", "--baseline-sample", "2000", "--json"
+    )
+    assert result.code == 0, result.err
+    data = result.json()
+    for key in ("name", "rate", "baseline", "baseline_rate", "ratio", "peak_rss_mb"):
+        assert key in data
+    assert data["name"] == "correlate" and "DBSCAN" in data["baseline"]
+    assert 0 < data["incidents"] < data["observations"]

@@ -69,33 +69,49 @@ class Gating:
 
 def links(t: I64, x: F64, y: F64, ce: F64, group: I64, gating: Gating) -> tuple[I64, I64]:
     """Pairs (i, j) of linked observations; the arrays must be sorted by time."""
-    n = len(t)
-    if n < 2:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    longest = float(gating.window_s.max())
     firsts: list[I64] = []
     seconds: list[I64] = []
-    active = np.arange(n - 1)
+    # Each group is swept on its own with its own window: fire (10 min) then never pays for
+    # the movement window (90 min).
+    for g in np.unique(group):
+        members = np.flatnonzero(group == g)
+        i, j = _sweep(
+            t[members],
+            x[members],
+            y[members],
+            ce[members],
+            float(gating.window_s[g]),
+            float(gating.speed_ms[g]),
+            gating,
+        )
+        firsts.append(members[i])
+        seconds.append(members[j])
+    if not firsts:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    return np.concatenate(firsts), np.concatenate(seconds)
+
+
+def _sweep(
+    t: I64, x: F64, y: F64, ce: F64, window: float, speed: float, gating: Gating
+) -> tuple[I64, I64]:
+    n = len(t)
+    firsts: list[I64] = [np.empty(0, np.int64)]
+    seconds: list[I64] = [np.empty(0, np.int64)]
+    active = np.arange(max(0, n - 1))
     k = 1
     while len(active):
         j = active + k
         inside = j < n
         active, j = active[inside], j[inside]
         dt = (t[j] - t[active]).astype(np.float64)
-        near = dt <= longest
+        near = dt <= window
         active, j, dt = active[near], j[near], dt[near]
-        g = group[active]
-        same = (g == group[j]) & (dt <= gating.window_s[g])
-        if same.any():
-            i, jj, dts, gs = active[same], j[same], dt[same], g[same]
-            static = gating.sigma * np.hypot(ce[i], ce[jj]) + gating.slack_m
-            gate = np.minimum(static, gating.max_gate_m) + gating.speed_ms[gs] * dts
-            linked = np.hypot(x[i] - x[jj], y[i] - y[jj]) <= gate
-            firsts.append(i[linked])
-            seconds.append(jj[linked])
+        static = gating.sigma * np.hypot(ce[active], ce[j]) + gating.slack_m
+        gate = np.minimum(static, gating.max_gate_m) + speed * dt
+        linked = np.hypot(x[active] - x[j], y[active] - y[j]) <= gate
+        firsts.append(active[linked])
+        seconds.append(j[linked])
         k += 1
-    if not firsts:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
     return np.concatenate(firsts), np.concatenate(seconds)
 
 
