@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 
 import typer
 from rich.table import Table
 
-from ceasefire.cli.common import DB_OPTION, LANG_OPTION, MISSION_OPTION, console, print_json
+from ceasefire.cli.common import (
+    DB_OPTION,
+    LANG_OPTION,
+    MISSION_OPTION,
+    Format,
+    console,
+    print_json,
+)
 from ceasefire.errors import InputError, Problem
 from ceasefire.geo.engine import Enricher
 from ceasefire.i18n import _, current_language, language
+from ceasefire.incidents.coverage import coverage as line_coverage
 from ceasefire.incidents.rules import why
 from ceasefire.incidents.service import Correlator
 from ceasefire.mission import load_mission
@@ -150,3 +159,47 @@ def correlate(
         parse_time(until, tz, field="--until") if until else None,
     )
     console.print(_("{n} incidents in the period").format(n=n))
+
+
+def coverage(
+    since: str = typer.Option(..., "--since", help="ISO 8601; without offset: mission time."),
+    until: str = typer.Option(None, "--until", help="ISO 8601 (default: 24 h after --since)."),
+    gap_hours: float = typer.Option(6.0, "--gap-hours", min=0.1, help="Report gaps longer."),
+    fmt: Format = typer.Option(Format.text, "--format"),
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+) -> None:
+    """Which stretches of the line of contact each contingent's drones watched."""
+    m = load_mission(mission)
+    tz = m.config.timezone
+    start = parse_time(since, tz, field="--since")
+    end = parse_time(until, tz, field="--until") if until else start + timedelta(hours=24)
+    found = line_coverage(open_database(db), m, start, end, timedelta(hours=gap_hours))
+    if fmt is Format.json:
+        print_json(found)
+        return
+    console.print(
+        _("Line of contact {km} km, {since} to {until}").format(
+            km=found["line_km"], since=found["since"], until=found["until"]
+        )
+    )
+    for contingent, figures in found["contingents"].items():
+        console.print(
+            _("  {c}: {share:.0%} of the line watched; {n} stretches unwatched over {h} h").format(
+                c=contingent,
+                share=figures["covered_share"],
+                n=len(figures["gaps"]),
+                h=found["gap_threshold_h"],
+            )
+        )
+    console.print(
+        _("  any contingent: {any:.0%}; every contingent: {all:.0%}").format(
+            any=found["covered_share_any"], all=found["covered_share_all"]
+        )
+    )
+    for gap in found["gaps"]:
+        console.print(
+            _("  unwatched: km {a} to {b} ({length} km), longest gap {h} h").format(
+                a=gap["from_km"], b=gap["to_km"], length=gap["length_km"], h=gap["longest_gap_h"]
+            )
+        )
