@@ -130,7 +130,7 @@ def test_streaming_in_any_order_equals_batch(
         demo_mission,
         mission_row(other, other_stored),
         enricher=demo_enricher,
-        correlate=False,
+        correlate="off",
     ).feed(records, "batch")
     Correlator(demo_mission, mission_row(other, other_stored), demo_enricher).recorrelate(other)
     assert streamed == partition(other)

@@ -45,10 +45,25 @@ def test_the_design_example_is_valid_and_normalised_to_utc() -> None:
 def test_field_names_are_the_designs_minimum() -> None:
     names = set(Observation.model_fields)
     assert names >= {
-        "id", "contingent", "platform", "sortie", "observed_at", "observed_until", "location",
-        "observer", "bearing_deg", "distance_m", "category", "qualifiers", "count",
-        "count_approx", "sensed_by", "evidence", "remarks", "lang",
-    }  # fmt: skip
+        "id",
+        "contingent",
+        "platform",
+        "sortie",
+        "observed_at",
+        "observed_until",
+        "location",
+        "observer",
+        "bearing_deg",
+        "distance_m",
+        "category",
+        "qualifiers",
+        "count",
+        "count_approx",
+        "sensed_by",
+        "evidence",
+        "remarks",
+        "lang",
+    }
 
 
 BAD: list[tuple[dict[str, Any], str, str]] = [
@@ -73,14 +88,26 @@ BAD: list[tuple[dict[str, Any], str, str]] = [
     (good_record(qualifiers={"direction_deg": 360}), "qualifiers.direction_deg", "bearing"),
     (good_record(qualifiers={"colour": "white"}), "qualifiers.colour", "not a qualifier"),
     (good_record(qualifiers=["impact"]), "qualifiers", "object"),
-    (good_record(evidence=[{"sha256": "ab" * 31, "media_type": "video/mp4"}]),
-     "evidence[0].sha256", "64 hexadecimal"),
-    (good_record(evidence=[{"sha256": "g" * 64, "media_type": "video/mp4"}]),
-     "evidence[0].sha256", "64 hexadecimal"),
-    (good_record(evidence=[{"sha256": "a" * 64, "media_type": "mp4"}]),
-     "evidence[0].media_type", "media type"),
-    (good_record(evidence=[{"sha256": "a" * 64, "media_type": "a/b", "uri": "a b"}]),
-     "evidence[0].uri", "URI"),
+    (
+        good_record(evidence=[{"sha256": "ab" * 31, "media_type": "video/mp4"}]),
+        "evidence[0].sha256",
+        "64 hexadecimal",
+    ),
+    (
+        good_record(evidence=[{"sha256": "g" * 64, "media_type": "video/mp4"}]),
+        "evidence[0].sha256",
+        "64 hexadecimal",
+    ),
+    (
+        good_record(evidence=[{"sha256": "a" * 64, "media_type": "mp4"}]),
+        "evidence[0].media_type",
+        "media type",
+    ),
+    (
+        good_record(evidence=[{"sha256": "a" * 64, "media_type": "a/b", "uri": "a b"}]),
+        "evidence[0].uri",
+        "URI",
+    ),
     (good_record(count=0), "count", "at least 1"),
     (good_record(count=2.0), "count", "whole number"),
     (good_record(count="2"), "count", "whole number"),
@@ -163,7 +190,9 @@ def test_locate_puts_the_point_on_the_bearing_in_the_middle_of_the_band() -> Non
 
 
 def test_observation_point_uses_locate_for_bearing_reports() -> None:
-    record = good_record(observer={"lat": 39.94, "lon": 46.79}, bearing_deg=110, distance_m=[2000, 4000])
+    record = good_record(
+        observer={"lat": 39.94, "lon": 46.79}, bearing_deg=110, distance_m=[2000, 4000]
+    )
     del record["location"]
     observation = parse_observation(record)
     assert observation.point() == locate(39.94, 46.79, 110.0, (2000.0, 4000.0))

@@ -17,25 +17,50 @@ from ceasefire.observations.taxonomy import (
 
 def test_categories_are_the_designs() -> None:
     assert tuple(CATEGORIES) == (
-        "explosion", "projectile", "muzzle_flash", "illumination_flare", "small_arms_fire",
-        "movement_personnel", "movement_vehicle", "movement_heavy_weapon", "fortification",
-        "line_crossing", "uav_flight", "mine_uxo", "movement_restriction",
-        "monitoring_interference", "civilian_damage", "civilian_casualty", "other",
-    )  # fmt: skip
+        "explosion",
+        "projectile",
+        "muzzle_flash",
+        "illumination_flare",
+        "small_arms_fire",
+        "movement_personnel",
+        "movement_vehicle",
+        "movement_heavy_weapon",
+        "fortification",
+        "line_crossing",
+        "uav_flight",
+        "mine_uxo",
+        "movement_restriction",
+        "monitoring_interference",
+        "civilian_damage",
+        "civilian_casualty",
+        "other",
+    )
     assert tuple(CATEGORIES) == taxonomy.Category.__args__  # type: ignore[attr-defined]
 
 
 def test_platforms_and_sensors_are_the_briefs() -> None:
     assert PLATFORM_TYPES == (
-        "orlan-10", "forpost", "bayraktar-tb2", "fixed-camera", "observation-post", "patrol",
-        "party-complaint", "other",
-    )  # fmt: skip
+        "orlan-10",
+        "forpost",
+        "bayraktar-tb2",
+        "fixed-camera",
+        "observation-post",
+        "patrol",
+        "party-complaint",
+        "other",
+    )
     assert SENSED_BY == (
-        "drone-eo", "drone-ir", "fixed-camera", "post", "patrol-seen", "patrol-heard",
-        "party-complaint", "other",
-    )  # fmt: skip
-    assert PLATFORM_TYPES == taxonomy.PlatformType.__args__  # type: ignore[attr-defined]
-    assert SENSED_BY == taxonomy.SensedBy.__args__  # type: ignore[attr-defined]
+        "drone-eo",
+        "drone-ir",
+        "fixed-camera",
+        "post",
+        "patrol-seen",
+        "patrol-heard",
+        "party-complaint",
+        "other",
+    )
+    assert taxonomy.PlatformType.__args__ == PLATFORM_TYPES  # type: ignore[attr-defined]
+    assert taxonomy.SensedBy.__args__ == SENSED_BY  # type: ignore[attr-defined]
 
 
 def test_explosion_qualifier() -> None:

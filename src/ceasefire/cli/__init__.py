@@ -11,7 +11,10 @@ import sys
 import typer
 
 from ceasefire import __version__
-from ceasefire.cli import bench, db, demo, ingest, mission, sorties, where
+from ceasefire.cli import bench, db, demo, ingest, mission, serve, sorties, where
+from ceasefire.cli import incidents as incidents_cli
+from ceasefire.cli import ledger as ledger_cli
+from ceasefire.cli import simulate as simulate_cli
 from ceasefire.cli.common import console_err
 from ceasefire.errors import CeasefireError
 from ceasefire.i18n import LANGUAGES, set_language
@@ -26,10 +29,20 @@ app = typer.Typer(
 app.add_typer(mission.app, name="mission")
 app.add_typer(bench.app, name="bench")
 app.add_typer(db.app, name="db")
+app.add_typer(ledger_cli.keys_app, name="keys")
+app.command("checkpoint")(ledger_cli.checkpoint)
+app.command("verify")(ledger_cli.verify)
+app.command("release")(ledger_cli.release)
 app.command("where")(where.where)
 app.command("demo")(demo.demo)
 app.command("ingest")(ingest.ingest)
+app.command("serve")(serve.serve)
 app.command("sorties")(sorties.sorties)
+app.command("simulate")(simulate_cli.simulate)
+app.command("incidents")(incidents_cli.incidents)
+app.command("incident")(incidents_cli.incident)
+app.command("correlate")(incidents_cli.correlate)
+app.command("coverage")(incidents_cli.coverage)
 
 
 def _version(value: bool) -> None:

@@ -85,12 +85,15 @@ def ledger(
     directory: Path = typer.Option(
         None, "--dir", help="Where the SQLite files go (default $TMPDIR); they are removed."
     ),
+    load_seconds: float = typer.Option(
+        3.0, "--load-seconds", min=0.0, help="How long checkpoints are made under load."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Durable batched ledger appends, proofs and cosigned checkpoints, against pymerkle."""
     from ceasefire.bench.ledger import run as run_ledger  # pymerkle loads only when asked
 
-    result = run_ledger(records, batch, directory, progress=console_err)
+    result = run_ledger(records, batch, directory, console_err, load_seconds)
     if as_json:
         print_json(result)
         return

@@ -108,7 +108,9 @@ def ingest(
         )
     engine = open_database(db)
     stored, _new = save_mission(engine, m)
-    intake = Intake(engine, m, mission_row(engine, stored), contingent=as_contingent)
+    intake = Intake(
+        engine, m, mission_row(engine, stored), contingent=as_contingent, correlate="deferred"
+    )
     reject_files: list[Path] = []
     progress = Progress(
         TextColumn("{task.description}"),
@@ -137,6 +139,8 @@ def ingest(
                         "{file}: {accepted} accepted, {duplicates} duplicates, {rejected} rejected"
                     ).format(file=path.name, **counts)
                 )
+    with console_err.status(_("correlating")):
+        intake.finish()
     totals = intake.result
     if as_json:
         print_json({**totals.summary(), "rejects": [str(p) for p in reject_files]})

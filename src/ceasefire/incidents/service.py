@@ -14,8 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, and_, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, or_, select, update
 
 from ceasefire.geo.engine import Enricher
 from ceasefire.incidents.correlate import Gating, correlate
@@ -74,23 +73,42 @@ class Correlator:
         """Correlate newly stored observations (their primary keys), in the caller's transaction."""
         if not keys:
             return
-        new = [
-            _member(r)
-            for r in db.execute(select(*_MEMBER_COLUMNS).where(observations.c.id.in_(keys)))
-        ]
-        start = min(m.observed_at for m in new) - self.reach
-        end = max(m.observed_until or m.observed_at for m in new) + self.reach
-        pad_lat = self.gating.max_gate_m / 111_320.0
-        lat0, lat1 = min(m.lat for m in new) - pad_lat, max(m.lat for m in new) + pad_lat
-        pad_lon = pad_lat / max(0.1, float(np.cos(np.radians(max(abs(lat0), abs(lat1))))))
-        lon0, lon1 = min(m.lon for m in new) - pad_lon, max(m.lon for m in new) + pad_lon
-        near = and_(
-            observations.c.observed_at >= start,
-            observations.c.observed_at <= end,
-            observations.c.lat.between(lat0, lat1),
-            observations.c.lon.between(lon0, lon1),
+        new = sorted(
+            (
+                _member(r)
+                for r in db.execute(select(*_MEMBER_COLUMNS).where(observations.c.id.in_(keys)))
+            ),
+            key=Member.order,
         )
-        self._recompute(db, near)
+        # The stored observations that could link to a new one: within the longest window of
+        # it in time and the largest gate in space. New observations close in time share a query.
+        reach_m = self.gating.max_gate_m + float(
+            self.gating.speed_ms.max() * self.gating.window_s.max()
+        )
+        pad_lat = reach_m / 111_320.0
+        areas: list[Any] = []
+        run: list[Member] = []
+        for member in [*new, None]:
+            if member is not None and (
+                not run or member.observed_at - run[-1].observed_at <= self.reach
+            ):
+                run.append(member)
+                continue
+            lat0 = min(m.lat for m in run) - pad_lat
+            lat1 = max(m.lat for m in run) + pad_lat
+            pad_lon = pad_lat / max(0.1, float(np.cos(np.radians(max(abs(lat0), abs(lat1))))))
+            areas.append(
+                and_(
+                    observations.c.observed_at >= run[0].observed_at - self.reach,
+                    observations.c.observed_at <= run[-1].observed_at + self.reach,
+                    observations.c.lat.between(lat0, lat1),
+                    observations.c.lon.between(
+                        min(m.lon for m in run) - pad_lon, max(m.lon for m in run) + pad_lon
+                    ),
+                )
+            )
+            run = [member] if member is not None else []
+        self._recompute(db, or_(*areas), {m.key for m in new})
 
     def recorrelate(
         self, engine: Engine, since: datetime | None = None, until: datetime | None = None
@@ -106,7 +124,11 @@ class Correlator:
             return self._recompute(db, and_(*conditions) if conditions else None)
 
     # -- the work ---------------------------------------------------------------------------
-    def _recompute(self, db: Connection, where: Any) -> int:
+    def _recompute(self, db: Connection, where: Any, new: set[int] | None = None) -> int:
+        """Recompute the incidents of the observations matching `where`, closed under links.
+
+        With `new` given, only the incidents that contain a new observation are written: no
+        other component can have changed."""
         query = select(*_MEMBER_COLUMNS)
         if where is not None:
             query = query.where(where)
@@ -124,33 +146,48 @@ class Correlator:
         groups: dict[int, list[Member]] = {}
         for label, member in zip(labels.tolist(), ordered, strict=True):
             groups.setdefault(label, []).append(member)
-        summaries = [summary(self.mission, group) for group in groups.values()]
+        changed = [g for g in groups.values() if new is None or any(m.key in new for m in g)]
+        summaries = [summary(self.mission, group) for group in changed]
         self._place(summaries)
+        self._write(db, summaries)
+        return len(summaries)
+
+    def _write(self, db: Connection, summaries: list[dict[str, Any]]) -> None:
         now = datetime.now(UTC)
         new_ids = {s["id"] for s in summaries}
-        stale = touched - new_ids
-        for chunk in _chunks(sorted(stale), 500):
+        old_ids = {m.incident_id for s in summaries for m in s["members"] if m.incident_id}
+        for chunk in _chunks(sorted(old_ids - new_ids), 500):
             db.execute(delete(incidents).where(incidents.c.id.in_(chunk)))
-        existing = set()
+        existing: set[str] = set()
         for chunk in _chunks(sorted(new_ids), 500):
             existing |= set(
                 db.execute(select(incidents.c.id).where(incidents.c.id.in_(chunk))).scalars()
             )
-        for s in summaries:
-            row = self._row(s, now)
-            if s["id"] in existing:
-                row.pop("status")  # the workflow owns the status of a known incident
-                db.execute(update(incidents).where(incidents.c.id == s["id"]).values(**row))
-            else:
-                db.execute(_insert(db, incidents).values(**row))
-            moved = [m.key for m in s["members"] if m.incident_id != s["id"]]  # type: ignore[attr-defined]
-            for chunk in _chunks(moved, 500):
-                db.execute(
-                    update(observations)
-                    .where(observations.c.id.in_(chunk))
-                    .values(incident_id=s["id"])
-                )
-        return len(summaries)
+        rows = [self._row(s, now) for s in summaries]
+        fresh = [r for r in rows if r["id"] not in existing]
+        known = [r for r in rows if r["id"] in existing]
+        if fresh:
+            db.execute(incidents.insert(), fresh)
+        if known:
+            # The workflow owns the status of an incident it already knows.
+            values = {c: bindparam(f"v_{c}") for c in known[0] if c not in ("id", "status")}
+            db.execute(
+                update(incidents).where(incidents.c.id == bindparam("v_id")).values(**values),
+                [{f"v_{k}": v for k, v in r.items() if k != "status"} for r in known],
+            )
+        moves = [
+            {"v_key": m.key, "v_incident": s["id"]}
+            for s in summaries
+            for m in s["members"]
+            if m.incident_id != s["id"]
+        ]
+        if moves:
+            db.execute(
+                update(observations)
+                .where(observations.c.id == bindparam("v_key"))
+                .values(incident_id=bindparam("v_incident")),
+                moves,
+            )
 
     def _labels(self, ordered: list[Member]) -> Any:
         lat = np.array([m.lat for m in ordered])
@@ -211,10 +248,6 @@ class Correlator:
             "settlement_bearing_deg": s["settlement_bearing_deg"],
             "updated_at": now,
         }
-
-
-def _insert(db: Connection, table: Any) -> Any:
-    return (postgresql if db.dialect.name == "postgresql" else sqlite).insert(table)
 
 
 def _chunks(items: Sequence[Any] | Iterable[Any], size: int) -> Iterable[list[Any]]:

@@ -29,7 +29,7 @@ CoT                       from the observation
 ``point@hae``, ``@le``    ``9999999`` (unknown)
 ``detail/contact``        ``callsign`` = ``<id> <category>`` (a label for maps)
 ``detail/remarks``        ``remarks``, for display in TAK clients
-``detail/ceasefire``      the full record as canonical JSON (:meth:`Observation.to_json`) in
+``detail/ceasefire``      the full record as compact JSON (:meth:`Observation.to_json`) in
                           the element's text, with ``v="1"`` (the encoding's version)
 ========================  =====================================================================
 
@@ -67,7 +67,8 @@ Event -> observation or track point
   affiliation ``n`` or ``u``, and ``point`` within 1e-5 degrees of the record's location. The
   type, ``how`` and times are otherwise only for display.
 * An event without it whose type is an air track of affiliation ``n`` or ``u`` (``a-n-A-...``,
-  ``a-u-A-...``, e.g. ``a-n-A-M-F-Q``) is a drone position: a
+  ``a-u-A-...``, e.g. ``a-n-A-M-F-Q``; not ``a-.-A-W...``, weapons in flight) is a drone
+  position: a
   :class:`~ceasefire.observations.TrackPoint` with the platform id from
   ``detail/ceasefire_track@platform_id``, else ``detail/contact@callsign``, else ``uid``; the
   time from ``start`` (else ``time``); the altitude from ``hae`` unless unknown; and
@@ -170,7 +171,7 @@ DRONE_TYPE = "a-n-A-M-F-Q"
 
 _TYPE = re.compile(r"^[A-Za-z0-9.-]{1,64}$")
 _AFFILIATION = re.compile(r"^a-([A-Za-z.])-")
-_AIR_TRACK = re.compile(r"^a-([A-Za-z.])-A(-|$)")
+_AIR_TRACK = re.compile(r"^a-([A-Za-z.])-A(?!-W(-|$))(-|$)")
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
@@ -697,14 +698,13 @@ class CotStreamSplitter:
 
     @staticmethod
     def _cut_leading_garbage(chunk: bytes, out: list[bytes | Discarded]) -> bytes:
+        """Keep the last document of a chunk (its prolog and ``<event>``); report the rest."""
         start = chunk.rfind(b"<event")
         if start <= 0:
             return chunk
-        declaration = chunk.rfind(b"<?xml", 0, start)
-        if declaration >= 0:
-            close = chunk.find(b"?>", declaration, start)
-            if close >= 0 and not chunk[close + 2 : start].strip():
-                start = declaration
+        declaration = chunk.rfind(b"<?xml", 0, start)  # the prolog belongs to its event
+        if declaration >= 0 and b"<event" not in chunk[declaration:start]:
+            start = declaration
         garbage = chunk[:start].strip()
         if garbage:
             out.append(
@@ -716,6 +716,11 @@ class CotStreamSplitter:
                 )
             )
         return chunk[start:]
+
+    @property
+    def buffered(self) -> int:
+        """How many bytes are held, waiting for ``</event>``."""
+        return len(self._buffer)
 
     def close(self) -> list[bytes | Discarded]:
         """What is left at the end of the stream: a truncated event, if anything but space."""

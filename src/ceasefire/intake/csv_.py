@@ -257,11 +257,17 @@ def row_to_record(cells: Mapping[str, str]) -> dict[str, Any]:
         }
     if "bearing_deg" in present:
         record["bearing_deg"] = _number(present["bearing_deg"])
-    if "distance_min_m" in present or "distance_max_m" in present:
-        record["distance_m"] = [
-            _number(present[key]) if key in present else None
-            for key in ("distance_min_m", "distance_max_m")
-        ]
+    band = [key for key in ("distance_min_m", "distance_max_m") if key in present]
+    if len(band) == 1:
+        missing = "distance_max_m" if band[0] == "distance_min_m" else "distance_min_m"
+        raise _RowError(
+            missing,
+            _("The column {column} is required when {other} is given.").format(
+                column=missing, other=band[0]
+            ),
+        )
+    if band:
+        record["distance_m"] = [_number(present[key]) for key in band]
     if "qualifiers" in present:
         record["qualifiers"] = _qualifiers(present["qualifiers"], present.get("category", ""))
     if "count" in present:
@@ -320,12 +326,12 @@ def parse(
             0,
             "",
             _("The header row is not valid CSV: {reason}.").format(reason=error),
-            " | ".join(lines.raw),
+            raw_text(" | ".join(lines.raw)),
             "line",
         )
         return
     if 1 in lines.bad:
-        yield Rejection(source, 0, "", lines.bad[1], " | ".join(lines.raw), "line")
+        yield Rejection(source, 0, "", lines.bad[1], raw_text(" | ".join(lines.raw)), "line")
         return
     names = [name.strip() for name in header]
     problem = _check_header(names)
@@ -352,7 +358,7 @@ def parse(
                 _("The row on lines {first}-{last} is not valid CSV: {reason}.").format(
                     first=start, last=last_line, reason=error
                 ),
-                " | ".join(lines.raw),
+                raw_text(" | ".join(lines.raw)),
                 "line",
             )
             continue

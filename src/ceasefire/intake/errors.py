@@ -35,6 +35,13 @@ def raw_text(data: bytes | bytearray | str, limit: int = RAW_LIMIT) -> str:
     return text + "…" if cut else text
 
 
+def raw_hex(data: bytes | bytearray, limit: int = RAW_LIMIT) -> str:
+    """The start of binary input as spaced hex (``bf 01 bf ...``), at most ``limit`` characters."""
+    count = (limit + 1) // 3
+    text = bytes(data[:count]).hex(" ")
+    return text + "…" if len(data) > count else text
+
+
 @dataclass(frozen=True)
 class Rejection:
     """One input that was refused.

@@ -52,7 +52,7 @@ from typing import Any
 
 from ceasefire.i18n import _
 from ceasefire.intake._common import CHUNK, Stream, read_chunks
-from ceasefire.intake.errors import Rejection
+from ceasefire.intake.errors import Rejection, raw_hex
 from ceasefire.observations.track import PointOfInterest, TrackPoint
 
 UNIVERSAL_KEY = bytes.fromhex("060E2B34020B01010E01030101000000")
@@ -515,9 +515,7 @@ class KlvStreamParser:
 
     def _reject(self, field: str, reason: str, raw: bytes) -> Rejection:
         self.number += 1
-        return Rejection(
-            self.source, self.number, field, reason, raw[:RAW_BYTES].hex(" "), "packet"
-        )
+        return Rejection(self.source, self.number, field, reason, raw_hex(raw), "packet")
 
     def _skip(self, count: int) -> None:
         if count <= 0:

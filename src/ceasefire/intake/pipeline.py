@@ -99,7 +99,7 @@ class Intake:
         on_reject: Callable[[Rejection], None] | None = None,
         keep_outcomes: bool = False,
         batch_size: int = BATCH,
-        correlate: bool = True,
+        correlate: Literal["streaming", "deferred", "off"] = "streaming",
     ) -> None:
         self.engine = engine
         self.mission = mission
@@ -113,8 +113,14 @@ class Intake:
         self._pending: list[_Pending] = []
         self._tracks: list[dict[str, Any]] = []
         self._contingents = set(mission.contingent_ids())
-        # Each new batch joins or opens incidents in the same transaction that stores it.
-        self.correlator = Correlator(mission, mission_row, self.enricher) if correlate else None
+        # Streaming: each batch joins or opens incidents in the transaction that stores it.
+        # Deferred (bulk loads of old data): `finish` correlates the whole period once, which
+        # costs far less than re-examining a month-wide neighbourhood at every batch.
+        self.correlation = correlate
+        self.correlator = (
+            Correlator(mission, mission_row, self.enricher) if correlate != "off" else None
+        )
+        self._span: tuple[datetime, datetime] | None = None
 
     # -- feeding ----------------------------------------------------------------------------
     def feed(self, items: Iterable[Any], source: str) -> IntakeResult:
@@ -122,6 +128,13 @@ class Intake:
             self.add(item, source, number)
         self.flush()
         return self.result
+
+    def finish(self) -> None:
+        """Store what is pending and, when deferred, correlate the period received."""
+        self.flush()
+        if self.correlation == "deferred" and self.correlator is not None and self._span:
+            self.correlator.recorrelate(self.engine, *self._span)
+            self._span = None
 
     def add(self, item: Any, source: str, record: int = 0) -> None:
         if isinstance(item, Rejection):
@@ -256,8 +269,14 @@ class Intake:
                     ),
                     rows,
                 )
-                if self.correlator is not None:
+                if self.correlation == "streaming" and self.correlator is not None:
                     self.correlator.add(db, self._keys(db, fresh))
+                else:
+                    times = [p.observation.observed_at for p in fresh]
+                    low, high = min(times), max(times)
+                    if self._span is not None:
+                        low, high = min(low, self._span[0]), max(high, self._span[1])
+                    self._span = (low, high)
         for p in fresh:
             self._outcome("accepted", p)
 

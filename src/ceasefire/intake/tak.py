@@ -49,7 +49,7 @@ from ceasefire.intake.cot import (
     parse_xml,
     track_to_event,
 )
-from ceasefire.intake.errors import RAW_LIMIT, Rejection
+from ceasefire.intake.errors import RAW_LIMIT, Rejection, raw_hex
 from ceasefire.observations.record import Observation
 from ceasefire.observations.track import TrackPoint
 
@@ -240,7 +240,7 @@ def message_to_event(message: Any) -> CotEvent:
 
 def decode_payload(payload: bytes, source: str, record: int, unit: str = "frame") -> Item:
     """A serialised ``TakMessage`` to an observation, a track point or a rejection."""
-    raw = payload[:RAW_LIMIT].hex(" ")
+    raw = raw_hex(payload)
     message = _tak_message()()
     try:
         message.ParseFromString(payload)
@@ -257,7 +257,7 @@ def decode_payload(payload: bytes, source: str, record: int, unit: str = "frame"
 
 def decode_mesh(datagram: bytes, source: str, record: int = 1) -> Item:
     """One mesh datagram (``0xbf <version> 0xbf <TakMessage>``) to an item."""
-    raw = datagram[:RAW_LIMIT].hex(" ")
+    raw = raw_hex(datagram)
 
     def reject(reason: str) -> Rejection:
         return Rejection(source, record, "", reason, raw, "frame")
@@ -365,6 +365,11 @@ class TakStreamDecoder:
             del self._buffer[: start + length]
         return out
 
+    @property
+    def buffered(self) -> int:
+        """How many bytes are held, waiting for the rest of a frame."""
+        return len(self._buffer)
+
     def close(self) -> list[bytes | Discarded]:
         """What is left at the end of the stream: garbage or a truncated frame."""
         out: list[bytes | Discarded] = []
@@ -396,7 +401,7 @@ def parse_stream(
             number += 1
             if isinstance(piece, Discarded):
                 yield Rejection(
-                    source, number, piece.field, piece.reason, piece.head.hex(" "), "frame"
+                    source, number, piece.field, piece.reason, raw_hex(piece.head), "frame"
                 )
             else:
                 yield decode_payload(piece, source, number)
@@ -405,6 +410,9 @@ def parse_stream(
         yield from items(decoder.feed(chunk))
     yield from items(decoder.close())
 
+
+parse = parse_stream
+"""The same name as the other adapters: ``tak.parse(stream, source)`` reads stream framing."""
 
 __all__ = [
     "MAGIC",
@@ -423,6 +431,7 @@ __all__ = [
     "observation_to_mesh",
     "observation_to_message",
     "observation_to_stream",
+    "parse",
     "parse_mesh",
     "parse_stream",
     "track_to_mesh",

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from ceasefire.canonical import canonical_json
 from ceasefire.ledger.errors import LedgerError
 
@@ -71,8 +73,12 @@ def timestamp(moment: datetime) -> str:
 
 
 def json_string(text: str) -> str:
-    """One JSON string in RFC 8785 form."""
-    return canonical_json(text).decode("utf-8")
+    """One JSON string in RFC 8785 form.
+
+    orjson escapes strings exactly as RFC 8785 does (the same bytes as the reference for every
+    code point; astral characters matter only for the order of keys, not in values).
+    """
+    return orjson.dumps(text).decode("utf-8")
 
 
 def envelope(kind: str, ref: str, record: str, appended_at: str) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, tuple_, update
 
 from ceasefire.i18n import _
 from ceasefire.ledger.entry import (
@@ -32,35 +32,28 @@ from ceasefire.ledger.entry import (
 )
 from ceasefire.ledger.errors import LedgerError
 from ceasefire.ledger.merkle import MerkleTree
-from ceasefire.store.schema import ledger, ledger_head
+from ceasefire.store.schema import ledger, ledger_head, observations
 
 HEAD_ID = 1
 READ_CHUNK = 200_000
 """Leaf hashes read per query when catching up (bounded memory per round trip)."""
 
-_INDEX = ledger.c["index"]
+_position = ledger.c["index"]
 _LEAF = b"\x00"
 _sha256 = hashlib.sha256
-
-
-def _quote(text: str) -> str:
-    """A JSON string in RFC 8785 form; plain printable ASCII needs only the quotes."""
-    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
-        return '"' + text + '"'
-    return json_string(text)
 
 
 def _insert_sql(connection: Connection) -> str:
     marks = ", ".join(["?" if connection.dialect.paramstyle == "qmark" else "%s"] * 6)
     return (
-        'INSERT INTO ledger ("index", kind, ref, entry, leaf_hash, appended_at) '
-        f"VALUES ({marks})"
+        f'INSERT INTO ledger ("index", kind, ref, entry, leaf_hash, appended_at) VALUES ({marks})'
     )
 
 
 def _time_bind(connection: Connection) -> Any:
     """The function that turns an aware datetime into what this engine's driver stores."""
-    process = ledger.c.appended_at.type.bind_processor(connection.dialect)
+    dialect = connection.dialect
+    process = ledger.c.appended_at.type.dialect_impl(dialect).bind_processor(dialect)
     return process if process is not None else (lambda value: value)
 
 
@@ -115,7 +108,7 @@ def append(
         # The envelope of entry.envelope(), inlined: this loop is the append hot path.
         text = (
             '{"appended_at":' + stamp_json + ',"kind":' + kind_json + ',"record":' + e.record
-            + ',"ref":' + _quote(e.ref) + "}"
+            + ',"ref":' + json_string(e.ref) + "}"
         )  # fmt: skip
         leaf = _sha256(_LEAF + text.encode("utf-8")).digest()
         rows.append((first + offset, e.kind, e.ref, text, leaf, stored_at))
@@ -163,7 +156,12 @@ class StoredEntry:
 
 def _stored(row: Any) -> StoredEntry:
     return StoredEntry(
-        int(row.index), row.kind, row.ref, row.entry, bytes(row.leaf_hash), row.appended_at
+        int(row._mapping["index"]),
+        row.kind,
+        row.ref,
+        row.entry,
+        bytes(row.leaf_hash),
+        row.appended_at,
     )
 
 
@@ -175,7 +173,9 @@ def entries_at(connection: Connection, indexes: Iterable[int]) -> list[StoredEnt
         chunk = wanted[start : start + 1000]
         found.extend(
             _stored(r)
-            for r in connection.execute(select(ledger).where(_INDEX.in_(chunk)).order_by(_INDEX))
+            for r in connection.execute(
+                select(ledger).where(_position.in_(chunk)).order_by(_position)
+            )
         )
     return found
 
@@ -184,17 +184,41 @@ def entries_of(
     connection: Connection, kind: str, refs: Sequence[str] | None = None
 ) -> list[StoredEntry]:
     """Every entry of ``kind`` (with one of ``refs``, if given), in index order."""
+    if kind == KIND_OBSERVATION and refs is not None:
+        return _observation_entries(connection, refs)
     query = select(ledger).where(ledger.c.kind == kind)
+    if kind != KIND_OBSERVATION:
+        # Spelled out so that SQLite uses the partial index on (kind, ref).
+        query = query.where(ledger.c.kind != KIND_OBSERVATION)
     if refs is None:
-        return [_stored(r) for r in connection.execute(query.order_by(_INDEX))]
+        return [_stored(r) for r in connection.execute(query.order_by(_position))]
     found: list[StoredEntry] = []
     unique = sorted(set(refs))
     for start in range(0, len(unique), 1000):
         chunk = unique[start : start + 1000]
-        found.extend(
-            _stored(r) for r in connection.execute(query.where(ledger.c.ref.in_(chunk)))
-        )
+        found.extend(_stored(r) for r in connection.execute(query.where(ledger.c.ref.in_(chunk))))
     return sorted(found, key=lambda e: e.index)
+
+
+def _observation_entries(connection: Connection, refs: Sequence[str]) -> list[StoredEntry]:
+    """Observation entries found through ``observations.ledger_index`` (not indexed by ref)."""
+    keys = sorted({tuple(r.split("/", 1)) for r in refs if "/" in r})
+    found: list[StoredEntry] = []
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        linked = (
+            select(observations.c.ledger_index)
+            .where(tuple_(observations.c.contingent, observations.c.source_id).in_(chunk))
+            .scalar_subquery()
+        )
+        found.extend(
+            _stored(r)
+            for r in connection.execute(
+                select(ledger).where(_position.in_(linked), ledger.c.kind == KIND_OBSERVATION)
+            )
+        )
+    wanted = set(refs)
+    return sorted((e for e in found if e.ref in wanted), key=lambda e: e.index)
 
 
 class LogTree:
@@ -230,14 +254,12 @@ class LogTree:
             packed = bytearray()
             expected = have
             for index, leaf in connection.execute(
-                select(_INDEX, ledger.c.leaf_hash)
-                .where(_INDEX >= have, _INDEX < upto)
-                .order_by(_INDEX)
+                select(_position, ledger.c.leaf_hash)
+                .where(_position >= have, _position < upto)
+                .order_by(_position)
             ):
                 if index != expected:
-                    raise LedgerError(
-                        _("ledger entry {index} is missing").format(index=expected)
-                    )
+                    raise LedgerError(_("ledger entry {index} is missing").format(index=expected))
                 packed += leaf
                 expected += 1
             if expected != upto:

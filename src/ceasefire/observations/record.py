@@ -389,12 +389,17 @@ class ObservationError(ValueError):
         super().__init__("; ".join(p.message for p in problems))
 
 
-_PATTERN_HINTS: Mapping[str, str] = {
-    "contingent": "two or three capital letters, such as RU",
-    "sha256": "64 hexadecimal digits",
-    "media_type": "a media type such as video/mp4",
-    "uri": "a URI without spaces",
-}
+def _pattern_hint(name: str) -> str:
+    """What a field with a pattern must look like, in words."""
+    if name == "contingent":
+        return _("two or three capital letters, such as RU")
+    if name == "sha256":
+        return _("64 hexadecimal digits")
+    if name == "media_type":
+        return _("a media type such as video/mp4")
+    if name == "uri":
+        return _("a URI without spaces")
+    return _("letters, digits and . _ : / @ + -, starting with a letter or digit")
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:
@@ -458,12 +463,9 @@ def _message(error: Mapping[str, Any], field: str) -> str:
             field=field, limit=ctx.get("max_length")
         )
     if kind == "string_pattern_mismatch":
-        last = field.rsplit(".", 1)[-1]
-        hint = _PATTERN_HINTS.get(
-            last, "letters, digits and . _ : / @ + -, starting with a letter or digit"
-        )
+        hint = _pattern_hint(field.rsplit(".", 1)[-1])
         return _("The field {field} has the wrong form; expected {hint}; got {value}.").format(
-            field=field, hint=_(hint), value=got
+            field=field, hint=hint, value=got
         )
     if kind == "too_long":
         return _("The field {field} must have at most {limit} items.").format(

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 
@@ -185,7 +186,15 @@ ledger = Table(
     Column("entry", Text, nullable=False),
     Column("leaf_hash", LargeBinary(32), nullable=False),
     Column("appended_at", UTCDateTime, nullable=False),
-    Index("ix_ledger_kind_ref", "kind", "ref"),
+    # Observations are found through observations.ledger_index: leaving them out of this
+    # index makes appends markedly faster (measured with `ceasefire bench ledger`).
+    Index(
+        "ix_ledger_kind_ref",
+        "kind",
+        "ref",
+        sqlite_where=text("kind <> 'observation'"),
+        postgresql_where=text("kind <> 'observation'"),
+    ),
 )
 
 # One row (id 1): the log's size. Appenders lock this row (UPDATE ... RETURNING) for the rest

@@ -36,7 +36,15 @@ def upgrade() -> None:
         sa.Column("appended_at", UTCDateTime, nullable=False),
         sa.PrimaryKeyConstraint("index", name="pk_ledger"),
     )
-    op.create_index("ix_ledger_kind_ref", "ledger", ["kind", "ref"])
+    # Observations are found through observations.ledger_index; the rest by kind and ref.
+    only_others = sa.text("kind <> 'observation'")
+    op.create_index(
+        "ix_ledger_kind_ref",
+        "ledger",
+        ["kind", "ref"],
+        sqlite_where=only_others,
+        postgresql_where=only_others,
+    )
     head = op.create_table(
         "ledger_head",
         sa.Column("id", sa.Integer, autoincrement=False, nullable=False),
@@ -64,9 +72,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("witness", "origin", name="pk_witness_state"),
     )
     op.add_column("observations", sa.Column("ledger_index", sa.BigInteger, nullable=True))
-    op.create_index(
-        "uq_observations_ledger_index", "observations", ["ledger_index"], unique=True
-    )
+    op.create_index("uq_observations_ledger_index", "observations", ["ledger_index"], unique=True)
     size = _backfill()
     op.bulk_insert(head, [{"id": 1, "size": size}])
 

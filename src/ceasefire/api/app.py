@@ -1,0 +1,654 @@
+"""The HTTP API under ``/api/v1``: a thin layer over intake and the store (see docs/api.md).
+
+The web layer only reads requests, calls the library and shapes answers; checking, enriching
+and storing are :class:`~ceasefire.intake.pipeline.Intake`'s, and queries are
+:mod:`ceasefire.store.observations`'s. Database work runs in worker threads so the event loop
+(shared with the CoT listeners in ``ceasefire serve``) never waits on it.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import json
+import math
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI, Path, Query, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic_core import PydanticCustomError
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+
+from ceasefire import __version__
+from ceasefire.api import problems
+from ceasefire.api.models import BatchResult, Health, ObservationPage, StoredObservation
+from ceasefire.api.problems import Problem, ProblemDetails, field_error
+from ceasefire.geo.engine import Enricher
+from ceasefire.geo.phrase import place_phrase
+from ceasefire.i18n import LANGUAGES, _, language
+from ceasefire.intake._common import JsonProblem, strict_json, validate
+from ceasefire.intake.errors import Rejection
+from ceasefire.intake.pipeline import Intake
+from ceasefire.mission.model import Mission
+from ceasefire.observations.record import format_time, parse_time
+from ceasefire.observations.schema import SCHEMA_PATH, observation_schema
+from ceasefire.observations.taxonomy import CATEGORIES
+from ceasefire.store import observations as store
+from ceasefire.store.db import current_revision
+from ceasefire.store.missions import mission_row, save_mission
+
+PREFIX = "/api/v1"
+MAX_BATCH = 10_000
+"""The most records one POST may carry."""
+MAX_BODY_BYTES = 32 * 1024 * 1024
+"""The largest request body read (10,000 records of about 3 KB)."""
+JSON_TYPES = ("application/json",)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+# -- language ---------------------------------------------------------------------------------
+
+
+def negotiate_language(header: str | None) -> str:
+    """The best of the working languages for an Accept-Language header; English by default."""
+    best, best_q = "en", 0.0
+    for part in (header or "").split(",")[:32]:
+        tag, _sep, params = part.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            name, _eq, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in LANGUAGES and math.isfinite(q) and q > best_q:
+            best, best_q = primary, q
+    return best
+
+
+class LanguageMiddleware:
+    """Answers each request in its caller's language (messages, phrases, place names)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        header = None
+        for name, value in scope.get("headers", ()):
+            if name == b"accept-language":
+                header = value.decode("latin-1")
+                break
+        lang = negotiate_language(header)
+
+        async def send_with_language(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                headers.append((b"content-language", lang.encode()))
+                headers.append((b"vary", b"Accept-Language"))
+                message["headers"] = headers
+            await send(message)
+
+        with language(lang):
+            await self.app(scope, receive, send_with_language)
+
+
+def request_language(request: Request) -> str:
+    return negotiate_language(request.headers.get("accept-language"))
+
+
+# -- query parameters -------------------------------------------------------------------------
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """``minlon,minlat,maxlon,maxlat`` in degrees; raises :class:`ValueError` with a reason."""
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise ValueError(_("The parameter bbox must be four numbers: minlon,minlat,maxlon,maxlat."))
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise ValueError(
+            _("The parameter bbox must be four numbers: minlon,minlat,maxlon,maxlat.")
+        ) from None
+    min_lon, min_lat, max_lon, max_lat = values
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(_("The parameter bbox must hold finite numbers."))
+    if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180):
+        raise ValueError(_("The longitudes of bbox must be from -180 to 180."))
+    if not (-90 <= min_lat <= max_lat <= 90):
+        raise ValueError(
+            _("The latitudes of bbox must be from -90 to 90, the minimum not above the maximum.")
+        )
+    return min_lon, min_lat, max_lon, max_lat
+
+
+def _time(text: str, name: str) -> datetime:
+    try:
+        return parse_time(text.strip(), name)
+    except PydanticCustomError as error:
+        raise ValueError(str(error.context.get("message", "")) if error.context else "") from None
+
+
+def _names(text: str, allowed: list[str], name: str) -> tuple[str, ...]:
+    values = tuple(v.strip() for v in text.split(",") if v.strip())
+    unknown = [v for v in values if v not in allowed]
+    if unknown or not values:
+        raise ValueError(
+            _("The parameter {name} must be one or more of: {allowed}; got {value}.").format(
+                name=name, allowed=", ".join(allowed), value=", ".join(unknown)[:80]
+            )
+        )
+    return values
+
+
+# -- the app ----------------------------------------------------------------------------------
+
+
+class _Center:
+    """What the routes share: the store, the mission and its enricher."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        mission: Mission,
+        enricher: Enricher,
+        lock: threading.Lock,
+        max_batch: int,
+        max_body_bytes: int,
+    ) -> None:
+        self.engine = engine
+        self.mission = mission
+        self.enricher = enricher
+        self.lock = lock
+        self.max_batch = max_batch
+        self.max_body_bytes = max_body_bytes
+        self.version, _new = save_mission(engine, mission)
+        self.mission_row = mission_row(engine, self.version)
+        self.settlements = {s.id: s for s in mission.settlements}
+
+    # -- intake ---------------------------------------------------------------------------
+    def intake(self, records: list[Any], source: str, lang: str) -> dict[str, Any]:
+        with language(lang):
+            intake = Intake(
+                self.engine,
+                self.mission,
+                self.mission_row,
+                enricher=self.enricher,
+                keep_outcomes=True,
+            )
+            items = [_validated(data, source, n) for n, data in enumerate(records, start=1)]
+            with self.lock:
+                for number, item in enumerate(items, start=1):
+                    intake.add(item, source, number)
+                intake.flush()
+        result = intake.result
+        outcomes = sorted(result.outcomes, key=lambda o: o.record)
+        results: list[dict[str, Any]] = []
+        for outcome in outcomes:
+            data = records[outcome.record - 1]
+            entry: dict[str, Any] = {"index": outcome.record - 1, "status": outcome.status}
+            entry["id"] = outcome.id if outcome.id is not None else _text(data, "id")
+            entry["contingent"] = (
+                outcome.contingent if outcome.contingent is not None else _text(data, "contingent")
+            )
+            if outcome.status == "rejected":
+                entry["field"] = outcome.field
+                entry["reason"] = outcome.reason
+            results.append(entry)
+        return {
+            "accepted": result.accepted,
+            "duplicates": result.duplicates,
+            "rejected": result.rejected,
+            "results": results,
+        }
+
+    # -- reading --------------------------------------------------------------------------
+    def record(self, stored: store.StoredObservation, lang: str) -> dict[str, Any]:
+        """The canonical record with its enrichment, in the API's shape."""
+        nearest: dict[str, Any] | None = None
+        phrase: str | None = None
+        distance, bearing = stored.settlement_distance_m, stored.settlement_bearing_deg
+        if stored.settlement_id is not None and distance is not None and bearing is not None:
+            settlement = self.settlements.get(stored.settlement_id)
+            name = (
+                self.mission.settlement_name(settlement, lang)
+                if settlement is not None
+                else stored.settlement_id
+            )
+            nearest = {
+                "id": stored.settlement_id,
+                "name": name,
+                "distance_m": round(distance, 1),
+                "bearing_deg": round(bearing, 1),
+            }
+            phrase = place_phrase(name, distance, bearing, lang)
+        line = stored.distance_to_line_m
+        enrichment = {
+            "zones": stored.zones,
+            "controlled_by": stored.controlled_by,
+            "distance_to_line_m": None if line is None else round(line, 1),
+            "line_side": stored.line_side,
+            "nearest_settlement": nearest,
+            "phrase": phrase,
+        }
+        return {
+            **stored.record,
+            "enrichment": enrichment,
+            "received_at": format_time(stored.received_at),
+        }
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "version": __version__,
+            "mission": self.mission.id,
+            "mission_version": self.version.version,
+            "database": self.engine.dialect.name,
+            "schema_revision": current_revision(self.engine),
+            "counts": {
+                "observations": store.count_observations(self.engine),
+                "track_points": store.count_track_points(self.engine),
+                "by_contingent": store.counts_by_contingent(self.engine),
+            },
+        }
+
+
+def _text(data: Any, key: str) -> str | None:
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, str) and len(value) <= 128 else None
+
+
+def _validated(data: Any, source: str, number: int) -> Any:
+    if not isinstance(data, dict):
+        reason = _("Each observation must be a JSON object.")
+        return Rejection(source, number, "", reason, "", "record")
+    return validate(data, source, number, "", "record")
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    too_large = Problem(
+        413,
+        _("The request body is larger than {limit} bytes.").format(limit=limit),
+        type=problems.TOO_LARGE,
+    )
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
+
+
+def _records(data: object, max_batch: int) -> list[Any]:
+    """The records of a batch body: a JSON array, or an object with an ``observations`` array."""
+    shape = _('The body must be a JSON array of observations or an object {"observations": [...]}.')
+    if isinstance(data, dict):
+        extra = sorted(k for k in data if k != "observations")
+        if extra:
+            raise Problem(
+                422,
+                shape,
+                type=problems.INVALID_BODY,
+                errors=[
+                    field_error(k, _("The member {name} is not allowed.").format(name=k), "body")
+                    for k in extra[:20]
+                ],
+            )
+        if "observations" not in data:
+            raise Problem(
+                422,
+                shape,
+                type=problems.INVALID_BODY,
+                errors=[field_error("observations", _("The member is required."), "body")],
+            )
+        data = data["observations"]
+        if not isinstance(data, list):
+            raise Problem(
+                422,
+                shape,
+                type=problems.INVALID_BODY,
+                errors=[field_error("observations", _("The member must be an array."), "body")],
+            )
+    if not isinstance(data, list):
+        raise Problem(
+            422,
+            shape,
+            type=problems.INVALID_BODY,
+            errors=[field_error("", shape, "body")],
+        )
+    if len(data) > max_batch:
+        raise Problem(
+            413,
+            _("A batch holds at most {limit} observations; this one holds {count}.").format(
+                limit=max_batch, count=len(data)
+            ),
+            type=problems.TOO_LARGE,
+        )
+    return data
+
+
+def _filters(
+    center: _Center,
+    bbox: str | None,
+    since: str | None,
+    until: str | None,
+    category: str | None,
+    contingent: str | None,
+    cursor: str | None,
+) -> tuple[store.ObservationFilter, int | None]:
+    errors: list[dict[str, str]] = []
+    values: dict[str, Any] = {}
+
+    def check(name: str, text: str | None, parse: Callable[[str], Any]) -> None:
+        if text is None:
+            return
+        try:
+            values[name] = parse(text)
+        except ValueError as error:
+            errors.append(field_error(name, str(error)))
+
+    check("bbox", bbox, parse_bbox)
+    check("since", since, lambda t: _time(t, "since"))
+    check("until", until, lambda t: _time(t, "until"))
+    check("category", category, lambda t: _names(t, list(CATEGORIES), "category"))
+    check(
+        "contingent",
+        contingent,
+        lambda t: _names(t, center.mission.contingent_ids(), "contingent"),
+    )
+
+    def after(text: str) -> int:
+        try:
+            return store.decode_cursor(text)
+        except store.CursorError:
+            raise ValueError(
+                _("The cursor is not one this server gave out; start again without it.")
+            ) from None
+
+    check("cursor", cursor, after)
+    if "since" in values and "until" in values and values["since"] >= values["until"]:
+        errors.append(field_error("until", _("The parameter until must be later than since.")))
+    if errors:
+        detail = (
+            errors[0]["reason"] if len(errors) == 1 else _("The request has invalid parameters.")
+        )
+        raise Problem(422, detail, type=problems.INVALID_PARAMETER, errors=errors)
+    where = store.ObservationFilter(
+        bbox=values.get("bbox"),
+        since=values.get("since"),
+        until=values.get("until"),
+        categories=values.get("category", ()),
+        contingents=values.get("contingent", ()),
+    )
+    return where, values.get("cursor")
+
+
+def create_app(
+    engine: Engine,
+    mission: Mission,
+    *,
+    enricher: Enricher | None = None,
+    write_lock: threading.Lock | None = None,
+    max_batch: int = MAX_BATCH,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> FastAPI:
+    """The center's HTTP API over a migrated database and a loaded mission.
+
+    Stores the mission (if this version is new). ``enricher`` is shared by every request (it is
+    read-only); ``write_lock`` serialises this app's intake with other writers of the same
+    store in this process (the CoT listeners of ``ceasefire serve``).
+    """
+    center = _Center(
+        engine,
+        mission,
+        enricher or Enricher(mission),
+        write_lock or threading.Lock(),
+        max_batch,
+        max_body_bytes,
+    )
+    app = FastAPI(
+        title="ceasefire",
+        version=__version__,
+        description=(
+            "The joint ceasefire monitoring center's API: observation intake and queries. "
+            "Errors are RFC 9457 problem details."
+        ),
+        openapi_url=f"{PREFIX}/openapi.json",
+        docs_url=None,  # Swagger UI and ReDoc load from a CDN; the center is air-gapped
+        redoc_url=None,
+    )
+    problems.install(app)
+    app.add_middleware(LanguageMiddleware)
+
+    @app.get(
+        f"{PREFIX}/health",
+        summary="Health of the center: mission, database, schema revision, counts",
+        response_model=Health,
+        responses=problems.responses(503),
+        tags=["center"],
+    )
+    def health() -> JSONResponse:
+        try:
+            return JSONResponse(center.health())
+        except SQLAlchemyError as error:
+            raise Problem(
+                503,
+                _("The database cannot be reached: {error}").format(error=type(error).__name__),
+                type=problems.UNAVAILABLE,
+            ) from error
+
+    @app.post(
+        f"{PREFIX}/observations",
+        summary="Submit a batch of observations; each comes back accepted, duplicate or rejected",
+        response_model=BatchResult,
+        responses=problems.responses(400, 413, 415, 422),
+        openapi_extra={"requestBody": _batch_body(max_batch)},
+        tags=["observations"],
+    )
+    async def post_observations(request: Request) -> JSONResponse:
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type and media_type not in JSON_TYPES and not media_type.endswith("+json"):
+            raise Problem(
+                415,
+                _("The body must be JSON (Content-Type: application/json); got {type}.").format(
+                    type=media_type[:80]
+                ),
+                type=problems.UNSUPPORTED_MEDIA_TYPE,
+            )
+        body = await _read_body(request, center.max_body_bytes)
+        try:
+            data = strict_json(body)
+        except JsonProblem as problem:
+            raise Problem(400, str(problem), type=problems.INVALID_JSON) from None
+        records = _records(data, center.max_batch)
+        client = request.client
+        source = f"api {client.host}" if client is not None else "api"
+        lang = request_language(request)
+        return JSONResponse(await run_in_threadpool(center.intake, records, source, lang))
+
+    @app.get(
+        f"{PREFIX}/observations",
+        summary="Stored observations with their enrichment, filtered, in pages",
+        response_model=ObservationPage,
+        responses=problems.responses(422),
+        tags=["observations"],
+    )
+    def list_observations(
+        request: Request,
+        bbox: str | None = Query(
+            None,
+            description="minlon,minlat,maxlon,maxlat in degrees (WGS84)",
+            examples=["46.5,39.7,47.2,40.1"],
+        ),
+        since: str | None = Query(
+            None, description="observed at or after, ISO 8601 with offset or Z"
+        ),
+        until: str | None = Query(None, description="observed before, ISO 8601 with offset or Z"),
+        category: str | None = Query(None, description="one or more categories, comma-separated"),
+        contingent: str | None = Query(
+            None, description="one or more contingents, comma-separated"
+        ),
+        limit: int = Query(store.DEFAULT_LIMIT, ge=1, le=store.MAX_LIMIT),
+        cursor: str | None = Query(
+            None, max_length=200, description="the opaque cursor from a page's next link"
+        ),
+    ) -> JSONResponse:
+        where, after = _filters(center, bbox, since, until, category, contingent, cursor)
+        page = store.query_observations(engine, where, after=after, limit=limit)
+        lang = request_language(request)
+        next_url = None
+        if page.after is not None:
+            next_url = str(request.url.include_query_params(cursor=store.encode_cursor(page.after)))
+        return JSONResponse(
+            {"observations": [center.record(o, lang) for o in page.items], "next": next_url}
+        )
+
+    @app.get(
+        f"{PREFIX}/observations/{{contingent}}/{{observation_id:path}}",
+        summary="One observation: the canonical record with its enrichment",
+        response_model=StoredObservation,
+        responses=problems.responses(404),
+        tags=["observations"],
+    )
+    def get_observation(
+        request: Request,
+        contingent: str = Path(description="the reporting contingent, e.g. RU"),
+        observation_id: str = Path(description="the source's id, unique per contingent"),
+    ) -> JSONResponse:
+        stored = store.get_observation(engine, contingent, observation_id)
+        if stored is None:
+            raise Problem(
+                404,
+                _("No observation {id} of contingent {contingent} was received.").format(
+                    id=observation_id, contingent=contingent
+                ),
+                type=problems.NOT_FOUND,
+            )
+        return JSONResponse(center.record(stored, request_language(request)))
+
+    @app.get(
+        f"{PREFIX}/schemas/observation",
+        summary="The JSON Schema of the canonical observation record",
+        response_class=Response,
+        responses={200: {"content": {"application/schema+json": {}}}},
+        tags=["schemas"],
+    )
+    def observation_json_schema() -> Response:
+        return Response(SCHEMA_PATH.read_bytes(), media_type="application/schema+json")
+
+    @app.get(f"{PREFIX}/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return HTMLResponse(_docs_page(app.openapi()))
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            _add_components(document)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def _batch_body(max_batch: int) -> dict[str, Any]:
+    items = {"$ref": "#/components/schemas/Observation"}
+    array = {"type": "array", "items": items, "maxItems": max_batch}
+    return {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        array,
+                        {
+                            "type": "object",
+                            "properties": {"observations": array},
+                            "required": ["observations"],
+                            "additionalProperties": False,
+                        },
+                    ]
+                }
+            }
+        },
+    }
+
+
+def _add_components(document: dict[str, Any]) -> None:
+    """Add the observation record and problem details to the OpenAPI components."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    record = copy.deepcopy(observation_schema())
+    for key in ("$schema", "$id"):
+        record.pop(key, None)
+    # the record's own $defs become components, so that every tool resolves the references
+    text = json.dumps(record).replace('"#/$defs/', '"#/components/schemas/')
+    record = json.loads(text)
+    schemas.update(record.pop("$defs", {}))
+    schemas["Observation"] = record
+    problem = ProblemDetails.model_json_schema(
+        by_alias=True, ref_template="#/components/schemas/{model}"
+    )
+    schemas.update(problem.pop("$defs", {}))
+    schemas["ProblemDetails"] = problem
+    # FastAPI documents its own 422 body; this app answers every error with problem details
+    ours = problems.responses(422)[422]
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            if "422" in operation.get("responses", {}):
+                operation["responses"]["422"] = ours
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+
+
+def _docs_page(document: dict[str, Any]) -> str:
+    """A self-contained page listing the endpoints (no scripts, nothing from outside)."""
+    rows = []
+    for path, operations in document.get("paths", {}).items():
+        for method, operation in operations.items():
+            params = ", ".join(
+                html.escape(p.get("name", "")) for p in operation.get("parameters", [])
+            )
+            rows.append(
+                f"<tr><td><code>{html.escape(method.upper())}</code></td>"
+                f"<td><code>{html.escape(path)}</code></td>"
+                f"<td>{html.escape(operation.get('summary', ''))}</td><td>{params}</td></tr>"
+            )
+    title = html.escape(f"{document['info']['title']} {document['info']['version']}")
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>{title}</title>"
+        "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.3em .8em;"
+        "text-align:left;border-bottom:1px solid #ddd}</style></head><body>"
+        f"<h1>{title}</h1><p>{html.escape(document['info'].get('description', ''))}</p>"
+        f"<p><a href='{PREFIX}/openapi.json'>OpenAPI document (JSON)</a></p>"
+        "<table><tr><th></th><th>path</th><th></th><th>parameters</th></tr>"
+        + "".join(rows)
+        + "</table></body></html>"
+    )
+
+
+__all__ = ["MAX_BATCH", "MAX_BODY_BYTES", "PREFIX", "create_app", "negotiate_language"]

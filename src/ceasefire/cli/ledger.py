@@ -1,0 +1,290 @@
+"""`ceasefire keys init|show|rotate`, `checkpoint`, `verify` and `release`: the ledger."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+
+from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, Format, console, console_err, print_json
+from ceasefire.errors import InputError, Problem
+from ceasefire.i18n import _
+from ceasefire.ledger import log
+from ceasefire.ledger.audit import audit
+from ceasefire.ledger.bundle import BundleError, verify_bundle
+from ceasefire.ledger.cosign import make_checkpoint, verify_checkpoint
+from ceasefire.ledger.entry import KIND_KEY, KIND_OBSERVATION, LogEntry
+from ceasefire.ledger.keys import (
+    CENTER,
+    KeyRing,
+    default_dir,
+    init_keys,
+    install_key,
+    key_name,
+    load_keys,
+    new_key,
+    origin_of,
+    read_vkeys,
+)
+from ceasefire.ledger.release import Selection, write_release
+from ceasefire.mission import Mission, load_mission
+from ceasefire.store import open_database
+
+keys_app = typer.Typer(help="The center's and the contingents' signing keys.", no_args_is_help=True)
+
+KEYS_DIR_OPTION = typer.Option(
+    None,
+    "--keys",
+    help="Key directory (default $CEASEFIRE_KEYS/MISSION, else "
+    "$XDG_DATA_HOME/ceasefire/keys/MISSION).",
+)
+DIR_OPTION = typer.Option(
+    None,
+    "--dir",
+    help="Key directory (default $CEASEFIRE_KEYS/MISSION, else "
+    "$XDG_DATA_HOME/ceasefire/keys/MISSION).",
+)
+
+
+def _ring(mission: Mission, directory: Path | None, secret: bool = True) -> KeyRing:
+    folder = directory or default_dir(mission.id)
+    return load_keys(folder, origin_of(mission.id), mission.contingent_ids(), secret=secret)
+
+
+@keys_app.command("init")
+def keys_init(directory: Path = DIR_OPTION, mission: str = MISSION_OPTION) -> None:
+    """Create the center's log key and each contingent's cosigner key (existing keys kept)."""
+    m = load_mission(mission)
+    folder = directory or default_dir(m.id)
+    created = init_keys(folder, origin_of(m.id), m.contingent_ids())
+    if created:
+        console.print(
+            _("created keys of {holders} in {dir}").format(holders=", ".join(created), dir=folder)
+        )
+    else:
+        console.print(_("all keys exist already in {dir}").format(dir=folder))
+
+
+@keys_app.command("show")
+def keys_show(directory: Path = DIR_OPTION, mission: str = MISSION_OPTION) -> None:
+    """Print the verifier keys (public): the center's, then each contingent's."""
+    ring = _ring(load_mission(mission), directory, secret=False)
+    for holder, vkey in ring.vkeys():
+        console.print(f"{holder:<8} {vkey}", soft_wrap=True)
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    holder: str = typer.Argument(..., help="A contingent id (or 'center')."),
+    directory: Path = DIR_OPTION,
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+) -> None:
+    """Replace a key; the change is logged as a ledger entry of kind "key"."""
+    m = load_mission(mission)
+    if holder != CENTER and holder not in m.contingent_ids():
+        raise InputError(
+            Problem(
+                file="keys rotate",
+                field="CONTINGENT",
+                reason=_("{h} is not a contingent of the mission ({known}) nor center").format(
+                    h=holder, known=", ".join(m.contingent_ids())
+                ),
+            )
+        )
+    ring = _ring(m, directory)
+    rotation = new_key(ring.directory, ring.origin, holder)
+    engine = open_database(db)
+    record = {
+        "action": "rotate",
+        "holder": holder,
+        "name": key_name(ring.origin, holder),
+        "vkey": rotation.vkey,
+        "previous": rotation.previous,
+    }
+    # Logged first: a key never signs before the log says it is a key of this center.
+    with engine.begin() as connection:
+        index = log.append(connection, [LogEntry.of(KIND_KEY, holder, record)])[0]
+    install_key(ring.directory, rotation)
+    console.print(
+        _("new key of {h} (logged at index {i}): {vkey}").format(
+            h=holder, i=index, vkey=rotation.vkey
+        ),
+        soft_wrap=True,
+    )
+
+
+def checkpoint(
+    db: str = DB_OPTION, mission: str = MISSION_OPTION, keys: Path = KEYS_DIR_OPTION
+) -> None:
+    """Make (if the log grew) and print the latest checkpoint cosigned by every contingent."""
+    m = load_mission(mission)
+    ring = _ring(m, keys)
+    stored = make_checkpoint(open_database(db), ring)
+    verified = verify_checkpoint(stored.note, ring)
+    console_err.print(
+        _("checkpoint of {n} entries, cosigned by {who}").format(
+            n=stored.size, who=", ".join(verified.cosigned_at)
+        )
+    )
+    typer.echo(stored.note, nl=False)
+
+
+def verify(
+    bundle: Path = typer.Option(
+        None, "--bundle", exists=True, dir_okay=False, help="Check a release bundle offline."
+    ),
+    previous: Path = typer.Option(
+        None,
+        "--previous-checkpoint",
+        exists=True,
+        dir_okay=False,
+        help="A checkpoint (or bundle) kept from before: detects rollback and split views.",
+    ),
+    trusted: Path = typer.Option(
+        None,
+        "--trusted-keys",
+        exists=True,
+        dir_okay=False,
+        help="File of verifier keys you trust (as printed by `keys show`).",
+    ),
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+    keys: Path = KEYS_DIR_OPTION,
+    fmt: Format = typer.Option(Format.text, "--format", help="text or json."),
+) -> None:
+    """Audit the database against its log, or check a release bundle offline (--bundle)."""
+    if bundle is not None:
+        _verify_bundle(bundle, previous, trusted, fmt)
+        return
+    if previous is not None or trusted is not None:
+        raise typer.BadParameter(
+            _("--previous-checkpoint and --trusted-keys go with --bundle"), param_hint="--bundle"
+        )
+    m = load_mission(mission)
+    ring = _ring(m, keys, secret=False)
+    report = audit(open_database(db), ring)
+    if fmt is Format.json:
+        print_json(report.as_json())
+    else:
+        console.print(
+            _("ledger: {n} entries (head {head}); observations: {o} rows; checkpoints: {c}")
+            .format(n=report.entries, head=report.head, o=report.observations,
+                    c=report.checkpoints)
+        )  # fmt: skip
+        for note in report.notes:
+            console.print(note)
+        for finding in report.findings:
+            console.print(f"[red]✗[/red] {finding}", soft_wrap=True)
+        if report.ok:
+            console.print(
+                "[green]✓[/green] "
+                + _("the database agrees with its log and the cosigned checkpoint")
+            )
+        else:
+            console.print(_("{n} problem(s) found").format(n=len(report.findings)))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _verify_bundle(bundle: Path, previous: Path | None, trusted: Path | None, fmt: Format) -> None:
+    try:
+        report = verify_bundle(
+            bundle.read_bytes(),
+            previous_checkpoint=previous.read_text(encoding="utf-8") if previous else None,
+            trusted_keys=read_vkeys(trusted) if trusted else None,
+        )
+    except BundleError as e:
+        if fmt is Format.json:
+            print_json({"ok": False, "problems": e.problems})
+        else:
+            for problem in e.problems:
+                console.print(f"[red]✗[/red] {problem}", soft_wrap=True)
+            console.print(_("{file}: does not verify").format(file=bundle))
+        raise typer.Exit(1) from None
+    if fmt is Format.json:
+        print_json(
+            {
+                "ok": True,
+                "origin": report.origin,
+                "log_size": report.log_size,
+                "released_to": report.released_to,
+                "entries": report.entries,
+                "cosigners": report.cosigners,
+                "consistent_with": report.consistent_with,
+                "warnings": report.warnings,
+            }
+        )
+        return
+    for warning in report.warnings:
+        console_err.print(f"[yellow]![/yellow] {warning}")
+    console.print(
+        "[green]✓[/green] "
+        + _("{file}: {n} record(s) proven in {origin} at size {size}, signed by the center and "
+            "cosigned by {who}").format(
+            file=bundle.name, n=report.entries, origin=report.origin, size=report.log_size,
+            who=", ".join(report.cosigners))
+    )  # fmt: skip
+    if report.consistent_with is not None:
+        console.print(
+            "[green]✓[/green] "
+            + _("consistent with the kept checkpoint of size {n}: no rollback, no split view")
+            .format(n=report.consistent_with)
+        )  # fmt: skip
+
+
+def release(
+    refs: list[str] = typer.Argument(None, help="Observations to release, as RU/RU-0001."),
+    to: str = typer.Option(..., "--to", help="The party (or force) it is released to."),
+    release_all: bool = typer.Option(False, "--all", help="Release every observation."),
+    out: Path = typer.Option(
+        None, "--out", help="The bundle file (default release-PARTY-TIME.json here)."
+    ),
+    since: list[int] = typer.Option(
+        [], "--since", help="Also prove consistency from this earlier log size (repeatable)."
+    ),
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+    keys: Path = KEYS_DIR_OPTION,
+) -> None:
+    """Write a release bundle: records, inclusion proofs, a cosigned checkpoint, the keys."""
+    m = load_mission(mission)
+    recipients = [*m.party_ids()] + (
+        [m.config.peacekeeping_force.id] if m.config.peacekeeping_force else []
+    )
+    if to not in recipients:
+        raise InputError(
+            Problem(
+                file="release",
+                field="--to",
+                reason=_("{to} is not a party or force of the mission ({known})").format(
+                    to=to, known=", ".join(recipients)
+                ),
+            )
+        )
+    if bool(refs) == release_all:
+        raise typer.BadParameter(_("give observation refs or --all, not both nor neither"))
+    bad = [r for r in refs or [] if "/" not in r]
+    if bad:
+        raise InputError(
+            [
+                Problem(
+                    file="release",
+                    field="OBSERVATION_REF",
+                    record=r,
+                    reason=_("an observation ref is CONTINGENT/ID, e.g. RU/RU-0001"),
+                )
+                for r in bad
+            ]
+        )
+    selection = Selection(KIND_OBSERVATION, None if release_all else tuple(refs))
+    ring = _ring(m, keys)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = out or Path(f"release-{to}-{stamp}.json")
+    done = write_release(open_database(db), ring, path, to, [selection], since)
+    console.print(
+        _("{path}: {n} record(s) for {to} at log size {size}; the release is logged at index "
+          "{index}").format(path=done.path, n=done.entries, to=to, size=done.log_size,
+                            index=done.index)
+    )  # fmt: skip

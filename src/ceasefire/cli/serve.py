@@ -1,0 +1,113 @@
+"""`ceasefire serve`: the HTTP API and the CoT listeners in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from contextlib import suppress
+
+import typer
+from sqlalchemy import Engine
+
+from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, console_err
+from ceasefire.errors import InputError, Problem
+from ceasefire.geo.engine import Enricher
+from ceasefire.i18n import _
+from ceasefire.intake.listeners import TCP_PORT, UDP_PORT, serve_cot
+from ceasefire.intake.pipeline import Intake
+from ceasefire.mission import load_mission
+from ceasefire.mission.model import Mission
+from ceasefire.store import open_database
+from ceasefire.store.missions import mission_row, save_mission
+
+
+def _port(value: int, option: str) -> int | None:
+    if not 0 <= value <= 65535:
+        raise InputError(
+            Problem(file="serve", field=option, reason=_("a port is a number from 0 to 65535"))
+        )
+    return value or None
+
+
+def serve(
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="HTTP port of the API (0: no HTTP)."),
+    cot_tcp_port: int = typer.Option(
+        TCP_PORT, "--cot-tcp-port", help="CoT / TAK stream port over TCP (0: none)."
+    ),
+    cot_udp_port: int = typer.Option(
+        UDP_PORT, "--cot-udp-port", help="CoT / TAK mesh port over UDP (0: none)."
+    ),
+) -> None:
+    """Run the center: the HTTP API under /api/v1 and the CoT listeners, until interrupted."""
+    http = _port(port, "--port")
+    tcp = _port(cot_tcp_port, "--cot-tcp-port")
+    udp = _port(cot_udp_port, "--cot-udp-port")
+    if http is None and tcp is None and udp is None:
+        raise InputError(
+            Problem(file="serve", field="--port", reason=_("every listener is disabled"))
+        )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    m = load_mission(mission)
+    engine = open_database(db)
+    try:
+        asyncio.run(_run(engine, m, host, http, tcp, udp))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        engine.dispose()
+
+
+async def _run(
+    engine: Engine, mission: Mission, host: str, http: int | None, tcp: int | None, udp: int | None
+) -> None:
+    # imported here: the web stack is only needed by this command
+    import uvicorn
+
+    from ceasefire.api import create_app
+
+    enricher = Enricher(mission)
+    # one lock for both writers: the API's intake and the listeners' take turns on the store
+    lock = threading.Lock()
+    stored, _new = save_mission(engine, mission)
+    row = mission_row(engine, stored)
+    listeners = None
+    if tcp is not None or udp is not None:
+        listeners = await serve_cot(
+            lambda: Intake(engine, mission, row, enricher=enricher), host, tcp, udp, lock=lock
+        )
+    try:
+        if http is None:
+            await _until_signalled()
+            return
+        app = create_app(engine, mission, enricher=enricher, write_lock=lock)
+        config = uvicorn.Config(app, host=host, port=http, log_level="info")
+        console_err.print(_("API on http://{host}:{port}/api/v1").format(host=host, port=http))
+        # uvicorn stops on SIGINT or SIGTERM, then raises the signal again for the handlers it
+        # found: quiet ones, so that the listeners still store what they hold
+        found = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            await uvicorn.Server(config).serve()
+        finally:
+            for sig, handler in found.items():
+                signal.signal(sig, handler)
+    finally:
+        if listeners is not None:
+            await listeners.close()
+
+
+def _ignore(signum: int, frame: object) -> None:
+    pass
+
+
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError):  # not on every platform
+            loop.add_signal_handler(signum, stop.set)
+    await stop.wait()

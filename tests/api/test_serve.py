@@ -1,0 +1,109 @@
+"""`ceasefire serve` end to end: one process with the API and the CoT listeners on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from ceasefire.intake import cot
+from ceasefire.observations import Observation
+
+HOST = "127.0.0.1"
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def health(port: int) -> dict[str, Any] | None:
+    try:
+        response = httpx.get(f"http://{HOST}:{port}/api/v1/health", timeout=2)
+    except httpx.TransportError:
+        return None
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def wait_for(check: Any, timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+@pytest.mark.slow
+def test_serve_runs_the_api_and_the_listeners_and_stops_on_sigint(tmp_path: Path) -> None:
+    http, tcp, udp = free_port(), free_port(), free_port(socket.SOCK_DGRAM)
+    command = [
+        sys.executable,
+        "-c",
+        "from ceasefire.cli import main; main()",
+        "serve",
+        "--db",
+        str(tmp_path / "center.db"),
+        "--host",
+        HOST,
+        "--port",
+        str(http),
+        "--cot-tcp-port",
+        str(tcp),
+        "--cot-udp-port",
+        str(udp),
+    ]
+    env = {**os.environ, "CEASEFIRE_LANG": "en"}
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True
+    )
+    try:
+        first = wait_for(lambda: health(http), 30)
+        assert first["counts"]["observations"] == 0 and first["database"] == "sqlite"
+        event = Observation.model_validate(
+            {
+                "id": "RU-S1",
+                "contingent": "RU",
+                "platform": {"id": "post-3", "type": "observation-post"},
+                "observed_at": "2021-02-01T10:32:00Z",
+                "location": {"lat": 39.93, "lon": 46.83, "ce_m": 200},
+                "category": "small_arms_fire",
+                "sensed_by": "post",
+            }
+        )
+        with socket.create_connection((HOST, tcp), timeout=5) as connection:
+            connection.sendall(cot.observation_to_cot(event))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as datagram:
+            other = event.model_copy(update={"id": "TR-S1", "contingent": "TR"})
+            datagram.sendto(cot.observation_to_cot(other), (HOST, udp))
+        counts = wait_for(
+            lambda: (h := health(http)) and h["counts"]["observations"] == 2 and h["counts"], 15
+        )
+        assert counts["by_contingent"] == {"RU": 1, "TR": 1}
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            _out, err = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _out, err = process.communicate()
+    assert process.returncode == 0, err
+    assert "CoT over TCP" in err and "/api/v1" in err
+
+
+def test_serve_refuses_when_every_listener_is_disabled(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("serve", "--port", "0", "--cot-tcp-port", "0", "--cot-udp-port", "0")
+    assert result.code == 1 and "every listener is disabled" in result.err
+    result = cli("serve", "--port", "70000")
+    assert result.code == 1 and "--port" in result.err
