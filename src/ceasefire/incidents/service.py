@@ -170,7 +170,7 @@ class Correlator:
             db.execute(incidents.insert(), fresh)
         if known:
             # The workflow owns the status of an incident it already knows.
-            values = {c: bindparam(f"v_{c}") for c in known[0] if c not in ("id", "status")}
+            values: dict[str, Any] = {c: bindparam(f"v_{c}") for c in known[0] if c not in ("id", "status")}
             db.execute(
                 update(incidents).where(incidents.c.id == bindparam("v_id")).values(**values),
                 [{f"v_{k}": v for k, v in r.items() if k != "status"} for r in known],
