@@ -209,3 +209,34 @@ def test_json_strings_are_rfc8785(text: str) -> None:
     assert json_string(text).encode("utf-8") == rfc8785.dumps(text)
     entry = envelope("k", text, "{}", "2021-01-01T00:00:00.000000Z")
     assert is_canonical(entry) and parse_envelope(entry).ref == text
+
+
+def test_concurrent_intakes_of_the_same_records_log_each_once(
+    engine: sa.Engine, demo_mission: Mission, demo_enricher: Enricher
+) -> None:
+    """Two intakes racing on overlapping records: every stored row has exactly one entry."""
+    records = [record(i) for i in range(40)]
+    ingest(engine, demo_mission, demo_enricher, [])  # the mission, stored once
+    accepted: list[int] = []
+    errors: list[BaseException] = []
+
+    def run(order: list[dict[str, object]]) -> None:
+        try:
+            accepted.append(ingest(engine, demo_mission, demo_enricher, order))
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [
+        threading.Thread(target=run, args=(records,)),
+        threading.Thread(target=run, args=(records[::-1],)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sum(accepted) == 40
+    with engine.connect() as db:
+        assert log.size(db) == 40
+        linked = db.execute(sa.select(observations.c.ledger_index)).scalars().all()
+    assert sorted(linked) == list(range(40))

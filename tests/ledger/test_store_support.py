@@ -42,11 +42,16 @@ def record(i: int, contingent: str = "RU", **changes: Any) -> dict[str, Any]:
 
 
 def ingest(
-    engine: Engine, mission: Mission, enricher: Enricher, records: list[dict[str, Any]]
+    engine: Engine,
+    mission: Mission,
+    enricher: Enricher,
+    records: list[dict[str, Any]],
+    batch_size: int = 2000,
 ) -> int:
     """Store observations through the intake (so they are logged); how many were accepted."""
     stored, _new = save_mission(engine, mission)
-    intake = Intake(engine, mission, mission_row(engine, stored), enricher, correlate="off")
+    row = mission_row(engine, stored)
+    intake = Intake(engine, mission, row, enricher, correlate="off", batch_size=batch_size)
     for n, r in enumerate(records, start=1):
         intake.add(parse_observation(r), "test", n)
     intake.flush()

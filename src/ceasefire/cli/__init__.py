@@ -43,6 +43,7 @@ app.command("incidents")(incidents_cli.incidents)
 app.command("incident")(incidents_cli.incident)
 app.command("correlate")(incidents_cli.correlate)
 app.command("coverage")(incidents_cli.coverage)
+app.command("score")(incidents_cli.score)
 
 
 def _version(value: bool) -> None:

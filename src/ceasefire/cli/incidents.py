@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from enum import StrEnum
+from pathlib import Path
 
 import typer
 from rich.table import Table
@@ -23,6 +24,8 @@ from ceasefire.incidents.coverage import coverage as line_coverage
 from ceasefire.incidents.rules import why
 from ceasefire.incidents.service import Correlator
 from ceasefire.mission import load_mission
+from ceasefire.sim.score import read_truth
+from ceasefire.sim.score import score as score_incidents
 from ceasefire.store import open_database
 from ceasefire.store.incidents import IncidentFilter, get_incident, list_incidents, to_geojson
 from ceasefire.store.missions import mission_row, save_mission
@@ -203,3 +206,48 @@ def coverage(
                 a=gap["from_km"], b=gap["to_km"], length=gap["length_km"], h=gap["longest_gap_h"]
             )
         )
+
+
+def score(
+    truth: Path = typer.Option(..., "--truth", exists=True, dir_okay=False, help="truth.jsonl"),
+    db: str = DB_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Score the incidents against a simulation's ground truth."""
+    result = score_incidents(open_database(db), read_truth(truth))
+    if as_json:
+        print_json(result)
+        return
+    console.print(
+        _(
+            "{events} true events, {observed} seen by a sensor; {incidents} incidents: "
+            "precision {p:.3f}, recall {r:.3f}, F1 {f1:.3f}"
+        ).format(
+            events=result["events"],
+            observed=result["events_observed"],
+            incidents=result["incidents"],
+            p=result["precision"],
+            r=result["recall"],
+            f1=result["f1"],
+        )
+    )
+    console.print(
+        _("median location error {m} m; median delay {s} s; side of the line right {a}").format(
+            m=result["median_location_error_m"],
+            s=result["median_delay_s"],
+            a=result["side_of_line_accuracy"],
+        )
+    )
+    table = Table()
+    for column in (_("category"), "P", "R", "F1", "TP", "FP"):
+        table.add_column(column)
+    for category, f in result["per_category"].items():
+        table.add_row(
+            category,
+            f"{f['precision']:.2f}",
+            f"{f['recall']:.2f}",
+            f"{f['f1']:.2f}",
+            str(f["true_positives"]),
+            str(f["false_positives"]),
+        )
+    console.print(table)

@@ -18,8 +18,10 @@ from sqlalchemy import Connection, Engine, and_, bindparam, delete, or_, select,
 
 from ceasefire.geo.engine import Enricher
 from ceasefire.incidents.correlate import Gating, correlate
+from ceasefire.incidents.crossings import Crossing, TrackPosition, crossings
 from ceasefire.incidents.incident import Member, summary
-from ceasefire.mission.model import Mission
+from ceasefire.incidents.rules import Facts, evaluate
+from ceasefire.mission.model import SEVERITIES, Mission
 from ceasefire.observations.taxonomy import CATEGORIES
 from ceasefire.store.schema import incidents, observations
 
@@ -109,6 +111,7 @@ class Correlator:
             )
             run = [member] if member is not None else []
         self._recompute(db, or_(*areas), {m.key for m in new})
+        self._line_crossings(db, observations.c.id.in_(keys))
 
     def recorrelate(
         self, engine: Engine, since: datetime | None = None, until: datetime | None = None
@@ -121,7 +124,9 @@ class Correlator:
         if until is not None:
             conditions.append(observations.c.observed_at <= until + self.reach)
         with engine.begin() as db:
-            return self._recompute(db, and_(*conditions) if conditions else None)
+            where = and_(*conditions) if conditions else None
+            count = self._recompute(db, where)
+            return count + self._line_crossings(db, where)
 
     # -- the work ---------------------------------------------------------------------------
     def _recompute(self, db: Connection, where: Any, new: set[int] | None = None) -> int:
@@ -170,7 +175,9 @@ class Correlator:
             db.execute(incidents.insert(), fresh)
         if known:
             # The workflow owns the status of an incident it already knows.
-            values: dict[str, Any] = {c: bindparam(f"v_{c}") for c in known[0] if c not in ("id", "status")}
+            values: dict[str, Any] = {
+                c: bindparam(f"v_{c}") for c in known[0] if c not in ("id", "status")
+            }
             db.execute(
                 update(incidents).where(incidents.c.id == bindparam("v_id")).values(**values),
                 [{f"v_{k}": v for k, v in r.items() if k != "status"} for r in known],
@@ -188,6 +195,98 @@ class Correlator:
                 .values(incident_id=bindparam("v_incident")),
                 moves,
             )
+
+    def _line_crossings(self, db: Connection, where: Any) -> int:
+        """Find again the crossings of every track with an observation matching `where`."""
+        query = select(observations.c.contingent, observations.c.track).where(
+            observations.c.track.is_not(None)
+        )
+        if where is not None:
+            query = query.where(where)
+        tracks = sorted({(c, t) for c, t in db.execute(query.distinct())})
+        found: list[tuple[str, Crossing]] = []
+        for contingent, track in tracks:
+            rows = db.execute(
+                select(observations).where(
+                    observations.c.contingent == contingent, observations.c.track == track
+                )
+            )
+            positions = [
+                TrackPosition(
+                    key=r.id,
+                    ref=f"{r.contingent}/{r.source_id}",
+                    observed_at=r.observed_at,
+                    lat=r.lat,
+                    lon=r.lon,
+                    ce_m=r.ce_m,
+                    category=r.category,
+                    platform_id=r.platform_id,
+                    line_side=r.line_side,
+                    distance_to_line_m=r.distance_to_line_m,
+                )
+                for r in rows
+            ]
+            found += [(f"{contingent}/{track}", c) for c in crossings(positions)]
+        keys = [f"{c}/{t}" for c, t in tracks]
+        for chunk in _chunks(keys, 500):
+            db.execute(delete(incidents).where(incidents.c.track.in_(chunk)))
+        if not found:
+            return 0
+        now = datetime.now(UTC)
+        summaries = []
+        for track_key, c in found:
+            contingent = track_key.split("/", 1)[0]
+            platforms = sorted({c.before.platform_id, c.after.platform_id})
+            summaries.append(
+                {
+                    "id": c.id,
+                    "category": "line_crossing",
+                    "categories": sorted({"line_crossing", c.before.category, c.after.category}),
+                    "started_at": c.before.observed_at,
+                    "ended_at": c.after.observed_at,
+                    "lat": c.lat,
+                    "lon": c.lon,
+                    "ce_m": c.ce_m,
+                    "count": 1,
+                    "observation_count": 2,
+                    "contingents": [contingent],
+                    "platforms": platforms,
+                    "corroboration": "several_platforms" if len(platforms) > 1 else "single_source",
+                    "rules": [],
+                    "severity": None,
+                    "track": track_key,
+                    "refs": [c.before.ref, c.after.ref],
+                    "detail": {"from_side": c.from_side, "to_side": c.to_side},
+                }
+            )
+        self._place(summaries)
+        self._crossing_rules(summaries)
+        records = []
+        for s in summaries:
+            record = self._row(s, now)
+            record.update(
+                kind="line_crossing",
+                track=s["track"],
+                refs=json.dumps(s["refs"]),
+                detail=json.dumps(s["detail"]),
+            )
+            records.append(record)
+        db.execute(incidents.insert(), records)
+        return len(records)
+
+    def _crossing_rules(self, summaries: list[dict[str, Any]]) -> None:
+        """The rules a crossing triggers, tested at its place and time."""
+        found = self.enricher.enrich(
+            [s["lat"] for s in summaries],
+            [s["lon"] for s in summaries],
+            [int(s["started_at"].timestamp()) for s in summaries],
+        )
+        facts = [Facts("line_crossing", {}, int(s["started_at"].timestamp())) for s in summaries]
+        severity_of = {rule.id: rule.severity for rule in self.mission.config.rules}
+        for s, rules in zip(summaries, evaluate(self.mission, facts, found), strict=True):
+            s["rules"] = rules
+            severities = [severity_of[r] for r in rules]
+            s["severity"] = max(severities, key=SEVERITIES.index) if severities else None
 
     def _labels(self, ordered: list[Member]) -> Any:
         lat = np.array([m.lat for m in ordered])

@@ -66,6 +66,7 @@ COLUMNS: tuple[str, ...] = (
     "platform_id",
     "platform_type",
     "sortie",
+    "track",
     "observed_at",
     "observed_until",
     "lat",
@@ -231,7 +232,7 @@ def row_to_record(cells: Mapping[str, str]) -> dict[str, Any]:
     """The record (as JSON-like data) that a row's cells describe; raises ``_RowError``."""
     present = {k: v.strip() for k, v in cells.items() if v is not None and v.strip() != ""}
     record: dict[str, Any] = {}
-    for name in ("id", "contingent", "sortie", "observed_at", "observed_until", "category"):
+    for name in ("id", "contingent", "sortie", "track", "observed_at", "observed_until", "category"):
         if name in present:
             record[name] = present[name]
     for name in ("sensed_by", "lang"):
@@ -414,6 +415,7 @@ def observation_to_row(observation: Observation) -> dict[str, str]:
     row["platform_id"] = observation.platform.id
     row["platform_type"] = observation.platform.type
     row["sortie"] = observation.sortie or ""
+    row["track"] = observation.track or ""
     row["observed_at"] = format_time(observation.observed_at)
     if observation.observed_until is not None:
         row["observed_until"] = format_time(observation.observed_until)

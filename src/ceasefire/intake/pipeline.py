@@ -334,6 +334,7 @@ class Intake:
                     "platform_id": obs.platform.id,
                     "platform_type": obs.platform.type,
                     "sortie": obs.sortie,
+                    "track": obs.track,
                     "observed_at": obs.observed_at,
                     "observed_until": obs.observed_until,
                     "lat": p.lat,

@@ -190,6 +190,11 @@ class Observation(_Record):
     contingent: str = Field(pattern=r"^[A-Z]{2,3}$", description="the reporting contingent")
     platform: Platform
     sortie: Identifier | None = None
+    track: Identifier | None = Field(
+        default=None,
+        description="the source's id of a tracked object: successive observations of one "
+        "moving object share it (line crossings are found from them)",
+    )
     observed_at: datetime = Field(
         description="ISO 8601 with an offset or Z; stored in UTC",
         json_schema_extra={"pattern": _ISO_TIME.pattern},

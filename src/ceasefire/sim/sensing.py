@@ -230,6 +230,7 @@ def _drone_reports(
         for t in seen[::step]:
             track[1] += 1
             record = dict(base, qualifiers=dict(qualifiers), count=count, count_approx=approx,
+                          track=f"{sortie.id}-T{track[0]}",
                           remarks=f"track {sortie.id}/{track[0]}, position {track[1]}",
                           lang="en")  # fmt: skip
             out.append(_with_place(record, event, sortie, int(t), None, projection, rng))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, tuple_
 
 from ceasefire.geo.phrase import place_phrase
 from ceasefire.mission.model import Mission
@@ -47,7 +47,7 @@ def _record(row: Any, mission: Mission, lang: str, refs: list[str]) -> dict[str,
         "ended_at": iso(row.ended_at),
         "location": {"lat": round(row.lat, 6), "lon": round(row.lon, 6), "ce_m": row.ce_m},
         "count": row.count,
-        "observation_ids": refs,
+        "observation_ids": json.loads(row.refs) if row.refs else refs,
         "contingents": json.loads(row.contingents),
         "platforms": json.loads(row.platforms),
         "corroboration": row.corroboration,
@@ -63,6 +63,7 @@ def _record(row: Any, mission: Mission, lang: str, refs: list[str]) -> dict[str,
             "bearing_deg": row.settlement_bearing_deg,
         },
         "phrase": phrase,
+        **({"track": row.track, **json.loads(row.detail)} if row.detail else {}),
     }
 
 
@@ -112,6 +113,13 @@ def get_incident(
         row = db.execute(select(incidents).where(incidents.c.id == incident_id)).first()
         if row is None:
             return None
+        linked = (
+            observations.c.incident_id == incident_id
+            if not row.refs
+            else tuple_(observations.c.contingent, observations.c.source_id).in_(
+                [tuple(ref.split("/", 1)) for ref in json.loads(row.refs)]
+            )
+        )
         members = db.execute(
             select(
                 observations.c.record,
@@ -119,7 +127,7 @@ def get_incident(
                 observations.c.zones,
                 observations.c.distance_to_line_m,
             )
-            .where(observations.c.incident_id == incident_id)
+            .where(linked)
             .order_by(
                 observations.c.observed_at, observations.c.contingent, observations.c.source_id
             )

@@ -274,3 +274,10 @@ incidents = Table(
 observations.append_column(Column("incident_id", String(32), nullable=True))
 observations.append_column(Column("rules", Text, nullable=True))  # JSON list of rule ids
 Index("ix_observations_incident_id", observations.c.incident_id)
+
+# --- line crossings from tracks ------------------------------------------------------------
+observations.append_column(Column("track", String(128), nullable=True))
+Index("ix_observations_track", observations.c.contingent, observations.c.track)
+incidents.append_column(Column("track", String(160), nullable=True))  # contingent/track
+incidents.append_column(Column("refs", Text, nullable=True))  # JSON refs, for line crossings
+incidents.append_column(Column("detail", Text, nullable=True))  # JSON, e.g. from/to side
