@@ -232,7 +232,8 @@ def row_to_record(cells: Mapping[str, str]) -> dict[str, Any]:
     """The record (as JSON-like data) that a row's cells describe; raises ``_RowError``."""
     present = {k: v.strip() for k, v in cells.items() if v is not None and v.strip() != ""}
     record: dict[str, Any] = {}
-    for name in ("id", "contingent", "sortie", "track", "observed_at", "observed_until", "category"):
+    names = ("id", "contingent", "sortie", "track", "observed_at", "observed_until", "category")
+    for name in names:
         if name in present:
             record[name] = present[name]
     for name in ("sensed_by", "lang"):

@@ -122,9 +122,15 @@ class Correlation(_Strict):
     sigma: float = Field(default=2.0, gt=0, description="gate: sigma * combined CE + slack")
     slack_m: float = Field(default=300.0, ge=0)
     max_gate_m: float = Field(default=10_000.0, gt=0)
+    # Minutes within which two sightings can be one event, by group: fire is brief; work on a
+    # position, hazards and other activity last hours, and a later pass sees the same thing.
     windows_min: dict[str, float] = {
         "fire": 10.0,
+        "flare": 10.0,
         "movement": 90.0,
+        "fortification": 720.0,
+        "mine_uxo": 1440.0,
+        "other": 360.0,
         "default": 30.0,
     }
     groups: dict[str, list[str]] = {
