@@ -1,0 +1,23 @@
+"""`ceasefire demo` runs the whole chain and says where to look."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def test_demo_runs_the_whole_center(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    workdir = tmp_path / "demo"
+    result = cli("demo", "--dir", str(workdir), "--hours", "6")
+    assert result.code == 0, result.err
+    out = " ".join(result.out.split())
+    assert "controlled by AM" in out and "controlled by AZ" in out
+    assert "observations accepted, 0 rejected" in out
+    assert "F1" in out
+    assert "cosigned by RU, TR" in out and "nothing edited, deleted, inserted or reordered" in out
+    assert "both parties received the same records: True" in out
+    assert (workdir / "ceasefire.db").exists() and list(workdir.glob("release-*-AM.json"))
+    # What the demo points at works.
+    audit = cli("verify", "--db", str(workdir / "ceasefire.db"), "--keys", str(workdir / "keys"))
+    assert audit.code == 0, audit.out + audit.err
+    bundle = next(workdir.glob("release-*-AZ.json"))
+    assert cli("verify", "--bundle", str(bundle)).code == 0
