@@ -136,7 +136,8 @@ def ingest(
             if not as_json:
                 console.print(
                     _(
-                        "{file}: {accepted} accepted, {duplicates} duplicates, {rejected} rejected"
+                        "{file}: {accepted} accepted, {duplicates} duplicates, {rejected} "
+                        "rejected, {track_points} drone track points"
                     ).format(file=path.name, **counts)
                 )
     with console_err.status(_("correlating")):
