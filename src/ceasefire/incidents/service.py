@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, and_, bindparam, delete, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, or_, select, update
 
 from ceasefire.geo.engine import Enricher
 from ceasefire.incidents.correlate import Gating, correlate
@@ -114,19 +114,56 @@ class Correlator:
         self._line_crossings(db, observations.c.id.in_(keys))
 
     def recorrelate(
-        self, engine: Engine, since: datetime | None = None, until: datetime | None = None
+        self,
+        engine: Engine,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        step: timedelta = timedelta(days=1),
     ) -> int:
-        """Batch: correlate a period again (e.g. after a geometry correction). Returns the
-        number of incidents in it."""
-        conditions = []
+        """Batch: correlate a period again (e.g. after a geometry correction), a day at a time
+        so that memory stays bounded however long the period. Components do not depend on
+        the order of work, so the result is the same as one pass. Returns the number of
+        incidents overlapping the period."""
+        period = []
         if since is not None:
-            conditions.append(observations.c.observed_at >= since - self.reach)
+            period.append(observations.c.observed_at >= since)
         if until is not None:
-            conditions.append(observations.c.observed_at <= until + self.reach)
+            period.append(observations.c.observed_at <= until)
+        with engine.connect() as db:
+            low, high = db.execute(
+                select(
+                    func.min(observations.c.observed_at), func.max(observations.c.observed_at)
+                ).where(*period)
+            ).one()
+        if low is None:
+            return 0
+        start = low
+        while start <= high:
+            end = start + step
+            with engine.begin() as db:
+                keys = set(
+                    db.execute(
+                        select(observations.c.id).where(
+                            observations.c.observed_at >= start, observations.c.observed_at < end
+                        )
+                    ).scalars()
+                )
+                if keys:
+                    near = and_(
+                        observations.c.observed_at >= start - self.reach,
+                        observations.c.observed_at < end + self.reach,
+                    )
+                    self._recompute(db, near, keys)
+            start = end
         with engine.begin() as db:
-            where = and_(*conditions) if conditions else None
-            count = self._recompute(db, where)
-            return count + self._line_crossings(db, where)
+            self._line_crossings(db, and_(*period) if period else None)
+            return int(
+                db.execute(
+                    select(func.count())
+                    .select_from(incidents)
+                    .where(incidents.c.ended_at >= low, incidents.c.started_at <= high)
+                ).scalar_one()
+            )
 
     # -- the work ---------------------------------------------------------------------------
     def _recompute(self, db: Connection, where: Any, new: set[int] | None = None) -> int:
