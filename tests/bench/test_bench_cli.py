@@ -24,3 +24,21 @@ def test_bench_correlate_json(cli) -> None:  # type: ignore[no-untyped-def]
         assert key in data
     assert data["name"] == "correlate" and "DBSCAN" in data["baseline"]
     assert 0 < data["incidents"] < data["observations"]
+
+
+def test_bench_ingest_json(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("bench", "ingest", "--records", "300", "--batch", "100", "--json")
+    assert result.code == 0, result.err
+    data = result.json()
+    for key in (
+        "name",
+        "rate",
+        "baseline",
+        "baseline_rate",
+        "ratio",
+        "peak_rss_mb",
+        "cot_tcp_rate",
+    ):
+        assert key in data
+    assert data["name"] == "ingest" and "FastAPI" in data["baseline"]
+    assert data["rate"] > 0 and data["cot_tcp_rate"] > 0

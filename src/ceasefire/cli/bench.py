@@ -123,3 +123,33 @@ def ledger(
         ),
         soft_wrap=True,
     )
+
+
+@app.command("ingest")
+def ingest_bench(
+    records: int = typer.Option(20_000, "--records", min=100, help="Records for each run."),
+    batch: int = typer.Option(1000, "--batch", min=1, help="Records per HTTP request."),
+    seed: int = typer.Option(1, "--seed"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """HTTP batch intake and CoT over TCP, end to end, against a plain FastAPI service."""
+    from ceasefire.bench.ingest import run as run_ingest
+
+    with console_err.status("ingesting"):
+        result = run_ingest(records, batch, seed)
+    if as_json:
+        print_json(result)
+        return
+    console.print(
+        _(
+            "ingest: {rate:,.0f} observations/s over HTTP; {baseline}: {base:,.0f}/s; "
+            "ratio {ratio:.2f}x; CoT over TCP, stored: {cot:,.0f} events/s; peak RSS {rss:.0f} MB"
+        ).format(
+            rate=result["rate"],
+            baseline=result["baseline"],
+            base=result["baseline_rate"],
+            ratio=result["ratio"],
+            cot=result["cot_tcp_rate"],
+            rss=result["peak_rss_mb"],
+        )
+    )

@@ -1,0 +1,194 @@
+"""`bench ingest`: the center's intake, end to end, against the straightforward service.
+
+Both run as real servers on 127.0.0.1, each in its own process, and get the same records
+(realistic observations over the demo mission's area and a month, both contingents) in
+batches over one HTTP connection:
+- ours: `ceasefire serve` on a fresh SQLite database: validation, enrichment at each
+  observation's time, rules, streaming correlation, the ledger, commit;
+- the peer: a plain FastAPI + Pydantic endpoint that validates and inserts with executemany
+  (`ceasefire.bench.ingest_baseline`).
+Then the same records as CoT events over one TCP connection to our listener, until all are
+stored. The servers' peak resident memory comes from /proc.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ceasefire.intake.cot import observation_to_cot
+from ceasefire.observations import Observation
+
+CATEGORIES = (
+    ("explosion", {"explosion": "impact", "weapon": "mortar"}),
+    ("small_arms_fire", {"fire": "bursts"}),
+    ("movement_vehicle", {"vehicle": "truck", "military": True}),
+    ("fortification", {"work": "trench"}),
+)
+PLATFORMS = {"RU": ("orlan-10-07", "orlan-10"), "TR": ("tb2-03", "bayraktar-tb2")}
+
+
+def records(n: int, seed: int, prefix: str = "B") -> list[dict[str, Any]]:
+    """A month of observations in the order they are made, as a live feed sends them."""
+    rng = random.Random(seed)
+    start = datetime(2021, 2, 1, tzinfo=UTC)
+    times = sorted(rng.randrange(30 * 86400) for _ in range(n))
+    out = []
+    for i in range(n):
+        contingent = "RU" if i % 2 == 0 else "TR"
+        category, qualifiers = CATEGORIES[rng.randrange(len(CATEGORIES))]
+        platform_id, platform_type = PLATFORMS[contingent]
+        out.append(
+            {
+                "id": f"{contingent}-{prefix}{i:07d}",
+                "contingent": contingent,
+                "platform": {"id": platform_id, "type": platform_type},
+                "observed_at": (start + timedelta(seconds=times[i]))
+                .isoformat()
+                .replace("+00:00", "Z"),
+                "location": {
+                    "lat": round(39.6 + rng.random() * 0.6, 6),
+                    "lon": round(46.5 + rng.random() * 0.7, 6),
+                    "ce_m": rng.choice([25, 50, 100, 200]),
+                },
+                "category": category,
+                "qualifiers": qualifiers,
+                "count": 1,
+                "sensed_by": "drone-eo",
+            }
+        )
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _wait(url: str, process: subprocess.Popen[bytes], seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the server at {url} did not start")
+
+
+def _post_all(url: str, data: list[dict[str, Any]], batch: int) -> float:
+    with httpx.Client(timeout=600.0) as client:
+        start = time.perf_counter()
+        for i in range(0, len(data), batch):
+            response = client.post(url, json=data[i : i + batch])
+            response.raise_for_status()
+        return time.perf_counter() - start
+
+
+def run(n: int, batch: int, seed: int) -> dict[str, Any]:
+    data = records(n, seed)
+    with tempfile.TemporaryDirectory(prefix="ceasefire-bench-") as tmp:
+        port, cot_port = _free_port(), _free_port()
+        ours = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ceasefire.cli",
+                "serve",
+                "--db",
+                f"{tmp}/ours.db",
+                "--port",
+                str(port),
+                "--cot-tcp-port",
+                str(cot_port),
+                "--cot-udp-port",
+                "0",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}/api/v1"
+            _wait(f"{base}/health", ours)
+            seconds = _post_all(f"{base}/observations", data, batch)
+            # CoT over TCP: other ids, the same kind of records, until all are stored.
+            events = b"".join(
+                observation_to_cot(Observation.model_validate(r)) for r in records(n, seed, "C")
+            )
+            start = time.perf_counter()
+            with socket.create_connection(("127.0.0.1", cot_port)) as conn:
+                conn.sendall(events)
+            while True:
+                counts = httpx.get(f"{base}/health", timeout=30).json()["counts"]
+                if counts["observations"] >= 2 * n:
+                    break
+                if time.perf_counter() - start > 1800:
+                    raise RuntimeError("CoT events were not all stored within 30 minutes")
+                time.sleep(0.05)
+            cot_seconds = time.perf_counter() - start
+            rss = _peak_rss_mb(ours.pid)
+        finally:
+            ours.terminate()
+            ours.wait(30)
+
+        bport = _free_port()
+        env = dict(os.environ, CEASEFIRE_BASELINE_DB=f"{tmp}/baseline.db")
+        peer = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "ceasefire.bench.ingest_baseline:app",
+                "--port",
+                str(bport),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            _wait(f"http://127.0.0.1:{bport}/docs", peer)
+            baseline_seconds = _post_all(f"http://127.0.0.1:{bport}/observations", data, batch)
+            baseline_rss = _peak_rss_mb(peer.pid)
+        finally:
+            peer.terminate()
+            peer.wait(30)
+    rate = n / seconds
+    baseline_rate = n / baseline_seconds
+    return {
+        "name": "ingest",
+        "records": n,
+        "batch": batch,
+        "rate": rate,
+        "seconds": seconds,
+        "baseline": "plain FastAPI + Pydantic endpoint, executemany into SQLite",
+        "baseline_rate": baseline_rate,
+        "baseline_seconds": baseline_seconds,
+        "ratio": rate / baseline_rate,
+        "cot_tcp_rate": n / cot_seconds,
+        "peak_rss_mb": rss,
+        "baseline_peak_rss_mb": baseline_rss,
+    }

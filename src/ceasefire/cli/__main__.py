@@ -1,0 +1,5 @@
+"""`python -m ceasefire.cli` is the `ceasefire` command."""
+
+from ceasefire.cli import main
+
+main()
