@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-
-import numpy as np
 
 from ceasefire.mission.model import SEVERITIES, Mission
 
@@ -60,18 +59,25 @@ def corroboration(members: Sequence[Member], contingents: Sequence[str]) -> str:
 
 
 def fuse(members: Sequence[Member]) -> tuple[float, float, float]:
-    """Inverse-variance weighted position; CE covers both the estimate and the spread."""
-    lat = np.array([m.lat for m in members])
-    lon = np.array([m.lon for m in members])
-    ce = np.maximum(np.array([m.ce_m for m in members]), 1.0)
-    weight = 1.0 / ce**2
-    flat, flon = float(np.average(lat, weights=weight)), float(np.average(lon, weights=weight))
+    """Inverse-variance weighted position; CE covers both the estimate and the spread.
+
+    Plain Python: incidents have a handful of members, where numpy's overhead dominates."""
+    weights = [1.0 / max(m.ce_m, 1.0) ** 2 for m in members]
+    total = sum(weights)
+    lat = sum(w * m.lat for w, m in zip(weights, members, strict=True)) / total
+    lon = sum(w * m.lon for w, m in zip(weights, members, strict=True)) / total
     # Spread of the members around the fused point, in metres (small-area approximation).
-    dy = (lat - flat) * 111_320.0
-    dx = (lon - flon) * 111_320.0 * np.cos(np.radians(flat))
-    spread = float(np.sqrt(np.average(dx**2 + dy**2, weights=weight)))
-    precision = float(np.sqrt(1.0 / weight.sum()))
-    return flat, flon, round(max(precision, spread), 1)
+    scale = 111_320.0
+    cos_lat = math.cos(math.radians(lat))
+    spread = math.sqrt(
+        sum(
+            w * (((m.lat - lat) * scale) ** 2 + ((m.lon - lon) * scale * cos_lat) ** 2)
+            for w, m in zip(weights, members, strict=True)
+        )
+        / total
+    )
+    precision = math.sqrt(1.0 / total)
+    return lat, lon, round(max(precision, spread), 1)
 
 
 def summary(mission: Mission, members: Sequence[Member]) -> dict[str, object]:

@@ -9,12 +9,12 @@ and the components found in it are exactly those a full batch run finds.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, select, update
 
 from ceasefire.geo.engine import Enricher
 from ceasefire.incidents.correlate import Gating, correlate
@@ -82,35 +82,41 @@ class Correlator:
             ),
             key=Member.order,
         )
-        # The stored observations that could link to a new one: within the longest window of
-        # it in time and the largest gate in space. New observations close in time share a query.
-        reach_m = self.gating.max_gate_m + float(
-            self.gating.speed_ms.max() * self.gating.window_s.max()
-        )
-        pad_lat = reach_m / 111_320.0
-        areas: list[Any] = []
-        run: list[Member] = []
-        for member in [*new, None]:
-            if member is not None and (
-                not run or member.observed_at - run[-1].observed_at <= self.reach
-            ):
-                run.append(member)
-                continue
-            lat0 = min(m.lat for m in run) - pad_lat
-            lat1 = max(m.lat for m in run) + pad_lat
-            pad_lon = pad_lat / max(0.1, float(np.cos(np.radians(max(abs(lat0), abs(lat1))))))
-            areas.append(
-                and_(
-                    observations.c.observed_at >= run[0].observed_at - self.reach,
-                    observations.c.observed_at <= run[-1].observed_at + self.reach,
-                    observations.c.lat.between(lat0, lat1),
-                    observations.c.lon.between(
-                        min(m.lon for m in run) - pad_lon, max(m.lon for m in run) + pad_lon
-                    ),
-                )
+        # The stored observations that could link to a new one: of its category group, within
+        # that group's window of it in time and its largest gate in space. One indexed query
+        # by time, then each group's runs of new observations (close in time) as boxes.
+        boxes: dict[str, list[tuple[datetime, datetime, float, float, float, float]]] = {}
+        longest = timedelta(0)
+        by_group: dict[int, list[Member]] = {}
+        for member in new:
+            by_group.setdefault(self.gating.groups[member.category], []).append(member)
+        for code, members in by_group.items():
+            window = timedelta(seconds=float(self.gating.window_s[code]))
+            longest = max(longest, window)
+            reach_m = self.gating.max_gate_m + float(self.gating.speed_ms[code]) * window.seconds
+            runs: list[list[Member]] = [[members[0]]]
+            for member in members[1:]:
+                if member.observed_at - runs[-1][-1].observed_at <= window:
+                    runs[-1].append(member)
+                else:
+                    runs.append([member])
+            group_boxes = [_box(run, window, reach_m) for run in runs]
+            for category, g in self.gating.groups.items():
+                if g == code:
+                    boxes[category] = group_boxes
+
+        def near(m: Member) -> bool:
+            return any(
+                t0 <= m.observed_at <= t1 and la0 <= m.lat <= la1 and lo0 <= m.lon <= lo1
+                for t0, t1, la0, la1, lo0, lo1 in boxes.get(m.category, ())
             )
-            run = [member] if member is not None else []
-        self._recompute(db, or_(*areas), {m.key for m in new})
+
+        where = and_(
+            observations.c.observed_at >= new[0].observed_at - longest,
+            observations.c.observed_at <= new[-1].observed_at + longest,
+            observations.c.category.in_(sorted(boxes)),
+        )
+        self._recompute(db, where, {m.key for m in new}, near)
         self._line_crossings(db, observations.c.id.in_(keys))
 
     def recorrelate(
@@ -166,7 +172,13 @@ class Correlator:
             )
 
     # -- the work ---------------------------------------------------------------------------
-    def _recompute(self, db: Connection, where: Any, new: set[int] | None = None) -> int:
+    def _recompute(
+        self,
+        db: Connection,
+        where: Any,
+        new: set[int] | None = None,
+        keep: Callable[[Member], bool] | None = None,
+    ) -> int:
         """Recompute the incidents of the observations matching `where`, closed under links.
 
         With `new` given, only the incidents that contain a new observation are written: no
@@ -174,7 +186,7 @@ class Correlator:
         query = select(*_MEMBER_COLUMNS)
         if where is not None:
             query = query.where(where)
-        members = {m.key: m for m in map(_member, db.execute(query))}
+        members = {m.key: m for m in map(_member, db.execute(query)) if keep is None or keep(m)}
         # Close the set: every member of every incident touched.
         touched = {m.incident_id for m in members.values() if m.incident_id}
         for chunk in _chunks(sorted(touched), 500):
@@ -384,6 +396,24 @@ class Correlator:
             "settlement_bearing_deg": s["settlement_bearing_deg"],
             "updated_at": now,
         }
+
+
+def _box(
+    run: list[Member], window: timedelta, reach_m: float
+) -> tuple[datetime, datetime, float, float, float, float]:
+    """Time and space around a run of new observations within which links are possible."""
+    pad_lat = reach_m / 111_320.0
+    lat0 = min(m.lat for m in run) - pad_lat
+    lat1 = max(m.lat for m in run) + pad_lat
+    pad_lon = pad_lat / max(0.1, float(np.cos(np.radians(max(abs(lat0), abs(lat1))))))
+    return (
+        run[0].observed_at - window,
+        run[-1].observed_at + window,
+        lat0,
+        lat1,
+        min(m.lon for m in run) - pad_lon,
+        max(m.lon for m in run) + pad_lon,
+    )
 
 
 def _chunks(items: Sequence[Any] | Iterable[Any], size: int) -> Iterable[list[Any]]:
