@@ -12,6 +12,7 @@ import typer
 
 from ceasefire import __version__
 from ceasefire.cli import bench, db, demo, ingest, mission, serve, sorties, where
+from ceasefire.cli import export as export_cli
 from ceasefire.cli import incidents as incidents_cli
 from ceasefire.cli import ledger as ledger_cli
 from ceasefire.cli import simulate as simulate_cli
@@ -44,6 +45,7 @@ app.command("incident")(incidents_cli.incident)
 app.command("correlate")(incidents_cli.correlate)
 app.command("coverage")(incidents_cli.coverage)
 app.command("score")(incidents_cli.score)
+app.command("export")(export_cli.export)
 
 
 def _version(value: bool) -> None:
