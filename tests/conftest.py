@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,10 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from ceasefire.mission import Mission, load_mission
+from databases import postgres_url
 
-PG_ADMIN_URL = os.environ.get(
-    "CEASEFIRE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
@@ -30,40 +26,13 @@ def demo_enricher(demo_mission: Mission):  # type: ignore[no-untyped-def]
     return Enricher(demo_mission)
 
 
-def _postgres_url() -> Iterator[str]:
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"ceasefire_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as db:
-            db.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        message = f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc.orig}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    try:
-        yield url
-    finally:
-        with admin.connect() as db:
-            db.execute(
-                sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-                ),
-                {"n": name},
-            )
-            db.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database on each engine."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.db'}"
     else:
-        yield from _postgres_url()
+        yield from postgres_url()
 
 
 @pytest.fixture

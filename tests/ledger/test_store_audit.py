@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
-from test_store_support import ingest, keyring, postgres_url, record
+from test_store_support import ingest, keyring, record
 
 from ceasefire.geo import Enricher
 from ceasefire.ledger.audit import AuditReport, audit
@@ -21,6 +21,7 @@ from ceasefire.ledger.keys import KeyRing
 from ceasefire.mission import Mission
 from ceasefire.store import open_database
 from ceasefire.store.schema import observations
+from databases import postgres_url
 
 Mutation = Callable[[sa.Connection], None]
 

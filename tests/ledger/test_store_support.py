@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from ceasefire.geo import Enricher
@@ -18,10 +13,6 @@ from ceasefire.ledger.keys import KeyRing, init_keys, load_keys, origin_of
 from ceasefire.mission import Mission
 from ceasefire.observations import parse_observation
 from ceasefire.store.missions import mission_row, save_mission
-
-PG_ADMIN_URL = os.environ.get(
-    "CEASEFIRE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 
 
 def record(i: int, contingent: str = "RU", **changes: Any) -> dict[str, Any]:
@@ -63,31 +54,3 @@ def keyring(directory: Path, mission: Mission) -> KeyRing:
     origin = origin_of(mission.id)
     init_keys(directory, origin, mission.contingent_ids())
     return load_keys(directory, origin, mission.contingent_ids())
-
-
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for a module-scoped fixture (as tests/conftest.py does for
-    one test: ``conftest`` cannot be imported by name, several test folders have one)."""
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"ceasefire_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as db:
-            db.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        message = f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc.orig}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as db:
-            db.execute(
-                sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-                ),
-                {"n": name},
-            )
-            db.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
