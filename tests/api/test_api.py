@@ -304,9 +304,43 @@ def test_health_schema_and_openapi(client: TestClient, engine: Engine) -> None:
         ("GET", f"{API}/observations"),
         ("GET", f"{API}/observations/{{contingent}}/{{observation_id}}"),
         ("GET", f"{API}/schemas/observation"),
+        ("GET", f"{API}/incidents"),
+        ("GET", f"{API}/incidents/{{incident_id}}"),
+        ("GET", f"{API}/coverage"),
+        ("GET", f"{API}/ledger/checkpoint"),
+        ("GET", f"{API}/ledger/entries/{{index}}"),
+        ("GET", f"{API}/ledger/proof/inclusion"),
+        ("GET", f"{API}/ledger/proof/consistency"),
     }
     schemas = document["components"]["schemas"]
     assert {"Observation", "ProblemDetails", "ObservationPage", "BatchResult"} <= set(schemas)
+    assert {
+        "IncidentPage",
+        "IncidentDetail",
+        "Coverage",
+        "LedgerCheckpoint",
+        "LedgerEntry",
+        "InclusionProof",
+        "ConsistencyProof",
+    } <= set(schemas)
+    listing = document["paths"][f"{API}/incidents"]["get"]
+    assert {"application/json", "application/geo+json"} <= set(
+        listing["responses"]["200"]["content"]
+    )
+    assert {p["name"] for p in listing["parameters"]} == {
+        "since",
+        "until",
+        "status",
+        "category",
+        "format",
+        "limit",
+        "cursor",
+    }
+    checkpoint = document["paths"][f"{API}/ledger/checkpoint"]["get"]["responses"]
+    assert {"text/plain", "application/json"} <= set(checkpoint["200"]["content"])
+    assert PROBLEM in checkpoint["404"]["content"]
+    for path in ("/ledger/proof/inclusion", "/ledger/proof/consistency", "/coverage"):
+        assert PROBLEM in document["paths"][API + path]["get"]["responses"]["422"]["content"]
     assert "HTTPValidationError" not in json.dumps(document)
     assert "#/$defs/" not in json.dumps(document)
     post = document["paths"][f"{API}/observations"]["post"]
@@ -315,5 +349,6 @@ def test_health_schema_and_openapi(client: TestClient, engine: Engine) -> None:
 
     docs = client.get(f"{API}/docs")
     assert docs.status_code == 200 and "/api/v1/observations" in docs.text
+    assert "/api/v1/ledger/proof/inclusion" in docs.text
     assert "<script" not in docs.text and "cdn" not in docs.text.lower()
     assert client.get("/docs").status_code == 404  # no Swagger UI from a CDN

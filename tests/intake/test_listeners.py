@@ -80,7 +80,7 @@ def count(engine: Engine, table: Any) -> int:
         return int(db.execute(select(func.count()).select_from(table)).scalar_one())
 
 
-async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
+async def until(check: Callable[[], bool], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not await asyncio.to_thread(check):
         if time.monotonic() > deadline:

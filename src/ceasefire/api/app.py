@@ -2,7 +2,9 @@
 
 The web layer only reads requests, calls the library and shapes answers; checking, enriching
 and storing are :class:`~ceasefire.intake.pipeline.Intake`'s, and queries are
-:mod:`ceasefire.store.observations`'s. Database work runs in worker threads so the event loop
+:mod:`ceasefire.store.observations`'s and :mod:`ceasefire.store.incidents`'s. The routes of
+incidents and coverage are in :mod:`ceasefire.api.incidents`, those of the ledger in
+:mod:`ceasefire.api.ledger`. Database work runs in worker threads so the event loop
 (shared with the CoT listeners in ``ceasefire serve``) never waits on it.
 """
 
@@ -11,32 +13,40 @@ from __future__ import annotations
 import copy
 import html
 import json
-import math
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
-from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic_core import PydanticCustomError
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from ceasefire import __version__
+from ceasefire.api import incidents as incidents_api
+from ceasefire.api import ledger as ledger_api
 from ceasefire.api import problems
 from ceasefire.api.models import BatchResult, Health, ObservationPage, StoredObservation
+from ceasefire.api.params import (
+    Checks,
+    negotiate_language,
+    parse_bbox,
+    parse_names,
+    parse_time,
+    read_cursor,
+    request_language,
+)
 from ceasefire.api.problems import Problem, ProblemDetails, field_error
 from ceasefire.geo.engine import Enricher
 from ceasefire.geo.phrase import place_phrase
-from ceasefire.i18n import LANGUAGES, _, language
+from ceasefire.i18n import _, language
 from ceasefire.intake._common import JsonProblem, strict_json, validate
 from ceasefire.intake.errors import Rejection
 from ceasefire.intake.pipeline import Intake
 from ceasefire.mission.model import Mission
-from ceasefire.observations.record import format_time, parse_time
+from ceasefire.observations.record import format_time
 from ceasefire.observations.schema import SCHEMA_PATH, observation_schema
 from ceasefire.observations.taxonomy import CATEGORIES
 from ceasefire.store import observations as store
@@ -58,25 +68,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 # -- language ---------------------------------------------------------------------------------
-
-
-def negotiate_language(header: str | None) -> str:
-    """The best of the working languages for an Accept-Language header; English by default."""
-    best, best_q = "en", 0.0
-    for part in (header or "").split(",")[:32]:
-        tag, _sep, params = part.strip().partition(";")
-        q = 1.0
-        for param in params.split(";"):
-            name, _eq, value = param.strip().partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        primary = tag.strip().lower().split("-")[0]
-        if primary in LANGUAGES and math.isfinite(q) and q > best_q:
-            best, best_q = primary, q
-    return best
 
 
 class LanguageMiddleware:
@@ -106,55 +97,6 @@ class LanguageMiddleware:
 
         with language(lang):
             await self.app(scope, receive, send_with_language)
-
-
-def request_language(request: Request) -> str:
-    return negotiate_language(request.headers.get("accept-language"))
-
-
-# -- query parameters -------------------------------------------------------------------------
-
-
-def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """``minlon,minlat,maxlon,maxlat`` in degrees; raises :class:`ValueError` with a reason."""
-    parts = text.split(",")
-    if len(parts) != 4:
-        raise ValueError(_("The parameter bbox must be four numbers: minlon,minlat,maxlon,maxlat."))
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        raise ValueError(
-            _("The parameter bbox must be four numbers: minlon,minlat,maxlon,maxlat.")
-        ) from None
-    min_lon, min_lat, max_lon, max_lat = values
-    if not all(math.isfinite(v) for v in values):
-        raise ValueError(_("The parameter bbox must hold finite numbers."))
-    if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180):
-        raise ValueError(_("The longitudes of bbox must be from -180 to 180."))
-    if not (-90 <= min_lat <= max_lat <= 90):
-        raise ValueError(
-            _("The latitudes of bbox must be from -90 to 90, the minimum not above the maximum.")
-        )
-    return min_lon, min_lat, max_lon, max_lat
-
-
-def _time(text: str, name: str) -> datetime:
-    try:
-        return parse_time(text.strip(), name)
-    except PydanticCustomError as error:
-        raise ValueError(str(error.context.get("message", "")) if error.context else "") from None
-
-
-def _names(text: str, allowed: list[str], name: str) -> tuple[str, ...]:
-    values = tuple(v.strip() for v in text.split(",") if v.strip())
-    unknown = [v for v in values if v not in allowed]
-    if unknown or not values:
-        raise ValueError(
-            _("The parameter {name} must be one or more of: {allowed}; got {value}.").format(
-                name=name, allowed=", ".join(allowed), value=", ".join(unknown)[:80]
-            )
-        )
-    return values
 
 
 # -- the app ----------------------------------------------------------------------------------
@@ -355,43 +297,21 @@ def _filters(
     contingent: str | None,
     cursor: str | None,
 ) -> tuple[store.ObservationFilter, int | None]:
-    errors: list[dict[str, str]] = []
-    values: dict[str, Any] = {}
-
-    def check(name: str, text: str | None, parse: Callable[[str], Any]) -> None:
-        if text is None:
-            return
-        try:
-            values[name] = parse(text)
-        except ValueError as error:
-            errors.append(field_error(name, str(error)))
-
-    check("bbox", bbox, parse_bbox)
-    check("since", since, lambda t: _time(t, "since"))
-    check("until", until, lambda t: _time(t, "until"))
-    check("category", category, lambda t: _names(t, list(CATEGORIES), "category"))
-    check(
+    checks = Checks()
+    checks.check("bbox", bbox, parse_bbox)
+    checks.check("since", since, lambda t: parse_time(t, "since"))
+    checks.check("until", until, lambda t: parse_time(t, "until"))
+    checks.check("category", category, lambda t: parse_names(t, list(CATEGORIES), "category"))
+    checks.check(
         "contingent",
         contingent,
-        lambda t: _names(t, center.mission.contingent_ids(), "contingent"),
+        lambda t: parse_names(t, center.mission.contingent_ids(), "contingent"),
     )
-
-    def after(text: str) -> int:
-        try:
-            return store.decode_cursor(text)
-        except store.CursorError:
-            raise ValueError(
-                _("The cursor is not one this server gave out; start again without it.")
-            ) from None
-
-    check("cursor", cursor, after)
+    checks.check("cursor", cursor, lambda t: read_cursor(t, store.decode_cursor))
+    values = checks.values
     if "since" in values and "until" in values and values["since"] >= values["until"]:
-        errors.append(field_error("until", _("The parameter until must be later than since.")))
-    if errors:
-        detail = (
-            errors[0]["reason"] if len(errors) == 1 else _("The request has invalid parameters.")
-        )
-        raise Problem(422, detail, type=problems.INVALID_PARAMETER, errors=errors)
+        checks.fail("until", _("The parameter until must be later than since."))
+    checks.done()
     where = store.ObservationFilter(
         bbox=values.get("bbox"),
         since=values.get("since"),
@@ -429,7 +349,8 @@ def create_app(
         title="ceasefire",
         version=__version__,
         description=(
-            "The joint ceasefire monitoring center's API: observation intake and queries. "
+            "The joint ceasefire monitoring center's API: observation intake and queries, "
+            "incidents, coverage of the line, and the ledger's checkpoints and proofs. "
             "Errors are RFC 9457 problem details."
         ),
         openapi_url=f"{PREFIX}/openapi.json",
@@ -554,6 +475,9 @@ def create_app(
     )
     def observation_json_schema() -> Response:
         return Response(SCHEMA_PATH.read_bytes(), media_type="application/schema+json")
+
+    app.include_router(incidents_api.router(PREFIX, engine, mission, center.enricher))
+    app.include_router(ledger_api.router(PREFIX, engine))
 
     @app.get(f"{PREFIX}/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

@@ -77,11 +77,149 @@ class Health(BaseModel):
     counts: Counts
 
 
+class Location(BaseModel):
+    lat: float
+    lon: float
+    ce_m: float = Field(description="circular error, metres")
+
+
+class IncidentSettlement(BaseModel):
+    id: str | None
+    distance_m: float | None
+    bearing_deg: float | None = Field(description="from the settlement to the incident")
+
+
+class Incident(BaseModel):
+    """The incident record (DESIGN.md section 5), as `ceasefire incidents --format json`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(description="derived from the incident's earliest observation")
+    kind: str = Field(description="event or line_crossing")
+    status: str = Field(description="open, assessing, finding, disputed, ...")
+    category: str = Field(description="the most reported category")
+    categories: list[str]
+    started_at: str = Field(description="ISO 8601 UTC")
+    ended_at: str = Field(description="ISO 8601 UTC")
+    location: Location = Field(description="the fused position")
+    count: int
+    observation_ids: list[str] = Field(description="CONTINGENT/ID of each observation")
+    contingents: list[str]
+    platforms: list[str]
+    corroboration: str = Field(
+        description="single_source, several_platforms, several_contingents, both_contingents "
+        "or party_complaint_only"
+    )
+    rules: list[str] = Field(description="ids of the mission's rules its observations trigger")
+    severity: str | None
+    zones: list[str]
+    controlled_by: str | None
+    distance_to_line_m: float | None
+    line_side: str | None
+    nearest_settlement: IncidentSettlement
+    phrase: str | None = Field(description='"4.0 km south-west of Aghdam", in the language')
+
+
+class IncidentPage(BaseModel):
+    incidents: list[Incident]
+    next: str | None = Field(description="the URL of the next page; null on the last page")
+
+
+class IncidentObservation(BaseModel):
+    """An observation of an incident: the canonical record's fields, then these."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    contingent: str
+    rules: list[str] = Field(description="ids of the rules it triggers")
+    zones: list[str]
+    distance_to_line_m: float | None
+    why: list[str] = Field(description="one sentence per rule, in the request's language")
+
+
+class IncidentDetail(Incident):
+    observations: list[IncidentObservation]
+
+
+class CoverageGap(BaseModel):
+    """A stretch of the line left unwatched longer than the threshold."""
+
+    from_km: float = Field(description="along the line")
+    to_km: float
+    length_km: float
+    longest_gap_h: float = Field(description="the longest time any of it went unwatched")
+
+
+class ContingentCoverage(BaseModel):
+    covered_share: float = Field(description="share of the line's pieces watched at all, 0 to 1")
+    gaps: list[CoverageGap]
+
+
+class Coverage(BaseModel):
+    """As `ceasefire coverage --format json`."""
+
+    since: str
+    until: str
+    line_km: float = Field(description="length of the line of contact valid at since")
+    piece_km: float = Field(description="the line is judged in pieces of this length")
+    gap_threshold_h: float
+    contingents: dict[str, ContingentCoverage]
+    covered_share_any: float = Field(description="watched by any contingent")
+    covered_share_all: float = Field(description="watched by every contingent")
+    gaps: list[CoverageGap] = Field(description="stretches no contingent watched")
+
+
+class LedgerCheckpoint(BaseModel):
+    """The latest checkpoint cosigned by every contingent."""
+
+    origin: str = Field(description="the log's name, the note's first line")
+    size: int = Field(description="entries in the log at the checkpoint")
+    root: str = Field(description="RFC 9162 root hash, standard base64")
+    note: str = Field(description="the C2SP signed note: center signature and cosignatures")
+    created_at: str = Field(description="when the center stored it, ISO 8601 UTC")
+
+
+class LedgerEntry(BaseModel):
+    index: int
+    kind: str = Field(description="observation, key, release, ...")
+    ref: str = Field(description="the record's name within its kind, e.g. RU/RU-0001")
+    appended_at: str = Field(description="when the center logged it, ISO 8601 UTC")
+    entry: str = Field(description="the exact canonical JSON text whose UTF-8 bytes are hashed")
+    leaf_hash: str = Field(description="SHA-256(0x00 || entry), standard base64")
+
+
+class InclusionProof(BaseModel):
+    index: int
+    size: int = Field(description="the tree size the proof is for")
+    leaf_hash: str = Field(description="standard base64")
+    proof: list[str] = Field(description="RFC 9162 2.1.3 audit path, standard base64")
+
+
+class ConsistencyProof(BaseModel):
+    old_size: int
+    new_size: int
+    proof: list[str] = Field(description="RFC 9162 2.1.4 consistency proof, standard base64")
+
+
 __all__ = [
     "BatchResult",
+    "ConsistencyProof",
+    "ContingentCoverage",
     "Counts",
+    "Coverage",
+    "CoverageGap",
     "Enrichment",
     "Health",
+    "Incident",
+    "IncidentDetail",
+    "IncidentObservation",
+    "IncidentPage",
+    "IncidentSettlement",
+    "InclusionProof",
+    "LedgerCheckpoint",
+    "LedgerEntry",
+    "Location",
     "NearestSettlement",
     "ObservationPage",
     "RecordOutcome",

@@ -16,6 +16,7 @@ from ceasefire.cli import export as export_cli
 from ceasefire.cli import incidents as incidents_cli
 from ceasefire.cli import ledger as ledger_cli
 from ceasefire.cli import simulate as simulate_cli
+from ceasefire.cli import workflow as workflow_cli
 from ceasefire.cli.common import console_err
 from ceasefire.errors import CeasefireError
 from ceasefire.i18n import LANGUAGES, set_language
@@ -46,6 +47,14 @@ app.command("correlate")(incidents_cli.correlate)
 app.command("coverage")(incidents_cli.coverage)
 app.command("score")(incidents_cli.score)
 app.command("export")(export_cli.export)
+app.add_typer(workflow_cli.users_app, name="users")
+app.add_typer(workflow_cli.shift_app, name="shift")
+app.command("assess")(workflow_cli.assess)
+app.command("finding")(workflow_cli.finding)
+app.command("decide")(workflow_cli.decide)
+app.command("approve")(workflow_cli.approve)
+app.command("confirm")(workflow_cli.confirm)
+app.command("decisions")(workflow_cli.decisions_list)
 
 
 def _version(value: bool) -> None:

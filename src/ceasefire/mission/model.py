@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from shapely.geometry.base import BaseGeometry
 
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,3}$")]
@@ -140,6 +147,52 @@ class Correlation(_Strict):
     }
 
 
+Reaction = Literal[
+    "record_only",
+    "notify_peacekeepers",
+    "notify_both_parties",
+    "request_explanation",
+    "request_reobservation",
+    "escalate_to_heads",
+]
+REACTIONS: tuple[Reaction, ...] = (
+    "record_only",
+    "notify_peacekeepers",
+    "notify_both_parties",
+    "request_explanation",
+    "request_reobservation",
+    "escalate_to_heads",
+)
+"""The catalogue of reactions. Every one is a communication: none recommends force."""
+
+
+class Policy(_Strict):
+    """How the center decides (docs/workflow.md); every field has a default.
+
+    Reactions in ``two_key`` need the heads of every contingent; those in ``urgent`` either
+    contingent's duty officer may take alone, and the other side confirms or contests within
+    ``confirm_hours``; any other reaction needs a duty officer or head of every contingent.
+    """
+
+    assessment_limit_hours: float = Field(
+        default=24.0, gt=0, description="after the first assessment, the other side's is shown"
+    )
+    two_key: list[Reaction] = ["notify_both_parties", "request_explanation"]
+    urgent: list[Reaction] = ["notify_peacekeepers", "request_reobservation", "escalate_to_heads"]
+    confirm_hours: float = Field(default=2.0, gt=0)
+    escalate_hours: float = Field(default=12.0, gt=0)
+
+    @model_validator(mode="after")
+    def _neutral(self) -> Policy:
+        # Neutrality: a request to one party is only ever a decision both heads approve.
+        if "request_explanation" not in self.two_key:
+            raise ValueError("request_explanation must be a two_key reaction (neutrality)")
+        both = set(self.two_key) & set(self.urgent)
+        if both:
+            raise ValueError(f"reactions both two_key and urgent: {sorted(both)}")
+        return self
+
+
 class MissionFile(_Strict):
     """The mission file, ``mission.toml``."""
 
@@ -164,6 +217,7 @@ class MissionFile(_Strict):
     clauses: list[Clause] = []
     rules: list[Rule] = []
     correlation: Correlation = Correlation()
+    policy: Policy = Policy()
 
 
 class ZoneProperties(_Strict):

@@ -1,18 +1,31 @@
-"""Reading incidents: filters, the incident record (DESIGN.md section 5), its observations."""
+"""Reading incidents: filters, the incident record (DESIGN.md section 5), its observations.
+
+Paging (:func:`page_incidents`) is by keyset on ``(started_at, id)``, the order of
+:func:`list_incidents`. An incident's id is derived from its earliest observation, whose time
+is its ``started_at``, so an incident never moves in that order: each is returned at most once
+however deep the page. The cursor is opaque to clients (:func:`encode_cursor`).
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, tuple_
+from sqlalchemy import Engine, Select, and_, or_, select, tuple_
 
 from ceasefire.geo.phrase import place_phrase
+from ceasefire.incidents.rules import why
 from ceasefire.mission.model import Mission
+from ceasefire.store.observations import DEFAULT_LIMIT, MAX_LIMIT, CursorError
 from ceasefire.store.schema import incidents, observations
 from ceasefire.timeutil import iso
+
+_CURSOR_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -85,9 +98,8 @@ def _refs(engine: Engine, ids: list[str]) -> dict[str, list[str]]:
     return found
 
 
-def list_incidents(
-    engine: Engine, mission: Mission, where: IncidentFilter, lang: str = "en"
-) -> list[dict[str, Any]]:
+def _select(where: IncidentFilter) -> Select[Any]:
+    """The incidents matching ``where`` (its limit aside), by start then id."""
     query = select(incidents).order_by(incidents.c.started_at, incidents.c.id)
     if where.since is not None:
         query = query.where(incidents.c.ended_at >= where.since)
@@ -97,12 +109,91 @@ def list_incidents(
         query = query.where(incidents.c.status == where.status)
     if where.category is not None:
         query = query.where(incidents.c.categories.contains(f'"{where.category}"'))
+    return query
+
+
+def list_incidents(
+    engine: Engine, mission: Mission, where: IncidentFilter, lang: str = "en"
+) -> list[dict[str, Any]]:
+    query = _select(where)
     if where.limit is not None:
         query = query.limit(where.limit)
     with engine.connect() as db:
         rows = db.execute(query).all()
     refs = _refs(engine, [r.id for r in rows])
     return [_record(r, mission, lang, refs[r.id]) for r in rows]
+
+
+@dataclass(frozen=True)
+class IncidentPage:
+    """One page of incident records; ``after`` is where the next page starts, None at the end."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    after: tuple[datetime, str] | None = None
+
+
+def encode_cursor(after: tuple[datetime, str]) -> str:
+    """An opaque cursor for the page after the incident with this (started_at, id)."""
+    started_at, incident_id = after
+    moment = started_at.astimezone(UTC).isoformat()  # microseconds kept: the key is exact
+    text = json.dumps(
+        {"v": _CURSOR_VERSION, "started_at": moment, "id": incident_id}, separators=(",", ":")
+    )
+    return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The (started_at, id) a cursor continues after; :class:`CursorError` if it is not ours."""
+    if len(cursor) > 200:
+        raise CursorError(cursor[:40])
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise CursorError(cursor[:40]) from None
+    if not isinstance(data, Mapping) or data.get("v") != _CURSOR_VERSION:
+        raise CursorError(cursor[:40])
+    moment, incident_id = data.get("started_at"), data.get("id")
+    if not isinstance(moment, str) or not isinstance(incident_id, str) or len(incident_id) > 32:
+        raise CursorError(cursor[:40])
+    try:
+        started_at = datetime.fromisoformat(moment)
+    except ValueError:
+        raise CursorError(cursor[:40]) from None
+    if started_at.tzinfo is None:
+        raise CursorError(cursor[:40])
+    return started_at.astimezone(UTC), incident_id
+
+
+def page_incidents(
+    engine: Engine,
+    mission: Mission,
+    where: IncidentFilter,
+    lang: str = "en",
+    *,
+    after: tuple[datetime, str] | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> IncidentPage:
+    """Up to ``limit`` incidents matching ``where`` that come after ``after``, in the order of
+    :func:`list_incidents` (``where.limit`` is not used here)."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValueError(f"limit must be from 1 to {MAX_LIMIT}")
+    query = _select(where)
+    if after is not None:
+        started_at, incident_id = after
+        query = query.where(
+            or_(
+                incidents.c.started_at > started_at,
+                and_(incidents.c.started_at == started_at, incidents.c.id > incident_id),
+            )
+        )
+    # one row more than asked tells whether another page exists without a count query
+    with engine.connect() as db:
+        rows = db.execute(query.limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    refs = _refs(engine, [r.id for r in rows])
+    items = [_record(r, mission, lang, refs[r.id]) for r in rows]
+    return IncidentPage(items, (rows[-1].started_at, rows[-1].id) if more else None)
 
 
 def get_incident(
@@ -142,6 +233,27 @@ def get_incident(
     result = _record(row, mission, lang, [f"{r['contingent']}/{r['id']}" for r in records])
     result["observations"] = records
     return result
+
+
+def explain(mission: Mission, incident: dict[str, Any], lang: str = "en") -> dict[str, Any]:
+    """Add to each observation of ``incident`` (from :func:`get_incident`) ``why``: a sentence
+    per rule it triggers, in ``lang`` (rules no longer in the mission are left out)."""
+    rules = {r.id: r for r in mission.config.rules}
+    for record in incident.get("observations", ()):
+        record["why"] = [
+            why(
+                mission,
+                rules[r],
+                record["category"],
+                record.get("qualifiers", {}),
+                record["distance_to_line_m"],
+                record["zones"],
+                lang,
+            )
+            for r in record["rules"]
+            if r in rules
+        ]
+    return incident
 
 
 def to_geojson(records: list[dict[str, Any]]) -> dict[str, Any]:

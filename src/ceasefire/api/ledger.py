@@ -1,0 +1,227 @@
+"""The ledger over HTTP, read-only: the latest cosigned checkpoint, entries, and RFC 9162
+inclusion and consistency proofs that a client checks against that checkpoint's root.
+
+No key is needed: checkpoints are stored already signed and cosigned
+(:func:`ceasefire.ledger.cosign.make_checkpoint`), and proofs come from the log's Merkle tree
+(:class:`ceasefire.ledger.log.LogTree`), kept in memory and caught up on each request.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from sqlalchemy import Engine
+
+from ceasefire.api import problems
+from ceasefire.api.models import ConsistencyProof, InclusionProof, LedgerCheckpoint, LedgerEntry
+from ceasefire.api.params import Checks, negotiate_media_type
+from ceasefire.api.problems import Problem
+from ceasefire.i18n import _
+from ceasefire.ledger import log
+from ceasefire.ledger.cosign import StoredCheckpoint, latest_checkpoint
+from ceasefire.ledger.entry import timestamp
+from ceasefire.ledger.errors import LedgerError
+from ceasefire.ledger.merkle import MerkleTree
+from ceasefire.ledger.note import b64encode
+from ceasefire.timeutil import iso
+
+MAX_INDEX = 2**63 - 1
+"""Indexes and sizes are stored as signed 64-bit numbers."""
+
+T = TypeVar("T")
+
+
+class LedgerReader:
+    """The log's tree in memory, shared by the requests of one app (thread-safe)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._tree = log.LogTree()
+
+    def checkpoint(self) -> StoredCheckpoint | None:
+        with self.engine.connect() as db:
+            return latest_checkpoint(db)
+
+    def entry(self, index: int) -> tuple[log.StoredEntry | None, int]:
+        """The entry at ``index`` (None past the end) and the log's size."""
+        with self.engine.connect() as db:
+            size = log.size(db)
+            found = log.entries_at(db, [index]) if index < size else []
+        return (found[0] if found else None), size
+
+    def with_tree(self, use: Callable[[MerkleTree], T]) -> T:
+        """``use`` the tree of every committed entry, caught up now."""
+        with self._lock:
+            try:
+                with self.engine.connect() as db:
+                    self._tree.refresh(db)
+            except LedgerError:
+                # The head went back (a database restored from a backup): read it all again.
+                self._tree = log.LogTree()
+                with self.engine.connect() as db:
+                    self._tree.refresh(db)
+            return use(self._tree.tree)
+
+
+def _no_checkpoint() -> Problem:
+    return Problem(404, _("The ledger has no cosigned checkpoint yet."), type=problems.NOT_FOUND)
+
+
+def _at_most(field: str, limit: int, value: int) -> str:
+    return _("The parameter {field} must be at most {limit}; got {value}.").format(
+        field=field, limit=limit, value=value
+    )
+
+
+def router(prefix: str, engine: Engine) -> APIRouter:
+    """The routes ``/ledger/...`` under ``prefix``."""
+    api = APIRouter(prefix=f"{prefix}/ledger")
+    reader = LedgerReader(engine)
+
+    def default_size(given: int | None, field: str, checks: Checks) -> int | None:
+        if given is not None:
+            return given
+        stored = reader.checkpoint()
+        if stored is None:
+            checks.fail(field, _("The parameter {field} is required.").format(field=field))
+            return None
+        return stored.size
+
+    @api.get(
+        "/checkpoint",
+        summary="The latest checkpoint cosigned by every contingent: a C2SP signed note, or "
+        "JSON with Accept: application/json",
+        response_model=LedgerCheckpoint,
+        responses={
+            200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+            **problems.responses(404),
+        },
+        tags=["ledger"],
+    )
+    def checkpoint(request: Request) -> Response:
+        stored = reader.checkpoint()
+        if stored is None:
+            raise _no_checkpoint()
+        vary = {"Vary": "Accept"}
+        wanted = negotiate_media_type(
+            request.headers.get("accept"), ["text/plain", "application/json"]
+        )
+        if wanted == "text/plain":
+            return PlainTextResponse(stored.note, headers=vary)
+        body = {
+            "origin": stored.origin,
+            "size": stored.size,
+            "root": b64encode(stored.root_hash),
+            "note": stored.note,
+            "created_at": iso(stored.created_at),
+        }
+        return JSONResponse(body, headers=vary)
+
+    @api.get(
+        "/entries/{index}",
+        summary="One log entry: the exact canonical text that was hashed, and its leaf hash",
+        response_model=LedgerEntry,
+        responses=problems.responses(404, 422),
+        tags=["ledger"],
+    )
+    def entry(index: int = Path(ge=0, le=MAX_INDEX, description="from 0")) -> JSONResponse:
+        found, size = reader.entry(index)
+        if found is None:
+            raise Problem(
+                404,
+                _("The ledger has no entry {index}; it holds {size}.").format(
+                    index=index, size=size
+                ),
+                type=problems.NOT_FOUND,
+            )
+        return JSONResponse(
+            {
+                "index": found.index,
+                "kind": found.kind,
+                "ref": found.ref,
+                "appended_at": timestamp(found.appended_at),
+                "entry": found.entry,
+                "leaf_hash": b64encode(found.leaf_hash),
+            }
+        )
+
+    @api.get(
+        "/proof/inclusion",
+        summary="RFC 9162 inclusion proof of the entry at index in the tree of size",
+        response_model=InclusionProof,
+        responses=problems.responses(422),
+        tags=["ledger"],
+    )
+    def inclusion(
+        index: int = Query(ge=0, le=MAX_INDEX, description="the entry's index, from 0"),
+        size: int | None = Query(
+            None,
+            ge=1,
+            le=MAX_INDEX,
+            description="the tree size; default the latest cosigned checkpoint's",
+        ),
+    ) -> JSONResponse:
+        checks = Checks()
+        tree_size = default_size(size, "size", checks)
+        checks.done()
+        assert tree_size is not None
+
+        def prove(tree: MerkleTree) -> dict[str, Any]:
+            if tree_size > tree.size:
+                checks.fail("size", _at_most("size", tree.size, tree_size))
+            elif index >= tree_size:
+                checks.fail("index", _at_most("index", tree_size - 1, index))
+            checks.done()
+            return {
+                "index": index,
+                "size": tree_size,
+                "leaf_hash": b64encode(tree.leaf(index)),
+                "proof": [b64encode(h) for h in tree.inclusion_proof(index, tree_size)],
+            }
+
+        return JSONResponse(reader.with_tree(prove))
+
+    @api.get(
+        "/proof/consistency",
+        summary="RFC 9162 consistency proof that the tree of size new extends that of size old",
+        response_model=ConsistencyProof,
+        responses=problems.responses(422),
+        tags=["ledger"],
+    )
+    def consistency(
+        old: int = Query(ge=0, le=MAX_INDEX, description="the earlier tree size"),
+        new: int | None = Query(
+            None,
+            ge=0,
+            le=MAX_INDEX,
+            description="the later tree size; default the latest cosigned checkpoint's",
+        ),
+    ) -> JSONResponse:
+        checks = Checks()
+        new_size = default_size(new, "new", checks)
+        checks.done()
+        assert new_size is not None
+
+        def prove(tree: MerkleTree) -> dict[str, Any]:
+            if new_size > tree.size:
+                checks.fail("new", _at_most("new", tree.size, new_size))
+            if old > new_size:
+                checks.fail("old", _at_most("old", new_size, old))
+            checks.done()
+            return {
+                "old_size": old,
+                "new_size": new_size,
+                "proof": [b64encode(h) for h in tree.consistency_proof(old, new_size)],
+            }
+
+        return JSONResponse(reader.with_tree(prove))
+
+    return api
+
+
+__all__ = ["MAX_INDEX", "LedgerReader", "router"]

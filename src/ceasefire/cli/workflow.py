@@ -1,0 +1,442 @@
+"""`ceasefire users|assess|finding|decide|approve|confirm|decisions|shift`: the joint workflow.
+
+A thin layer over :mod:`ceasefire.workflow`. Whoever runs these commands has the database, so
+``--as-user`` names the person acting; the library checks that person's role and contingent.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, Format, console, print_json
+from ceasefire.i18n import _
+from ceasefire.mission import Mission, load_mission
+from ceasefire.store import open_database
+from ceasefire.timeutil import iso, parse_time
+from ceasefire.workflow import assessments, decisions, findings, roles, shifts
+from ceasefire.workflow.roles import User
+
+users_app = typer.Typer(help="People and programs of the center.", no_args_is_help=True)
+shift_app = typer.Typer(help="The duty roster and the handover.", no_args_is_help=True)
+
+AS_USER = typer.Option(..., "--as-user", help="The user acting (their role is checked).")
+AT_OPTION = typer.Option(None, "--at", help="ISO 8601 time of the step (default now).")
+
+
+class Verdict(StrEnum):
+    yes = "yes"
+    no = "no"
+    undetermined = "undetermined"
+
+
+def _at(text: str | None, mission: Mission) -> datetime | None:
+    return parse_time(text, mission.config.timezone, field="--at") if text else None
+
+
+def _acting(db: Any, name: str) -> User:
+    return roles.get_user(db, name)
+
+
+def _show(data: Any, fmt: Format, lines: list[str]) -> None:
+    if fmt is Format.json:
+        print_json(data)
+    else:
+        for line in lines:
+            console.print(line)
+
+
+# --- users --------------------------------------------------------------------------------
+
+
+@users_app.command("add")
+def users_add(
+    name: str = typer.Argument(..., help="Lower-case name, e.g. ru-do-1."),
+    role: str = typer.Option(
+        ..., "--role", help="analyst, duty_officer, head, liaison, party_liaison or auditor."
+    ),
+    affiliation: str = typer.Option(
+        "", "--affiliation", help="Contingent, force or party id (empty for auditors)."
+    ),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read a password from the first line of stdin."
+    ),
+    by: str = typer.Option(None, "--by", help="A head adding a user of their contingent."),
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+) -> None:
+    """Add a user (logged in the ledger without the password)."""
+    m = load_mission(mission)
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    with open_database(db).begin() as conn:
+        actor = _acting(conn, by) if by else None
+        user = roles.add_user(conn, m, name, role, affiliation, password, by=actor)
+    console.print(
+        _("added {name} ({role} of {affiliation})").format(
+            name=user.name, role=user.role, affiliation=user.affiliation or "-"
+        )
+    )
+
+
+@users_app.command("list")
+def users_list(
+    fmt: Format = typer.Option(Format.text, "--format"),
+    db: str = DB_OPTION,
+) -> None:
+    """The users, with role, affiliation and whether disabled."""
+    with open_database(db).connect() as conn:
+        found = roles.list_users(conn)
+    if fmt is Format.json:
+        print_json([u.__dict__ for u in found])
+        return
+    table = Table()
+    for column in (_("user"), _("role"), _("affiliation"), _("disabled")):
+        table.add_column(column)
+    for u in found:
+        table.add_row(u.name, u.role, u.affiliation, _("yes") if u.disabled else "")
+    console.print(table)
+
+
+@users_app.command("disable")
+def users_disable(
+    name: str = typer.Argument(...),
+    by: str = typer.Option(None, "--by", help="A head disabling a user of their contingent."),
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+) -> None:
+    """Disable a user and revoke their tokens; their records stay theirs."""
+    m = load_mission(mission)
+    with open_database(db).begin() as conn:
+        actor = _acting(conn, by) if by else None
+        roles.disable_user(conn, m, name, by=actor)
+    console.print(_("disabled {name}").format(name=name))
+
+
+@users_app.command("token")
+def users_token(
+    name: str = typer.Argument(...),
+    label: str = typer.Option("", "--label", help="What the token is for."),
+    db: str = DB_OPTION,
+) -> None:
+    """Issue an API token for a user; it is printed once and only its hash is kept."""
+    with open_database(db).begin() as conn:
+        token = roles.issue_token(conn, name, label)
+    sys.stdout.write(token + "\n")
+
+
+# --- assessments and findings ---------------------------------------------------------------
+
+
+def assess(
+    incident_id: str = typer.Argument(..., help="The incident id."),
+    as_user: str = AS_USER,
+    violation: Verdict = typer.Option(..., "--violation"),
+    clause: list[str] = typer.Option([], "--clause", help="A clause id (repeat for several)."),
+    attribution: str = typer.Option(
+        "not_attributed", "--attribution", help="A party id or not_attributed."
+    ),
+    severity: str = typer.Option(None, "--severity", help="low, medium, high or critical."),
+    remarks: str = typer.Option("", "--remarks"),
+    at: str = AT_OPTION,
+    fmt: Format = typer.Option(Format.text, "--format"),
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+) -> None:
+    """Submit your contingent's assessment of an incident (a new version if one exists)."""
+    m = load_mission(mission)
+    with open_database(db).begin() as conn:
+        made = assessments.submit(
+            conn,
+            m,
+            _acting(conn, as_user),
+            incident_id,
+            violation=violation.value,
+            clauses=clause,
+            attribution=attribution,
+            severity=severity,
+            remarks=remarks,
+            at=_at(at, m),
+        )
+        found = findings._current(conn, incident_id)
+    line = _("{contingent} assessment of {incident}, version {version}").format(
+        contingent=made.contingent, incident=incident_id, version=made.version
+    )
+    outcome = found.outcome if found is not None else None
+    _show({**made.record(), "outcome": outcome}, fmt, [line])
+
+
+def finding(
+    incident_id: str = typer.Argument(..., help="The incident id."),
+    as_user: str = AS_USER,
+    at: str = AT_OPTION,
+    fmt: Format = typer.Option(Format.text, "--format"),
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+) -> None:
+    """The joint finding or dispute, and the assessments you may see, side by side."""
+    m = load_mission(mission)
+    with open_database(db).connect() as conn:
+        user = _acting(conn, as_user)
+        views = assessments.latest(conn, m, user, incident_id, at=_at(at, m))
+        blind = assessments.is_blind(conn, m, incident_id, _at(at, m))
+        found = findings.current(conn, user, incident_id)
+    data = {
+        "incident": incident_id,
+        "blind": blind,
+        "assessments": {c: a.record() for c, a in views.items()},
+        "finding": found.record if found is not None else None,
+    }
+    if fmt is Format.json:
+        print_json(data)
+        return
+    table = Table(title=incident_id)
+    table.add_column("")
+    for contingent in views:
+        table.add_column(contingent)
+    for key in ("version", "violation", "clauses", "attribution", "severity", "remarks"):
+        table.add_row(key, *(str(a.record()[key]) for a in views.values()))
+    console.print(table)
+    if blind:
+        console.print(_("blind: the other side's assessment is not shown yet"))
+    if found is None:
+        console.print(_("no finding yet"))
+    elif found.agreed:
+        console.print(
+            _("joint finding: violation {v}, clauses {c}, attribution {a}").format(
+                v=found.record["violation"],
+                c=", ".join(found.record["clauses"]) or "-",
+                a=found.record["attribution"],
+            )
+        )
+    else:
+        console.print(
+            _("disputed: the contingents differ on {what}").format(
+                what=", ".join(found.record["differs_on"])
+            )
+        )
+
+
+# --- decisions --------------------------------------------------------------------------------
+
+
+def _decision_lines(d: decisions.Decision) -> list[str]:
+    keys = ", ".join(f"{s.verdict} {s.contingent or '-'} ({s.user or '-'})" for s in d.steps)
+    return [
+        _("{id}: {reaction} on {incident}, {tier}, {state} (due {due})").format(
+            id=d.id,
+            reaction=d.reaction,
+            incident=d.incident_id,
+            tier=d.tier,
+            state=d.state,
+            due=iso(d.due_at),
+        ),
+        "  " + keys,
+    ]
+
+
+def decide(
+    incident_id: str = typer.Argument(..., help="The incident id."),
+    reaction: str = typer.Option(..., "--reaction", help="A reaction of the catalogue."),
+    as_user: str = AS_USER,
+    party: str = typer.Option(None, "--party", help="request_explanation: which party."),
+    contingent: str = typer.Option(
+        None, "--contingent", help="request_reobservation: whose drones."
+    ),
+    urgent: bool = typer.Option(False, "--urgent", help="Take it now (duty officer)."),
+    remarks: str = typer.Option("", "--remarks"),
+    at: str = AT_OPTION,
+    fmt: Format = typer.Option(Format.text, "--format"),
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+) -> None:
+    """Propose a reaction to an incident, or take an urgent one."""
+    m = load_mission(mission)
+    with open_database(db).begin() as conn:
+        d = decisions.propose(
+            conn,
+            m,
+            _acting(conn, as_user),
+            incident_id,
+            reaction,
+            party=party,
+            contingent=contingent,
+            urgent=urgent,
+            remarks=remarks,
+            at=_at(at, m),
+        )
+    _show(d.record(), fmt, _decision_lines(d))
+
+
+def approve(
+    decision_id: str = typer.Argument(..., help="The decision id, e.g. DEC-1a2b3c4d5e6f."),
+    as_user: str = AS_USER,
+    reject: bool = typer.Option(False, "--reject", help="Refuse your contingent's key."),
+    remarks: str = typer.Option("", "--remarks"),
+    at: str = AT_OPTION,
+    fmt: Format = typer.Option(Format.text, "--format"),
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+) -> None:
+    """Give (or refuse) your contingent's key to a proposed decision."""
+    m = load_mission(mission)
+    step = decisions.reject if reject else decisions.approve
+    with open_database(db).begin() as conn:
+        d = step(conn, m, _acting(conn, as_user), decision_id, remarks=remarks, at=_at(at, m))
+    _show(d.record(), fmt, _decision_lines(d))
+
+
+def confirm(
+    decision_id: str = typer.Argument(..., help="The urgent decision's id."),
+    as_user: str = AS_USER,
+    contest: bool = typer.Option(False, "--contest", help="Contest instead of confirming."),
+    remarks: str = typer.Option("", "--remarks"),
+    at: str = AT_OPTION,
+    fmt: Format = typer.Option(Format.text, "--format"),
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+) -> None:
+    """Confirm (or contest) the other contingent's urgent decision."""
+    m = load_mission(mission)
+    step = decisions.contest if contest else decisions.confirm
+    with open_database(db).begin() as conn:
+        d = step(conn, m, _acting(conn, as_user), decision_id, remarks=remarks, at=_at(at, m))
+    _show(d.record(), fmt, _decision_lines(d))
+
+
+def decisions_list(
+    as_user: str = AS_USER,
+    incident: str = typer.Option(None, "--incident", help="Only this incident's."),
+    pending: bool = typer.Option(False, "--pending", help="Only those still waiting."),
+    escalate: bool = typer.Option(
+        False, "--escalate", help="First escalate every overdue proposal."
+    ),
+    at: str = AT_OPTION,
+    fmt: Format = typer.Option(Format.text, "--format"),
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+) -> None:
+    """The decisions, with their tier, state and every key given."""
+    m = load_mission(mission)
+    with open_database(db).begin() as conn:
+        user = _acting(conn, as_user)
+        if escalate:
+            decisions.escalate_overdue(conn, m, at=_at(at, m))
+        found = decisions.list_decisions(conn, user, incident_id=incident, pending=pending)
+    if fmt is Format.json:
+        print_json([d.record() for d in found])
+        return
+    for d in found:
+        for line in _decision_lines(d):
+            console.print(line)
+    console.print(_("{n} decisions").format(n=len(found)))
+
+
+# --- shifts -----------------------------------------------------------------------------------
+
+
+@shift_app.command("add")
+def shift_add(
+    start: str = typer.Option(..., "--start", help="ISO 8601; without offset: mission time."),
+    end: str = typer.Option(..., "--end", help="ISO 8601; without offset: mission time."),
+    label: str = typer.Option("", "--label"),
+    as_user: str = AS_USER,
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+) -> None:
+    """Plan a shift; it stays flagged until every contingent has an officer on it."""
+    m = load_mission(mission)
+    tz = m.config.timezone
+    with open_database(db).begin() as conn:
+        s = shifts.add_shift(
+            conn,
+            m,
+            _acting(conn, as_user),
+            parse_time(start, tz, field="--start"),
+            parse_time(end, tz, field="--end"),
+            label,
+        )
+    sys.stdout.write(s.id + "\n")
+
+
+@shift_app.command("assign")
+def shift_assign(
+    shift_id: str = typer.Argument(...),
+    officer: str = typer.Argument(..., help="A duty officer or head of your contingent."),
+    as_user: str = AS_USER,
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+) -> None:
+    """Put an officer of your own contingent on a shift."""
+    m = load_mission(mission)
+    with open_database(db).begin() as conn:
+        s = shifts.assign(conn, m, _acting(conn, as_user), shift_id, officer)
+    missing = ", ".join(s.missing) or "-"
+    console.print(_("{id}: missing {missing}").format(id=s.id, missing=missing))
+
+
+@shift_app.command("roster")
+def shift_roster(
+    since: str = typer.Option(None, "--since", help="ISO 8601; without offset: mission time."),
+    until: str = typer.Option(None, "--until", help="ISO 8601; without offset: mission time."),
+    fmt: Format = typer.Option(Format.text, "--format"),
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+) -> None:
+    """The shifts with their officers; shifts missing a contingent are flagged."""
+    m = load_mission(mission)
+    tz = m.config.timezone
+    with open_database(db).connect() as conn:
+        found = shifts.roster(
+            conn,
+            m,
+            parse_time(since, tz, field="--since") if since else None,
+            parse_time(until, tz, field="--until") if until else None,
+        )
+    if fmt is Format.json:
+        print_json([s.record() for s in found])
+        return
+    table = Table()
+    for column in (_("shift"), _("start"), _("end"), _("officers"), _("missing")):
+        table.add_column(column)
+    for s in found:
+        table.add_row(
+            s.id,
+            iso(s.starts_at),
+            iso(s.ends_at),
+            ", ".join(f"{c}: {u}" for c, u in s.officers),
+            ", ".join(s.missing),
+        )
+    console.print(table)
+
+
+@shift_app.command("handover")
+def shift_handover(
+    as_user: str = AS_USER,
+    at: str = AT_OPTION,
+    fmt: Format = typer.Option(Format.text, "--format"),
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+) -> None:
+    """The handover report: shifts and flags, open incidents, pending decisions, notices."""
+    m = load_mission(mission)
+    with open_database(db).connect() as conn:
+        report = shifts.handover_report(conn, m, _acting(conn, as_user), at=_at(at, m))
+    if fmt is Format.json:
+        print_json(report)
+        return
+    console.print(_("handover at {at}").format(at=report["at"]))
+    for flag in report["flags"]:
+        console.print("[red]!![/red] " + flag)
+    console.print(_("open incidents: {n}").format(n=len(report["open_incidents"])))
+    for i in report["open_incidents"]:
+        console.print(f"  {i['id']}  {i['status']}  {i['category']}  {i['started_at']}")
+    console.print(_("pending decisions: {n}").format(n=len(report["pending_decisions"])))
+    for d in report["pending_decisions"]:
+        overdue = " " + _("overdue") if d["overdue"] else ""
+        console.print(f"  {d['id']}  {d['reaction']}  {d['tier']}  {d['state']}{overdue}")
+    console.print(_("unacknowledged notices: {n}").format(n=len(report["unacknowledged_notices"])))

@@ -1,0 +1,475 @@
+"""Decisions: reactions from the mission's catalogue, approved with parity.
+
+Why tiers (the mission's ``[policy]``, :class:`ceasefire.mission.model.Policy`):
+
+- ``two_key``: the heads of every contingent approve; one head alone, or two heads of the
+  same contingent, never make a decision. A request for an explanation from one party is always
+  two-key (neutrality), whatever the policy says.
+- ``urgent``: either contingent's duty officer takes it alone, at once; every other contingent
+  then confirms or contests within ``confirm_hours``.
+- ``joint`` (everything else): a duty officer or head of every contingent approves.
+
+A proposal nobody answered within ``escalate_hours`` (an urgent one within ``confirm_hours``)
+escalates to the heads: :func:`escalate_overdue` takes the clock as an argument, so a
+scheduler (and the tests) decide when "now" is.
+
+Monitoring only: the catalogue (:data:`ceasefire.mission.model.REACTIONS`) is closed and every
+reaction is a communication; no reaction recommends force. Every step is logged: the decision
+as kind ``decision`` (at each change of state), each approval or answer as ``approval``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from ceasefire.i18n import _
+from ceasefire.ledger import log
+from ceasefire.mission.model import REACTIONS, Mission
+from ceasefire.store.schema import decision_steps, decisions
+from ceasefire.timeutil import iso
+from ceasefire.workflow._common import incident_status, moment, record_entry
+from ceasefire.workflow.errors import Conflict, Forbidden, Invalid, NotFound
+from ceasefire.workflow.roles import User, require
+
+KIND_DECISION = "decision"
+KIND_APPROVAL = "approval"
+
+TWO_KEY, JOINT, URGENT = "two_key", "joint", "urgent"
+PROPOSED, APPROVED, REJECTED = "proposed", "approved", "rejected"
+TAKEN, CONFIRMED, CONTESTED, ESCALATED = "taken", "confirmed", "contested", "escalated"
+PENDING = (PROPOSED, TAKEN, ESCALATED, CONTESTED)
+"""States that still wait for someone (listed in the handover report)."""
+
+
+@dataclass(frozen=True)
+class Step:
+    user: str
+    contingent: str | None
+    role: str | None
+    verdict: str  # propose | take | approve | reject | confirm | contest | escalate
+    at: datetime
+    remarks: str
+    ledger_index: int
+
+
+@dataclass(frozen=True)
+class Decision:
+    id: str
+    incident_id: str
+    reaction: str
+    party: str | None
+    contingent: str | None
+    tier: str
+    state: str
+    proposed_by: str
+    proposer_contingent: str
+    proposed_at: datetime
+    due_at: datetime
+    remarks: str
+    steps: tuple[Step, ...] = ()
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "incident": self.incident_id,
+            "reaction": self.reaction,
+            "party": self.party,
+            "contingent": self.contingent,
+            "tier": self.tier,
+            "state": self.state,
+            "proposed_by": self.proposed_by,
+            "proposer_contingent": self.proposer_contingent,
+            "proposed_at": iso(self.proposed_at),
+            "due_at": iso(self.due_at),
+            "remarks": self.remarks,
+            "steps": [
+                {
+                    "user": s.user,
+                    "contingent": s.contingent,
+                    "role": s.role,
+                    "verdict": s.verdict,
+                    "at": iso(s.at),
+                    "remarks": s.remarks,
+                }
+                for s in self.steps
+            ],
+        }
+
+
+def _tier(mission: Mission, reaction: str, urgent: bool) -> str:
+    policy = mission.config.policy
+    if reaction == "request_explanation" or reaction in policy.two_key:
+        if urgent:
+            raise Invalid(
+                _("{reaction} needs both heads: it cannot be taken in the urgent tier").format(
+                    reaction=reaction
+                )
+            )
+        return TWO_KEY
+    if urgent:
+        if reaction not in policy.urgent:
+            raise Invalid(
+                _("{reaction} is not in the mission's urgent tier").format(reaction=reaction)
+            )
+        return URGENT
+    return JOINT
+
+
+def _check_target(
+    mission: Mission, reaction: str, party: str | None, contingent: str | None
+) -> None:
+    if reaction not in REACTIONS:
+        raise Invalid(
+            _("unknown reaction {reaction}: choose one of {choices}").format(
+                reaction=reaction, choices=", ".join(REACTIONS)
+            )
+        )
+    if reaction == "request_explanation":
+        if party not in mission.party_ids():
+            raise Invalid(
+                _("request_explanation names the party: one of {choices}").format(
+                    choices=", ".join(mission.party_ids())
+                )
+            )
+    elif party is not None:
+        # Neutrality: notices go to both parties alike; only a two-key request names one.
+        raise Invalid(_("only request_explanation names a party"))
+    if reaction == "request_reobservation":
+        if contingent not in mission.contingent_ids():
+            raise Invalid(
+                _("request_reobservation names whose drones: one of {choices}").format(
+                    choices=", ".join(mission.contingent_ids())
+                )
+            )
+    elif contingent is not None:
+        raise Invalid(_("only request_reobservation names a contingent"))
+
+
+def _load(connection: Connection, decision_id: str) -> Decision:
+    row = connection.execute(select(decisions).where(decisions.c.id == decision_id)).first()
+    if row is None:
+        raise NotFound(_("no such decision: {id}").format(id=decision_id))
+    steps = connection.execute(
+        select(decision_steps)
+        .where(decision_steps.c.decision_id == decision_id)
+        .order_by(decision_steps.c.id)
+    )
+    return Decision(
+        id=row.id,
+        incident_id=row.incident_id,
+        reaction=row.reaction,
+        party=row.party,
+        contingent=row.contingent,
+        tier=row.tier,
+        state=row.state,
+        proposed_by=row.proposed_by,
+        proposer_contingent=row.proposer_contingent,
+        proposed_at=row.proposed_at,
+        due_at=row.due_at,
+        remarks=row.remarks,
+        steps=tuple(
+            Step(s.user_name, s.contingent, s.role, s.verdict, s.at, s.remarks, s.ledger_index)
+            for s in steps
+        ),
+    )
+
+
+def _step(
+    connection: Connection,
+    decision_id: str,
+    user: User | None,
+    verdict: str,
+    remarks: str,
+    at: datetime,
+) -> None:
+    count = len(_load(connection, decision_id).steps)
+    record = {
+        "decision": decision_id,
+        "user": user.name if user is not None else None,
+        "contingent": user.contingent if user is not None else None,
+        "role": user.role if user is not None else None,
+        "verdict": verdict,
+        "at": iso(at),
+        "remarks": remarks,
+    }
+    index = record_entry(connection, KIND_APPROVAL, f"{decision_id}/{count + 1}", record, at)
+    connection.execute(
+        insert(decision_steps).values(
+            decision_id=decision_id,
+            user_name=user.name if user is not None else "",
+            contingent=user.contingent if user is not None else None,
+            role=user.role if user is not None else None,
+            verdict=verdict,
+            at=at,
+            remarks=remarks,
+            ledger_index=index,
+        )
+    )
+
+
+def _set_state(
+    connection: Connection,
+    decision_id: str,
+    at: datetime,
+    **values: Any,
+) -> Decision:
+    connection.execute(
+        update(decisions).where(decisions.c.id == decision_id).values(updated_at=at, **values)
+    )
+    decision = _load(connection, decision_id)
+    record_entry(connection, KIND_DECISION, decision_id, decision.record(), at)
+    return decision
+
+
+def _counts_for(decision: Decision, user: User) -> bool:
+    """Whether the user's approval is a key for this decision's tier."""
+    if decision.tier == TWO_KEY or decision.state == ESCALATED:
+        return user.role == "head"
+    return user.role in ("duty_officer", "head")
+
+
+def _keys(decision: Decision, verdicts: tuple[str, ...]) -> set[str]:
+    """Contingents that gave one of ``verdicts``; once escalated, only the heads' count."""
+    heads_only = decision.tier == TWO_KEY or decision.state == ESCALATED
+    return {
+        s.contingent
+        for s in decision.steps
+        if s.verdict in verdicts and s.contingent and (s.role == "head" or not heads_only)
+    }
+
+
+def propose(
+    connection: Connection,
+    mission: Mission,
+    user: User,
+    incident_id: str,
+    reaction: str,
+    *,
+    party: str | None = None,
+    contingent: str | None = None,
+    urgent: bool = False,
+    remarks: str = "",
+    at: datetime | None = None,
+) -> Decision:
+    """Propose a reaction (or, ``urgent``, take it at once as a duty officer).
+
+    A proposer whose role counts for the tier gives their own contingent's key with it.
+    """
+    when = moment(at)
+    require(user, "propose_decision", contingent=user.contingent)
+    _check_target(mission, reaction, party, contingent)
+    tier = _tier(mission, reaction, urgent)
+    if tier == URGENT:
+        require(user, "take_urgent", contingent=user.contingent)
+    assert user.contingent is not None  # require() refuses users outside the contingents
+    log.lock(connection)
+    incident_status(connection, incident_id)
+    policy = mission.config.policy
+    hours = policy.confirm_hours if tier == URGENT else policy.escalate_hours
+    decision_id = "DEC-" + secrets.token_hex(6)
+    connection.execute(
+        insert(decisions).values(
+            id=decision_id,
+            incident_id=incident_id,
+            reaction=reaction,
+            party=party,
+            contingent=contingent,
+            tier=tier,
+            state=TAKEN if tier == URGENT else PROPOSED,
+            proposed_by=user.name,
+            proposer_contingent=user.contingent,
+            proposed_at=when,
+            due_at=when + timedelta(hours=hours),
+            updated_at=when,
+            remarks=remarks,
+        )
+    )
+    _step(connection, decision_id, user, "take" if tier == URGENT else "propose", remarks, when)
+    decision = _load(connection, decision_id)
+    record_entry(connection, KIND_DECISION, decision_id, decision.record(), when)
+    if tier != URGENT and _counts_for(decision, user):
+        _step(connection, decision_id, user, "approve", "", when)
+        decision = _load(connection, decision_id)
+    return decision
+
+
+def approve(
+    connection: Connection,
+    mission: Mission,
+    user: User,
+    decision_id: str,
+    *,
+    remarks: str = "",
+    at: datetime | None = None,
+) -> Decision:
+    """Give the user's contingent's key; the decision is approved when every contingent has."""
+    return _answer(connection, mission, user, decision_id, "approve", remarks, at)
+
+
+def reject(
+    connection: Connection,
+    mission: Mission,
+    user: User,
+    decision_id: str,
+    *,
+    remarks: str = "",
+    at: datetime | None = None,
+) -> Decision:
+    """Refuse the user's contingent's key: with parity, one side's refusal ends the proposal."""
+    return _answer(connection, mission, user, decision_id, "reject", remarks, at)
+
+
+def _answer(
+    connection: Connection,
+    mission: Mission,
+    user: User,
+    decision_id: str,
+    verdict: str,
+    remarks: str,
+    at: datetime | None,
+) -> Decision:
+    when = moment(at)
+    require(user, "approve_decision", contingent=user.contingent)
+    log.lock(connection)
+    decision = _load(connection, decision_id)
+    if decision.tier == URGENT:
+        raise Conflict(_("an urgent decision is confirmed or contested, not approved"))
+    if decision.state not in (PROPOSED, ESCALATED):
+        raise Conflict(
+            _("decision {id} is {state}: nothing to approve").format(
+                id=decision_id, state=decision.state
+            )
+        )
+    if not _counts_for(decision, user):
+        raise Forbidden(
+            _("decision {id} needs the heads of every contingent").format(id=decision_id)
+        )
+    if user.contingent in _keys(decision, ("approve", "reject")):
+        raise Conflict(
+            _("{contingent} has already answered decision {id}").format(
+                contingent=user.contingent, id=decision_id
+            )
+        )
+    _step(connection, decision_id, user, verdict, remarks, when)
+    if verdict == "reject":
+        return _set_state(connection, decision_id, when, state=REJECTED)
+    decision = _load(connection, decision_id)
+    if _keys(decision, ("approve",)) >= set(mission.contingent_ids()):
+        return _set_state(connection, decision_id, when, state=APPROVED)
+    return decision
+
+
+def confirm(
+    connection: Connection,
+    mission: Mission,
+    user: User,
+    decision_id: str,
+    *,
+    remarks: str = "",
+    at: datetime | None = None,
+) -> Decision:
+    """The other side confirms an urgent decision."""
+    return _respond(connection, mission, user, decision_id, "confirm", remarks, at)
+
+
+def contest(
+    connection: Connection,
+    mission: Mission,
+    user: User,
+    decision_id: str,
+    *,
+    remarks: str = "",
+    at: datetime | None = None,
+) -> Decision:
+    """The other side contests an urgent decision: recorded, and left to the heads."""
+    return _respond(connection, mission, user, decision_id, "contest", remarks, at)
+
+
+def _respond(
+    connection: Connection,
+    mission: Mission,
+    user: User,
+    decision_id: str,
+    verdict: str,
+    remarks: str,
+    at: datetime | None,
+) -> Decision:
+    when = moment(at)
+    require(user, "respond_urgent", contingent=user.contingent)
+    log.lock(connection)
+    decision = _load(connection, decision_id)
+    if decision.tier != URGENT or decision.state not in (TAKEN, ESCALATED):
+        raise Conflict(
+            _("decision {id} is not an urgent decision waiting for an answer").format(
+                id=decision_id
+            )
+        )
+    if user.contingent == decision.proposer_contingent:
+        raise Conflict(_("the other contingent confirms or contests an urgent decision"))
+    if decision.state == ESCALATED and user.role != "head":
+        raise Forbidden(
+            _("decision {id} was escalated: the heads answer it").format(id=decision_id)
+        )
+    if user.contingent in _keys(decision, ("confirm", "contest")):
+        raise Conflict(
+            _("{contingent} has already answered decision {id}").format(
+                contingent=user.contingent, id=decision_id
+            )
+        )
+    _step(connection, decision_id, user, verdict, remarks, when)
+    if verdict == "contest":
+        return _set_state(connection, decision_id, when, state=CONTESTED)
+    decision = _load(connection, decision_id)
+    others = set(mission.contingent_ids()) - {decision.proposer_contingent}
+    if _keys(decision, ("confirm",)) >= others:
+        return _set_state(connection, decision_id, when, state=CONFIRMED)
+    return decision
+
+
+def escalate_overdue(
+    connection: Connection, mission: Mission, *, at: datetime | None = None
+) -> list[Decision]:
+    """Escalate to the heads every proposal or urgent decision unanswered by its due time."""
+    when = moment(at)
+    log.lock(connection)
+    due = connection.execute(
+        select(decisions.c.id)
+        .where(decisions.c.state.in_((PROPOSED, TAKEN)), decisions.c.due_at <= when)
+        .order_by(decisions.c.due_at, decisions.c.id)
+    ).scalars()
+    escalated = []
+    heads_due = when + timedelta(hours=mission.config.policy.escalate_hours)
+    for decision_id in list(due):
+        _step(connection, decision_id, None, "escalate", "", when)
+        escalated.append(
+            _set_state(connection, decision_id, when, state=ESCALATED, due_at=heads_due)
+        )
+    return escalated
+
+
+def get_decision(connection: Connection, user: User, decision_id: str) -> Decision:
+    require(user, "read_decisions")
+    return _load(connection, decision_id)
+
+
+def list_decisions(
+    connection: Connection,
+    user: User | None,
+    *,
+    incident_id: str | None = None,
+    pending: bool = False,
+) -> list[Decision]:
+    """Decisions, oldest first. ``user`` None: the center itself (the handover report)."""
+    if user is not None:
+        require(user, "read_decisions")
+    query = select(decisions.c.id).order_by(decisions.c.proposed_at, decisions.c.id)
+    if incident_id is not None:
+        query = query.where(decisions.c.incident_id == incident_id)
+    if pending:
+        query = query.where(decisions.c.state.in_(PENDING))
+    return [_load(connection, i) for i in connection.execute(query).scalars()]
