@@ -15,6 +15,8 @@ def test_demo_runs_the_whole_center(cli, tmp_path: Path) -> None:  # type: ignor
     assert "F1" in out
     assert "cosigned by RU, TR" in out and "nothing edited, deleted, inserted or reordered" in out
     assert "both parties received the same records: True" in out
+    assert "joint result: finding" in out and "approved (two keys" in out
+    assert "result: disputed, both views kept" in out
     assert (workdir / "ceasefire.db").exists() and list(workdir.glob("release-*-AM.json"))
     # What the demo points at works.
     audit = cli("verify", "--db", str(workdir / "ceasefire.db"), "--keys", str(workdir / "keys"))

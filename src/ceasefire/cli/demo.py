@@ -13,9 +13,11 @@ import json
 import shutil
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
+from sqlalchemy import Engine
 
 from ceasefire.cli.common import console, console_err
 from ceasefire.geo.engine import Enricher
@@ -30,7 +32,7 @@ from ceasefire.ledger.cosign import make_checkpoint
 from ceasefire.ledger.entry import KIND_OBSERVATION
 from ceasefire.ledger.keys import init_keys, load_keys, origin_of
 from ceasefire.ledger.release import Selection, write_release
-from ceasefire.mission import DEFAULT_MISSION, load_mission
+from ceasefire.mission import DEFAULT_MISSION, Mission, load_mission
 from ceasefire.mission.model import SEVERITIES
 from ceasefire.sim import simulate, write_scenario
 from ceasefire.sim.score import read_truth, score
@@ -38,6 +40,10 @@ from ceasefire.store import open_database
 from ceasefire.store.incidents import IncidentFilter, list_incidents
 from ceasefire.store.missions import mission_row, save_mission
 from ceasefire.timeutil import parse_time
+from ceasefire.workflow.assessments import submit
+from ceasefire.workflow.decisions import approve, propose
+from ceasefire.workflow.findings import current
+from ceasefire.workflow.roles import User, add_user
 
 PLACES = (
     (39.991, 46.927, "2020-11-15T12:00:00+04:00"),
@@ -144,7 +150,10 @@ def demo(
         )
     )
 
-    console.rule(_("5. The record neither side can rewrite"))
+    console.rule(_("5. Joint assessment and a two-key decision"))
+    _workflow(engine, mission, ranked)
+
+    console.rule(_("6. The record neither side can rewrite"))
     keys = workdir / "keys"
     init_keys(keys, origin_of(mission.id), mission.contingent_ids())
     ring = load_keys(keys, origin_of(mission.id), mission.contingent_ids())
@@ -210,3 +219,71 @@ def demo(
         )
     )
     console.print(_("  a place:         ceasefire where 39.76 46.75 --at 2021-02-01 --lang az"))
+
+
+def _workflow(engine: Engine, mission: Mission, ranked: list[dict[str, Any]]) -> None:
+    """Both contingents assess the gravest incident blind and agree; both heads approve the
+    notice to both parties. On the next they differ, and the dissent is kept."""
+    if len(ranked) < 2:
+        return
+    people: dict[str, dict[str, User]] = {}
+    with engine.begin() as db:
+        for contingent in mission.contingent_ids():
+            people[contingent] = {
+                role: add_user(db, mission, f"{contingent.lower()}-{role}", role, contingent)
+                for role in ("duty_officer", "head")
+            }
+    agreed, other = ranked[0], ranked[1]
+    clause = mission.config.rules[0].clause if mission.config.rules else "1"
+    with engine.begin() as db:
+        for who in people.values():
+            submit(
+                db,
+                mission,
+                who["duty_officer"],
+                agreed["id"],
+                violation="yes",
+                clauses=[clause],
+                attribution="not_attributed",
+                severity="high",
+            )
+        found = current(db, people["RU"]["head"], agreed["id"])
+    console.print(
+        _("  {incident}: both assessed it blind; joint result: {outcome}").format(
+            incident=agreed["id"], outcome=found.outcome if found else "-"
+        )
+    )
+    with engine.begin() as db:
+        first, second = mission.contingent_ids()[:2]
+        decision = propose(db, mission, people[first]["head"], agreed["id"], "notify_both_parties")
+        console.print(
+            _("  {who} proposes {reaction}: {state}").format(
+                who=people[first]["head"].name, reaction=decision.reaction, state=decision.state
+            )
+        )
+        decision = approve(db, mission, people[second]["head"], decision.id)
+        console.print(
+            _("  {who} approves: {state} (two keys, one from each contingent)").format(
+                who=people[second]["head"].name, state=decision.state
+            )
+        )
+    with engine.begin() as db:
+        for contingent, who in people.items():
+            party = mission.party_ids()[0] if contingent == first else "not_attributed"
+            submit(
+                db,
+                mission,
+                who["duty_officer"],
+                other["id"],
+                violation="yes",
+                clauses=[clause],
+                attribution=party,
+                severity="medium",
+            )
+        found = current(db, people["TR"]["head"], other["id"])
+    console.print(
+        _(
+            "  {incident}: the contingents differ on attribution; result: {outcome}, "
+            "both views kept"
+        ).format(incident=other["id"], outcome=found.outcome if found else "-")
+    )
