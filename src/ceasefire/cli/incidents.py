@@ -21,13 +21,18 @@ from ceasefire.errors import InputError, Problem
 from ceasefire.geo.engine import Enricher
 from ceasefire.i18n import _, current_language, language
 from ceasefire.incidents.coverage import coverage as line_coverage
-from ceasefire.incidents.rules import why
 from ceasefire.incidents.service import Correlator
 from ceasefire.mission import load_mission
 from ceasefire.sim.score import read_truth
 from ceasefire.sim.score import score as score_incidents
 from ceasefire.store import open_database
-from ceasefire.store.incidents import IncidentFilter, get_incident, list_incidents, to_geojson
+from ceasefire.store.incidents import (
+    IncidentFilter,
+    explain,
+    get_incident,
+    list_incidents,
+    to_geojson,
+)
 from ceasefire.store.missions import mission_row, save_mission
 from ceasefire.timeutil import parse_time
 
@@ -106,21 +111,7 @@ def incident(
     found = get_incident(open_database(db), m, incident_id, lang)
     if found is None:
         raise InputError(Problem(file="incident", field="ID", reason=_("no such incident")))
-    rules = {r.id: r for r in m.config.rules}
-    for record in found["observations"]:
-        record["why"] = [
-            why(
-                m,
-                rules[r],
-                record["category"],
-                record.get("qualifiers", {}),
-                record["distance_to_line_m"],
-                record["zones"],
-                lang,
-            )
-            for r in record["rules"]
-            if r in rules
-        ]
+    explain(m, found, lang)
     if fmt is not ListFormat.table:
         print_json(to_geojson([found]) if fmt is ListFormat.geojson else found)
         return

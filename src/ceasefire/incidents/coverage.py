@@ -39,7 +39,7 @@ class Gap:
 
     def as_dict(self) -> dict[str, float]:
         return {
-            "from_km": round(self.from_km, 1),
+            "from_km": max(0.0, round(self.from_km, 1)),
             "to_km": round(self.to_km, 1),
             "length_km": round(self.to_km - self.from_km, 1),
             "longest_gap_h": round(self.longest_s / 3600, 1),
