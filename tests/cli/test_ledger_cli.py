@@ -48,8 +48,16 @@ def test_keys_checkpoint_verify_release(center: Path, cli) -> None:  # type: ign
     )
     assert released.code == 0, released.err
     bundle = json.loads(first.read_text())
-    assert set(bundle) >= {"checkpoint", "entries", "verifier_keys", "log_size", "origin",
-                           "released_to", "released_at", "consistency_proofs"}  # fmt: skip
+    assert set(bundle) >= {
+        "checkpoint",
+        "entries",
+        "verifier_keys",
+        "log_size",
+        "origin",
+        "released_to",
+        "released_at",
+        "consistency_proofs",
+    }
     assert len(bundle["entries"]) == 2 and bundle["released_to"] == "AM"
     checked = cli("verify", "--bundle", str(first), "--trusted-keys", str(center / "trusted.txt"))
     assert checked.code == 0, checked.out
@@ -118,9 +126,18 @@ def test_default_key_directory(center: Path, cli) -> None:  # type: ignore[no-un
 
 def test_bench_ledger_json(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     result = cli(
-        "bench", "ledger", "--records", "300", "--batch", "100", "--load-seconds", "0.1",
-        "--dir", str(tmp_path), "--json",
-    )  # fmt: skip
+        "bench",
+        "ledger",
+        "--records",
+        "300",
+        "--batch",
+        "100",
+        "--load-seconds",
+        "0.1",
+        "--dir",
+        str(tmp_path),
+        "--json",
+    )
     assert result.code == 0, result.err
     data = result.json()
     for key in ("name", "rate", "baseline", "baseline_rate", "ratio", "peak_rss_mb"):

@@ -71,8 +71,14 @@ def world(
         forked.engine, demo_mission, demo_enricher, [record(i, "TR", remarks="x") for i in range(6)]
     )
     grown = forked.release("AM", ["RU/RU-T00001"], since=(first["log_size"],))
-    yield {"ring": ring, "honest": honest, "first": first, "second": second,
-           "same_size": same_size, "grown": grown}  # fmt: skip
+    yield {
+        "ring": ring,
+        "honest": honest,
+        "first": first,
+        "second": second,
+        "same_size": same_size,
+        "grown": grown,
+    }
     honest.engine.dispose()
     forked.engine.dispose()
 

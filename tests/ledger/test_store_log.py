@@ -177,9 +177,14 @@ def test_migration_logs_observations_stored_before_the_ledger(database_url: str)
                         "VALUES ('RU', :sid, :d, :r, 'p', 'orlan-10', :t, 0, 0, 1, 'explosion', "
                         "1, false, 'drone-eo', :t, 'x', :m, '[]')"
                     ),
-                    {"sid": f"RU-T{i:05d}", "d": hashlib.sha256(text.encode()).hexdigest(),
-                     "r": text, "t": now, "m": mission},
-                )  # fmt: skip
+                    {
+                        "sid": f"RU-T{i:05d}",
+                        "d": hashlib.sha256(text.encode()).hexdigest(),
+                        "r": text,
+                        "t": now,
+                        "m": mission,
+                    },
+                )
         upgrade(engine)
         found = rows(engine)
         assert [r[0] for r in found] == [0, 1, 2]

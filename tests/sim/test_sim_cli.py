@@ -18,8 +18,18 @@ from ceasefire.sim.daylight import is_day
 
 def test_the_command_writes_the_files_and_prints_counts(cli: Any, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    result = cli("simulate", "--out", str(out), "--hours", "3", "--seed", "5",
-                 "--start", "2021-03-01T06:00:00Z", "--json")  # fmt: skip
+    result = cli(
+        "simulate",
+        "--out",
+        str(out),
+        "--hours",
+        "3",
+        "--seed",
+        "5",
+        "--start",
+        "2021-03-01T06:00:00Z",
+        "--json",
+    )
     assert result.code == 0, result.err
     counts = result.json()
     assert set(counts["observations"]) == {"RU", "TR"}

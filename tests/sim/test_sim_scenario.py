@@ -25,10 +25,16 @@ from ceasefire.sim.platforms import DRONES, GROUND_SENSES, TRACK_INTERVAL_S
 
 GEOD = Geod(ellps="WGS84")
 FILES = (
-    "RU/observations.jsonl", "RU/observations.cot", "RU/tracks.cot",
-    "TR/observations.jsonl", "TR/observations.cot", "TR/tracks.cot",
-    "complaints.jsonl", "truth.jsonl", "scenario.json",
-)  # fmt: skip
+    "RU/observations.jsonl",
+    "RU/observations.cot",
+    "RU/tracks.cot",
+    "TR/observations.jsonl",
+    "TR/observations.cot",
+    "TR/tracks.cot",
+    "complaints.jsonl",
+    "truth.jsonl",
+    "scenario.json",
+)
 
 
 def lines(path: Path) -> list[dict[str, Any]]:
@@ -113,14 +119,28 @@ def test_the_files_ingest_with_no_rejection(
     db = str(tmp_path / "center.db")
     folder = default_run.folder
     counts = default_run.scenario.counts()
-    jsonl = cli("ingest", str(folder / contingent / "observations.jsonl"), "--as", contingent,
-                "--db", db, "--json")  # fmt: skip
+    jsonl = cli(
+        "ingest",
+        str(folder / contingent / "observations.jsonl"),
+        "--as",
+        contingent,
+        "--db",
+        db,
+        "--json",
+    )
     assert jsonl.code == 0, jsonl.err
     assert jsonl.json()["rejected"] == 0
     assert jsonl.json()["accepted"] == counts["observations"][contingent]["total"]
-    again = cli("ingest", str(folder / contingent / "observations.cot"),
-                str(folder / contingent / "tracks.cot"), "--as", contingent, "--db", db,
-                "--json")  # fmt: skip
+    again = cli(
+        "ingest",
+        str(folder / contingent / "observations.cot"),
+        str(folder / contingent / "tracks.cot"),
+        "--as",
+        contingent,
+        "--db",
+        db,
+        "--json",
+    )
     assert again.code == 0, again.err
     result = again.json()
     assert result["rejected"] == 0 and result["accepted"] == 0  # the same records again

@@ -108,15 +108,22 @@ def test_agreement_gives_a_finding_and_revisions_keep_the_old(center: Center) ->
     # A revision is a new version; the first stays, and the finding is worked out again.
     with center.engine.begin() as db:
         revised = assessments.submit(
-            db, m, u["ru-head"], "INC-1", at=T0 + timedelta(hours=2),
+            db,
+            m,
+            u["ru-head"],
+            "INC-1",
+            at=T0 + timedelta(hours=2),
             **{**VIOLATION, "attribution": "not_attributed"},
-        )  # fmt: skip
+        )
     assert revised.version == 2 and status(center) == "disputed"
     with center.engine.connect() as db:
         rows = db.execute(
-            sa.select(assessments_table.c.contingent, assessments_table.c.version,
-                      assessments_table.c.attribution).order_by(assessments_table.c.id)
-        ).all()  # fmt: skip
+            sa.select(
+                assessments_table.c.contingent,
+                assessments_table.c.version,
+                assessments_table.c.attribution,
+            ).order_by(assessments_table.c.id)
+        ).all()
         assert [tuple(r) for r in rows] == [
             ("RU", 1, "AZ"),
             ("TR", 1, "AZ"),
@@ -131,9 +138,16 @@ def test_disagreement_is_disputed_with_both_views(center: Center) -> None:
     with center.engine.begin() as db:
         assessments.submit(db, m, u["ru-do"], "INC-1", at=T0, **VIOLATION)
         assessments.submit(
-            db, m, u["tr-do"], "INC-1", at=T0, violation="undetermined", clauses=[],
-            attribution="not_attributed", remarks="smoke only",
-        )  # fmt: skip
+            db,
+            m,
+            u["tr-do"],
+            "INC-1",
+            at=T0,
+            violation="undetermined",
+            clauses=[],
+            attribution="not_attributed",
+            remarks="smoke only",
+        )
     assert status(center) == "disputed"
     with center.engine.connect() as db:
         found = findings.current(db, u["tr-head"], "INC-1")

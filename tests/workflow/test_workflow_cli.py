@@ -17,10 +17,14 @@ def test_assess_finding_decide_approve_handover(cli, tmp_path: Path) -> None:  #
     with engine.begin() as conn:
         key = conn.execute(
             sa.insert(missions).values(
-                mission_id="karabakh-2020", version=1, digest="x", loaded_at=T0, source="t",
+                mission_id="karabakh-2020",
+                version=1,
+                digest="x",
+                loaded_at=T0,
+                source="t",
                 note="",
             )
-        ).inserted_primary_key[0]  # fmt: skip
+        ).inserted_primary_key[0]
         insert_incident(conn, "INC-1", key)
     engine.dispose()
     for name, role, aff in (
@@ -47,8 +51,18 @@ def test_assess_finding_decide_approve_handover(cli, tmp_path: Path) -> None:  #
     assert r.json()["outcome"] == "finding"
     r = cli("finding", "INC-1", "--as-user", "tr-do", "--db", db)
     assert "joint finding" in r.out
-    r = cli("decide", "INC-1", "--reaction", "notify_both_parties", "--as-user", "ru-head",
-            "--format", "json", "--db", db)  # fmt: skip
+    r = cli(
+        "decide",
+        "INC-1",
+        "--reaction",
+        "notify_both_parties",
+        "--as-user",
+        "ru-head",
+        "--format",
+        "json",
+        "--db",
+        db,
+    )
     decision = r.json()["id"]
     assert r.json()["state"] == "proposed"
     r = cli("approve", decision, "--as-user", "ru-head", "--db", db)

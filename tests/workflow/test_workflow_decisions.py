@@ -97,9 +97,15 @@ def test_urgent_tier_confirmed_or_contested_by_the_other_side(center: Center) ->
             decisions.approve(db, m, u["tr-head"], d.id, at=T0)
         assert decisions.confirm(db, m, u["tr-do"], d.id, at=T0).state == "confirmed"
         e = decisions.propose(
-            db, m, u["tr-do"], "INC-1", "request_reobservation", contingent="RU",
-            urgent=True, at=T0,
-        )  # fmt: skip
+            db,
+            m,
+            u["tr-do"],
+            "INC-1",
+            "request_reobservation",
+            contingent="RU",
+            urgent=True,
+            at=T0,
+        )
         contested = decisions.contest(db, m, u["ru-do"], e.id, remarks="no drone free", at=T0)
         assert contested.state == "contested"
         assert contested.steps[-1].remarks == "no drone free"

@@ -69,8 +69,11 @@ def records(n: int, seed: int = 1) -> list[LogEntry]:
             "remarks": "bench record",
             "lang": "en",
         }
-        out.append(LogEntry(KIND_OBSERVATION, f"{contingent}/{source}",
-                            canonical_json(record).decode("utf-8")))  # fmt: skip
+        out.append(
+            LogEntry(
+                KIND_OBSERVATION, f"{contingent}/{source}", canonical_json(record).decode("utf-8")
+            )
+        )
     return out
 
 

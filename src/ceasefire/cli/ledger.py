@@ -169,10 +169,10 @@ def verify(
         print_json(report.as_json())
     else:
         console.print(
-            _("ledger: {n} entries (head {head}); observations: {o} rows; checkpoints: {c}")
-            .format(n=report.entries, head=report.head, o=report.observations,
-                    c=report.checkpoints)
-        )  # fmt: skip
+            _("ledger: {n} entries (head {head}); observations: {o} rows; checkpoints: {c}").format(
+                n=report.entries, head=report.head, o=report.observations, c=report.checkpoints
+            )
+        )
         for note in report.notes:
             console.print(note)
         for finding in report.findings:
@@ -221,17 +221,24 @@ def _verify_bundle(bundle: Path, previous: Path | None, trusted: Path | None, fm
         console_err.print(f"[yellow]![/yellow] {warning}")
     console.print(
         "[green]✓[/green] "
-        + _("{file}: {n} record(s) proven in {origin} at size {size}, signed by the center and "
-            "cosigned by {who}").format(
-            file=bundle.name, n=report.entries, origin=report.origin, size=report.log_size,
-            who=", ".join(report.cosigners))
-    )  # fmt: skip
+        + _(
+            "{file}: {n} record(s) proven in {origin} at size {size}, signed by the center and "
+            "cosigned by {who}"
+        ).format(
+            file=bundle.name,
+            n=report.entries,
+            origin=report.origin,
+            size=report.log_size,
+            who=", ".join(report.cosigners),
+        )
+    )
     if report.consistent_with is not None:
         console.print(
             "[green]✓[/green] "
-            + _("consistent with the kept checkpoint of size {n}: no rollback, no split view")
-            .format(n=report.consistent_with)
-        )  # fmt: skip
+            + _(
+                "consistent with the kept checkpoint of size {n}: no rollback, no split view"
+            ).format(n=report.consistent_with)
+        )
 
 
 def release(
@@ -284,7 +291,8 @@ def release(
     path = out or Path(f"release-{to}-{stamp}.json")
     done = write_release(open_database(db), ring, path, to, [selection], since)
     console.print(
-        _("{path}: {n} record(s) for {to} at log size {size}; the release is logged at index "
-          "{index}").format(path=done.path, n=done.entries, to=to, size=done.log_size,
-                            index=done.index)
-    )  # fmt: skip
+        _(
+            "{path}: {n} record(s) for {to} at log size {size}; the release is logged at index "
+            "{index}"
+        ).format(path=done.path, n=done.entries, to=to, size=done.log_size, index=done.index)
+    )

@@ -37,9 +37,13 @@ def simulate(
     if out.exists() and not out.is_dir():
         raise InputError(Problem(file=str(out), field="--out", reason=_("not a folder")))
     progress = Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(), console=console_err, transient=True,
-    )  # fmt: skip
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console_err,
+        transient=True,
+    )
     with progress:
         task = progress.add_task(_("simulating"), total=len(STAGES) + 1)
 
@@ -56,20 +60,28 @@ def simulate(
         print_json(counts)
         return
     console.print(
-        _("{events} events ({violations} violations), seen by none {none}, by one contingent "
-          "{one}, by several {several}").format(
-            events=counts["events"], violations=counts["violations"],
-            none=counts["seen_by_none"], one=counts["seen_by_one"],
+        _(
+            "{events} events ({violations} violations), seen by none {none}, by one contingent "
+            "{one}, by several {several}"
+        ).format(
+            events=counts["events"],
+            violations=counts["violations"],
+            none=counts["seen_by_none"],
+            one=counts["seen_by_one"],
             several=counts["seen_by_several"],
         )
-    )  # fmt: skip
+    )
     for contingent, numbers in counts["observations"].items():
         console.print(
-            _("{contingent}: {total} observations, {sorties} sorties, {points} track points")
-            .format(contingent=contingent, total=numbers["total"],
-                    sorties=counts["sorties"].get(contingent, 0),
-                    points=counts["track_points"].get(contingent, 0))
-        )  # fmt: skip
+            _(
+                "{contingent}: {total} observations, {sorties} sorties, {points} track points"
+            ).format(
+                contingent=contingent,
+                total=numbers["total"],
+                sorties=counts["sorties"].get(contingent, 0),
+                points=counts["track_points"].get(contingent, 0),
+            )
+        )
     console.print(
         _("complaints: {true} true, {false} false; files in {out}").format(
             true=counts["complaints"]["true"], false=counts["complaints"]["false"], out=out

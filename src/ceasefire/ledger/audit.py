@@ -221,10 +221,11 @@ def _audit_checkpoints(
         report.add(
             "ledger",
             _("indexes {first}..{last}").format(first=low, last=mismatched - 1),
-            _("the entries do not hash to the root the contingents cosigned at size {size}: "
-              "an entry in this range was edited, inserted, deleted or moved").format(
-                size=mismatched)
-        )  # fmt: skip
+            _(
+                "the entries do not hash to the root the contingents cosigned at size {size}: "
+                "an entry in this range was edited, inserted, deleted or moved"
+            ).format(size=mismatched),
+        )
     if report.uncovered:
         report.notes.append(
             _("entries {first}..{last} are not yet covered by a cosigned checkpoint").format(
@@ -305,17 +306,19 @@ def _audit_observations(db: Connection, report: AuditReport) -> None:
         try:
             logged = _logged_columns(row.record)
         except (ValueError, ObservationError) as e:
-            report.add("observations", where, _("record is not a valid observation: {e}").format(
-                e=e))  # fmt: skip
+            report.add(
+                "observations", where, _("record is not a valid observation: {e}").format(e=e)
+            )
             logged = {}
         for column, value in logged.items():
             if not _same(getattr(row, column), value):
                 report.add(
                     "observations",
                     where,
-                    _("column {column} is {stored!r} but the logged record says {logged!r}")
-                    .format(column=column, stored=getattr(row, column), logged=value),
-                )  # fmt: skip
+                    _("column {column} is {stored!r} but the logged record says {logged!r}").format(
+                        column=column, stored=getattr(row, column), logged=value
+                    ),
+                )
         if row.ledger_index is None:
             report.add("observations", where, _("no ledger entry (inserted?)"))
             continue
@@ -324,9 +327,11 @@ def _audit_observations(db: Connection, report: AuditReport) -> None:
             report.add(
                 "observations",
                 where,
-                _("stored after id {other} but logged before it, at index {index} "
-                  "(rows reordered?)").format(other=previous[0], index=index),
-            )  # fmt: skip
+                _(
+                    "stored after id {other} but logged before it, at index {index} "
+                    "(rows reordered?)"
+                ).format(other=previous[0], index=index),
+            )
         previous = (int(row.id), index)
         if row.entry is None:
             report.add(
@@ -343,9 +348,10 @@ def _audit_observations(db: Connection, report: AuditReport) -> None:
             report.add(
                 "observations",
                 where,
-                _("points at ledger index {index}, the entry of {kind} {ref} "
-                  "(rows swapped?)").format(index=index, kind=env.kind, ref=env.ref),
-            )  # fmt: skip
+                _(
+                    "points at ledger index {index}, the entry of {kind} {ref} (rows swapped?)"
+                ).format(index=index, kind=env.kind, ref=env.ref),
+            )
         elif envelope(KIND_OBSERVATION, ref, row.record, env.appended_at) != row.entry:
             report.add(
                 "observations",

@@ -180,8 +180,9 @@ def verify_bundle(
         ("entries", bundle.get("entries"), list),
     ):
         if not isinstance(value, kind) or isinstance(value, bool):
-            problems.append(_("field {name} is missing or not a {kind}").format(
-                name=name, kind=kind.__name__))  # fmt: skip
+            problems.append(
+                _("field {name} is missing or not a {kind}").format(name=name, kind=kind.__name__)
+            )
     if problems:
         raise BundleError(problems)
     assert isinstance(origin, str) and isinstance(note, str) and isinstance(log_size, int)
@@ -215,9 +216,11 @@ def verify_bundle(
                 )
     else:
         warnings.append(
-            _("the keys were taken from the bundle itself: compare them with keys you trust "
-              "(--trusted-keys)")
-        )  # fmt: skip
+            _(
+                "the keys were taken from the bundle itself: compare them with keys you trust "
+                "(--trusted-keys)"
+            )
+        )
     if problems:
         raise BundleError(problems)
     log_key = logs[0]
@@ -255,8 +258,9 @@ def verify_bundle(
         if proof is None:
             continue
         try:
-            _verify_inclusion(entry_leaf_hash(record), index, checkpoint.size, proof,
-                              checkpoint.root_hash)  # fmt: skip
+            _verify_inclusion(
+                entry_leaf_hash(record), index, checkpoint.size, proof, checkpoint.root_hash
+            )
         except ProofError as e:
             problems.append(
                 _("{where}: the record is not proven in the checkpoint: {e}").format(
@@ -356,16 +360,20 @@ def _check_previous(
         return None
     if old.size > current.size:
         problems.append(
-            _("rollback: the bundle's checkpoint has size {new}, smaller than the kept "
-              "checkpoint's size {old}").format(new=current.size, old=old.size)
-        )  # fmt: skip
+            _(
+                "rollback: the bundle's checkpoint has size {new}, smaller than the kept "
+                "checkpoint's size {old}"
+            ).format(new=current.size, old=old.size)
+        )
         return None
     if old.size == current.size:
         if old.root_hash != current.root_hash:
             problems.append(
-                _("split view: the kept checkpoint and the bundle's have the same size {n} "
-                  "but different roots").format(n=old.size)
-            )  # fmt: skip
+                _(
+                    "split view: the kept checkpoint and the bundle's have the same size {n} "
+                    "but different roots"
+                ).format(n=old.size)
+            )
             return None
         return old.size
     proof: list[bytes] | None = None
@@ -377,18 +385,21 @@ def _check_previous(
             break
     else:
         problems.append(
-            _("the bundle carries no consistency proof from the kept checkpoint's size {n}: "
-              "ask the center for a bundle with one (ceasefire release --since {n})").format(
-                n=old.size)
-        )  # fmt: skip
+            _(
+                "the bundle carries no consistency proof from the kept checkpoint's size {n}: "
+                "ask the center for a bundle with one (ceasefire release --since {n})"
+            ).format(n=old.size)
+        )
         return None
     try:
         verify_consistency(old.size, current.size, old.root_hash, current.root_hash, proof)
     except ProofError as e:
         problems.append(
-            _("split view: the bundle's log (size {new}) does not extend the kept checkpoint "
-              "(size {old}): {e}").format(new=current.size, old=old.size, e=e)
-        )  # fmt: skip
+            _(
+                "split view: the bundle's log (size {new}) does not extend the kept checkpoint "
+                "(size {old}): {e}"
+            ).format(new=current.size, old=old.size, e=e)
+        )
         return None
     return old.size
 

@@ -84,9 +84,16 @@ def json_string(text: str) -> str:
 def envelope(kind: str, ref: str, record: str, appended_at: str) -> str:
     """The entry text: RFC 8785 orders the keys appended_at, kind, record, ref."""
     return (
-        '{"appended_at":' + json_string(appended_at) + ',"kind":' + json_string(kind)
-        + ',"record":' + record + ',"ref":' + json_string(ref) + "}"
-    )  # fmt: skip
+        '{"appended_at":'
+        + json_string(appended_at)
+        + ',"kind":'
+        + json_string(kind)
+        + ',"record":'
+        + record
+        + ',"ref":'
+        + json_string(ref)
+        + "}"
+    )
 
 
 def entry_leaf_hash(entry: str | bytes) -> bytes:

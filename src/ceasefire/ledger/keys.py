@@ -163,8 +163,9 @@ def load_keys(
             for c in contingents
         }
     except KeyFormatError as e:
-        raise KeyFileError(_("a verifier key in {path} is malformed: {e}").format(
-            path=directory, e=e)) from e  # fmt: skip
+        raise KeyFileError(
+            _("a verifier key in {path} is malformed: {e}").format(path=directory, e=e)
+        ) from e
     _check_name(directory / f"{CENTER}.vkey", log_verifier.name, key_name(origin, CENTER))
     for c, v in cosigner_verifiers.items():
         _check_name(directory / f"{c}.vkey", v.name, key_name(origin, c))

@@ -107,9 +107,16 @@ def append(
             kind_json = kinds[e.kind] = json_string(e.kind)
         # The envelope of entry.envelope(), inlined: this loop is the append hot path.
         text = (
-            '{"appended_at":' + stamp_json + ',"kind":' + kind_json + ',"record":' + e.record
-            + ',"ref":' + json_string(e.ref) + "}"
-        )  # fmt: skip
+            '{"appended_at":'
+            + stamp_json
+            + ',"kind":'
+            + kind_json
+            + ',"record":'
+            + e.record
+            + ',"ref":'
+            + json_string(e.ref)
+            + "}"
+        )
         leaf = _sha256(_LEAF + text.encode("utf-8")).digest()
         rows.append((first + offset, e.kind, e.ref, text, leaf, stored_at))
     connection.exec_driver_sql(_insert_sql(connection), rows)
@@ -246,9 +253,10 @@ class LogTree:
         have = self.tree.size
         if head < have:
             raise LedgerError(
-                _("the ledger's head says {head} entries, fewer than the {have} already read")
-                .format(head=head, have=have)
-            )  # fmt: skip
+                _(
+                    "the ledger's head says {head} entries, fewer than the {have} already read"
+                ).format(head=head, have=have)
+            )
         while have < head:
             upto = min(head, have + READ_CHUNK)
             packed = bytearray()

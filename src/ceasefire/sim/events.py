@@ -168,8 +168,10 @@ def draft(kind: str, party: str, other: str, rng: np.random.Generator) -> _Draft
     spec = KINDS[kind]
     duration = _minutes(rng, spec)
     if kind == "explosion":
-        weapon = _pick(rng, {"mortar": 0.5, "artillery": 0.25, "automatic_grenade_launcher": 0.1,
-                             "unknown": 0.15})  # fmt: skip
+        weapon = _pick(
+            rng,
+            {"mortar": 0.5, "artillery": 0.25, "automatic_grenade_launcher": 0.1, "unknown": 0.15},
+        )
         kind_of = "impact" if rng.random() < 0.6 else "outgoing"
         q: dict[str, Any] = {"explosion": kind_of, "weapon": weapon}
         calibre = CALIBRES_MM.get(weapon)
@@ -177,24 +179,51 @@ def draft(kind: str, party: str, other: str, rng: np.random.Generator) -> _Draft
             q["calibre_mm"] = float(rng.choice(calibre))
         shots = 1 + int(rng.poisson(2.0))
         side = other if kind_of == "impact" else party
-        return _Draft(kind, "explosion", q, shots, party, side, duration, 0.0, shots,
-                      "explosion", dict(q))  # fmt: skip
+        return _Draft(
+            kind, "explosion", q, shots, party, side, duration, 0.0, shots, "explosion", dict(q)
+        )
     if kind == "muzzle_flash":
-        weapon = _pick(rng, {"heavy_machine_gun": 0.4, "tank": 0.2, "artillery": 0.2,
-                             "mortar": 0.2})  # fmt: skip
+        weapon = _pick(
+            rng, {"heavy_machine_gun": 0.4, "tank": 0.2, "artillery": 0.2, "mortar": 0.2}
+        )
         q = {"weapon": weapon}
         shots = 1 + int(rng.poisson(1.5))
-        return _Draft(kind, "muzzle_flash", q, shots, party, party, duration, 0.0, shots,
-                      "muzzle_flash", dict(q))  # fmt: skip
+        return _Draft(
+            kind,
+            "muzzle_flash",
+            q,
+            shots,
+            party,
+            party,
+            duration,
+            0.0,
+            shots,
+            "muzzle_flash",
+            dict(q),
+        )
     if kind == "small_arms_fire":
-        q = {"fire": _pick(rng, {"bursts": 0.5, "shots": 0.2, "mixed": 0.3}),
-             "weapon": _pick(rng, {"small_arms": 0.7, "heavy_machine_gun": 0.3})}  # fmt: skip
+        q = {
+            "fire": _pick(rng, {"bursts": 0.5, "shots": 0.2, "mixed": 0.3}),
+            "weapon": _pick(rng, {"small_arms": 0.7, "heavy_machine_gun": 0.3}),
+        }
         shots = 1 + int(rng.poisson(5.0))
-        return _Draft(kind, "small_arms_fire", q, shots, party, party, duration, 0.0, shots,
-                      "small_arms_fire", dict(q))  # fmt: skip
+        return _Draft(
+            kind,
+            "small_arms_fire",
+            q,
+            shots,
+            party,
+            party,
+            duration,
+            0.0,
+            shots,
+            "small_arms_fire",
+            dict(q),
+        )
     if kind == "heavy_weapon":
-        weapon = _pick(rng, {"artillery": 0.3, "mlrs": 0.15, "mortar": 0.2, "tank": 0.25,
-                             "air_defence": 0.1})  # fmt: skip
+        weapon = _pick(
+            rng, {"artillery": 0.3, "mlrs": 0.15, "mortar": 0.2, "tank": 0.25, "air_defence": 0.1}
+        )
         q = {"weapon": weapon}
         calibre = CALIBRES_MM.get(weapon)
         if calibre:
@@ -205,8 +234,19 @@ def draft(kind: str, party: str, other: str, rng: np.random.Generator) -> _Draft
             duration, speed = int(float(rng.uniform(low, high)) * 60.0), 0.0
         else:
             speed = float(rng.uniform(15.0, 30.0)) / 3.6
-        return _Draft(kind, "movement_heavy_weapon", q, count, party, party, duration, speed, 0,
-                      "movement_heavy_weapon", dict(q))  # fmt: skip
+        return _Draft(
+            kind,
+            "movement_heavy_weapon",
+            q,
+            count,
+            party,
+            party,
+            duration,
+            speed,
+            0,
+            "movement_heavy_weapon",
+            dict(q),
+        )
     if kind == "line_crossing":
         on_foot = rng.random() < 0.4
         if on_foot:
@@ -219,26 +259,44 @@ def draft(kind: str, party: str, other: str, rng: np.random.Generator) -> _Draft
         q = {"crossing": "personnel" if on_foot else "vehicle"}
         return _Draft(kind, "line_crossing", q, count, party, party, 0, speed, 0, *report)
     if kind == "fortification":
-        q = {"work": _pick(rng, {"trench": 0.4, "firing_position": 0.25, "bunker": 0.15,
-                                 "barrier": 0.2}),
-             "machinery": bool(rng.random() < 0.5)}  # fmt: skip
-        return _Draft(kind, "fortification", q, 1, party, party, duration, 0.0, 0,
-                      "fortification", dict(q))  # fmt: skip
+        q = {
+            "work": _pick(
+                rng, {"trench": 0.4, "firing_position": 0.25, "bunker": 0.15, "barrier": 0.2}
+            ),
+            "machinery": bool(rng.random() < 0.5),
+        }
+        return _Draft(
+            kind, "fortification", q, 1, party, party, duration, 0.0, 0, "fortification", dict(q)
+        )
     if kind == "civilian_traffic":
         q = {"vehicle": _pick(rng, {"car": 0.6, "truck": 0.4}), "military": False}
         count = 1 + int(rng.poisson(0.8))
         speed = float(rng.uniform(30.0, 50.0)) / 3.6
-        return _Draft(kind, "movement_vehicle", q, count, None, party, duration, speed, 0,
-                      "movement_vehicle", dict(q))  # fmt: skip
+        return _Draft(
+            kind,
+            "movement_vehicle",
+            q,
+            count,
+            None,
+            party,
+            duration,
+            speed,
+            0,
+            "movement_vehicle",
+            dict(q),
+        )
     if kind == "agricultural_fire":
         q = {"activity": "agricultural_fire"}
         return _Draft(kind, "other", q, 1, None, party, duration, 0.0, 0, "other", dict(q))
     if kind == "uav_flight":
-        q = {"uav": _pick(rng, {"quadcopter": 0.6, "fixed-wing": 0.4}),
-             "altitude_m": float(round(float(rng.uniform(100.0, 800.0)), -1))}  # fmt: skip
+        q = {
+            "uav": _pick(rng, {"quadcopter": 0.6, "fixed-wing": 0.4}),
+            "altitude_m": float(round(float(rng.uniform(100.0, 800.0)), -1)),
+        }
         # A loitering UAV: it stays over one place (on its party's own side).
-        return _Draft(kind, "uav_flight", q, 1, party, party, duration, 0.0, 0,
-                      "uav_flight", dict(q))  # fmt: skip
+        return _Draft(
+            kind, "uav_flight", q, 1, party, party, duration, 0.0, 0, "uav_flight", dict(q)
+        )
     raise ValueError(f"unknown kind of event: {kind}")
 
 
@@ -335,9 +393,14 @@ class Placer:
         return None
 
     def _crossing(
-        self, d: _Draft, start: int, line: ContactLine, s: float, off: float,
+        self,
+        d: _Draft,
+        start: int,
+        line: ContactLine,
+        s: float,
+        off: float,
         rng: np.random.Generator,
-    ) -> Event:  # fmt: skip
+    ) -> Event:
         cx, cy, tx, ty, part = line.point(s)
         # The unit normal towards the crossing party's own side, then turned by up to ~25 deg.
         nx, ny = (-ty, tx) if d.side != part.right_party else (ty, -tx)
@@ -354,9 +417,16 @@ class Placer:
         return event
 
     def _event(
-        self, d: _Draft, start: int, end: int, x0: float, y0: float, x1: float, y1: float,
+        self,
+        d: _Draft,
+        start: int,
+        end: int,
+        x0: float,
+        y0: float,
+        x1: float,
+        y1: float,
         heading: float | None,
-    ) -> Event:  # fmt: skip
+    ) -> Event:
         bursts = None
         if d.shots > 0:
             spread = self.rng.uniform(0.0, max(1, end - start), size=d.shots - 1)

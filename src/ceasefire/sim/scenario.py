@@ -223,9 +223,14 @@ def simulate(
     step("complaints")
     complaints_rng = _rng(seed, "complaints")
     said, claims = complaints(
-        events, Placer(book, enricher, complaints_rng), parties, contingents, lo, hi,
+        events,
+        Placer(book, enricher, complaints_rng),
+        parties,
+        contingents,
+        lo,
+        hi,
         complaints_rng,
-    )  # fmt: skip
+    )
     reports += said
 
     step("records")
@@ -322,16 +327,23 @@ def write_scenario(
                 fb.write(observation_to_cot(observation) + b"\n")
         done(f"{contingent}/observations.cot", len(records))
         points = sorted(
-            (p for s in scenario.sorties if s.contingent == contingent
-             for p in s.track_points(lo, hi)),
+            (
+                p
+                for s in scenario.sorties
+                if s.contingent == contingent
+                for p in s.track_points(lo, hi)
+            ),
             key=lambda p: (p.time, p.platform_id),
-        )  # fmt: skip
+        )
         with (folder / "tracks.cot").open("wb") as fb:
             for point in points:
                 fb.write(track_to_cot(point) + b"\n")
         done(f"{contingent}/tracks.cot", len(points))
-        files += [f"{contingent}/observations.jsonl", f"{contingent}/observations.cot",
-                  f"{contingent}/tracks.cot"]  # fmt: skip
+        files += [
+            f"{contingent}/observations.jsonl",
+            f"{contingent}/observations.cot",
+            f"{contingent}/tracks.cot",
+        ]
     with (out / "complaints.jsonl").open("w", encoding="utf-8", newline="\n") as f:
         write_jsonl(scenario.complaints, f)
     done("complaints.jsonl", len(scenario.complaints))

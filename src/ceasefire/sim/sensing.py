@@ -214,9 +214,13 @@ def _drone_reports(
         "sensed_by": "drone-eo" if day else "drone-ir",
     }
     qualifiers = assess(
-        event.report_qualifiers, rng, undetermined=0.2, drop_weapon=0.4, drop_calibre=0.5,
+        event.report_qualifiers,
+        rng,
+        undetermined=0.2,
+        drop_weapon=0.4,
+        drop_calibre=0.5,
         direction_sd=10.0,
-    )  # fmt: skip
+    )
     if event.moving:
         # Successive positions of one track, one a minute while in view. The sortie's crew
         # knows an object it sees again on a later pass: the track number stays.
@@ -229,10 +233,15 @@ def _drone_reports(
         out = []
         for t in seen[::step]:
             track[1] += 1
-            record = dict(base, qualifiers=dict(qualifiers), count=count, count_approx=approx,
-                          track=f"{sortie.id}-T{track[0]}",
-                          remarks=f"track {sortie.id}/{track[0]}, position {track[1]}",
-                          lang="en")  # fmt: skip
+            record = dict(
+                base,
+                qualifiers=dict(qualifiers),
+                count=count,
+                count_approx=approx,
+                track=f"{sortie.id}-T{track[0]}",
+                remarks=f"track {sortie.id}/{track[0]}, position {track[1]}",
+                lang="en",
+            )
             out.append(_with_place(record, event, sortie, int(t), None, projection, rng))
         return out
     if event.bursts is not None:
@@ -265,10 +274,17 @@ def _with_place(
     sx, sy, _airborne = sortie.path.at(t)
     slat, slon = projection.to_geo(sx, sy)
     sighting = Sighting(
-        event.id, sortie.contingent, sortie.platform_id, spec.type, sortie.id, t,
-        round(float(elat), 6), round(float(elon), 6), round(float(slat), 6),
+        event.id,
+        sortie.contingent,
+        sortie.platform_id,
+        spec.type,
+        sortie.id,
+        t,
+        round(float(elat), 6),
+        round(float(elon), 6),
+        round(float(slat), 6),
         round(float(slon), 6),
-    )  # fmt: skip
+    )
     return Report(sortie.contingent, "drone", event.id, observed, record, sighting)
 
 
@@ -307,10 +323,21 @@ def sense_ground(
             first = int(heard[0])
             i = int(np.flatnonzero(near)[0])
             reports.append(
-                _ground_report(event, observer, sense.mode, first, int(heard[-1]), len(heard),
-                               float(ox[i]), float(oy[i]), float(ex[i]), float(ey[i]),
-                               projection, rng)
-            )  # fmt: skip
+                _ground_report(
+                    event,
+                    observer,
+                    sense.mode,
+                    first,
+                    int(heard[-1]),
+                    len(heard),
+                    float(ox[i]),
+                    float(oy[i]),
+                    float(ex[i]),
+                    float(ey[i]),
+                    projection,
+                    rng,
+                )
+            )
     return reports
 
 
@@ -339,11 +366,23 @@ def _ground_report(
     estimate = distance * math.exp(float(rng.normal(0.0, spec.distance_sd)))
     band = next((b for b in DISTANCE_BANDS_M if estimate < b[1]), DISTANCE_BANDS_M[-1])
     if mode == "heard":
-        qualifiers = assess(event.qualifiers, rng, undetermined=0.6, drop_weapon=0.7,
-                            drop_calibre=1.0, direction_sd=None)  # fmt: skip
+        qualifiers = assess(
+            event.qualifiers,
+            rng,
+            undetermined=0.6,
+            drop_weapon=0.7,
+            drop_calibre=1.0,
+            direction_sd=None,
+        )
     else:
-        qualifiers = assess(event.qualifiers, rng, undetermined=0.3, drop_weapon=0.5,
-                            drop_calibre=1.0, direction_sd=20.0)  # fmt: skip
+        qualifiers = assess(
+            event.qualifiers,
+            rng,
+            undetermined=0.3,
+            drop_weapon=0.5,
+            drop_calibre=1.0,
+            direction_sd=20.0,
+        )
     count, approx = (heard, False) if event.bursts is not None else _count(event.count, rng)
     observed = _minute(first + float(rng.normal(0.0, spec.time_error_s)))
     is_post = spec.type == "observation-post"
@@ -365,10 +404,17 @@ def _ground_report(
     if last - first >= 120:
         record["observed_until"] = _iso(max(observed, _minute(last)))
     sighting = Sighting(
-        event.id, observer.contingent, observer.platform_id, spec.type, None, first,
-        round(float(elat), 6), round(float(elon), 6), round(float(olat), 6),
+        event.id,
+        observer.contingent,
+        observer.platform_id,
+        spec.type,
+        None,
+        first,
+        round(float(elat), 6),
+        round(float(elon), 6),
+        round(float(olat), 6),
         round(float(olon), 6),
-    )  # fmt: skip
+    )
     source: Source = "post" if is_post else "patrol"
     return Report(observer.contingent, source, event.id, observed, record, sighting)
 
@@ -393,9 +439,20 @@ def complaints(
         claimant = str(rng.choice([q for q in parties if q != event.party]))
         x, y = event.crossing_xy or event.at((event.start + event.end) / 2)
         reports.append(
-            _complaint(event, claimant, event.party, float(x), float(y), contingents, spec,
-                       projection, lo, hi, rng)
-        )  # fmt: skip
+            _complaint(
+                event,
+                claimant,
+                event.party,
+                float(x),
+                float(y),
+                contingents,
+                spec,
+                projection,
+                lo,
+                hi,
+                rng,
+            )
+        )
     claims: list[Event] = []
     hours = (hi - lo) / 3600.0
     line = placer.line(lo)
@@ -420,9 +477,20 @@ def complaints(
         lat, lon = projection.to_geo(claim.x0, claim.y0)
         claim.lat, claim.lon = round(float(lat), 6), round(float(lon), 6)
         reports.append(
-            _complaint(claim, claim.claimed_by or "", claim.party or "", claim.x0, claim.y0,
-                       contingents, spec, projection, lo, hi, rng)
-        )  # fmt: skip
+            _complaint(
+                claim,
+                claim.claimed_by or "",
+                claim.party or "",
+                claim.x0,
+                claim.y0,
+                contingents,
+                spec,
+                projection,
+                lo,
+                hi,
+                rng,
+            )
+        )
     return reports, claims
 
 
@@ -443,8 +511,14 @@ def _complaint(
     contingent = contingents[int(event.id[2:]) % len(contingents)]
     said = event.start + float(rng.normal(0.0, spec.time_error_s))
     observed = round(said / spec.round_s) * spec.round_s
-    qualifiers = assess(event.qualifiers, rng, undetermined=0.0, drop_weapon=0.5,
-                        drop_calibre=0.5, direction_sd=None)  # fmt: skip
+    qualifiers = assess(
+        event.qualifiers,
+        rng,
+        undetermined=0.0,
+        drop_weapon=0.5,
+        drop_calibre=0.5,
+        direction_sd=None,
+    )
     count = max(1, round(event.count * float(rng.uniform(0.5, 2.0))))
     record: dict[str, Any] = {
         "contingent": contingent,

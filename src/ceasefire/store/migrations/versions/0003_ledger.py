@@ -116,9 +116,14 @@ def _backfill() -> int:
     for index, row in enumerate(rows):
         ref = f"{row.contingent}/{row.source_id}"
         entry = (
-            '{"appended_at":' + _string(stamp) + ',"kind":"observation","record":' + row.record
-            + ',"ref":' + _string(ref) + "}"
-        )  # fmt: skip
+            '{"appended_at":'
+            + _string(stamp)
+            + ',"kind":"observation","record":'
+            + row.record
+            + ',"ref":'
+            + _string(ref)
+            + "}"
+        )
         leaf = hashlib.sha256(b"\x00" + entry.encode("utf-8")).digest()
         entries.append(
             {
