@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from api_support import add_staff, bearer, duty_officer, post_by_contingent
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -67,9 +68,10 @@ def client(engine: Engine, demo_mission: Mission, demo_enricher: Any) -> Iterato
     }
     records = [sighting(e, "RU") for e in range(EVENTS)] + [twin]
     records += [sighting(e, "TR", minutes=2, metres=100) for e in range(0, EVENTS, 2)]
-    with TestClient(create_app(engine, demo_mission, enricher=demo_enricher)) as test_client:
-        response = test_client.post(f"{API}/observations", json=records)
-        assert response.json()["accepted"] == len(records), response.text
+    tokens = add_staff(engine, demo_mission, (duty_officer("RU"), duty_officer("TR")))
+    app = create_app(engine, demo_mission, enricher=demo_enricher)
+    with TestClient(app, headers=bearer(tokens[duty_officer("RU")])) as test_client:
+        assert post_by_contingent(test_client, records, tokens) == len(records)
         yield test_client
 
 
@@ -264,7 +266,9 @@ def test_coverage_is_the_json_of_the_cli(
         ],
         "tracks",
     )
-    client = TestClient(create_app(engine, demo_mission, enricher=demo_enricher))
+    tokens = add_staff(engine, demo_mission, ("auditor",))
+    app = create_app(engine, demo_mission, enricher=demo_enricher)
+    client = TestClient(app, headers=bearer(tokens["auditor"]))
     url = f"{API}/coverage"
     query = {"since": "2021-02-01T06:00:00Z", "until": "2021-02-01T12:00:00Z", "gap_hours": "2"}
     response = client.get(url, params=query)

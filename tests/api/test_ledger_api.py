@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from api_support import add_staff, bearer, duty_officer
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -27,6 +28,8 @@ from ceasefire.ledger.keys import KeyRing, init_keys, load_keys, origin_of
 from ceasefire.mission import Mission
 
 API = "/api/v1/ledger"
+STAFF = 2
+"""The log's first entries: the test's user and its token."""
 PROBLEM = "application/problem+json"
 
 
@@ -66,7 +69,11 @@ def assert_problem(response: Any, status: int, *fields: str) -> dict[str, Any]:
 
 @pytest.fixture
 def client(engine: Engine, demo_mission: Mission, demo_enricher: Any) -> TestClient:
-    return TestClient(create_app(engine, demo_mission, enricher=demo_enricher))
+    """Signed in as RU's duty officer (a user and a token: the log's first STAFF entries)."""
+    token = add_staff(engine, demo_mission, (duty_officer("RU"),))[duty_officer("RU")]
+    return TestClient(
+        create_app(engine, demo_mission, enricher=demo_enricher), headers=bearer(token)
+    )
 
 
 def load(client: TestClient, records: list[dict[str, Any]]) -> None:
@@ -105,7 +112,9 @@ def test_proofs_fetched_over_http_verify_against_the_checkpoint(
     assert (size, root, note) == (first.size, first.root_hash, first.note)
     verified = verify_checkpoint(note, ring)  # the center's signature and every cosignature
     assert sorted(verified.cosigned_at) == sorted(demo_mission.contingent_ids())
-    assert size == 6 + 3  # six observations, then a key entry each for center, RU and TR
+    assert (
+        size == STAFF + 6 + 3
+    )  # the staff, six observations, then a key entry each for center, RU and TR
 
     kinds = set()
     for index in range(size):
@@ -123,16 +132,16 @@ def test_proofs_fetched_over_http_verify_against_the_checkpoint(
         proof = client.get(f"{API}/proof/inclusion", params={"index": index}).json()
         assert (proof["index"], proof["size"], b64(proof["leaf_hash"])) == (index, size, leaf)
         verify_inclusion(leaf, index, size, [b64(h) for h in proof["proof"]], root)
-    assert kinds == {KIND_OBSERVATION, KIND_KEY}
-    observation = client.get(f"{API}/entries/0").json()
+    assert kinds == {KIND_OBSERVATION, KIND_KEY, "user", "token"}
+    observation = client.get(f"{API}/entries/{STAFF}").json()
     assert observation["ref"] == "RU/RU-L0000"
     assert parse_envelope(observation["entry"]).record["remarks"] == record(0)["remarks"]
 
     # A proof does not pass for another entry.
-    other = entry_leaf_hash(client.get(f"{API}/entries/1").json()["entry"])
-    proof = client.get(f"{API}/proof/inclusion", params={"index": 0}).json()["proof"]
+    other = entry_leaf_hash(client.get(f"{API}/entries/{STAFF + 1}").json()["entry"])
+    proof = client.get(f"{API}/proof/inclusion", params={"index": STAFF}).json()["proof"]
     with pytest.raises(ProofError):
-        verify_inclusion(other, 0, size, [b64(h) for h in proof], root)
+        verify_inclusion(other, STAFF, size, [b64(h) for h in proof], root)
 
     # The log grows; the new checkpoint extends the first, and old proofs still hold.
     load(client, [record(i) for i in range(6, 11)])
@@ -162,13 +171,13 @@ def test_bad_requests_are_problem_details(
     assert body["type"].endswith("not-found")
     assert_problem(client.get(f"{API}/proof/inclusion", params={"index": 0}), 422, "size")
     assert_problem(client.get(f"{API}/proof/consistency", params={"old": 0}), 422, "new")
-    body = assert_problem(client.get(f"{API}/entries/0"), 404)
+    body = assert_problem(client.get(f"{API}/entries/{STAFF}"), 404)
     assert body["type"].endswith("not-found")
 
     load(client, [record(i) for i in range(4)])
     make_checkpoint(engine, keyring(tmp_path / "keys", demo_mission))
     size = client.get(f"{API}/checkpoint", headers={"Accept": "application/json"}).json()["size"]
-    assert size == 7
+    assert size == STAFF + 7
     inclusion, consistency = f"{API}/proof/inclusion", f"{API}/proof/consistency"
     for url, params, field in [
         (inclusion, {"index": size}, "index"),  # index >= size

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from fastapi import FastAPI, Path, Query, Request
+from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import Engine
@@ -25,9 +25,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from ceasefire import __version__
+from ceasefire.api import access, problems
 from ceasefire.api import incidents as incidents_api
 from ceasefire.api import ledger as ledger_api
-from ceasefire.api import problems
+from ceasefire.api import workflow as workflow_api
 from ceasefire.api.models import BatchResult, Health, ObservationPage, StoredObservation
 from ceasefire.api.params import (
     Checks,
@@ -52,6 +53,8 @@ from ceasefire.observations.taxonomy import CATEGORIES
 from ceasefire.store import observations as store
 from ceasefire.store.db import current_revision
 from ceasefire.store.missions import mission_row, save_mission
+from ceasefire.workflow.errors import Forbidden
+from ceasefire.workflow.roles import User, require
 
 PREFIX = "/api/v1"
 MAX_BATCH = 10_000
@@ -125,7 +128,11 @@ class _Center:
         self.settlements = {s.id: s for s in mission.settlements}
 
     # -- intake ---------------------------------------------------------------------------
-    def intake(self, records: list[Any], source: str, lang: str) -> dict[str, Any]:
+    def intake(
+        self, records: list[Any], source: str, lang: str, user: User | None = None
+    ) -> dict[str, Any]:
+        """Check, store and answer a batch; with ``user``, a record of a contingent the user
+        may not ingest for is rejected (field ``contingent``)."""
         with language(lang):
             intake = Intake(
                 self.engine,
@@ -135,6 +142,8 @@ class _Center:
                 keep_outcomes=True,
             )
             items = [_validated(data, source, n) for n, data in enumerate(records, start=1)]
+            if user is not None:
+                items = [_ingestable(item, user, source, n) for n, item in enumerate(items, 1)]
             with self.lock:
                 for number, item in enumerate(items, start=1):
                     intake.add(item, source, number)
@@ -221,6 +230,18 @@ def _validated(data: Any, source: str, number: int) -> Any:
         reason = _("Each observation must be a JSON object.")
         return Rejection(source, number, "", reason, "", "record")
     return validate(data, source, number, "", "record")
+
+
+def _ingestable(item: Any, user: User, source: str, number: int) -> Any:
+    """The item, or a rejection if ``user`` may not ingest for its contingent."""
+    contingent = getattr(item, "contingent", None)
+    if isinstance(item, Rejection) or contingent is None:
+        return item
+    try:
+        require(user, "ingest_observations", contingent=contingent)
+    except Forbidden as refused:
+        return Rejection(source, number, "contingent", str(refused), "", "record")
+    return item
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -354,6 +375,8 @@ def create_app(
             "Errors are RFC 9457 problem details."
         ),
         openapi_url=f"{PREFIX}/openapi.json",
+        # every route's declared rule (access.ENDPOINTS), enforced before the route runs
+        dependencies=[Depends(access.guard(engine, mission))],
         docs_url=None,  # Swagger UI and ReDoc load from a CDN; the center is air-gapped
         redoc_url=None,
     )
@@ -404,7 +427,8 @@ def create_app(
         client = request.client
         source = f"api {client.host}" if client is not None else "api"
         lang = request_language(request)
-        return JSONResponse(await run_in_threadpool(center.intake, records, source, lang))
+        user = access.current_user(request)
+        return JSONResponse(await run_in_threadpool(center.intake, records, source, lang, user))
 
     @app.get(
         f"{PREFIX}/observations",
@@ -477,7 +501,8 @@ def create_app(
         return Response(SCHEMA_PATH.read_bytes(), media_type="application/schema+json")
 
     app.include_router(incidents_api.router(PREFIX, engine, mission, center.enricher))
-    app.include_router(ledger_api.router(PREFIX, engine))
+    app.include_router(ledger_api.router(PREFIX, engine, mission))
+    app.include_router(workflow_api.router(PREFIX, engine, mission, center.lock))
 
     @app.get(f"{PREFIX}/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
@@ -496,6 +521,9 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    missing = access.undeclared(app)
+    if missing:
+        raise RuntimeError("endpoints without a rule in access.ENDPOINTS: " + ", ".join(missing))
     return app
 
 
@@ -540,10 +568,27 @@ def _add_components(document: dict[str, Any]) -> None:
     schemas["ProblemDetails"] = problem
     # FastAPI documents its own 422 body; this app answers every error with problem details
     ours = problems.responses(422)[422]
-    for operations in document.get("paths", {}).values():
-        for operation in operations.values():
+    document["components"]["securitySchemes"] = {
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "an API token (ceasefire users token) or a session token "
+            "(POST /api/v1/session)",
+        }
+    }
+    refused = problems.responses(401, 403)
+    for path, operations in document.get("paths", {}).items():
+        for method, operation in operations.items():
             if "422" in operation.get("responses", {}):
                 operation["responses"]["422"] = ours
+            rule = access.rule_for(method, path)
+            if rule is None or rule.public:
+                operation["security"] = []
+                continue
+            operation["security"] = [{"bearer": []}]
+            operation["x-action"] = rule.action
+            for status, answer in refused.items():
+                operation["responses"].setdefault(str(status), answer)
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
 

@@ -8,6 +8,7 @@ No key is needed: checkpoints are stored already signed and cosigned
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -17,6 +18,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import Engine
 
 from ceasefire.api import problems
+from ceasefire.api.access import current_user
 from ceasefire.api.models import ConsistencyProof, InclusionProof, LedgerCheckpoint, LedgerEntry
 from ceasefire.api.params import Checks, negotiate_media_type
 from ceasefire.api.problems import Problem
@@ -27,7 +29,10 @@ from ceasefire.ledger.entry import timestamp
 from ceasefire.ledger.errors import LedgerError
 from ceasefire.ledger.merkle import MerkleTree
 from ceasefire.ledger.note import b64encode
+from ceasefire.mission import Mission
 from ceasefire.timeutil import iso
+from ceasefire.workflow.assessments import KIND_ASSESSMENT, is_blind
+from ceasefire.workflow.roles import User
 
 MAX_INDEX = 2**63 - 1
 """Indexes and sizes are stored as signed 64-bit numbers."""
@@ -78,7 +83,21 @@ def _at_most(field: str, limit: int, value: int) -> str:
     )
 
 
-def router(prefix: str, engine: Engine) -> APIRouter:
+def _withheld(engine: Engine, mission: Mission, user: User, kind: str, entry: str) -> bool:
+    """An assessment the caller's side may not read yet: the log must not undo blindness.
+
+    Until both contingents have assessed an incident (or the limit passed), an assessment
+    entry is readable only by its own contingent."""
+    if kind != KIND_ASSESSMENT:
+        return False
+    record = json.loads(entry).get("record", {})
+    if user.contingent is not None and record.get("contingent") == user.contingent:
+        return False
+    with engine.connect() as db:
+        return is_blind(db, mission, str(record.get("incident", "")))
+
+
+def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
     """The routes ``/ledger/...`` under ``prefix``."""
     api = APIRouter(prefix=f"{prefix}/ledger")
     reader = LedgerReader(engine)
@@ -129,8 +148,18 @@ def router(prefix: str, engine: Engine) -> APIRouter:
         responses=problems.responses(404, 422),
         tags=["ledger"],
     )
-    def entry(index: int = Path(ge=0, le=MAX_INDEX, description="from 0")) -> JSONResponse:
+    def entry(
+        request: Request, index: int = Path(ge=0, le=MAX_INDEX, description="from 0")
+    ) -> JSONResponse:
         found, size = reader.entry(index)
+        if found is not None and _withheld(
+            engine, mission, current_user(request), found.kind, found.entry
+        ):
+            raise Problem(
+                403,
+                _("This assessment stays with its own contingent until both have assessed."),
+                type=problems.FORBIDDEN,
+            )
         if found is None:
             raise Problem(
                 404,

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ceasefire.i18n import _
+from ceasefire.workflow.errors import Conflict, Forbidden, Invalid, NotFound, WorkflowError
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,9 @@ TOO_LARGE = PREFIX + "too-large"
 UNSUPPORTED_MEDIA_TYPE = PREFIX + "unsupported-media-type"
 NOT_FOUND = PREFIX + "not-found"
 UNAVAILABLE = PREFIX + "unavailable"
+UNAUTHENTICATED = PREFIX + "unauthenticated"
+FORBIDDEN = PREFIX + "forbidden"
+CONFLICT = PREFIX + "conflict"
 
 
 class FieldError(BaseModel):
@@ -58,9 +62,12 @@ def _titles() -> dict[int, str]:
     # Marked for extraction here and translated when a problem is made.
     return {
         400: _("Bad Request"),
+        401: _("Unauthorized"),
+        403: _("Forbidden"),
         404: _("Not Found"),
         405: _("Method Not Allowed"),
         413: _("Content Too Large"),
+        409: _("Conflict"),
         415: _("Unsupported Media Type"),
         422: _("Unprocessable Content"),
         500: _("Internal Server Error"),
@@ -196,6 +203,26 @@ async def _own_problem(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc, request)
 
 
+def workflow_problem(error: WorkflowError) -> Problem:
+    """The library's refusal as a problem: Forbidden 403, NotFound 404, Conflict 409,
+    Invalid 422, with the library's (translated) reason as the detail."""
+    kinds: list[tuple[type[WorkflowError], int, str]] = [
+        (Forbidden, 403, FORBIDDEN),
+        (NotFound, 404, NOT_FOUND),
+        (Conflict, 409, CONFLICT),
+        (Invalid, 422, INVALID_BODY),
+    ]
+    for kind, status, name in kinds:
+        if isinstance(error, kind):
+            return Problem(status, str(error), type=name)
+    return Problem(409, str(error), type=CONFLICT)
+
+
+async def _workflow_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, WorkflowError)
+    return problem_response(workflow_problem(exc), request)
+
+
 async def _internal_problem(request: Request, exc: Exception) -> JSONResponse:
     log.exception("internal error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(
@@ -206,6 +233,7 @@ async def _internal_problem(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     """Make every error of ``app`` a problem-details response."""
     app.add_exception_handler(Problem, _own_problem)
+    app.add_exception_handler(WorkflowError, _workflow_problem)
     app.add_exception_handler(StarletteHTTPException, _http_problem)
     app.add_exception_handler(RequestValidationError, _validation_problem)
     app.add_exception_handler(Exception, _internal_problem)
@@ -221,12 +249,15 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 __all__ = [
+    "CONFLICT",
+    "FORBIDDEN",
     "INVALID_BODY",
     "INVALID_JSON",
     "INVALID_PARAMETER",
     "MEDIA_TYPE",
     "NOT_FOUND",
     "TOO_LARGE",
+    "UNAUTHENTICATED",
     "UNAVAILABLE",
     "UNSUPPORTED_MEDIA_TYPE",
     "FieldError",
@@ -237,4 +268,5 @@ __all__ = [
     "problem_response",
     "responses",
     "status_title",
+    "workflow_problem",
 ]

@@ -27,7 +27,10 @@ from typing import Any
 import httpx
 
 from ceasefire.intake.cot import observation_to_cot
+from ceasefire.mission import load_mission
 from ceasefire.observations import Observation
+from ceasefire.store import open_database
+from ceasefire.workflow.roles import add_user, issue_token
 
 CATEGORIES = (
     ("explosion", {"explosion": "impact", "weapon": "mortar"}),
@@ -97,19 +100,52 @@ def _wait(url: str, process: subprocess.Popen[bytes], seconds: float = 60.0) -> 
     raise RuntimeError(f"the server at {url} did not start")
 
 
-def _post_all(url: str, data: list[dict[str, Any]], batch: int) -> float:
+def _post_all(
+    url: str, data: list[dict[str, Any]], batch: int, tokens: dict[str, str] | None = None
+) -> float:
+    """Post in batches; with tokens, each contingent's records under its own analyst's token
+    (the center refuses a record of the other contingent), batches alternating in time."""
+    by_contingent: dict[str, list[dict[str, Any]]] = {}
+    for record in data:
+        by_contingent.setdefault(record["contingent"] if tokens else "", []).append(record)
+    batches = sorted(
+        (
+            (part[i]["observed_at"], contingent, part[i : i + batch])
+            for contingent, part in by_contingent.items()
+            for i in range(0, len(part), batch)
+        ),
+        key=lambda b: (b[0], b[1]),
+    )
     with httpx.Client(timeout=600.0) as client:
         start = time.perf_counter()
-        for i in range(0, len(data), batch):
-            response = client.post(url, json=data[i : i + batch])
+        for _first, contingent, chunk in batches:
+            headers = {"Authorization": f"Bearer {tokens[contingent]}"} if tokens else {}
+            response = client.post(url, json=chunk, headers=headers)
             response.raise_for_status()
         return time.perf_counter() - start
+
+
+def _analysts(db_url: str) -> dict[str, str]:
+    """An analyst and an API token per contingent in the server's database."""
+    mission = load_mission()
+    engine = open_database(db_url)
+    tokens = {}
+    try:
+        with engine.begin() as db:
+            for contingent in mission.contingent_ids():
+                name = f"bench-{contingent.lower()}"
+                add_user(db, mission, name, "analyst", contingent)
+                tokens[contingent] = issue_token(db, name, "bench")
+    finally:
+        engine.dispose()
+    return tokens
 
 
 def run(n: int, batch: int, seed: int) -> dict[str, Any]:
     data = records(n, seed)
     with tempfile.TemporaryDirectory(prefix="ceasefire-bench-") as tmp:
         port, cot_port = _free_port(), _free_port()
+        tokens = _analysts(f"{tmp}/ours.db")
         ours = subprocess.Popen(
             [
                 sys.executable,
@@ -131,7 +167,7 @@ def run(n: int, batch: int, seed: int) -> dict[str, Any]:
         try:
             base = f"http://127.0.0.1:{port}/api/v1"
             _wait(f"{base}/health", ours)
-            seconds = _post_all(f"{base}/observations", data, batch)
+            seconds = _post_all(f"{base}/observations", data, batch, tokens)
             # CoT over TCP: other ids, the same kind of records, until all are stored.
             events = b"".join(
                 observation_to_cot(Observation.model_validate(r)) for r in records(n, seed, "C")

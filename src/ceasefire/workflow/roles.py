@@ -20,7 +20,7 @@ import re
 import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from argon2 import PasswordHasher
@@ -68,8 +68,15 @@ PERMISSIONS: dict[str, dict[Role, Scope]] = {
     "manage_roster": {"duty_officer": "own", "head": "own"},
     "read_handover": {"analyst": "any", "duty_officer": "any", "head": "any", "auditor": "any"},
     "verify_ledger": {role: "any" for role in ROLES},
+    # The log's entries carry every kind of record: what the records' readers may read.
+    "read_ledger": _CONTINGENT_READ,
 }
 ACTIONS = tuple(PERMISSIONS)
+
+SESSION_LABEL = "session"
+"""The label of the short-lived tokens of people's log-ins (:func:`start_session`)."""
+SESSION_HOURS = 12.0
+"""How long a log-in's token lives: about one shift."""
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _hasher = PasswordHasher()
@@ -336,8 +343,16 @@ def revoke_token(connection: Connection, token_id: str, *, at: datetime | None =
     )
 
 
-def user_for_token(connection: Connection, token: str) -> User:
-    """The enabled user a live token belongs to."""
+def token_id(token: str) -> str | None:
+    """The public id part of a ``cf_<id>_<secret>`` token, or None if it is not one."""
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != "cf" or not parts[1]:
+        return None
+    return parts[1]
+
+
+def user_for_token(connection: Connection, token: str, *, at: datetime | None = None) -> User:
+    """The enabled user a live token belongs to; a log-in's token lives :data:`SESSION_HOURS`."""
     refused = Forbidden(_("invalid or revoked token"))
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "cf":
@@ -348,7 +363,28 @@ def user_for_token(connection: Connection, token: str) -> User:
     digest = hashlib.sha256(parts[2].encode()).hexdigest()
     if not hmac.compare_digest(digest, row.secret_sha256):
         raise refused
+    if row.label == SESSION_LABEL and moment(at) >= row.created_at + timedelta(hours=SESSION_HOURS):
+        raise refused
     user = get_user(connection, row.user_name)
     if user.disabled:
         raise refused
     return user
+
+
+def start_session(
+    connection: Connection, name: str, password: str, *, at: datetime | None = None
+) -> tuple[User, str]:
+    """Log a person in: the user and a token that lives :data:`SESSION_HOURS` (logged)."""
+    user = authenticate(connection, name, password)
+    return user, issue_token(connection, name, SESSION_LABEL, at=at)
+
+
+def end_session(connection: Connection, token: str, *, at: datetime | None = None) -> None:
+    """Log out: revoke a log-in's token (an API token is revoked with ``users``, not here)."""
+    user_for_token(connection, token, at=at)
+    found = token_id(token)
+    row = connection.execute(select(api_tokens.c.label).where(api_tokens.c.id == found)).first()
+    if row is None or row.label != SESSION_LABEL:
+        raise Conflict(_("this token is not a log-in session; revoke it with the CLI"))
+    assert found is not None
+    revoke_token(connection, found, at=at)

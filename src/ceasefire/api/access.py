@@ -1,0 +1,220 @@
+"""Who may call what: one declared rule for every endpoint under ``/api/v1``, and the guard that
+enforces it before a route runs.
+
+Why a table: the role-by-endpoint matrix must be checkable. :data:`ENDPOINTS` maps each
+``(method, path)`` of the OpenAPI document to a :class:`Rule`: public, any signed-in user, or an
+action of :data:`ceasefire.workflow.roles.PERMISSIONS`. The app refuses to start if a route has
+no rule, and a test walks every rule for every role of every affiliation. Like ``PERMISSIONS``,
+the table names no contingent, so parity holds by construction.
+
+At the route, an action with scope ``any`` or ``own`` lets the role in (the library then checks
+``own`` against each record's contingent); ``released`` lets a liaison in only where the rule
+says what the endpoint's content is released to. Until releases exist (a later issue), only the
+peacekeeping force receives anything: every observation (:attr:`Rule.force`).
+
+Authentication: ``Authorization: Bearer <token>``, an API token or a log-in's session token
+(:func:`ceasefire.workflow.roles.start_session`). No or a bad token: 401; a role the rule
+refuses: 403 with the library's reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Request
+from fastapi.routing import APIRoute
+from sqlalchemy import Engine
+
+from ceasefire.api import problems
+from ceasefire.api.problems import Problem
+from ceasefire.i18n import _
+from ceasefire.mission.model import Mission
+from ceasefire.workflow.errors import Forbidden
+from ceasefire.workflow.roles import PERMISSIONS, User, require, user_for_token
+
+PREFIX = "/api/v1"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may call one endpoint."""
+
+    action: str | None
+    """An action of ``PERMISSIONS``; None with ``signed_in`` False: public."""
+    signed_in: bool = False
+    """Any enabled user, whatever the role (log-out)."""
+    force: bool = False
+    """The content is released to the peacekeeping force (its liaison reads it)."""
+
+    @property
+    def public(self) -> bool:
+        return self.action is None and not self.signed_in
+
+
+PUBLIC = Rule(None)
+SIGNED_IN = Rule(None, signed_in=True)
+
+
+def action(name: str, *, force: bool = False) -> Rule:
+    if name not in PERMISSIONS:
+        raise ValueError(f"unknown action: {name}")
+    return Rule(name, force=force)
+
+
+ENDPOINTS: dict[tuple[str, str], Rule] = {
+    # the center, public: health, the record's schema, the endpoint list
+    ("GET", "/health"): PUBLIC,
+    ("GET", "/schemas/observation"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    # log-in for people
+    ("POST", "/session"): PUBLIC,
+    ("DELETE", "/session"): SIGNED_IN,
+    # observations: every contingent reads both (parity); each ingests its own
+    ("POST", "/observations"): action("ingest_observations"),
+    ("GET", "/observations"): action("read_observations", force=True),
+    ("GET", "/observations/{contingent}/{observation_id}"): action("read_observations", force=True),
+    ("GET", "/coverage"): action("read_observations", force=True),
+    # incidents and the workflow
+    ("GET", "/incidents"): action("read_incident"),
+    ("GET", "/incidents/{incident_id}"): action("read_incident"),
+    ("POST", "/incidents/{incident_id}/assessments"): action("submit_assessment"),
+    ("GET", "/incidents/{incident_id}/assessments"): action("read_assessments"),
+    ("GET", "/incidents/{incident_id}/finding"): action("read_finding"),
+    ("POST", "/incidents/{incident_id}/decisions"): action("propose_decision"),
+    ("GET", "/decisions"): action("read_decisions"),
+    ("GET", "/decisions/{decision_id}"): action("read_decisions"),
+    ("POST", "/decisions/{decision_id}/approve"): action("approve_decision"),
+    ("POST", "/decisions/{decision_id}/reject"): action("approve_decision"),
+    ("POST", "/decisions/{decision_id}/confirm"): action("respond_urgent"),
+    ("POST", "/decisions/{decision_id}/contest"): action("respond_urgent"),
+    ("GET", "/shifts/handover"): action("read_handover"),
+    # the ledger: checkpoints and proofs are public material for offline verification; the
+    # entries carry the records themselves
+    ("GET", "/ledger/checkpoint"): PUBLIC,
+    ("GET", "/ledger/proof/inclusion"): PUBLIC,
+    ("GET", "/ledger/proof/consistency"): PUBLIC,
+    ("GET", "/ledger/entries/{index}"): action("read_ledger"),
+}
+"""``(method, path under /api/v1)`` -> rule, for every endpoint."""
+
+
+def rule_for(method: str, path: str) -> Rule | None:
+    """The declared rule of an endpoint (``path`` as in the OpenAPI document), or None."""
+    if not path.startswith(PREFIX):
+        return None
+    return ENDPOINTS.get((method.upper(), path[len(PREFIX) :]))
+
+
+def released_to(rule: Rule, mission: Mission) -> tuple[str, ...]:
+    """The parties and force an endpoint's content is released to."""
+    force = mission.config.peacekeeping_force
+    return (force.id,) if rule.force and force is not None else ()
+
+
+def allows(rule: Rule, user: User, mission: Mission) -> bool:
+    """Whether ``user`` gets past the rule (the library may still refuse a record)."""
+    try:
+        check(rule, user, mission)
+    except Forbidden:
+        return False
+    return True
+
+
+def check(rule: Rule, user: User, mission: Mission) -> None:
+    """Raise :class:`Forbidden`, with the library's reason, if the rule refuses ``user``."""
+    if rule.action is None:
+        return  # public, or any signed-in user (user_for_token refuses the disabled)
+    require(user, rule.action, contingent=user.contingent, released_to=released_to(rule, mission))
+
+
+def unauthenticated(detail: str) -> Problem:
+    return Problem(
+        401,
+        detail,
+        type=problems.UNAUTHENTICATED,
+        headers={"WWW-Authenticate": 'Bearer realm="ceasefire"'},
+    )
+
+
+def bearer(request: Request) -> str | None:
+    """The token of ``Authorization: Bearer <token>``, if any."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _sep, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthenticated(_("Use the header Authorization: Bearer <token>."))
+    return token.strip()
+
+
+def current_user(request: Request) -> User:
+    """The user the guard let in (routes with an action or ``signed_in`` only)."""
+    user = getattr(request.state, "user", None)
+    assert isinstance(user, User), "route without a signed-in rule"
+    return user
+
+
+def guard(engine: Engine, mission: Mission) -> Callable[[Request], None]:
+    """The app-wide dependency: find the route's rule, authenticate, check the role."""
+
+    def check_request(request: Request) -> None:
+        route = request.scope.get("route")
+        path = getattr(route, "path_format", "")
+        rule = rule_for(request.method, path)
+        if rule is None:  # create_app refuses undeclared routes; never reached
+            raise Problem(500, _("The server met an error; it is logged. Please report it."))
+        if rule.public:
+            return
+        token = bearer(request)
+        if token is None:
+            raise unauthenticated(
+                _("Sign in: send Authorization: Bearer <token> (POST {path} to log in).").format(
+                    path=f"{PREFIX}/session"
+                )
+            )
+        try:
+            with engine.connect() as db:
+                user = user_for_token(db, token)
+        except Forbidden as refused:
+            raise unauthenticated(str(refused)) from None
+        check(rule, user, mission)  # Forbidden -> 403 (problems.install)
+        request.state.user = user
+        request.state.token = token
+
+    return check_request
+
+
+def undeclared(app: FastAPI) -> list[str]:
+    """``METHOD path`` of every operation of ``app`` under the prefix without a rule: those of
+    the OpenAPI document, and the app's own hidden routes (``/docs``). A hidden route of an
+    included router escapes this check but not the guard, which refuses it (fail closed)."""
+    found = {
+        (method.upper(), path)
+        for path, operations in app.openapi().get("paths", {}).items()
+        for method in operations
+    }
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            found.update((method, route.path_format) for method in route.methods or ())
+    return sorted(
+        f"{method} {path}"
+        for method, path in found
+        if path.startswith(PREFIX) and rule_for(method, path) is None
+    )
+
+
+__all__ = [
+    "ENDPOINTS",
+    "PUBLIC",
+    "SIGNED_IN",
+    "Rule",
+    "allows",
+    "bearer",
+    "check",
+    "current_user",
+    "guard",
+    "released_to",
+    "rule_for",
+    "undeclared",
+]

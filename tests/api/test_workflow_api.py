@@ -1,0 +1,188 @@
+"""The joint workflow over HTTP, on SQLite and PostgreSQL: log-in, two assessments (blind until
+both are in), a joint finding and a two-key decision, as a client with curl would do it; the
+library's refusals come back as problem details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from api_support import add_staff, bearer
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from ceasefire.api import create_app
+from ceasefire.mission import Mission
+from ceasefire.workflow.roles import set_password
+
+API = "/api/v1"
+PROBLEM = "application/problem+json"
+
+
+def sighting(contingent: str, minutes: int) -> dict[str, Any]:
+    return {
+        "id": f"{contingent}-W001",
+        "contingent": contingent,
+        "platform": {"id": "p-07", "type": "orlan-10" if contingent == "RU" else "bayraktar-tb2"},
+        "observed_at": f"2021-02-01T10:{minutes:02d}:00Z",
+        "location": {"lat": 39.82, "lon": 46.70, "ce_m": 50},
+        "category": "explosion",
+        "qualifiers": {"explosion": "impact"},
+        "sensed_by": "drone-eo",
+    }
+
+
+def problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status and body["detail"]
+    return body
+
+
+@pytest.fixture
+def center(
+    engine: Engine, demo_mission: Mission, demo_enricher: Any
+) -> tuple[TestClient, dict[str, str], str]:
+    """Staff of every role, and one incident both contingents saw."""
+    tokens = add_staff(engine, demo_mission)
+    with engine.begin() as db:
+        for name in ("ru-head", "tr-head"):
+            set_password(db, name, f"{name} secret")
+    client = TestClient(create_app(engine, demo_mission, enricher=demo_enricher))
+    for contingent, minutes in (("RU", 0), ("TR", 2)):
+        sent = client.post(
+            f"{API}/observations",
+            json=[sighting(contingent, minutes)],
+            headers=bearer(tokens[f"{contingent.lower()}-duty-officer"]),
+        )
+        assert sent.json()["accepted"] == 1, sent.text
+    listed = client.get(f"{API}/incidents", headers=bearer(tokens["ru-analyst"])).json()
+    [incident] = listed["incidents"]
+    return client, tokens, incident["id"]
+
+
+ASSESSMENT = {"violation": "yes", "clauses": ["1"], "attribution": "AM", "severity": "high"}
+
+
+def test_two_assessments_a_finding_and_a_two_key_decision_over_http(
+    center: tuple[TestClient, dict[str, str], str],
+) -> None:
+    client, tokens, incident = center
+    ru, tr = bearer(tokens["ru-duty-officer"]), bearer(tokens["tr-duty-officer"])
+    assessments = f"{API}/incidents/{incident}/assessments"
+
+    # RU assesses first; TR cannot see it while blind.
+    made = client.post(assessments, json=ASSESSMENT, headers=ru)
+    assert made.status_code == 201, made.text
+    assert (made.json()["contingent"], made.json()["version"], made.json()["outcome"]) == (
+        "RU",
+        1,
+        None,
+    )
+    blind = client.get(assessments, headers=tr).json()
+    assert blind["blind"] is True and blind["assessments"] == []
+    # Nor through the log: its entry stays with RU while blind.
+    index = made.json()["ledger_index"]
+    problem(client.get(f"{API}/ledger/entries/{index}", headers=tr), 403)
+    assert client.get(f"{API}/ledger/entries/{index}", headers=ru).status_code == 200
+    assert [a["contingent"] for a in client.get(assessments, headers=ru).json()["assessments"]] == [
+        "RU"
+    ]
+
+    # TR agrees: a joint finding, both views side by side.
+    made = client.post(assessments, json={**ASSESSMENT, "severity": "medium"}, headers=tr)
+    assert made.json()["outcome"] == "finding", made.text
+    both = client.get(assessments, headers=tr).json()
+    assert both["blind"] is False
+    assert client.get(f"{API}/ledger/entries/{index}", headers=tr).status_code == 200
+    assert sorted(a["contingent"] for a in both["assessments"]) == ["RU", "TR"]
+    finding = client.get(f"{API}/incidents/{incident}/finding", headers=ru).json()
+    assert finding["status"] == "finding"
+    assert finding["finding"]["outcome"] == "finding" and finding["finding"]["severity"] == "high"
+
+    # The heads log in with their passwords and take a two-key decision.
+    heads = {}
+    for name in ("ru-head", "tr-head"):
+        session = client.post(f"{API}/session", json={"name": name, "password": f"{name} secret"})
+        assert session.status_code == 201, session.text
+        assert session.json()["user"]["role"] == "head"
+        heads[name] = bearer(session.json()["token"])
+    proposed = client.post(
+        f"{API}/incidents/{incident}/decisions",
+        json={"reaction": "notify_both_parties", "remarks": "both parties alike"},
+        headers=heads["ru-head"],
+    )
+    assert proposed.status_code == 201, proposed.text
+    decision = proposed.json()
+    assert (decision["tier"], decision["state"]) == ("two_key", "proposed")
+    pending = client.get(f"{API}/decisions", params={"pending": "true"}, headers=tr).json()
+    assert [d["id"] for d in pending["decisions"]] == [decision["id"]]
+    handover = client.get(f"{API}/shifts/handover", headers=bearer(tokens["tr-analyst"])).json()
+    assert [d["id"] for d in handover["pending_decisions"]] == [decision["id"]]
+
+    # A duty officer's key does not count for a two-key decision; the other head's does.
+    url = f"{API}/decisions/{decision['id']}"
+    problem(client.post(f"{url}/approve", headers=tr), 403)
+    approved = client.post(f"{url}/approve", json={"remarks": "agreed"}, headers=heads["tr-head"])
+    assert approved.json()["state"] == "approved", approved.text
+    assert client.get(url, headers=ru).json()["state"] == "approved"
+    assert client.get(f"{API}/decisions", params={"pending": True}, headers=ru).json() == {
+        "decisions": []
+    }
+    problem(client.post(f"{url}/approve", headers=heads["ru-head"]), 409)  # nothing to approve
+
+    # Log-out ends the session; an API token is not logged out.
+    assert client.delete(f"{API}/session", headers=heads["ru-head"]).status_code == 204
+    problem(client.get(url, headers=heads["ru-head"]), 401)
+    problem(client.delete(f"{API}/session", headers=ru), 409)
+
+
+def test_no_one_acts_for_the_other_contingent(
+    center: tuple[TestClient, dict[str, str], str],
+) -> None:
+    client, tokens, incident = center
+    ru = bearer(tokens["ru-duty-officer"])
+    body = problem(
+        client.post(
+            f"{API}/incidents/{incident}/assessments",
+            json={**ASSESSMENT, "contingent": "TR"},
+            headers=ru,
+        ),
+        403,
+    )
+    assert body["type"].endswith("forbidden") and "TR" in body["detail"]
+    # a batch with a record of the other contingent: that record alone is rejected
+    batch = [sighting("RU", 30) | {"id": "RU-W002"}, sighting("TR", 31) | {"id": "TR-W002"}]
+    answer = client.post(f"{API}/observations", json=batch, headers=ru).json()
+    assert (answer["accepted"], answer["rejected"]) == (1, 1)
+    assert answer["results"][1]["field"] == "contingent" and answer["results"][1]["reason"]
+    # a liaison of a party reads nothing that was not released to it
+    problem(client.get(f"{API}/observations", headers=bearer(tokens["am-liaison"])), 403)
+
+
+def test_refusals_and_errors_are_problem_details(
+    center: tuple[TestClient, dict[str, str], str],
+) -> None:
+    client, tokens, incident = center
+    ru = bearer(tokens["ru-duty-officer"])
+    body = problem(client.get(f"{API}/decisions"), 401)
+    assert client.get(f"{API}/decisions").headers["www-authenticate"].startswith("Bearer")
+    assert body["type"].endswith("unauthenticated")
+    problem(client.get(f"{API}/decisions", headers={"Authorization": "Basic eDp5"}), 401)
+    problem(client.post(f"{API}/session", json={"name": "ru-head", "password": "no"}), 401)
+    problem(client.post(f"{API}/session", json={"name": "nobody", "password": "no"}), 401)
+    problem(client.get(f"{API}/incidents/INC-000000000000/finding", headers=ru), 404)
+    problem(client.post(f"{API}/decisions/DEC-000000000000/approve", headers=ru), 404)
+    invalid = problem(
+        client.post(f"{API}/incidents/{incident}/decisions", json={"reaction": "x"}, headers=ru),
+        422,
+    )
+    assert "reaction" in invalid["detail"]
+    problem(client.post(f"{API}/incidents/{incident}/assessments", json={}, headers=ru), 422)
+    refused = client.get(
+        f"{API}/incidents/{incident}/assessments",
+        headers={**bearer(tokens["auditor"]), "Accept-Language": "ru"},
+    )
+    assert refused.status_code == 200  # auditors read (nothing while blind)
+    assert refused.json()["assessments"] == []
