@@ -19,11 +19,13 @@ demo: $(STAMP)
 ## Lint, type-check and run the test suite on SQLite and PostgreSQL.
 test: $(STAMP) services
 	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
