@@ -23,3 +23,26 @@ def test_demo_runs_the_whole_center(cli, tmp_path: Path) -> None:  # type: ignor
     assert audit.code == 0, audit.out + audit.err
     bundle = next(workdir.glob("release-*-AZ.json"))
     assert cli("verify", "--bundle", str(bundle)).code == 0
+
+
+def test_releasing_an_incident_carries_its_observations_and_finding(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    workdir = tmp_path / "demo"
+    assert cli("demo", "--dir", str(workdir), "--hours", "6").code == 0
+    db, keys = str(workdir / "ceasefire.db"), str(workdir / "keys")
+    listed = cli("incidents", "--db", db, "--status", "finding", "--format", "json").json()
+    [incident] = listed
+    out = tmp_path / "release.json"
+    done = cli(
+        "release", incident["id"], "--to", "AZ", "--db", db, "--keys", keys, "--out", str(out)
+    )
+    assert done.code == 0, done.err
+    bundle = json.loads(out.read_text())
+    kinds = sorted(json.loads(e["record"])["kind"] for e in bundle["entries"])
+    assert kinds == ["finding"] + ["observation"] * len(incident["observation_ids"])
+    assert cli("verify", "--bundle", str(out)).code == 0
+    unknown = cli("release", "INC-000000000000", "--to", "AZ", "--db", db, "--keys", keys)
+    assert unknown.code == 1 and "no such incident" in unknown.err
+    neither = cli("release", "banana", "--to", "AZ", "--db", db, "--keys", keys)
+    assert neither.code == 1 and "REF" in neither.err

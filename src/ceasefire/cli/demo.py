@@ -29,9 +29,8 @@ from ceasefire.intake.pipeline import Intake
 from ceasefire.ledger.audit import audit
 from ceasefire.ledger.bundle import verify_bundle
 from ceasefire.ledger.cosign import make_checkpoint
-from ceasefire.ledger.entry import KIND_OBSERVATION
 from ceasefire.ledger.keys import init_keys, load_keys, origin_of
-from ceasefire.ledger.release import Selection, write_release
+from ceasefire.ledger.release import incident_selections, write_release
 from ceasefire.mission import DEFAULT_MISSION, Mission, load_mission
 from ceasefire.mission.model import SEVERITIES
 from ceasefire.sim import simulate, write_scenario
@@ -176,13 +175,7 @@ def demo(
     if worst is not None:
         for party in mission.party_ids():
             path = workdir / f"release-{worst['id']}-{party}.json"
-            write_release(
-                engine,
-                ring,
-                path,
-                party,
-                [Selection(KIND_OBSERVATION, tuple(worst["observation_ids"]))],
-            )
+            write_release(engine, ring, path, party, incident_selections(engine, worst["id"]))
             checked = verify_bundle(path.read_text(encoding="utf-8"))
             bundles.append(path)
             console.print(

@@ -27,7 +27,7 @@ from ceasefire.ledger.keys import (
     origin_of,
     read_vkeys,
 )
-from ceasefire.ledger.release import Selection, write_release
+from ceasefire.ledger.release import Selection, incident_selections, write_release
 from ceasefire.mission import Mission, load_mission
 from ceasefire.store import open_database
 
@@ -242,7 +242,9 @@ def _verify_bundle(bundle: Path, previous: Path | None, trusted: Path | None, fm
 
 
 def release(
-    refs: list[str] = typer.Argument(None, help="Observations to release, as RU/RU-0001."),
+    refs: list[str] = typer.Argument(
+        None, help="Incidents (INC-..., LX-...) or observations (RU/RU-0001) to release."
+    ),
     to: str = typer.Option(..., "--to", help="The party (or force) it is released to."),
     release_all: bool = typer.Option(False, "--all", help="Release every observation."),
     out: Path = typer.Option(
@@ -271,25 +273,30 @@ def release(
             )
         )
     if bool(refs) == release_all:
-        raise typer.BadParameter(_("give observation refs or --all, not both nor neither"))
-    bad = [r for r in refs or [] if "/" not in r]
+        raise typer.BadParameter(_("give incidents or observation refs, or --all; not both"))
+    engine = open_database(db)
+    wanted = [r for r in refs or [] if "/" in r]
+    incidents = [r for r in refs or [] if r.startswith(("INC-", "LX-"))]
+    bad = [r for r in refs or [] if r not in wanted and r not in incidents]
     if bad:
         raise InputError(
             [
                 Problem(
                     file="release",
-                    field="OBSERVATION_REF",
+                    field="REF",
                     record=r,
-                    reason=_("an observation ref is CONTINGENT/ID, e.g. RU/RU-0001"),
+                    reason=_("neither an incident (INC-...) nor an observation ref (RU/RU-0001)"),
                 )
                 for r in bad
             ]
         )
-    selection = Selection(KIND_OBSERVATION, None if release_all else tuple(refs))
+    selections = [Selection(KIND_OBSERVATION, None if release_all else tuple(wanted))]
+    for incident in incidents:
+        selections += incident_selections(engine, incident)
     ring = _ring(m, keys)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = out or Path(f"release-{to}-{stamp}.json")
-    done = write_release(open_database(db), ring, path, to, [selection], since)
+    done = write_release(engine, ring, path, to, selections, since)
     console.print(
         _(
             "{path}: {n} record(s) for {to} at log size {size}; the release is logged at index "
