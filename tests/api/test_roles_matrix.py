@@ -23,6 +23,7 @@ PLACEHOLDERS = {
     "contingent": "RU",
     "observation_id": "RU-NONE",
     "index": "0",
+    "release_id": "1",
 }
 ANONYMOUS = ""
 BAD_TOKEN = "cf_0000000000000000_wrong"
@@ -113,11 +114,12 @@ def design_spot_checks(answers: dict[tuple[str, str, str], int]) -> None:
         ("GET", f"{api}/ledger/proof/consistency"),
     }
     for (method, path, name), got in answers.items():
-        if name in ("am-liaison", "az-liaison"):  # nothing is released to a party yet
-            expected_open = (method, path) in public or (method, path) == (
-                "DELETE",
-                f"{api}/session",
-            )
+        if name in ("am-liaison", "az-liaison"):  # a party sees only what was released to it
+            expected_open = (method, path) in public or (method, path) in {
+                ("DELETE", f"{api}/session"),
+                ("GET", f"{api}/releases"),
+                ("GET", f"{api}/releases/{{release_id}}"),
+            }
             assert (got not in (401, 403)) == expected_open, (method, path, name, got)
     observations = ("GET", f"{api}/observations")
     for name in ("ru-analyst", "tr-analyst", "ru-head", "auditor", "pk-liaison"):
@@ -131,6 +133,8 @@ def design_spot_checks(answers: dict[tuple[str, str, str], int]) -> None:
     assert answers[("GET", f"{api}/incidents", "pk-liaison")] == 403
     assert answers[("GET", f"{api}/shifts/handover", "auditor")] == 200
     assert answers[("GET", f"{api}/ledger/entries/{{index}}", ANONYMOUS)] == 401
+    for name in ("am-liaison", "az-liaison", "pk-liaison", "ru-analyst", "auditor"):
+        assert answers[("GET", f"{api}/releases", name)] == 200, name
 
 
 def test_the_role_by_endpoint_matrix(

@@ -46,6 +46,9 @@ class Rule:
     """Any enabled user, whatever the role (log-out)."""
     force: bool = False
     """The content is released to the peacekeeping force (its liaison reads it)."""
+    own_releases: bool = False
+    """The content is what was released to the caller's own party or force: every liaison
+    is let in, and the route shows each only its own."""
 
     @property
     def public(self) -> bool:
@@ -56,10 +59,10 @@ PUBLIC = Rule(None)
 SIGNED_IN = Rule(None, signed_in=True)
 
 
-def action(name: str, *, force: bool = False) -> Rule:
+def action(name: str, *, force: bool = False, own_releases: bool = False) -> Rule:
     if name not in PERMISSIONS:
         raise ValueError(f"unknown action: {name}")
-    return Rule(name, force=force)
+    return Rule(name, force=force, own_releases=own_releases)
 
 
 ENDPOINTS: dict[tuple[str, str], Rule] = {
@@ -95,6 +98,9 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/ledger/proof/inclusion"): PUBLIC,
     ("GET", "/ledger/proof/consistency"): PUBLIC,
     ("GET", "/ledger/entries/{index}"): action("read_ledger"),
+    # release bundles: each liaison fetches what went to its own party or force
+    ("GET", "/releases"): action("read_releases", own_releases=True),
+    ("GET", "/releases/{release_id}"): action("read_releases", own_releases=True),
 }
 """``(method, path under /api/v1)`` -> rule, for every endpoint."""
 
@@ -109,6 +115,8 @@ def rule_for(method: str, path: str) -> Rule | None:
 def released_to(rule: Rule, mission: Mission) -> tuple[str, ...]:
     """The parties and force an endpoint's content is released to."""
     force = mission.config.peacekeeping_force
+    if rule.own_releases:
+        return (*mission.party_ids(), *([force.id] if force is not None else []))
     return (force.id,) if rule.force and force is not None else ()
 
 

@@ -28,6 +28,7 @@ from ceasefire import __version__
 from ceasefire.api import access, problems
 from ceasefire.api import incidents as incidents_api
 from ceasefire.api import ledger as ledger_api
+from ceasefire.api import releases as releases_api
 from ceasefire.api import workflow as workflow_api
 from ceasefire.api.models import BatchResult, Health, ObservationPage, StoredObservation
 from ceasefire.api.params import (
@@ -502,6 +503,7 @@ def create_app(
 
     app.include_router(incidents_api.router(PREFIX, engine, mission, center.enricher))
     app.include_router(ledger_api.router(PREFIX, engine, mission))
+    app.include_router(releases_api.router(PREFIX, engine))
     app.include_router(workflow_api.router(PREFIX, engine, mission, center.lock))
 
     @app.get(f"{PREFIX}/docs", include_in_schema=False)

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
@@ -39,7 +39,7 @@ from ceasefire.ledger.entry import (
 )
 from ceasefire.ledger.errors import LedgerError
 from ceasefire.ledger.keys import KeyRing
-from ceasefire.store.schema import findings, incidents, observations
+from ceasefire.store.schema import findings, incidents, observations, releases
 
 KIND_FINDING = "finding"  # as logged by ceasefire.workflow.findings
 
@@ -168,6 +168,20 @@ def write_release(
     try:
         with engine.begin() as db:
             index = log.append(db, [LogEntry.of(KIND_RELEASE, to, record)])[0]
+            # Kept too, so the party's liaison can fetch it from the center.
+            db.execute(
+                insert(releases).values(
+                    ledger_index=index,
+                    released_to=to,
+                    released_at=datetime.fromisoformat(
+                        bundle["released_at"].replace("Z", "+00:00")
+                    ),
+                    log_size=bundle["log_size"],
+                    entries=len(bundle["entries"]),
+                    bundle_sha256=digest,
+                    bundle=data.decode("utf-8"),
+                )
+            )
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -396,3 +396,18 @@ shift_officers = Table(
     Column("user_name", String(64), ForeignKey("users.name"), primary_key=True),
     Column("contingent", String(3), nullable=False),
 )
+
+# --- releases -----------------------------------------------------------------------------
+# Every bundle released to a party or force, as written (a liaison fetches its own here).
+releases = Table(
+    "releases",
+    metadata,
+    Column("id", BigKey, primary_key=True, autoincrement=True),
+    Column("ledger_index", BigInteger, nullable=False, unique=True),
+    Column("released_to", String(3), nullable=False, index=True),
+    Column("released_at", UTCDateTime, nullable=False),
+    Column("log_size", BigInteger, nullable=False),
+    Column("entries", Integer, nullable=False),
+    Column("bundle_sha256", String(64), nullable=False),
+    Column("bundle", Text, nullable=False),
+)

@@ -70,6 +70,8 @@ PERMISSIONS: dict[str, dict[Role, Scope]] = {
     "verify_ledger": {role: "any" for role in ROLES},
     # The log's entries carry every kind of record: what the records' readers may read.
     "read_ledger": _CONTINGENT_READ,
+    # Release bundles: a liaison reads those released to its own party or force.
+    "read_releases": _CONTINGENT_READ,
 }
 ACTIONS = tuple(PERMISSIONS)
 
