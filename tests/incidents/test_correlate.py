@@ -3,6 +3,8 @@ batch give the same incidents whatever the order of arrival."""
 
 from __future__ import annotations
 
+import json
+
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +19,7 @@ from ceasefire.mission import Mission
 from ceasefire.mission.model import Correlation
 from ceasefire.observations import Observation
 from ceasefire.observations.taxonomy import CATEGORIES
+from ceasefire.store.incidents import IncidentFilter, list_incidents
 from ceasefire.store.missions import mission_row, save_mission
 from ceasefire.store.schema import incidents, observations
 
@@ -176,3 +179,38 @@ def test_correlate_is_deterministic_on_arrays(n: int) -> None:
     first = correlate(t, x, y, ce, group, GATING)
     assert (first == correlate(t, x, y, ce, group, GATING)).all()
     assert first[0] == 0 and first.max() < n
+
+
+def test_a_late_earlier_report_merges_an_assessed_incident_without_losing_it(
+    engine: Engine, demo_mission: Mission, demo_enricher
+) -> None:  # type: ignore[no-untyped-def]
+    from ceasefire.workflow.assessments import submit
+    from ceasefire.workflow.roles import add_user
+
+    stored, _ = save_mission(engine, demo_mission)
+    intake = Intake(engine, demo_mission, mission_row(engine, stored), enricher=demo_enricher)
+    intake.feed([obs(2, "TR", 3, 39.93, 46.83)], "first")
+    with engine.connect() as db:
+        [assessed] = db.execute(select(incidents.c.id)).scalars()
+    with engine.begin() as db:
+        officer = add_user(db, demo_mission, "tr-duty", "duty_officer", "TR")
+        submit(
+            db,
+            demo_mission,
+            officer,
+            assessed,
+            violation="yes",
+            clauses=["1"],
+            attribution="not_attributed",
+        )
+    # RU's report of the same explosion, made a minute earlier, arrives late: the event's id
+    # now comes from RU's report; the assessed incident is kept, pointing at it.
+    intake.feed([obs(1, "RU", 2, 39.9301, 46.8301)], "late")
+    with engine.connect() as db:
+        rows = {r.id: r for r in db.execute(select(incidents))}
+    assert len(rows) == 2 and rows[assessed].status == "superseded"
+    [survivor] = [i for i in rows if i != assessed]
+    assert json.loads(rows[assessed].detail) == {"superseded_by": survivor}
+    assert rows[survivor].observation_count == 2
+    listed = [r["id"] for r in list_incidents(engine, demo_mission, IncidentFilter())]
+    assert listed == [survivor]

@@ -23,7 +23,7 @@ from ceasefire.incidents.incident import Member, summary
 from ceasefire.incidents.rules import Facts, evaluate
 from ceasefire.mission.model import SEVERITIES, Mission
 from ceasefire.observations.taxonomy import CATEGORIES
-from ceasefire.store.schema import incidents, observations
+from ceasefire.store.schema import assessments, decisions, findings, incidents, observations
 
 _MEMBER_COLUMNS = (
     observations.c.id,
@@ -209,28 +209,14 @@ class Correlator:
     def _write(self, db: Connection, summaries: list[dict[str, Any]]) -> None:
         now = datetime.now(UTC)
         new_ids = {s["id"] for s in summaries}
-        old_ids = {m.incident_id for s in summaries for m in s["members"] if m.incident_id}
-        for chunk in _chunks(sorted(old_ids - new_ids), 500):
-            db.execute(delete(incidents).where(incidents.c.id.in_(chunk)))
-        existing: set[str] = set()
-        for chunk in _chunks(sorted(new_ids), 500):
-            existing |= set(
-                db.execute(select(incidents.c.id).where(incidents.c.id.in_(chunk))).scalars()
-            )
-        rows = [self._row(s, now) for s in summaries]
-        fresh = [r for r in rows if r["id"] not in existing]
-        known = [r for r in rows if r["id"] in existing]
-        if fresh:
-            db.execute(incidents.insert(), fresh)
-        if known:
-            # The workflow owns the status of an incident it already knows.
-            values: dict[str, Any] = {
-                c: bindparam(f"v_{c}") for c in known[0] if c not in ("id", "status")
-            }
-            db.execute(
-                update(incidents).where(incidents.c.id == bindparam("v_id")).values(**values),
-                [{f"v_{k}": v for k, v in r.items() if k != "status"} for r in known],
-            )
+        successor = {
+            m.incident_id: s["id"]
+            for s in summaries
+            for m in s["members"]
+            if m.incident_id and m.incident_id not in new_ids
+        }
+        _retire(db, successor, now)
+        _store(db, [self._row(s, now) for s in summaries])
         moves = [
             {"v_key": m.key, "v_incident": s["id"]}
             for s in summaries
@@ -276,12 +262,21 @@ class Correlator:
                 for r in rows
             ]
             found += [(f"{contingent}/{track}", c) for c in crossings(positions)]
+        now = datetime.now(UTC)
         keys = [f"{c}/{t}" for c, t in tracks]
+        found_ids = {c.id for _track, c in found}
+        gone: dict[str, str | None] = {}
         for chunk in _chunks(keys, 500):
-            db.execute(delete(incidents).where(incidents.c.track.in_(chunk)))
+            for (incident_id,) in db.execute(
+                select(incidents.c.id).where(
+                    incidents.c.track.in_(chunk), incidents.c.status != SUPERSEDED
+                )
+            ):
+                if incident_id not in found_ids:
+                    gone[incident_id] = None  # a later position showed no crossing there
+        _retire(db, gone, now)
         if not found:
             return 0
-        now = datetime.now(UTC)
         summaries = []
         for track_key, c in found:
             contingent = track_key.split("/", 1)[0]
@@ -320,7 +315,7 @@ class Correlator:
                 detail=json.dumps(s["detail"]),
             )
             records.append(record)
-        db.execute(incidents.insert(), records)
+        _store(db, records)
         return len(records)
 
     def _crossing_rules(self, summaries: list[dict[str, Any]]) -> None:
@@ -396,6 +391,59 @@ class Correlator:
             "settlement_bearing_deg": s["settlement_bearing_deg"],
             "updated_at": now,
         }
+
+
+SUPERSEDED = "superseded"
+"""The status of an incident that correlation replaced (merged into another, or a crossing a
+later position undid) but that the workflow had already taken up: it is kept, not deleted."""
+_WORKFLOW_TABLES = (assessments, findings, decisions)
+
+
+def _store(db: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert new incidents; update known ones, whose status belongs to the workflow."""
+    existing: set[str] = set()
+    for chunk in _chunks(sorted(r["id"] for r in rows), 500):
+        existing |= set(
+            db.execute(select(incidents.c.id).where(incidents.c.id.in_(chunk))).scalars()
+        )
+    fresh = [r for r in rows if r["id"] not in existing]
+    known = [r for r in rows if r["id"] in existing]
+    if fresh:
+        db.execute(incidents.insert(), fresh)
+    if known:
+        values: dict[str, Any] = {
+            c: bindparam(f"v_{c}") for c in known[0] if c not in ("id", "status")
+        }
+        db.execute(
+            update(incidents).where(incidents.c.id == bindparam("v_id")).values(**values),
+            [{f"v_{k}": v for k, v in r.items() if k != "status"} for r in known],
+        )
+
+
+def _retire(db: Connection, successor: dict[str, str | None], now: datetime) -> None:
+    """Remove incidents correlation no longer makes; one the workflow has records of is kept
+    as superseded (pointing at its successor, if any), so no assessment loses its incident."""
+    taken: set[str] = set()
+    for chunk in _chunks(sorted(successor), 500):
+        for table in _WORKFLOW_TABLES:
+            taken |= set(
+                db.execute(
+                    select(table.c.incident_id).where(table.c.incident_id.in_(chunk)).distinct()
+                ).scalars()
+            )
+    for chunk in _chunks(sorted(set(successor) - taken), 500):
+        db.execute(delete(incidents).where(incidents.c.id.in_(chunk)))
+    for incident_id in sorted(taken):
+        after = successor[incident_id]
+        before = db.execute(select(incidents.c.detail).where(incidents.c.id == incident_id))
+        detail = json.loads(before.scalar_one() or "{}")
+        if after:
+            detail["superseded_by"] = after
+        db.execute(
+            update(incidents)
+            .where(incidents.c.id == incident_id)
+            .values(status=SUPERSEDED, detail=json.dumps(detail), updated_at=now)
+        )
 
 
 def _box(

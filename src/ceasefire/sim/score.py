@@ -108,7 +108,7 @@ def score(engine: Engine, truth: list[TrueEvent]) -> dict[str, Any]:
         rows = {
             r.id: r
             for r in db.execute(select(incidents).where(incidents.c.kind == "event"))
-            if r.corroboration != "party_complaint_only"
+            if r.corroboration != "party_complaint_only" and r.status != "superseded"
         }
     observed = [e for e in truth if e.refs]
     found: dict[str, Any] = {}  # event id -> incident row

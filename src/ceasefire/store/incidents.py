@@ -107,6 +107,8 @@ def _select(where: IncidentFilter) -> Select[Any]:
         query = query.where(incidents.c.started_at < where.until)
     if where.status is not None:
         query = query.where(incidents.c.status == where.status)
+    else:  # replaced by correlation and kept only for the workflow's records: asked for by name
+        query = query.where(incidents.c.status != "superseded")
     if where.category is not None:
         query = query.where(incidents.c.categories.contains(f'"{where.category}"'))
     return query
