@@ -33,6 +33,7 @@ from shapely import STRtree
 
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
+from ceasefire.mission.load import utm_epsg
 from ceasefire.mission.model import LINE_KINDS, POINT_KINDS, Mission, Zone
 
 F64 = npt.NDArray[np.float64]
@@ -173,7 +174,7 @@ class Enricher:
         self.mission = mission
         self.parties = tuple(mission.party_ids())
         lon0, lat0, lon1, lat1 = mission.config.area
-        self.crs = _utm((lon0 + lon1) / 2, (lat0 + lat1) / 2)
+        self.crs = CRS.from_epsg(utm_epsg((lon0 + lon1) / 2, (lat0 + lat1) / 2))
         transformer = Transformer.from_crs(4326, self.crs, always_xy=True)
         self.to_metric = transformer.transform
         self._proj = Proj(self.crs)
@@ -510,11 +511,6 @@ def _nearest_on_line(
 @cache
 def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)))
-
-
-def _utm(lon: float, lat: float) -> CRS:
-    zone = int((lon + 180) // 6) + 1
-    return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
 
 
 def check_points(lat: F64, lon: F64, source: str = "input") -> None:

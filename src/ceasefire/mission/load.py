@@ -569,8 +569,11 @@ def _intervals_meet(a: Zone, b: Zone) -> bool:
     return a.valid_from < (b.valid_until or far) and b.valid_from < (a.valid_until or far)
 
 
+def utm_epsg(lon: float, lat: float) -> int:
+    """The EPSG code of the UTM zone of a place: the metric projection of a mission's area."""
+    return (32600 if lat >= 0 else 32700) + int((lon + 180) // 6) + 1
+
+
 def metric_transformer(lon: float, lat: float) -> Any:
     """WGS 84 lon/lat to the UTM zone of a place, in metres (a function of x, y arrays)."""
-    zone = int((lon + 180) // 6) + 1
-    epsg = (32600 if lat >= 0 else 32700) + zone
-    return Transformer.from_crs(4326, epsg, always_xy=True).transform
+    return Transformer.from_crs(4326, utm_epsg(lon, lat), always_xy=True).transform
