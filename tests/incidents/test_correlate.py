@@ -4,7 +4,6 @@ batch give the same incidents whatever the order of arrival."""
 from __future__ import annotations
 
 import json
-
 import random
 from datetime import UTC, datetime, timedelta
 
