@@ -65,6 +65,9 @@ class Counts(BaseModel):
     observations: int
     track_points: int
     by_contingent: dict[str, int]
+    not_yet_correlated: int = Field(
+        description="observations stored but not yet in incidents (the follower's backlog)"
+    )
 
 
 class Health(BaseModel):

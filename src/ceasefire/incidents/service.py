@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -62,6 +63,16 @@ def _member(row: Any) -> Member:
     )
 
 
+@dataclass(frozen=True)
+class Plan:
+    """Incidents worked out but not yet written (:meth:`Correlator.plan`)."""
+
+    events: list[dict[str, Any]]
+    tracks: list[str]
+    """The tracks whose crossings were looked at: those no longer found there are retired."""
+    crossings: list[dict[str, Any]]
+
+
 class Correlator:
     def __init__(self, mission: Mission, mission_row: int, enricher: Enricher) -> None:
         self.mission = mission
@@ -73,8 +84,15 @@ class Correlator:
     # -- entry points -----------------------------------------------------------------------
     def add(self, db: Connection, keys: Sequence[int]) -> None:
         """Correlate newly stored observations (their primary keys), in the caller's transaction."""
+        self.apply(db, self.plan(db, keys))
+
+    def plan(self, db: Connection, keys: Sequence[int]) -> Plan:
+        """What correlating newly stored observations changes, read from ``db`` but not written:
+        the work can happen outside the transaction that writes it (:meth:`apply`), as long as
+        nothing else writes incidents meanwhile (the correlation follower is their only writer
+        then; a later observation that links to these is correlated by a later plan)."""
         if not keys:
-            return
+            return Plan([], [], [])
         new = sorted(
             (
                 _member(r)
@@ -116,8 +134,13 @@ class Correlator:
             observations.c.observed_at <= new[-1].observed_at + longest,
             observations.c.category.in_(sorted(boxes)),
         )
-        self._recompute(db, where, {m.key for m in new}, near)
-        self._line_crossings(db, observations.c.id.in_(keys))
+        events = self._components(db, where, {m.key for m in new}, near)
+        return Plan(events, *self._crossings(db, observations.c.id.in_(keys)))
+
+    def apply(self, db: Connection, plan: Plan) -> None:
+        """Write a plan's incidents, in the caller's transaction."""
+        self._write(db, plan.events)
+        self._write_crossings(db, plan.tracks, plan.crossings)
 
     def recorrelate(
         self,
@@ -159,10 +182,10 @@ class Correlator:
                         observations.c.observed_at >= start - self.reach,
                         observations.c.observed_at < end + self.reach,
                     )
-                    self._recompute(db, near, keys)
+                    self._write(db, self._components(db, near, keys))
             start = end
         with engine.begin() as db:
-            self._line_crossings(db, and_(*period) if period else None)
+            self._write_crossings(db, *self._crossings(db, and_(*period) if period else None))
             return int(
                 db.execute(
                     select(func.count())
@@ -172,16 +195,16 @@ class Correlator:
             )
 
     # -- the work ---------------------------------------------------------------------------
-    def _recompute(
+    def _components(
         self,
         db: Connection,
         where: Any,
         new: set[int] | None = None,
         keep: Callable[[Member], bool] | None = None,
-    ) -> int:
+    ) -> list[dict[str, Any]]:
         """Recompute the incidents of the observations matching `where`, closed under links.
 
-        With `new` given, only the incidents that contain a new observation are written: no
+        With `new` given, only the incidents that contain a new observation are returned: no
         other component can have changed."""
         query = select(*_MEMBER_COLUMNS)
         if where is not None:
@@ -194,7 +217,7 @@ class Correlator:
             for m in map(_member, rows):
                 members.setdefault(m.key, m)
         if not members:
-            return 0
+            return []
         ordered = sorted(members.values(), key=Member.order)
         labels = self._labels(ordered)
         groups: dict[int, list[Member]] = {}
@@ -203,8 +226,7 @@ class Correlator:
         changed = [g for g in groups.values() if new is None or any(m.key in new for m in g)]
         summaries = [summary(self.mission, group) for group in changed]
         self._place(summaries)
-        self._write(db, summaries)
-        return len(summaries)
+        return summaries
 
     def _write(self, db: Connection, summaries: list[dict[str, Any]]) -> None:
         now = datetime.now(UTC)
@@ -231,8 +253,9 @@ class Correlator:
                 moves,
             )
 
-    def _line_crossings(self, db: Connection, where: Any) -> int:
-        """Find again the crossings of every track with an observation matching `where`."""
+    def _crossings(self, db: Connection, where: Any) -> tuple[list[str], list[dict[str, Any]]]:
+        """Find again the crossings of every track with an observation matching `where`: the
+        tracks looked at, and a summary of each crossing found on them."""
         query = select(observations.c.contingent, observations.c.track).where(
             observations.c.track.is_not(None)
         )
@@ -262,21 +285,7 @@ class Correlator:
                 for r in rows
             ]
             found += [(f"{contingent}/{track}", c) for c in crossings(positions)]
-        now = datetime.now(UTC)
         keys = [f"{c}/{t}" for c, t in tracks]
-        found_ids = {c.id for _track, c in found}
-        gone: dict[str, str | None] = {}
-        for chunk in _chunks(keys, 500):
-            for (incident_id,) in db.execute(
-                select(incidents.c.id).where(
-                    incidents.c.track.in_(chunk), incidents.c.status != SUPERSEDED
-                )
-            ):
-                if incident_id not in found_ids:
-                    gone[incident_id] = None  # a later position showed no crossing there
-        _retire(db, gone, now)
-        if not found:
-            return 0
         summaries = []
         for track_key, c in found:
             contingent = track_key.split("/", 1)[0]
@@ -305,6 +314,24 @@ class Correlator:
             )
         self._place(summaries)
         self._crossing_rules(summaries)
+        return keys, summaries
+
+    def _write_crossings(
+        self, db: Connection, tracks: list[str], summaries: list[dict[str, Any]]
+    ) -> None:
+        """Store the crossings found on ``tracks``; retire those no longer found there."""
+        now = datetime.now(UTC)
+        found_ids = {s["id"] for s in summaries}
+        gone: dict[str, str | None] = {}
+        for chunk in _chunks(tracks, 500):
+            for (incident_id,) in db.execute(
+                select(incidents.c.id).where(
+                    incidents.c.track.in_(chunk), incidents.c.status != SUPERSEDED
+                )
+            ):
+                if incident_id not in found_ids:
+                    gone[incident_id] = None  # a later position showed no crossing there
+        _retire(db, gone, now)
         records = []
         for s in summaries:
             record = self._row(s, now)
@@ -316,7 +343,6 @@ class Correlator:
             )
             records.append(record)
         _store(db, records)
-        return len(records)
 
     def _crossing_rules(self, summaries: list[dict[str, Any]]) -> None:
         """The rules a crossing triggers, tested at its place and time."""

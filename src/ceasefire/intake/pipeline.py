@@ -28,6 +28,7 @@ from ceasefire.intake.errors import Rejection
 from ceasefire.ledger import log as ledger_log
 from ceasefire.mission.model import Mission
 from ceasefire.observations import Observation, PointOfInterest, TrackPoint, locate
+from ceasefire.store import bulk
 from ceasefire.store.schema import observations, track_points
 
 BATCH = 2000
@@ -233,14 +234,7 @@ class Intake:
             # The ledger's writer lock first: no other intake can store these ids before we
             # commit, so every row inserted below is exactly one logged entry.
             ledger_log.lock(db)
-            known = {
-                (row.contingent, row.source_id): row.digest
-                for row in db.execute(
-                    select(
-                        observations.c.contingent, observations.c.source_id, observations.c.digest
-                    ).where(tuple_(observations.c.contingent, observations.c.source_id).in_(keys))
-                )
-            }
+            known = bulk.digests(db, observations, keys)
             fresh: list[_Pending] = []
             for p in pending:
                 key = (p.observation.contingent, p.observation.id)
@@ -263,12 +257,7 @@ class Intake:
             if fresh:
                 rows = self._rows(fresh)
                 ledger_log.append_observations(db, rows)  # same transaction: both or neither
-                db.execute(
-                    _insert(self.engine, observations).on_conflict_do_nothing(
-                        index_elements=["contingent", "source_id"]
-                    ),
-                    rows,
-                )
+                bulk.insert_rows(db, observations, rows)
                 if self.correlation == "streaming" and self.correlator is not None:
                     self.correlator.add(db, self._keys(db, fresh))
                 else:
@@ -304,9 +293,11 @@ class Intake:
         )
 
     def _rows(self, fresh: list[_Pending]) -> list[dict[str, Any]]:
-        lat = np.array([p.lat for p in fresh])
-        lon = np.array([p.lon for p in fresh])
-        when = np.array([int(p.observation.observed_at.timestamp()) for p in fresh], dtype=np.int64)
+        lat = np.fromiter((p.lat for p in fresh), float, len(fresh))
+        lon = np.fromiter((p.lon for p in fresh), float, len(fresh))
+        when = np.fromiter(
+            (p.observation.observed_at.timestamp() for p in fresh), np.int64, len(fresh)
+        )
         found = self.enricher.enrich(lat, lon, when)
         triggered = evaluate(
             self.mission,
@@ -316,15 +307,22 @@ class Intake:
             ],
             found,
         )
-        settlements = self.mission.settlements
-        parties = found.parties
+        # Per point, as Python values at once: converting numpy scalars one by one would cost
+        # more than the enrichment itself.
+        zones = _zone_lists(found.inside, found.zone_ids)
+        parties = (*found.parties, None)  # index -1: none
+        controlled = [parties[c] for c in found.controlled_by.tolist()]
+        distance = found.distance_to_line_m.tolist()
+        sides = found.line_side.tolist()
+        settlement_ids = [s.id for s in self.mission.settlements]
+        settlement = [settlement_ids[i] for i in found.settlement.tolist()]
+        settlement_distance = found.settlement_distance_m.tolist()
+        settlement_bearing = found.settlement_bearing_deg.tolist()
         now = datetime.now(UTC)
         rows = []
         for i, p in enumerate(fresh):
             obs = p.observation
-            distance = float(found.distance_to_line_m[i])
-            has_line = distance == distance
-            side = int(found.line_side[i])
+            has_line = distance[i] == distance[i]  # NaN: no line in force
             rows.append(
                 {
                     "contingent": obs.contingent,
@@ -347,14 +345,28 @@ class Intake:
                     "received_at": now,
                     "source": p.source,
                     "mission": self.mission_row,
-                    "zones": json.dumps(found.zones_of(i)),
-                    "controlled_by": found.party_of(i),
-                    "distance_to_line_m": distance if has_line else None,
-                    "line_side": parties[side] if has_line and side >= 0 else None,
-                    "settlement_id": settlements[int(found.settlement[i])].id,
-                    "settlement_distance_m": float(found.settlement_distance_m[i]),
-                    "settlement_bearing_deg": float(found.settlement_bearing_deg[i]),
+                    "zones": zones[i],
+                    "controlled_by": controlled[i],
+                    "distance_to_line_m": distance[i] if has_line else None,
+                    "line_side": parties[sides[i]] if has_line else None,
+                    "settlement_id": settlement[i],
+                    "settlement_distance_m": settlement_distance[i],
+                    "settlement_bearing_deg": settlement_bearing[i],
                     "rules": json.dumps(triggered[i]),
                 }
             )
         return rows
+
+
+def _zone_lists(inside: Any, zone_ids: tuple[str, ...]) -> list[str]:
+    """Each point's zones as JSON text; points in the same zones share one text."""
+    texts: dict[bytes, str] = {}
+    out = []
+    for row in np.packbits(inside, axis=1):
+        key = row.tobytes()
+        text = texts.get(key)
+        if text is None:
+            members = np.flatnonzero(np.unpackbits(row)[: len(zone_ids)])
+            text = texts[key] = json.dumps([zone_ids[z] for z in members])
+        out.append(text)
+    return out

@@ -206,6 +206,16 @@ ledger_head = Table(
     Column("size", BigInteger, nullable=False),
 )
 
+# One row (id 1): the newest observation the correlation follower has put into incidents.
+# Observations are inserted under the ledger's writer lock, so their keys grow in commit order
+# and everything at or below the cursor has been correlated.
+correlation_cursor = Table(
+    "correlation_cursor",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("observation", BigInteger, nullable=False),
+)
+
 # Checkpoints that count: signed by the center and cosigned by every contingent (the note).
 checkpoints = Table(
     "checkpoints",

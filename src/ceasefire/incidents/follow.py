@@ -1,0 +1,170 @@
+"""The correlation follower: incidents from stored observations, off the intake's path.
+
+The intake stores, logs and answers; the follower then reads the observations stored after its
+cursor, in key order, and correlates them a chunk at a time, moving the cursor in the same
+transaction (a crash repeats a chunk, never skips one; correlating an observation again
+changes nothing). Keys grow in commit order because observations are inserted under the
+ledger's writer lock, so nothing can appear behind the cursor.
+
+`ceasefire serve` runs it in a process of its own, so that on a machine with two cores the
+intake and the correlation each have one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from typing import Protocol
+
+from sqlalchemy import Connection, Engine, func, select, update
+
+from ceasefire.geo.engine import Enricher
+from ceasefire.incidents.service import Correlator
+from ceasefire.mission import load_mission
+from ceasefire.mission.model import Mission
+from ceasefire.store import open_database
+from ceasefire.store.missions import mission_row, save_mission
+from ceasefire.store.schema import correlation_cursor, observations
+
+CHUNK = 5000
+"""Observations per transaction: large enough to share the neighbourhood queries, small
+enough that SQLite's single writer is not held from the intake for long."""
+
+CURSOR_ID = 1
+log = logging.getLogger(__name__)
+
+
+def cursor(connection: Connection) -> int:
+    """The key of the newest observation already correlated."""
+    value = connection.execute(
+        select(correlation_cursor.c.observation).where(correlation_cursor.c.id == CURSOR_ID)
+    ).scalar_one_or_none()
+    return int(value or 0)
+
+
+def behind(connection: Connection) -> int:
+    """How many stored observations the follower has not correlated yet."""
+    return int(
+        connection.execute(
+            select(func.count())
+            .select_from(observations)
+            .where(observations.c.id > cursor(connection))
+        ).scalar_one()
+    )
+
+
+class Follower:
+    """Correlates what the intake stored, in chunks, from the stored cursor on."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        mission: Mission,
+        mission_row: int,
+        enricher: Enricher | None = None,
+        chunk: int = CHUNK,
+    ) -> None:
+        self.engine = engine
+        self.correlator = Correlator(mission, mission_row, enricher or Enricher(mission))
+        self.chunk = chunk
+
+    def step(self) -> int:
+        """Correlate the next chunk; the number of observations it held (0: nothing new).
+
+        The work is done on what a read sees; only the writing takes the store's writer
+        (on SQLite there is one, and the intake must not wait for the correlation)."""
+        with self.engine.connect() as db:
+            last = cursor(db)
+            keys = list(
+                db.execute(
+                    select(observations.c.id)
+                    .where(observations.c.id > last)
+                    .order_by(observations.c.id)
+                    .limit(self.chunk)
+                ).scalars()
+            )
+            if not keys:
+                return 0
+            plan = self.correlator.plan(db, keys)
+        with self.engine.begin() as db:
+            # The cursor first: on SQLite that makes this transaction the writer at once, and
+            # a cursor moved meanwhile (another follower) leaves this chunk to it.
+            moved = db.execute(
+                update(correlation_cursor)
+                .where(
+                    correlation_cursor.c.id == CURSOR_ID, correlation_cursor.c.observation == last
+                )
+                .values(observation=keys[-1])
+            ).rowcount
+            if moved != 1:
+                return 0
+            self.correlator.apply(db, plan)
+        return len(keys)
+
+    def catch_up(self) -> int:
+        """Correlate everything stored so far; the number of observations correlated."""
+        done = 0
+        while n := self.step():
+            done += n
+        return done
+
+    def run(self, stop: Stop, idle: float = 0.2) -> None:
+        """Follow until ``stop`` is set, resting ``idle`` seconds whenever nothing is new.
+
+        A failing step is logged and tried again after a rest: the intake goes on regardless
+        and nothing is lost, since the cursor moves only with a committed chunk."""
+        while not stop.is_set():
+            try:
+                if self.step():
+                    continue
+            except Exception:
+                log.exception("correlation failed; trying again")
+            stop.wait(idle)
+
+
+class Stop(Protocol):
+    """A threading or multiprocessing event."""
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+def follow_database(url: str | None, mission_source: str | None, stop: Stop) -> None:
+    """A follower process's life: open the store and the mission, follow until stopped.
+
+    Interrupts are the parent's to handle: it sets ``stop`` and waits for the chunk at hand.
+    A parent that dies without doing so is noticed, and the follower stops too."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    mission = load_mission(mission_source)
+    engine = open_database(url, migrate=False)
+    parent = os.getppid()
+    orphaned = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(1.0):
+            if os.getppid() != parent:
+                orphaned.set()
+                return
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        stored, _new = save_mission(engine, mission)
+        follower = Follower(engine, mission, mission_row(engine, stored))
+        follower.run(_Either(stop, orphaned))
+    finally:
+        engine.dispose()
+
+
+class _Either:
+    def __init__(self, *events: Stop) -> None:
+        self.events = events
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.events[0].wait(timeout)
+        return self.is_set()
