@@ -5,6 +5,7 @@ declared answer from it; swapping the contingents swaps nothing."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from sqlalchemy import Engine
 from ceasefire.api import create_app
 from ceasefire.api.access import ENDPOINTS, allows, rule_for
 from ceasefire.mission import Mission
+from ceasefire.workflow import roles, shifts
 from ceasefire.workflow.roles import User
 
 PLACEHOLDERS = {
@@ -27,6 +29,41 @@ PLACEHOLDERS = {
 }
 ANONYMOUS = ""
 BAD_TOKEN = "cf_0000000000000000_wrong"
+API = "/api/v1"
+
+
+def side_of(name: str) -> str:
+    """The caller's contingent in lower case (``ru-head`` -> ``ru``); RU for the others."""
+    prefix = name.split("-")[0]
+    return prefix if prefix in ("ru", "tr") else "ru"
+
+
+def request_for(method: str, path: str, name: str, shift_id: str) -> tuple[str, dict[str, Any]]:
+    """The URL and body of a request that succeeds for a caller the rule lets in. Writes act on
+    the caller's own contingent (RU's head disables an RU user, TR's head a TR one), so that
+    parity compares like with like; a refused caller sends the same request."""
+    side = side_of(name)
+    values = {
+        **PLACEHOLDERS,
+        # the walk disables before it issues tokens: they go to a user who stays enabled
+        "name": f"{side}-spare" if path.endswith("/disable") else f"{side}-analyst",
+        "shift_id": shift_id,
+    }
+    url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
+    bodies: dict[tuple[str, str], dict[str, Any]] = {
+        ("POST", f"{API}/users"): {
+            "name": f"{name or 'nobody'}-made",
+            "role": "analyst",
+            "affiliation": side.upper(),
+        },
+        ("POST", f"{API}/users/{{name}}/tokens"): {"label": "matrix"},
+        ("POST", f"{API}/shifts"): {
+            "starts_at": "2021-02-01T08:00:00Z",
+            "ends_at": "2021-02-01T20:00:00Z",
+        },
+        ("POST", f"{API}/shifts/{{shift_id}}/assign"): {"officer": name or "nobody"},
+    }
+    return url, bodies.get((method, path), {})
 
 
 def operations(client: TestClient) -> list[tuple[str, str]]:
@@ -36,10 +73,12 @@ def operations(client: TestClient) -> list[tuple[str, str]]:
     )
 
 
-def call(client: TestClient, method: str, path: str, token: str) -> int:
-    url = re.sub(r"\{(\w+)\}", lambda m: PLACEHOLDERS[m.group(1)], path)
+def call(
+    client: TestClient, method: str, path: str, token: str, name: str = "", shift_id: str = ""
+) -> int:
+    url, json = request_for(method, path, name, shift_id)
     headers = bearer(token) if token else {}
-    body: dict[str, Any] = {"json": {}} if method in ("POST", "PUT", "PATCH") else {}
+    body: dict[str, Any] = {"json": json} if method in ("POST", "PUT", "PATCH") else {}
     return client.request(method, url, headers=headers, **body).status_code
 
 
@@ -47,14 +86,21 @@ def call(client: TestClient, method: str, path: str, token: str) -> int:
 def walked(
     engine: Engine, demo_mission: Mission, demo_enricher: Any
 ) -> tuple[dict[tuple[str, str, str], int], list[tuple[str, str]]]:
-    """The status of every (method, path, user) on an empty center."""
+    """The status of every (method, path, user) on a center with no observations, a shift
+    and a spare analyst of each contingent (to be disabled)."""
     tokens = add_staff(engine, demo_mission)
+    with engine.begin() as db:
+        for side in ("ru", "tr"):
+            roles.add_user(db, demo_mission, f"{side}-spare", "analyst", side.upper())
+        planner = roles.get_user(db, "ru-duty-officer")
+        start = datetime(2021, 2, 1, 20, tzinfo=UTC)
+        shift = shifts.add_shift(db, demo_mission, planner, start, start + timedelta(hours=12))
     client = TestClient(create_app(engine, demo_mission, enricher=demo_enricher))
     ops = operations(client)
     answers = {}
     for method, path in ops:
         for name, token in [*tokens.items(), (ANONYMOUS, ""), ("bad", BAD_TOKEN)]:
-            answers[(method, path, name)] = call(client, method, path, token)
+            answers[(method, path, name)] = call(client, method, path, token, name, shift.id)
     return answers, ops
 
 
@@ -135,6 +181,30 @@ def design_spot_checks(answers: dict[tuple[str, str, str], int]) -> None:
     assert answers[("GET", f"{api}/ledger/entries/{{index}}", ANONYMOUS)] == 401
     for name in ("am-liaison", "az-liaison", "pk-liaison", "ru-analyst", "auditor"):
         assert answers[("GET", f"{api}/releases", name)] == 200, name
+    # users: every contingent (and the auditor) reads the list; only heads manage, and the
+    # request of each head (for its own contingent) succeeds
+    for name in ("ru-analyst", "tr-duty-officer", "ru-head", "auditor"):
+        assert answers[("GET", f"{api}/users", name)] == 200, name
+    for name in ("pk-liaison", "am-liaison"):
+        assert answers[("GET", f"{api}/users", name)] == 403, name
+    for path, ok in (
+        ("/users", 201),
+        ("/users/{name}/disable", 200),
+        ("/users/{name}/tokens", 201),
+    ):
+        for name in ("ru-head", "tr-head"):
+            assert answers[("POST", f"{api}{path}", name)] == ok, (path, name)
+        for name in ("ru-duty-officer", "tr-analyst", "auditor", "pk-liaison", "az-liaison"):
+            assert answers[("POST", f"{api}{path}", name)] == 403, (path, name)
+    # the roster: read like the handover; duty officers and heads plan and assign
+    for name in ("tr-analyst", "auditor"):
+        assert answers[("GET", f"{api}/shifts", name)] == 200, name
+    assert answers[("GET", f"{api}/shifts", "pk-liaison")] == 403
+    for name in ("ru-duty-officer", "tr-duty-officer", "ru-head", "tr-head"):
+        assert answers[("POST", f"{api}/shifts", name)] == 201, name
+        assert answers[("POST", f"{api}/shifts/{{shift_id}}/assign", name)] == 200, name
+    for name in ("ru-analyst", "auditor", "pk-liaison"):
+        assert answers[("POST", f"{api}/shifts", name)] == 403, name
 
 
 def test_the_role_by_endpoint_matrix(

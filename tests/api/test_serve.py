@@ -100,6 +100,7 @@ def test_serve_runs_the_api_and_the_listeners_and_stops_on_sigint(tmp_path: Path
             _out, err = process.communicate()
     assert process.returncode == 0, err
     assert "CoT over TCP" in err and "/api/v1" in err
+    assert "Escalating overdue decisions every 60 s" in err  # the scheduler ran beside them
 
 
 def test_serve_refuses_when_every_listener_is_disabled(cli) -> None:  # type: ignore[no-untyped-def]
@@ -107,3 +108,9 @@ def test_serve_refuses_when_every_listener_is_disabled(cli) -> None:  # type: ig
     assert result.code == 1 and "every listener is disabled" in result.err
     result = cli("serve", "--port", "70000")
     assert result.code == 1 and "--port" in result.err
+
+
+def test_serve_refuses_a_bad_escalation_interval(cli) -> None:  # type: ignore[no-untyped-def]
+    for bad in ("-1", "inf", "nan"):
+        result = cli("serve", "--escalate-every", bad)
+        assert result.code == 1 and "--escalate-every" in result.err, (bad, result.err)

@@ -85,7 +85,11 @@ def test_users_tokens_and_passwords(center: Center) -> None:
         assert roles.authenticate(db, "ru-new", "s3cret-pass").name == "ru-new"
         with pytest.raises(Forbidden):
             roles.authenticate(db, "ru-new", "wrong")
-        token = roles.issue_token(db, "ru-new", "script", at=T0)
+        token = roles.issue_token(db, "ru-new", "script", by=head, at=T0)
+        with pytest.raises(Forbidden):
+            roles.issue_token(db, "tr-do", by=head)  # nor tokens for the other side's users
+        with pytest.raises(Forbidden):
+            roles.issue_token(db, "pk-liaison", by=head)  # nor outside the contingents
         assert roles.user_for_token(db, token).name == "ru-new"
         with pytest.raises(Forbidden):
             roles.user_for_token(db, token[:-2] + "xx")
@@ -104,6 +108,8 @@ def test_users_tokens_and_passwords(center: Center) -> None:
     assert ("user", "ru-new", "added") in events
     assert ("user", "ru-new", "disabled") in events
     assert sum(1 for k, _r, _e in events if k == "token") == 1
+    issued = [json.loads(e)["record"] for k, _r, e in entries if k == "token"]
+    assert [(r["user"], r["by"]) for r in issued] == [("ru-new", "ru-head")]
     # Neither the password, its hash nor the token's secret is in the log.
     text = " ".join(e for _k, _r, e in entries)
     assert "argon2" not in text and "s3cret" not in text and token.split("_", 2)[2] not in text

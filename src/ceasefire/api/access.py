@@ -92,6 +92,15 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/decisions/{decision_id}/confirm"): action("respond_urgent"),
     ("POST", "/decisions/{decision_id}/contest"): action("respond_urgent"),
     ("GET", "/shifts/handover"): action("read_handover"),
+    # the roster: each contingent puts its own officers on shifts (checked per officer)
+    ("GET", "/shifts"): action("read_roster"),
+    ("POST", "/shifts"): action("manage_roster"),
+    ("POST", "/shifts/{shift_id}/assign"): action("manage_roster"),
+    # users and tokens: a head manages their own contingent's (checked per target user)
+    ("GET", "/users"): action("read_users"),
+    ("POST", "/users"): action("manage_users"),
+    ("POST", "/users/{name}/disable"): action("manage_users"),
+    ("POST", "/users/{name}/tokens"): action("manage_users"),
     # the ledger: checkpoints and proofs are public material for offline verification; the
     # entries carry the records themselves
     ("GET", "/ledger/checkpoint"): PUBLIC,

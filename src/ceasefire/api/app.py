@@ -15,7 +15,7 @@ import html
 import json
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.openapi.utils import get_openapi
@@ -29,6 +29,8 @@ from ceasefire.api import access, problems
 from ceasefire.api import incidents as incidents_api
 from ceasefire.api import ledger as ledger_api
 from ceasefire.api import releases as releases_api
+from ceasefire.api import shifts as shifts_api
+from ceasefire.api import users as users_api
 from ceasefire.api import workflow as workflow_api
 from ceasefire.api.models import BatchResult, Health, ObservationPage, StoredObservation
 from ceasefire.api.params import (
@@ -44,6 +46,7 @@ from ceasefire.api.problems import Problem, ProblemDetails, field_error
 from ceasefire.geo.engine import Enricher
 from ceasefire.geo.phrase import place_phrase
 from ceasefire.i18n import _, language
+from ceasefire.incidents import follow
 from ceasefire.intake._common import JsonProblem, strict_json, validate
 from ceasefire.intake.errors import Rejection
 from ceasefire.intake.pipeline import Intake
@@ -117,8 +120,10 @@ class _Center:
         lock: threading.Lock,
         max_batch: int,
         max_body_bytes: int,
+        correlate: Literal["streaming", "off"] = "streaming",
     ) -> None:
         self.engine = engine
+        self.correlate = correlate
         self.mission = mission
         self.enricher = enricher
         self.lock = lock
@@ -141,6 +146,7 @@ class _Center:
                 self.mission_row,
                 enricher=self.enricher,
                 keep_outcomes=True,
+                correlate=self.correlate,
             )
             items = [_validated(data, source, n) for n, data in enumerate(records, start=1)]
             if user is not None:
@@ -205,6 +211,13 @@ class _Center:
             "received_at": format_time(stored.received_at),
         }
 
+    def backlog(self) -> int:
+        """Observations the correlation follower has still to take (0 when inline)."""
+        if self.correlate == "streaming":
+            return 0
+        with self.engine.connect() as db:
+            return follow.behind(db)
+
     def health(self) -> dict[str, Any]:
         return {
             "status": "ok",
@@ -217,6 +230,7 @@ class _Center:
                 "observations": store.count_observations(self.engine),
                 "track_points": store.count_track_points(self.engine),
                 "by_contingent": store.counts_by_contingent(self.engine),
+                "not_yet_correlated": self.backlog(),
             },
         }
 
@@ -352,12 +366,15 @@ def create_app(
     write_lock: threading.Lock | None = None,
     max_batch: int = MAX_BATCH,
     max_body_bytes: int = MAX_BODY_BYTES,
+    correlate: Literal["streaming", "off"] = "streaming",
 ) -> FastAPI:
     """The center's HTTP API over a migrated database and a loaded mission.
 
     Stores the mission (if this version is new). ``enricher`` is shared by every request (it is
     read-only); ``write_lock`` serialises this app's intake with other writers of the same
-    store in this process (the CoT listeners of ``ceasefire serve``).
+    store in this process (the CoT listeners of ``ceasefire serve``). ``correlate="off"``
+    leaves incidents to a correlation follower (:mod:`ceasefire.incidents.follow`), as
+    ``ceasefire serve`` does; by default each batch is correlated as it is stored.
     """
     center = _Center(
         engine,
@@ -366,6 +383,7 @@ def create_app(
         write_lock or threading.Lock(),
         max_batch,
         max_body_bytes,
+        correlate,
     )
     app = FastAPI(
         title="ceasefire",
@@ -505,6 +523,8 @@ def create_app(
     app.include_router(ledger_api.router(PREFIX, engine, mission))
     app.include_router(releases_api.router(PREFIX, engine))
     app.include_router(workflow_api.router(PREFIX, engine, mission, center.lock))
+    app.include_router(users_api.router(PREFIX, engine, mission, center.lock))
+    app.include_router(shifts_api.router(PREFIX, engine, mission, center.lock))
 
     @app.get(f"{PREFIX}/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

@@ -1,9 +1,11 @@
-"""`ceasefire serve`: the HTTP API and the CoT listeners in one process."""
+"""`ceasefire serve`: the HTTP API, the CoT listeners and the correlation follower."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import multiprocessing
 import signal
 import threading
 from contextlib import suppress
@@ -15,18 +17,32 @@ from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, console_err
 from ceasefire.errors import InputError, Problem
 from ceasefire.geo.engine import Enricher
 from ceasefire.i18n import _
+from ceasefire.incidents.follow import follow_database
 from ceasefire.intake.listeners import TCP_PORT, UDP_PORT, serve_cot
 from ceasefire.intake.pipeline import Intake
 from ceasefire.mission import load_mission
 from ceasefire.mission.model import Mission
 from ceasefire.store import open_database
 from ceasefire.store.missions import mission_row, save_mission
+from ceasefire.workflow.scheduler import DEFAULT_INTERVAL, EscalationScheduler
 
 
 def _port(value: int, option: str) -> int | None:
     if not 0 <= value <= 65535:
         raise InputError(
             Problem(file="serve", field=option, reason=_("a port is a number from 0 to 65535"))
+        )
+    return value or None
+
+
+def _interval(value: float) -> float | None:
+    if not (math.isfinite(value) and value >= 0):
+        raise InputError(
+            Problem(
+                file="serve",
+                field="--escalate-every",
+                reason=_("a number of seconds, 0 or more"),
+            )
         )
     return value or None
 
@@ -42,11 +58,18 @@ def serve(
     cot_udp_port: int = typer.Option(
         UDP_PORT, "--cot-udp-port", help="CoT / TAK mesh port over UDP (0: none)."
     ),
+    escalate_every: float = typer.Option(
+        DEFAULT_INTERVAL,
+        "--escalate-every",
+        metavar="SECONDS",
+        help="Escalate overdue decisions to the heads every SECONDS (0: never).",
+    ),
 ) -> None:
     """Run the center: the HTTP API under /api/v1 and the CoT listeners, until interrupted."""
     http = _port(port, "--port")
     tcp = _port(cot_tcp_port, "--cot-tcp-port")
     udp = _port(cot_udp_port, "--cot-udp-port")
+    every = _interval(escalate_every)
     if http is None and tcp is None and udp is None:
         raise InputError(
             Problem(file="serve", field="--port", reason=_("every listener is disabled"))
@@ -54,16 +77,32 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     m = load_mission(mission)
     engine = open_database(db)
+    # Correlation follows the intake in a process of its own (the second core), so that
+    # storing and answering a batch never waits for incidents to be worked out.
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    follower = context.Process(
+        target=follow_database, args=(db, mission, stop), name="correlation", daemon=True
+    )
+    follower.start()
     try:
-        asyncio.run(_run(engine, m, host, http, tcp, udp))
+        asyncio.run(_run(engine, m, host, http, tcp, udp, every))
     except KeyboardInterrupt:
         pass
     finally:
+        stop.set()
+        follower.join(60)
         engine.dispose()
 
 
 async def _run(
-    engine: Engine, mission: Mission, host: str, http: int | None, tcp: int | None, udp: int | None
+    engine: Engine,
+    mission: Mission,
+    host: str,
+    http: int | None,
+    tcp: int | None,
+    udp: int | None,
+    escalate_every: float | None = None,
 ) -> None:
     # imported here: the web stack is only needed by this command
     import uvicorn
@@ -71,20 +110,30 @@ async def _run(
     from ceasefire.api import create_app
 
     enricher = Enricher(mission)
-    # one lock for both writers: the API's intake and the listeners' take turns on the store
+    # one lock for every writer: the API, the listeners and the scheduler take turns on the store
     lock = threading.Lock()
     stored, _new = save_mission(engine, mission)
     row = mission_row(engine, stored)
     listeners = None
     if tcp is not None or udp is not None:
         listeners = await serve_cot(
-            lambda: Intake(engine, mission, row, enricher=enricher), host, tcp, udp, lock=lock
+            lambda: Intake(engine, mission, row, enricher=enricher, correlate="off"),
+            host,
+            tcp,
+            udp,
+            lock=lock,
         )
+    scheduler = None
+    if escalate_every is not None:
+        scheduler = EscalationScheduler(engine, mission, interval=escalate_every, lock=lock)
+        scheduler.start()
+        every = f"{escalate_every:g}"
+        console_err.print(_("Escalating overdue decisions every {seconds} s").format(seconds=every))
     try:
         if http is None:
             await _until_signalled()
             return
-        app = create_app(engine, mission, enricher=enricher, write_lock=lock)
+        app = create_app(engine, mission, enricher=enricher, write_lock=lock, correlate="off")
         config = uvicorn.Config(app, host=host, port=http, log_level="info")
         console_err.print(_("API on http://{host}:{port}/api/v1").format(host=host, port=http))
         # uvicorn stops on SIGINT or SIGTERM, then raises the signal again for the handlers it
@@ -98,6 +147,8 @@ async def _run(
     finally:
         if listeners is not None:
             await listeners.close()
+        if scheduler is not None:
+            await asyncio.to_thread(scheduler.stop)  # lets a pass in progress finish
 
 
 def _ignore(signum: int, frame: object) -> None:

@@ -96,7 +96,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from xml.etree.ElementTree import Element, ParseError, SubElement, TreeBuilder, tostring
+from xml.etree.ElementTree import Element, ParseError, SubElement, tostring
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
@@ -452,25 +452,16 @@ def _track(event: CotEvent, reject: Callable[[str, str], Rejection]) -> TrackPoi
 # -- XML to event -----------------------------------------------------------------------------
 
 
-class _TooDeep(Exception):
-    pass
-
-
-class _DepthLimitedBuilder(TreeBuilder):
-    def __init__(self, max_depth: int) -> None:
-        super().__init__()
-        self._depth = 0
-        self._max_depth = max_depth
-
-    def start(self, tag: Any, attrs: Any) -> Element:
-        self._depth += 1
-        if self._depth > self._max_depth:
-            raise _TooDeep
-        return super().start(tag, attrs)
-
-    def end(self, tag: Any) -> Element:
-        self._depth -= 1
-        return super().end(tag)
+def _too_deep(root: Element, max_depth: int) -> bool:
+    """Whether elements nest deeper than ``max_depth`` (without recursion: the tree is not
+    trusted)."""
+    stack = [(root, 1)]
+    while stack:
+        element, depth = stack.pop()
+        if depth > max_depth:
+            return True
+        stack.extend((child, depth + 1) for child in element)
+    return False
 
 
 def parse_xml(data: bytes, max_bytes: int = MAX_EVENT_BYTES, max_depth: int = MAX_DEPTH) -> Element:
@@ -481,8 +472,9 @@ def parse_xml(data: bytes, max_bytes: int = MAX_EVENT_BYTES, max_depth: int = MA
     """
     if len(data) > max_bytes:
         raise EventProblem("", _("The event is larger than {limit} bytes.").format(limit=max_bytes))
+    # expat and the C tree builder build iteratively, so depth is checked on the tree: a
+    # builder of our own in Python would cost more than the rest of the intake of an event.
     parser = DefusedXMLParser(
-        target=_DepthLimitedBuilder(max_depth),
         forbid_dtd=True,
         forbid_entities=True,
         forbid_external=True,
@@ -490,10 +482,6 @@ def parse_xml(data: bytes, max_bytes: int = MAX_EVENT_BYTES, max_depth: int = MA
     try:
         parser.feed(data)
         root: Element = parser.close()
-    except _TooDeep:
-        raise EventProblem(
-            "", _("The event nests elements deeper than {limit} levels.").format(limit=max_depth)
-        ) from None
     except DefusedXmlException as error:
         raise EventProblem(
             "",
@@ -510,6 +498,10 @@ def parse_xml(data: bytes, max_bytes: int = MAX_EVENT_BYTES, max_depth: int = MA
         raise EventProblem(
             "", _("The event could not be read as XML: {reason}.").format(reason=error)
         ) from None
+    if _too_deep(root, max_depth):
+        raise EventProblem(
+            "", _("The event nests elements deeper than {limit} levels.").format(limit=max_depth)
+        )
     return root
 
 

@@ -64,9 +64,12 @@ PERMISSIONS: dict[str, dict[Role, Scope]] = {
     # Which of the two roles counts for a decision's tier is decided in decisions.py.
     "approve_decision": {"duty_officer": "own", "head": "own"},
     "respond_urgent": {"duty_officer": "own", "head": "own"},
-    "manage_users": {"head": "own"},
+    "manage_users": {"head": "own"},  # add, disable, tokens: own is the target user's contingent
     "manage_roster": {"duty_officer": "own", "head": "own"},
     "read_handover": {"analyst": "any", "duty_officer": "any", "head": "any", "auditor": "any"},
+    # Who works for whom, and when, is no secret between the contingents (the log has it too).
+    "read_users": {"analyst": "any", "duty_officer": "any", "head": "any", "auditor": "any"},
+    "read_roster": {"analyst": "any", "duty_officer": "any", "head": "any", "auditor": "any"},
     "verify_ledger": {role: "any" for role in ROLES},
     # The log's entries carry every kind of record: what the records' readers may read.
     "read_ledger": _CONTINGENT_READ,
@@ -188,7 +191,7 @@ def _user_record(user: User, event: str, by: User | None) -> dict[str, object]:
     }
 
 
-def _require_manager(mission: Mission, by: User | None, target: User) -> None:
+def _require_manager(by: User | None, target: User) -> None:
     """The operator (``by`` None: whoever runs the center) or a head of the user's contingent."""
     if by is None:
         return
@@ -217,7 +220,7 @@ def add_user(
         )
     _check_affiliation(mission, role, affiliation)
     user = User(name, role, affiliation)  # type: ignore[arg-type]
-    _require_manager(mission, by, user)
+    _require_manager(by, user)
     if connection.execute(select(users.c.name).where(users.c.name == name)).first():
         raise Conflict(_("user {name} exists already").format(name=name))
     connection.execute(
@@ -258,7 +261,7 @@ def disable_user(
     """Disable a user and revoke their tokens (logged); the user's records stay theirs."""
     when = moment(at)
     user = get_user(connection, name)
-    _require_manager(mission, by, user)
+    _require_manager(by, user)
     connection.execute(
         update(users).where(users.c.name == name).values(disabled=True, updated_at=when)
     )
@@ -299,11 +302,20 @@ def authenticate(connection: Connection, name: str, password: str) -> User:
 
 
 def issue_token(
-    connection: Connection, name: str, label: str = "", *, at: datetime | None = None
+    connection: Connection,
+    name: str,
+    label: str = "",
+    *,
+    by: User | None = None,
+    at: datetime | None = None,
 ) -> str:
-    """A new API token for the user: ``cf_<id>_<secret>``. Only its hash is kept; shown once."""
+    """A new API token for the user: ``cf_<id>_<secret>``. Only its hash is kept; shown once.
+
+    ``by`` None: the operator (or the user's own log-in); else a head of the user's contingent.
+    """
     when = moment(at)
     user = get_user(connection, name)
+    _require_manager(by, user)
     if user.disabled:
         raise Conflict(_("user {name} is disabled").format(name=name))
     token_id = secrets.token_hex(8)
@@ -322,7 +334,13 @@ def issue_token(
         connection,
         KIND_TOKEN,
         token_id,
-        {"event": "issued", "id": token_id, "user": name, "label": label},
+        {
+            "event": "issued",
+            "id": token_id,
+            "user": name,
+            "label": label,
+            "by": by.name if by is not None else None,
+        },
         when,
     )
     return f"cf_{token_id}_{secret}"

@@ -1,0 +1,122 @@
+"""Users and their API tokens over HTTP, like ``ceasefire users list|add|disable|token``.
+
+A thin layer over :mod:`ceasefire.workflow.roles`: the route's rule lets a head in
+(``manage_users``), and the library checks the target, so a head manages their own
+contingent's users only and nobody manages the people outside the contingents but the
+center's operator (on the command line). Every change and every token is logged in the
+ledger in the same transaction, never with a password, hash or secret.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Body, Path, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection, Engine
+
+from ceasefire.api import problems
+from ceasefire.api.access import current_user
+from ceasefire.mission.model import Mission
+from ceasefire.workflow import roles
+
+T = TypeVar("T")
+USER_NAME = Path(max_length=64, description="the user's name, e.g. ru-analyst-2")
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=64, description="lower-case letters, digits, '.', '_' or '-'")
+    role: str = Field(description="analyst, duty_officer or head (of the caller's contingent)")
+    affiliation: str = Field(description="the caller's own contingent")
+    password: str | None = Field(
+        default=None, max_length=1024, description="for log-in; none for a program's user"
+    )
+
+
+class TokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(default="", max_length=200, description="what the token is for")
+
+
+def user_record(user: roles.User) -> dict[str, Any]:
+    return {
+        "name": user.name,
+        "role": user.role,
+        "affiliation": user.affiliation,
+        "disabled": user.disabled,
+    }
+
+
+def router(prefix: str, engine: Engine, mission: Mission, lock: threading.Lock) -> APIRouter:
+    """``/users``, ``/users/{name}/disable`` and ``/users/{name}/tokens`` under ``prefix``."""
+    api = APIRouter(prefix=prefix, tags=["users"])
+
+    def write(step: Callable[[Connection], T]) -> T:
+        # One transaction under the writers' lock: the change and its log entry commit together.
+        with lock, engine.begin() as db:
+            return step(db)
+
+    @api.get(
+        "/users",
+        summary="The users of both contingents and the others, with role and affiliation",
+        responses=problems.responses(401, 403),
+    )
+    def list_users() -> JSONResponse:
+        with engine.connect() as db:
+            found = roles.list_users(db)
+        return JSONResponse({"users": [user_record(u) for u in found]})
+
+    @api.post(
+        "/users",
+        summary="Add a user of your own contingent (a head)",
+        status_code=201,
+        responses=problems.responses(401, 403, 409, 422),
+    )
+    def add_user(request: Request, body: UserIn) -> JSONResponse:
+        by = current_user(request)
+        made = write(
+            lambda db: roles.add_user(
+                db, mission, body.name, body.role, body.affiliation, body.password, by=by
+            )
+        )
+        return JSONResponse(user_record(made), status_code=201)
+
+    @api.post(
+        "/users/{name}/disable",
+        summary="Disable a user of your own contingent and revoke their tokens (a head)",
+        responses=problems.responses(401, 403, 404),
+    )
+    def disable_user(request: Request, name: str = USER_NAME) -> JSONResponse:
+        by = current_user(request)
+        done = write(lambda db: roles.disable_user(db, mission, name, by=by))
+        return JSONResponse(user_record(done))
+
+    @api.post(
+        "/users/{name}/tokens",
+        summary="Issue an API token for a user of your own contingent; shown this once (a head)",
+        status_code=201,
+        responses=problems.responses(401, 403, 404, 409, 422),
+    )
+    def issue_token(
+        request: Request, name: str = USER_NAME, body: TokenIn | None = Body(None)
+    ) -> JSONResponse:
+        by = current_user(request)
+        label = body.label if body is not None else ""
+        token = write(lambda db: roles.issue_token(db, name, label, by=by))
+        return JSONResponse(
+            {"token": token, "id": roles.token_id(token), "user": name, "label": label},
+            status_code=201,
+            # the secret is shown once: no cache may keep it
+            headers={"Cache-Control": "no-store"},
+        )
+
+    return api
+
+
+__all__ = ["TokenIn", "UserIn", "router", "user_record"]
