@@ -4,7 +4,8 @@ Both run as real servers on 127.0.0.1, each in its own process, and get the same
 (realistic observations over the demo mission's area and a month, both contingents) in
 batches over one HTTP connection:
 - ours: `ceasefire serve` on a fresh SQLite database: validation, enrichment at each
-  observation's time, rules, streaming correlation, the ledger, commit;
+  observation's time, rules, the ledger, commit; its correlation follower works beside it,
+  and how long it still needed once the last record was stored is reported too;
 - the peer: a plain FastAPI + Pydantic endpoint that validates and inserts with executemany
   (`ceasefire.bench.ingest_baseline`).
 Then the same records as CoT events over one TCP connection to our listener, until all are
@@ -183,6 +184,13 @@ def run(n: int, batch: int, seed: int) -> dict[str, Any]:
                     raise RuntimeError("CoT events were not all stored within 30 minutes")
                 time.sleep(0.05)
             cot_seconds = time.perf_counter() - start
+            # The follower correlates beside the intake; how far behind it was at the end.
+            stored = time.perf_counter()
+            while httpx.get(f"{base}/health", timeout=30).json()["counts"]["not_yet_correlated"]:
+                if time.perf_counter() - stored > 1800:
+                    raise RuntimeError("correlation did not catch up within 30 minutes")
+                time.sleep(0.05)
+            correlation_lag = time.perf_counter() - stored
             rss = _peak_rss_mb(ours.pid)
         finally:
             ours.terminate()
@@ -225,6 +233,7 @@ def run(n: int, batch: int, seed: int) -> dict[str, Any]:
         "baseline_seconds": baseline_seconds,
         "ratio": rate / baseline_rate,
         "cot_tcp_rate": n / cot_seconds,
+        "correlation_lag_s": correlation_lag,
         "peak_rss_mb": rss,
         "baseline_peak_rss_mb": baseline_rss,
     }
