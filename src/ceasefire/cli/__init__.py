@@ -16,6 +16,7 @@ from ceasefire.cli import export as export_cli
 from ceasefire.cli import incidents as incidents_cli
 from ceasefire.cli import ledger as ledger_cli
 from ceasefire.cli import simulate as simulate_cli
+from ceasefire.cli import witness as witness_cli
 from ceasefire.cli import workflow as workflow_cli
 from ceasefire.cli.common import console_err
 from ceasefire.errors import CeasefireError
@@ -32,6 +33,7 @@ app.add_typer(mission.app, name="mission")
 app.add_typer(bench.app, name="bench")
 app.add_typer(db.app, name="db")
 app.add_typer(ledger_cli.keys_app, name="keys")
+app.add_typer(witness_cli.app, name="witness")
 app.command("checkpoint")(ledger_cli.checkpoint)
 app.command("verify")(ledger_cli.verify)
 app.command("release")(ledger_cli.release)

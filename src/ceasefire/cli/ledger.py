@@ -26,6 +26,7 @@ from ceasefire.ledger.keys import (
     new_key,
     origin_of,
     read_vkeys,
+    witness_url,
 )
 from ceasefire.ledger.release import Selection, incident_selections, write_release
 from ceasefire.mission import Mission, load_mission
@@ -47,9 +48,36 @@ DIR_OPTION = typer.Option(
 )
 
 
-def _ring(mission: Mission, directory: Path | None, secret: bool = True) -> KeyRing:
+WITNESS_OPTION = typer.Option(
+    [],
+    "--witness",
+    help="CONTINGENT=URL: ask that contingent's witness on its own node over HTTP "
+    "(repeatable; overrides witnesses.toml in the key directory).",
+)
+
+
+def _ring(
+    mission: Mission,
+    directory: Path | None,
+    secret: bool = True,
+    witnesses: list[str] | None = None,
+) -> KeyRing:
     folder = directory or default_dir(mission.id)
-    return load_keys(folder, origin_of(mission.id), mission.contingent_ids(), secret=secret)
+    ring = load_keys(folder, origin_of(mission.id), mission.contingent_ids(), secret=secret)
+    for option in witnesses or []:
+        contingent, sep, url = option.partition("=")
+        if not sep or contingent not in ring.contingents:
+            raise InputError(
+                Problem(
+                    file="--witness",
+                    field=option,
+                    reason=_(
+                        "expected CONTINGENT=URL with a contingent of the mission ({known})"
+                    ).format(known=", ".join(ring.contingents)),
+                )
+            )
+        ring.witnesses[contingent] = witness_url(url, "--witness")
+    return ring
 
 
 @keys_app.command("init")
@@ -94,6 +122,19 @@ def keys_rotate(
             )
         )
     ring = _ring(m, directory)
+    held = ring.log_signer is not None if holder == CENTER else holder in ring.cosigners
+    if not held or holder in ring.witnesses:
+        # a key made here would not be the one the remote witness signs with
+        raise InputError(
+            Problem(
+                file="keys rotate",
+                field="CONTINGENT",
+                reason=_(
+                    "the key of {h} is not held here (its witness runs on its own node): make "
+                    "the new key there (docs/ledger.md, witnesses on each contingent's node)"
+                ).format(h=holder),
+            )
+        )
     rotation = new_key(ring.directory, ring.origin, holder)
     engine = open_database(db)
     record = {
@@ -116,11 +157,14 @@ def keys_rotate(
 
 
 def checkpoint(
-    db: str = DB_OPTION, mission: str = MISSION_OPTION, keys: Path = KEYS_DIR_OPTION
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+    keys: Path = KEYS_DIR_OPTION,
+    witness: list[str] = WITNESS_OPTION,
 ) -> None:
     """Make (if the log grew) and print the latest checkpoint cosigned by every contingent."""
     m = load_mission(mission)
-    ring = _ring(m, keys)
+    ring = _ring(m, keys, witnesses=witness)
     stored = make_checkpoint(open_database(db), ring)
     verified = verify_checkpoint(stored.note, ring)
     console_err.print(
@@ -256,6 +300,7 @@ def release(
     db: str = DB_OPTION,
     mission: str = MISSION_OPTION,
     keys: Path = KEYS_DIR_OPTION,
+    witness: list[str] = WITNESS_OPTION,
 ) -> None:
     """Write a release bundle: records, inclusion proofs, a cosigned checkpoint, the keys."""
     m = load_mission(mission)
@@ -293,7 +338,7 @@ def release(
     selections = [Selection(KIND_OBSERVATION, None if release_all else tuple(wanted))]
     for incident in incidents:
         selections += incident_selections(engine, incident)
-    ring = _ring(m, keys)
+    ring = _ring(m, keys, witnesses=witness)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = out or Path(f"release-{to}-{stamp}.json")
     done = write_release(engine, ring, path, to, selections, since)

@@ -6,16 +6,19 @@ checkpoint that witness cosigned (C2SP tlog-witness, :class:`~ceasefire.ledger.w
 A checkpoint is stored only with every contingent's cosignature, so a log that was rewritten,
 rolled back or forked cannot get a checkpoint that counts.
 
-The witnesses are asked through the tlog-witness ``add-checkpoint`` request body, as a
-contingent's node would be over HTTP; in the embedded center they run in this process with
-their state in the ``witness_state`` table (:class:`DatabaseWitnessState`).
+The witnesses are asked through the tlog-witness ``add-checkpoint`` request body. A contingent
+with a witness URL (``witnesses.toml`` in the key directory, see :class:`KeyRing`) is asked over
+HTTP on its own node (:mod:`ceasefire.ledger.witness_http`), and the center needs only its
+verifier key; otherwise, in the embedded center, its witness runs in this process with the
+contingent's signer key and its state in the ``witness_state`` table
+(:class:`DatabaseWitnessState`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -31,7 +34,7 @@ from ceasefire.ledger.checkpoint import (
 )
 from ceasefire.ledger.entry import KIND_KEY, LogEntry, parse_envelope
 from ceasefire.ledger.errors import LedgerError
-from ceasefire.ledger.keys import CENTER, KeyRing, key_name
+from ceasefire.ledger.keys import CENTER, WITNESSES_FILE, KeyFileError, KeyRing, key_name
 from ceasefire.ledger.note import (
     Ed25519Verifier,
     NoteError,
@@ -52,6 +55,9 @@ from ceasefire.ledger.witness import (
 )
 from ceasefire.store.schema import checkpoints, witness_state
 
+if TYPE_CHECKING:
+    from ceasefire.ledger.witness_client import WitnessClient
+
 ATTEMPTS = 5
 """Tries when another process checkpoints at the same time (the tlog-witness race)."""
 
@@ -62,11 +68,11 @@ class CheckpointRefusedError(LedgerError):
     def __init__(self, contingent: str, error: WitnessError) -> None:
         self.contingent = contingent
         self.error = error
-        super().__init__(
-            _("contingent {c} refused to cosign the checkpoint ({reason}): {error}").format(
-                c=contingent, reason=error.reason, error=error
-            )
-        )
+        if error.status >= 500:  # not a refusal: the remote witness could not be asked
+            template = _("no cosignature from the witness of contingent {c} ({reason}): {error}")
+        else:
+            template = _("contingent {c} refused to cosign the checkpoint ({reason}): {error}")
+        super().__init__(template.format(c=contingent, reason=error.reason, error=error))
 
 
 class DatabaseWitnessState:
@@ -202,69 +208,149 @@ def make_checkpoint(
     with engine.begin() as db:
         register_keys(db, ring)
     signer = ring.signer()
-    for _attempt in range(ATTEMPTS):
-        with engine.connect() as db:
-            size = tree.refresh(db)
-            latest = latest_checkpoint(db)
-        checkpoint = Checkpoint(ring.origin, size, tree.tree.root(size))
-        if (
-            reuse
-            and latest is not None
-            and (latest.size, latest.root_hash) == (size, checkpoint.root_hash)
-            and _current(latest, ring)
-        ):
-            return latest
-        signed = sign_checkpoint(checkpoint, signer)
-        cosignatures = []
-        try:
-            for contingent in ring.contingents:
-                cosignatures.extend(_cosign(engine, ring, contingent, tree, size, signed))
-        except ConflictError:
-            continue  # another checkpoint moved a witness on meanwhile: start again
-        except CheckpointRefusedError as e:
-            # A witness ahead of our tree may only mean another process checkpointed a
-            # larger log meanwhile; it is a rollback only if the log is still behind it.
-            ahead = isinstance(e.error, RollbackError) and e.error.latest_size is not None
-            if ahead and _head(engine) >= (e.error.latest_size or 0):
-                continue
-            raise
-        text, signatures = parse_note(signed)
-        note = format_note(text, [*signatures, *cosignatures])
-        verify_checkpoint(note, ring)
-        now = datetime.now(UTC)
-        with engine.begin() as db:
-            key = db.execute(
-                insert(checkpoints).values(
-                    origin=ring.origin,
-                    size=size,
-                    root_hash=checkpoint.root_hash,
-                    note=note,
-                    created_at=now,
-                )
-            ).inserted_primary_key
-        assert key is not None
-        return StoredCheckpoint(int(key[0]), ring.origin, size, checkpoint.root_hash, note, now)
+    with _Witnesses(engine, ring) as witnesses:
+        for _attempt in range(ATTEMPTS):
+            with engine.connect() as db:
+                size = tree.refresh(db)
+                latest = latest_checkpoint(db)
+            checkpoint = Checkpoint(ring.origin, size, tree.tree.root(size))
+            if (
+                reuse
+                and latest is not None
+                and (latest.size, latest.root_hash) == (size, checkpoint.root_hash)
+                and _current(latest, ring)
+            ):
+                return latest
+            signed = sign_checkpoint(checkpoint, signer)
+            cosignatures = []
+            stored_size = latest.size if latest is not None else 0
+            try:
+                for contingent in ring.contingents:
+                    cosignatures.extend(
+                        witnesses.cosign(contingent, tree, size, signed, stored_size)
+                    )
+            except ConflictError:
+                continue  # another checkpoint moved a witness on meanwhile: start again
+            except CheckpointRefusedError as e:
+                # A witness ahead of our tree may only mean another process checkpointed a
+                # larger log meanwhile; it is a rollback only if the log is still behind it.
+                ahead = isinstance(e.error, RollbackError) and e.error.latest_size is not None
+                if ahead and _head(engine) >= (e.error.latest_size or 0):
+                    continue
+                raise
+            text, signatures = parse_note(signed)
+            note = format_note(text, [*signatures, *cosignatures])
+            verify_checkpoint(note, ring)
+            now = datetime.now(UTC)
+            with engine.begin() as db:
+                key = db.execute(
+                    insert(checkpoints).values(
+                        origin=ring.origin,
+                        size=size,
+                        root_hash=checkpoint.root_hash,
+                        note=note,
+                        created_at=now,
+                    )
+                ).inserted_primary_key
+            assert key is not None
+            return StoredCheckpoint(int(key[0]), ring.origin, size, checkpoint.root_hash, note, now)
     raise LedgerError(
         _("the witnesses kept moving on (other checkpoints at the same time); try again")
     )
 
 
-def _cosign(
-    engine: Engine, ring: KeyRing, contingent: str, tree: log.LogTree, size: int, signed: str
-) -> list[Signature]:
-    """One contingent's cosignature, asked as a tlog-witness add-checkpoint request."""
-    w = witness(engine, ring, contingent)
-    head = w.latest(ring.origin)
-    old = head.size if head is not None else 0
+@dataclass
+class _Witnesses:
+    """Asks each contingent's witness: over HTTP where the ring has its URL, else in process."""
+
+    engine: Engine
+    ring: KeyRing
+    sizes: dict[str, int] = field(default_factory=dict)
+    """What each remote witness last cosigned, as far as its answers told (for ``old N``)."""
+    client: WitnessClient | None = None
+
+    def __enter__(self) -> _Witnesses:
+        if self.ring.witnesses:
+            # imported here: only a center with remote witnesses needs the HTTP client
+            from ceasefire.ledger.witness_client import WitnessClient
+
+            self.client = WitnessClient()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.client is not None:
+            self.client.close()
+
+    def cosign(
+        self, contingent: str, tree: log.LogTree, size: int, signed: str, stored_size: int
+    ) -> list[Signature]:
+        """One contingent's cosignature, asked as a tlog-witness add-checkpoint request.
+
+        ``stored_size`` is the size of the newest stored checkpoint, which every witness
+        cosigned: a remote witness's first guess of ``old N`` when it has told nothing yet.
+        """
+        url = self.ring.witnesses.get(contingent)
+        try:
+            if url is None:
+                return self._in_process(contingent, tree, size, signed)
+            # Never above the checkpoint: a witness ahead of it answers 409 with its size.
+            old = min(self.sizes.get(contingent, stored_size), size)
+            try:
+                return self._remote(contingent, url, tree, old, size, signed)
+            except ConflictError as e:
+                if type(e) is not ConflictError or e.latest_size is None:
+                    raise
+                # A remote witness tells its size only when asked: once more from there (the
+                # spec's way) before the caller starts the whole checkpoint again.
+                return self._remote(contingent, url, tree, e.latest_size, size, signed)
+        except WitnessError as e:
+            if type(e) is ConflictError:
+                raise  # only a race (old size moved on): the caller starts again
+            raise CheckpointRefusedError(contingent, e) from e
+
+    def _in_process(
+        self, contingent: str, tree: log.LogTree, size: int, signed: str
+    ) -> list[Signature]:
+        w = self._local(contingent)
+        head = w.latest(self.ring.origin)
+        request = _request(tree, head.size if head is not None else 0, size, signed)
+        return list(parse_signature_lines(w.handle(request.encode())))
+
+    def _remote(
+        self, contingent: str, url: str, tree: log.LogTree, old: int, size: int, signed: str
+    ) -> list[Signature]:
+        assert self.client is not None
+        request = _request(tree, old, size, signed)
+        try:
+            cosignatures = self.client.add_checkpoint(
+                url, request, self.ring.cosigner_verifiers[contingent]
+            )
+        except WitnessError as e:
+            if e.latest_size is not None:
+                self.sizes[contingent] = e.latest_size
+            raise
+        self.sizes[contingent] = size
+        return cosignatures
+
+    def _local(self, contingent: str) -> Witness:
+        if contingent not in self.ring.cosigners:
+            raise KeyFileError(
+                _(
+                    "contingent {c} has no witness: its signer key {path} is not here and no "
+                    "witness URL is given for it ({file} or --witness)"
+                ).format(
+                    c=contingent,
+                    path=self.ring.directory / f"{contingent}.skey",
+                    file=self.ring.directory / WITNESSES_FILE,
+                )
+            )
+        return witness(self.engine, self.ring, contingent)
+
+
+def _request(tree: log.LogTree, old: int, size: int, signed: str) -> AddCheckpointRequest:
     # Behind the witness there is no proof to give: the witness answers with a rollback.
     proof = tree.tree.consistency_proof(old, size) if old <= size else []
-    request = AddCheckpointRequest(old, tuple(proof), signed.encode("utf-8"))
-    try:
-        return list(parse_signature_lines(w.handle(request.encode())))
-    except WitnessError as e:
-        if type(e) is ConflictError:
-            raise  # only a race (old size moved on): the caller starts again
-        raise CheckpointRefusedError(contingent, e) from e
+    return AddCheckpointRequest(old, tuple(proof), signed.encode("utf-8"))
 
 
 def _head(engine: Engine) -> int:

@@ -7,7 +7,8 @@ verifier key, public) for the holder ``center`` and for every contingent id. Ret
 keys stay in ``retired/`` so that checkpoints cosigned before a rotation still verify.
 
 In the embedded center one directory holds every key. In a real deployment each contingent's
-node holds only its own ``.skey``; the center and the parties need only the ``.vkey`` files.
+node holds only its own ``.skey``; the center and the parties need only the ``.vkey`` files, and
+the center's directory says in ``witnesses.toml`` where each contingent's witness answers.
 
 Key names follow C2SP practice: the log key is named after the log's origin
 (``ceasefire/karabakh-2020``), a contingent's after the origin and its id
@@ -19,20 +20,30 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ceasefire.i18n import _
 from ceasefire.ledger.checkpoint import CosignatureSigner, CosignatureVerifier
 from ceasefire.ledger.errors import LedgerError
-from ceasefire.ledger.note import Ed25519Signer, Ed25519Verifier, KeyFormatError
+from ceasefire.ledger.note import (
+    SIGNATURE_TYPE_ED25519,
+    Ed25519Signer,
+    Ed25519Verifier,
+    KeyFormatError,
+    VerifierKey,
+)
 
 CENTER = "center"
 """The holder name of the center's log key."""
 
 RETIRED = "retired"
 KEYS_ENV = "CEASEFIRE_KEYS"
+WITNESSES_FILE = "witnesses.toml"
+"""In the center's key directory: the URL of each contingent's witness (``RU = "http://..."``)."""
 
 
 class KeyFileError(LedgerError):
@@ -62,7 +73,9 @@ def default_dir(mission_id: str) -> Path:
 class KeyRing:
     """The keys of one log: the center's and each contingent's, signers where held.
 
-    ``retired`` maps a holder to its earlier verifiers (kept for old checkpoints).
+    ``retired`` maps a holder to its earlier verifiers (kept for old checkpoints). ``witnesses``
+    maps a contingent to the URL of its witness (the tlog-witness submission prefix): that
+    contingent cosigns on its own node, asked over HTTP, instead of in this process.
     """
 
     directory: Path
@@ -74,6 +87,7 @@ class KeyRing:
     cosigners: dict[str, CosignatureSigner] = field(default_factory=dict)
     retired_log: list[Ed25519Verifier] = field(default_factory=list)
     retired: dict[str, list[CosignatureVerifier]] = field(default_factory=dict)
+    witnesses: dict[str, str] = field(default_factory=dict)
 
     def vkeys(self) -> list[tuple[str, str]]:
         """(holder, verifier key string) for the center and each contingent, current keys."""
@@ -130,22 +144,29 @@ def _read(path: Path, secret: bool) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
+def init_key(directory: Path, origin: str, holder: str) -> bool:
+    """Create ``holder``'s key unless it has one here; whether it was created.
+
+    A ``.vkey`` without its ``.skey`` is a key held elsewhere (a contingent's, handed to the
+    center): it is kept, never replaced by a key of our own.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    skey = directory / f"{holder}.skey"
+    if skey.exists() or (directory / f"{holder}.vkey").exists():
+        return False
+    name = key_name(origin, holder)
+    signer: Ed25519Signer | CosignatureSigner = (
+        Ed25519Signer.generate(name) if holder == CENTER else CosignatureSigner.generate(name)
+    )
+    _write(skey, signer.skey + "\n", 0o600)
+    _write(directory / f"{holder}.vkey", signer.vkey + "\n", 0o644)
+    return True
+
+
 def init_keys(directory: Path, origin: str, contingents: Sequence[str]) -> list[str]:
     """Create the keys that do not exist yet; the holders created (existing keys are kept)."""
     directory.mkdir(parents=True, exist_ok=True)
-    created: list[str] = []
-    for holder in [CENTER, *contingents]:
-        skey = directory / f"{holder}.skey"
-        if skey.exists():
-            continue
-        name = key_name(origin, holder)
-        signer: Ed25519Signer | CosignatureSigner = (
-            Ed25519Signer.generate(name) if holder == CENTER else CosignatureSigner.generate(name)
-        )
-        _write(skey, signer.skey + "\n", 0o600)
-        _write(directory / f"{holder}.vkey", signer.vkey + "\n", 0o644)
-        created.append(holder)
-    return created
+    return [h for h in [CENTER, *contingents] if init_key(directory, origin, h)]
 
 
 def load_keys(
@@ -170,6 +191,9 @@ def load_keys(
     for c, v in cosigner_verifiers.items():
         _check_name(directory / f"{c}.vkey", v.name, key_name(origin, c))
     ring = KeyRing(directory, origin, tuple(contingents), log_verifier, cosigner_verifiers)
+    witnesses = directory / WITNESSES_FILE
+    if witnesses.exists():
+        ring.witnesses = read_witnesses(witnesses, contingents)
     retired = directory / RETIRED
     if retired.is_dir():
         for path in sorted(retired.glob("*.vkey")):
@@ -246,3 +270,103 @@ def read_vkeys(path: Path) -> list[str]:
         if line and not line.startswith("#"):
             keys.append(line.split()[-1])
     return keys
+
+
+def witness_url(url: str, where: str) -> str:
+    """``url`` if it can be a witness's address (http or https, with a host); else an error."""
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.netloc) and not parts.query
+    except ValueError:  # an unbalanced [ in the host, say
+        ok = False
+    if not ok or "#" in url:
+        raise KeyFileError(
+            _("{where}: {url!r} is not a witness URL (http://HOST:PORT or https://...)").format(
+                where=where, url=url
+            )
+        )
+    return url.rstrip("/")
+
+
+def read_witnesses(path: Path, contingents: Sequence[str]) -> dict[str, str]:
+    """The witness URL of each contingent listed in ``path`` (``RU = "http://10.0.1.5:8180"``)."""
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise KeyFileError(_("{path} is not valid TOML: {e}").format(path=path, e=e)) from e
+    urls: dict[str, str] = {}
+    for contingent, url in table.items():
+        if contingent not in contingents:
+            raise KeyFileError(
+                _("{path}: {c} is not a contingent of the mission ({known})").format(
+                    path=path, c=contingent, known=", ".join(contingents)
+                )
+            )
+        if not isinstance(url, str):
+            raise KeyFileError(
+                _("{path}: the witness of {c} must be a URL in quotes").format(
+                    path=path, c=contingent
+                )
+            )
+        urls[contingent] = witness_url(url, f"{path}, {contingent}")
+    return urls
+
+
+def cosigner_key_file(path: Path) -> Path:
+    """A cosigner's ``.skey``: ``path``, or the only contingent ``.skey`` in directory ``path``.
+
+    Why: a contingent's node holds its own key and no other signer key; a directory holding
+    several (the embedded demo's) is ambiguous, and the file must then be named.
+    """
+    if not path.is_dir():
+        return path
+    found = sorted(p for p in path.glob("*.skey") if p.name != f"{CENTER}.skey")
+    if len(found) != 1:
+        raise KeyFileError(
+            _("{path} holds {n} contingent signer keys ({names}): name the .skey file").format(
+                path=path, n=len(found), names=", ".join(p.name for p in found) or "-"
+            )
+        )
+    return found[0]
+
+
+def load_cosigner(path: Path) -> CosignatureSigner:
+    """A contingent's cosigner key from its ``.skey`` (or a directory with only that one)."""
+    file = cosigner_key_file(path)
+    try:
+        signer = CosignatureSigner.from_skey(_read(file, True))
+    except KeyFormatError as e:
+        raise KeyFileError(_("{path} is not a cosigner key: {e}").format(path=file, e=e)) from e
+    vkey = file.with_suffix(".vkey")
+    if vkey.exists():
+        _check_pair(file, signer.vkey, _read(vkey, False))
+    return signer
+
+
+def log_verifiers(value: str) -> list[Ed25519Verifier]:
+    """Log (center) verifier keys from a vkey string or a file of them.
+
+    A file may be ``center.vkey`` or the output of ``keys show``: its cosigner keys (type 0x04)
+    are not log keys and are skipped.
+    """
+    path = Path(value).expanduser()
+    if path.is_file():
+        keys = read_vkeys(path)
+        where = str(path)
+    else:
+        keys, where = [value], "--log-key"
+    found: list[Ed25519Verifier] = []
+    for key in keys:
+        try:
+            if VerifierKey.parse(key).signature_type != SIGNATURE_TYPE_ED25519:
+                continue
+            found.append(Ed25519Verifier.from_vkey(key))
+        except KeyFormatError as e:
+            raise KeyFileError(
+                _("{where}: {key!r} is not a verifier key: {e}").format(where=where, key=key, e=e)
+            ) from e
+    if not found:
+        raise KeyFileError(
+            _("{where}: no log verifier key (the center's .vkey, type 0x01)").format(where=where)
+        )
+    return found

@@ -39,6 +39,9 @@ MAX_WITNESS_PROOF_HASHES = 63
 MAX_REQUEST_BYTES = 1 << 16
 """Limit on an add-checkpoint request body; a checkpoint with signatures is far smaller."""
 
+SIZE_TYPE = "text/x.tlog.size"
+"""The media type of a 409 answer to add-checkpoint, whose body is the latest size."""
+
 
 @dataclass(frozen=True)
 class TreeHead:

@@ -1,0 +1,139 @@
+"""`ceasefire witness init|serve`: a contingent's witness on its own node.
+
+Why: a contingent cosigns the center's checkpoints with a key the center never holds. Its node
+keeps the key files `ceasefire keys` writes (only its own ``.skey``, and the center's ``.vkey``)
+and runs the C2SP tlog-witness service; the center asks it over HTTP (``witnesses.toml``).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+
+from ceasefire.cli.common import MISSION_OPTION, console, console_err
+from ceasefire.errors import InputError, Problem
+from ceasefire.i18n import _
+from ceasefire.ledger.keys import (
+    CENTER,
+    KeyFileError,
+    cosigner_key_file,
+    default_dir,
+    init_key,
+    load_cosigner,
+    log_verifiers,
+    origin_of,
+)
+from ceasefire.ledger.note import Ed25519Verifier
+from ceasefire.mission import load_mission
+
+PORT = 8180
+"""The witness's default port (the center's API is on 8000, CoT on 8087)."""
+
+app = typer.Typer(
+    help="A contingent's witness on its own node: cosigns the center's checkpoints.",
+    no_args_is_help=True,
+)
+
+
+@app.command("init")
+def init(
+    contingent: str = typer.Argument(..., help="This node's contingent id (RU, TR, ...)."),
+    directory: Path = typer.Option(
+        None,
+        "--dir",
+        help="Key directory (default $CEASEFIRE_KEYS/MISSION, else "
+        "$XDG_DATA_HOME/ceasefire/keys/MISSION).",
+    ),
+    mission: str = MISSION_OPTION,
+) -> None:
+    """Create this contingent's cosigner key only (kept if it exists); print its verifier key."""
+    m = load_mission(mission)
+    if contingent not in m.contingent_ids():
+        raise InputError(
+            Problem(
+                file="witness init",
+                field="CONTINGENT",
+                reason=_("{c} is not a contingent of the mission ({known})").format(
+                    c=contingent, known=", ".join(m.contingent_ids())
+                ),
+            )
+        )
+    folder = directory or default_dir(m.id)
+    if init_key(folder, origin_of(m.id), contingent):
+        console_err.print(_("created the key of {c} in {dir}").format(c=contingent, dir=folder))
+    else:
+        console_err.print(
+            _("the key of {c} exists already in {dir}").format(c=contingent, dir=folder)
+        )
+    # Checked by loading: a .vkey left without its .skey is not a key this node can sign with.
+    signer = load_cosigner(folder / f"{contingent}.skey")
+    console_err.print(
+        _("give this verifier key to the center ({file} in its key directory):").format(
+            file=f"{contingent}.vkey"
+        )
+    )
+    typer.echo(signer.vkey)
+
+
+@app.command("serve")
+def serve(
+    key: Path = typer.Option(
+        ...,
+        "--key",
+        help="This contingent's .skey file, or a directory holding it as its only contingent "
+        "signer key.",
+    ),
+    log_key: list[str] = typer.Option(
+        [],
+        "--log-key",
+        help="The center's verifier key: a vkey string or a file (center.vkey, `keys show` "
+        "output); repeatable. Default: center.vkey beside the --key file.",
+    ),
+    state: Path = typer.Option(
+        ..., "--state", help="SQLite file of what this witness cosigned (made if missing)."
+    ),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(PORT, "--port", help="HTTP port."),
+) -> None:
+    """Run the witness's HTTP service (POST /add-checkpoint) until interrupted."""
+    # imported here: the web stack is only needed by this command
+    import uvicorn
+
+    from ceasefire.ledger.witness import Witness
+    from ceasefire.ledger.witness_http import create_app, open_state
+
+    if not 1 <= port <= 65535:
+        raise InputError(
+            Problem(file="witness serve", field="--port", reason=_("a port is 1 to 65535"))
+        )
+    signer = load_cosigner(key)
+    logs: dict[str, list[Ed25519Verifier]] = {}
+    for verifier in _log_keys(key, log_key):
+        logs.setdefault(verifier.name, []).append(verifier)
+    witness = Witness(signer, logs, open_state(state, signer.name))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    console_err.print(
+        _("witness {vkey}\nfollowing {logs}; state in {state}").format(
+            vkey=signer.vkey, logs=", ".join(sorted(logs)), state=state
+        ),
+        soft_wrap=True,
+    )
+    console.print(
+        _("add-checkpoint on http://{host}:{port}/add-checkpoint").format(host=host, port=port)
+    )
+    uvicorn.run(create_app(witness), host=host, port=port, log_level="info")
+
+
+def _log_keys(key: Path, given: list[str]) -> list[Ed25519Verifier]:
+    if given:
+        return [v for value in given for v in log_verifiers(value)]
+    beside = cosigner_key_file(key).parent / f"{CENTER}.vkey"
+    if not beside.exists():
+        raise KeyFileError(
+            _("no --log-key given and no {path}: give the center's verifier key").format(
+                path=beside
+            )
+        )
+    return log_verifiers(str(beside))
