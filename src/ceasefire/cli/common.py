@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from enum import StrEnum
@@ -33,3 +34,12 @@ DB_OPTION = typer.Option(
     help="Database URL or SQLite path (default $CEASEFIRE_DB, else the embedded file).",
 )
 LANG_OPTION = typer.Option(None, "--lang", "-l", help="Language: en, ru, tr, az, hy.")
+
+
+def freeze_startup_heap() -> None:
+    """Leave what start-up built (the mission, the engine's grids, the web stack) out of every
+    later garbage collection: the intake allocates many short-lived objects, and each full
+    collection would otherwise walk the whole long-lived heap again (a quarter of the intake's
+    time)."""
+    gc.collect()
+    gc.freeze()

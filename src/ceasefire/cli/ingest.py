@@ -9,7 +9,14 @@ from typing import IO, Any
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, console, console_err, print_json
+from ceasefire.cli.common import (
+    DB_OPTION,
+    MISSION_OPTION,
+    console,
+    console_err,
+    freeze_startup_heap,
+    print_json,
+)
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
 from ceasefire.intake import cot as cot_
@@ -111,6 +118,7 @@ def ingest(
     intake = Intake(
         engine, m, mission_row(engine, stored), contingent=as_contingent, correlate="deferred"
     )
+    freeze_startup_heap()
     reject_files: list[Path] = []
     progress = Progress(
         TextColumn("{task.description}"),

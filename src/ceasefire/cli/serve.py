@@ -13,7 +13,7 @@ from contextlib import suppress
 import typer
 from sqlalchemy import Engine
 
-from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, console_err
+from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, console_err, freeze_startup_heap
 from ceasefire.errors import InputError, Problem
 from ceasefire.geo.engine import Enricher
 from ceasefire.i18n import _
@@ -131,9 +131,11 @@ async def _run(
         console_err.print(_("Escalating overdue decisions every {seconds} s").format(seconds=every))
     try:
         if http is None:
+            freeze_startup_heap()
             await _until_signalled()
             return
         app = create_app(engine, mission, enricher=enricher, write_lock=lock, correlate="off")
+        freeze_startup_heap()
         config = uvicorn.Config(app, host=host, port=http, log_level="info")
         console_err.print(_("API on http://{host}:{port}/api/v1").format(host=host, port=http))
         # uvicorn stops on SIGINT or SIGTERM, then raises the signal again for the handlers it

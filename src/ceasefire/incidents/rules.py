@@ -48,8 +48,9 @@ def evaluate(mission: Mission, facts: Sequence[Facts], found: Enrichment) -> lis
     distance = np.abs(found.distance_to_line_m)
     column = {zone_id: i for i, zone_id in enumerate(found.zone_ids)}
     kinds = {z.id: z.kind for z in mission.zones}
-    side = np.array([found.parties[s] if s >= 0 else "" for s in found.line_side])
-    control = np.array([found.parties[c] if c >= 0 else "" for c in found.controlled_by])
+    names = np.array([*found.parties, ""])  # index -1: none
+    side = names[found.line_side]
+    control = names[found.controlled_by]
     hits = np.zeros((n, len(mission.config.rules)), dtype=bool)
     for r, rule in enumerate(mission.config.rules):
         mask = np.isin(categories, rule.categories)

@@ -8,6 +8,7 @@ issue a new id for a correction). Every refusal comes back as a `Rejection` with
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterable
@@ -318,6 +319,7 @@ class Intake:
         settlement = [settlement_ids[i] for i in found.settlement.tolist()]
         settlement_distance = found.settlement_distance_m.tolist()
         settlement_bearing = found.settlement_bearing_deg.tolist()
+        rules = [_json_list(tuple(ids)) for ids in triggered]
         now = datetime.now(UTC)
         rows = []
         for i, p in enumerate(fresh):
@@ -352,10 +354,16 @@ class Intake:
                     "settlement_id": settlement[i],
                     "settlement_distance_m": settlement_distance[i],
                     "settlement_bearing_deg": settlement_bearing[i],
-                    "rules": json.dumps(triggered[i]),
+                    "rules": rules[i],
                 }
             )
         return rows
+
+
+@functools.lru_cache(maxsize=4096)
+def _json_list(items: tuple[str, ...]) -> str:
+    """A list of ids as JSON text: rules come in few combinations, each is dumped once."""
+    return json.dumps(list(items))
 
 
 def _zone_lists(inside: Any, zone_ids: tuple[str, ...]) -> list[str]:

@@ -1,0 +1,60 @@
+"""Driver-level inserts store exactly what SQLAlchemy would."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import Engine, select
+from sqlalchemy.dialects import sqlite
+
+from ceasefire.store.bulk import insert_rows, sqlite_time
+from ceasefire.store.schema import UTCDateTime, track_points
+
+aware = st.datetimes(
+    min_value=datetime(1990, 1, 1),
+    max_value=datetime(2100, 1, 1),
+    timezones=st.sampled_from(
+        [UTC, timezone(timedelta(hours=4)), timezone(timedelta(hours=-3, minutes=-30))]
+    ),
+)
+
+
+@given(aware)
+def test_sqlite_time_is_what_sqlalchemy_binds(moment: datetime) -> None:
+    dialect = sqlite.dialect()
+    process = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert process is not None
+    assert sqlite_time(moment) == process(moment)
+
+
+def test_rows_read_back_as_inserted(engine: Engine) -> None:
+    moment = datetime(2021, 2, 1, 10, 0, tzinfo=timezone(timedelta(hours=4)))
+    rows = [
+        {
+            "platform_id": f"tb2-{i}",
+            "platform_type": "bayraktar-tb2",
+            "contingent": "TR",
+            "sortie": None,
+            "time": moment + timedelta(microseconds=i * 250_001),
+            "lat": 39.9 + i / 1000,
+            "lon": 46.8,
+            "alt_m": None if i % 2 else 1500.5,
+            "source": "test",
+        }
+        for i in range(5)
+    ]
+    with engine.begin() as db:
+        insert_rows(db, track_points, rows)
+    with engine.connect() as db:
+        stored = db.execute(select(track_points).order_by(track_points.c.platform_id)).all()
+    assert [r.time for r in stored] == [r["time"] for r in rows]
+    assert all(r.time.tzinfo is not None for r in stored)
+    assert [r.alt_m for r in stored] == [r["alt_m"] for r in rows]
+    with engine.connect() as db:
+        # times compare as SQLAlchemy stores them
+        found = db.execute(
+            select(track_points.c.platform_id).where(track_points.c.time >= rows[2]["time"])
+        ).scalars()
+        assert sorted(found) == ["tb2-2", "tb2-3", "tb2-4"]
