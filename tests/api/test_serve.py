@@ -13,9 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from ceasefire.intake import cot
 from ceasefire.observations import Observation
+from ceasefire.store import open_database
+from ceasefire.store.schema import incidents
 
 HOST = "127.0.0.1"
 
@@ -91,6 +94,16 @@ def test_serve_runs_the_api_and_the_listeners_and_stops_on_sigint(tmp_path: Path
             lambda: (h := health(http)) and h["counts"]["observations"] == 2 and h["counts"], 15
         )
         assert counts["by_contingent"] == {"RU": 1, "TR": 1}
+        # The correlation follower, a process beside the server, puts them into one incident
+        # (same place, same minute, one report of each contingent).
+        wait_for(lambda: (h := health(http)) and h["counts"]["not_yet_correlated"] == 0, 60)
+        engine = open_database(str(tmp_path / "center.db"), migrate=False)
+        try:
+            with engine.connect() as db:
+                rows = db.execute(select(incidents.c.corroboration)).scalars().all()
+        finally:
+            engine.dispose()
+        assert rows == ["both_contingents"]
     finally:
         process.send_signal(signal.SIGINT)
         try:
