@@ -15,12 +15,12 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import threading
 from typing import Protocol
 
 from sqlalchemy import Connection, Engine, func, select, update
 
 from ceasefire.geo.engine import Enricher
+from ceasefire.i18n import _
 from ceasefire.incidents.service import Correlator
 from ceasefire.mission import load_mission
 from ceasefire.mission.model import Mission
@@ -120,7 +120,7 @@ class Follower:
                 if self.step():
                     continue
             except Exception:
-                log.exception("correlation failed; trying again")
+                log.exception(_("Correlation failed; trying again."))
             stop.wait(idle)
 
 
@@ -140,31 +140,24 @@ def follow_database(url: str | None, mission_source: str | None, stop: Stop) -> 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     mission = load_mission(mission_source)
     engine = open_database(url, migrate=False)
-    parent = os.getppid()
-    orphaned = threading.Event()
-
-    def watch() -> None:
-        while not stop.wait(1.0):
-            if os.getppid() != parent:
-                orphaned.set()
-                return
-
-    threading.Thread(target=watch, daemon=True).start()
     try:
         stored, _new = save_mission(engine, mission)
         follower = Follower(engine, mission, mission_row(engine, stored))
-        follower.run(_Either(stop, orphaned))
+        follower.run(_WhileParentLives(stop, os.getppid()))
     finally:
         engine.dispose()
 
 
-class _Either:
-    def __init__(self, *events: Stop) -> None:
-        self.events = events
+class _WhileParentLives:
+    """``stop``, which also counts as set once the parent process is gone."""
+
+    def __init__(self, stop: Stop, parent: int) -> None:
+        self.stop = stop
+        self.parent = parent
 
     def is_set(self) -> bool:
-        return any(e.is_set() for e in self.events)
+        return self.stop.is_set() or os.getppid() != self.parent
 
     def wait(self, timeout: float | None = None) -> bool:
-        self.events[0].wait(timeout)
+        self.stop.wait(timeout)
         return self.is_set()
