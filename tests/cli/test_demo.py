@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
+from contextlib import ExitStack
 from pathlib import Path
+
+from ceasefire.ledger.keys import WITNESSES_FILE
+from ceasefire.ledger.witness_http import WitnessNode
 
 
 def test_demo_runs_the_whole_center(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -13,30 +19,65 @@ def test_demo_runs_the_whole_center(cli, tmp_path: Path) -> None:  # type: ignor
     assert "controlled by AM" in out and "controlled by AZ" in out
     assert "observations accepted, 0 rejected" in out
     assert "F1" in out
-    assert "cosigned by RU, TR" in out and "nothing edited, deleted, inserted or reordered" in out
+    # Cosigned over HTTP by each contingent's witness on its own node.
+    node = r"witness on its own node at (http://127\.0\.0\.1:\d+)"
+    cosigned = re.search(rf"cosigned by RU \({node}\), TR \({node}\);", out)
+    assert cosigned, out
+    assert "nothing edited, deleted, inserted or reordered" in out
     assert "both parties received the same records: True" in out
     assert "joint result: finding" in out and "approved (two keys" in out
     assert "result: disputed, both views kept" in out
+    # An urgent reaction taken alone, unanswered, escalated to the heads by the scheduler.
+    assert re.search(r"duty_officer takes request_reobservation by (RU|TR)'s drones", out), out
+    assert "did not answer within 2 h" in out and "escalated it to the heads: escalated" in out
     assert (workdir / "ceasefire.db").exists() and list(workdir.glob("release-*-AM.json"))
-    # What the demo points at works.
-    audit = cli("verify", "--db", str(workdir / "ceasefire.db"), "--keys", str(workdir / "keys"))
+
+    # Each node holds its own signer key and state; the center only its own signer key.
+    keys, nodes = workdir / "keys", workdir / "nodes"
+    for c in ("RU", "TR"):
+        assert sorted(p.name for p in (nodes / c).glob("*.skey")) == [f"{c}.skey"]
+        assert (nodes / c / "witness.db").exists() and (nodes / c / "center.vkey").exists()
+    assert sorted(p.name for p in keys.glob("*.skey")) == ["center.skey"]
+    assert sorted(p.name for p in keys.glob("*.vkey")) == ["RU.vkey", "TR.vkey", "center.vkey"]
+    toml = (keys / WITNESSES_FILE).read_text()
+    assert f'RU = "{cosigned[1]}"' in toml and f'TR = "{cosigned[2]}"' in toml
+    assert "no contingent's signer key" in out
+
+    db = str(workdir / "ceasefire.db")
+    decisions = cli("decisions", "--as-user", "ru-head", "--db", db, "--format", "json").json()
+    [urgent] = [d for d in decisions if d["tier"] == "urgent"]
+    assert urgent["state"] == "escalated"
+    assert [s["verdict"] for s in urgent["steps"]] == ["take", "escalate"]
+    assert urgent["proposed_at"].startswith("2021-02-01")  # the simulated day's clock
+
+    # What the demo points at works: the audit needs only the center's verifier keys.
+    audit = cli("verify", "--db", db, "--keys", str(keys))
     assert audit.code == 0, audit.out + audit.err
     bundle = next(workdir.glob("release-*-AZ.json"))
     assert cli("verify", "--bundle", str(bundle)).code == 0
+    assert "ceasefire witness serve --key" in out and "--witness RU=http://127.0.0.1:8180" in out
 
 
 def test_releasing_an_incident_carries_its_observations_and_finding(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    import json
-
     workdir = tmp_path / "demo"
     assert cli("demo", "--dir", str(workdir), "--hours", "6").code == 0
     db, keys = str(workdir / "ceasefire.db"), str(workdir / "keys")
     listed = cli("incidents", "--db", db, "--status", "finding", "--format", "json").json()
     [incident] = listed
     out = tmp_path / "release.json"
-    done = cli(
-        "release", incident["id"], "--to", "AZ", "--db", db, "--keys", keys, "--out", str(out)
-    )
+    release = ["release", incident["id"], "--to", "AZ", "--db", db, "--keys", keys]
+    # The demo's witnesses are gone: a release, which checkpoints, cannot be cosigned...
+    down = cli(*release, "--out", str(out))
+    assert down.code == 1 and not out.exists()
+    assert "no cosignature from the witness of contingent" in " ".join(down.err.split())
+    # ... until each contingent's node serves its witness again, from its own key and state.
+    with ExitStack() as running:
+        witnesses = []
+        for c in ("RU", "TR"):
+            home = workdir / "nodes" / c
+            node = running.enter_context(WitnessNode(home, home / "witness.db"))
+            witnesses += ["--witness", f"{c}={node.url}"]
+        done = cli(*release, "--out", str(out), *witnesses)
     assert done.code == 0, done.err
     bundle = json.loads(out.read_text())
     kinds = sorted(json.loads(e["record"])["kind"] for e in bundle["entries"])

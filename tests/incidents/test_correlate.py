@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine, select
 
+from ceasefire.incidents import correlate as correlate_module
 from ceasefire.incidents.correlate import Gating, correlate
 from ceasefire.incidents.service import Correlator
 from ceasefire.intake.pipeline import Intake
@@ -178,6 +179,24 @@ def test_correlate_is_deterministic_on_arrays(n: int) -> None:
     first = correlate(t, x, y, ce, group, GATING)
     assert (first == correlate(t, x, y, ce, group, GATING)).all()
     assert first[0] == 0 and first.max() < n
+
+
+def test_dense_links_kept_as_a_forest_give_the_same_incidents(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Dense: 3,000 reports in two hours over 5 km, nearly all linked to each other.
+    rng = np.random.default_rng(9)
+    n = 3000
+    t = np.sort(rng.integers(0, 7200, n))
+    x, y = rng.uniform(0, 5_000, n), rng.uniform(0, 5_000, n)
+    ce = rng.uniform(20, 200, n)
+    group = GATING.codes(rng.choice(["explosion", "movement_vehicle", "illumination_flare"], n))
+    kept = correlate(t, x, y, ce, group, GATING)
+    monkeypatch.setattr(correlate_module, "COMPACT_AT", 0.01)  # reduce after nearly every step
+    first, second = correlate_module.links(t, x, y, ce, group, GATING)
+    assert len(first) < n  # a forest: fewer links than observations
+    assert (correlate(t, x, y, ce, group, GATING) == kept).all()
+    assert 1 < kept.max() + 1 < n  # neither all apart nor all one
 
 
 def test_a_late_earlier_report_merges_an_assessed_incident_without_losing_it(

@@ -36,9 +36,7 @@ from ceasefire.ledger.keys import (
     KeyFileError,
     KeyRing,
     init_key,
-    load_cosigner,
     load_keys,
-    log_verifiers,
     origin_of,
 )
 from ceasefire.ledger.note import Ed25519Signer
@@ -49,7 +47,7 @@ from ceasefire.ledger.witness import (
     Witness,
     WitnessState,
 )
-from ceasefire.ledger.witness_http import create_app, open_state
+from ceasefire.ledger.witness_http import WitnessNode, create_app, open_state
 from ceasefire.mission import Mission
 from ceasefire.store.schema import checkpoints
 
@@ -106,30 +104,20 @@ class Node:
 
     def start(self, rendezvous: bool = False) -> None:
         """Serve as `ceasefire witness serve --key DIR --state FILE` does, on a fresh port."""
-        signer = load_cosigner(self.directory)
-        logs = log_verifiers(str(self.directory / f"{CENTER}.vkey"))
-        self.state = open_state(self.state_file, signer.name)
-        state: WitnessState = Rendezvous(self.state) if rendezvous else self.state
-        self.recorder = Recorder(create_app(Witness(signer, {logs[0].name: logs}, state)))
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()  # connections queue from now on: nobody waits for the thread to start
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        config = uvicorn.Config(self.recorder, lifespan="off", log_level="warning", ws="none")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]})
-        self.thread.start()
-        self.socket = sock
+        self.server = WitnessNode(self.directory, self.state_file)
+        if rendezvous:
+            state = Rendezvous(self.server.state)
+            self.server.app = create_app(Witness(self.server.signer, self.server.logs, state))
+        self.recorder = Recorder(self.server.app)
+        self.server.app = self.recorder
+        self.url = self.server.start().url
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join()
-        self.socket.close()
-        self.state.engine.dispose()
+        self.server.stop()
 
     def latest(self, origin: str) -> TreeHead | None:
         """What the node's state file says, read afresh."""
-        state = open_state(self.state_file, self.state.witness)
+        state = open_state(self.state_file, self.server.signer.name)
         try:
             return state.latest(origin)
         finally:
@@ -153,6 +141,8 @@ def nodes(tmp_path: Path, demo_mission: Mission) -> Iterator[dict[str, Node]]:
             started[c] = node
         yield started
     finally:
+        for node in started.values():
+            node.server.signal_stop()  # together, not one after the other
         for node in started.values():
             node.stop()
 

@@ -2,18 +2,23 @@
 
 From simulated drones to incidents and the record: the built-in mission is loaded, a day of
 monitoring is simulated for both contingents, each contingent's files are ingested as that
-contingent, incidents are correlated and scored against the simulation's truth, the ledger is
-checkpointed and cosigned by both contingents and audited, and the same release goes to both
-parties and is verified offline.
+contingent, incidents are correlated and scored against the simulation's truth, assessed jointly
+and decided with two keys; an urgent reaction one duty officer took alone and the other side
+left unanswered is escalated to the heads by the escalation scheduler, on the simulated day's
+clock. Each contingent's witness then runs on a node of its own (its own key directory and state
+file, served over HTTP on 127.0.0.1 in a thread of this process), the ledger is checkpointed,
+cosigned by both over HTTP (of their keys the center holds only the verifier keys) and
+audited, and the same release goes to both parties and is verified offline.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -28,8 +33,8 @@ from ceasefire.intake import cot, jsonl
 from ceasefire.intake.pipeline import Intake
 from ceasefire.ledger.audit import audit
 from ceasefire.ledger.bundle import verify_bundle
-from ceasefire.ledger.cosign import make_checkpoint
-from ceasefire.ledger.keys import init_keys, load_keys, origin_of
+from ceasefire.ledger.cosign import make_checkpoint, verify_checkpoint
+from ceasefire.ledger.keys import CENTER, WITNESSES_FILE, init_key, load_keys, origin_of
 from ceasefire.ledger.release import incident_selections, write_release
 from ceasefire.mission import DEFAULT_MISSION, Mission, load_mission
 from ceasefire.mission.model import SEVERITIES
@@ -43,6 +48,10 @@ from ceasefire.workflow.assessments import submit
 from ceasefire.workflow.decisions import approve, propose
 from ceasefire.workflow.findings import current
 from ceasefire.workflow.roles import User, add_user
+from ceasefire.workflow.scheduler import EscalationScheduler
+
+if TYPE_CHECKING:
+    from ceasefire.ledger.witness_http import WitnessNode
 
 PLACES = (
     (39.991, 46.927, "2020-11-15T12:00:00+04:00"),
@@ -153,42 +162,8 @@ def demo(
     _workflow(engine, mission, ranked)
 
     console.rule(_("6. The record neither side can rewrite"))
-    keys = workdir / "keys"
-    init_keys(keys, origin_of(mission.id), mission.contingent_ids())
-    ring = load_keys(keys, origin_of(mission.id), mission.contingent_ids())
-    checkpoint = make_checkpoint(engine, ring)
-    report = audit(engine, ring)
-    console.print(
-        _("  checkpoint: {size} entries, cosigned by {who}; audit: {verdict}").format(
-            size=checkpoint.size,
-            who=", ".join(mission.contingent_ids()),
-            verdict=_("nothing edited, deleted, inserted or reordered")
-            if report.ok
-            else _("{n} findings").format(n=len(report.findings)),
-        )
-    )
-    # Neutrality: both parties get the same release, and each verifies it offline.
-    worst = next(
-        (r for r in found if r["severity"] in ("critical", "high")), found[0] if found else None
-    )
-    bundles = []
-    if worst is not None:
-        for party in mission.party_ids():
-            path = workdir / f"release-{worst['id']}-{party}.json"
-            write_release(engine, ring, path, party, incident_selections(engine, worst["id"]))
-            checked = verify_bundle(path.read_text(encoding="utf-8"))
-            bundles.append(path)
-            console.print(
-                _(
-                    "  release of {incident} to {party}: {n} records verified offline ({path})"
-                ).format(incident=worst["id"], party=party, n=checked.entries, path=path)
-            )
-        same = {
-            json.dumps([e["record"] for e in json.loads(p.read_text())["entries"]]) for p in bundles
-        }
-        console.print(
-            _("  both parties received the same records: {same}").format(same=len(same) == 1)
-        )
+    keys, nodes = workdir / "keys", workdir / "nodes"
+    bundles = _record(engine, mission, found, workdir, keys, nodes)
 
     console.rule(_("Where to look"))
     console.print(_("  database:        {path}").format(path=db_path.resolve()))
@@ -201,6 +176,27 @@ def demo(
         )
     console.print(
         _("  the audit:       ceasefire verify {db} --keys {keys}").format(db=db, keys=keys)
+    )
+    # After the demo its witnesses are down: a node runs its own, the center names where.
+    ports = {c: 8180 + i for i, c in enumerate(mission.contingent_ids())}
+    for contingent, port in ports.items():
+        console.print(
+            _(
+                "  {c}'s witness:    ceasefire witness serve --key {key} --state {state} "
+                "--port {port}"
+            ).format(
+                c=contingent,
+                key=nodes / contingent,
+                state=nodes / contingent / "witness.db",
+                port=port,
+            )
+        )
+    console.print(
+        _("  a checkpoint:    ceasefire checkpoint {db} --keys {keys} {witnesses}").format(
+            db=db,
+            keys=keys,
+            witnesses=" ".join(f"--witness {c}=http://127.0.0.1:{p}" for c, p in ports.items()),
+        )
     )
     if bundles:
         console.print(
@@ -216,7 +212,8 @@ def demo(
 
 def _workflow(engine: Engine, mission: Mission, ranked: list[dict[str, Any]]) -> None:
     """Both contingents assess the gravest incident blind and agree; both heads approve the
-    notice to both parties. On the next they differ, and the dissent is kept."""
+    notice to both parties. On the next they differ, and the dissent is kept. Then a duty
+    officer takes an urgent reaction alone, the other side does not answer, and it escalates."""
     if len(ranked) < 2:
         return
     people: dict[str, dict[str, User]] = {}
@@ -280,3 +277,169 @@ def _workflow(engine: Engine, mission: Mission, ranked: list[dict[str, Any]]) ->
             "both views kept"
         ).format(incident=other["id"], outcome=found.outcome if found else "-")
     )
+    _unanswered(engine, mission, people, ranked[2] if len(ranked) > 2 else other)
+
+
+def _unanswered(
+    engine: Engine, mission: Mission, people: dict[str, dict[str, User]], incident: dict[str, Any]
+) -> None:
+    """A duty officer takes an urgent reaction alone, on the simulated day's clock, shortly
+    after the incident; nobody of the other side answers, and the escalation scheduler's next
+    pass after ``confirm_hours`` hands it to the heads."""
+    policy = mission.config.policy
+    reaction = next(
+        (r for r in ("request_reobservation", "notify_peacekeepers") if r in policy.urgent),
+        policy.urgent[0] if policy.urgent else None,
+    )
+    if reaction is None:
+        return
+    # Who saw it takes it; the other side's drones are asked to look again.
+    taker = next((c for c in incident["contingents"] if c in people), mission.contingent_ids()[0])
+    others = [c for c in mission.contingent_ids() if c != taker]
+    taken_at = parse_time(incident["ended_at"]) + timedelta(minutes=10)
+    with engine.begin() as db:
+        decision = propose(
+            db,
+            mission,
+            people[taker]["duty_officer"],
+            incident["id"],
+            reaction,
+            contingent=others[0] if reaction == "request_reobservation" else None,
+            urgent=True,
+            at=taken_at,
+        )
+    console.print(
+        _("  {who} takes {reaction} on {incident} alone at {time} (urgent): {state}").format(
+            who=people[taker]["duty_officer"].name,
+            reaction=_("{reaction} by {c}'s drones").format(
+                reaction=decision.reaction, c=decision.contingent
+            )
+            if decision.contingent
+            else decision.reaction,
+            incident=incident["id"],
+            time=f"{taken_at:%Y-%m-%d %H:%M} UTC",
+            state=decision.state,
+        )
+    )
+    # Nobody answers. The scheduler's pass just after the due time (its clock, not a sleep).
+    late = decision.due_at + timedelta(minutes=1)
+    escalated = EscalationScheduler(engine, mission, clock=lambda: late).run_once()
+    done = next((d for d in escalated if d.id == decision.id), None)
+    console.print(
+        _(
+            "  {others} did not answer within {hours:g} h: the escalation scheduler's pass at "
+            "{time} escalated it to the heads: {state}"
+        ).format(
+            others=", ".join(others),
+            hours=policy.confirm_hours,
+            time=f"{late:%Y-%m-%d %H:%M} UTC",
+            state=done.state if done else decision.state,
+        )
+    )
+
+
+def _record(
+    engine: Engine,
+    mission: Mission,
+    found: list[dict[str, Any]],
+    workdir: Path,
+    keys: Path,
+    nodes: Path,
+) -> list[Path]:
+    """Checkpoint, cosigned by each contingent's witness on its own node; audit; release the
+    gravest incident to both parties. The bundles written."""
+    origin = origin_of(mission.id)
+    with ExitStack() as running:  # the nodes stop when done, and on any error
+        witnesses = _witness_nodes(running, mission, keys, nodes)
+        ring = load_keys(keys, origin, mission.contingent_ids())
+        for contingent, node in witnesses.items():
+            console.print(
+                _(
+                    "  {c}'s own node: {path}, with its signer key ({key}) and its witness's "
+                    "state ({state})"
+                ).format(
+                    c=contingent,
+                    path=node.state_file.parent,
+                    key=f"{contingent}.skey",
+                    state=node.state_file.name,
+                )
+            )
+        held = sorted((p.name for p in keys.iterdir() if p.is_file()), key=str.lower)
+        console.print(
+            _(
+                "  the center's key directory: {path}, with {files}: no contingent's signer key"
+            ).format(path=keys, files=", ".join(held))
+        )
+        checkpoint = make_checkpoint(engine, ring)
+        cosigned = verify_checkpoint(checkpoint.note, ring).cosigned_at
+        report = audit(engine, ring)
+        console.print(
+            _("  checkpoint: {size} entries, cosigned by {who}; audit: {verdict}").format(
+                size=checkpoint.size,
+                who=", ".join(
+                    _("{c} (witness on its own node at {url})").format(c=c, url=witnesses[c].url)
+                    for c in mission.contingent_ids()
+                    if c in cosigned
+                ),
+                verdict=_("nothing edited, deleted, inserted or reordered")
+                if report.ok
+                else _("{n} findings").format(n=len(report.findings)),
+            )
+        )
+        # Neutrality: both parties get the same release, and each verifies it offline.
+        worst = next(
+            (r for r in found if r["severity"] in ("critical", "high")),
+            found[0] if found else None,
+        )
+        bundles: list[Path] = []
+        if worst is None:
+            return bundles
+        for party in mission.party_ids():
+            path = workdir / f"release-{worst['id']}-{party}.json"
+            write_release(engine, ring, path, party, incident_selections(engine, worst["id"]))
+            checked = verify_bundle(path.read_text(encoding="utf-8"))
+            bundles.append(path)
+            console.print(
+                _(
+                    "  release of {incident} to {party}: {n} records verified offline ({path})"
+                ).format(incident=worst["id"], party=party, n=checked.entries, path=path)
+            )
+    same = {
+        json.dumps([e["record"] for e in json.loads(p.read_text())["entries"]]) for p in bundles
+    }
+    console.print(_("  both parties received the same records: {same}").format(same=len(same) == 1))
+    return bundles
+
+
+def _witness_nodes(
+    running: ExitStack, mission: Mission, keys: Path, nodes: Path
+) -> dict[str, WitnessNode]:
+    """Each contingent's witness on a node of its own, set up as docs/ledger.md says.
+
+    Each node's directory holds its own signer key (``ceasefire witness init``), the center's
+    verifier key and its witness's state file; the center's holds its own signer key, the
+    contingents' verifier keys and ``witnesses.toml`` with where each witness answers. Every
+    witness serves on 127.0.0.1, a free port, in a thread until ``running`` closes.
+    """
+    # imported here: the web stack is only needed while the witnesses serve
+    from ceasefire.ledger.witness_http import WitnessNode
+
+    origin = origin_of(mission.id)
+    homes = {c: nodes / c for c in mission.contingent_ids()}
+    keys.mkdir(parents=True, exist_ok=True)
+    for contingent, home in homes.items():
+        init_key(home, origin, contingent)  # `witness init` on its node: the .skey stays there
+        shutil.copy(home / f"{contingent}.vkey", keys)  # its verifier key, handed to the center
+    init_key(keys, origin, CENTER)  # `keys init`: the center's own key only, beside those
+    started: dict[str, WitnessNode] = {}
+    for contingent, home in homes.items():
+        shutil.copy(keys / f"{CENTER}.vkey", home)  # the center's verifier key, handed over
+        started[contingent] = running.enter_context(WitnessNode(home, home / "witness.db"))
+    # on the way out, first ask every node to stop, then wait for each: they stop together
+    for node in started.values():
+        running.callback(node.signal_stop)
+    lines = [f'{c} = "{node.url}"\n' for c, node in started.items()]
+    (keys / WITNESSES_FILE).write_text(
+        "# Each contingent's witness, on its own node.\n" + "".join(lines), encoding="utf-8"
+    )
+    return started

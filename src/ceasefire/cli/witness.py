@@ -16,16 +16,11 @@ from ceasefire.cli.common import MISSION_OPTION, console, console_err
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
 from ceasefire.ledger.keys import (
-    CENTER,
-    KeyFileError,
-    cosigner_key_file,
     default_dir,
     init_key,
     load_cosigner,
-    log_verifiers,
     origin_of,
 )
-from ceasefire.ledger.note import Ed25519Verifier
 from ceasefire.mission import load_mission
 
 PORT = 8180
@@ -102,16 +97,14 @@ def serve(
     import uvicorn
 
     from ceasefire.ledger.witness import Witness
-    from ceasefire.ledger.witness_http import create_app, open_state
+    from ceasefire.ledger.witness_http import create_app, followed_logs, open_state
 
     if not 1 <= port <= 65535:
         raise InputError(
             Problem(file="witness serve", field="--port", reason=_("a port is 1 to 65535"))
         )
     signer = load_cosigner(key)
-    logs: dict[str, list[Ed25519Verifier]] = {}
-    for verifier in _log_keys(key, log_key):
-        logs.setdefault(verifier.name, []).append(verifier)
+    logs = followed_logs(key, log_key)
     witness = Witness(signer, logs, open_state(state, signer.name))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     console_err.print(
@@ -124,16 +117,3 @@ def serve(
         _("add-checkpoint on http://{host}:{port}/add-checkpoint").format(host=host, port=port)
     )
     uvicorn.run(create_app(witness), host=host, port=port, log_level="info")
-
-
-def _log_keys(key: Path, given: list[str]) -> list[Ed25519Verifier]:
-    if given:
-        return [v for value in given for v in log_verifiers(value)]
-    beside = cosigner_key_file(key).parent / f"{CENTER}.vkey"
-    if not beside.exists():
-        raise KeyFileError(
-            _("no --log-key given and no {path}: give the center's verifier key").format(
-                path=beside
-            )
-        )
-    return log_verifiers(str(beside))

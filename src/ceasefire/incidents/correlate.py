@@ -97,6 +97,7 @@ def _sweep(
     n = len(t)
     firsts: list[I64] = [np.empty(0, np.int64)]
     seconds: list[I64] = [np.empty(0, np.int64)]
+    held = 0
     active = np.arange(max(0, n - 1))
     k = 1
     while len(active):
@@ -111,8 +112,30 @@ def _sweep(
         linked = np.hypot(x[active] - x[j], y[active] - y[j]) <= gate
         firsts.append(active[linked])
         seconds.append(j[linked])
+        held += len(firsts[-1])
+        if held > COMPACT_AT * n:
+            # Dense data links nearly everything to everything near it in time; only the
+            # components matter, so keep a forest of them and memory stays linear in n.
+            first, second = _forest(n, np.concatenate(firsts), np.concatenate(seconds))
+            firsts, seconds, held = [first], [second], len(first)
         k += 1
     return np.concatenate(firsts), np.concatenate(seconds)
+
+
+COMPACT_AT = 4
+"""Links kept per observation before they are reduced to a forest with the same components."""
+
+
+def _forest(n: int, first: I64, second: I64) -> tuple[I64, I64]:
+    """Links with the same components as ``first``-``second``: each node to its component's
+    first node."""
+    graph = coo_matrix((np.ones(len(first), dtype=np.int8), (first, second)), shape=(n, n))
+    _count, labels = connected_components(graph, directed=False)
+    _unique, root_of = np.unique(labels, return_index=True)
+    root = root_of[labels]
+    nodes = np.arange(n)
+    keep = root != nodes
+    return root[keep].astype(np.int64), nodes[keep]
 
 
 def components(n: int, first: I64, second: I64) -> I64:

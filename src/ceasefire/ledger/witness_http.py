@@ -15,23 +15,40 @@ size is not the last cosigned one or the checkpoint forks or rolls back, ``404``
 The state (last cosigned size and root per origin) is a SQLite file of the node's own, written
 with a compare-and-swap before the answer leaves (:class:`DatabaseWitnessState`): durable across
 restarts, and of two requests checked against the same old size only one wins.
+
+:class:`WitnessNode` serves one such witness from a key directory and a state file in a thread
+of the calling process, on a port of its own (the demo runs each contingent's node this way,
+and the tests); ``ceasefire witness serve`` runs it as a process of its own.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
+import threading
+from collections.abc import Sequence
 from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from ceasefire.i18n import _
 from ceasefire.ledger.checkpoint import Checkpoint
 from ceasefire.ledger.cosign import DatabaseWitnessState
-from ceasefire.ledger.note import parse_note
+from ceasefire.ledger.keys import (
+    CENTER,
+    KeyFileError,
+    cosigner_key_file,
+    load_cosigner,
+    log_verifiers,
+)
+from ceasefire.ledger.note import Ed25519Verifier, parse_note
 from ceasefire.ledger.witness import (
     MAX_REQUEST_BYTES,
     SIZE_TYPE,
@@ -43,6 +60,9 @@ from ceasefire.ledger.witness import (
 )
 from ceasefire.store.db import create
 from ceasefire.store.schema import witness_state
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger("ceasefire.witness")
 
@@ -56,6 +76,130 @@ def open_state(path: Path | str, witness: str) -> DatabaseWitnessState:
     engine = create(str(path))
     witness_state.create(engine, checkfirst=True)
     return DatabaseWitnessState(engine, witness)
+
+
+def followed_logs(key: Path, log_keys: Sequence[str] = ()) -> dict[str, list[Ed25519Verifier]]:
+    """The logs a witness follows: origin to the log's verifier keys.
+
+    ``log_keys`` are vkey strings or files; none given, ``center.vkey`` beside the witness's
+    ``.skey`` (``key``, the file or the node's key directory), handed over at setup.
+    """
+    if log_keys:
+        verifiers = [v for value in log_keys for v in log_verifiers(value)]
+    else:
+        beside = cosigner_key_file(key).parent / f"{CENTER}.vkey"
+        if not beside.exists():
+            raise KeyFileError(
+                _("no --log-key given and no {path}: give the center's verifier key").format(
+                    path=beside
+                )
+            )
+        verifiers = log_verifiers(str(beside))
+    logs: dict[str, list[Ed25519Verifier]] = {}
+    for verifier in verifiers:
+        logs.setdefault(verifier.name, []).append(verifier)
+    return logs
+
+
+class WitnessNode:
+    """A contingent's witness served over HTTP from a thread of this process; a context manager.
+
+    Why: the demo and the tests run each contingent's node beside the center, yet as a real
+    server on a real socket with its own key directory and state file, as ``ceasefire witness
+    serve`` would. The socket is bound (an IPv4 ``host``, ``127.0.0.1``; ``port`` 0: a free
+    one) and listening before the thread starts, so :attr:`url` answers at once: nobody waits
+    on time.
+
+    Built from ``key`` (the node's ``.skey`` or its key directory, ``center.vkey`` beside it
+    unless ``log_keys`` names the center's keys) and ``state`` (its SQLite file, made if
+    missing), the node has :attr:`signer`, :attr:`logs`, :attr:`state`, :attr:`witness` and
+    :attr:`app`; :meth:`start` serves :attr:`app` (which a caller may wrap before). Stopped by
+    :meth:`stop` (or the ``with``), it is done: the same key and state serve again as a new
+    node, on another port.
+    """
+
+    def __init__(
+        self,
+        key: Path,
+        state: Path | str,
+        *,
+        log_keys: Sequence[str] = (),
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.signer = load_cosigner(key)
+        self.logs = followed_logs(key, log_keys)
+        self.host, self.port = host, port
+        self.state_file = Path(state)
+        self.state = open_state(self.state_file, self.signer.name)
+        self.witness = Witness(self.signer, self.logs, self.state)
+        self.app: ASGIApp = create_app(self.witness)
+        self.url = ""
+        self._socket: socket.socket | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> WitnessNode:
+        """Listen on the node's address and serve :attr:`app` in a thread; sets :attr:`url`."""
+        # imported here, as in `witness serve`: only a node that serves needs the server
+        import uvicorn
+
+        if self._socket is not None:
+            raise RuntimeError("this witness node has been started already")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.bind((self.host, self.port))
+            sock.listen()  # connections queue from now on, before the thread runs
+        except BaseException:
+            sock.close()
+            raise
+        self._socket = sock
+        host, port = sock.getsockname()
+        self.url = f"http://{host}:{port}"
+        # log_config None: the process's logging stays as its owner set it
+        config = uvicorn.Config(
+            self.app, lifespan="off", log_level="warning", log_config=None, ws="none"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [sock]},
+            name=f"witness {self.signer.name}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def signal_stop(self) -> None:
+        """Ask the server to stop, without waiting: several nodes then stop together, each
+        taking a tenth of a second or two; :meth:`stop` waits."""
+        if self._server is not None:
+            self._server.should_exit = True
+
+    def stop(self) -> None:
+        """Stop serving (requests in progress are answered first) and close the state file."""
+        self.signal_stop()
+        if self._thread is not None:
+            self._thread.join()
+        if self._socket is not None:
+            self._socket.close()
+        self._server = self._thread = None
+        self.state.engine.dispose()
+
+    def __enter__(self) -> WitnessNode:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
 
 
 def create_app(witness: Witness) -> Starlette:
