@@ -193,7 +193,7 @@ def test_dense_links_kept_as_a_forest_give_the_same_incidents(
     group = GATING.codes(rng.choice(["explosion", "movement_vehicle", "illumination_flare"], n))
     kept = correlate(t, x, y, ce, group, GATING)
     monkeypatch.setattr(correlate_module, "COMPACT_AT", 0.01)  # reduce after nearly every step
-    first, second = correlate_module.links(t, x, y, ce, group, GATING)
+    first, _second = correlate_module.links(t, x, y, ce, group, GATING)
     assert len(first) < n  # a forest: fewer links than observations
     assert (correlate(t, x, y, ce, group, GATING) == kept).all()
     assert 1 < kept.max() + 1 < n  # neither all apart nor all one
