@@ -87,11 +87,20 @@ def _peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
-def _wait(url: str, process: subprocess.Popen[bytes], seconds: float = 60.0) -> None:
+def _start(
+    command: list[str], log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """A server in its own process, what it says on stderr kept in ``log``."""
+    with log.open("wb") as err:  # the child holds its own copy
+        return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=err)
+
+
+def _wait(url: str, process: subprocess.Popen[bytes], log: Path, seconds: float = 60.0) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}")
+            said = log.read_text(errors="replace").strip().splitlines()[-5:]
+            raise RuntimeError(f"the server exited with {process.returncode}: {' / '.join(said)}")
         try:
             if httpx.get(url, timeout=1.0).status_code < 500:
                 return
@@ -146,8 +155,9 @@ def run(n: int, batch: int, seed: int) -> dict[str, Any]:
     data = records(n, seed)
     with tempfile.TemporaryDirectory(prefix="ceasefire-bench-") as tmp:
         port, cot_port = _free_port(), _free_port()
+        ours_log, peer_log = Path(tmp, "ours.log"), Path(tmp, "peer.log")
         tokens = _analysts(f"{tmp}/ours.db")
-        ours = subprocess.Popen(
+        ours = _start(
             [
                 sys.executable,
                 "-m",
@@ -162,12 +172,11 @@ def run(n: int, batch: int, seed: int) -> dict[str, Any]:
                 "--cot-udp-port",
                 "0",
             ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            ours_log,
         )
         try:
             base = f"http://127.0.0.1:{port}/api/v1"
-            _wait(f"{base}/health", ours)
+            _wait(f"{base}/health", ours, ours_log)
             seconds = _post_all(f"{base}/observations", data, batch, tokens)
             # CoT over TCP: other ids, the same kind of records, until all are stored.
             events = b"".join(
@@ -198,7 +207,7 @@ def run(n: int, batch: int, seed: int) -> dict[str, Any]:
 
         bport = _free_port()
         env = dict(os.environ, CEASEFIRE_BASELINE_DB=f"{tmp}/baseline.db")
-        peer = subprocess.Popen(
+        peer = _start(
             [
                 sys.executable,
                 "-m",
@@ -209,12 +218,11 @@ def run(n: int, batch: int, seed: int) -> dict[str, Any]:
                 "--log-level",
                 "warning",
             ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            peer_log,
+            env,
         )
         try:
-            _wait(f"http://127.0.0.1:{bport}/docs", peer)
+            _wait(f"http://127.0.0.1:{bport}/docs", peer, peer_log)
             baseline_seconds = _post_all(f"http://127.0.0.1:{bport}/observations", data, batch)
             baseline_rss = _peak_rss_mb(peer.pid)
         finally:

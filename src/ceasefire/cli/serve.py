@@ -77,16 +77,20 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     m = load_mission(mission)
     engine = open_database(db)
+    # Stored once, here, before anything runs beside it: two processes writing the mission at
+    # once would trip over SQLite's single writer.
+    stored, _new = save_mission(engine, m)
+    row = mission_row(engine, stored)
     # Correlation follows the intake in a process of its own (the second core), so that
     # storing and answering a batch never waits for incidents to be worked out.
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
     follower = context.Process(
-        target=follow_database, args=(db, mission, stop), name="correlation", daemon=True
+        target=follow_database, args=(db, mission, row, stop), name="correlation", daemon=True
     )
     follower.start()
     try:
-        asyncio.run(_run(engine, m, host, http, tcp, udp, every))
+        asyncio.run(_run(engine, m, row, host, http, tcp, udp, every))
     except KeyboardInterrupt:
         pass
     finally:
@@ -98,6 +102,7 @@ def serve(
 async def _run(
     engine: Engine,
     mission: Mission,
+    row: int,
     host: str,
     http: int | None,
     tcp: int | None,
@@ -112,8 +117,6 @@ async def _run(
     enricher = Enricher(mission)
     # one lock for every writer: the API, the listeners and the scheduler take turns on the store
     lock = threading.Lock()
-    stored, _new = save_mission(engine, mission)
-    row = mission_row(engine, stored)
     listeners = None
     if tcp is not None or udp is not None:
         listeners = await serve_cot(

@@ -25,7 +25,6 @@ from ceasefire.incidents.service import Correlator
 from ceasefire.mission import load_mission
 from ceasefire.mission.model import Mission
 from ceasefire.store import open_database
-from ceasefire.store.missions import mission_row, save_mission
 from ceasefire.store.schema import correlation_cursor, observations
 
 CHUNK = 5000
@@ -132,8 +131,11 @@ class Stop(Protocol):
     def wait(self, timeout: float | None = None) -> bool: ...
 
 
-def follow_database(url: str | None, mission_source: str | None, stop: Stop) -> None:
-    """A follower process's life: open the store and the mission, follow until stopped.
+def follow_database(
+    url: str | None, mission_source: str | None, mission_row: int, stop: Stop
+) -> None:
+    """A follower process's life: open the store and the mission (already stored, as row
+    ``mission_row``), follow until stopped.
 
     Interrupts are the parent's to handle: it sets ``stop`` and waits for the chunk at hand.
     A parent that dies without doing so is noticed, and the follower stops too."""
@@ -141,8 +143,7 @@ def follow_database(url: str | None, mission_source: str | None, stop: Stop) -> 
     mission = load_mission(mission_source)
     engine = open_database(url, migrate=False)
     try:
-        stored, _new = save_mission(engine, mission)
-        follower = Follower(engine, mission, mission_row(engine, stored))
+        follower = Follower(engine, mission, mission_row)
         follower.run(_WhileParentLives(stop, os.getppid()))
     finally:
         engine.dispose()
