@@ -31,6 +31,9 @@ CHUNK = 5000
 """Observations per transaction: large enough to share the neighbourhood queries, small
 enough that SQLite's single writer is not held from the intake for long."""
 
+NICENESS = 10
+"""How much lower the follower process's priority is than the intake's."""
+
 CURSOR_ID = 1
 log = logging.getLogger(__name__)
 
@@ -140,6 +143,9 @@ def follow_database(
     Interrupts are the parent's to handle: it sets ``stop`` and waits for the chunk at hand.
     A parent that dies without doing so is noticed, and the follower stops too."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Storing what arrives comes first: incidents may follow a moment later, an accepted
+    # record may not wait for them. The intake gets the processor when both want it.
+    os.nice(NICENESS)
     mission = load_mission(mission_source)
     engine = open_database(url, migrate=False)
     try:
