@@ -8,6 +8,7 @@ and the components found in it are exactly those a full batch run finds.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from ceasefire.incidents.incident import Member, summary
 from ceasefire.incidents.rules import Facts, evaluate
 from ceasefire.mission.model import SEVERITIES, Mission
 from ceasefire.observations.taxonomy import CATEGORIES
+from ceasefire.store import bulk
 from ceasefire.store.schema import assessments, decisions, findings, incidents, observations
 
 _MEMBER_COLUMNS = (
@@ -45,22 +47,31 @@ _MEMBER_COLUMNS = (
 
 
 def _member(row: Any) -> Member:
+    # by position, in the order of _MEMBER_COLUMNS: a row's attributes by name cost more
+    key, contingent, source_id, platform_id, platform_type, at, until = row[:7]
+    lat, lon, ce_m, category, count, rules, incident_id = row[7:]
     return Member(
-        key=row.id,
-        contingent=row.contingent,
-        source_id=row.source_id,
-        platform_id=row.platform_id,
-        platform_type=row.platform_type,
-        observed_at=row.observed_at,
-        observed_until=row.observed_until,
-        lat=row.lat,
-        lon=row.lon,
-        ce_m=row.ce_m,
-        category=row.category,
-        count=row.count,
-        rules=tuple(json.loads(row.rules or "[]")),
-        incident_id=row.incident_id,
+        key,
+        contingent,
+        source_id,
+        platform_id,
+        platform_type,
+        at,
+        until,
+        lat,
+        lon,
+        ce_m,
+        category,
+        count,
+        _rules(rules),
+        incident_id,
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _rules(text: str | None) -> tuple[str, ...]:
+    """A stored rule list: few distinct ones, each parsed once."""
+    return tuple(json.loads(text or "[]"))
 
 
 @dataclass(frozen=True)
@@ -240,18 +251,9 @@ class Correlator:
         _retire(db, successor, now)
         _store(db, [self._row(s, now) for s in summaries])
         moves = [
-            {"v_key": m.key, "v_incident": s["id"]}
-            for s in summaries
-            for m in s["members"]
-            if m.incident_id != s["id"]
+            (s["id"], m.key) for s in summaries for m in s["members"] if m.incident_id != s["id"]
         ]
-        if moves:
-            db.execute(
-                update(observations)
-                .where(observations.c.id == bindparam("v_key"))
-                .values(incident_id=bindparam("v_incident")),
-                moves,
-            )
+        bulk.set_column(db, observations, "incident_id", moves)
 
     def _crossings(self, db: Connection, where: Any) -> tuple[list[str], list[dict[str, Any]]]:
         """Find again the crossings of every track with an observation matching `where`: the
@@ -434,8 +436,7 @@ def _store(db: Connection, rows: list[dict[str, Any]]) -> None:
         )
     fresh = [r for r in rows if r["id"] not in existing]
     known = [r for r in rows if r["id"] in existing]
-    if fresh:
-        db.execute(incidents.insert(), fresh)
+    bulk.insert_rows(db, incidents, fresh)
     if known:
         values: dict[str, Any] = {
             c: bindparam(f"v_{c}") for c in known[0] if c not in ("id", "status")

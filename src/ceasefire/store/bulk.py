@@ -47,6 +47,21 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
     connection.exec_driver_sql(sql, params)
 
 
+def set_column(
+    connection: Connection, table: Table, column: str, pairs: Sequence[tuple[Any, Any]]
+) -> None:
+    """``UPDATE table SET column = value WHERE id = key`` for each ``(value, key)`` pair, in
+    one executemany (values that need no conversion: text, numbers)."""
+    if not pairs:
+        return
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    connection.exec_driver_sql(
+        f"UPDATE {quote(table.name)} SET {quote(column)} = {mark} WHERE id = {mark}", list(pairs)
+    )
+
+
 def _bind_processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
     if isinstance(column.type, UTCDateTime) and dialect.name == "sqlite":
         return sqlite_time
