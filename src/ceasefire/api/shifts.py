@@ -9,19 +9,19 @@ The handover report is ``GET /shifts/handover`` (:mod:`ceasefire.api.workflow`).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from ceasefire.api import problems
 from ceasefire.api.access import current_user
 from ceasefire.api.params import Checks, parse_time
 from ceasefire.api.problems import Problem, field_error
+from ceasefire.api.workflow import writer
 from ceasefire.i18n import _
 from ceasefire.mission.model import Mission
 from ceasefire.workflow import shifts
@@ -64,10 +64,7 @@ def router(prefix: str, engine: Engine, mission: Mission, lock: threading.Lock) 
     """``/shifts`` and ``/shifts/{shift_id}/assign`` under ``prefix``."""
     api = APIRouter(prefix=prefix, tags=["shifts"])
 
-    def write(step: Callable[[Connection], T]) -> T:
-        # One transaction under the writers' lock: the change and its log entry commit together.
-        with lock, engine.begin() as db:
-            return step(db)
+    write = writer(engine, lock)
 
     @api.get(
         "/shifts",

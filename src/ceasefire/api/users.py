@@ -10,16 +10,16 @@ ledger in the same transaction, never with a password, hash or secret.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Body, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from ceasefire.api import problems
 from ceasefire.api.access import current_user
+from ceasefire.api.workflow import writer
 from ceasefire.mission.model import Mission
 from ceasefire.workflow import roles
 
@@ -57,10 +57,7 @@ def router(prefix: str, engine: Engine, mission: Mission, lock: threading.Lock) 
     """``/users``, ``/users/{name}/disable`` and ``/users/{name}/tokens`` under ``prefix``."""
     api = APIRouter(prefix=prefix, tags=["users"])
 
-    def write(step: Callable[[Connection], T]) -> T:
-        # One transaction under the writers' lock: the change and its log entry commit together.
-        with lock, engine.begin() as db:
-            return step(db)
+    write = writer(engine, lock)
 
     @api.get(
         "/users",

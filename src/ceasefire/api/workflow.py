@@ -64,15 +64,24 @@ class StepIn(_Body):
     remarks: str = Field(default="", max_length=10_000)
 
 
+def writer(engine: Engine, lock: threading.Lock) -> Callable[[Callable[[Connection], T]], T]:
+    """``write(step)``: ``step`` in one transaction under the writers' lock, which serialises
+    this process's writers of the store (the API, the CoT listeners, the scheduler), so that a
+    change and its log entry commit together."""
+
+    def write(step: Callable[[Connection], T]) -> T:
+        with lock, engine.begin() as db:
+            return step(db)
+
+    return write
+
+
 def router(prefix: str, engine: Engine, mission: Mission, lock: threading.Lock) -> APIRouter:
     """``/session``, ``/incidents/{id}/assessments|finding|decisions``, ``/decisions/...`` and
     ``/shifts/handover`` under ``prefix``."""
     api = APIRouter(prefix=prefix)
 
-    def write(step: Callable[[Connection], T]) -> T:
-        # The write lock serialises this app's writers (intake, CoT listeners) on one store.
-        with lock, engine.begin() as db:
-            return step(db)
+    write = writer(engine, lock)
 
     def read(step: Callable[[Connection], T]) -> T:
         with engine.connect() as db:
