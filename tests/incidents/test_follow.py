@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import threading
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine, select, update
 from test_correlate import partition, scenario
 
 from ceasefire.geo.engine import Enricher
-from ceasefire.incidents.follow import Follower, behind, cursor
+from ceasefire.incidents.follow import Follower, FollowerProcess, behind, cursor
 from ceasefire.intake.pipeline import Intake
 from ceasefire.mission import Mission
 from ceasefire.store import open_database
@@ -97,3 +100,37 @@ def test_the_follower_runs_beside_the_intake_until_stopped(
     assert not thread.is_alive()
     assert sum(len(v) for v in partition(engine).values()) == len(records)
     assert None not in partition(engine)
+
+
+def test_a_follower_process_that_dies_is_started_again(
+    tmp_path: Path, demo_mission: Mission, demo_enricher: Enricher
+) -> None:
+    url = f"sqlite:///{tmp_path / 'center.db'}"
+    engine = open_database(url)
+    stored, _ = save_mission(engine, demo_mission)
+    row = mission_row(engine, stored)
+    follower = FollowerProcess(url, None, row)
+    follower.start()
+    try:
+        assert follower.keep_alive() is False  # alive: nothing to do
+        first = follower.pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        for _ in range(600):  # a bound, not a timing
+            if follower.keep_alive():
+                break
+            time.sleep(0.05)
+        assert follower.restarts == 1 and follower.pid not in (None, first)
+        # The new one correlates what arrives.
+        records = scenario(5)
+        _intake(engine, demo_mission, demo_enricher, correlate="off").feed(records, "x")
+        for _ in range(2400):
+            with engine.connect() as db:
+                if behind(db) == 0:
+                    break
+            time.sleep(0.05)
+        assert None not in partition(engine)
+    finally:
+        follower.stop()
+        engine.dispose()
+    assert follower.keep_alive() is False  # stopped on purpose: not started again

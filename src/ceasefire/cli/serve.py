@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import multiprocessing
 import signal
 import threading
 from contextlib import suppress
@@ -17,7 +16,7 @@ from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, console_err, freeze_
 from ceasefire.errors import InputError, Problem
 from ceasefire.geo.engine import Enricher
 from ceasefire.i18n import _
-from ceasefire.incidents.follow import follow_database
+from ceasefire.incidents.follow import FollowerProcess
 from ceasefire.intake.listeners import TCP_PORT, UDP_PORT, serve_cot
 from ceasefire.intake.pipeline import Intake
 from ceasefire.mission import load_mission
@@ -83,19 +82,14 @@ def serve(
     row = mission_row(engine, stored)
     # Correlation follows the intake in a process of its own (the second core), so that
     # storing and answering a batch never waits for incidents to be worked out.
-    context = multiprocessing.get_context("spawn")
-    stop = context.Event()
-    follower = context.Process(
-        target=follow_database, args=(db, mission, row, stop), name="correlation", daemon=True
-    )
+    follower = FollowerProcess(db, mission, row)
     follower.start()
     try:
-        asyncio.run(_run(engine, m, row, host, http, tcp, udp, every))
+        asyncio.run(_run(engine, m, row, follower, host, http, tcp, udp, every))
     except KeyboardInterrupt:
         pass
     finally:
-        stop.set()
-        follower.join(60)
+        follower.stop()
         engine.dispose()
 
 
@@ -103,6 +97,7 @@ async def _run(
     engine: Engine,
     mission: Mission,
     row: int,
+    follower: FollowerProcess,
     host: str,
     http: int | None,
     tcp: int | None,
@@ -132,6 +127,7 @@ async def _run(
         scheduler.start()
         every = f"{escalate_every:g}"
         console_err.print(_("Escalating overdue decisions every {seconds} s").format(seconds=every))
+    watch = asyncio.create_task(_keep_alive(follower))
     try:
         if http is None:
             freeze_startup_heap()
@@ -150,10 +146,17 @@ async def _run(
             for sig, handler in found.items():
                 signal.signal(sig, handler)
     finally:
+        watch.cancel()
         if listeners is not None:
             await listeners.close()
         if scheduler is not None:
             await asyncio.to_thread(scheduler.stop)  # lets a pass in progress finish
+
+
+async def _keep_alive(follower: FollowerProcess, every: float = 5.0) -> None:
+    while True:
+        await asyncio.sleep(every)
+        follower.keep_alive()
 
 
 def _ignore(signum: int, frame: object) -> None:

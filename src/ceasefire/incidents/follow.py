@@ -13,6 +13,8 @@ intake and the correlation each have one.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import multiprocessing.process
 import os
 import signal
 from typing import Protocol
@@ -168,3 +170,45 @@ class _WhileParentLives:
     def wait(self, timeout: float | None = None) -> bool:
         self.stop.wait(timeout)
         return self.is_set()
+
+
+class FollowerProcess:
+    """The follower in a process of its own (``follow_database``), started again if it dies:
+    incidents must not silently stop being made while the intake goes on."""
+
+    def __init__(self, url: str | None, mission_source: str | None, mission_row: int) -> None:
+        self._context = multiprocessing.get_context("spawn")
+        self._stop = self._context.Event()
+        self._args = (url, mission_source, mission_row, self._stop)
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self.restarts = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def start(self) -> None:
+        self._process = self._context.Process(
+            target=follow_database, args=self._args, name="correlation", daemon=True
+        )
+        self._process.start()
+
+    def keep_alive(self) -> bool:
+        """Start the follower again if it has died; whether it had to."""
+        process = self._process
+        if process is None or process.is_alive() or self._stop.is_set():
+            return False
+        log.error(
+            _("The correlation follower stopped (exit code {code}); starting it again.").format(
+                code=process.exitcode
+            )
+        )
+        self.restarts += 1
+        self.start()
+        return True
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Ask it to stop after the chunk at hand, and wait for it."""
+        self._stop.set()
+        if self._process is not None:
+            self._process.join(timeout)
