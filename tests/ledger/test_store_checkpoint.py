@@ -16,6 +16,7 @@ from ceasefire.ledger import TreeHead, log
 from ceasefire.ledger.cosign import (
     CheckpointRefusedError,
     DatabaseWitnessState,
+    StoredCheckpoint,
     latest_checkpoint,
     make_checkpoint,
     stored_checkpoints,
@@ -25,6 +26,7 @@ from ceasefire.ledger.entry import LogEntry, entry_leaf_hash
 from ceasefire.ledger.errors import LedgerError
 from ceasefire.ledger.keys import (
     KeyFileError,
+    KeyRing,
     init_keys,
     install_key,
     load_keys,
@@ -126,10 +128,9 @@ def test_witnesses_refuse_a_rolled_back_log(
     assert count(engine) == 2
 
 
-def test_checkpoints_made_at_once_while_appending_all_count(
-    engine: sa.Engine, tmp_path: Path, demo_mission: Mission
-) -> None:
-    ring = keyring(tmp_path / "keys", demo_mission)
+def checkpoints_while_appending(engine: sa.Engine, ring: KeyRing) -> StoredCheckpoint:
+    """Two threads checkpoint three times each while a third appends: every checkpoint is
+    stored, cosigned and true to the log. The newest."""
     grow(engine, 3)
     errors: list[BaseException] = []
 
@@ -160,6 +161,13 @@ def test_checkpoints_made_at_once_while_appending_all_count(
         verify_checkpoint(cp.note, ring)
         assert tree.tree.root(cp.size) == cp.root_hash
     assert latest is not None and latest.size == max(cp.size for cp in stored)
+    return latest
+
+
+def test_checkpoints_made_at_once_while_appending_all_count(
+    engine: sa.Engine, tmp_path: Path, demo_mission: Mission
+) -> None:
+    checkpoints_while_appending(engine, keyring(tmp_path / "keys", demo_mission))
 
 
 def test_key_files_rotation_and_old_checkpoints(

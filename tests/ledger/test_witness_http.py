@@ -18,18 +18,18 @@ import httpx
 import pytest
 import sqlalchemy as sa
 import uvicorn
+from test_store_checkpoint import checkpoints_while_appending, grow
 
 from ceasefire.ledger import TreeHead, log
 from ceasefire.ledger.checkpoint import Checkpoint, CosignatureSigner, sign_checkpoint
 from ceasefire.ledger.cosign import (
     CheckpointRefusedError,
     DatabaseWitnessState,
-    latest_checkpoint,
     make_checkpoint,
     stored_checkpoints,
     verify_checkpoint,
 )
-from ceasefire.ledger.entry import LogEntry, entry_leaf_hash
+from ceasefire.ledger.entry import entry_leaf_hash
 from ceasefire.ledger.keys import (
     CENTER,
     WITNESSES_FILE,
@@ -153,11 +153,6 @@ def ring(tmp_path: Path, demo_mission: Mission, nodes: dict[str, Node]) -> KeyRi
     lines = [f'{c} = "{node.url}"' for c, node in nodes.items()]
     (tmp_path / "center" / WITNESSES_FILE).write_text("\n".join(lines) + "\n")
     return load_keys(tmp_path / "center", origin_of(demo_mission.id), demo_mission.contingent_ids())
-
-
-def grow(engine: sa.Engine, n: int, start: int = 0) -> None:
-    with engine.begin() as db:
-        log.append(db, [LogEntry.of("test", f"t{i}", {"i": i}) for i in range(start, start + n)])
 
 
 def truncate(engine: sa.Engine, size: int) -> None:
@@ -304,36 +299,7 @@ def test_two_requests_checked_against_the_same_head_one_gets_409_then_retries(
 def test_checkpoints_made_at_once_all_count(
     engine: sa.Engine, ring: KeyRing, nodes: dict[str, Node]
 ) -> None:
-    grow(engine, 3)
-    errors: list[BaseException] = []
-
-    def checkpointer() -> None:
-        try:
-            for _ in range(3):
-                make_checkpoint(engine, ring, reuse=False)
-        except BaseException as e:  # pragma: no cover - reported below
-            errors.append(e)
-
-    def writer() -> None:
-        for b in range(6):
-            grow(engine, 4, 100 + 10 * b)
-
-    threads = [threading.Thread(target=checkpointer) for _ in range(2)]
-    threads.append(threading.Thread(target=writer))
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
-    with engine.connect() as db:
-        tree = log.read_tree(db)
-        stored = stored_checkpoints(db)
-        latest = latest_checkpoint(db)
-    assert len(stored) == 6
-    for cp in stored:
-        verify_checkpoint(cp.note, ring)
-        assert tree.tree.root(cp.size) == cp.root_hash
-    assert latest is not None
+    latest = checkpoints_while_appending(engine, ring)
     for node in nodes.values():
         head = node.latest(ring.origin)
         assert head is not None and head.size == latest.size
