@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import shutil
 from contextlib import ExitStack
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -225,8 +225,14 @@ def _workflow(engine: Engine, mission: Mission, ranked: list[dict[str, Any]]) ->
             }
     agreed, other = ranked[0], ranked[1]
     clause = mission.config.rules[0].clause if mission.config.rules else "1"
+
+    # On the simulated day's clock, like the rest of the demo: each step some minutes after
+    # the incident it is about.
+    def after(incident: dict[str, Any], minutes: int) -> datetime:
+        return parse_time(incident["ended_at"]) + timedelta(minutes=minutes)
+
     with engine.begin() as db:
-        for who in people.values():
+        for n, who in enumerate(people.values()):
             submit(
                 db,
                 mission,
@@ -236,6 +242,7 @@ def _workflow(engine: Engine, mission: Mission, ranked: list[dict[str, Any]]) ->
                 clauses=[clause],
                 attribution="not_attributed",
                 severity="high",
+                at=after(agreed, 20 + 5 * n),
             )
         found = current(db, people["RU"]["head"], agreed["id"])
     console.print(
@@ -245,20 +252,27 @@ def _workflow(engine: Engine, mission: Mission, ranked: list[dict[str, Any]]) ->
     )
     with engine.begin() as db:
         first, second = mission.contingent_ids()[:2]
-        decision = propose(db, mission, people[first]["head"], agreed["id"], "notify_both_parties")
+        decision = propose(
+            db,
+            mission,
+            people[first]["head"],
+            agreed["id"],
+            "notify_both_parties",
+            at=after(agreed, 40),
+        )
         console.print(
             _("  {who} proposes {reaction}: {state}").format(
                 who=people[first]["head"].name, reaction=decision.reaction, state=decision.state
             )
         )
-        decision = approve(db, mission, people[second]["head"], decision.id)
+        decision = approve(db, mission, people[second]["head"], decision.id, at=after(agreed, 55))
         console.print(
             _("  {who} approves: {state} (two keys, one from each contingent)").format(
                 who=people[second]["head"].name, state=decision.state
             )
         )
     with engine.begin() as db:
-        for contingent, who in people.items():
+        for n, (contingent, who) in enumerate(people.items()):
             party = mission.party_ids()[0] if contingent == first else "not_attributed"
             submit(
                 db,
@@ -269,6 +283,7 @@ def _workflow(engine: Engine, mission: Mission, ranked: list[dict[str, Any]]) ->
                 clauses=[clause],
                 attribution=party,
                 severity="medium",
+                at=after(other, 20 + 5 * n),
             )
         found = current(db, people["TR"]["head"], other["id"])
     console.print(
