@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select, update
 from test_correlate import partition, scenario
 
 from ceasefire.geo.engine import Enricher
-from ceasefire.incidents.follow import Follower, FollowerProcess, behind, cursor
+from ceasefire.incidents.follow import Follower, FollowerProcess, alive, behind, cursor
 from ceasefire.intake.pipeline import Intake
 from ceasefire.mission import Mission
 from ceasefire.store import open_database
@@ -134,3 +134,41 @@ def test_a_follower_process_that_dies_is_started_again(
         follower.stop()
         engine.dispose()
     assert follower.keep_alive() is False  # stopped on purpose: not started again
+
+
+def test_a_running_follower_is_seen_and_other_writers_of_incidents_step_aside(
+    tmp_path: Path, demo_mission: Mission, demo_enricher: Enricher, cli
+) -> None:  # type: ignore[no-untyped-def]
+    db = str(tmp_path / "center.db")
+    engine = open_database(db)
+    follower = _follower(engine, demo_mission, demo_enricher, chunk=50)
+    stop = threading.Event()
+    thread = threading.Thread(target=follower.run, args=(stop, 0.01))
+    thread.start()
+    try:
+        for _ in range(2400):  # a bound, not a timing
+            with engine.connect() as db_:
+                if alive(db_):
+                    break
+            stop.wait(0.05)
+        # Ingesting while the center runs: stored, and left to the follower.
+        result = cli("ingest", "examples/observations-sample.jsonl", "--db", db, "--json")
+        assert result.code == 0, result.err
+        assert "correlation follower puts these observations into incidents" in result.err
+        # Correlating again while it runs is refused: two writers of incidents at once.
+        refused = cli("correlate", "--db", db)
+        assert refused.code == 1 and "stop `ceasefire serve` first" in refused.err
+        for _ in range(2400):
+            with engine.connect() as db_:
+                if behind(db_) == 0:
+                    break
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        thread.join(30)
+    with engine.connect() as db_:
+        assert not alive(db_)  # a follower that stopped says so
+        assert behind(db_) == 0
+        assert db_.execute(select(incidents.c.id)).first() is not None
+    assert cli("correlate", "--db", db).code == 0  # nothing runs beside it now
+    engine.dispose()

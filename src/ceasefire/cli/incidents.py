@@ -20,6 +20,7 @@ from ceasefire.cli.common import (
 from ceasefire.errors import InputError, Problem
 from ceasefire.geo.engine import Enricher
 from ceasefire.i18n import _, current_language, language
+from ceasefire.incidents import follow
 from ceasefire.incidents.coverage import coverage as line_coverage
 from ceasefire.incidents.service import Correlator
 from ceasefire.mission import load_mission
@@ -144,6 +145,19 @@ def correlate(
     """Correlate a period again (after a correction of geometry or thresholds)."""
     m = load_mission(mission)
     engine = open_database(db)
+    with engine.connect() as connection:
+        if follow.alive(connection):
+            # Two writers of incidents at once could each undo the other's work.
+            raise InputError(
+                Problem(
+                    file="correlate",
+                    field="--db",
+                    reason=_(
+                        "a running center correlates this store (its correlation follower is "
+                        "alive): stop `ceasefire serve` first"
+                    ),
+                )
+            )
     stored, _new = save_mission(engine, m)
     correlator = Correlator(m, mission_row(engine, stored), Enricher(m))
     tz = m.config.timezone

@@ -19,6 +19,7 @@ from ceasefire.cli.common import (
 )
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
+from ceasefire.incidents import follow
 from ceasefire.intake import cot as cot_
 from ceasefire.intake import csv_, geojson_, jsonl, klv
 from ceasefire.intake.errors import Rejection
@@ -115,8 +116,19 @@ def ingest(
         )
     engine = open_database(db)
     stored, _new = save_mission(engine, m)
+    with engine.connect() as connection:
+        followed = follow.alive(connection)
+    if followed:
+        console_err.print(
+            _("A running center's correlation follower puts these observations into incidents.")
+        )
+    # Without a running center, the period received is correlated once at the end.
     intake = Intake(
-        engine, m, mission_row(engine, stored), contingent=as_contingent, correlate="deferred"
+        engine,
+        m,
+        mission_row(engine, stored),
+        contingent=as_contingent,
+        correlate="off" if followed else "deferred",
     )
     freeze_startup_heap()
     reject_files: list[Path] = []

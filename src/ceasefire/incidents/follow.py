@@ -12,11 +12,14 @@ intake and the correlation each have one.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import multiprocessing.process
 import os
 import signal
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import Connection, Engine, func, select, update
@@ -33,6 +36,9 @@ CHUNK = 5000
 """Observations per transaction: large enough to share the neighbourhood queries, small
 enough that SQLite's single writer is not held from the intake for long."""
 
+HEARTBEAT = 5.0
+"""Seconds between a running follower's signs of life (``correlation_cursor.alive_at``)."""
+
 NICENESS = 10
 """How much lower the follower process's priority is than the intake's."""
 
@@ -46,6 +52,24 @@ def cursor(connection: Connection) -> int:
         select(correlation_cursor.c.observation).where(correlation_cursor.c.id == CURSOR_ID)
     ).scalar_one_or_none()
     return int(value or 0)
+
+
+def alive(connection: Connection, now: datetime | None = None) -> bool:
+    """Whether a follower is running on this store (it gave a sign of life lately)."""
+    seen = connection.execute(
+        select(correlation_cursor.c.alive_at).where(correlation_cursor.c.id == CURSOR_ID)
+    ).scalar_one_or_none()
+    moment = now or datetime.now(UTC)
+    return seen is not None and moment - seen < timedelta(seconds=3 * HEARTBEAT)
+
+
+def _set_alive(engine: Engine, at: datetime | None) -> None:
+    with engine.begin() as db:
+        db.execute(
+            update(correlation_cursor)
+            .where(correlation_cursor.c.id == CURSOR_ID)
+            .values(alive_at=at)
+        )
 
 
 def behind(connection: Connection) -> int:
@@ -118,14 +142,24 @@ class Follower:
         """Follow until ``stop`` is set, resting ``idle`` seconds whenever nothing is new.
 
         A failing step is logged and tried again after a rest: the intake goes on regardless
-        and nothing is lost, since the cursor moves only with a committed chunk."""
-        while not stop.is_set():
-            try:
-                if self.step():
-                    continue
-            except Exception:
-                log.exception(_("Correlation failed; trying again."))
-            stop.wait(idle)
+        and nothing is lost, since the cursor moves only with a committed chunk. While it runs
+        it gives a sign of life every few seconds (:func:`alive`), and clears it when it stops.
+        """
+        last_beat = -HEARTBEAT
+        try:
+            while not stop.is_set():
+                try:
+                    if time.monotonic() - last_beat >= HEARTBEAT:
+                        _set_alive(self.engine, datetime.now(UTC))
+                        last_beat = time.monotonic()
+                    if self.step():
+                        continue
+                except Exception:
+                    log.exception(_("Correlation failed; trying again."))
+                stop.wait(idle)
+        finally:
+            with contextlib.suppress(Exception):  # the store may be what failed
+                _set_alive(self.engine, None)
 
 
 class Stop(Protocol):

@@ -214,6 +214,9 @@ correlation_cursor = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("observation", BigInteger, nullable=False),
+    # Set every few seconds by a running follower, cleared when it stops: while it is recent,
+    # other commands leave incidents to it.
+    Column("alive_at", UTCDateTime, nullable=True),
 )
 
 # Checkpoints that count: signed by the center and cosigned by every contingent (the note).

@@ -1,4 +1,4 @@
-"""The correlation follower's cursor: observations up to it are in incidents.
+"""The correlation follower's cursor (observations up to it are in incidents) and heartbeat.
 
 Revision ID: 0008
 Revises: 0007
@@ -7,6 +7,8 @@ Create Date: 2026-11-24
 
 import sqlalchemy as sa
 from alembic import op
+
+from ceasefire.store.schema import UTCDateTime
 
 revision = "0008"
 down_revision = "0007"
@@ -19,6 +21,7 @@ def upgrade() -> None:
         "correlation_cursor",
         sa.Column("id", sa.Integer, autoincrement=False, nullable=False),
         sa.Column("observation", sa.BigInteger, nullable=False),
+        sa.Column("alive_at", UTCDateTime, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_correlation_cursor"),
     )
     # Observations already stored were correlated by the intake that stored them.
