@@ -7,6 +7,7 @@ A thin layer over :mod:`ceasefire.workflow`. Whoever runs these commands has the
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -283,11 +284,8 @@ def approve(
     mission: str = MISSION_OPTION,
 ) -> None:
     """Give (or refuse) your contingent's key to a proposed decision."""
-    m = load_mission(mission)
     step = decisions.reject if reject else decisions.approve
-    with open_database(db).begin() as conn:
-        d = step(conn, m, _acting(conn, as_user), decision_id, remarks=remarks, at=_at(at, m))
-    _show(d.record(), fmt, _decision_lines(d))
+    _answer(step, decision_id, as_user, remarks, at, fmt, db, mission)
 
 
 def confirm(
@@ -301,8 +299,22 @@ def confirm(
     mission: str = MISSION_OPTION,
 ) -> None:
     """Confirm (or contest) the other contingent's urgent decision."""
-    m = load_mission(mission)
     step = decisions.contest if contest else decisions.confirm
+    _answer(step, decision_id, as_user, remarks, at, fmt, db, mission)
+
+
+def _answer(
+    step: Callable[..., decisions.Decision],
+    decision_id: str,
+    as_user: str,
+    remarks: str,
+    at: str | None,
+    fmt: Format,
+    db: str | None,
+    mission: str | None,
+) -> None:
+    """One answer to a decision (approve, reject, confirm, contest) and the decision after it."""
+    m = load_mission(mission)
     with open_database(db).begin() as conn:
         d = step(conn, m, _acting(conn, as_user), decision_id, remarks=remarks, at=_at(at, m))
     _show(d.record(), fmt, _decision_lines(d))

@@ -24,8 +24,7 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
         return
     columns = list(rows[0])
     dialect = connection.dialect
-    quote = dialect.identifier_preparer.quote
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    quote, mark = _syntax(connection)
     sql = (
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
         f"VALUES ({', '.join([mark] * len(columns))})"
@@ -54,12 +53,16 @@ def set_column(
     one executemany (values that need no conversion: text, numbers)."""
     if not pairs:
         return
-    dialect = connection.dialect
-    quote = dialect.identifier_preparer.quote
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    quote, mark = _syntax(connection)
     connection.exec_driver_sql(
         f"UPDATE {quote(table.name)} SET {quote(column)} = {mark} WHERE id = {mark}", list(pairs)
     )
+
+
+def _syntax(connection: Connection) -> tuple[Callable[[str], str], str]:
+    """How this driver's SQL quotes a name, and its parameter mark."""
+    dialect = connection.dialect
+    return dialect.identifier_preparer.quote, "?" if dialect.paramstyle == "qmark" else "%s"
 
 
 def _bind_processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
@@ -82,8 +85,7 @@ def digests(
     connection: Connection, table: Table, keys: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], str]:
     """The stored ``digest`` of each (contingent, source_id) of ``keys`` that is in ``table``."""
-    dialect = connection.dialect
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    quote, mark = _syntax(connection)
     by_contingent: dict[str, list[str]] = {}
     for contingent, source_id in keys:
         by_contingent.setdefault(contingent, []).append(source_id)
@@ -93,7 +95,7 @@ def digests(
             chunk = ids[start : start + 500]
             # contingent first: the unique index on (contingent, source_id) answers it
             sql = (
-                f"SELECT source_id, digest FROM {dialect.identifier_preparer.quote(table.name)} "
+                f"SELECT source_id, digest FROM {quote(table.name)} "
                 f"WHERE contingent = {mark} AND source_id IN ({', '.join([mark] * len(chunk))})"
             )
             for source_id, digest in connection.exec_driver_sql(sql, (contingent, *chunk)):
