@@ -138,3 +138,10 @@ def test_cli_validate_exit_codes(cli, mission_dir: Path) -> None:  # type: ignor
 
 def test_published_schema_is_current() -> None:
     assert json.loads(SCHEMA_FILE.read_text()) == mission_schema()
+
+
+def test_cli_errors_keep_a_long_path_whole(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Wider than the terminal: the path must stay on one line so it can be copied.
+    nowhere = tmp_path.joinpath(*["a-long-directory-name-" * 4] * 3, "nowhere")
+    missing = cli("mission", "validate", str(nowhere))
+    assert missing.code == 1 and str(nowhere) in missing.err

@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 
 console = Console(highlight=False)
-console_err = Console(stderr=True, highlight=False)
+# Errors are not wrapped by Rich: a path or a command in them must stay whole to be copied.
+console_err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class Format(StrEnum):
