@@ -23,71 +23,79 @@ import rfc8785
 _MAX_SAFE = 2**53 - 1
 
 
-class _Slow(Exception):
+class Unusual(Exception):
     """The value needs the reference implementation."""
 
 
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
-def _number(value: float) -> float | int:
+def number(value: float) -> float | int:
+    """A float as orjson must be given it to print what RFC 8785 prints, or Unusual."""
     if value.is_integer():
         # Below 2**53 an integral float's shortest digits are its exact integer; -0.0
         # and larger values print differently, so they take the reference path.
         negative_zero = value == 0 and math.copysign(1.0, value) < 0
         if abs(value) <= 2**53 and not negative_zero:
             return int(value)
-        raise _Slow
+        raise Unusual
     if 1e-4 <= abs(value) < 1e16:
         return value
-    raise _Slow
+    raise Unusual
 
 
-def _text(value: str) -> str:
+def text(value: str) -> str:
+    """Text whose order as a key is the same by code points and by UTF-16, or Unusual."""
     if not value.isascii() and _ASTRAL.search(value):
-        raise _Slow
+        raise Unusual
     return value
 
 
-def _plain(value: Any) -> Any:
-    """A copy orjson prints exactly as RFC 8785 does, or _Slow. Leaves are handled inline
+def plain(value: Any) -> Any:
+    """A copy orjson prints exactly as RFC 8785 does, or Unusual. Leaves are handled inline
     because this runs for every record the center receives."""
     kind = type(value)
     if kind is dict:
         out = {}
         for key, item in value.items():
             if type(key) is not str:
-                raise _Slow
+                raise Unusual
             if not key.isascii():
-                _text(key)
+                text(key)
             kind = type(item)
             if kind is str:
-                out[key] = item if item.isascii() else _text(item)
+                out[key] = item if item.isascii() else text(item)
             elif kind is float:
-                out[key] = _number(item)
+                out[key] = number(item)
             elif kind is bool or item is None:
                 out[key] = item
             else:
-                out[key] = _plain(item)
+                out[key] = plain(item)
         return out
     if kind is str:
-        return _text(value)
+        return text(value)
     if kind is float:
-        return _number(value)
+        return number(value)
     if kind is bool or value is None:
         return value
     if kind is int:
         if -_MAX_SAFE <= value <= _MAX_SAFE:
             return value
-        raise _Slow
+        raise Unusual
     if kind is list or kind is tuple:
-        return [_plain(v) for v in value]
-    raise _Slow
+        return [plain(v) for v in value]
+    raise Unusual
+
+
+def dumps_plain(value: Any) -> bytes:
+    """A value already made plain (its numbers by :func:`number`, text by :func:`text`, and
+    aware UTC datetimes, printed as "2021-02-01T10:32:00Z") as canonical JSON."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z)
 
 
 def canonical_json(value: Any) -> bytes:
     """The RFC 8785 (JCS) serialisation of a JSON value, as UTF-8 bytes."""
     try:
-        return orjson.dumps(_plain(value), option=orjson.OPT_SORT_KEYS)
-    except _Slow:
+        return orjson.dumps(plain(value), option=orjson.OPT_SORT_KEYS)
+    except Unusual:
         return bytes(rfc8785.dumps(value))

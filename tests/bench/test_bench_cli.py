@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
+from ceasefire.bench import ingest
+
 
 def test_bench_enrich_json(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("bench", "enrich", "--points", "2000", "--json")
@@ -38,7 +43,26 @@ def test_bench_ingest_json(cli) -> None:  # type: ignore[no-untyped-def]
         "ratio",
         "peak_rss_mb",
         "cot_tcp_rate",
+        "floor",
+        "floor_rate",
     ):
         assert key in data
     assert data["name"] == "ingest" and "FastAPI" in data["baseline"]
     assert data["rate"] > 0 and data["cot_tcp_rate"] > 0
+
+
+def test_the_floor_writes_what_the_intake_stores(tmp_path: Path) -> None:
+    """The floor inserts the real intake's rows and log entries, all of them, and commits."""
+    data = ingest.records(250, seed=3)
+    rate = ingest._floor(data, 100, str(tmp_path))
+    assert rate > 0
+    observations = "SELECT contingent, source_id, digest, record, observed_at FROM observations"
+    entries = "SELECT \"index\", entry, leaf_hash FROM ledger WHERE kind = 'observation'"
+    with (
+        sqlite3.connect(tmp_path / "rows.db") as made,
+        sqlite3.connect(tmp_path / "floor.db") as floor,
+    ):
+        for query in (observations, entries):
+            stored = sorted(floor.execute(query).fetchall())
+            assert len(stored) == 250
+            assert stored == sorted(made.execute(query).fetchall())

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+import rfc8785
+from hypothesis import given, settings
 from observation_strategies import FAST, GOOD, good_record, observations, records
 from pyproj import Geod
 
@@ -229,3 +230,27 @@ def test_the_sample_file_is_valid_and_realistic() -> None:
         assert 39.5 <= point.lat <= 40.3 and 46.4 <= point.lon <= 47.2, observation.id
         assert observation.observed_at.year == 2021 and observation.observed_at.month == 2
         assert observation.to_json() in lines
+
+
+@settings(FAST, max_examples=400)
+@given(observations)
+def test_the_canonical_record_is_the_reference_rfc8785_text(observation: Observation) -> None:
+    # What is hashed and logged must never change for a record already stored: a different
+    # text would make its re-submission "a different record with this id".
+    assert observation.canonical() == rfc8785.dumps(observation.to_json_dict())
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"observed_at": "2021-02-01T10:32:00.000001+03:00"},
+        {"location": {"lat": -0.0, "lon": 46.0, "ce_m": 0.0}},
+        {"location": {"lat": 1e-7, "lon": 46.0, "ce_m": 5e-5}},
+        {"remarks": "\U0001f4a5 two impacts", "qualifiers": {"explosion": "impact"}},
+        {"qualifiers": {"calibre_mm": 120.0, "explosion": "impact"}},
+        {"evidence": [], "sortie": None, "remarks": None, "lang": None},
+    ],
+)
+def test_the_canonical_record_outside_the_fast_path(changes: dict[str, Any]) -> None:
+    observation = parse_observation(good_record(**changes))
+    assert observation.canonical() == rfc8785.dumps(observation.to_json_dict())

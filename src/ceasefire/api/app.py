@@ -17,6 +17,7 @@ import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Literal
 
+import orjson
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -427,7 +428,7 @@ def create_app(
         openapi_extra={"requestBody": _batch_body(max_batch)},
         tags=["observations"],
     )
-    async def post_observations(request: Request) -> JSONResponse:
+    async def post_observations(request: Request) -> Response:
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type and media_type not in JSON_TYPES and not media_type.endswith("+json"):
             raise Problem(
@@ -447,7 +448,10 @@ def create_app(
         source = f"api {client.host}" if client is not None else "api"
         lang = request_language(request)
         user = access.current_user(request)
-        return JSONResponse(await run_in_threadpool(center.intake, records, source, lang, user))
+        result = await run_in_threadpool(center.intake, records, source, lang, user)
+        # orjson: the answer names every record of the batch, and json.dumps of it costs
+        # fifteen times as much
+        return Response(orjson.dumps(result), media_type="application/json")
 
     @app.get(
         f"{PREFIX}/observations",

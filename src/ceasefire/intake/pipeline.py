@@ -20,7 +20,6 @@ import numpy as np
 from sqlalchemy import Connection, Engine, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ceasefire.canonical import canonical_json
 from ceasefire.geo.engine import Enricher
 from ceasefire.i18n import _
 from ceasefire.incidents.rules import Facts, evaluate
@@ -76,11 +75,6 @@ class _Pending:
     record: int
     canonical: bytes = b""
     digest: str = ""
-
-
-def canonical_record(observation: Observation) -> bytes:
-    """RFC 8785 canonical JSON of the record: what is hashed, stored and later logged."""
-    return canonical_json(observation.to_json_dict())
 
 
 def _insert(engine: Engine, table: Any) -> Any:
@@ -228,7 +222,7 @@ class Intake:
             return
         pending, self._pending = self._pending, []
         for p in pending:
-            p.canonical = canonical_record(p.observation)
+            p.canonical = p.observation.canonical()
             p.digest = hashlib.sha256(p.canonical).hexdigest()
         keys = list({(p.observation.contingent, p.observation.id) for p in pending})
         with self.engine.begin() as db:

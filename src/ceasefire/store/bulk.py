@@ -35,14 +35,17 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
         if (process := _bind_processor(table.c[name], dialect))
     ]
     values = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
-    params: list[tuple[Any, ...]] = []
-    for row in rows:
-        value = values(row)
-        if convert:
-            value = list(value)
-            for i, process in convert:
-                value[i] = process(value[i])
-        params.append(tuple(value))
+    params: list[tuple[Any, ...]] = [values(row) for row in rows]
+    if convert:
+        # Column by column, each distinct value converted once: a batch shares its receipt
+        # time, and flags and empty times repeat.
+        by_column: list[Sequence[Any]] = list(zip(*params, strict=True))
+        for i, process in convert:
+            done: dict[Any, Any] = {}
+            by_column[i] = [
+                done[v] if v in done else done.setdefault(v, process(v)) for v in by_column[i]
+            ]
+        params = list(zip(*by_column, strict=True))
     connection.exec_driver_sql(sql, params)
 
 
@@ -76,6 +79,8 @@ def sqlite_time(value: datetime | None) -> str | None:
     in UTC), made in C: its own processor costs more than the rest of a row."""
     if value is None:
         return None
+    if value.tzinfo is UTC:  # nearly always: records are normalised to UTC on receipt
+        return value.isoformat(" ", "microseconds")[:-6]  # without "+00:00"
     if value.tzinfo is None:
         raise ValueError("naive datetime: every time in ceasefire carries its offset")
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
