@@ -143,9 +143,11 @@ def ingest_bench(
     console.print(
         _(
             "ingest: {rate:,.0f} observations/s over HTTP; {baseline}: {base:,.0f}/s; "
-            "ratio {ratio:.2f}x; CoT over TCP, stored: {cot:,.0f} events/s; incidents caught up "
+            "ratio {ratio:.2f}x; validation and durable write alone: {floor:,.0f}/s; "
+            "CoT over TCP, stored: {cot:,.0f} events/s; incidents caught up "
             "{lag:.1f} s after the last record; peak RSS {rss:.0f} MB"
         ).format(
+            floor=result["floor_rate"],
             lag=result["correlation_lag_s"],
             rate=result["rate"],
             baseline=result["baseline"],
