@@ -79,7 +79,12 @@ def evaluate(mission: Mission, facts: Sequence[Facts], found: Enrichment) -> lis
                 mask[i] = _qualifiers_match(rule, facts[int(i)].qualifiers)
         hits[:, r] = mask
     ids = [rule.id for rule in mission.config.rules]
-    return [[ids[r] for r in np.flatnonzero(row)] for row in hits]
+    triggered: list[list[str]] = [[] for _ in range(n)]
+    # Only the hits, in row-major order so each list keeps the mission's order of rules:
+    # most observations trigger none, and a numpy call per row would cost more than the rules.
+    for i, r in zip(*(axis.tolist() for axis in np.nonzero(hits)), strict=True):
+        triggered[i].append(ids[r])
+    return triggered
 
 
 def _inside_any(found: Enrichment, columns: list[int]) -> npt.NDArray[np.bool_]:
