@@ -237,6 +237,11 @@ class Correlator:
         changed = [g for g in groups.values() if new is None or any(m.key in new for m in g)]
         summaries = [summary(self.mission, group) for group in changed]
         self._place(summaries)
+        now = datetime.now(UTC)
+        for s in summaries:
+            # The stored row is made here, before the writing: the follower holds SQLite's
+            # single writer, which the intake waits for, only while it writes.
+            s["row"] = self._row(s, now)
         return summaries
 
     def _write(self, db: Connection, summaries: list[dict[str, Any]]) -> None:
@@ -249,7 +254,7 @@ class Correlator:
             if m.incident_id and m.incident_id not in new_ids
         }
         _retire(db, successor, now)
-        _store(db, [self._row(s, now) for s in summaries])
+        _store(db, [s["row"] for s in summaries])
         moves = [
             (s["id"], m.key) for s in summaries for m in s["members"] if m.incident_id != s["id"]
         ]
@@ -316,6 +321,14 @@ class Correlator:
             )
         self._place(summaries)
         self._crossing_rules(summaries)
+        now = datetime.now(UTC)
+        for s in summaries:
+            s["row"] = self._row(s, now) | {
+                "kind": "line_crossing",
+                "track": s["track"],
+                "refs": json.dumps(s["refs"]),
+                "detail": json.dumps(s["detail"]),
+            }
         return keys, summaries
 
     def _write_crossings(
@@ -334,17 +347,7 @@ class Correlator:
                 if incident_id not in found_ids:
                     gone[incident_id] = None  # a later position showed no crossing there
         _retire(db, gone, now)
-        records = []
-        for s in summaries:
-            record = self._row(s, now)
-            record.update(
-                kind="line_crossing",
-                track=s["track"],
-                refs=json.dumps(s["refs"]),
-                detail=json.dumps(s["detail"]),
-            )
-            records.append(record)
-        _store(db, records)
+        _store(db, [s["row"] for s in summaries])
 
     def _crossing_rules(self, summaries: list[dict[str, Any]]) -> None:
         """The rules a crossing triggers, tested at its place and time."""
