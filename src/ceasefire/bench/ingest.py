@@ -2,7 +2,8 @@
 
 Both run as real servers on 127.0.0.1, each in its own process, and get the same records
 (realistic observations over the demo mission's area and a month, both contingents) in
-batches over one HTTP connection:
+batches over one HTTP connection, in several rounds with new ids each time; each one's best
+round counts:
 - ours: `ceasefire serve` on a fresh SQLite database: validation, enrichment at each
   observation's time, rules, the ledger, commit; its correlation follower works beside it,
   and how long it still needed once the last record was stored is reported too;
@@ -216,8 +217,18 @@ def _floor(data: list[dict[str, Any]], batch: int, tmp: str) -> float:
         db.close()
 
 
-def run(n: int, batch: int, seed: int) -> dict[str, Any]:
-    data = records(n, seed)
+def _best(
+    url: str, n: int, seed: int, batch: int, rounds: int, tokens: dict[str, str] | None = None
+) -> float:
+    """The shortest time of ``rounds`` postings of ``n`` records, new ids each round: a run
+    of a fraction of a second is at the mercy of whatever else the machine does meanwhile."""
+    return min(
+        _post_all(url, records(n, seed, f"B{round_}"), batch, tokens) for round_ in range(rounds)
+    )
+
+
+def run(n: int, batch: int, seed: int, rounds: int = 3) -> dict[str, Any]:
+    data = records(n, seed, "B0")
     with tempfile.TemporaryDirectory(prefix="ceasefire-bench-") as tmp:
         port, cot_port = _free_port(), _free_port()
         ours_log, peer_log = Path(tmp, "ours.log"), Path(tmp, "peer.log")
@@ -242,7 +253,7 @@ def run(n: int, batch: int, seed: int) -> dict[str, Any]:
         try:
             base = f"http://127.0.0.1:{port}/api/v1"
             _wait(f"{base}/health", ours, ours_log)
-            seconds = _post_all(f"{base}/observations", data, batch, tokens)
+            seconds = _best(f"{base}/observations", n, seed, batch, rounds, tokens)
             # CoT over TCP: other ids, the same kind of records, until all are stored.
             events = b"".join(
                 observation_to_cot(Observation.model_validate(r)) for r in records(n, seed, "C")
@@ -252,7 +263,7 @@ def run(n: int, batch: int, seed: int) -> dict[str, Any]:
                 conn.sendall(events)
             while True:
                 counts = httpx.get(f"{base}/health", timeout=30).json()["counts"]
-                if counts["observations"] >= 2 * n:
+                if counts["observations"] >= (rounds + 1) * n:
                     break
                 if time.perf_counter() - start > 1800:
                     raise RuntimeError("CoT events were not all stored within 30 minutes")
@@ -288,7 +299,9 @@ def run(n: int, batch: int, seed: int) -> dict[str, Any]:
         )
         try:
             _wait(f"http://127.0.0.1:{bport}/docs", peer, peer_log)
-            baseline_seconds = _post_all(f"http://127.0.0.1:{bport}/observations", data, batch)
+            baseline_seconds = _best(
+                f"http://127.0.0.1:{bport}/observations", n, seed, batch, rounds
+            )
             baseline_rss = _peak_rss_mb(peer.pid)
         finally:
             peer.terminate()
@@ -300,6 +313,7 @@ def run(n: int, batch: int, seed: int) -> dict[str, Any]:
         "name": "ingest",
         "records": n,
         "batch": batch,
+        "rounds": rounds,
         "rate": rate,
         "seconds": seconds,
         "baseline": "plain FastAPI + Pydantic endpoint, executemany into SQLite",

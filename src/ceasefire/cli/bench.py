@@ -130,13 +130,16 @@ def ingest_bench(
     records: int = typer.Option(20_000, "--records", min=100, help="Records for each run."),
     batch: int = typer.Option(1000, "--batch", min=1, help="Records per HTTP request."),
     seed: int = typer.Option(1, "--seed"),
+    rounds: int = typer.Option(
+        3, "--rounds", min=1, help="Postings of the records to each server; the best counts."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """HTTP batch intake and CoT over TCP, end to end, against a plain FastAPI service."""
     from ceasefire.bench.ingest import run as run_ingest
 
     with console_err.status("ingesting"):
-        result = run_ingest(records, batch, seed)
+        result = run_ingest(records, batch, seed, rounds)
     if as_json:
         print_json(result)
         return
