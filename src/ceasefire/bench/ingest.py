@@ -176,15 +176,13 @@ def _floor(data: list[dict[str, Any]], batch: int, tmp: str) -> float:
 
     The rows are the real intake's, made beforehand in another database and read back."""
     mission = load_mission()
-    for name in ("rows", "floor"):
+    for name in ("rows", "floor"):  # the floor's database: the same schema, left empty
         engine = open_database(f"sqlite:///{tmp}/{name}.db")
         try:
             version, _new = save_mission(engine, mission)
             if name == "rows":
                 intake = Intake(engine, mission, mission_row(engine, version), correlate="off")
-                for number, record in enumerate(data, start=1):
-                    intake.add(Observation.model_validate(record), "api 127.0.0.1", number)
-                intake.flush()
+                intake.feed((Observation.model_validate(r) for r in data), "api 127.0.0.1")
         finally:
             engine.dispose()
     with sqlite3.connect(f"{tmp}/rows.db") as made:

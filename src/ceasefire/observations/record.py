@@ -356,11 +356,11 @@ class Observation(_Record):
         generic path through ``model_dump`` costs more than twice as much.
         """
         try:
-            return canonical.dumps_plain(self._plain())
+            return canonical.dumps_plain(self._canonical_data())
         except canonical.Unusual:
             return canonical.canonical_json(self.to_json_dict())
 
-    def _plain(self) -> dict[str, Any]:
+    def _canonical_data(self) -> dict[str, Any]:
         number = canonical.number
         data: dict[str, Any] = {
             "id": self.id,
