@@ -254,3 +254,20 @@ def test_the_canonical_record_is_the_reference_rfc8785_text(observation: Observa
 def test_the_canonical_record_outside_the_fast_path(changes: dict[str, Any]) -> None:
     observation = parse_observation(good_record(**changes))
     assert observation.canonical() == rfc8785.dumps(observation.to_json_dict())
+
+
+def test_the_canonical_record_names_every_field() -> None:
+    # The fast path lists the fields by hand: a field added to the model and not to it would
+    # silently drop out of what is hashed and logged.
+    by_location = good_record(track="T-1", observed_until="2021-02-01T10:40:00Z", count_approx=True)
+    by_bearing = good_record(
+        observer={"lat": 39.94, "lon": 46.79}, bearing_deg=110.5, distance_m=[2000, 4000]
+    )
+    del by_bearing["location"]
+    named: set[str] = set()
+    for record in (by_location, by_bearing):
+        observation = parse_observation(record)
+        data = json.loads(observation.canonical())
+        assert data == observation.to_json_dict()
+        named |= set(data)
+    assert named == set(Observation.model_fields)
