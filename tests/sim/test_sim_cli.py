@@ -39,6 +39,11 @@ def test_the_command_writes_the_files_and_prints_counts(cli: Any, tmp_path: Path
     assert (out / "TR" / "tracks.cot").exists() and (out / "complaints.jsonl").exists()
     text = cli("simulate", "--out", str(tmp_path / "text"), "--hours", "1")
     assert text.code == 0 and "events" in text.out
+    busy = cli("simulate", "--out", str(tmp_path / "busy"), "--hours", "3", "--preset", "busy")
+    assert busy.code == 0, busy.err
+    assert json.loads((tmp_path / "busy" / "scenario.json").read_text())["preset"] == "busy"
+    wrong = cli("simulate", "--out", str(tmp_path / "x"), "--preset", "hectic")
+    assert wrong.code == 2 and "hectic" in wrong.err
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -11,9 +12,12 @@ from ceasefire.cli.common import MISSION_OPTION, console, console_err, print_jso
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
 from ceasefire.mission import load_mission
+from ceasefire.sim.presets import PRESETS
 from ceasefire.sim.scenario import DEFAULT_START, MAX_HOURS, STAGES, check_request, write_scenario
 from ceasefire.sim.scenario import simulate as run
 from ceasefire.timeutil import parse_time
+
+PresetName = StrEnum("PresetName", {name: name for name in PRESETS})  # type: ignore[misc]
 
 
 def simulate(
@@ -23,6 +27,9 @@ def simulate(
     seed: int = typer.Option(1, "--seed", help="Random seed: the same seed gives the same files."),
     start: str = typer.Option(
         None, "--start", help="Start, ISO 8601 (default 2021-02-01T00:00:00Z)."
+    ),
+    preset: PresetName = typer.Option(
+        "quiet", "--preset", help="How busy: quiet (the default), busy, bad-day, escalation."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print scenario.json's counts as JSON."),
 ) -> None:
@@ -51,7 +58,7 @@ def simulate(
             progress.update(task, description=name)
             progress.advance(task)
 
-        scenario = run(m, hours=hours, seed=seed, start=begin, progress=stage)
+        scenario = run(m, hours=hours, seed=seed, start=begin, progress=stage, preset=preset.value)
         progress.update(task, description=_("writing"))
         summary = write_scenario(scenario, out)
         progress.advance(task)

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +31,9 @@ import numpy.typing as npt
 from ceasefire.geo import Enricher
 from ceasefire.sim.daylight import is_day
 from ceasefire.sim.lines import ContactLine, LineBook
+
+if TYPE_CHECKING:
+    from ceasefire.sim.presets import Preset
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -107,6 +110,8 @@ class Event:
     heading_deg: float | None = None
     crossing_xy: tuple[float, float] | None = None
     real: bool = True  # False: a claim of a false complaint, which did not happen
+    repeat_of: Event | None = None  # fired again at the place of an earlier event
+    near: Event | None = None  # fire of another kind within minutes of this one
     claimed_by: str | None = None  # the complaining party, for a false claim
     report_category: str = ""
     report_qualifiers: dict[str, Any] = field(default_factory=dict)
@@ -163,9 +168,16 @@ def _minutes(rng: np.random.Generator, spec: KindSpec) -> int:
     return round(float(rng.uniform(low, high)) * 60.0)
 
 
-def draft(kind: str, party: str, other: str, rng: np.random.Generator) -> _Draft:
+def draft(
+    kind: str,
+    party: str,
+    other: str,
+    rng: np.random.Generator,
+    column_kmh: tuple[float, float] = (15.0, 30.0),
+    spec: KindSpec | None = None,
+) -> _Draft:
     """Draw what one event of a kind is: qualifiers, count, duration, speed, side."""
-    spec = KINDS[kind]
+    spec = spec or KINDS[kind]
     duration = _minutes(rng, spec)
     if kind == "explosion":
         weapon = _pick(
@@ -233,7 +245,7 @@ def draft(kind: str, party: str, other: str, rng: np.random.Generator) -> _Draft
             low, high = STATIONARY_HEAVY_MIN
             duration, speed = int(float(rng.uniform(low, high)) * 60.0), 0.0
         else:
-            speed = float(rng.uniform(15.0, 30.0)) / 3.6
+            speed = float(rng.uniform(*column_kmh)) / 3.6
         return _Draft(
             kind,
             "movement_heavy_weapon",
@@ -308,12 +320,16 @@ def sample_times(
     night_weight: float,
     lat: float,
     lon: float,
+    start_rate: float = 1.0,
 ) -> I64:
-    """``n`` sorted times in [start, end), weighted 1 by day and ``night_weight`` by night."""
+    """``n`` sorted times in [start, end), weighted 1 by day and ``night_weight`` by night,
+    and rising steadily from ``start_rate`` at the start to 1 at the end."""
     minutes = np.arange(start, end, 60, dtype=np.int64)
     if n == 0 or len(minutes) == 0:
         return np.empty(0, dtype=np.int64)
     weights = np.where(is_day(lat, lon, minutes), 1.0, night_weight)
+    if start_rate != 1.0:
+        weights = weights * np.linspace(start_rate, 1.0, len(minutes))
     chosen = rng.choice(len(minutes), size=n, p=weights / weights.sum())
     seconds = rng.integers(0, 60, size=n)
     return np.asarray(np.sort(np.minimum(minutes[chosen] + seconds, end - 1)), dtype=np.int64)
@@ -322,10 +338,21 @@ def sample_times(
 class Placer:
     """Places things near the line valid at a time, on a given side, checked by the Enricher."""
 
-    def __init__(self, book: LineBook, enricher: Enricher, rng: np.random.Generator) -> None:
+    def __init__(
+        self,
+        book: LineBook,
+        enricher: Enricher,
+        rng: np.random.Generator,
+        hotspots: int = HOTSPOTS,
+        hotspot_share: float = HOTSPOT_SHARE,
+        hotspot_sd_m: float = HOTSPOT_SD_M,
+    ) -> None:
         self.book = book
         self.enricher = enricher
         self.rng = rng
+        self.hotspots = hotspots
+        self.hotspot_share = hotspot_share
+        self.hotspot_sd_m = hotspot_sd_m
         self.parties = enricher.parties
         self._hotspots: dict[tuple[str, ...], F64] = {}
 
@@ -338,10 +365,10 @@ class Placer:
     def arc(self, line: ContactLine, clustered: bool) -> float:
         """An arc position along the line: around a hotspot or anywhere."""
         if line.key not in self._hotspots:
-            self._hotspots[line.key] = self.rng.uniform(0.0, line.length, size=HOTSPOTS)
-        if clustered and self.rng.random() < HOTSPOT_SHARE:
+            self._hotspots[line.key] = self.rng.uniform(0.0, line.length, size=self.hotspots)
+        if clustered and self.rng.random() < self.hotspot_share:
             centre = float(self.rng.choice(self._hotspots[line.key]))
-            s = centre + float(self.rng.normal(0.0, HOTSPOT_SD_M))
+            s = centre + float(self.rng.normal(0.0, self.hotspot_sd_m))
         else:
             s = float(self.rng.uniform(0.0, line.length))
         return min(max(s, 0.0), line.length)
@@ -390,6 +417,19 @@ class Placer:
                     return event
             elif np.all(found == side):
                 return event
+        return None
+
+    def place_near(
+        self, d: _Draft, start: int, x: float, y: float, distance_m: tuple[float, float]
+    ) -> Event | None:
+        """Put a drafted stationary event at a distance from (x, y), on its side, or None."""
+        side = self.parties.index(d.side)
+        for _attempt in range(PLACEMENT_TRIES):
+            angle = float(self.rng.uniform(0.0, 2 * math.pi))
+            r = float(self.rng.uniform(*distance_m))
+            px, py = x + r * math.sin(angle), y + r * math.cos(angle)
+            if self.sides(np.array([px]), np.array([py]), start)[0] == side:
+                return self._event(d, start, start + d.duration_s, px, py, px, py, None)
         return None
 
     def _crossing(
@@ -464,25 +504,36 @@ def generate_events(
     start: int,
     end: int,
     rng: np.random.Generator,
-    kinds: Mapping[str, KindSpec] = KINDS,
+    preset: Preset | None = None,
 ) -> list[Event]:
-    """The true events of [start, end), in time order with ids ``E-0001``, ``E-0002``, ..."""
+    """The true events of [start, end), in time order with ids ``E-0001``, ``E-0002``, ...
+
+    ``preset`` (default: quiet) gives the rates, and how often fire comes again at the same
+    place hours later or with fire of another kind nearby within minutes."""
+    from ceasefire.sim.presets import QUIET
+
+    preset = preset or QUIET
+    kinds = preset.kinds
     hours = (end - start) / 3600.0
     line = placer.line(start)
     cx, cy, _tx, _ty, _part = line.point(line.length / 2)
     lat, lon = placer.book.projection.to_geo(cx, cy)
+    mean_rate = (1.0 + preset.start_rate) / 2.0
     events: list[Event] = []
     for kind, spec in kinds.items():
-        n = int(rng.poisson(spec.per_day * hours / 24.0))
-        times = sample_times(rng, n, start, end, spec.night_weight, float(lat), float(lon))
+        n = int(rng.poisson(spec.per_day * hours / 24.0 * mean_rate))
+        times = sample_times(
+            rng, n, start, end, spec.night_weight, float(lat), float(lon), preset.start_rate
+        )
         for t in times:
             party = str(rng.choice(parties))
             other = str(rng.choice([p for p in parties if p != party]))
             # For civilian kinds ``party`` only picks the side; the event's party stays empty.
-            d = draft(kind, party, other, rng)
+            d = draft(kind, party, other, rng, preset.column_kmh, spec)
             event = placer.place(d, int(t), spec)
             if event is not None:
                 events.append(event)
+    events += _follow_ups(events, placer, parties, start, end, rng, preset)
     events.sort(key=lambda e: (e.start, list(kinds).index(e.kind), e.x0, e.y0))
     projection = placer.book.projection
     for number, event in enumerate(events, start=1):
@@ -501,3 +552,53 @@ def generate_events(
             la1, lo1 = projection.to_geo(event.x0, event.y0)
             event.lat, event.lon = round(float(la1), 6), round(float(lo1), 6)
     return events
+
+
+REPEAT_SPREAD_M = (0.0, 150.0)
+"""A place fired at again: within this distance of the first time's."""
+
+
+def _follow_ups(
+    events: list[Event],
+    placer: Placer,
+    parties: list[str],
+    start: int,
+    end: int,
+    rng: np.random.Generator,
+    preset: Preset,
+) -> list[Event]:
+    """Fire at the same place hours later, and small-arms fire near an explosion."""
+    more: list[Event] = []
+    if not preset.repeat_share and not preset.mixed_share:
+        return more
+    for event in events:
+        if event.kind not in ("explosion", "muzzle_flash", "small_arms_fire"):
+            continue
+        party = event.party or parties[0]
+        other = next(p for p in parties if p != party)
+        if rng.random() < preset.repeat_share:
+            later = event.start + round(float(rng.uniform(*preset.repeat_hours)) * 3600)
+            d = draft(event.kind, party, other, rng)
+            # The same side as the first time (an impact lands where the last one did).
+            side = _side_of(placer, event)
+            if later < end and side >= 0:
+                d = replace(d, side=placer.parties[side])
+                again = placer.place_near(d, later, event.x0, event.y0, REPEAT_SPREAD_M)
+                if again is not None:
+                    again.repeat_of = event
+                    more.append(again)
+        if event.kind == "explosion" and rng.random() < preset.mixed_share:
+            at = event.start + round(float(rng.uniform(-1.0, 1.0)) * preset.mixed_min * 60)
+            d = draft("small_arms_fire", party, other, rng)
+            km = preset.mixed_km
+            near = placer.place_near(
+                d, max(at, start), event.x0, event.y0, (km[0] * 1000.0, km[1] * 1000.0)
+            )
+            if near is not None and near.start < end:
+                near.near = event
+                more.append(near)
+    return more
+
+
+def _side_of(placer: Placer, event: Event) -> int:
+    return int(placer.sides(np.array([event.x0]), np.array([event.y0]), event.start)[0])

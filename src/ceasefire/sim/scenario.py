@@ -33,11 +33,13 @@ from ceasefire.sim.events import Event, Placer, generate_events
 from ceasefire.sim.flights import Sortie, fleets_for, plan_sorties
 from ceasefire.sim.lines import LineBook, Projection
 from ceasefire.sim.posts import GroundObserver, place_posts, plan_patrols
+from ceasefire.sim.presets import PRESETS, QUIET, Preset
 from ceasefire.sim.sensing import (
     SOURCES,
     Report,
     Sighting,
     complaints,
+    resent,
     sense_drones,
     sense_ground,
 )
@@ -45,7 +47,14 @@ from ceasefire.sim.sensing import (
 DEFAULT_START = datetime(2021, 2, 1, tzinfo=UTC)
 """The center was open (30 Jan 2021) and every handover done (1 Dec 2020)."""
 MAX_HOURS = 24 * 31
-STREAMS = {"flights": 1, "ground": 2, "events": 3, "sensing": 4, "complaints": 5}
+STREAMS = {
+    "flights": 1,
+    "ground": 2,
+    "events": 3,
+    "sensing": 4,
+    "complaints": 5,
+    "duplicates": 6,
+}
 """Each part draws from its own stream, seeded with (seed, stream)."""
 STAGES = ("flights", "events", "sensing", "complaints", "records")
 
@@ -68,6 +77,7 @@ class Scenario:
     complaints: list[Observation]
     sightings: list[Sighting]
     complaint_ids: dict[str, list[str]] = field(default_factory=dict)  # event id -> ids
+    preset: Preset = QUIET
 
     @property
     def end(self) -> datetime:
@@ -96,7 +106,11 @@ class Scenario:
             }
         complained = Counter(o.contingent for o in self.complaints)
         return {
+            "preset": self.preset.name,
             "events": len(self.events),
+            "repeats": sum(e.repeat_of is not None for e in self.events),
+            "mixed": sum(e.near is not None for e in self.events),
+            "resent": sum(s.resent for s in self.sightings),
             "violations": sum(e.violation for e in self.events),
             "benign": sum(not e.violation for e in self.events),
             "by_category": dict(sorted(Counter(e.category for e in self.events).items())),
@@ -144,6 +158,10 @@ class Scenario:
             }
             if event.claimed_by is not None:
                 record["claimed_by"] = event.claimed_by
+            if event.repeat_of is not None:
+                record["repeat_of"] = event.repeat_of.id
+            if event.near is not None:
+                record["near"] = event.near.id
             if event.path:
                 record["path"] = [
                     {"time": _iso(t), "lat": lat, "lon": lon} for t, lat, lon in event.path
@@ -192,8 +210,12 @@ def simulate(
     seed: int = 1,
     start: datetime | None = None,
     progress: Progress | None = None,
+    preset: Preset | str = QUIET,
 ) -> Scenario:
-    """Simulate ``hours`` of monitoring from ``start`` (default :data:`DEFAULT_START`)."""
+    """Simulate ``hours`` of monitoring from ``start`` (default :data:`DEFAULT_START`), as
+    busy as ``preset`` says (:data:`~ceasefire.sim.presets.PRESETS`)."""
+    if isinstance(preset, str):
+        preset = PRESETS[preset]
     start = (start or DEFAULT_START).astimezone(UTC)
     check_request(mission, hours, start)
     step = progress or (lambda _stage: None)
@@ -213,12 +235,16 @@ def simulate(
 
     step("events")
     events_rng = _rng(seed, "events")
-    events = generate_events(Placer(book, enricher, events_rng), parties, lo, hi, events_rng)
+    placer = Placer(
+        book, enricher, events_rng, preset.hotspots, preset.hotspot_share, preset.hotspot_sd_m
+    )
+    events = generate_events(placer, parties, lo, hi, events_rng, preset)
 
     step("sensing")
     sensing_rng = _rng(seed, "sensing")
     reports = sense_drones(events, sorties, projection, lo, hi, sensing_rng)
     reports += sense_ground(events, observers, projection, lo, hi, sensing_rng)
+    reports += resent(reports, preset, _rng(seed, "duplicates"))
 
     step("complaints")
     complaints_rng = _rng(seed, "complaints")
@@ -253,6 +279,7 @@ def simulate(
         complaints=complaint_records,
         sightings=sightings,
         complaint_ids=complaint_ids,
+        preset=preset,
     )
 
 
@@ -356,6 +383,7 @@ def write_scenario(
     summary = {
         "generator": f"ceasefire {__version__}",
         "mission": scenario.mission.id,
+        "preset": scenario.preset.name,
         "seed": scenario.seed,
         "start": format_time(scenario.start),
         "end": format_time(scenario.end),

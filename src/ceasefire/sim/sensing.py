@@ -25,9 +25,10 @@ number modulo N), never by which party complains.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -47,6 +48,7 @@ from ceasefire.sim.platforms import (
     ComplaintSpec,
 )
 from ceasefire.sim.posts import GroundObserver
+from ceasefire.sim.presets import Preset
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -78,6 +80,7 @@ class Sighting:
     sensor_lat: float
     sensor_lon: float
     observation_id: str = ""
+    resent: bool = False  # a report sent again under a new id (a duplicate)
 
     def to_json_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -93,6 +96,8 @@ class Sighting:
         }
         if self.sortie is not None:
             data["sortie"] = self.sortie
+        if self.resent:
+            data["resent"] = True
         return data
 
 
@@ -417,6 +422,17 @@ def _ground_report(
     )
     source: Source = "post" if is_post else "patrol"
     return Report(observer.contingent, source, event.id, observed, record, sighting)
+
+
+def resent(reports: Sequence[Report], preset: Preset, rng: np.random.Generator) -> list[Report]:
+    """Drone reports sent again under a new id (a link that dropped, a duty officer who
+    re-entered one): the same record, a duplicate the center must not count twice."""
+    again = []
+    for report in reports:
+        if report.source == "drone" and rng.random() < preset.duplicate_share:
+            sighting = replace(report.sighting, resent=True) if report.sighting else None
+            again.append(replace(report, record=copy.deepcopy(report.record), sighting=sighting))
+    return again
 
 
 def complaints(
