@@ -1,7 +1,8 @@
 """The HTTP API under ``/api/v1``: a thin layer over intake and the store (see docs/api.md).
 
-The web layer only reads requests, calls the library and shapes answers; checking, enriching
-and storing are :class:`~ceasefire.intake.pipeline.Intake`'s, and queries are
+The web layer only reads requests, calls the library and shapes answers: the center it serves
+is a :class:`~ceasefire.center.Center` (``create_app`` builds one over an engine and a mission),
+checking, enriching and storing are its intake's, and queries are
 :mod:`ceasefire.store.observations`'s and :mod:`ceasefire.store.incidents`'s. The routes of
 incidents and coverage are in :mod:`ceasefire.api.incidents`, those of the ledger in
 :mod:`ceasefire.api.ledger`. Database work runs in worker threads so the event loop
@@ -44,20 +45,17 @@ from ceasefire.api.params import (
     request_language,
 )
 from ceasefire.api.problems import Problem, ProblemDetails, field_error
+from ceasefire.center.core import Center
 from ceasefire.geo.engine import Enricher
 from ceasefire.geo.phrase import place_phrase
 from ceasefire.i18n import _, language
-from ceasefire.incidents import follow
 from ceasefire.intake._common import JsonProblem, strict_json, validate
 from ceasefire.intake.errors import Rejection
-from ceasefire.intake.pipeline import Intake
 from ceasefire.mission.model import Mission
 from ceasefire.observations.record import format_time
 from ceasefire.observations.schema import SCHEMA_PATH, observation_schema
 from ceasefire.observations.taxonomy import CATEGORIES
 from ceasefire.store import observations as store
-from ceasefire.store.db import current_revision
-from ceasefire.store.missions import mission_row, save_mission
 from ceasefire.workflow.errors import Forbidden
 from ceasefire.workflow.roles import User, require
 
@@ -110,29 +108,24 @@ class LanguageMiddleware:
 # -- the app ----------------------------------------------------------------------------------
 
 
-class _Center:
-    """What the routes share: the store, the mission and its enricher."""
+class _Api:
+    """What the routes share: the center, and how this app takes batches."""
 
     def __init__(
         self,
-        engine: Engine,
-        mission: Mission,
-        enricher: Enricher,
-        lock: threading.Lock,
+        center: Center,
         max_batch: int,
         max_body_bytes: int,
         correlate: Literal["streaming", "off"] = "streaming",
     ) -> None:
-        self.engine = engine
+        self.center = center
+        self.engine = center.engine
+        self.mission = center.mission
         self.correlate = correlate
-        self.mission = mission
-        self.enricher = enricher
-        self.lock = lock
         self.max_batch = max_batch
         self.max_body_bytes = max_body_bytes
-        self.version, _new = save_mission(engine, mission)
-        self.mission_row = mission_row(engine, self.version)
-        self.settlements = {s.id: s for s in mission.settlements}
+        center.version  # noqa: B018 (stored now, if this version is new, not at the first batch)
+        self.settlements = {s.id: s for s in center.mission.settlements}
 
     # -- intake ---------------------------------------------------------------------------
     def intake(
@@ -141,18 +134,11 @@ class _Center:
         """Check, store and answer a batch; with ``user``, a record of a contingent the user
         may not ingest for is rejected (field ``contingent``)."""
         with language(lang):
-            intake = Intake(
-                self.engine,
-                self.mission,
-                self.mission_row,
-                enricher=self.enricher,
-                keep_outcomes=True,
-                correlate=self.correlate,
-            )
+            intake = self.center.intake(keep_outcomes=True, correlate=self.correlate)
             items = [_validated(data, source, n) for n, data in enumerate(records, start=1)]
             if user is not None:
                 items = [_ingestable(item, user, source, n) for n, item in enumerate(items, 1)]
-            with self.lock:
+            with self.center.lock:
                 for number, item in enumerate(items, start=1):
                     intake.add(item, source, number)
                 intake.flush()
@@ -212,28 +198,13 @@ class _Center:
             "received_at": format_time(stored.received_at),
         }
 
-    def backlog(self) -> int:
-        """Observations the correlation follower has still to take (0 when inline)."""
-        if self.correlate == "streaming":
-            return 0
-        with self.engine.connect() as db:
-            return follow.behind(db)
-
     def health(self) -> dict[str, Any]:
-        return {
-            "status": "ok",
-            "version": __version__,
-            "mission": self.mission.id,
-            "mission_version": self.version.version,
-            "database": self.engine.dialect.name,
-            "schema_revision": current_revision(self.engine),
-            "counts": {
-                "observations": store.count_observations(self.engine),
-                "track_points": store.count_track_points(self.engine),
-                "by_contingent": store.counts_by_contingent(self.engine),
-                "not_yet_correlated": self.backlog(),
-            },
-        }
+        status = self.center.status()
+        # observations the correlation follower has still to take (0 when inline)
+        status["counts"]["not_yet_correlated"] = (
+            0 if self.correlate == "streaming" else self.center.backlog()
+        )
+        return status
 
 
 def _text(data: Any, key: str) -> str | None:
@@ -326,7 +297,7 @@ def _records(data: object, max_batch: int) -> list[Any]:
 
 
 def _filters(
-    center: _Center,
+    center: _Api,
     bbox: str | None,
     since: str | None,
     until: str | None,
@@ -377,15 +348,23 @@ def create_app(
     leaves incidents to a correlation follower (:mod:`ceasefire.incidents.follow`), as
     ``ceasefire serve`` does; by default each batch is correlated as it is stored.
     """
-    center = _Center(
-        engine,
-        mission,
-        enricher or Enricher(mission),
-        write_lock or threading.Lock(),
-        max_batch,
-        max_body_bytes,
-        correlate,
+    center = Center(mission=mission, engine=engine, enricher=enricher, lock=write_lock)
+    return center_app(
+        center, correlate=correlate, max_batch=max_batch, max_body_bytes=max_body_bytes
     )
+
+
+def center_app(
+    center: Center,
+    *,
+    max_batch: int = MAX_BATCH,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    correlate: Literal["streaming", "off"] = "streaming",
+) -> FastAPI:
+    """The HTTP API of ``center`` (see :func:`create_app`), with the routes of the
+    capabilities plugged into it."""
+    api = _Api(center, max_batch, max_body_bytes, correlate)
+    engine, mission = center.engine, center.mission
     app = FastAPI(
         title="ceasefire",
         version=__version__,
@@ -412,7 +391,7 @@ def create_app(
     )
     def health() -> JSONResponse:
         try:
-            return JSONResponse(center.health())
+            return JSONResponse(api.health())
         except SQLAlchemyError as error:
             raise Problem(
                 503,
@@ -438,17 +417,17 @@ def create_app(
                 ),
                 type=problems.UNSUPPORTED_MEDIA_TYPE,
             )
-        body = await _read_body(request, center.max_body_bytes)
+        body = await _read_body(request, api.max_body_bytes)
         try:
             data = strict_json(body)
         except JsonProblem as problem:
             raise Problem(400, str(problem), type=problems.INVALID_JSON) from None
-        records = _records(data, center.max_batch)
+        records = _records(data, api.max_batch)
         client = request.client
         source = f"api {client.host}" if client is not None else "api"
         lang = request_language(request)
         user = access.current_user(request)
-        result = await run_in_threadpool(center.intake, records, source, lang, user)
+        result = await run_in_threadpool(api.intake, records, source, lang, user)
         # orjson: the answer names every record of the batch, and json.dumps of it costs
         # fifteen times as much
         return Response(orjson.dumps(result), media_type="application/json")
@@ -480,14 +459,14 @@ def create_app(
             None, max_length=200, description="the opaque cursor from a page's next link"
         ),
     ) -> JSONResponse:
-        where, after = _filters(center, bbox, since, until, category, contingent, cursor)
+        where, after = _filters(api, bbox, since, until, category, contingent, cursor)
         page = store.query_observations(engine, where, after=after, limit=limit)
         lang = request_language(request)
         next_url = None
         if page.after is not None:
             next_url = str(request.url.include_query_params(cursor=store.encode_cursor(page.after)))
         return JSONResponse(
-            {"observations": [center.record(o, lang) for o in page.items], "next": next_url}
+            {"observations": [api.record(o, lang) for o in page.items], "next": next_url}
         )
 
     @app.get(
@@ -511,7 +490,7 @@ def create_app(
                 ),
                 type=problems.NOT_FOUND,
             )
-        return JSONResponse(center.record(stored, request_language(request)))
+        return JSONResponse(api.record(stored, request_language(request)))
 
     @app.get(
         f"{PREFIX}/schemas/observation",
@@ -529,6 +508,8 @@ def create_app(
     app.include_router(workflow_api.router(PREFIX, engine, mission, center.lock))
     app.include_router(users_api.router(PREFIX, engine, mission, center.lock))
     app.include_router(shifts_api.router(PREFIX, engine, mission, center.lock))
+    for router in center.routers():
+        app.include_router(router)
 
     @app.get(f"{PREFIX}/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
@@ -646,4 +627,11 @@ def _docs_page(document: dict[str, Any]) -> str:
     )
 
 
-__all__ = ["MAX_BATCH", "MAX_BODY_BYTES", "PREFIX", "create_app", "negotiate_language"]
+__all__ = [
+    "MAX_BATCH",
+    "MAX_BODY_BYTES",
+    "PREFIX",
+    "center_app",
+    "create_app",
+    "negotiate_language",
+]

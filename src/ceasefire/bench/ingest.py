@@ -36,12 +36,10 @@ from typing import Any
 import httpx
 import orjson
 
+from ceasefire.center import Center, Settings
 from ceasefire.intake.cot import observation_to_cot
-from ceasefire.intake.pipeline import Intake
 from ceasefire.mission import load_mission
 from ceasefire.observations import Observation
-from ceasefire.store import open_database
-from ceasefire.store.missions import mission_row, save_mission
 from ceasefire.workflow.roles import add_user, issue_token
 
 CATEGORIES = (
@@ -153,17 +151,12 @@ def _post_all(
 
 def _analysts(db_url: str) -> dict[str, str]:
     """An analyst and an API token per contingent in the server's database."""
-    mission = load_mission()
-    engine = open_database(db_url)
     tokens = {}
-    try:
-        with engine.begin() as db:
-            for contingent in mission.contingent_ids():
-                name = f"bench-{contingent.lower()}"
-                add_user(db, mission, name, "analyst", contingent)
-                tokens[contingent] = issue_token(db, name, "bench")
-    finally:
-        engine.dispose()
+    with Center(Settings(db=db_url)) as center, center.engine.begin() as db:
+        for contingent in center.mission.contingent_ids():
+            name = f"bench-{contingent.lower()}"
+            add_user(db, center.mission, name, "analyst", contingent)
+            tokens[contingent] = issue_token(db, name, "bench")
     return tokens
 
 
@@ -177,14 +170,11 @@ def _floor(data: list[dict[str, Any]], batch: int, tmp: str) -> float:
     The rows are the real intake's, made beforehand in another database and read back."""
     mission = load_mission()
     for name in ("rows", "floor"):  # the floor's database: the same schema, left empty
-        engine = open_database(f"sqlite:///{tmp}/{name}.db")
-        try:
-            version, _new = save_mission(engine, mission)
+        with Center(Settings(db=f"sqlite:///{tmp}/{name}.db"), mission=mission) as center:
+            center.version  # noqa: B018 (stored in both, so the schemas' rows match)
             if name == "rows":
-                intake = Intake(engine, mission, mission_row(engine, version), correlate="off")
+                intake = center.intake(correlate="off")
                 intake.feed((Observation.model_validate(r) for r in data), "api 127.0.0.1")
-        finally:
-            engine.dispose()
     with sqlite3.connect(f"{tmp}/rows.db") as made:
         observation_columns = _columns(made, "observations", skip="id")
         ledger_columns = _columns(made, "ledger")

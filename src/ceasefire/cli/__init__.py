@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import typer
 
 from ceasefire import __version__
-from ceasefire.cli import bench, db, demo, ingest, mission, serve, sorties, where
+from ceasefire.cli import bench, common, db, demo, ingest, mission, serve, sorties, where
+from ceasefire.cli import config as config_cli
 from ceasefire.cli import export as export_cli
 from ceasefire.cli import incidents as incidents_cli
 from ceasefire.cli import ledger as ledger_cli
@@ -30,6 +32,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(mission.app, name="mission")
+app.add_typer(config_cli.app, name="config")
 app.add_typer(bench.app, name="bench")
 app.add_typer(db.app, name="db")
 app.add_typer(ledger_cli.keys_app, name="keys")
@@ -73,8 +76,15 @@ def _main(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version."
     ),
+    config: Path = typer.Option(
+        None,
+        "--config",
+        dir_okay=False,
+        help="The center's settings file (TOML; default $CEASEFIRE_CONFIG).",
+    ),
 ) -> None:
     """Joint ceasefire monitoring center."""
+    common.config_file = config
     if lang is not None:
         if lang not in LANGUAGES:
             raise typer.BadParameter(f"choose one of {', '.join(LANGUAGES)}", param_hint="--lang")

@@ -6,10 +6,13 @@ import gc
 import json
 import sys
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
+
+from ceasefire.center import Center, Settings, load_settings
 
 console = Console(highlight=False)
 # Errors are not wrapped by Rich: a path or a command in them must stay whole to be copied.
@@ -35,6 +38,19 @@ DB_OPTION = typer.Option(
     help="Database URL or SQLite path (default $CEASEFIRE_DB, else the embedded file).",
 )
 LANG_OPTION = typer.Option(None, "--lang", "-l", help="Language: en, ru, tr, az, hy.")
+
+config_file: Path | None = None
+"""The settings file given as ``ceasefire --config FILE`` (else $CEASEFIRE_CONFIG)."""
+
+
+def settings(**options: Any) -> Settings:
+    """The center's settings: the settings file, the environment, then these options."""
+    return load_settings(config_file, **options)
+
+
+def center(**options: Any) -> Center:
+    """The center these settings describe (see :class:`ceasefire.center.Center`)."""
+    return Center(settings(**options))
 
 
 def freeze_startup_heap() -> None:

@@ -24,25 +24,22 @@ import typer
 from rich.table import Table
 from sqlalchemy import Engine
 
+from ceasefire.center import Center, Settings
 from ceasefire.cli.common import console, console_err
-from ceasefire.geo.engine import Enricher
 from ceasefire.geo.locate import describe
 from ceasefire.i18n import LANGUAGES, _
 from ceasefire.incidents.coverage import coverage
 from ceasefire.intake import cot, jsonl
-from ceasefire.intake.pipeline import Intake
 from ceasefire.ledger.audit import audit
 from ceasefire.ledger.bundle import verify_bundle
 from ceasefire.ledger.cosign import make_checkpoint, verify_checkpoint
 from ceasefire.ledger.keys import CENTER, WITNESSES_FILE, init_key, load_keys, origin_of
 from ceasefire.ledger.release import incident_selections, write_release
-from ceasefire.mission import DEFAULT_MISSION, Mission, load_mission
+from ceasefire.mission import DEFAULT_MISSION, Mission
 from ceasefire.mission.model import SEVERITIES
 from ceasefire.sim import simulate, write_scenario
 from ceasefire.sim.score import read_truth, score
-from ceasefire.store import open_database
 from ceasefire.store.incidents import IncidentFilter, list_incidents
-from ceasefire.store.missions import mission_row, save_mission
 from ceasefire.timeutil import parse_time
 from ceasefire.workflow.assessments import submit
 from ceasefire.workflow.decisions import approve, propose
@@ -72,10 +69,9 @@ def demo(
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
     db_path = workdir / "ceasefire.db"
-    mission = load_mission(DEFAULT_MISSION)
-    engine = open_database(str(db_path))
-    stored, _new = save_mission(engine, mission, note="demo")
-    enricher = Enricher(mission)
+    center = Center(Settings(db=str(db_path), mission=DEFAULT_MISSION), note="demo")
+    mission, engine, enricher = center.mission, center.engine, center.enricher
+    center.version  # noqa: B018 (the mission is stored first, as the demo's)
 
     console.rule(f"[bold]{mission.name('en')}")
     for lang in LANGUAGES:
@@ -103,7 +99,7 @@ def demo(
     )
 
     console.rule(_("3. Each contingent's data into the center"))
-    intake = Intake(engine, mission, mission_row(engine, stored), enricher, correlate="deferred")
+    intake = center.intake(correlate="deferred")
     for contingent in mission.contingent_ids():
         intake.contingent = contingent
         folder = sim_dir / contingent

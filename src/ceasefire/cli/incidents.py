@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from ceasefire.cli import common
 from ceasefire.cli.common import (
     DB_OPTION,
     LANG_OPTION,
@@ -18,12 +19,8 @@ from ceasefire.cli.common import (
     print_json,
 )
 from ceasefire.errors import InputError, Problem
-from ceasefire.geo.engine import Enricher
 from ceasefire.i18n import _, current_language, language
-from ceasefire.incidents import follow
 from ceasefire.incidents.coverage import coverage as line_coverage
-from ceasefire.incidents.service import Correlator
-from ceasefire.mission import load_mission
 from ceasefire.sim.score import read_truth
 from ceasefire.sim.score import score as score_incidents
 from ceasefire.store import open_database
@@ -34,7 +31,6 @@ from ceasefire.store.incidents import (
     list_incidents,
     to_geojson,
 )
-from ceasefire.store.missions import mission_row, save_mission
 from ceasefire.timeutil import parse_time
 
 
@@ -56,7 +52,8 @@ def incidents(
     mission: str = MISSION_OPTION,
 ) -> None:
     """The incidents: observations of one event fused, with rules and corroboration."""
-    m = load_mission(mission)
+    center = common.center(db=db, mission=mission)
+    m = center.mission
     lang = lang or current_language()
     tz = m.config.timezone
     where = IncidentFilter(
@@ -66,7 +63,7 @@ def incidents(
         category=category,
         limit=limit,
     )
-    found = list_incidents(open_database(db), m, where, lang)
+    found = list_incidents(center.engine, m, where, lang)
     if fmt is ListFormat.json:
         print_json(found)
         return
@@ -107,9 +104,10 @@ def incident(
     mission: str = MISSION_OPTION,
 ) -> None:
     """One incident with its observations and why each rule applies."""
-    m = load_mission(mission)
+    center = common.center(db=db, mission=mission)
+    m = center.mission
     lang = lang or current_language()
-    found = get_incident(open_database(db), m, incident_id, lang)
+    found = get_incident(center.engine, m, incident_id, lang)
     if found is None:
         raise InputError(Problem(file="incident", field="ID", reason=_("no such incident")))
     explain(m, found, lang)
@@ -143,26 +141,9 @@ def correlate(
     mission: str = MISSION_OPTION,
 ) -> None:
     """Correlate a period again (after a correction of geometry or thresholds)."""
-    m = load_mission(mission)
-    engine = open_database(db)
-    with engine.connect() as connection:
-        if follow.alive(connection):
-            # Two writers of incidents at once could each undo the other's work.
-            raise InputError(
-                Problem(
-                    file="correlate",
-                    field="--db",
-                    reason=_(
-                        "a running center correlates this store (its correlation follower is "
-                        "alive): stop `ceasefire serve` first"
-                    ),
-                )
-            )
-    stored, _new = save_mission(engine, m)
-    correlator = Correlator(m, mission_row(engine, stored), Enricher(m))
-    tz = m.config.timezone
-    n = correlator.recorrelate(
-        engine,
+    center = common.center(db=db, mission=mission)
+    tz = center.mission.config.timezone
+    n = center.correlate(
         parse_time(since, tz, field="--since") if since else None,
         parse_time(until, tz, field="--until") if until else None,
     )
@@ -178,11 +159,12 @@ def coverage(
     mission: str = MISSION_OPTION,
 ) -> None:
     """Which stretches of the line of contact each contingent's drones watched."""
-    m = load_mission(mission)
+    center = common.center(db=db, mission=mission)
+    m = center.mission
     tz = m.config.timezone
     start = parse_time(since, tz, field="--since")
     end = parse_time(until, tz, field="--until") if until else start + timedelta(hours=24)
-    found = line_coverage(open_database(db), m, start, end, timedelta(hours=gap_hours))
+    found = line_coverage(center.engine, m, start, end, timedelta(hours=gap_hours))
     if fmt is Format.json:
         print_json(found)
         return

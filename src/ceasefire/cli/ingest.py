@@ -9,6 +9,7 @@ from typing import IO, Any
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
+from ceasefire.cli import common
 from ceasefire.cli.common import (
     DB_OPTION,
     MISSION_OPTION,
@@ -19,14 +20,9 @@ from ceasefire.cli.common import (
 )
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
-from ceasefire.incidents import follow
 from ceasefire.intake import cot as cot_
 from ceasefire.intake import csv_, geojson_, jsonl, klv
 from ceasefire.intake.errors import Rejection
-from ceasefire.intake.pipeline import Intake
-from ceasefire.mission import load_mission
-from ceasefire.store import open_database
-from ceasefire.store.missions import mission_row, save_mission
 
 FORMATS = ("jsonl", "geojson", "csv", "cot", "klv")
 SUFFIXES = {
@@ -109,27 +105,18 @@ def ingest(
     as_json: bool = typer.Option(False, "--json", help="End with one JSON object of counts."),
 ) -> None:
     """Ingest observation files: accepted, duplicate and rejected counts; rejects to a file."""
-    m = load_mission(mission)
-    if as_contingent is not None and as_contingent not in m.contingent_ids():
+    center = common.center(db=db, mission=mission)
+    if as_contingent is not None and as_contingent not in center.mission.contingent_ids():
         raise InputError(
             Problem(file="ingest", field="--as", reason=_("not a contingent of the mission"))
         )
-    engine = open_database(db)
-    stored, _new = save_mission(engine, m)
-    with engine.connect() as connection:
-        followed = follow.alive(connection)
+    followed = center.follower_alive()
     if followed:
         console_err.print(
             _("A running center's correlation follower puts these observations into incidents.")
         )
     # Without a running center, the period received is correlated once at the end.
-    intake = Intake(
-        engine,
-        m,
-        mission_row(engine, stored),
-        contingent=as_contingent,
-        correlate="off" if followed else "deferred",
-    )
+    intake = center.intake(contingent=as_contingent, correlate="off" if followed else "deferred")
     freeze_startup_heap()
     reject_files: list[Path] = []
     progress = Progress(

@@ -1,0 +1,417 @@
+"""The center, assembled in one place: the store, the mission, the enricher, the intake, the
+correlation, the escalation scheduler, the listeners, and what later capabilities plug in.
+
+The command line, the HTTP API, the demo and the benches build a :class:`Center` from
+:class:`~ceasefire.center.settings.Settings` and call its methods; none of them puts the parts
+together by hand. A capability (a dispatcher, a node link, more routes) plugs in with one line:
+a function ``plug(center)`` named in :data:`CAPABILITIES` (or in the ``ceasefire.capabilities``
+entry point group, for a package a mission ships) that calls :meth:`Center.add_job` and
+:meth:`Center.add_router`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import logging
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from datetime import datetime
+from functools import cache, cached_property
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from sqlalchemy import Engine
+
+from ceasefire import __version__
+from ceasefire.center.settings import Settings
+from ceasefire.errors import InputError, Problem
+from ceasefire.geo.engine import Enricher
+from ceasefire.i18n import _
+from ceasefire.incidents import follow
+from ceasefire.incidents.service import Correlator
+from ceasefire.intake.errors import Rejection
+from ceasefire.intake.listeners import CotListeners, serve_cot
+from ceasefire.intake.pipeline import BATCH, Intake, IntakeResult
+from ceasefire.ledger.keys import KeyRing, default_dir, load_keys, origin_of, witness_url
+from ceasefire.mission import Mission, load_mission
+from ceasefire.store import observations as store
+from ceasefire.store import open_database
+from ceasefire.store.db import current_revision
+from ceasefire.store.missions import StoredVersion, mission_row, save_mission
+from ceasefire.workflow.scheduler import EscalationScheduler, utc_now
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter, FastAPI
+
+log = logging.getLogger(__name__)
+
+CAPABILITIES: tuple[str, ...] = ()
+"""``module:function`` of each capability built into the center; each function takes the
+Center and registers its background jobs and API routers. Add one line here to plug one in."""
+
+ENTRY_POINTS = "ceasefire.capabilities"
+"""The entry point group of capabilities from other packages (each names a ``plug(center)``)."""
+
+Correlation = Literal["streaming", "deferred", "off"]
+
+
+class Job(Protocol):
+    """A background job of a running center: started once it serves, stopped when it stops.
+    Either method may be a coroutine function (run on the server's event loop); a plain one
+    that blocks (joining a thread) is run in a worker thread."""
+
+    def start(self) -> Any: ...
+
+    def stop(self) -> Any: ...
+
+
+JobFactory = Callable[["Center"], Job | None]
+RouterFactory = Callable[["Center"], "APIRouter"]
+
+
+class Center:
+    """One monitoring center: built from settings; its methods are the center's verbs.
+
+    ``mission``, ``engine``, ``enricher`` and ``lock`` may be handed in (tests, the API's
+    ``create_app``); otherwise they are made from the settings. The mission is stored (once,
+    if this version is new) the first time its row is needed.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        mission: Mission | None = None,
+        engine: Engine | None = None,
+        enricher: Enricher | None = None,
+        lock: threading.Lock | None = None,
+        note: str = "",
+        capabilities: Iterable[str] | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.mission = mission if mission is not None else load_mission(self.settings.mission)
+        self._owns_engine = engine is None
+        self.engine = engine if engine is not None else open_database(self.settings.db)
+        if enricher is not None:
+            self.enricher = enricher
+        # One lock for every writer in this process: the API, the listeners, the scheduler
+        # and the jobs take turns on the store.
+        self.lock = lock or threading.Lock()
+        self.note = note
+        self._jobs: list[JobFactory] = []
+        self._routers: list[RouterFactory] = []
+        for name in CAPABILITIES if capabilities is None else capabilities:
+            _load(name)(self)
+        if capabilities is None:
+            for plug in _installed():
+                plug(self)
+
+    # -- what it owns ---------------------------------------------------------------------
+    @cached_property
+    def enricher(self) -> Enricher:
+        """The mission's enricher, shared by everything of this center (it is read-only)."""
+        return Enricher(self.mission)
+
+    @cached_property
+    def version(self) -> StoredVersion:
+        """The stored version of the mission (stored now if it is new)."""
+        stored, _new = save_mission(self.engine, self.mission, note=self.note)
+        return stored
+
+    @cached_property
+    def mission_row(self) -> int:
+        """The mission version's key in the store, which every observation row carries."""
+        return mission_row(self.engine, self.version)
+
+    def close(self) -> None:
+        if self._owns_engine:
+            self.engine.dispose()
+
+    def __enter__(self) -> Center:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plugging in ------------------------------------------------------------------------
+    def add_job(self, factory: JobFactory) -> None:
+        """A background job of the running center, made when it starts serving (``None``: the
+        capability has nothing to run with these settings)."""
+        self._jobs.append(factory)
+
+    def add_router(self, factory: RouterFactory) -> None:
+        """API routes of a capability, included under the center's app; ``factory`` gets the
+        Center and returns a FastAPI ``APIRouter`` (paths already under ``/api/v1``)."""
+        self._routers.append(factory)
+
+    def routers(self) -> list[APIRouter]:
+        return [factory(self) for factory in self._routers]
+
+    @asynccontextmanager
+    async def jobs(self) -> AsyncIterator[list[Job]]:
+        """Start every registered job; stop them, last first, on the way out."""
+        started: list[Job] = []
+        async with AsyncExitStack() as stack:
+            for factory in self._jobs:
+                job = factory(self)
+                if job is None:
+                    continue
+                await _call(job.start)
+                stack.push_async_callback(_call, job.stop)
+                started.append(job)
+            yield started
+
+    # -- intake -----------------------------------------------------------------------------
+    def intake(
+        self,
+        *,
+        contingent: str | None = None,
+        correlate: Correlation = "streaming",
+        keep_outcomes: bool = False,
+        on_reject: Callable[[Rejection], None] | None = None,
+        batch_size: int = BATCH,
+    ) -> Intake:
+        """A new intake into this center's store: feed it adapter items, then ``finish``."""
+        return Intake(
+            self.engine,
+            self.mission,
+            self.mission_row,
+            enricher=self.enricher,
+            contingent=contingent,
+            on_reject=on_reject,
+            keep_outcomes=keep_outcomes,
+            batch_size=batch_size,
+            correlate=correlate,
+        )
+
+    def ingest(
+        self,
+        items: Iterable[Any],
+        source: str,
+        *,
+        contingent: str | None = None,
+        correlate: Correlation = "streaming",
+    ) -> IntakeResult:
+        """Check, enrich, store and log adapter items (and correlate them, unless ``off``)."""
+        intake = self.intake(contingent=contingent, correlate=correlate)
+        with self.lock:
+            intake.feed(items, source)
+            intake.finish()
+        return intake.result
+
+    # -- correlation ------------------------------------------------------------------------
+    def follower_alive(self) -> bool:
+        """Whether a running center's correlation follower works on this store."""
+        with self.engine.connect() as connection:
+            return follow.alive(connection)
+
+    def correlator(self) -> Correlator:
+        return Correlator(self.mission, self.mission_row, self.enricher)
+
+    def correlate(self, since: datetime | None = None, until: datetime | None = None) -> int:
+        """Correlate a period again (after a correction of geometry or thresholds); the
+        number of incidents in it. Refused while a follower correlates this store."""
+        if self.follower_alive():
+            # Two writers of incidents at once could each undo the other's work.
+            raise InputError(
+                Problem(
+                    file="correlate",
+                    field="--db",
+                    reason=_(
+                        "a running center correlates this store (its correlation follower is "
+                        "alive): stop `ceasefire serve` first"
+                    ),
+                )
+            )
+        return self.correlator().recorrelate(self.engine, since, until)
+
+    def follower(self) -> follow.Follower:
+        """A correlation follower in this process (the server runs it in its own)."""
+        return follow.Follower(self.engine, self.mission, self.mission_row, self.enricher)
+
+    def follower_process(self) -> follow.FollowerProcess:
+        """The correlation follower in a process of its own, on this store and mission."""
+        source = self.settings.mission or self.mission.source
+        return follow.FollowerProcess(self.settings.db, source, self.mission_row)
+
+    def backlog(self) -> int:
+        """Observations a correlation follower has still to take."""
+        with self.engine.connect() as db:
+            return follow.behind(db)
+
+    # -- workflow ---------------------------------------------------------------------------
+    def escalation(
+        self, interval: float | None = None, clock: Callable[[], datetime] = utc_now
+    ) -> EscalationScheduler:
+        """The scheduler escalating overdue decisions (every ``interval`` seconds, by default
+        the settings' ``escalate_every``), taking the center's write lock."""
+        return EscalationScheduler(
+            self.engine,
+            self.mission,
+            interval=interval or self.settings.escalate_every,
+            lock=self.lock,
+            clock=clock,
+        )
+
+    # -- ledger -----------------------------------------------------------------------------
+    def keyring(self, secret: bool = True, witnesses: dict[str, str] | None = None) -> KeyRing:
+        """The keys of the center's log, from the settings' key directory, with the witness
+        URLs of the settings (then ``witnesses``) over those of ``witnesses.toml``."""
+        folder = self.settings.keys or default_dir(self.mission.id)
+        ring = load_keys(
+            folder, origin_of(self.mission.id), self.mission.contingent_ids(), secret=secret
+        )
+        for contingent, url in {**self.settings.witnesses, **(witnesses or {})}.items():
+            if contingent not in ring.contingents:
+                raise InputError(
+                    Problem(
+                        file="--witness",
+                        field=f"{contingent}={url}",
+                        reason=_(
+                            "expected CONTINGENT=URL with a contingent of the mission ({known})"
+                        ).format(known=", ".join(ring.contingents)),
+                    )
+                )
+            ring.witnesses[contingent] = witness_url(url, "--witness")
+        return ring
+
+    # -- serving ----------------------------------------------------------------------------
+    async def listeners(self, host: str, tcp: int | None, udp: int | None) -> CotListeners:
+        """The CoT listeners, storing through an intake of their own (correlation left to
+        the follower) under the center's write lock."""
+        return await serve_cot(lambda: self.intake(correlate="off"), host, tcp, udp, lock=self.lock)
+
+    def app(self, correlate: Literal["streaming", "off"] = "streaming", **limits: int) -> FastAPI:
+        """The HTTP API of this center, with the routes capabilities registered."""
+        from ceasefire.api.app import center_app  # the web stack only when it is served
+
+        return center_app(self, correlate=correlate, **limits)
+
+    def status(self) -> dict[str, Any]:
+        """What the center's health answer says: mission, database, schema, counts."""
+        return {
+            "status": "ok",
+            "version": __version__,
+            "mission": self.mission.id,
+            "mission_version": self.version.version,
+            "database": self.engine.dialect.name,
+            "schema_revision": current_revision(self.engine),
+            "counts": {
+                "observations": store.count_observations(self.engine),
+                "track_points": store.count_track_points(self.engine),
+                "by_contingent": store.counts_by_contingent(self.engine),
+            },
+        }
+
+    def serve(
+        self,
+        say: Callable[[str], None] = log.info,
+        ready: Callable[[], None] | None = None,
+    ) -> None:
+        """Run the center until interrupted: the HTTP API, the CoT listeners, the escalation
+        scheduler and every registered job, with the correlation follower in a process of its
+        own. Ports and intervals come from the settings; 0 turns that part off. ``ready`` is
+        called once everything is started (the CLI freezes the start-up heap there)."""
+        # Stored once, here, before anything runs beside it: two processes writing the
+        # mission at once would trip over SQLite's single writer.
+        _row = self.mission_row
+        # Correlation follows the intake in a process of its own (the second core), so that
+        # storing and answering a batch never waits for incidents to be worked out.
+        follower = self.follower_process()
+        follower.start()
+        try:
+            asyncio.run(self._run(follower, say, ready or (lambda: None)))
+        except KeyboardInterrupt:
+            pass
+        finally:
+            follower.stop()
+            self.close()
+
+    async def _run(
+        self,
+        follower: follow.FollowerProcess,
+        say: Callable[[str], None],
+        ready: Callable[[], None],
+    ) -> None:
+        # imported here: the web stack is only needed when the center serves
+        import uvicorn
+
+        s = self.settings
+        tcp, udp = s.cot_tcp_port or None, s.cot_udp_port or None
+        async with AsyncExitStack() as running:
+            if tcp is not None or udp is not None:
+                listeners = await self.listeners(s.host, tcp, udp)
+                running.push_async_callback(listeners.close)
+            if s.escalate_every:
+                scheduler = self.escalation()
+                scheduler.start()
+                # lets a pass in progress finish
+                running.push_async_callback(asyncio.to_thread, scheduler.stop)
+                every = f"{s.escalate_every:g}"
+                say(_("Escalating overdue decisions every {seconds} s").format(seconds=every))
+            await running.enter_async_context(self.jobs())
+            watch = asyncio.create_task(_keep_alive(follower))
+            running.callback(watch.cancel)
+            if not s.port:
+                ready()
+                await _until_signalled()
+                return
+            app = self.app(correlate="off")
+            ready()
+            config = uvicorn.Config(app, host=s.host, port=s.port, log_level="info")
+            say(_("API on http://{host}:{port}/api/v1").format(host=s.host, port=s.port))
+            # uvicorn stops on SIGINT or SIGTERM, then raises the signal again for the
+            # handlers it found: quiet ones, so that the listeners still store what they hold
+            found = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                await uvicorn.Server(config).serve()
+            finally:
+                for sig, handler in found.items():
+                    signal.signal(sig, handler)
+
+
+@cache
+def _installed() -> list[Callable[[Center], None]]:
+    """The capabilities other installed packages declare (read once per process)."""
+    return [point.load() for point in entry_points(group=ENTRY_POINTS)]
+
+
+def _load(name: str) -> Callable[[Center], None]:
+    module, _sep, function = name.partition(":")
+    plug: Callable[[Center], None] = getattr(importlib.import_module(module), function)
+    return plug
+
+
+async def _call(method: Callable[[], Any]) -> None:
+    if inspect.iscoroutinefunction(method):
+        await method()
+        return
+    result = await asyncio.to_thread(method)
+    if inspect.isawaitable(result):
+        await result
+
+
+async def _keep_alive(follower: follow.FollowerProcess, every: float = 5.0) -> None:
+    while True:
+        await asyncio.sleep(every)
+        follower.keep_alive()
+
+
+def _ignore(signum: int, frame: object) -> None:
+    pass
+
+
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError):  # not on every platform
+            loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+
+
+__all__ = ["CAPABILITIES", "ENTRY_POINTS", "Center", "Job", "Settings"]
