@@ -15,10 +15,12 @@ import tomllib
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pydantic
 import shapely
+from email_validator import EmailNotValidError, validate_email
 from pyproj import Transformer
 from shapely.geometry import shape
 from shapely.validation import explain_validity
@@ -85,6 +87,45 @@ def check_mission(source: str | Path | None = None) -> tuple[Mission | None, lis
     folder = resolve(source)
     checker = _Checker(folder)
     return checker.run(), checker.problems
+
+
+def address_problem(channel: str, address: str) -> str | None:
+    """Why ``address`` cannot carry notices over ``channel``; None when it can."""
+    if channel == "email":
+        try:
+            validate_email(address, check_deliverability=False)
+        except EmailNotValidError as e:
+            return _("not an e-mail address: {error}").format(error=e)
+        return None
+    if channel in ("http", "tak"):
+        schemes = ("http", "https") if channel == "http" else ("tcp",)
+        try:
+            parts = urlsplit(address)
+            ok = parts.scheme in schemes and bool(parts.hostname)
+            if channel == "tak":
+                ok = ok and parts.port is not None and parts.path in ("", "/")
+        except ValueError:  # a port out of range, an unbalanced [ in the host
+            ok = False
+        if not ok:
+            example = "https://host/path" if channel == "http" else "tcp://host:8087"
+            return _("not a {channel} address such as {example}").format(
+                channel=channel, example=example
+            )
+        return None
+    if not address.strip() or "\0" in address:
+        return _("not a directory path")
+    return None
+
+
+def vkey_problem(key: str) -> str | None:
+    """Why ``key`` is not an Ed25519 verifier key (C2SP vkey); None when it is."""
+    from ceasefire.ledger.note import Ed25519Verifier, KeyFormatError
+
+    try:
+        Ed25519Verifier.from_vkey(key)
+    except KeyFormatError as e:
+        return _("not an Ed25519 verifier key (C2SP vkey): {error}").format(error=e)
+    return None
 
 
 def _field(loc: tuple[int | str, ...]) -> str:
@@ -225,9 +266,7 @@ class _Checker:
             self.localized(f, f"{where}.names", body.names, langs)
             if isinstance(body, Contingent):
                 self.localized(f, f"{where}.head", body.head, langs)
-            else:
-                for j, contact in enumerate(body.contacts):
-                    self.localized(f, f"{where}.contacts[{j}].name", contact.name, langs)
+            self.check_recipient(where, body, langs)
 
         clause_ids = [c.id for c in config.clauses]
         for dup in {c for c in clause_ids if clause_ids.count(c) > 1}:
@@ -254,6 +293,27 @@ class _Checker:
                 )
             elif lang not in own and order != config.neutral_order:
                 self.problem(f, f"name_order.{lang}", _("must follow neutral_order"))
+
+    def check_recipient(
+        self, where: str, body: Contingent | Party | Force, langs: list[str]
+    ) -> None:
+        """A recipient of notices: each channel's address, its keys; a party or the force
+        needs a line (a contingent's HQ reads the center and may have none)."""
+        f = MISSION_FILE
+        record = body.id
+        if not body.contacts and not isinstance(body, Contingent):
+            self.problem(
+                f, f"{where}.contacts", _("no channel: notices could not reach it"), record
+            )
+        for j, contact in enumerate(body.contacts):
+            self.localized(f, f"{where}.contacts[{j}].name", contact.name, langs)
+            reason = address_problem(contact.channel, contact.address)
+            if reason is not None:
+                self.problem(f, f"{where}.contacts[{j}].address", reason, record)
+        for j, key in enumerate(body.keys):
+            reason = vkey_problem(key)
+            if reason is not None:
+                self.problem(f, f"{where}.keys[{j}]", reason, record)
 
     # -- zones ------------------------------------------------------------------------------
     def layer(self, name: str, config: MissionFile) -> list[Zone]:

@@ -57,13 +57,31 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+CHANNELS = ("email", "http", "tak", "file")
+"""How a notice travels (docs/direct-lines.md): ``email`` an SMTP address, ``http`` a signed
+webhook URL, ``tak`` a TAK server ``tcp://host:port``, ``file`` a directory to drop files in."""
+
+
 class Contact(_Strict):
     name: Localized
-    channel: Literal["email", "http", "tak"]
+    channel: Literal["email", "http", "tak", "file"]
     address: str = Field(min_length=1)
 
 
-class Contingent(_Strict):
+class _Recipient(_Strict):
+    """Who receives notices: its channels, and within how long it acknowledges."""
+
+    contacts: list[Contact] = []
+    ack_hours: float = Field(
+        default=2.0, gt=0, description="a notice unacknowledged this long goes to the heads"
+    )
+    keys: list[str] = Field(
+        default=[],
+        description="Ed25519 verifier keys (C2SP vkey) its liaison signs acknowledgements with",
+    )
+
+
+class Contingent(_Recipient):
     id: Id
     language: str
     colour: Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
@@ -71,18 +89,16 @@ class Contingent(_Strict):
     head: Localized
 
 
-class Party(_Strict):
+class Party(_Recipient):
     id: Id
     language: str
     names: Localized
-    contacts: list[Contact] = []
 
 
-class Force(_Strict):
+class Force(_Recipient):
     id: Id
     language: str
     names: Localized
-    contacts: list[Contact] = []
 
 
 class Clause(_Strict):

@@ -226,6 +226,26 @@ def _set_state(
     return decision
 
 
+def _took_effect(
+    connection: Connection, mission: Mission, decision: Decision, at: datetime
+) -> None:
+    """Write the notices the decision causes, in its own transaction (the outbox)."""
+    # imported here: dissemination is the room after the workflow, and only this step of the
+    # workflow speaks to it; every path that makes a decision take effect passes here
+    from ceasefire.dissemination.outbox import notify_decision
+
+    notify_decision(
+        connection,
+        mission,
+        decision.id,
+        decision.incident_id,
+        decision.reaction,
+        decision.party,
+        decision.contingent,
+        at,
+    )
+
+
 def _counts_for(decision: Decision, user: User) -> bool:
     """Whether the user's approval is a key for this decision's tier."""
     if decision.tier == TWO_KEY or decision.state == ESCALATED:
@@ -292,7 +312,9 @@ def propose(
     _step(connection, decision_id, user, "take" if tier == URGENT else "propose", remarks, when)
     decision = _load(connection, decision_id)
     record_entry(connection, KIND_DECISION, decision_id, decision.record(), when)
-    if tier != URGENT and _counts_for(decision, user):
+    if tier == URGENT:
+        _took_effect(connection, mission, decision, when)
+    elif _counts_for(decision, user):
         _step(connection, decision_id, user, "approve", "", when)
         decision = _load(connection, decision_id)
     return decision
@@ -360,7 +382,8 @@ def _answer(
         return _set_state(connection, decision_id, when, state=REJECTED)
     decision = _load(connection, decision_id)
     if _keys(decision, ("approve",)) >= set(mission.contingent_ids()):
-        return _set_state(connection, decision_id, when, state=APPROVED)
+        decision = _set_state(connection, decision_id, when, state=APPROVED)
+        _took_effect(connection, mission, decision, when)
     return decision
 
 

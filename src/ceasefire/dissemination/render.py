@@ -1,0 +1,210 @@
+"""Notices in the recipient's language: Jinja2 templates, texts from the gettext catalogs.
+
+Everything a reader sees goes through the catalogs (``{{ _("...") }}`` in the templates,
+``_`` here): the center named as that language names it, place names from the gazetteer in
+that language, categories, how it was sensed, times in the mission's zone beside UTC.
+:func:`check_languages` runs at start-up: a language without its catalog or a missing template
+is an error then, never a notice in the wrong language later.
+"""
+
+from __future__ import annotations
+
+import gettext
+from datetime import datetime
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from babel.dates import format_datetime
+
+from ceasefire.errors import CeasefireError
+from ceasefire.geo.phrase import place_phrase
+from ceasefire.i18n import DOMAIN, LOCALE_DIR, _, language, ngettext, pgettext
+from ceasefire.incidents.rules import category_name
+from ceasefire.mission.model import Mission
+from ceasefire.timeutil import parse_time
+
+TEMPLATES = ("notice.txt.j2", "notice.html.j2")
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("ceasefire.dissemination", "templates"),
+        autoescape=jinja2.select_autoescape(["html.j2"]),
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined,  # a misspelt name fails the render, not the reader
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    # the language in force (ceasefire.i18n.language) picks the catalog at render time
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=_, ngettext=ngettext, pgettext=pgettext, newstyle=True
+    )
+    return env
+
+
+def check_languages(mission: Mission) -> None:
+    """Refuse to start when a recipient's language has no catalog or a template is missing."""
+    from ceasefire.dissemination.recipients import recipients
+
+    env = environment()
+    for name in TEMPLATES:
+        try:
+            env.get_template(name)
+        except jinja2.TemplateNotFound:
+            raise CeasefireError(
+                _("the notice template {name} is missing from {where}").format(
+                    name=name, where="ceasefire/dissemination/templates"
+                )
+            ) from None
+    for recipient in recipients(mission).values():
+        lang = recipient.language
+        if lang != "en" and gettext.find(DOMAIN, str(LOCALE_DIR), [lang]) is None:
+            raise CeasefireError(
+                _(
+                    "no compiled catalog for {lang}, the language of {recipient}: "
+                    "notices to it cannot be written (run `make catalogs`)"
+                ).format(lang=lang, recipient=recipient.id)
+            )
+
+
+def sensed_name(code: str) -> str:
+    names = {
+        "drone-eo": pgettext("sensed by", "drone, daylight camera"),
+        "drone-ir": pgettext("sensed by", "drone, thermal camera"),
+        "fixed-camera": pgettext("sensed by", "fixed camera"),
+        "post": pgettext("sensed by", "observation post"),
+        "patrol-seen": pgettext("sensed by", "patrol, seen"),
+        "patrol-heard": pgettext("sensed by", "patrol, heard"),
+        "party-complaint": pgettext("sensed by", "complaint of a party"),
+        "other": pgettext("sensed by", "other"),
+    }
+    return names.get(code, code)
+
+
+def kind_title(kind: str) -> str:
+    titles = {
+        "incident_notice": _("Notice of an incident"),
+        "explanation_request": _("Request for an explanation"),
+        "reobservation_request": _("Request for re-observation"),
+        "complaint_received": _("Complaint received"),
+        "answer_received": _("Answer received"),
+    }
+    return titles.get(kind, kind)
+
+
+def reaction_name(reaction: str | None) -> str:
+    names = {
+        "notify_peacekeepers": _("the peacekeeping force is informed"),
+        "notify_both_parties": _("both parties are informed"),
+        "request_explanation": _("an explanation is requested"),
+        "request_reobservation": _("a re-observation is requested"),
+    }
+    return names.get(reaction or "", reaction or "")
+
+
+def when(mission: Mission, text: str, lang: str) -> str:
+    """A UTC time as "1 Feb 2021, 14:32 (Asia/Baku) = 10:32 UTC" in ``lang``."""
+    moment: datetime = parse_time(text)
+    local = format_datetime(moment, "medium", tzinfo=ZoneInfo(mission.config.timezone), locale=lang)
+    utc = format_datetime(moment, "medium", tzinfo=ZoneInfo("UTC"), locale=lang)
+    return f"{local} ({mission.config.timezone}) = {utc} UTC"
+
+
+def _party_name(mission: Mission, party: str | None, lang: str) -> str:
+    if party is None or party == "not_attributed":
+        return _("could not be attributed")
+    for p in mission.config.parties:
+        if p.id == party:
+            return p.names.get(lang) or p.id
+    return party
+
+
+def view(mission: Mission, notice: dict[str, Any], lang: str) -> dict[str, Any]:
+    """What the templates show, in ``lang`` (call within ``language(lang)``)."""
+    facts = notice["facts"]
+    incident = facts.get("incident")
+    places = {s.id: s for s in mission.settlements}
+    shown: dict[str, Any] = {
+        "center": mission.name(lang),
+        "title": kind_title(notice["kind"]),
+        "notice": notice,
+        "facts": facts,
+        "created": when(mission, notice["created_at"], lang),
+        "ack_due": when(mission, notice["ack_due_at"], lang),
+        "recipient": notice["recipient_name"],
+        "role": _("addressee") if notice["role"] == "addressee" else _("copy"),
+        "addressees": [
+            _party_name(mission, a, lang) if a in mission.party_ids() else a
+            for a in facts.get("addressees", [])
+        ],
+        "reaction": reaction_name(facts.get("reaction")),
+        "incident": None,
+        "finding": None,
+        "disclaimer": mission.disclaimer(lang),
+    }
+    if incident is not None:
+        place = places.get(incident["settlement"] or "")
+        phrase = (
+            place_phrase(
+                mission.settlement_name(place, lang),
+                incident["settlement_distance_m"],
+                incident["settlement_bearing_deg"],
+                lang,
+            )
+            if place is not None and incident["settlement_distance_m"] is not None
+            else ""
+        )
+        names = {c.id: c.names.get(lang, c.id) for c in mission.contingents_for(lang)}
+        order = [c.id for c in mission.contingents_for(lang)]
+        shown["incident"] = {
+            "id": incident["id"],
+            "phrase": phrase,
+            "lat": incident["location"]["lat"],
+            "lon": incident["location"]["lon"],
+            "ce_m": incident["location"]["ce_m"],
+            "started": when(mission, incident["started_at"], lang),
+            "ended": when(mission, incident["ended_at"], lang),
+            "categories": [category_name(c) for c in incident["categories"]],
+            "sensed_by": [sensed_name(s) for s in incident["sensed_by"]],
+            "contingents": [names[c] for c in order if c in incident["contingents"]],
+        }
+    finding = facts.get("finding")
+    if finding is not None:
+        agreed = finding["outcome"] == "finding"
+        shown["finding"] = {
+            "agreed": agreed,
+            "violation": {
+                "yes": _("a violation"),
+                "no": _("no violation"),
+                "undetermined": _("undetermined"),
+            }.get(finding["violation"] or "", ""),
+            "clauses": ", ".join(finding["clauses"] or []),
+            "attribution": _party_name(mission, finding["attribution"], lang) if agreed else "",
+            "differs_on": ", ".join(
+                {
+                    "violation": _("whether it is a violation"),
+                    "clauses": _("the clauses"),
+                    "attribution": _("the attribution"),
+                }[d]
+                for d in finding["differs_on"]
+            ),
+        }
+    return shown
+
+
+def render(mission: Mission, notice: dict[str, Any]) -> tuple[str, str, str]:
+    """(subject, plain text, HTML) of a notice in its recipient's language."""
+    lang = notice["lang"]
+    env = environment()
+    with language(lang):
+        shown = view(mission, notice, lang)
+        subject = f"[{mission.name(lang)}] {shown['title']}"
+        if shown["incident"] is not None:
+            subject += f": {shown['incident']['phrase'] or shown['incident']['id']}"
+        text = env.get_template("notice.txt.j2").render(shown)
+        html = env.get_template("notice.html.j2").render(shown)
+    return subject, text, html
