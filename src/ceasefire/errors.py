@@ -19,12 +19,16 @@ class Problem:
     record: str | None = None
 
     def __str__(self) -> str:
-        where = self.file
-        if self.record is not None:
-            where += f", record {self.record}"
-        if self.field:
-            where += f", {self.field}"
-        return f"{where}: {self.reason}"
+        where = ", ".join(
+            part
+            for part in (
+                self.file,
+                f"record {self.record}" if self.record is not None else "",
+                self.field,
+            )
+            if part
+        )
+        return f"{where}: {self.reason}" if where else self.reason
 
 
 class CeasefireError(Exception):

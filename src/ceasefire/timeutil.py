@@ -35,3 +35,19 @@ def parse_time(text: str, timezone: str = "UTC", field: str = "time", source: st
 def iso(moment: datetime) -> str:
     """UTC, seconds, with Z: 2020-11-15T10:30:00Z."""
     return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def shown(moment: datetime, timezone: str) -> str:
+    """How the center's people read a time: the mission's local time, then UTC beside it
+    ("2021-02-01 10:10 Asia/Baku (06:10 UTC)"; the UTC date too when it differs)."""
+    local = moment.astimezone(ZoneInfo(timezone))
+    utc = moment.astimezone(UTC)
+    beside = utc.strftime("%H:%M" if utc.date() == local.date() else "%Y-%m-%d %H:%M")
+    return f"{local:%Y-%m-%d %H:%M} {timezone} ({beside} UTC)"
+
+
+def shown_text(text: str | None, timezone: str) -> str:
+    """:func:`shown` for a stored ISO 8601 text; empty for none."""
+    if not text:
+        return ""
+    return shown(datetime.fromisoformat(text.replace("Z", "+00:00")), timezone)

@@ -145,3 +145,37 @@ def test_cli_errors_keep_a_long_path_whole(cli, tmp_path: Path) -> None:  # type
     nowhere = tmp_path.joinpath(*["a-long-directory-name-" * 4] * 3, "nowhere")
     missing = cli("mission", "validate", str(nowhere))
     assert missing.code == 1 and str(nowhere) in missing.err
+
+
+BUILTIN = Path(__file__).parent.parent.parent / "src/ceasefire/mission/builtin/karabakh-2020"
+
+
+def test_monitor_languages_name_every_disputed_place_in_both_forms() -> None:
+    """Over every settlement and zone of the demo mission: a language that is no party's own
+    (en, ru, tr here) gives as many forms of a name as any other such language does."""
+    mission = load_mission("karabakh-2020")
+    monitors = mission.config.monitor_languages()
+    assert monitors == ["en", "ru", "tr"]
+    named = [(s.id, s.names) for s in mission.settlements] + [
+        (z.id, z.names) for z in mission.zones
+    ]
+    disputed = 0
+    for place, names in named:
+        forms = {lang: len(names[lang].split(" / ")) for lang in monitors}
+        assert len(set(forms.values())) == 1, (place, {lang: names[lang] for lang in monitors})
+        disputed += forms["tr"] > 1
+    assert disputed >= 17
+    khankendi = next(s for s in mission.settlements if s.id == "khankendi-stepanakert")
+    assert khankendi.names["tr"] == "Hankendi / Stepanakert"
+    assert khankendi.names["az"] == "Xankəndi"  # a party's language keeps its own name
+
+
+def test_a_monitor_language_with_one_form_of_a_disputed_place_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "karabakh"
+    shutil.copytree(BUILTIN, folder)
+    gazetteer = folder / "settlements.csv"
+    gazetteer.write_text(gazetteer.read_text().replace(",Şuşa / Şuşi,", ",Şuşa,"))
+    found = problems_of(folder)
+    assert len(found) == 1
+    assert found[0].startswith("settlements.csv, record line 3, name_tr: a disputed place")
+    assert "(Shusha / Shushi)" in found[0]

@@ -69,6 +69,32 @@ def test_assess_finding_decide_approve_handover(cli, tmp_path: Path) -> None:  #
     assert r.code == 1 and "already answered" in r.err
     r = cli("approve", decision, "--as-user", "tr-head", "--format", "json", "--db", db)
     assert r.json()["state"] == "approved"
+    # People read labels in their language and times in the mission's zone beside UTC; the
+    # JSON above keeps the values.
+    r = cli("--lang", "ru", "decisions", "--as-user", "tr-do", "--db", db)
+    assert r.code == 0, r.err
+    assert "уведомить обе стороны" in r.out and "notify_both_parties" not in r.out
+    assert "утверждено" in r.out and "Asia/Baku" in r.out and "UTC" in r.out
+    assert "1 решение" in r.out
+    r = cli("--lang", "en", "decisions", "--as-user", "tr-do", "--db", db)
+    assert "two keys (both heads)" in r.out and "1 decision\n" in r.out
+    r = cli("--lang", "tr", "finding", "INC-1", "--as-user", "tr-do", "--db", db)
+    assert "ihlal" in r.out and "violation" not in r.out
+    r = cli(
+        "--lang",
+        "en",
+        "users",
+        "add",
+        "aud",
+        "--role",
+        "auditor",
+        "--affiliation",
+        "RU",
+        "--db",
+        db,
+    )
+    assert r.code == 1
+    assert "auditor: belongs to no contingent or party; leave the affiliation empty" in r.err
     r = cli("shift", "handover", "--as-user", "tr-do", "--format", "json", "--db", db)
     assert r.code == 0 and r.json()["pending_decisions"] == []
     r = cli("users", "disable", "tr-do", "--db", db)

@@ -19,8 +19,9 @@ from ceasefire.cli.common import (
     print_json,
 )
 from ceasefire.errors import InputError, Problem
-from ceasefire.i18n import _, current_language, language
+from ceasefire.i18n import _, current_language, language, ngettext
 from ceasefire.incidents.coverage import coverage as line_coverage
+from ceasefire.labels import label
 from ceasefire.sim.score import read_truth
 from ceasefire.sim.score import score as score_incidents
 from ceasefire.store import open_database
@@ -31,7 +32,7 @@ from ceasefire.store.incidents import (
     list_incidents,
     to_geojson,
 )
-from ceasefire.timeutil import parse_time
+from ceasefire.timeutil import parse_time, shown_text
 
 
 class ListFormat(StrEnum):
@@ -72,28 +73,21 @@ def incidents(
         return
     with language(lang):
         table = Table()
-        for column in (
-            _("incident"),
-            _("start"),
-            _("category"),
-            _("obs."),
-            _("seen by"),
-            _("rules"),
-            _("where"),
-        ):
+        table.add_column(_("incident"), no_wrap=True)
+        for column in (_("start"), _("category"), _("obs."), _("seen by"), _("rules"), _("where")):
             table.add_column(column)
         for r in found:
             table.add_row(
                 r["id"],
-                r["started_at"],
-                r["category"],
+                shown_text(r["started_at"], tz),
+                label("category", r["category"]),
                 str(len(r["observation_ids"])),
-                r["corroboration"],
+                label("corroboration", r["corroboration"]),
                 ", ".join(r["rules"]),
                 r["phrase"] or "",
             )
         console.print(table)
-        console.print(_("{n} incidents").format(n=len(found)))
+        console.print(ngettext("{n} incident", "{n} incidents", len(found)).format(n=len(found)))
 
 
 def incident(
@@ -109,26 +103,36 @@ def incident(
     lang = lang or current_language()
     found = get_incident(center.engine, m, incident_id, lang)
     if found is None:
-        raise InputError(Problem(file="incident", field="ID", reason=_("no such incident")))
+        raise InputError(
+            Problem(
+                file="incident",
+                field="ID",
+                reason=_("no such incident: {id}").format(id=incident_id),
+            )
+        )
     explain(m, found, lang)
     if fmt is not ListFormat.table:
         print_json(to_geojson([found]) if fmt is ListFormat.geojson else found)
         return
+    tz = m.config.timezone
     with language(lang):
-        console.print(f"[bold]{found['id']}[/bold]  {found['category']}  {found['phrase']}")
+        category = label("category", found["category"])
+        console.print(f"[bold]{found['id']}[/bold]  {category}  {found['phrase']}")
+        n = len(found["observations"])
         console.print(
-            _("{start} to {end}; {n} observations; {corroboration}; status {status}").format(
-                start=found["started_at"],
-                end=found["ended_at"],
-                n=len(found["observations"]),
-                corroboration=found["corroboration"],
-                status=found["status"],
+            _("{start} to {end}; {observations}; {corroboration}; status: {status}").format(
+                start=shown_text(found["started_at"], tz),
+                end=shown_text(found["ended_at"], tz),
+                observations=ngettext("{n} observation", "{n} observations", n).format(n=n),
+                corroboration=label("corroboration", found["corroboration"]),
+                status=label("incident_status", found["status"]),
             )
         )
         for record in found["observations"]:
             console.print(
-                f"  {record['contingent']}/{record['id']}  {record['observed_at']}  "
-                f"{record['platform']['id']}  {record['category']}"
+                f"  {record['contingent']}/{record['id']}  "
+                f"{shown_text(record['observed_at'], tz)}  "
+                f"{record['platform']['id']}  {label('category', record['category'])}"
             )
             for sentence in record["why"]:
                 console.print(f"    → {sentence}")
@@ -147,7 +151,9 @@ def correlate(
         parse_time(since, tz, field="--since") if since else None,
         parse_time(until, tz, field="--until") if until else None,
     )
-    console.print(_("{n} incidents in the period").format(n=n))
+    console.print(
+        ngettext("{n} incident in the period", "{n} incidents in the period", n).format(n=n)
+    )
 
 
 def coverage(
@@ -230,7 +236,7 @@ def score(
         table.add_column(column)
     for category, f in result["per_category"].items():
         table.add_row(
-            category,
+            label("category", category),
             f"{f['precision']:.2f}",
             f"{f['recall']:.2f}",
             f"{f['f1']:.2f}",

@@ -14,6 +14,7 @@ from rich.table import Table
 from ceasefire.cli.common import DB_OPTION, LANG_OPTION, MISSION_OPTION, Format, console, print_json
 from ceasefire.errors import InputError
 from ceasefire.i18n import _, current_language, language
+from ceasefire.labels import label
 from ceasefire.mission import Mission, check_mission, load_mission
 from ceasefire.mission.schema import mission_schema
 from ceasefire.store import open_database
@@ -136,12 +137,16 @@ def _local(text: str | None, tz: str) -> str:
 def _print_summary(data: dict[str, Any], tz: str) -> None:
     console.print(f"[bold]{data['name']}[/bold]  ({data['id']})")
     period = data["period"]
+    period_text = (
+        _("from {start} to {end}").format(
+            start=_local(period["start"], tz), end=_local(period["end"], tz)
+        )
+        if period["end"]
+        else _("from {start}, with no end set").format(start=_local(period["start"], tz))
+    )
     console.print(
-        _("Period: {start} to {end}; time zone {tz}; languages {langs}").format(
-            start=_local(period["start"], tz),
-            end=_local(period["end"], tz) or _("open"),
-            tz=data["timezone"],
-            langs=", ".join(data["languages"]),
+        _("Period: {period}; time zone {tz}; languages {langs}").format(
+            period=period_text, tz=data["timezone"], langs=", ".join(data["languages"])
         )
     )
     for title, key in ((_("Contingents"), "contingents"), (_("Parties"), "parties")):
@@ -155,7 +160,7 @@ def _print_summary(data: dict[str, Any], tz: str) -> None:
     for z in data["zones"]:
         table.add_row(
             z["id"],
-            z["kind"],
+            label("zone_kind", z["kind"]),
             z["party"] or "",
             _local(z["valid_from"], tz),
             _local(z["valid_until"], tz),

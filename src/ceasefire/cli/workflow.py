@@ -16,10 +16,11 @@ import typer
 from rich.table import Table
 
 from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, Format, console, print_json
-from ceasefire.i18n import _
+from ceasefire.i18n import _, ngettext
+from ceasefire.labels import label
 from ceasefire.mission import Mission, load_mission
 from ceasefire.store import open_database
-from ceasefire.timeutil import iso, parse_time
+from ceasefire.timeutil import parse_time, shown, shown_text
 from ceasefire.workflow import assessments, decisions, findings, roles, shifts
 from ceasefire.workflow.roles import User
 
@@ -199,8 +200,8 @@ def finding(
     table.add_column("")
     for contingent in views:
         table.add_column(contingent)
-    for key in ("version", "violation", "clauses", "attribution", "severity", "remarks"):
-        table.add_row(key, *(str(a.record()[key]) for a in views.values()))
+    for key, title in _assessment_rows():
+        table.add_row(title, *(_assessment_value(key, a.record()[key]) for a in views.values()))
     console.print(table)
     if blind:
         console.print(_("blind: the other side's assessment is not shown yet"))
@@ -208,8 +209,8 @@ def finding(
         console.print(_("no finding yet"))
     elif found.agreed:
         console.print(
-            _("joint finding: violation {v}, clauses {c}, attribution {a}").format(
-                v=found.record["violation"],
+            _("joint finding: {v}, clauses {c}, attribution {a}").format(
+                v=label("violation", found.record["violation"]),
                 c=", ".join(found.record["clauses"]) or "-",
                 a=found.record["attribution"],
             )
@@ -222,19 +223,41 @@ def finding(
         )
 
 
+def _assessment_rows() -> list[tuple[str, str]]:
+    """The rows of an assessment table: the record's key and its label."""
+    return [
+        ("version", _("version")),
+        ("violation", _("violation")),
+        ("clauses", _("clauses")),
+        ("attribution", _("attribution")),
+        ("severity", _("severity")),
+        ("remarks", _("remarks")),
+    ]
+
+
+def _assessment_value(key: str, value: Any) -> str:
+    if key in ("violation", "severity") and isinstance(value, str):
+        return label(key, value)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "-"
+    return "-" if value in (None, "") else str(value)
+
+
 # --- decisions --------------------------------------------------------------------------------
 
 
-def _decision_lines(d: decisions.Decision) -> list[str]:
-    keys = ", ".join(f"{s.verdict} {s.contingent or '-'} ({s.user or '-'})" for s in d.steps)
+def _decision_lines(d: decisions.Decision, timezone: str) -> list[str]:
+    keys = "; ".join(
+        f"{label('step', s.verdict)}: {s.contingent or '-'} ({s.user or '-'})" for s in d.steps
+    )
     return [
         _("{id}: {reaction} on {incident}, {tier}, {state} (due {due})").format(
             id=d.id,
-            reaction=d.reaction,
+            reaction=label("reaction", d.reaction),
             incident=d.incident_id,
-            tier=d.tier,
-            state=d.state,
-            due=iso(d.due_at),
+            tier=label("tier", d.tier),
+            state=label("decision_state", d.state),
+            due=shown(d.due_at, timezone),
         ),
         "  " + keys,
     ]
@@ -270,7 +293,7 @@ def decide(
             remarks=remarks,
             at=_at(at, m),
         )
-    _show(d.record(), fmt, _decision_lines(d))
+    _show(d.record(), fmt, _decision_lines(d, m.config.timezone))
 
 
 def approve(
@@ -317,7 +340,7 @@ def _answer(
     m = load_mission(mission)
     with open_database(db).begin() as conn:
         d = step(conn, m, _acting(conn, as_user), decision_id, remarks=remarks, at=_at(at, m))
-    _show(d.record(), fmt, _decision_lines(d))
+    _show(d.record(), fmt, _decision_lines(d, m.config.timezone))
 
 
 def decisions_list(
@@ -343,9 +366,9 @@ def decisions_list(
         print_json([d.record() for d in found])
         return
     for d in found:
-        for line in _decision_lines(d):
+        for line in _decision_lines(d, m.config.timezone):
             console.print(line)
-    console.print(_("{n} decisions").format(n=len(found)))
+    console.print(ngettext("{n} decision", "{n} decisions", len(found)).format(n=len(found)))
 
 
 # --- shifts -----------------------------------------------------------------------------------
@@ -418,8 +441,8 @@ def shift_roster(
     for s in found:
         table.add_row(
             s.id,
-            iso(s.starts_at),
-            iso(s.ends_at),
+            shown(s.starts_at, tz),
+            shown(s.ends_at, tz),
             ", ".join(f"{c}: {u}" for c, u in s.officers),
             ", ".join(s.missing),
         )
@@ -441,14 +464,21 @@ def shift_handover(
     if fmt is Format.json:
         print_json(report)
         return
-    console.print(_("handover at {at}").format(at=report["at"]))
+    tz = m.config.timezone
+    console.print(_("handover at {at}").format(at=shown_text(report["at"], tz)))
     for flag in report["flags"]:
         console.print("[red]!![/red] " + flag)
     console.print(_("open incidents: {n}").format(n=len(report["open_incidents"])))
     for i in report["open_incidents"]:
-        console.print(f"  {i['id']}  {i['status']}  {i['category']}  {i['started_at']}")
+        console.print(
+            f"  {i['id']}  {label('incident_status', i['status'])}  "
+            f"{label('category', i['category'])}  {shown_text(i['started_at'], tz)}"
+        )
     console.print(_("pending decisions: {n}").format(n=len(report["pending_decisions"])))
     for d in report["pending_decisions"]:
         overdue = " " + _("overdue") if d["overdue"] else ""
-        console.print(f"  {d['id']}  {d['reaction']}  {d['tier']}  {d['state']}{overdue}")
+        console.print(
+            f"  {d['id']}  {label('reaction', d['reaction'])}  {label('tier', d['tier'])}  "
+            f"{label('decision_state', d['state'])}{overdue}"
+        )
     console.print(_("unacknowledged notices: {n}").format(n=len(report["unacknowledged_notices"])))

@@ -12,6 +12,14 @@ from datetime import datetime
 from ceasefire.mission.model import SEVERITIES, Mission
 
 COMPLAINT = "party-complaint"
+CORROBORATIONS = (
+    "single_source",
+    "several_platforms",
+    "several_contingents",
+    "both_contingents",
+    "party_complaint_only",
+)
+"""What :func:`corroboration` says of an incident's sources, weakest first."""
 
 
 @dataclass(slots=True)

@@ -17,6 +17,7 @@ import numpy.typing as npt
 from ceasefire.geo.engine import Enrichment
 from ceasefire.geo.phrase import format_km
 from ceasefire.i18n import _, language, pgettext
+from ceasefire.labels import label
 from ceasefire.mission.model import Mission, Rule
 
 # Zones worth naming in a sentence, most specific first.
@@ -99,26 +100,7 @@ def _qualifiers_match(rule: Rule, qualifiers: Mapping[str, Any]) -> bool:
 
 # -- sentences ----------------------------------------------------------------------------------
 def category_name(category: str) -> str:
-    names = {
-        "explosion": pgettext("category", "explosion"),
-        "projectile": pgettext("category", "projectile in flight"),
-        "muzzle_flash": pgettext("category", "muzzle flash"),
-        "illumination_flare": pgettext("category", "illumination flare"),
-        "small_arms_fire": pgettext("category", "small arms fire"),
-        "movement_personnel": pgettext("category", "movement of personnel"),
-        "movement_vehicle": pgettext("category", "movement of vehicles"),
-        "movement_heavy_weapon": pgettext("category", "heavy weapons"),
-        "fortification": pgettext("category", "fortification work"),
-        "line_crossing": pgettext("category", "crossing of the line of contact"),
-        "uav_flight": pgettext("category", "UAV flight"),
-        "mine_uxo": pgettext("category", "mines or unexploded ordnance"),
-        "movement_restriction": pgettext("category", "restriction of movement"),
-        "monitoring_interference": pgettext("category", "interference with monitoring"),
-        "civilian_damage": pgettext("category", "damage to civilian objects"),
-        "civilian_casualty": pgettext("category", "civilian casualties"),
-        "other": pgettext("category", "other"),
-    }
-    return names.get(category, category)
+    return label("category", category)
 
 
 def weapon_name(weapon: str) -> str:

@@ -362,6 +362,7 @@ class _Checker:
             if not props.names.get(lang, "").strip():
                 self.problem(file, f"properties.names.{lang}", _("missing translation"), record)
                 ok = False
+        self.check_both_forms(file, "properties.names.", props.names, config, record)
         parties = {p.id for p in config.parties}
         forces = {config.peacekeeping_force.id} if config.peacekeeping_force else set()
         clauses = {c.id for c in config.clauses}
@@ -565,6 +566,35 @@ class _Checker:
                         _("unknown category {name!r}").format(name=category),
                     )
 
+    def check_both_forms(
+        self,
+        file: str,
+        prefix: str,
+        names: dict[str, str],
+        config: MissionFile,
+        record: str,
+    ) -> None:
+        """A language that is not a party's own names a disputed place as the others do: in
+        both forms, "Khankendi / Stepanakert". A party's language may use its own name."""
+        forms = {
+            lang: len(names[lang].split(" / "))
+            for lang in config.monitor_languages()
+            if names.get(lang, "").strip()
+        }
+        most = max(forms.values(), default=1)
+        fuller = next((lang for lang, n in forms.items() if n == most), "")
+        for lang, n in forms.items():
+            if n < most:
+                self.problem(
+                    file,
+                    f"{prefix}{lang}",
+                    _(
+                        "a disputed place: a monitor's language names it in every form, "
+                        "separated by ' / ', as {other} does ({name})"
+                    ).format(other=fuller, name=names[fuller]),
+                    record,
+                )
+
     # -- gazetteer --------------------------------------------------------------------------
     def gazetteer(self, config: MissionFile) -> list[Settlement]:
         name = config.gazetteer
@@ -605,6 +635,7 @@ class _Checker:
                 self.problem(name, f"name_{lang}", _("missing translation"), record)
             if bad:
                 continue
+            self.check_both_forms(name, "name_", names, config, record)
             population = (row.get("population") or "").strip()
             geonameid = (row.get("geonameid") or "").strip()
             alt = (row.get("alt_names") or "").strip()

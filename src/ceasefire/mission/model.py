@@ -235,6 +235,12 @@ class MissionFile(_Strict):
     correlation: Correlation = Correlation()
     policy: Policy = Policy()
 
+    def monitor_languages(self) -> list[str]:
+        """The working languages that are no party's own (the monitors', and English): each
+        names a disputed place in every form; a party's language may use its own name."""
+        own = {p.language for p in self.parties}
+        return [lang for lang in self.languages if lang not in own]
+
 
 class ZoneProperties(_Strict):
     """The properties of a zone feature in a GeoJSON layer."""

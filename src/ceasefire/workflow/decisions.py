@@ -42,6 +42,10 @@ KIND_APPROVAL = "approval"
 TWO_KEY, JOINT, URGENT = "two_key", "joint", "urgent"
 PROPOSED, APPROVED, REJECTED = "proposed", "approved", "rejected"
 TAKEN, CONFIRMED, CONTESTED, ESCALATED = "taken", "confirmed", "contested", "escalated"
+STATES = (PROPOSED, APPROVED, REJECTED, TAKEN, CONFIRMED, CONTESTED, ESCALATED)
+TIERS = (TWO_KEY, JOINT, URGENT)
+VERDICTS = ("propose", "take", "approve", "reject", "confirm", "contest", "escalate")
+"""The steps a decision's record lists (:class:`Step`)."""
 PENDING = (PROPOSED, TAKEN, ESCALATED, CONTESTED)
 """States that still wait for someone (listed in the handover report)."""
 

@@ -28,6 +28,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, insert, select, update
 
 from ceasefire.i18n import _
+from ceasefire.labels import label
 from ceasefire.mission.model import Mission
 from ceasefire.store.schema import api_tokens, users
 from ceasefire.workflow._common import moment, record_entry
@@ -138,9 +139,9 @@ def require(
         raise Forbidden(
             _("{name} ({role} of {affiliation}) may not {action}").format(
                 name=user.name,
-                role=user.role,
+                role=label("role", user.role),
                 affiliation=user.affiliation or "-",
-                action=action.replace("_", " ")
+                action=label("action", action)
                 + (f" ({contingent})" if contingent is not None else ""),
             )
         )
@@ -163,9 +164,15 @@ def _check_affiliation(mission: Mission, role: str, affiliation: str) -> None:
             )
         )
     if affiliation not in allowed[role]:
+        if allowed[role] == [""]:
+            raise Invalid(
+                _("{role}: belongs to no contingent or party; leave the affiliation empty").format(
+                    role=label("role", role)
+                )
+            )
         raise Invalid(
-            _("a {role} belongs to one of: {choices}").format(
-                role=role, choices=", ".join(a or '""' for a in allowed[role]) or "-"
+            _("{role}: the affiliation is one of {choices}").format(
+                role=label("role", role), choices=", ".join(allowed[role]) or "-"
             )
         )
 
