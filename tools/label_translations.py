@@ -397,6 +397,23 @@ LABELS: dict[tuple[str, str], tuple[str, str, str, str]] = {
 # Other messages of the words issue: msgid (or singular, plural) -> ru, tr, az, hy; plural
 # forms as each catalog counts them (ru 3, az 2, tr 1, hy 1).
 MESSAGES: dict[str | tuple[str, str], tuple[object, object, object, object]] = {
+    "Entry {index} is not in a cosigned checkpoint yet: the newest covers entries 0 to "
+    "{last}. Ask again after the next checkpoint.": (
+        "Запись {index} ещё не вошла в подписанную обеими сторонами контрольную точку: "
+        "последняя охватывает записи с 0 по {last}. Повторите запрос после следующей.",
+        "{index} numaralı kayıt henüz ortak imzalı bir kontrol noktasında değil: en yenisi "
+        "0-{last} kayıtlarını kapsıyor. Bir sonraki kontrol noktasından sonra yeniden sorun.",
+        "{index} nömrəli yazı hələ birgə imzalanmış nəzarət nöqtəsinə daxil deyil: ən yenisi "
+        "0-{last} yazılarını əhatə edir. Növbəti nəzarət nöqtəsindən sonra yenidən soruşun.",
+        "{index} գրառումը դեռ համատեղ ստորագրված ստուգակետում չէ. վերջինը ներառում է "
+        "0-ից {last} գրառումները։ Կրկին հարցրեք հաջորդ ստուգակետից հետո։",
+    ),
+    "--at {text} was read as a time of the mission's zone, {tz}": (
+        "--at {text} прочитано как время часового пояса миссии, {tz}",
+        "--at {text}, misyonun saat dilimine ({tz}) göre okundu",
+        "--at {text} missiyanın saat qurşağının ({tz}) vaxtı kimi oxundu",
+        "--at {text}-ը կարդացվել է որպես առաքելության ժամային գոտու ({tz}) ժամանակ",
+    ),
     "Period: {period}; time zone {tz}; languages {langs}": (
         "Период: {period}; часовой пояс: {tz}; языки: {langs}",
         "Dönem: {period}; saat dilimi: {tz}; diller: {langs}",

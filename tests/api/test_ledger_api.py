@@ -198,6 +198,10 @@ def test_bad_requests_are_problem_details(
         assert body["type"].endswith("invalid-parameter"), params
     body = assert_problem(client.get(f"{API}/entries/{size}"), 404)
     assert str(size) in body["detail"]
+    # An entry that exists but no cosigned checkpoint covers yet is told so, not "at most".
+    load(client, [record(9)])
+    body = assert_problem(client.get(inclusion, params={"index": size}), 422, "index")
+    assert "not in a cosigned checkpoint yet" in str(body)
     assert_problem(client.get(f"{API}/entries/-1"), 422, "index")
     assert_problem(client.get(f"{API}/entries/abc"), 422, "index")
     assert_problem(client.post(f"{API}/checkpoint"), 405)  # read-only

@@ -203,6 +203,15 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
         def prove(tree: MerkleTree) -> dict[str, Any]:
             if tree_size > tree.size:
                 checks.fail("size", _at_most("size", tree.size, tree_size))
+            elif index >= tree_size and size is None and index < tree.size:
+                # The entry exists but the newest cosigned checkpoint does not cover it yet.
+                checks.fail(
+                    "index",
+                    _(
+                        "Entry {index} is not in a cosigned checkpoint yet: the newest covers "
+                        "entries 0 to {last}. Ask again after the next checkpoint."
+                    ).format(index=index, last=tree_size - 1),
+                )
             elif index >= tree_size:
                 checks.fail("index", _at_most("index", tree_size - 1, index))
             checks.done()

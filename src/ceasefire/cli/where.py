@@ -13,7 +13,7 @@ from ceasefire.geo.engine import Enricher, check_points
 from ceasefire.geo.locate import check_in_period, describe
 from ceasefire.geo.phrase import format_km
 from ceasefire.i18n import _, current_language, language
-from ceasefire.timeutil import parse_time
+from ceasefire.timeutil import parse_time, shown
 
 
 def where(
@@ -45,7 +45,14 @@ def where(
         print_json(answer)
         return
     with language(lang):
-        console.print(f"[bold]{answer['phrase']}[/bold]  ({lat:.5f}, {lon:.5f}, {answer['at']})")
+        tz = m.config.timezone
+        console.print(f"[bold]{answer['phrase']}[/bold]  ({lat:.5f}, {lon:.5f}, {shown(when, tz)})")
+        if at and parse_time(at, "UTC") != when:
+            console.print(
+                _("--at {text} was read as a time of the mission's zone, {tz}").format(
+                    text=at, tz=tz
+                )
+            )
         party = answer["controlled_by"]
         console.print(_("Controlled by: {party}").format(party=party or _("no party")))
         zones = answer["zone_details"]
