@@ -44,7 +44,13 @@ def test_demo_runs_the_whole_center(cli, tmp_path: Path) -> None:  # type: ignor
     assert "no contingent's signer key" in out
 
     db = str(workdir / "ceasefire.db")
-    decisions = cli("decisions", "--as-user", "ru-head", "--db", db, "--format", "json").json()
+    # The urgent reaction's incident is blind to the other side: each head sees its own side's.
+    decisions = [
+        d
+        for head in ("ru-head", "tr-head")
+        for d in cli("decisions", "--as-user", head, "--db", db, "--format", "json").json()
+        if not d["withheld"]
+    ]
     [urgent] = [d for d in decisions if d["tier"] == "urgent"]
     assert urgent["state"] == "escalated"
     assert [s["verdict"] for s in urgent["steps"]] == ["take", "escalate"]

@@ -1,4 +1,4 @@
-"""Assessments are blind until both submitted (or the time limit passed), immutable, and
+"""Assessments are blind until both submitted (or both heads end it), immutable, and
 give a finding only where both agree; otherwise the incident is disputed with both views."""
 
 from __future__ import annotations
@@ -10,8 +10,16 @@ import sqlalchemy as sa
 from workflow_support import T0, Center
 
 from ceasefire.store.schema import assessments as assessments_table
-from ceasefire.store.schema import incidents
-from ceasefire.workflow import Forbidden, Invalid, NotFound, assessments, findings
+from ceasefire.store.schema import incidents, ledger
+from ceasefire.workflow import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    assessments,
+    blindness,
+    findings,
+)
 
 VIOLATION = {"violation": "yes", "clauses": ["1"], "attribution": "AZ", "severity": "high"}
 
@@ -31,36 +39,56 @@ def test_blind_until_both_submitted(center: Center) -> None:
     later = T0 + timedelta(hours=1)
     with center.engine.connect() as db:
         # The other side reads nothing of it, in the library, whatever the screen does.
-        assert assessments.visible(db, m, u["tr-do"], "INC-1", at=later) == []
-        assert assessments.latest(db, m, u["tr-head"], "INC-1", at=later) == {}
-        assert assessments.visible(db, m, u["auditor"], "INC-1", at=later) == []
+        assert assessments.visible(db, m, u["tr-do"], "INC-1") == []
+        assert assessments.latest(db, m, u["tr-head"], "INC-1") == {}
+        assert assessments.visible(db, m, u["auditor"], "INC-1") == []
         assert [a.contingent for a in assessments.visible(db, m, u["ru-analyst"], "INC-1")] == [
             "RU"
         ]
-        assert assessments.is_blind(db, m, "INC-1", at=later)
+        assert assessments.is_blind(db, m, "INC-1")
         assert findings.current(db, u["tr-do"], "INC-1") is None
     with center.engine.begin() as db:
         assessments.submit(db, m, u["tr-do"], "INC-1", at=later, **VIOLATION)
     with center.engine.connect() as db:
-        side_by_side = assessments.latest(db, m, u["tr-do"], "INC-1", at=later)
+        side_by_side = assessments.latest(db, m, u["tr-do"], "INC-1")
         assert sorted(side_by_side) == ["RU", "TR"]
         # Liaisons see assessments only once released to them.
         with pytest.raises(Forbidden):
-            assessments.visible(db, m, u["am-liaison"], "INC-1", at=later)
-        assert assessments.visible(db, m, u["am-liaison"], "INC-1", released_to=("AM",), at=later)
+            assessments.visible(db, m, u["am-liaison"], "INC-1")
+        assert assessments.visible(db, m, u["am-liaison"], "INC-1", released_to=("AM",))
 
 
-def test_blind_lifts_after_the_time_limit(center: Center) -> None:
+def test_blind_has_no_time_out_only_both_heads_end_it(center: Center) -> None:
     m, u = center.mission, center.users
     with center.engine.begin() as db:
-        assessments.submit(db, m, u["tr-head"], "INC-1", at=T0, **VIOLATION)
-    limit = timedelta(hours=m.config.policy.assessment_limit_hours)
-    assert limit == timedelta(hours=24)
+        assessments.submit(db, m, u["tr-head"], "INC-1", at=T0, remarks="TR's view", **VIOLATION)
+    # Years later, RU (which never submitted) still reads nothing of TR's view.
     with center.engine.connect() as db:
-        before = T0 + limit - timedelta(seconds=1)
-        assert assessments.visible(db, m, u["ru-do"], "INC-1", at=before) == []
-        seen = assessments.visible(db, m, u["ru-do"], "INC-1", at=T0 + limit)
+        assert assessments.visible(db, m, u["ru-do"], "INC-1") == []
+        assert assessments.is_blind(db, m, "INC-1")
+    # Only a head may give a key; one side's key alone, or the same side twice, is not enough.
+    with center.engine.begin() as db:
+        for name in ("ru-do", "ru-analyst", "auditor", "pk-liaison"):
+            with pytest.raises(Forbidden):
+                blindness.lift(db, m, u[name], "INC-1", at=T0)
+        assert blindness.lift(db, m, u["ru-head"], "INC-1", remarks="TR is away", at=T0) == {"RU"}
+        with pytest.raises(Conflict):
+            blindness.lift(db, m, u["ru-head2"], "INC-1", at=T0)
+    with center.engine.connect() as db:
+        assert assessments.visible(db, m, u["ru-do"], "INC-1") == []
+    with center.engine.begin() as db:
+        assert blindness.lift(db, m, u["tr-head"], "INC-1", at=T0) == {"RU", "TR"}
+        with pytest.raises(Conflict):  # nothing left to end
+            blindness.lift(db, m, u["tr-head"], "INC-1", at=T0)
+    with center.engine.connect() as db:
+        seen = assessments.visible(db, m, u["ru-do"], "INC-1")
         assert [a.contingent for a in seen] == ["TR"]
+        # Both keys are in the ledger, with who gave them.
+        logged = db.execute(
+            sa.select(ledger.c.ref, ledger.c.entry).where(ledger.c.kind == "unblind")
+        ).all()
+    assert [r.ref for r in logged] == ["INC-1/RU", "INC-1/TR"]
+    assert '"by":"ru-head"' in logged[0].entry and "TR is away" in logged[0].entry
     assert status(center) == "assessing"  # no finding without both views
 
 

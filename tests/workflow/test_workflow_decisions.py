@@ -6,10 +6,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from workflow_support import T0, Center
+from workflow_support import T0, Center, assess_both
 
 from ceasefire.mission.model import REACTIONS, Policy
 from ceasefire.workflow import Conflict, Forbidden, Invalid, decisions
+
+
+@pytest.fixture(autouse=True)
+def _not_blind(center: Center) -> None:
+    """Both sides assessed INC-1, so each sees (and may answer) the other's decisions."""
+    assess_both(center, "INC-1")
 
 
 def test_two_key_needs_both_heads(center: Center) -> None:
@@ -28,7 +34,7 @@ def test_two_key_needs_both_heads(center: Center) -> None:
         for name in ("am-liaison", "auditor", "tr-analyst"):
             with pytest.raises(Forbidden):
                 decisions.approve(db, m, u[name], d.id, at=T0)
-        assert decisions.get_decision(db, u["tr-do"], d.id).state == "proposed"
+        assert decisions.get_decision(db, m, u["tr-do"], d.id).state == "proposed"
         done = decisions.approve(db, m, u["tr-head"], d.id, at=T0 + timedelta(minutes=5))
     assert done.state == "approved"
     assert [(s.verdict, s.contingent) for s in done.steps] == [
@@ -111,7 +117,7 @@ def test_urgent_tier_confirmed_or_contested_by_the_other_side(center: Center) ->
         assert contested.steps[-1].remarks == "no drone free"
         with pytest.raises(Conflict):
             decisions.confirm(db, m, u["ru-head"], e.id, at=T0)
-        pending = decisions.list_decisions(db, u["auditor"], pending=True)
+        pending = decisions.list_decisions(db, m, u["auditor"], pending=True)
     assert [p.id for p in pending] == [e.id]
 
 

@@ -9,7 +9,7 @@ import threading
 from datetime import datetime, timedelta
 
 import pytest
-from workflow_support import T0, Center
+from workflow_support import T0, Center, assess_both
 
 from ceasefire.workflow import decisions
 from ceasefire.workflow.scheduler import EscalationScheduler
@@ -47,6 +47,12 @@ class Clock:
         assert event.wait(PATIENCE), f"the scheduler did not reach pass {count}"
 
 
+@pytest.fixture(autouse=True)
+def _not_blind(center: Center) -> None:
+    """Both sides assessed INC-1, so each sees (and may answer) the other's decisions."""
+    assess_both(center, "INC-1")
+
+
 def test_one_pass_escalates_the_overdue_and_leaves_the_rest(center: Center) -> None:
     m, u = center.mission, center.users
     hours = m.config.policy.escalate_hours
@@ -60,8 +66,8 @@ def test_one_pass_escalates_the_overdue_and_leaves_the_rest(center: Center) -> N
     assert [d.id for d in scheduler.run_once()] == [old.id]
     assert scheduler.run_once() == []  # nothing twice
     with center.engine.connect() as db:
-        assert decisions.get_decision(db, u["auditor"], old.id).state == "escalated"
-        assert decisions.get_decision(db, u["auditor"], new.id).state == "proposed"
+        assert decisions.get_decision(db, m, u["auditor"], old.id).state == "escalated"
+        assert decisions.get_decision(db, m, u["auditor"], new.id).state == "proposed"
 
 
 def test_the_running_scheduler_escalates_and_goes_on_after_a_failed_pass(
@@ -84,8 +90,8 @@ def test_the_running_scheduler_escalates_and_goes_on_after_a_failed_pass(
     ):
         clock.wait_for_read(3)  # pass 1 failed, pass 2 ran
     with center.engine.connect() as db:
-        assert decisions.get_decision(db, u["auditor"], urgent.id).state == "escalated"
-        assert decisions.get_decision(db, u["auditor"], later.id).state == "proposed"
+        assert decisions.get_decision(db, m, u["auditor"], urgent.id).state == "escalated"
+        assert decisions.get_decision(db, m, u["auditor"], later.id).state == "proposed"
     failed = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert failed and failed[0].exc_info is not None
     assert "clock broken at read 1" in str(failed[0].exc_info[1])
@@ -110,7 +116,7 @@ def test_each_pass_holds_the_writers_lock(center: Center) -> None:
         clock.wait_for_read(2)
     assert held and all(held)
     with center.engine.connect() as db:
-        assert decisions.get_decision(db, u["auditor"], d.id).state == "escalated"
+        assert decisions.get_decision(db, m, u["auditor"], d.id).state == "escalated"
 
 
 def test_a_bad_interval_is_refused(center: Center) -> None:

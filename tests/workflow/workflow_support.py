@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from ceasefire.mission import Mission
 from ceasefire.store.schema import incidents
-from ceasefire.workflow import User
+from ceasefire.workflow import User, assessments
 
 T0 = datetime(2021, 2, 1, 10, 0, tzinfo=UTC)
 STAFF = [
@@ -62,3 +62,11 @@ class Center:
     mission: Mission
     users: dict[str, User]
     new_incident: Callable[[str], str]
+
+
+def assess_both(center: Center, incident_id: str) -> None:
+    """Both contingents assess the incident, so it is no longer blind."""
+    view = {"violation": "yes", "clauses": ["1"], "attribution": "AZ"}
+    with center.engine.begin() as db:
+        for name in ("ru-do", "tr-do"):
+            assessments.submit(db, center.mission, center.users[name], incident_id, at=T0, **view)

@@ -84,6 +84,7 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/incidents/{incident_id}/assessments"): action("submit_assessment"),
     ("GET", "/incidents/{incident_id}/assessments"): action("read_assessments"),
     ("GET", "/incidents/{incident_id}/finding"): action("read_finding"),
+    ("POST", "/incidents/{incident_id}/unblind"): action("lift_blindness"),
     ("POST", "/incidents/{incident_id}/decisions"): action("propose_decision"),
     ("GET", "/decisions"): action("read_decisions"),
     ("GET", "/decisions/{decision_id}"): action("read_decisions"),

@@ -8,7 +8,6 @@ No key is needed: checkpoints are stored already signed and cosigned
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -31,8 +30,7 @@ from ceasefire.ledger.merkle import MerkleTree
 from ceasefire.ledger.note import b64encode
 from ceasefire.mission import Mission
 from ceasefire.timeutil import iso
-from ceasefire.workflow.assessments import KIND_ASSESSMENT, is_blind
-from ceasefire.workflow.roles import User
+from ceasefire.workflow.blindness import withheld_entry
 
 MAX_INDEX = 2**63 - 1
 """Indexes and sizes are stored as signed 64-bit numbers."""
@@ -81,20 +79,6 @@ def _at_most(field: str, limit: int, value: int) -> str:
     return _("The parameter {field} must be at most {limit}; got {value}.").format(
         field=field, limit=limit, value=value
     )
-
-
-def _withheld(engine: Engine, mission: Mission, user: User, kind: str, entry: str) -> bool:
-    """An assessment the caller's side may not read yet: the log must not undo blindness.
-
-    Until both contingents have assessed an incident (or the limit passed), an assessment
-    entry is readable only by its own contingent."""
-    if kind != KIND_ASSESSMENT:
-        return False
-    record = json.loads(entry).get("record", {})
-    if user.contingent is not None and record.get("contingent") == user.contingent:
-        return False
-    with engine.connect() as db:
-        return is_blind(db, mission, str(record.get("incident", "")))
 
 
 def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
@@ -152,14 +136,18 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
         request: Request, index: int = Path(ge=0, le=MAX_INDEX, description="from 0")
     ) -> JSONResponse:
         found, size = reader.entry(index)
-        if found is not None and _withheld(
-            engine, mission, current_user(request), found.kind, found.entry
-        ):
-            raise Problem(
-                403,
-                _("This assessment stays with its own contingent until both have assessed."),
-                type=problems.FORBIDDEN,
-            )
+        if found is not None:
+            with engine.connect() as db:
+                hidden = withheld_entry(db, mission, current_user(request), found.kind, found.entry)
+            if hidden:
+                raise Problem(
+                    403,
+                    _(
+                        "This entry carries one contingent's view of an incident that is still "
+                        "blind: it stays with that contingent until both have assessed."
+                    ),
+                    type=problems.FORBIDDEN,
+                )
         if found is None:
             raise Problem(
                 404,

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine
 from ceasefire.api import problems
 from ceasefire.api.access import bearer, current_user
 from ceasefire.mission.model import Mission
-from ceasefire.workflow import assessments, decisions, findings, roles, shifts
+from ceasefire.workflow import assessments, blindness, decisions, findings, roles, shifts
 from ceasefire.workflow._common import incident_status
 from ceasefire.workflow.errors import Forbidden
 
@@ -203,6 +203,29 @@ def router(prefix: str, engine: Engine, mission: Mission, lock: threading.Lock) 
 
         return JSONResponse(read(step))
 
+    @api.post(
+        "/incidents/{incident_id}/unblind",
+        summary="A head's key to end the blind period before every contingent has assessed "
+        "(it ends once a head of every contingent has given theirs)",
+        responses=problems.responses(401, 403, 404, 409),
+        tags=["workflow"],
+    )
+    def unblind(
+        request: Request, incident_id: str = INCIDENT_ID, body: StepIn | None = Body(None)
+    ) -> JSONResponse:
+        user = current_user(request)
+        remarks = body.remarks if body is not None else ""
+
+        def step(db: Connection) -> dict[str, Any]:
+            agreed = blindness.lift(db, mission, user, incident_id, remarks=remarks)
+            return {
+                "incident": incident_id,
+                "agreed": sorted(agreed),
+                "blind": blindness.is_blind(db, mission, incident_id),
+            }
+
+        return JSONResponse(write(step))
+
     # -- decisions --------------------------------------------------------------------------
 
     @api.post(
@@ -227,7 +250,7 @@ def router(prefix: str, engine: Engine, mission: Mission, lock: threading.Lock) 
                 remarks=body.remarks,
             )
         )
-        return JSONResponse(made.record(), status_code=201)
+        return JSONResponse(made.shown(), status_code=201)
 
     @api.get(
         "/decisions",
@@ -242,9 +265,11 @@ def router(prefix: str, engine: Engine, mission: Mission, lock: threading.Lock) 
     ) -> JSONResponse:
         user = current_user(request)
         found = read(
-            lambda db: decisions.list_decisions(db, user, incident_id=incident, pending=pending)
+            lambda db: decisions.list_decisions(
+                db, mission, user, incident_id=incident, pending=pending
+            )
         )
-        return JSONResponse({"decisions": [d.record() for d in found]})
+        return JSONResponse({"decisions": [d.shown() for d in found]})
 
     @api.get(
         "/decisions/{decision_id}",
@@ -254,7 +279,8 @@ def router(prefix: str, engine: Engine, mission: Mission, lock: threading.Lock) 
     )
     def get_decision(request: Request, decision_id: str = DECISION_ID) -> JSONResponse:
         user = current_user(request)
-        return JSONResponse(read(lambda db: decisions.get_decision(db, user, decision_id)).record())
+        found = read(lambda db: decisions.get_decision(db, mission, user, decision_id))
+        return JSONResponse(found.shown())
 
     def answer(name: str, step: Callable[..., decisions.Decision], summary: str) -> None:
         @api.post(
@@ -272,7 +298,7 @@ def router(prefix: str, engine: Engine, mission: Mission, lock: threading.Lock) 
             user = current_user(request)
             remarks = body.remarks if body is not None else ""
             done = write(lambda db: step(db, mission, user, decision_id, remarks=remarks))
-            return JSONResponse(done.record())
+            return JSONResponse(done.shown())
 
     answer("approve", decisions.approve, "Give your contingent's key to a proposed decision")
     answer("reject", decisions.reject, "Refuse your contingent's key: the proposal ends")

@@ -21,7 +21,7 @@ from ceasefire.labels import label
 from ceasefire.mission import Mission, load_mission
 from ceasefire.store import open_database
 from ceasefire.timeutil import parse_time, shown, shown_text
-from ceasefire.workflow import assessments, decisions, findings, roles, shifts
+from ceasefire.workflow import assessments, blindness, decisions, findings, roles, shifts
 from ceasefire.workflow.roles import User
 
 users_app = typer.Typer(help="People and programs of the center.", no_args_is_help=True)
@@ -175,7 +175,6 @@ def assess(
 def finding(
     incident_id: str = typer.Argument(..., help="The incident id."),
     as_user: str = AS_USER,
-    at: str = AT_OPTION,
     fmt: Format = typer.Option(Format.text, "--format"),
     db: str = DB_OPTION,
     mission: str = MISSION_OPTION,
@@ -184,8 +183,8 @@ def finding(
     m = load_mission(mission)
     with open_database(db).connect() as conn:
         user = _acting(conn, as_user)
-        views = assessments.latest(conn, m, user, incident_id, at=_at(at, m))
-        blind = assessments.is_blind(conn, m, incident_id, _at(at, m))
+        views = assessments.latest(conn, m, user, incident_id)
+        blind = assessments.is_blind(conn, m, incident_id)
         found = findings.current(conn, user, incident_id)
     data = {
         "incident": incident_id,
@@ -243,10 +242,45 @@ def _assessment_value(key: str, value: Any) -> str:
     return "-" if value in (None, "") else str(value)
 
 
+def unblind(
+    incident_id: str = typer.Argument(..., help="The incident id."),
+    as_user: str = AS_USER,
+    remarks: str = typer.Option("", "--remarks"),
+    at: str = AT_OPTION,
+    fmt: Format = typer.Option(Format.text, "--format"),
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+) -> None:
+    """A head's key to end an incident's blind period before every contingent has assessed."""
+    m = load_mission(mission)
+    with open_database(db).begin() as conn:
+        agreed = blindness.lift(
+            conn, m, _acting(conn, as_user), incident_id, remarks=remarks, at=_at(at, m)
+        )
+        blind = blindness.is_blind(conn, m, incident_id)
+    line = (
+        _("{incident} is still blind: agreed so far by {contingents}")
+        if blind
+        else _("{incident} is no longer blind: agreed by {contingents}")
+    ).format(incident=incident_id, contingents=", ".join(sorted(agreed)))
+    _show({"incident": incident_id, "agreed": sorted(agreed), "blind": blind}, fmt, [line])
+
+
 # --- decisions --------------------------------------------------------------------------------
 
 
 def _decision_lines(d: decisions.Decision, timezone: str) -> list[str]:
+    if d.withheld:
+        return [
+            _("{id}: {reaction} on {incident}, {tier}, {state} (due {due})").format(
+                id=d.id,
+                reaction=_("withheld: the incident is still blind"),
+                incident=d.incident_id,
+                tier="-",
+                state=label("decision_state", d.state),
+                due=shown(d.due_at, timezone),
+            )
+        ]
     keys = "; ".join(
         f"{label('step', s.verdict)}: {s.contingent or '-'} ({s.user or '-'})" for s in d.steps
     )
@@ -293,7 +327,7 @@ def decide(
             remarks=remarks,
             at=_at(at, m),
         )
-    _show(d.record(), fmt, _decision_lines(d, m.config.timezone))
+    _show(d.shown(), fmt, _decision_lines(d, m.config.timezone))
 
 
 def approve(
@@ -340,7 +374,7 @@ def _answer(
     m = load_mission(mission)
     with open_database(db).begin() as conn:
         d = step(conn, m, _acting(conn, as_user), decision_id, remarks=remarks, at=_at(at, m))
-    _show(d.record(), fmt, _decision_lines(d, m.config.timezone))
+    _show(d.shown(), fmt, _decision_lines(d, m.config.timezone))
 
 
 def decisions_list(
@@ -361,9 +395,9 @@ def decisions_list(
         user = _acting(conn, as_user)
         if escalate:
             decisions.escalate_overdue(conn, m, at=_at(at, m))
-        found = decisions.list_decisions(conn, user, incident_id=incident, pending=pending)
+        found = decisions.list_decisions(conn, m, user, incident_id=incident, pending=pending)
     if fmt is Format.json:
-        print_json([d.record() for d in found])
+        print_json([d.shown() for d in found])
         return
     for d in found:
         for line in _decision_lines(d, m.config.timezone):

@@ -190,9 +190,6 @@ class Policy(_Strict):
     ``confirm_hours``; any other reaction needs a duty officer or head of every contingent.
     """
 
-    assessment_limit_hours: float = Field(
-        default=24.0, gt=0, description="after the first assessment, the other side's is shown"
-    )
     two_key: list[Reaction] = ["notify_both_parties", "request_explanation"]
     urgent: list[Reaction] = ["notify_peacekeepers", "request_reobservation", "escalate_to_heads"]
     confirm_hours: float = Field(default=2.0, gt=0)

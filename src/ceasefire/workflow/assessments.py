@@ -1,8 +1,8 @@
 """Each contingent's own assessment of an incident, blind until both have submitted.
 
-Why blind: neither side should anchor on the other. Until every contingent has submitted, or
-the mission's ``policy.assessment_limit_hours`` have passed since the first submission, a user
-reads only their own contingent's assessments; the library enforces it, not the screens.
+Why blind: neither side should anchor on the other. Until every contingent has submitted (or a
+head of every contingent agreed to end the blind period: :mod:`ceasefire.workflow.blindness`),
+a user reads only their own contingent's assessments; the library enforces it, not the screens.
 
 A draft stays with its author until submitted. A submitted assessment is never changed: a
 revision is a new version and the old ones stay. After each submission the joint result is
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import Connection, func, insert, select
@@ -32,6 +32,7 @@ from ceasefire.workflow._common import (
     record_entry,
     set_incident_status,
 )
+from ceasefire.workflow.blindness import is_blind, withheld
 from ceasefire.workflow.errors import Invalid
 from ceasefire.workflow.roles import User, require
 
@@ -198,20 +199,6 @@ def _all(connection: Connection, incident_id: str) -> list[Assessment]:
     return [_assessment(r) for r in rows]
 
 
-def is_blind(
-    connection: Connection, mission: Mission, incident_id: str, at: datetime | None = None
-) -> bool:
-    """Whether each side still sees only its own assessment of the incident."""
-    when = moment(at)
-    done = _all(connection, incident_id)
-    if {a.contingent for a in done} >= set(mission.contingent_ids()):
-        return False
-    if not done:
-        return True
-    first = min(a.submitted_at for a in done)
-    return when < first + timedelta(hours=mission.config.policy.assessment_limit_hours)
-
-
 def visible(
     connection: Connection,
     mission: Mission,
@@ -219,16 +206,16 @@ def visible(
     incident_id: str,
     *,
     released_to: tuple[str, ...] = (),
-    at: datetime | None = None,
 ) -> list[Assessment]:
     """Every version the user may read: their own side's always, the other side's once the
     assessment is no longer blind."""
     require(user, "read_assessments", released_to=released_to)
     incident_status(connection, incident_id)  # NotFound for an unknown incident
-    done = _all(connection, incident_id)
-    if is_blind(connection, mission, incident_id, at):
-        return [a for a in done if user.contingent is not None and a.contingent == user.contingent]
-    return done
+    return [
+        a
+        for a in _all(connection, incident_id)
+        if not withheld(connection, mission, user, incident_id, a.contingent)
+    ]
 
 
 def latest(
@@ -238,10 +225,12 @@ def latest(
     incident_id: str,
     *,
     released_to: tuple[str, ...] = (),
-    at: datetime | None = None,
 ) -> dict[str, Assessment]:
     """The newest visible version of each side's assessment, by contingent (side by side)."""
     newest: dict[str, Assessment] = {}
-    for a in visible(connection, mission, user, incident_id, released_to=released_to, at=at):
+    for a in visible(connection, mission, user, incident_id, released_to=released_to):
         newest[a.contingent] = a
     return newest
+
+
+__all__ = ["KIND_ASSESSMENT", "Assessment", "is_blind", "latest", "submit", "visible"]

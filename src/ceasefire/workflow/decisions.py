@@ -16,12 +16,17 @@ scheduler (and the tests) decide when "now" is.
 Monitoring only: the catalogue (:data:`ceasefire.mission.model.REACTIONS`) is closed and every
 reaction is a communication; no reaction recommends force. Every step is logged: the decision
 as kind ``decision`` (at each change of state), each approval or answer as ``approval``.
+
+Blind (:mod:`ceasefire.workflow.blindness`): while the incident is blind, a decision is its
+proposer's side's. The other side sees that it exists, who proposed it, its state and due time,
+but not the reaction, its tier, the party or contingent it names, nor any remarks; nor may it
+answer it until the blind period ends.
 """
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,6 +37,7 @@ from ceasefire.ledger import log
 from ceasefire.mission.model import REACTIONS, Mission
 from ceasefire.store.schema import decision_steps, decisions
 from ceasefire.timeutil import iso
+from ceasefire.workflow import blindness
 from ceasefire.workflow._common import incident_status, moment, record_entry
 from ceasefire.workflow.errors import Conflict, Forbidden, Invalid, NotFound
 from ceasefire.workflow.roles import User, require
@@ -76,8 +82,32 @@ class Decision:
     due_at: datetime
     remarks: str
     steps: tuple[Step, ...] = ()
+    withheld: bool = False
+    """Seen by the other side of a blind incident: only what reveals nothing of the view."""
+
+    def shown(self) -> dict[str, Any]:
+        """What a reader gets (the API's and the command line's form)."""
+        if not self.withheld:
+            return {**self.record(), "withheld": False}
+        return {
+            "id": self.id,
+            "incident": self.incident_id,
+            "reaction": None,
+            "party": None,
+            "contingent": None,
+            "tier": None,
+            "state": self.state,
+            "proposed_by": self.proposed_by,
+            "proposer_contingent": self.proposer_contingent,
+            "proposed_at": iso(self.proposed_at),
+            "due_at": iso(self.due_at),
+            "remarks": None,
+            "steps": [],
+            "withheld": True,
+        }
 
     def record(self) -> dict[str, Any]:
+        """The logged form."""
         return {
             "id": self.id,
             "incident": self.incident_id,
@@ -181,6 +211,31 @@ def _load(connection: Connection, decision_id: str) -> Decision:
             for s in steps
         ),
     )
+
+
+def _hidden(connection: Connection, mission: Mission, user: User, decision: Decision) -> bool:
+    return blindness.withheld(
+        connection, mission, user, decision.incident_id, decision.proposer_contingent
+    )
+
+
+def _as_seen(
+    connection: Connection, mission: Mission, user: User | None, decision: Decision
+) -> Decision:
+    """The decision as ``user`` may see it (None: the center itself sees everything)."""
+    if user is not None and _hidden(connection, mission, user, decision):
+        return replace(decision, withheld=True)
+    return decision
+
+
+def _refuse_blind(connection: Connection, mission: Mission, user: User, d: Decision) -> None:
+    if _hidden(connection, mission, user, d):
+        raise Forbidden(
+            _(
+                "decision {id} is on incident {incident}, which is still blind: assess it "
+                "first (or have the heads of every contingent end the blind period)"
+            ).format(id=d.id, incident=d.incident_id)
+        )
 
 
 def _step(
@@ -363,6 +418,7 @@ def _answer(
     require(user, "approve_decision", contingent=user.contingent)
     log.lock(connection)
     decision = _load(connection, decision_id)
+    _refuse_blind(connection, mission, user, decision)
     if decision.tier == URGENT:
         raise Conflict(_("an urgent decision is confirmed or contested, not approved"))
     if decision.state not in (PROPOSED, ESCALATED):
@@ -430,6 +486,7 @@ def _respond(
     require(user, "respond_urgent", contingent=user.contingent)
     log.lock(connection)
     decision = _load(connection, decision_id)
+    _refuse_blind(connection, mission, user, decision)
     if decision.tier != URGENT or decision.state not in (TAKEN, ESCALATED):
         raise Conflict(
             _("decision {id} is not an urgent decision waiting for an answer").format(
@@ -479,19 +536,22 @@ def escalate_overdue(
     return escalated
 
 
-def get_decision(connection: Connection, user: User, decision_id: str) -> Decision:
+def get_decision(
+    connection: Connection, mission: Mission, user: User, decision_id: str
+) -> Decision:
     require(user, "read_decisions")
-    return _load(connection, decision_id)
+    return _as_seen(connection, mission, user, _load(connection, decision_id))
 
 
 def list_decisions(
     connection: Connection,
+    mission: Mission,
     user: User | None,
     *,
     incident_id: str | None = None,
     pending: bool = False,
 ) -> list[Decision]:
-    """Decisions, oldest first. ``user`` None: the center itself (the handover report)."""
+    """Decisions, oldest first, as ``user`` may see them (None: the center itself)."""
     if user is not None:
         require(user, "read_decisions")
     query = select(decisions.c.id).order_by(decisions.c.proposed_at, decisions.c.id)
@@ -499,4 +559,7 @@ def list_decisions(
         query = query.where(decisions.c.incident_id == incident_id)
     if pending:
         query = query.where(decisions.c.state.in_(PENDING))
-    return [_load(connection, i) for i in connection.execute(query).scalars()]
+    return [
+        _as_seen(connection, mission, user, _load(connection, i))
+        for i in connection.execute(query).scalars()
+    ]

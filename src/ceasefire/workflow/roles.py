@@ -55,12 +55,14 @@ PERMISSIONS: dict[str, dict[Role, Scope]] = {
     # Parity of information: every contingent reads everything of both.
     "read_observations": _CONTINGENT_READ,
     "read_incident": _CONTINGENT_READ,
-    "read_assessments": _CONTINGENT_READ,  # and blind until both submitted (assessments.py)
+    "read_assessments": _CONTINGENT_READ,  # and blind until both submitted (blindness.py)
     "read_finding": _CONTINGENT_READ,
     "read_decisions": _CONTINGENT_READ,
     "ingest_observations": {"analyst": "own", "duty_officer": "own"},
     "submit_assessment": {"duty_officer": "own", "head": "own"},
     "propose_decision": {"duty_officer": "own", "head": "own"},
+    # Ending a blind period before both have assessed: a head of every contingent (blindness.py).
+    "lift_blindness": {"head": "own"},
     "take_urgent": {"duty_officer": "own"},
     # Which of the two roles counts for a decision's tier is decided in decisions.py.
     "approve_decision": {"duty_officer": "own", "head": "own"},

@@ -183,8 +183,8 @@ def handover_report(
         )
     ]
     pending = [
-        {**d.record(), "overdue": d.due_at <= when}
-        for d in decisions.list_decisions(connection, None, pending=True)
+        {**d.shown(), "overdue": d.due_at <= when}
+        for d in decisions.list_decisions(connection, mission, user, pending=True)
     ]
     flags = [
         _("shift {id} has no officer of {contingents}").format(

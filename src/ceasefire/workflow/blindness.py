@@ -1,0 +1,136 @@
+"""Blindness: until every contingent has assessed an incident, neither sees the other's view.
+
+Why: neither side should anchor on the other. The rule lives here, in the library, and every
+read path asks it: assessments, decisions (a proposed reaction, the party it names and its
+remarks reveal the proposer's view as surely as an assessment does), their ledger entries, the
+handover report, the command line and the API.
+
+A blind period ends when every contingent has submitted an assessment, or when a head of every
+contingent has agreed to end it (:func:`lift`, two keys, each logged as kind ``unblind``). There
+is no time-out: a side that never submits keeps the other's view hidden until both heads agree.
+Whether it was lifted is read from the log itself, so no table can be edited to undo it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from ceasefire.i18n import _
+from ceasefire.ledger import log
+from ceasefire.mission.model import Mission
+from ceasefire.store.schema import assessments, decisions, ledger
+from ceasefire.timeutil import iso
+from ceasefire.workflow._common import incident_status, moment, record_entry
+from ceasefire.workflow.errors import Conflict
+from ceasefire.workflow.roles import User, require
+
+KIND_UNBLIND = "unblind"
+# Ledger entries that carry one contingent's view of an incident.
+VIEW_KINDS = ("assessment", "decision", "approval")
+
+
+def submitted(connection: Connection, incident_id: str) -> set[str]:
+    """The contingents that have submitted an assessment of the incident."""
+    rows = connection.execute(
+        select(assessments.c.contingent).where(assessments.c.incident_id == incident_id).distinct()
+    )
+    return {str(c) for c in rows.scalars()}
+
+
+def lifted(connection: Connection, mission: Mission, incident_id: str) -> set[str]:
+    """The contingents whose head agreed to end the incident's blind period (from the log)."""
+    refs = {f"{incident_id}/{c}": c for c in mission.contingent_ids()}
+    rows = connection.execute(
+        select(ledger.c.ref).where(
+            ledger.c.kind != "observation",  # lets the partial index on (kind, ref) serve
+            ledger.c.kind == KIND_UNBLIND,
+            ledger.c.ref.in_(list(refs)),
+        )
+    )
+    return {refs[r] for r in rows.scalars()}
+
+
+def is_blind(connection: Connection, mission: Mission, incident_id: str) -> bool:
+    """Whether each side still sees only its own view of the incident."""
+    everyone = set(mission.contingent_ids())
+    if submitted(connection, incident_id) >= everyone:
+        return False
+    return not lifted(connection, mission, incident_id) >= everyone
+
+
+def withheld(
+    connection: Connection, mission: Mission, user: User, incident_id: str, contingent: str
+) -> bool:
+    """Whether ``contingent``'s view of the incident is hidden from ``user`` now."""
+    if user.contingent is not None and user.contingent == contingent:
+        return False
+    return is_blind(connection, mission, incident_id)
+
+
+def withheld_entry(
+    connection: Connection, mission: Mission, user: User, kind: str, entry: str
+) -> bool:
+    """Whether a ledger entry carries a view the user may not read yet: the log must not undo
+    blindness. Assessments, decisions and their steps are the proposer's side's until the
+    incident is no longer blind."""
+    if kind not in VIEW_KINDS:
+        return False
+    record: dict[str, Any] = json.loads(entry).get("record", {})
+    if kind == "assessment":
+        incident, side = record.get("incident"), record.get("contingent")
+    elif kind == "decision":
+        incident, side = record.get("incident"), record.get("proposer_contingent")
+    else:
+        row = connection.execute(
+            select(decisions.c.incident_id, decisions.c.proposer_contingent).where(
+                decisions.c.id == str(record.get("decision", ""))
+            )
+        ).first()
+        if row is None:
+            return True  # a step whose decision cannot be found: keep it back
+        incident, side = row.incident_id, row.proposer_contingent
+    return withheld(connection, mission, user, str(incident or ""), str(side or ""))
+
+
+def lift(
+    connection: Connection,
+    mission: Mission,
+    user: User,
+    incident_id: str,
+    *,
+    remarks: str = "",
+    at: datetime | None = None,
+) -> set[str]:
+    """A head gives their contingent's key to end the incident's blind period early.
+
+    Logged as kind ``unblind``, ref ``<incident>/<contingent>``. The period ends once a head of
+    every contingent has agreed; returns the contingents that have agreed so far.
+    """
+    when = moment(at)
+    require(user, "lift_blindness", contingent=user.contingent)
+    assert user.contingent is not None  # require() refuses users outside the contingents
+    log.lock(connection)
+    incident_status(connection, incident_id)  # NotFound for an unknown incident
+    if not is_blind(connection, mission, incident_id):
+        raise Conflict(_("incident {id} is not blind").format(id=incident_id))
+    agreed = lifted(connection, mission, incident_id)
+    if user.contingent in agreed:
+        raise Conflict(
+            _("{contingent} has already agreed to end the blind period of {id}").format(
+                contingent=user.contingent, id=incident_id
+            )
+        )
+    record = {
+        "incident": incident_id,
+        "contingent": user.contingent,
+        "by": user.name,
+        "role": user.role,
+        "remarks": remarks,
+        "at": iso(when),
+    }
+    record_entry(connection, KIND_UNBLIND, f"{incident_id}/{user.contingent}", record, when)
+    return agreed | {user.contingent}
