@@ -30,7 +30,6 @@ from ceasefire.geo.locate import describe
 from ceasefire.i18n import LANGUAGES, _
 from ceasefire.incidents.coverage import coverage
 from ceasefire.intake import cot, jsonl
-from ceasefire.ledger.audit import audit
 from ceasefire.ledger.bundle import verify_bundle
 from ceasefire.ledger.cosign import make_checkpoint, verify_checkpoint
 from ceasefire.ledger.keys import CENTER, WITNESSES_FILE, init_key, load_keys, origin_of
@@ -42,6 +41,7 @@ from ceasefire.sim.score import read_truth, score
 from ceasefire.store.incidents import IncidentFilter, list_incidents
 from ceasefire.timeutil import parse_time
 from ceasefire.workflow.assessments import submit
+from ceasefire.workflow.audit import audit_all
 from ceasefire.workflow.decisions import approve, propose
 from ceasefire.workflow.findings import current
 from ceasefire.workflow.roles import User, add_user
@@ -383,7 +383,7 @@ def _record(
         )
         checkpoint = make_checkpoint(engine, ring)
         cosigned = verify_checkpoint(checkpoint.note, ring).cosigned_at
-        report = audit(engine, ring)
+        report = audit_all(engine, ring)
         console.print(
             _("  checkpoint: {size} entries, cosigned by {who}; audit: {verdict}").format(
                 size=checkpoint.size,

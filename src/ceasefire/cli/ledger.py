@@ -11,7 +11,6 @@ from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, Format, console, con
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
 from ceasefire.ledger import log
-from ceasefire.ledger.audit import audit
 from ceasefire.ledger.bundle import BundleError, verify_bundle
 from ceasefire.ledger.cosign import make_checkpoint, verify_checkpoint
 from ceasefire.ledger.entry import KIND_KEY, KIND_OBSERVATION, LogEntry
@@ -31,6 +30,7 @@ from ceasefire.ledger.keys import (
 from ceasefire.ledger.release import Selection, incident_selections, write_release
 from ceasefire.mission import Mission, load_mission
 from ceasefire.store import open_database
+from ceasefire.workflow.audit import audit_all
 
 keys_app = typer.Typer(help="The center's and the contingents' signing keys.", no_args_is_help=True)
 
@@ -208,7 +208,7 @@ def verify(
         )
     m = load_mission(mission)
     ring = _ring(m, keys, secret=False)
-    report = audit(open_database(db), ring)
+    report = audit_all(open_database(db), ring)
     if fmt is Format.json:
         print_json(report.as_json())
     else:

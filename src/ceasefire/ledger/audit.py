@@ -47,7 +47,7 @@ from ceasefire.ledger.errors import LedgerError
 from ceasefire.ledger.keys import KeyRing
 from ceasefire.ledger.merkle import MerkleTree
 from ceasefire.observations.record import ObservationError, parse_observation
-from ceasefire.store.schema import ledger, observations
+from ceasefire.store.schema import ledger, observations, witness_state
 
 _position = ledger.c["index"]
 STREAM = 10_000
@@ -128,6 +128,7 @@ def audit(database: Engine | Connection, ring: KeyRing) -> AuditReport:
     report.head = log.size(database)
     tree = _audit_ledger(database, report)
     _audit_checkpoints(database, ring, tree, report)
+    _audit_witnesses(database, ring, tree, report)
     _audit_observations(database, report)
     return report
 
@@ -232,6 +233,65 @@ def _audit_checkpoints(
                 first=latest.size, last=tree.size - 1
             )
         )
+
+
+def _audit_witnesses(db: Connection, ring: KeyRing, tree: MerkleTree, report: AuditReport) -> None:
+    """The witnesses' state against the checkpoints and the ledger.
+
+    Every witness cosigned the newest stored checkpoint, so its state is that checkpoint (or a
+    later one a partner refused). A state that no stored checkpoint has names a deleted or
+    rolled-back checkpoint; one the ledger does not hash to names a rewrite (of the ledger, or
+    of the state itself, which would block every later checkpoint)."""
+    stored = {(cp.size, cp.root_hash) for cp in stored_checkpoints(db)}
+    newest = max((size for size, _root in stored), default=0)
+    rows = db.execute(
+        select(witness_state).where(witness_state.c.origin == ring.origin).order_by("witness")
+    ).all()
+    if not rows:
+        report.notes.append(
+            _(
+                "no witness state in this database (the witnesses keep theirs on their nodes): "
+                "checkpoints not compared with it"
+            )
+        )
+    for row in rows:
+        size, root = int(row.size), bytes(row.root_hash)
+        where = _("{witness} (size {size})").format(witness=row.witness, size=size)
+        if size > tree.size:
+            report.add(
+                "ledger",
+                _("indexes {first}..{last}").format(first=tree.size, last=size - 1),
+                _("cosigned by the witness {witness} but not in the ledger (deleted?)").format(
+                    witness=row.witness
+                ),
+            )
+        elif tree.root(size) != root:
+            report.add(
+                "witness_state",
+                where,
+                _(
+                    "the witness cosigned a root the ledger's first {size} entries do not hash "
+                    "to: the ledger or this row was rewritten"
+                ).format(size=size),
+            )
+        elif size < newest:
+            report.add(
+                "witness_state",
+                where,
+                _(
+                    "below the newest stored checkpoint's size {newest}, which every witness "
+                    "cosigned (rolled back?)"
+                ).format(newest=newest),
+            )
+        elif (size, root) not in stored:
+            report.add(
+                "checkpoints",
+                _("size {size}").format(size=size),
+                _(
+                    "the witness {witness} cosigned it, but no stored checkpoint has it "
+                    "(deleted or rolled back, or refused by another witness?)"
+                ).format(witness=row.witness),
+            )
 
 
 _COLUMNS = (

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -30,7 +31,7 @@ from sqlalchemy import Connection, insert, select, update
 from ceasefire.i18n import _
 from ceasefire.labels import label
 from ceasefire.mission.model import Mission
-from ceasefire.store.schema import api_tokens, users
+from ceasefire.store.schema import api_tokens, ledger, users
 from ceasefire.workflow._common import moment, record_entry
 from ceasefire.workflow.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -248,10 +249,41 @@ def add_user(
 
 
 def get_user(connection: Connection, name: str) -> User:
+    """The user, once their row agrees with the log (:func:`_as_logged`)."""
     row = connection.execute(select(users).where(users.c.name == name)).first()
     if row is None:
         raise NotFound(_("no such user: {name}").format(name=name))
-    return _user(row)
+    return _as_logged(connection, _user(row))
+
+
+def _latest_entry(connection: Connection, kind: str, ref: str, first: bool = False) -> Any:
+    """The record of the newest (or ``first``) entry of ``kind`` and ``ref``, or None."""
+    position = ledger.c["index"]
+    text = connection.execute(
+        select(ledger.c.entry)
+        .where(ledger.c.kind != "observation", ledger.c.kind == kind, ledger.c.ref == ref)
+        .order_by(position if first else position.desc())
+        .limit(1)
+    ).scalar()
+    return json.loads(text)["record"] if text is not None else None
+
+
+def _as_logged(connection: Connection, user: User) -> User:
+    """The user if their row says what the log says (role, affiliation, enabled); a row edited
+    or inserted behind the log's back is not trusted with anything."""
+    logged = _latest_entry(connection, KIND_USER, user.name)
+    if logged is None or (
+        logged.get("role"),
+        logged.get("affiliation"),
+        bool(logged.get("disabled")),
+    ) != (user.role, user.affiliation, user.disabled):
+        raise Forbidden(
+            _(
+                "user {name}: the row does not agree with the ledger (changed behind its "
+                "back?); refused until `ceasefire verify` is clean"
+            ).format(name=user.name)
+        )
+    return user
 
 
 def list_users(connection: Connection) -> list[User]:
@@ -307,7 +339,7 @@ def authenticate(connection: Connection, name: str, password: str) -> User:
         _hasher.verify(row.password_hash, password)
     except (VerificationError, InvalidHashError):
         raise refused from None
-    return _user(row)
+    return _as_logged(connection, _user(row))
 
 
 def issue_token(
@@ -329,11 +361,12 @@ def issue_token(
         raise Conflict(_("user {name} is disabled").format(name=name))
     token_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
+    digest = hashlib.sha256(secret.encode()).hexdigest()
     connection.execute(
         insert(api_tokens).values(
             id=token_id,
             user_name=name,
-            secret_sha256=hashlib.sha256(secret.encode()).hexdigest(),
+            secret_sha256=digest,
             label=label,
             created_at=when,
             revoked_at=None,
@@ -348,6 +381,9 @@ def issue_token(
             "id": token_id,
             "user": name,
             "label": label,
+            # The hash of a random secret: useless to a reader, and it lets the audit (and
+            # every log-in) tell a row whose hash was swapped behind the log's back.
+            "secret_sha256": digest,
             "by": by.name if by is not None else None,
         },
         when,
@@ -394,6 +430,18 @@ def user_for_token(connection: Connection, token: str, *, at: datetime | None = 
         raise refused
     if row.label == SESSION_LABEL and moment(at) >= row.created_at + timedelta(hours=SESSION_HOURS):
         raise refused
+    issued = _latest_entry(connection, KIND_TOKEN, row.id, first=True)
+    if (
+        issued is None
+        or issued.get("user") != row.user_name
+        or issued.get("secret_sha256", row.secret_sha256) != row.secret_sha256
+    ):
+        raise Forbidden(
+            _(
+                "token {id}: the row does not agree with the ledger (changed behind its "
+                "back?); refused until `ceasefire verify` is clean"
+            ).format(id=row.id)
+        )
     user = get_user(connection, row.user_name)
     if user.disabled:
         raise refused
