@@ -4,6 +4,7 @@ secrets; a roster shows which shifts would run without a contingent."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -143,6 +144,8 @@ def test_every_change_is_in_the_ledger_without_secrets(
             "user": "ru-new",
             "label": "",
             "by": "ru-head",
+            # The hash of the random secret, so a swapped hash is caught; never the secret.
+            "secret_sha256": hashlib.sha256(token.split("_", 2)[2].encode()).hexdigest(),
         }
     ]
     with engine.connect() as db:
