@@ -150,6 +150,7 @@ def _action() -> dict[str, str]:
         "ingest_observations": pgettext("action", "submit observations"),
         "submit_assessment": pgettext("action", "submit an assessment"),
         "propose_decision": pgettext("action", "propose a decision"),
+        "lift_blindness": pgettext("action", "end an incident's blind period"),
         "take_urgent": pgettext("action", "take an urgent decision"),
         "approve_decision": pgettext("action", "approve or reject a decision"),
         "respond_urgent": pgettext("action", "confirm or contest an urgent decision"),

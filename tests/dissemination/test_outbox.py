@@ -28,6 +28,7 @@ from ceasefire.workflow import decisions
 def test_notices_commit_with_the_decision_or_not_at_all(center: Center) -> None:
     m, u = center.mission, center.users
     center.incident("INC-1")
+    center.assess("INC-1")  # no longer blind: the other side may answer
     with center.engine.begin() as db:
         d = decisions.propose(db, m, u["ru-head"], "INC-1", "notify_both_parties", at=T0)
         assert list_notices(db) == []  # proposed: nothing leaves the center yet
@@ -173,6 +174,7 @@ def test_both_parties_or_neither_for_every_reaction_and_channel_mix(
         mission = _with_channels(demo_mission, mix)
         case = Center(engine, mission, base.users, base.key)
         incident = case.incident(f"INC-{n}")
+        case.assess(incident)  # no longer blind: the other side may answer
         case.decide(incident, reaction, **target)  # type: ignore[arg-type]
         with engine.connect() as db:
             found = list_notices(db, incident_id=incident)
