@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from ceasefire.api import create_app
 from ceasefire.incidents.coverage import coverage
-from ceasefire.intake.pipeline import Intake
+from ceasefire.ingest.pipeline import Intake
 from ceasefire.mission import Mission
 from ceasefire.observations import TrackPoint
 from ceasefire.store.incidents import IncidentFilter, get_incident, list_incidents

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from ceasefire.api import create_app
-from ceasefire.intake.pipeline import Intake
+from ceasefire.ingest.pipeline import Intake
 from ceasefire.ledger.bundle import verify_bundle
 from ceasefire.ledger.cosign import make_checkpoint
 from ceasefire.ledger.keys import init_keys, load_keys, origin_of

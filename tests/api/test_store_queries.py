@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from ceasefire.intake.pipeline import Intake
+from ceasefire.ingest.pipeline import Intake
 from ceasefire.mission import Mission
 from ceasefire.observations import Observation
 from ceasefire.store import observations as store

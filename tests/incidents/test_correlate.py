@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from ceasefire.incidents import correlate as correlate_module
 from ceasefire.incidents.correlate import Gating, correlate
 from ceasefire.incidents.service import Correlator
-from ceasefire.intake.pipeline import Intake
+from ceasefire.ingest.pipeline import Intake
 from ceasefire.mission import Mission
 from ceasefire.mission.model import Correlation
 from ceasefire.observations import Observation

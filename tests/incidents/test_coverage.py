@@ -9,7 +9,7 @@ import shapely
 from sqlalchemy import Engine
 
 from ceasefire.incidents.coverage import coverage
-from ceasefire.intake.pipeline import Intake
+from ceasefire.ingest.pipeline import Intake
 from ceasefire.mission import Mission
 from ceasefire.observations import TrackPoint
 from ceasefire.store.missions import mission_row, save_mission

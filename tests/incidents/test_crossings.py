@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 
 from ceasefire.geo import Enricher
 from ceasefire.incidents.service import Correlator
-from ceasefire.intake.pipeline import Intake
+from ceasefire.ingest.pipeline import Intake
 from ceasefire.mission import Mission
 from ceasefire.observations import Observation
 from ceasefire.store.incidents import get_incident

@@ -14,7 +14,7 @@ from test_correlate import partition, scenario
 
 from ceasefire.geo.engine import Enricher
 from ceasefire.incidents.follow import Follower, FollowerProcess, alive, behind, cursor
-from ceasefire.intake.pipeline import Intake
+from ceasefire.ingest.pipeline import Intake
 from ceasefire.mission import Mission
 from ceasefire.store import open_database
 from ceasefire.store.missions import mission_row, save_mission

@@ -16,8 +16,7 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import Engine, func, select
 
-from ceasefire.intake import cot, tak
-from ceasefire.intake.listeners import (
+from ceasefire.ingest.listeners import (
     Control,
     CotListeners,
     StreamSession,
@@ -25,7 +24,8 @@ from ceasefire.intake.listeners import (
     decode_datagram,
     serve_cot,
 )
-from ceasefire.intake.pipeline import Intake
+from ceasefire.ingest.pipeline import Intake
+from ceasefire.intake import cot, tak
 from ceasefire.mission import Mission
 from ceasefire.observations import Observation, TrackPoint
 from ceasefire.store.missions import mission_row, save_mission
@@ -119,7 +119,7 @@ async def send_with_pytak(url: str, events: Iterable[bytes], tak_proto: int) -> 
 def test_pytak_over_tcp_xml_and_tak_protocol(
     engine: Engine, make_intake: Callable[[], Intake], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="ceasefire.intake.listeners")
+    caplog.set_level(logging.INFO, logger="ceasefire.ingest.listeners")
 
     async def scenario() -> None:
         listeners = await serve_cot(make_intake, HOST, 0, None)
@@ -196,7 +196,7 @@ BILLION_LAUGHS = b"""<?xml version="1.0"?>
 def test_hostile_tcp_clients_are_refused_and_the_listener_goes_on(
     engine: Engine, make_intake: Callable[[], Intake], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="ceasefire.intake.listeners")
+    caplog.set_level(logging.INFO, logger="ceasefire.ingest.listeners")
 
     async def scenario() -> None:
         listeners = await serve_cot(make_intake, HOST, 0, None)

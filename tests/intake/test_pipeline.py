@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from ceasefire.geo.locate import describe
+from ceasefire.ingest.pipeline import Intake
 from ceasefire.intake import jsonl
-from ceasefire.intake.pipeline import Intake
 from ceasefire.mission import Mission
 from ceasefire.observations import Observation
 from ceasefire.store.missions import mission_row, save_mission

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from ceasefire.geo import Enricher
-from ceasefire.intake.pipeline import Intake
+from ceasefire.ingest.pipeline import Intake
 from ceasefire.ledger.keys import KeyRing, init_keys, load_keys, origin_of
 from ceasefire.mission import Mission
 from ceasefire.observations import parse_observation

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
-from ceasefire.intake.pipeline import Intake
+from ceasefire.ingest.pipeline import Intake
 from ceasefire.mission import Mission
 from ceasefire.observations import TrackPoint
 from ceasefire.store.missions import mission_row, save_mission

@@ -33,9 +33,9 @@ from ceasefire.geo.engine import Enricher
 from ceasefire.i18n import _
 from ceasefire.incidents import follow
 from ceasefire.incidents.service import Correlator
+from ceasefire.ingest.listeners import CotListeners, serve_cot
+from ceasefire.ingest.pipeline import BATCH, Intake, IntakeResult
 from ceasefire.intake.errors import Rejection
-from ceasefire.intake.listeners import CotListeners, serve_cot
-from ceasefire.intake.pipeline import BATCH, Intake, IntakeResult
 from ceasefire.ledger.keys import KeyRing, default_dir, load_keys, origin_of, witness_url
 from ceasefire.mission import Mission, load_mission
 from ceasefire.store import observations as store

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
-from ceasefire.intake.listeners import TCP_PORT, UDP_PORT
+from ceasefire.ingest.listeners import TCP_PORT, UDP_PORT
 from ceasefire.workflow.scheduler import DEFAULT_INTERVAL
 
 CONFIG_ENV = "CEASEFIRE_CONFIG"

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import IO, Any
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -20,75 +18,8 @@ from ceasefire.cli.common import (
 )
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
-from ceasefire.intake import cot as cot_
-from ceasefire.intake import csv_, geojson_, jsonl, klv
-from ceasefire.intake.errors import Rejection
-
-FORMATS = ("jsonl", "geojson", "csv", "cot", "klv")
-SUFFIXES = {
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".geojson": "geojson",
-    ".json": "geojson",
-    ".csv": "csv",
-    ".cot": "cot",
-    ".xml": "cot",
-    ".klv": "klv",
-    ".bin": "klv",
-}
-
-
-def format_of(path: Path, fmt: str | None) -> str:
-    if fmt is not None:
-        if fmt not in FORMATS:
-            raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="--format")
-        return fmt
-    found = SUFFIXES.get(path.suffix.lower())
-    if found is None:
-        raise InputError(
-            Problem(
-                file=str(path),
-                field="--format",
-                reason=_("cannot tell the format from the file name; give --format"),
-            )
-        )
-    return found
-
-
-def items(fmt: str, stream: IO[bytes], source: str, contingent: str | None) -> Any:
-    if fmt == "jsonl":
-        return jsonl.parse(stream, source)
-    if fmt == "csv":
-        return csv_.parse(stream, source)
-    if fmt == "geojson":
-        return geojson_.parse(stream, source)
-    if fmt == "cot":
-        return cot_.parse(stream, source)
-    return klv.parse(stream, source, contingent=contingent)
-
-
-class RejectFile:
-    """Rejected records, one JSON object a line, written only if there is any."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file: IO[str] | None = None
-
-    def write(self, rejection: Rejection) -> None:
-        if self._file is None:
-            self._file = self.path.open("w", encoding="utf-8")
-        record = {
-            "source": rejection.source,
-            rejection.unit: rejection.record,
-            "field": rejection.field,
-            "reason": rejection.reason,
-            "raw": rejection.raw,
-        }
-        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
+from ceasefire.intake import formats
+from ceasefire.intake.rejects import RejectFile
 
 
 def ingest(
@@ -96,7 +27,11 @@ def ingest(
     as_contingent: str = typer.Option(
         None, "--as", help="The submitting contingent: records of another are refused."
     ),
-    fmt: str = typer.Option(None, "--format", help="jsonl, geojson, csv, cot or klv."),
+    fmt: str = typer.Option(
+        None,
+        "--format",
+        help="jsonl, geojson, csv, cot, klv or an installed format (default: from the file).",
+    ),
     rejects: Path = typer.Option(
         None, "--rejects", help="Reject file (default: FILE.rejected.jsonl beside each input)."
     ),
@@ -105,6 +40,9 @@ def ingest(
     as_json: bool = typer.Option(False, "--json", help="End with one JSON object of counts."),
 ) -> None:
     """Ingest observation files: accepted, duplicate and rejected counts; rejects to a file."""
+    if fmt is not None and fmt not in formats.formats():
+        choices = ", ".join(formats.formats())
+        raise typer.BadParameter(f"choose one of {choices}", param_hint="--format")
     center = common.center(db=db, mission=mission)
     if as_contingent is not None and as_contingent not in center.mission.contingent_ids():
         raise InputError(
@@ -129,14 +67,13 @@ def ingest(
     )
     with progress:
         for path in files:
-            kind = format_of(path, fmt)
+            kind = formats.of_file(path, fmt)
             sink = RejectFile(rejects or path.with_name(path.name + ".rejected.jsonl"))
             intake.on_reject = sink.write
             before = intake.result.summary()
-            with progress.open(path, "rb", description=path.name) as stream:
-                intake.feed(items(kind, stream, path.name, as_contingent), path.name)
-            sink.close()
-            if sink._file is not None:
+            with sink, progress.open(path, "rb", description=path.name) as stream:
+                intake.feed(kind.parse(stream, path.name, as_contingent), path.name)
+            if sink.written:
                 reject_files.append(sink.path)
             after = intake.result.summary()
             counts = {k: after[k] - before[k] for k in after}

@@ -18,7 +18,10 @@ module                    format
 :mod:`.klv`               MISB ST 0601 UAS Datalink Local Set (KLV), and an encoder
 ========================  ==============================================================
 
-No adapter touches a database or the network: listeners and the ``ingest`` command feed them.
+No adapter touches a database or the network: the intake of :mod:`ceasefire.ingest` stores
+what they yield. :mod:`.formats` is the registry of file formats (name, suffixes, sniffer,
+parser) that ``ceasefire ingest`` uses, open to formats of other packages through the entry
+point group ``ceasefire.formats``; :mod:`.rejects` writes the reject file.
 """
 
 from ceasefire.intake._common import IntakeItem

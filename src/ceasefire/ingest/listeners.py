@@ -15,7 +15,7 @@ UDP       6969     one CoT XML event per datagram, or one TAK mesh frame
 The events map to observations and drone track points as :mod:`ceasefire.intake.cot` describes.
 Control traffic (``t-x-...``: pings, protocol negotiation) is answered or ignored, never stored.
 
-Everything received goes through one :class:`~ceasefire.intake.pipeline.Intake`, so it is
+Everything received goes through one :class:`~ceasefire.ingest.pipeline.Intake`, so it is
 checked, enriched and stored exactly as a file is by ``ceasefire ingest``. One writer task owns
 the intake and runs its storage work in a thread; connections hand items to it over a bounded
 queue. When the queue is full a TCP connection stops reading (TCP flow control slows the
@@ -47,6 +47,7 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from ceasefire.i18n import _
+from ceasefire.ingest.pipeline import Intake
 from ceasefire.intake import tak
 from ceasefire.intake._common import Discarded
 from ceasefire.intake.cot import (
@@ -58,7 +59,6 @@ from ceasefire.intake.cot import (
     parse_xml,
 )
 from ceasefire.intake.errors import RAW_LIMIT, Rejection, raw_text
-from ceasefire.intake.pipeline import Intake
 from ceasefire.observations import format_time
 from ceasefire.observations.record import Observation
 from ceasefire.observations.track import TrackPoint
