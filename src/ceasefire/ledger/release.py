@@ -2,8 +2,9 @@
 
 Why: what the center hands a party must prove itself. A release takes a fresh checkpoint
 cosigned by every contingent, the selected entries with their inclusion proofs at that
-checkpoint's size, and consistency proofs from every size released before (so a party that
-kept an earlier bundle can rule out a rollback or a split view). The release itself is then
+checkpoint's size, and consistency proofs from every size released before to the same
+recipient (so a party that kept an earlier bundle can rule out a rollback or a split view,
+and learns nothing of the sizes, hence the existence, of releases to others). The release itself is then
 logged as an entry of kind ``release`` naming the party, the entries and the bundle's SHA-256.
 
 What is released is chosen as (kind, refs) selections: observations today
@@ -63,11 +64,12 @@ class Release:
     sha256: str
 
 
-def released_sizes(engine: Engine) -> list[int]:
-    """Log sizes of every checkpoint released so far (from the ``release`` entries)."""
+def released_sizes(engine: Engine, to: str) -> list[int]:
+    """Log sizes of every checkpoint released so far to ``to`` (from its ``release`` entries,
+    whose ref is the recipient)."""
     sizes: set[int] = set()
     with engine.connect() as db:
-        for stored in log.entries_of(db, KIND_RELEASE):
+        for stored in log.entries_of(db, KIND_RELEASE, (to,)):
             record = parse_envelope(stored.entry).record
             if isinstance(record, dict) and isinstance(record.get("log_size"), int):
                 sizes.add(record["log_size"])
@@ -110,7 +112,7 @@ def build_bundle(
         raise InputError(problems)
     if not chosen:
         raise InputError(Problem(file="release", field="", reason=_("nothing to release")))
-    old_sizes = sorted({s for s in [*released_sizes(engine), *since] if 0 < s < size})
+    old_sizes = sorted({s for s in [*released_sizes(engine, to), *since] if 0 < s < size})
     for s in since:
         if not 0 < s <= size:
             raise InputError(

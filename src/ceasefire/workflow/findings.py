@@ -21,7 +21,7 @@ from sqlalchemy import Connection, insert, select
 
 from ceasefire.i18n import _
 from ceasefire.mission.model import SEVERITIES, Mission
-from ceasefire.store.schema import assessments, findings
+from ceasefire.store.schema import assessments, findings, users
 from ceasefire.timeutil import iso
 from ceasefire.workflow._common import (
     DISPUTED,
@@ -52,8 +52,12 @@ class Finding:
 
 
 def _latest_views(connection: Connection, incident_id: str) -> dict[str, dict[str, Any]]:
+    """Each side's latest view. A finding is what the center releases to the parties, so it
+    names who submitted by role, never by name: names stay inside the center (each assessment,
+    logged on its own and never released, keeps its author)."""
     rows = connection.execute(
-        select(assessments)
+        select(assessments, users.c.role)
+        .select_from(assessments.outerjoin(users, users.c.name == assessments.c.submitted_by))
         .where(assessments.c.incident_id == incident_id)
         .order_by(assessments.c.contingent, assessments.c.version)
     )
@@ -67,7 +71,7 @@ def _latest_views(connection: Connection, incident_id: str) -> dict[str, dict[st
             "attribution": r.attribution,
             "severity": r.severity,
             "remarks": r.remarks,
-            "submitted_by": r.submitted_by,
+            "submitted_by_role": r.role,
             "submitted_at": iso(r.submitted_at),
         }
     return views
