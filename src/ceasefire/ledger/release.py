@@ -4,8 +4,9 @@ Why: what the center hands a party must prove itself. A release takes a fresh ch
 cosigned by every contingent, the selected entries with their inclusion proofs at that
 checkpoint's size, and consistency proofs from every size released before to the same
 recipient (so a party that kept an earlier bundle can rule out a rollback or a split view,
-and learns nothing of the sizes, hence the existence, of releases to others). The release itself is then
-logged as an entry of kind ``release`` naming the party, the entries and the bundle's SHA-256.
+and learns nothing of the sizes, hence the existence, of releases to others). The release
+itself is then logged as an entry of kind ``release`` naming the party, the entries and the
+bundle's SHA-256.
 
 What is released is chosen as (kind, refs) selections: observations today
 (``observation``, ``RU/RU-0001``); an incident later resolves to the selections of its
