@@ -21,7 +21,7 @@ from ceasefire.observations import Observation
 from ceasefire.observations.taxonomy import CATEGORIES
 from ceasefire.store.incidents import IncidentFilter, list_incidents
 from ceasefire.store.missions import mission_row, save_mission
-from ceasefire.store.schema import incidents, observations
+from ceasefire.store.schema import incidents, ledger, observations
 
 T0 = datetime(2021, 2, 1, 10, 0, tzinfo=UTC)
 GATING = Gating.of(Correlation(), list(CATEGORIES))
@@ -199,7 +199,7 @@ def test_dense_links_kept_as_a_forest_give_the_same_incidents(
     assert 1 < kept.max() + 1 < n  # neither all apart nor all one
 
 
-def test_a_late_earlier_report_merges_an_assessed_incident_without_losing_it(
+def test_a_late_earlier_report_joins_the_assessed_incident_which_keeps_its_identity(
     engine: Engine, demo_mission: Mission, demo_enricher
 ) -> None:  # type: ignore[no-untyped-def]
     from ceasefire.workflow.assessments import submit
@@ -221,14 +221,57 @@ def test_a_late_earlier_report_merges_an_assessed_incident_without_losing_it(
             clauses=["1"],
             attribution="not_attributed",
         )
-    # RU's report of the same explosion, made a minute earlier, arrives late: the event's id
-    # now comes from RU's report; the assessed incident is kept, pointing at it.
+    # RU's report of the same explosion, made a minute earlier, arrives late: it joins the
+    # incident the workflow has taken up, which keeps its id, its status and its assessment.
     intake.feed([obs(1, "RU", 2, 39.9301, 46.8301)], "late")
     with engine.connect() as db:
         rows = {r.id: r for r in db.execute(select(incidents))}
-    assert len(rows) == 2 and rows[assessed].status == "superseded"
-    [survivor] = [i for i in rows if i != assessed]
-    assert json.loads(rows[assessed].detail) == {"superseded_by": survivor}
-    assert rows[survivor].observation_count == 2
+        members = db.execute(
+            select(observations.c.source_id).where(observations.c.incident_id == assessed)
+        ).scalars()
+        assert sorted(members) == ["RU-0001", "TR-0002"]
+    assert list(rows) == [assessed] and rows[assessed].status == "assessing"
+    assert rows[assessed].observation_count == 2
+    assert json.loads(rows[assessed].contingents) == ["RU", "TR"]
     listed = [r["id"] for r in list_incidents(engine, demo_mission, IncidentFilter())]
-    assert listed == [survivor]
+    assert listed == [assessed]
+
+
+def test_two_taken_up_incidents_merged_one_gives_way_with_a_record_and_no_decision(
+    engine: Engine, demo_mission: Mission, demo_enricher
+) -> None:  # type: ignore[no-untyped-def]
+    from ceasefire.workflow import Conflict, decisions
+    from ceasefire.workflow.assessments import submit
+    from ceasefire.workflow.roles import add_user
+
+    stored, _ = save_mission(engine, demo_mission)
+    intake = Intake(engine, demo_mission, mission_row(engine, stored), enricher=demo_enricher)
+    # Two explosions 18 minutes apart at one place: two incidents (the fire window is 10 min).
+    intake.feed([obs(1, "RU", 0, 39.93, 46.83), obs(2, "RU", 18, 39.93, 46.83)], "first")
+    with engine.connect() as db:
+        first, second = db.execute(select(incidents.c.id).order_by("started_at")).scalars()
+    m = demo_mission
+    with engine.begin() as db:
+        ru = add_user(db, m, "ru-duty", "duty_officer", "RU")
+        tr = add_user(db, m, "tr-duty", "duty_officer", "TR")
+        for incident in (first, second):
+            for officer in (ru, tr):
+                submit(db, m, officer, incident, violation="no", clauses=[], attribution="AZ")
+        pending = decisions.propose(db, m, ru, second, "record_only")
+    # A report between them links both: one event. The earlier keeps its id; the later gives
+    # way, keeps its records, and says so in the log.
+    intake.feed([obs(3, "TR", 9, 39.93, 46.83)], "late")
+    with engine.connect() as db:
+        rows = {r.id: r for r in db.execute(select(incidents))}
+        logged = db.execute(
+            select(ledger.c.ref, ledger.c.entry).where(ledger.c.kind == "superseded")
+        ).all()
+    assert rows[first].status == "finding" and rows[first].observation_count == 3
+    assert rows[second].status == "superseded"
+    assert json.loads(rows[second].detail) == {"superseded_by": first}
+    assert [r.ref for r in logged] == [second]
+    assert json.loads(logged[0].entry)["record"]["superseded_by"] == first
+    with pytest.raises(Conflict, match=f"superseded by {first}"), engine.begin() as db:
+        decisions.approve(db, m, tr, pending.id)
+    with pytest.raises(Conflict, match=f"superseded by {first}"), engine.begin() as db:
+        decisions.propose(db, m, tr, second, "record_only")

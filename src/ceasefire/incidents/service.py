@@ -23,10 +23,13 @@ from ceasefire.incidents.correlate import Gating, correlate
 from ceasefire.incidents.crossings import Crossing, TrackPosition, crossings
 from ceasefire.incidents.incident import Member, summary
 from ceasefire.incidents.rules import Facts, evaluate
+from ceasefire.ledger import log
+from ceasefire.ledger.entry import LogEntry
 from ceasefire.mission.model import SEVERITIES, Mission
 from ceasefire.observations.taxonomy import CATEGORIES
 from ceasefire.store import bulk
 from ceasefire.store.schema import assessments, decisions, findings, incidents, observations
+from ceasefire.timeutil import iso
 
 _MEMBER_COLUMNS = (
     observations.c.id,
@@ -236,6 +239,7 @@ class Correlator:
             groups.setdefault(label, []).append(member)
         changed = [g for g in groups.values() if new is None or any(m.key in new for m in g)]
         summaries = [summary(self.mission, group) for group in changed]
+        _keep_taken_ids(db, summaries)
         self._place(summaries)
         now = datetime.now(UTC)
         for s in summaries:
@@ -428,6 +432,45 @@ SUPERSEDED = "superseded"
 """The status of an incident that correlation replaced (merged into another, or a crossing a
 later position undid) but that the workflow had already taken up: it is kept, not deleted."""
 _WORKFLOW_TABLES = (assessments, findings, decisions)
+KIND_SUPERSEDED = "superseded"
+"""The ledger kind that records an incident the workflow had taken up giving way."""
+
+
+def _taken(db: Connection, ids: Iterable[str]) -> set[str]:
+    """The incidents among ``ids`` that the workflow has records of."""
+    taken: set[str] = set()
+    for chunk in _chunks(sorted(ids), 500):
+        for table in _WORKFLOW_TABLES:
+            taken |= set(
+                db.execute(
+                    select(table.c.incident_id).where(table.c.incident_id.in_(chunk)).distinct()
+                ).scalars()
+            )
+    return taken
+
+
+def _keep_taken_ids(db: Connection, summaries: list[dict[str, Any]]) -> None:
+    """An incident the workflow has taken up keeps its id when correlation changes it.
+
+    Ids derive from the earliest observation, so a late report of the same event, earlier
+    than any before, would otherwise give the incident a new id and strand its assessments,
+    findings and decisions on a superseded one. Each taken-up id stays with the component
+    that derives it, or else with the earliest component holding one of its observations.
+    Only when one component holds two taken-up incidents does one of them give way (kept as
+    superseded, and logged: see :func:`_retire`)."""
+    held = {m.incident_id for s in summaries for m in s["members"] if m.incident_id}
+    taken = _taken(db, held)
+    if not taken:
+        return
+    derived = {s["id"] for s in summaries}
+    claimed: set[str] = {s["id"] for s in summaries if s["id"] in taken}
+    for s in sorted(summaries, key=lambda s: (s["started_at"], s["id"])):
+        if s["id"] in taken:
+            continue
+        mine = sorted({m.incident_id for m in s["members"]} & taken - claimed - derived)
+        if mine:
+            s["id"] = mine[0]
+            claimed.add(mine[0])
 
 
 def _store(db: Connection, rows: list[dict[str, Any]]) -> None:
@@ -453,14 +496,7 @@ def _store(db: Connection, rows: list[dict[str, Any]]) -> None:
 def _retire(db: Connection, successor: dict[str, str | None], now: datetime) -> None:
     """Remove incidents correlation no longer makes; one the workflow has records of is kept
     as superseded (pointing at its successor, if any), so no assessment loses its incident."""
-    taken: set[str] = set()
-    for chunk in _chunks(sorted(successor), 500):
-        for table in _WORKFLOW_TABLES:
-            taken |= set(
-                db.execute(
-                    select(table.c.incident_id).where(table.c.incident_id.in_(chunk)).distinct()
-                ).scalars()
-            )
+    taken = _taken(db, successor)
     for chunk in _chunks(sorted(set(successor) - taken), 500):
         db.execute(delete(incidents).where(incidents.c.id.in_(chunk)))
     for incident_id in sorted(taken):
@@ -474,6 +510,10 @@ def _retire(db: Connection, successor: dict[str, str | None], now: datetime) -> 
             .where(incidents.c.id == incident_id)
             .values(status=SUPERSEDED, detail=json.dumps(detail), updated_at=now)
         )
+        # Both contingents read it in the log: their records stay on this incident, which a
+        # decision can no longer be answered on (workflow/decisions.py names the successor).
+        record = {"incident": incident_id, "superseded_by": after, "at": iso(now)}
+        log.append(db, [LogEntry.of(KIND_SUPERSEDED, incident_id, record)], at=now)
 
 
 def _box(

@@ -15,6 +15,7 @@ from ceasefire.workflow.errors import NotFound
 
 # Incident statuses the workflow sets (the correlator creates incidents as "open").
 OPEN, ASSESSING, FINDING, DISPUTED = "open", "assessing", "finding", "disputed"
+SUPERSEDED = "superseded"  # set by correlation (incidents/service.py) when an incident gives way
 
 
 def moment(at: datetime | None) -> datetime:

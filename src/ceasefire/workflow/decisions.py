@@ -25,6 +25,7 @@ answer it until the blind period ends.
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -35,10 +36,10 @@ from sqlalchemy import Connection, insert, select, update
 from ceasefire.i18n import _
 from ceasefire.ledger import log
 from ceasefire.mission.model import REACTIONS, Mission
-from ceasefire.store.schema import decision_steps, decisions
+from ceasefire.store.schema import decision_steps, decisions, incidents
 from ceasefire.timeutil import iso
 from ceasefire.workflow import blindness
-from ceasefire.workflow._common import incident_status, moment, record_entry
+from ceasefire.workflow._common import SUPERSEDED, incident_status, moment, record_entry
 from ceasefire.workflow.errors import Conflict, Forbidden, Invalid, NotFound
 from ceasefire.workflow.roles import User, require
 
@@ -228,6 +229,23 @@ def _as_seen(
     return decision
 
 
+def _refuse_superseded(connection: Connection, incident_id: str) -> None:
+    """No decision is proposed or answered on an incident correlation has replaced: the
+    reaction would go out on a record that no longer stands for the event."""
+    row = connection.execute(
+        select(incidents.c.status, incidents.c.detail).where(incidents.c.id == incident_id)
+    ).first()
+    if row is None or row.status != SUPERSEDED:
+        return
+    successor = json.loads(row.detail or "{}").get("superseded_by") or "-"
+    raise Conflict(
+        _(
+            "incident {id} was superseded by {successor}: its decisions can no longer be "
+            "proposed or answered; propose the reaction on {successor}"
+        ).format(id=incident_id, successor=successor)
+    )
+
+
 def _refuse_blind(connection: Connection, mission: Mission, user: User, d: Decision) -> None:
     if _hidden(connection, mission, user, d):
         raise Forbidden(
@@ -348,6 +366,7 @@ def propose(
     assert user.contingent is not None  # require() refuses users outside the contingents
     log.lock(connection)
     incident_status(connection, incident_id)
+    _refuse_superseded(connection, incident_id)
     policy = mission.config.policy
     hours = policy.confirm_hours if tier == URGENT else policy.escalate_hours
     decision_id = "DEC-" + secrets.token_hex(6)
@@ -419,6 +438,7 @@ def _answer(
     log.lock(connection)
     decision = _load(connection, decision_id)
     _refuse_blind(connection, mission, user, decision)
+    _refuse_superseded(connection, decision.incident_id)
     if decision.tier == URGENT:
         raise Conflict(_("an urgent decision is confirmed or contested, not approved"))
     if decision.state not in (PROPOSED, ESCALATED):
@@ -487,6 +507,7 @@ def _respond(
     log.lock(connection)
     decision = _load(connection, decision_id)
     _refuse_blind(connection, mission, user, decision)
+    _refuse_superseded(connection, decision.incident_id)
     if decision.tier != URGENT or decision.state not in (TAKEN, ESCALATED):
         raise Conflict(
             _("decision {id} is not an urgent decision waiting for an answer").format(
