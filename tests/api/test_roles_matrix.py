@@ -158,6 +158,8 @@ def design_spot_checks(answers: dict[tuple[str, str, str], int]) -> None:
         ("GET", f"{api}/ledger/checkpoint"),
         ("GET", f"{api}/ledger/proof/inclusion"),
         ("GET", f"{api}/ledger/proof/consistency"),
+        # a node's batch: no token; its signature is checked against the node's registered key
+        ("POST", f"{api}/nodes/{{contingent}}/batches"),
     }
     for (method, path, name), got in answers.items():
         if name in ("am-liaison", "az-liaison"):  # a party sees only what was released to it

@@ -78,6 +78,9 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/observations"): action("read_observations", force=True),
     ("GET", "/observations/{contingent}/{observation_id}"): action("read_observations", force=True),
     ("GET", "/coverage"): action("read_observations", force=True),
+    # a contingent node's batch: no token, the node's signature over the batch is checked
+    # against its contingent's registered intake key (ceasefire.node.receive)
+    ("POST", "/nodes/{contingent}/batches"): PUBLIC,
     # incidents and the workflow
     ("GET", "/incidents"): action("read_incident"),
     ("GET", "/incidents/{incident_id}"): action("read_incident"),

@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from ceasefire import __version__
-from ceasefire.cli import bench, common, db, demo, ingest, mission, serve, sorties, where
+from ceasefire.cli import bench, common, db, demo, ingest, mission, node, serve, sorties, where
 from ceasefire.cli import config as config_cli
 from ceasefire.cli import export as export_cli
 from ceasefire.cli import incidents as incidents_cli
@@ -37,6 +37,7 @@ app.add_typer(bench.app, name="bench")
 app.add_typer(db.app, name="db")
 app.add_typer(ledger_cli.keys_app, name="keys")
 app.add_typer(witness_cli.app, name="witness")
+app.add_typer(node.app, name="node")
 app.command("checkpoint")(ledger_cli.checkpoint)
 app.command("verify")(ledger_cli.verify)
 app.command("release")(ledger_cli.release)

@@ -4,6 +4,11 @@ An observation counts as accepted only once its batch is committed, so a crash l
 that was reported accepted. Receipt is idempotent on (contingent, source id): the same record
 again is a duplicate; a different record under an id already taken is refused (the source must
 issue a new id for a correction). Every refusal comes back as a `Rejection` with its reason.
+
+A record signed by its contingent's node (:mod:`ceasefire.ledger.origin`) comes with its
+signature, checked here against the key that contingent registered; a bad one is refused
+(field ``signature``), a good one is stored and logged with the record. When the mission
+requires signed intake (``[intake] signed = true``) an unsigned record is refused.
 """
 
 from __future__ import annotations
@@ -26,9 +31,11 @@ from ceasefire.incidents.rules import Facts, evaluate
 from ceasefire.incidents.service import Correlator
 from ceasefire.intake.errors import Rejection
 from ceasefire.ledger import log as ledger_log
+from ceasefire.ledger.note import Ed25519Verifier
+from ceasefire.ledger.origin import signed_key_id, verify_record
 from ceasefire.mission.model import Mission
 from ceasefire.observations import Observation, PointOfInterest, TrackPoint, locate
-from ceasefire.store import bulk
+from ceasefire.store import bulk, intake_keys
 from ceasefire.store.schema import observations, track_points
 
 BATCH = 2000
@@ -75,6 +82,7 @@ class _Pending:
     record: int
     canonical: bytes = b""
     digest: str = ""
+    signature: str | None = None
 
 
 def _insert(engine: Engine, table: Any) -> Any:
@@ -117,6 +125,14 @@ class Intake:
             Correlator(mission, mission_row, self.enricher) if correlate != "off" else None
         )
         self._span: tuple[datetime, datetime] | None = None
+        self.signed_only = mission.config.intake.signed
+        self._verifiers: dict[str, Ed25519Verifier] | None = None
+
+    def verifiers(self) -> dict[str, Ed25519Verifier]:
+        """The intake keys in force, read once (at the first signed record)."""
+        if self._verifiers is None:
+            self._verifiers = intake_keys.current(self.engine)
+        return self._verifiers
 
     # -- feeding ----------------------------------------------------------------------------
     def feed(self, items: Iterable[Any], source: str) -> IntakeResult:
@@ -132,11 +148,12 @@ class Intake:
             self.correlator.recorrelate(self.engine, *self._span)
             self._span = None
 
-    def add(self, item: Any, source: str, record: int = 0) -> None:
+    def add(self, item: Any, source: str, record: int = 0, signature: str | None = None) -> None:
+        """Take one adapter item; ``signature`` is its node's, for a signed observation."""
         if isinstance(item, Rejection):
             self._reject(item)
         elif isinstance(item, Observation):
-            self._observation(item, source, record)
+            self._observation(item, source, record, signature)
         elif isinstance(item, TrackPoint):
             self._track(item, source)
         elif isinstance(item, PointOfInterest):
@@ -164,7 +181,9 @@ class Intake:
         raw = obs.to_json()
         self._reject(Rejection(source, record, field, reason, raw=raw[:200], unit="record"), obs)
 
-    def _observation(self, obs: Observation, source: str, record: int) -> None:
+    def _observation(
+        self, obs: Observation, source: str, record: int, signature: str | None = None
+    ) -> None:
         if obs.contingent not in self._contingents:
             reason = _("unknown contingent {id}; this mission has {known}").format(
                 id=obs.contingent, known=", ".join(sorted(self._contingents))
@@ -191,7 +210,45 @@ class Intake:
         else:
             self._refuse(obs, source, record, "location", _("no location"))
             return
-        self._pending.append(_Pending(obs, lat, lon, ce, source, record))
+        pending = _Pending(obs, lat, lon, ce, source, record)
+        if signature is not None or self.signed_only:
+            refusal = self._check_signature(pending, signature)
+            if refusal:
+                self._refuse(obs, source, record, "signature", refusal)
+                return
+        self._pending.append(pending)
+
+    def _check_signature(self, p: _Pending, signature: str | None) -> str:
+        """Why ``signature`` does not prove the record's origin; empty when it does."""
+        contingent = p.observation.contingent
+        if signature is None:
+            return _(
+                "this mission accepts only records signed by their contingent's node; "
+                "this one is not signed"
+            )
+        key = self.verifiers().get(contingent)
+        if key is None:
+            return _("contingent {c} has no intake key registered at the center").format(
+                c=contingent
+            )
+        p.canonical = p.observation.canonical()
+        if verify_record(key, p.canonical, signature):
+            p.signature = signature
+            return ""
+        claimed = signed_key_id(signature)
+        if claimed is None:
+            return _("the signature is not base64 of a key ID and an Ed25519 signature")
+        if claimed != key.key_id:
+            others = [c for c, k in self.verifiers().items() if k.key_id == claimed]
+            if others:
+                return _(
+                    "signed with the intake key of contingent {other}, not {c}'s: a "
+                    "contingent signs only its own records"
+                ).format(other=others[0], c=contingent)
+            return _("signed with key {id:08x}, not contingent {c}'s registered key").format(
+                id=claimed, c=contingent
+            )
+        return _("the signature does not match the record (altered after signing?)")
 
     def _track(self, track: TrackPoint, source: str) -> None:
         self._tracks.append(
@@ -222,7 +279,8 @@ class Intake:
             return
         pending, self._pending = self._pending, []
         for p in pending:
-            p.canonical = p.observation.canonical()
+            if not p.canonical:
+                p.canonical = p.observation.canonical()
             p.digest = hashlib.sha256(p.canonical).hexdigest()
         keys = list({(p.observation.contingent, p.observation.id) for p in pending})
         with self.engine.begin() as db:
@@ -325,6 +383,7 @@ class Intake:
                     "source_id": obs.id,
                     "digest": p.digest,
                     "record": p.canonical.decode("utf-8"),
+                    "signature": p.signature,
                     "platform_id": obs.platform.id,
                     "platform_type": obs.platform.type,
                     "sortie": obs.sortie,

@@ -349,6 +349,7 @@ def _audit_observations(db: Connection, report: AuditReport) -> None:
             o.c.source_id,
             o.c.digest,
             o.c.record,
+            o.c.signature,
             o.c.ledger_index,
             *(o.c[c] for c in _COLUMNS),
             ledger.c.entry,
@@ -412,7 +413,9 @@ def _audit_observations(db: Connection, report: AuditReport) -> None:
                     "points at ledger index {index}, the entry of {kind} {ref} (rows swapped?)"
                 ).format(index=index, kind=env.kind, ref=env.ref),
             )
-        elif envelope(KIND_OBSERVATION, ref, row.record, env.appended_at) != row.entry:
+        elif (
+            envelope(KIND_OBSERVATION, ref, row.record, env.appended_at, row.signature) != row.entry
+        ):
             report.add(
                 "observations",
                 where,

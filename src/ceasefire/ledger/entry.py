@@ -8,6 +8,10 @@ object (keys in RFC 8785 order)::
      "record": {...the record, itself canonical JSON...},
      "ref": "RU/RU-0001"}
 
+An observation signed by its contingent's node carries one more member, ``"signature"`` (last
+in RFC 8785 order): base64 of the node's key ID and Ed25519 signature over the record
+(:mod:`ceasefire.ledger.origin`). Entries without it are the center's word alone.
+
 ``kind`` says what the record is (``observation``, ``key``, ``release``; later assessments,
 findings, decisions, notifications), ``ref`` names it within its kind (an observation is
 ``<contingent>/<id>``), ``appended_at`` is when the center logged it (UTC, microseconds, Z).
@@ -50,6 +54,8 @@ class LogEntry:
     ref: str
     record: str
     """RFC 8785 canonical JSON text of the record (the caller's promise; audited later)."""
+    signature: str | None = None
+    """The contingent node's signature of the record (:mod:`ceasefire.ledger.origin`)."""
 
     @classmethod
     def of(cls, kind: str, ref: str, record: Any) -> LogEntry:
@@ -65,6 +71,7 @@ class Envelope:
     ref: str
     appended_at: str
     record: Any
+    signature: str | None = None
 
 
 def timestamp(moment: datetime) -> str:
@@ -81,8 +88,10 @@ def json_string(text: str) -> str:
     return orjson.dumps(text).decode("utf-8")
 
 
-def envelope(kind: str, ref: str, record: str, appended_at: str) -> str:
-    """The entry text: RFC 8785 orders the keys appended_at, kind, record, ref."""
+def envelope(
+    kind: str, ref: str, record: str, appended_at: str, signature: str | None = None
+) -> str:
+    """The entry text: RFC 8785 orders the keys appended_at, kind, record, ref, signature."""
     return (
         '{"appended_at":'
         + json_string(appended_at)
@@ -92,8 +101,14 @@ def envelope(kind: str, ref: str, record: str, appended_at: str) -> str:
         + record
         + ',"ref":'
         + json_string(ref)
+        + signature_member(signature)
         + "}"
     )
+
+
+def signature_member(signature: str | None) -> str:
+    """The envelope's last member for a signed record, empty for one without a signature."""
+    return "" if signature is None else ',"signature":' + json_string(signature)
 
 
 def entry_leaf_hash(entry: str | bytes) -> bytes:
@@ -110,15 +125,17 @@ def parse_envelope(entry: str) -> Envelope:
         raise EntryError(f"entry is not JSON: {e}") from e
     if not isinstance(data, dict):
         raise EntryError("entry is not a JSON object")
-    if set(data) != {"appended_at", "kind", "record", "ref"}:
+    if set(data) - {"signature"} != {"appended_at", "kind", "record", "ref"}:
         raise EntryError(
-            "entry must have exactly the keys appended_at, kind, record, ref; it has "
-            + ", ".join(sorted(data))
+            "entry must have exactly the keys appended_at, kind, record, ref (and signature); "
+            "it has " + ", ".join(sorted(data))
         )
-    for key in ("appended_at", "kind", "ref"):
-        if not isinstance(data[key], str):
+    for key in ("appended_at", "kind", "ref", "signature"):
+        if key in data and not isinstance(data[key], str):
             raise EntryError(f"entry field {key} is not a string")
-    return Envelope(data["kind"], data["ref"], data["appended_at"], data["record"])
+    return Envelope(
+        data["kind"], data["ref"], data["appended_at"], data["record"], data.get("signature")
+    )
 
 
 def is_canonical(entry: str) -> bool:

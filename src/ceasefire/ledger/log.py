@@ -28,6 +28,7 @@ from ceasefire.ledger.entry import (
     envelope,
     json_string,
     observation_ref,
+    signature_member,
     timestamp,
 )
 from ceasefire.ledger.errors import LedgerError
@@ -115,6 +116,7 @@ def append(
             + e.record
             + ',"ref":'
             + json_string(e.ref)
+            + ("" if e.signature is None else signature_member(e.signature))
             + "}"
         )
         leaf = _sha256(_LEAF + text.encode("utf-8")).digest()
@@ -129,10 +131,15 @@ def append_observations(
     """Log observation rows about to be inserted, and set each row's ``ledger_index``.
 
     ``rows`` are the intake's rows for the ``observations`` table (``contingent``,
-    ``source_id`` and ``record``, the canonical JSON text).
+    ``source_id``, ``record``, the canonical JSON text, and ``signature``, the node's).
     """
     entries = [
-        LogEntry(KIND_OBSERVATION, observation_ref(r["contingent"], r["source_id"]), r["record"])
+        LogEntry(
+            KIND_OBSERVATION,
+            observation_ref(r["contingent"], r["source_id"]),
+            r["record"],
+            r.get("signature"),
+        )
         for r in rows
     ]
     indexes = append(connection, entries, at)

@@ -206,6 +206,16 @@ class Policy(_Strict):
         return self
 
 
+class IntakePolicy(_Strict):
+    """How the center takes in observations."""
+
+    signed: bool = Field(
+        default=False,
+        description="Accept only observations signed by their contingent's node "
+        "(its intake key registered at the center); unsigned records are refused.",
+    )
+
+
 class MissionFile(_Strict):
     """The mission file, ``mission.toml``."""
 
@@ -231,6 +241,7 @@ class MissionFile(_Strict):
     rules: list[Rule] = []
     correlation: Correlation = Correlation()
     policy: Policy = Policy()
+    intake: IntakePolicy = IntakePolicy()
 
     def monitor_languages(self) -> list[str]:
         """The working languages that are no party's own (the monitors', and English): each

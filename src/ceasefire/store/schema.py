@@ -424,3 +424,34 @@ releases = Table(
     Column("bundle_sha256", String(64), nullable=False),
     Column("bundle", Text, nullable=False),
 )
+
+# --- contingent nodes ---------------------------------------------------------------------
+# The signature of an observation signed by its contingent's node (base64 of key id || Ed25519
+# signature over the record: ceasefire.ledger.origin); None for a record the center took in
+# itself (files, its own CoT listeners, the API). The ledger entry carries the same value.
+observations.append_column(Column("signature", Text, nullable=True))
+
+# The public key each contingent's node signs its records with, registered at the center (the
+# signer key never leaves the node). One current key per contingent; earlier ones are retired.
+intake_keys = Table(
+    "intake_keys",
+    metadata,
+    Column("id", BigKey, primary_key=True, autoincrement=True),
+    Column("contingent", String(3), nullable=False, index=True),
+    Column("vkey", Text, nullable=False, unique=True),
+    Column("registered_at", UTCDateTime, nullable=False),
+    Column("retired_at", UTCDateTime, nullable=True),
+)
+
+# Each batch a node forwarded, by (contingent, the node's sequence number): a batch sent again
+# (the node did not hear the answer) gets the same answer; other content under a number
+# already taken is refused as a replay.
+node_batches = Table(
+    "node_batches",
+    metadata,
+    Column("contingent", String(3), primary_key=True),
+    Column("sequence", BigInteger, primary_key=True, autoincrement=False),
+    Column("digest", String(64), nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+)

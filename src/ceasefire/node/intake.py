@@ -1,0 +1,98 @@
+"""The node's intake: the center's checks and enrichment, then signed into the outbox.
+
+Why a subclass of the center's :class:`~ceasefire.ingest.pipeline.Intake`: a record is checked
+at the node exactly as the center will check it (its contingent, the mission's period, a
+location), so what the node accepts the center accepts too, and refusals reach the node's own
+operators at once rather than days later. The CoT listeners, the file adapters and the node's
+HTTP intake all feed it as they feed the center's intake.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+
+from ceasefire.geo.engine import Enricher
+from ceasefire.i18n import _
+from ceasefire.ingest.pipeline import Intake, _Pending
+from ceasefire.ledger.note import Ed25519Signer
+from ceasefire.ledger.origin import sign_record
+from ceasefire.mission.model import Mission
+from ceasefire.node.outbox import NewRecord, Outbox
+from ceasefire.observations import format_time
+
+
+class NodeIntake(Intake):
+    """Checks and enriches like the center's intake, signs, and stores into the outbox."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        mission: Mission,
+        signer: Ed25519Signer,
+        enricher: Enricher | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(
+            outbox.engine,
+            mission,
+            0,
+            enricher=enricher,
+            contingent=outbox.contingent,
+            correlate="off",
+            **options,
+        )
+        self.outbox = outbox
+        self.signer = signer
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        tracks, self._tracks = self._tracks, []
+        if not pending and not tracks:
+            return
+        new: list[NewRecord] = []
+        if pending:
+            rows = self._rows_for(pending)
+            for p, row in zip(pending, rows, strict=True):
+                new.append(
+                    NewRecord(
+                        "observation",
+                        p.observation.id,
+                        row["record"],
+                        sign_record(self.signer, p.canonical),
+                        p.source,
+                        row["zones"],
+                        row["controlled_by"],
+                    )
+                )
+        for t in tracks:
+            t["contingent"] = t["contingent"] or self.contingent
+            body = orjson.dumps({**t, "time": format_time(t["time"])}).decode("utf-8")
+            new.append(
+                NewRecord("track", f"{t['platform_id']}@{t['time']}", body, None, t["source"])
+            )
+        outcomes = self.outbox.add(new)
+        self.result.track_points += outcomes[len(pending) :].count("accepted")
+        for p, outcome in zip(pending, outcomes, strict=False):
+            if outcome == "conflict":
+                self._refuse(
+                    p.observation,
+                    p.source,
+                    p.record,
+                    "id",
+                    _(
+                        "a different record with this id was already received; "
+                        "a correction needs a new id"
+                    ),
+                )
+            else:
+                self._outcome("accepted" if outcome == "accepted" else "duplicate", p)
+
+    def _rows_for(self, pending: list[_Pending]) -> list[dict[str, Any]]:
+        for p in pending:
+            if not p.canonical:
+                p.canonical = p.observation.canonical()
+            p.digest = hashlib.sha256(p.canonical).hexdigest()
+        return self._rows(pending)
