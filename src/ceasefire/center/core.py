@@ -35,6 +35,7 @@ from ceasefire.incidents import follow
 from ceasefire.incidents.service import Correlator
 from ceasefire.ingest.listeners import CotListeners, serve_cot
 from ceasefire.ingest.pipeline import BATCH, Intake, IntakeResult
+from ceasefire.ingest.tls import server_context
 from ceasefire.intake.errors import Rejection
 from ceasefire.ledger.keys import KeyRing, default_dir, load_keys, origin_of, witness_url
 from ceasefire.mission import Mission, load_mission
@@ -282,8 +283,35 @@ class Center:
     # -- serving ----------------------------------------------------------------------------
     async def listeners(self, host: str, tcp: int | None, udp: int | None) -> CotListeners:
         """The CoT listeners, storing through an intake of their own (correlation left to
-        the follower) under the center's write lock."""
-        return await serve_cot(lambda: self.intake(correlate="off"), host, tcp, udp, lock=self.lock)
+        the follower) under the center's write lock; over TLS too with ``cot_certs``, and
+        each plain listener bound to its contingent when the settings name one."""
+        s = self.settings
+        for field, contingent in (
+            ("cot_tcp_contingent", s.cot_tcp_contingent),
+            ("cot_udp_contingent", s.cot_udp_contingent),
+        ):
+            if contingent is not None and contingent not in self.mission.contingent_ids():
+                raise InputError(
+                    Problem(
+                        file="settings",
+                        field=field,
+                        record=contingent,
+                        reason=_("not a contingent of the mission: one of {choices}").format(
+                            choices=", ".join(self.mission.contingent_ids())
+                        ),
+                    )
+                )
+        return await serve_cot(
+            lambda: self.intake(correlate="off"),
+            host,
+            tcp,
+            udp,
+            tls_port=s.cot_tls_port if s.cot_certs is not None else None,
+            tls=server_context(s.cot_certs) if s.cot_certs is not None else None,
+            lock=self.lock,
+            tcp_contingent=s.cot_tcp_contingent,
+            udp_contingent=s.cot_udp_contingent,
+        )
 
     def app(self, correlate: Literal["streaming", "off"] = "streaming", **limits: int) -> FastAPI:
         """The HTTP API of this center, with the routes capabilities registered."""
@@ -343,7 +371,7 @@ class Center:
         s = self.settings
         tcp, udp = s.cot_tcp_port or None, s.cot_udp_port or None
         async with AsyncExitStack() as running:
-            if tcp is not None or udp is not None:
+            if tcp is not None or udp is not None or s.cot_certs is not None:
                 listeners = await self.listeners(s.host, tcp, udp)
                 running.push_async_callback(listeners.close)
             if s.escalate_every:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
 from ceasefire.ingest.listeners import TCP_PORT, UDP_PORT
+from ceasefire.ingest.tls import TLS_PORT
 from ceasefire.workflow.scheduler import DEFAULT_INTERVAL
 
 CONFIG_ENV = "CEASEFIRE_CONFIG"
@@ -55,12 +56,24 @@ class Settings(BaseModel):
     port: int = Field(8000, description="HTTP port of the API (0: no HTTP).")
     cot_tcp_port: int = Field(TCP_PORT, description="CoT / TAK stream port over TCP (0: none).")
     cot_udp_port: int = Field(UDP_PORT, description="CoT / TAK mesh port over UDP (0: none).")
+    cot_certs: Path | None = Field(
+        None,
+        description="Directory of `ceasefire certs init`: serves CoT over TLS, each client's "
+        "certificate naming its contingent.",
+    )
+    cot_tls_port: int = Field(TLS_PORT, description="CoT / TAK port over TLS, with cot_certs.")
+    cot_tcp_contingent: str | None = Field(
+        None, description="The contingent the plain TCP listener sends for (none: unproven)."
+    )
+    cot_udp_contingent: str | None = Field(
+        None, description="The contingent the UDP listener sends for (none: unproven)."
+    )
     escalate_every: float = Field(
         DEFAULT_INTERVAL,
         description="Seconds between passes escalating overdue decisions (0: never).",
     )
 
-    @field_validator("port", "cot_tcp_port", "cot_udp_port")
+    @field_validator("port", "cot_tcp_port", "cot_udp_port", "cot_tls_port")
     @classmethod
     def _port(cls, value: int) -> int:
         if not 0 <= value <= 65535:

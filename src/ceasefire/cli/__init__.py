@@ -13,6 +13,7 @@ import typer
 
 from ceasefire import __version__
 from ceasefire.cli import bench, common, db, demo, ingest, mission, node, serve, sorties, where
+from ceasefire.cli import certs as certs_cli
 from ceasefire.cli import config as config_cli
 from ceasefire.cli import export as export_cli
 from ceasefire.cli import incidents as incidents_cli
@@ -38,6 +39,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(ledger_cli.keys_app, name="keys")
 app.add_typer(witness_cli.app, name="witness")
 app.add_typer(node.app, name="node")
+app.add_typer(certs_cli.app, name="certs")
 app.command("checkpoint")(ledger_cli.checkpoint)
 app.command("verify")(ledger_cli.verify)
 app.command("release")(ledger_cli.release)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import typer
 
@@ -29,6 +30,21 @@ def serve(
     cot_udp_port: int = typer.Option(
         None, "--cot-udp-port", help="CoT / TAK mesh port over UDP (default 6969; 0: none)."
     ),
+    cot_certs: Path = typer.Option(
+        None,
+        "--cot-certs",
+        help="Directory of `ceasefire certs init`: also serve CoT over TLS, each client's "
+        "certificate naming its contingent.",
+    ),
+    cot_tls_port: int = typer.Option(
+        None, "--cot-tls-port", help="CoT / TAK port over TLS (default 8089), with --cot-certs."
+    ),
+    cot_tcp_contingent: str = typer.Option(
+        None, "--cot-tcp-contingent", help="The contingent the plain TCP listener sends for."
+    ),
+    cot_udp_contingent: str = typer.Option(
+        None, "--cot-udp-contingent", help="The contingent the UDP listener sends for."
+    ),
     escalate_every: float = typer.Option(
         None,
         "--escalate-every",
@@ -44,9 +60,13 @@ def serve(
         port=port,
         cot_tcp_port=cot_tcp_port,
         cot_udp_port=cot_udp_port,
+        cot_certs=cot_certs,
+        cot_tls_port=cot_tls_port,
+        cot_tcp_contingent=cot_tcp_contingent,
+        cot_udp_contingent=cot_udp_contingent,
         escalate_every=escalate_every,
     )
-    if not (found.port or found.cot_tcp_port or found.cot_udp_port):
+    if not (found.port or found.cot_tcp_port or found.cot_udp_port or found.cot_certs):
         raise InputError(
             Problem(file="serve", field="--port", reason=_("every listener is disabled"))
         )

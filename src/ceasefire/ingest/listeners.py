@@ -10,7 +10,15 @@ TCP       8087     CoT XML events back to back (cut at ``</event>``); or TAK pro
 UDP       6969     one CoT XML event per datagram, or one TAK mesh frame
                    (``0xbf 0x01 0xbf <TakMessage>``); a stream frame in one datagram (what
                    pytak sends to a unicast address) is read as well
+TLS       8089     as over TCP, from clients with a certificate of the mission's authority
+                   (:mod:`ceasefire.ingest.tls`), whose ``OU`` names their contingent
 ========  =======  ===========================================================================
+
+Who sends is proven as over HTTP: a TLS connection is its certificate's contingent's, and a
+plain TCP or UDP listener may be bound to one contingent by configuration. On a bound
+connection an event claiming another contingent is refused (field ``contingent``) and a drone
+position without one is attributed to the connection's. An unbound plain listener trusts what
+events claim; it says so in the log when it starts.
 
 The events map to observations and drone track points as :mod:`ceasefire.intake.cot` describes.
 Control traffic (``t-x-...``: pings, protocol negotiation) is answered or ignored, never stored.
@@ -36,10 +44,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeAlias
 from xml.etree.ElementTree import Element, SubElement, tostring
@@ -48,6 +57,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from ceasefire.i18n import _
 from ceasefire.ingest.pipeline import Intake
+from ceasefire.ingest.tls import contingent_of
 from ceasefire.intake import tak
 from ceasefire.intake._common import Discarded
 from ceasefire.intake.cot import (
@@ -83,6 +93,28 @@ TAKP_RESPONSE = "t-x-takp-r"
 Stored: TypeAlias = Observation | TrackPoint
 Entry: TypeAlias = tuple[Stored, str, int]
 """An item for the writer, with its source and its number in that source."""
+
+
+def bind(item: Stored, contingent: str | None, source: str, number: int) -> Stored | Rejection:
+    """The item as the connection's contingent sends it: a drone position without one is
+    that contingent's; anything claiming another is refused. ``contingent`` None: unbound."""
+    if contingent is None:
+        return item
+    if isinstance(item, TrackPoint) and item.contingent is None:
+        return replace(item, contingent=contingent)
+    if item.contingent != contingent:
+        return Rejection(
+            source,
+            number,
+            "contingent",
+            _("this connection sends for {bound}; the event claims {claimed}").format(
+                bound=contingent, claimed=item.contingent or "-"
+            ),
+            unit="event",
+        )
+    return item
+
+
 IntakeSource: TypeAlias = Intake | Callable[[], Intake]
 
 
@@ -417,6 +449,20 @@ class _Writer:
 # -- the sockets ------------------------------------------------------------------------------
 
 
+def _log_binding(kind: str, contingent: str | None) -> None:
+    if contingent is None:
+        log.warning(
+            _(
+                "CoT over {kind} is bound to no contingent: events claim theirs unproven "
+                "(bind it, or use TLS with client certificates)"
+            ).format(kind=kind)
+        )
+    else:
+        log.info(
+            _("CoT over {kind} sends for {contingent}").format(kind=kind, contingent=contingent)
+        )
+
+
 class _Datagrams(asyncio.DatagramProtocol):
     def __init__(self, listeners: CotListeners) -> None:
         self.listeners = listeners
@@ -436,6 +482,11 @@ class _Datagrams(asyncio.DatagramProtocol):
             listeners._limiter.warning(describe(decoded))
             return
         if isinstance(decoded, Control):
+            return
+        decoded = bind(decoded, listeners.udp_contingent, source, self.number)
+        if isinstance(decoded, Rejection):
+            listeners.stats.refused += 1
+            listeners._limiter.warning(describe(decoded))
             return
         listeners.stats.events += 1
         try:
@@ -468,8 +519,14 @@ class CotListeners:
         max_clients: int = MAX_CLIENTS,
         max_unreadable: int = MAX_UNREADABLE,
         lock: threading.Lock | None = None,
+        tcp_contingent: str | None = None,
+        udp_contingent: str | None = None,
     ) -> None:
         self.intake = intake
+        self.tcp_contingent = tcp_contingent
+        self.udp_contingent = udp_contingent
+        self.tls_port: int | None = None
+        self._tls_server: asyncio.Server | None = None
         self.stats = ListenerStats()
         self.max_clients = max_clients
         self.max_unreadable = max_unreadable
@@ -485,6 +542,14 @@ class CotListeners:
         self._server = await asyncio.start_server(self._client, host, port)
         self.tcp_port = int(self._server.sockets[0].getsockname()[1])
         log.info(_("CoT over TCP on {host}:{port}").format(host=host, port=self.tcp_port))
+        _log_binding("TCP", self.tcp_contingent)
+
+    async def _start_tls(self, host: str, port: int, context: ssl.SSLContext) -> None:
+        self._tls_server = await asyncio.start_server(
+            self._client, host, port, ssl=context, ssl_handshake_timeout=REPLY_TIMEOUT
+        )
+        self.tls_port = int(self._tls_server.sockets[0].getsockname()[1])
+        log.info(_("CoT over TLS on {host}:{port}").format(host=host, port=self.tls_port))
 
     async def _start_udp(self, host: str, port: int) -> None:
         loop = asyncio.get_running_loop()
@@ -494,6 +559,7 @@ class CotListeners:
         self._transport = transport
         self.udp_port = int(transport.get_extra_info("sockname")[1])
         log.info(_("CoT over UDP on {host}:{port}").format(host=host, port=self.udp_port))
+        _log_binding("UDP", self.udp_contingent)
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
@@ -507,16 +573,29 @@ class CotListeners:
             )
             writer.close()
             return
+        contingent = self.tcp_contingent
+        kind = "cot-tcp"
+        if writer.get_extra_info("sslcontext") is not None:
+            # TLS: the handshake verified the certificate; its OU is the sender's contingent.
+            kind, contingent = "cot-tls", contingent_of(writer.get_extra_info("peercert"))
+            if contingent not in self.intake.mission.contingent_ids():
+                log.warning(
+                    _("CoT client {peer} refused: its certificate names no contingent").format(
+                        peer=where
+                    )
+                )
+                writer.close()
+                return
         if task is not None:
             self._clients.add(task)
         self.stats.connections += 1
-        session = StreamSession(f"cot-tcp {where}", self.max_unreadable)
+        session = StreamSession(f"{kind} {where}", self.max_unreadable)
         reason: str | None = None
         try:
             while reason is None:
                 data = await reader.read(READ_SIZE)
                 fed = session.feed(data) if data else session.end()
-                reason = await self._handle(fed, session.source, writer)
+                reason = await self._handle(fed, session.source, writer, contingent)
                 if not data:
                     break
         except (ConnectionError, TimeoutError) as error:
@@ -533,7 +612,9 @@ class CotListeners:
             with contextlib.suppress(ConnectionError, TimeoutError):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
 
-    async def _handle(self, fed: Fed, source: str, writer: asyncio.StreamWriter) -> str | None:
+    async def _handle(
+        self, fed: Fed, source: str, writer: asyncio.StreamWriter, contingent: str | None
+    ) -> str | None:
         for rejection in fed.rejections:
             self.stats.refused += 1
             self._limiter.warning(describe(rejection))
@@ -541,7 +622,12 @@ class CotListeners:
             writer.write(reply)
             # a client that asks and never reads must not hold this connection forever
             await asyncio.wait_for(writer.drain(), REPLY_TIMEOUT)
-        for item, number in fed.items:
+        for received, number in fed.items:
+            item = bind(received, contingent, source, number)
+            if isinstance(item, Rejection):
+                self.stats.refused += 1
+                self._limiter.warning(describe(item))
+                continue
             self.stats.events += 1
             # Waits while the queue is full: the socket is not read, so TCP slows the sender.
             await self._writer.queue.put((item, source, number))
@@ -553,17 +639,19 @@ class CotListeners:
 
     async def close(self, timeout: float = 10.0) -> None:
         """Stop listening, end the connections, store what was received, stop the writer."""
-        if self._server is not None:
-            self._server.close()
+        for server in (self._server, self._tls_server):
+            if server is not None:
+                server.close()
         if self._transport is not None:
             self._transport.close()
         for task in list(self._clients):
             task.cancel()
         if self._clients:
             await asyncio.gather(*self._clients, return_exceptions=True)
-        if self._server is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._server.wait_closed(), 1.0)
+        for server in (self._server, self._tls_server):
+            if server is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(server.wait_closed(), 1.0)
         await self._writer.close(timeout)
 
     async def __aenter__(self) -> CotListeners:
@@ -578,9 +666,15 @@ async def serve_cot(
     host: str = "127.0.0.1",
     tcp_port: int | None = TCP_PORT,
     udp_port: int | None = UDP_PORT,
+    tls_port: int | None = None,
+    tls: ssl.SSLContext | None = None,
     **options: Any,
 ) -> CotListeners:
     """Start the CoT listeners; ``None`` for a port disables that listener, 0 picks a free one.
+
+    ``tls_port`` with ``tls`` (:func:`ceasefire.ingest.tls.server_context`) starts the TLS
+    listener. ``tcp_contingent`` and ``udp_contingent`` (in ``options``) bind a plain listener
+    to one contingent.
 
     ``intake`` is an :class:`Intake` or a function that makes one; the listeners own it from
     now on. ``options`` are those of :class:`CotListeners` (``queue_size``, ``max_batch``,
@@ -593,6 +687,8 @@ async def serve_cot(
             await listeners._start_tcp(host, tcp_port)
         if udp_port is not None:
             await listeners._start_udp(host, udp_port)
+        if tls_port is not None and tls is not None:
+            await listeners._start_tls(host, tls_port, tls)
     except BaseException:
         await listeners.close(timeout=0)
         raise
@@ -612,6 +708,7 @@ __all__ = [
     "ListenerStats",
     "StreamSession",
     "Unreadable",
+    "bind",
     "decode_datagram",
     "decode_tak",
     "decode_xml",
