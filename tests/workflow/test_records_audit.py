@@ -71,6 +71,8 @@ def test_a_clean_center_passes_and_says_what_it_did_not_check(
     center, ring, _ids = filled
     report = audit_all(center.engine, ring)
     assert report.ok, [str(f) for f in report.findings]
+    with center.engine.connect() as db:  # the approved decision told the parties
+        assert db.execute(sa.text("SELECT count(*) FROM notices")).scalar()
     notes = " ".join(report.notes)
     assert "track_points" in notes and "password hashes" in notes
 
@@ -207,6 +209,24 @@ def mutations(ids: dict[str, str]) -> list[tuple[str, Mutation, str, str]]:
             "AZ",
         ),
         ("a release deleted", sql("DELETE FROM releases"), "releases", "AM"),
+        (
+            "a notice sent to the other party",
+            sql("UPDATE notices SET recipient='AM' WHERE recipient='AZ'"),
+            "notices",
+            "",
+        ),
+        (
+            "a notice's text edited",
+            sql("UPDATE notices SET payload = payload || ' '"),
+            "notices",
+            "payload_hash",
+        ),
+        (
+            "a notice deleted",
+            sql("DELETE FROM deliveries", "DELETE FROM notices WHERE recipient='AZ'"),
+            "notices",
+            "deleted",
+        ),
         (
             "every checkpoint deleted",
             sql("DELETE FROM checkpoints"),

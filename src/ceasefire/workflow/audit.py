@@ -7,15 +7,15 @@ users, tokens, shifts, releases), and anyone with write access could edit them. 
 checked one of two ways:
 
 - rows that point at their entry (``ledger_index``): assessments, findings, decision steps,
-  releases. The row must rebuild the entry's record exactly, rows must be in the log's order,
-  and every entry of that kind must have its row;
+  releases, notices. The row must rebuild the entry's record exactly, rows must be in the
+  log's order, and every entry of that kind must have its row;
 - rows whose state is the latest entry of their ref: decisions (ref the id), users (the name),
   API tokens (the id), shifts (the id). Each must equal what its latest entry says, and every
   ref in the log must have its row.
 
 Every finding names the table, the row and what differs. What is not logged (password hashes,
 drone track points) is said in the report's notes. :data:`CHECKS` is the list the command runs:
-a later kind of record (notices) adds its check there.
+a later kind of logged row adds its check there.
 """
 
 from __future__ import annotations
@@ -333,6 +333,32 @@ def _releases(db: Connection, report: AuditReport, log: Log) -> None:
     check_indexed(report, log, "releases", KIND_RELEASE, rows)
 
 
+def _notices(db: Connection, report: AuditReport, log: Log) -> None:
+    # Imported here: dissemination is the room after the workflow.
+    from ceasefire.dissemination.tables import notices
+
+    rows = []
+    for r in db.execute(select(notices).order_by(notices.c.ledger_index, notices.c.id)):
+        record = {
+            "id": r.id,
+            "batch": r.batch,
+            "kind": r.kind,
+            "cause": r.cause,
+            "incident": r.incident_id,
+            "recipient": r.recipient,
+            "role": r.role,
+            "lang": r.lang,
+            "content_hash": r.content_hash,
+            "payload_hash": r.payload_hash,
+            "created_at": iso(r.created_at),
+            "ack_due_at": iso(r.ack_due_at),
+        }
+        rows.append(Row(r.id, r.id, record, r.ledger_index))
+        if hashlib.sha256(r.payload.encode("utf-8")).hexdigest() != r.payload_hash:
+            report.add("notices", r.id, _("the payload does not hash to payload_hash (edited?)"))
+    check_indexed(report, log, "notices", "notice", rows)
+
+
 def _not_logged(db: Connection, report: AuditReport, log: Log) -> None:
     points = db.execute(select(func.count()).select_from(track_points)).scalar_one()
     report.notes.append(
@@ -352,9 +378,10 @@ CHECKS: list[Check] = [
     _tokens,
     _shifts,
     _releases,
+    _notices,
     _not_logged,
 ]
-"""Each table's check, in this order (dissemination's notices will add theirs)."""
+"""Each table's check, in this order: a new kind of logged row adds its check here."""
 
 
 def audit_all(database: Engine | Connection, ring: KeyRing) -> AuditReport:
