@@ -15,6 +15,7 @@ import pytest
 from api_support import add_staff, bearer
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
+from test_workflow_api import sighting
 
 from ceasefire.api import create_app
 from ceasefire.cli import workflow as workflow_cli
@@ -35,19 +36,6 @@ REVEALING = {
     ("reaction", "request_reobservation"),
     ("violation", "yes"),
 }
-
-
-def sighting(contingent: str, minutes: int) -> dict[str, Any]:
-    return {
-        "id": f"{contingent}-B001",
-        "contingent": contingent,
-        "platform": {"id": "p-07", "type": "orlan-10" if contingent == "RU" else "bayraktar-tb2"},
-        "observed_at": f"2021-02-01T10:{minutes:02d}:00Z",
-        "location": {"lat": 39.82, "lon": 46.70, "ce_m": 50},
-        "category": "explosion",
-        "qualifiers": {"explosion": "impact"},
-        "sensed_by": "drone-eo",
-    }
 
 
 def pairs(data: Any) -> set[tuple[str, Any]]:

@@ -9,14 +9,13 @@ import asyncio
 import socket
 import ssl
 from collections.abc import Callable, Iterable
-from configparser import ConfigParser
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
-from test_listeners import HOST, count, observation, pytak, run, send_with_pytak, track, until
+from test_listeners import HOST, count, observation, run, send_with_pytak, track, until
 
 from ceasefire.ingest.listeners import serve_cot
 from ceasefire.ingest.pipeline import Intake
@@ -48,24 +47,14 @@ def certificates(cli: Any, tmp_path: Path) -> Path:
 
 async def send_over_tls(url: str, events: Iterable[bytes], certs: Path, who: str) -> None:
     """pytak as a TAK client with its certificate, over tls://."""
-    config = ConfigParser()
-    config["test"] = {
-        "COT_URL": url,
-        "TAK_PROTO": "0",
-        "PYTAK_TLS_CLIENT_CERT": str(certs / f"{who}.pem"),
-        "PYTAK_TLS_CLIENT_KEY": str(certs / f"{who}.key"),
-        "PYTAK_TLS_CLIENT_CAFILE": str(certs / "ca.pem"),
-    }
-    queue: asyncio.Queue[bytes] = asyncio.Queue()
-    worker = await pytak.txworker_factory(queue, config["test"])
-    for event in events:
-        queue.put_nowait(event)
-    try:
-        while not queue.empty():
-            await worker.run_once()
-    finally:
-        worker.writer.close()
-        await worker.writer.wait_closed()
+    await send_with_pytak(
+        url,
+        events,
+        0,
+        PYTAK_TLS_CLIENT_CERT=str(certs / f"{who}.pem"),
+        PYTAK_TLS_CLIENT_KEY=str(certs / f"{who}.key"),
+        PYTAK_TLS_CLIENT_CAFILE=str(certs / "ca.pem"),
+    )
 
 
 def stored(engine: Engine) -> set[tuple[str, str]]:

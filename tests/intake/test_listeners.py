@@ -95,10 +95,11 @@ def make_intake(engine: Engine, demo_mission: Mission, demo_enricher: Any) -> Ca
     return lambda: Intake(engine, demo_mission, row, enricher=demo_enricher)
 
 
-async def send_with_pytak(url: str, events: Iterable[bytes], tak_proto: int) -> None:
-    """Send events the way a TAK client does: pytak's TXWorker reading from its queue."""
+async def send_with_pytak(url: str, events: Iterable[bytes], tak_proto: int, **more: str) -> None:
+    """Send events the way a TAK client does: pytak's TXWorker reading from its queue.
+    ``more``: further pytak settings (its TLS client certificate, say)."""
     config = ConfigParser()
-    config["test"] = {"COT_URL": url, "TAK_PROTO": str(tak_proto)}
+    config["test"] = {"COT_URL": url, "TAK_PROTO": str(tak_proto), **more}
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     worker = await pytak.txworker_factory(queue, config["test"])
     assert worker.use_protobuf == bool(tak_proto)
