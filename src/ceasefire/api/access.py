@@ -19,6 +19,7 @@ refuses: 403 with the library's reason.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -81,6 +82,7 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     # a contingent node's batch: no token, the node's signature over the batch is checked
     # against its contingent's registered intake key (ceasefire.node.receive)
     ("POST", "/nodes/{contingent}/batches"): PUBLIC,
+    ("GET", "/quarantine"): action("read_observations"),
     # incidents and the workflow
     ("GET", "/incidents"): action("read_incident"),
     ("GET", "/incidents/{incident_id}"): action("read_incident"),
@@ -116,6 +118,17 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/releases/{release_id}"): action("read_releases", own_releases=True),
 }
 """``(method, path under /api/v1)`` -> rule, for every endpoint."""
+
+
+def methods_at(path: str) -> list[str]:
+    """The methods of the endpoints at a concrete path (``/api/v1/users``), HEAD with GET."""
+    methods: set[str] = set()
+    for method, template in ENDPOINTS:
+        pattern = re.sub(r"\\\{[^}]+:path\\\}", ".+", re.escape(PREFIX + template))
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", pattern)
+        if re.fullmatch(pattern, path):
+            methods |= {method, "HEAD"} if method == "GET" else {method}
+    return sorted(methods)
 
 
 def rule_for(method: str, path: str) -> Rule | None:

@@ -34,7 +34,13 @@ from ceasefire.api import releases as releases_api
 from ceasefire.api import shifts as shifts_api
 from ceasefire.api import users as users_api
 from ceasefire.api import workflow as workflow_api
-from ceasefire.api.models import BatchResult, Health, ObservationPage, StoredObservation
+from ceasefire.api.models import (
+    BatchResult,
+    Health,
+    ObservationPage,
+    QuarantineList,
+    StoredObservation,
+)
 from ceasefire.api.params import (
     Checks,
     negotiate_language,
@@ -50,12 +56,13 @@ from ceasefire.geo.engine import Enricher
 from ceasefire.geo.phrase import place_phrase
 from ceasefire.i18n import _, language
 from ceasefire.intake._common import JsonProblem, strict_json, validate
-from ceasefire.intake.errors import Rejection
+from ceasefire.intake.errors import Rejection, encodes
 from ceasefire.mission.model import Mission
 from ceasefire.observations.record import format_time
 from ceasefire.observations.schema import SCHEMA_PATH, observation_schema
 from ceasefire.observations.taxonomy import CATEGORIES
 from ceasefire.store import observations as store
+from ceasefire.store import quarantine
 from ceasefire.workflow.errors import Forbidden
 from ceasefire.workflow.roles import User, require
 
@@ -105,6 +112,75 @@ class LanguageMiddleware:
             await self.app(scope, receive, send_with_language)
 
 
+# -- one strict JSON parser for every body ---------------------------------------------------
+
+PARSED = "ceasefire.json"
+"""Where :class:`StrictJsonMiddleware` leaves a request's parsed body (in the ASGI scope)."""
+
+
+class StrictJsonMiddleware:
+    """Every JSON request body is parsed once, strictly, before any route sees it.
+
+    One parser (:func:`ceasefire.intake._common.strict_json`) for every endpoint: malformed
+    JSON, NaN or infinity, and a key given twice in one object (which FastAPI's own parser
+    would quietly take the last of) are answered 400 ``invalid-json`` naming the problem, and
+    a body larger than the limit 413, whatever the route. The route then reads the same bytes
+    (replayed) and the parsed value (``scope[PARSED]``)."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        media_type = ""
+        for name, value in scope.get("headers", ()):
+            if name == b"content-type":
+                media_type = value.decode("latin-1").split(";")[0].strip().lower()
+        if media_type and media_type not in JSON_TYPES and not media_type.endswith("+json"):
+            await self.app(scope, receive, send)  # not JSON: the route answers 415 or 422
+            return
+        too_large = Problem(
+            413,
+            _("The request body is larger than {limit} bytes.").format(limit=self.limit),
+            type=problems.TOO_LARGE,
+        )
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                await problems.problem_response(too_large, Request(scope))(scope, receive, send)
+                return
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.limit:
+                await problems.problem_response(too_large, Request(scope))(scope, receive, send)
+                return
+        if body.strip():
+            try:
+                scope[PARSED] = strict_json(bytes(body))
+            except JsonProblem as error:
+                problem = Problem(400, str(error), type=problems.INVALID_JSON)
+                await problems.problem_response(problem, Request(scope))(scope, receive, send)
+                return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
 # -- the app ----------------------------------------------------------------------------------
 
 
@@ -115,7 +191,6 @@ class _Api:
         self,
         center: Center,
         max_batch: int,
-        max_body_bytes: int,
         correlate: Literal["streaming", "off"] = "streaming",
     ) -> None:
         self.center = center
@@ -123,7 +198,6 @@ class _Api:
         self.mission = center.mission
         self.correlate = correlate
         self.max_batch = max_batch
-        self.max_body_bytes = max_body_bytes
         center.version  # noqa: B018 (stored now, if this version is new, not at the first batch)
         self.settlements = {s.id: s for s in center.mission.settlements}
 
@@ -155,6 +229,8 @@ class _Api:
             if outcome.status == "rejected":
                 entry["field"] = outcome.field
                 entry["reason"] = outcome.reason
+            if outcome.warning:
+                entry["warning"] = outcome.warning
             results.append(entry)
         return {
             "accepted": result.accepted,
@@ -208,8 +284,10 @@ class _Api:
 
 
 def _text(data: Any, key: str) -> str | None:
+    """A refused record's own id or contingent, to echo: only short text that encodes (a
+    lone surrogate would make the whole answer fail after the batch was committed)."""
     value = data.get(key) if isinstance(data, dict) else None
-    return value if isinstance(value, str) and len(value) <= 128 else None
+    return value if isinstance(value, str) and len(value) <= 128 and encodes(value) else None
 
 
 def _validated(data: Any, source: str, number: int) -> Any:
@@ -232,6 +310,8 @@ def _ingestable(item: Any, user: User, source: str, number: int) -> Any:
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
+    """The raw body, at most ``limit`` bytes (413 beyond), for a route that needs the bytes
+    themselves (a node's signed batch)."""
     too_large = Problem(
         413,
         _("The request body is larger than {limit} bytes.").format(limit=limit),
@@ -363,7 +443,7 @@ def center_app(
 ) -> FastAPI:
     """The HTTP API of ``center`` (see :func:`create_app`), with the routes of the
     capabilities plugged into it."""
-    api = _Api(center, max_batch, max_body_bytes, correlate)
+    api = _Api(center, max_batch, correlate)
     engine, mission = center.engine, center.mission
     app = FastAPI(
         title="ceasefire",
@@ -380,7 +460,8 @@ def center_app(
         redoc_url=None,
     )
     problems.install(app)
-    app.add_middleware(LanguageMiddleware)
+    app.add_middleware(StrictJsonMiddleware, limit=max_body_bytes)
+    app.add_middleware(LanguageMiddleware)  # outermost: the parser's refusals are translated
 
     @app.get(
         f"{PREFIX}/health",
@@ -417,12 +498,9 @@ def center_app(
                 ),
                 type=problems.UNSUPPORTED_MEDIA_TYPE,
             )
-        body = await _read_body(request, api.max_body_bytes)
-        try:
-            data = strict_json(body)
-        except JsonProblem as problem:
-            raise Problem(400, str(problem), type=problems.INVALID_JSON) from None
-        records = _records(data, api.max_batch)
+        if PARSED not in request.scope:  # an empty body
+            raise Problem(400, _("The body is empty."), type=problems.INVALID_JSON)
+        records = _records(request.scope[PARSED], api.max_batch)
         client = request.client
         source = f"api {client.host}" if client is not None else "api"
         lang = request_language(request)
@@ -491,6 +569,22 @@ def center_app(
                 type=problems.NOT_FOUND,
             )
         return JSONResponse(api.record(stored, request_language(request)))
+
+    @app.get(
+        f"{PREFIX}/quarantine",
+        summary="Observations a later stage (correlation) failed on, set aside with the reason",
+        response_model=QuarantineList,
+        tags=["observations"],
+    )
+    def list_quarantine(
+        limit: int = Query(1000, ge=1, le=10_000),
+    ) -> JSONResponse:
+        with engine.connect() as db:
+            found = quarantine.listing(db, limit)
+        for entry in found:
+            entry["observed_at"] = format_time(entry["observed_at"])
+            entry["quarantined_at"] = format_time(entry["quarantined_at"])
+        return JSONResponse({"quarantined": found})
 
     @app.get(
         f"{PREFIX}/schemas/observation",

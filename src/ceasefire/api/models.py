@@ -52,6 +52,11 @@ class RecordOutcome(BaseModel):
     contingent: str | None = None
     field: str | None = Field(default=None, description="the bad field, for a rejection")
     reason: str | None = Field(default=None, description="why it was rejected")
+    warning: str | None = Field(
+        default=None,
+        description="accepted, but doubtful: a place outside the area of operations (when "
+        "the mission accepts those with a warning)",
+    )
 
 
 class BatchResult(BaseModel):
@@ -61,6 +66,20 @@ class BatchResult(BaseModel):
     results: list[RecordOutcome]
 
 
+class Quarantined(BaseModel):
+    contingent: str
+    id: str = Field(description="the source's id")
+    observed_at: str
+    category: str
+    stage: str = Field(description="the stage that failed on it: correlation")
+    reason: str
+    quarantined_at: str
+
+
+class QuarantineList(BaseModel):
+    quarantined: list[Quarantined] = Field(description="newest first")
+
+
 class Counts(BaseModel):
     observations: int
     track_points: int
@@ -68,10 +87,15 @@ class Counts(BaseModel):
     not_yet_correlated: int = Field(
         description="observations stored but not yet in incidents (the follower's backlog)"
     )
+    quarantined: int = Field(
+        description="observations a later stage failed on and set aside (GET /quarantine)"
+    )
 
 
 class Health(BaseModel):
-    status: Literal["ok"]
+    status: Literal["ok", "degraded"] = Field(
+        description="degraded while observations are quarantined"
+    )
     version: str
     mission: str
     mission_version: int

@@ -37,6 +37,7 @@ UNAVAILABLE = PREFIX + "unavailable"
 UNAUTHENTICATED = PREFIX + "unauthenticated"
 FORBIDDEN = PREFIX + "forbidden"
 CONFLICT = PREFIX + "conflict"
+TOO_MANY_ATTEMPTS = PREFIX + "too-many-attempts"
 
 
 class FieldError(BaseModel):
@@ -193,9 +194,19 @@ async def _http_problem(request: Request, exc: Exception) -> JSONResponse:
         detail = _("{path} does not accept {method}.").format(
             path=request.url.path, method=request.method
         )
+        headers = {**(exc.headers or {}), "Allow": ", ".join(_allowed(request))}
+        return problem_response(Problem(status, detail), request, headers)
     elif detail is None or detail == HTTPStatus(status).phrase:
         detail = status_title(status)
     return problem_response(Problem(status, detail), request, exc.headers)
+
+
+def _allowed(request: Request) -> list[str]:
+    """Every method the API takes at this path, from the table of every endpoint: the router
+    names only those of the first route that matched, and each method is a route of its own."""
+    from ceasefire.api.access import methods_at  # access answers with these problems
+
+    return methods_at(request.url.path)
 
 
 async def _own_problem(request: Request, exc: Exception) -> JSONResponse:
@@ -257,6 +268,7 @@ __all__ = [
     "MEDIA_TYPE",
     "NOT_FOUND",
     "TOO_LARGE",
+    "TOO_MANY_ATTEMPTS",
     "UNAUTHENTICATED",
     "UNAVAILABLE",
     "UNSUPPORTED_MEDIA_TYPE",

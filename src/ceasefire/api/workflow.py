@@ -20,6 +20,8 @@ from sqlalchemy import Connection, Engine
 
 from ceasefire.api import problems
 from ceasefire.api.access import bearer, current_user
+from ceasefire.api.login_limits import LoginLimiter, retry_after
+from ceasefire.i18n import _
 from ceasefire.mission.model import Mission
 from ceasefire.workflow import assessments, blindness, decisions, findings, roles, shifts
 from ceasefire.workflow._common import incident_status
@@ -82,6 +84,7 @@ def router(prefix: str, engine: Engine, mission: Mission, lock: threading.Lock) 
     api = APIRouter(prefix=prefix)
 
     write = writer(engine, lock)
+    limiter = LoginLimiter()
 
     def read(step: Callable[[Connection], T]) -> T:
         with engine.connect() as db:
@@ -92,14 +95,39 @@ def router(prefix: str, engine: Engine, mission: Mission, lock: threading.Lock) 
     @api.post(
         "/session",
         summary="Log in with name and password: a session token for Authorization: Bearer",
-        responses=problems.responses(401, 422),
+        responses=problems.responses(401, 422, 429, 503),
         tags=["session"],
     )
-    def log_in(body: LogIn) -> JSONResponse:
+    def log_in(request: Request, body: LogIn) -> JSONResponse:
+        address = request.client.host if request.client is not None else ""
+        wait = limiter.wait_s(address, body.name)
+        if wait:
+            raise problems.Problem(
+                429,
+                _("Too many failed log-ins from this address; try again in {seconds} s.").format(
+                    seconds=retry_after(wait)
+                ),
+                type=problems.TOO_MANY_ATTEMPTS,
+                headers={"Retry-After": retry_after(wait)},
+            )
+        if not limiter.checks.acquire(timeout=10):
+            raise problems.Problem(
+                503,
+                _("Too many log-ins at once; try again in a moment."),
+                type=problems.UNAVAILABLE,
+                headers={"Retry-After": "1"},
+            )
         try:
-            user, token = write(lambda db: roles.start_session(db, body.name, body.password))
+            # outside the writers' lock: a password check takes a tenth of a second, which
+            # the intake must not wait for
+            user = read(lambda db: roles.authenticate(db, body.name, body.password))
         except Forbidden as refused:
+            limiter.failed(address, body.name)
             raise problems.Problem(401, str(refused), type=problems.UNAUTHENTICATED) from None
+        finally:
+            limiter.checks.release()
+        limiter.succeeded(address, body.name)
+        token = write(lambda db: roles.issue_token(db, user.name, roles.SESSION_LABEL))
         return JSONResponse(
             {
                 "token": token,

@@ -40,7 +40,7 @@ from ceasefire.intake.errors import Rejection
 from ceasefire.ledger.keys import KeyRing, default_dir, load_keys, origin_of, witness_url
 from ceasefire.mission import Mission, load_mission
 from ceasefire.store import observations as store
-from ceasefire.store import open_database
+from ceasefire.store import open_database, quarantine
 from ceasefire.store.db import current_revision
 from ceasefire.store.missions import StoredVersion, mission_row, save_mission
 from ceasefire.workflow.scheduler import EscalationScheduler, utc_now
@@ -321,8 +321,11 @@ class Center:
 
     def status(self) -> dict[str, Any]:
         """What the center's health answer says: mission, database, schema, counts."""
+        with self.engine.connect() as db:
+            quarantined = quarantine.count(db)
         return {
-            "status": "ok",
+            # degraded: a later stage set records aside (GET /quarantine says which and why)
+            "status": "degraded" if quarantined else "ok",
             "version": __version__,
             "mission": self.mission.id,
             "mission_version": self.version.version,
@@ -332,6 +335,7 @@ class Center:
                 "observations": store.count_observations(self.engine),
                 "track_points": store.count_track_points(self.engine),
                 "by_contingent": store.counts_by_contingent(self.engine),
+                "quarantined": quarantined,
             },
         }
 

@@ -22,9 +22,11 @@ from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _, current_language, language, ngettext
 from ceasefire.incidents.coverage import coverage as line_coverage
 from ceasefire.labels import label
+from ceasefire.observations.record import format_time
 from ceasefire.sim.score import read_truth
 from ceasefire.sim.score import score as score_incidents
 from ceasefire.store import open_database
+from ceasefire.store import quarantine as quarantine_
 from ceasefire.store.incidents import (
     IncidentFilter,
     explain,
@@ -244,3 +246,32 @@ def score(
             str(f["false_positives"]),
         )
     console.print(table)
+
+
+def quarantine(
+    fmt: Format = typer.Option(Format.text, "--format"),
+    limit: int = typer.Option(1000, "--limit", min=1, help="At most this many, newest first."),
+    db: str = DB_OPTION,
+) -> None:
+    """Observations correlation failed on and set aside, with the reason (none: all is well)."""
+    engine = open_database(db)
+    try:
+        with engine.connect() as connection:
+            found = quarantine_.listing(connection, limit)
+    finally:
+        engine.dispose()
+    for entry in found:
+        entry["observed_at"] = format_time(entry["observed_at"])
+        entry["quarantined_at"] = format_time(entry["quarantined_at"])
+    if fmt is Format.json:
+        print_json({"quarantined": found})
+        return
+    if not found:
+        console.print(_("No observation is quarantined."))
+        return
+    for entry in found:
+        console.print(
+            f"{entry['contingent']}/{entry['id']}  {entry['observed_at']}  {entry['category']}  "
+            f"{entry['stage']}  {entry['quarantined_at']}"
+        )
+        console.print(f"  → {entry['reason']}", markup=False)

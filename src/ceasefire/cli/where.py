@@ -6,11 +6,19 @@ from datetime import UTC, datetime
 
 import typer
 
-from ceasefire.cli.common import DB_OPTION, LANG_OPTION, MISSION_OPTION, Format, console, print_json
+from ceasefire.cli.common import (
+    DB_OPTION,
+    LANG_OPTION,
+    MISSION_OPTION,
+    Format,
+    console,
+    console_err,
+    print_json,
+)
 from ceasefire.cli.mission import mission_for
 from ceasefire.errors import InputError, Problem
 from ceasefire.geo.engine import Enricher, check_points
-from ceasefire.geo.locate import check_in_period, describe
+from ceasefire.geo.locate import check_in_period, describe, inside_area, outside_area_reason
 from ceasefire.geo.phrase import format_km
 from ceasefire.i18n import _, current_language, language
 from ceasefire.timeutil import parse_time, shown
@@ -41,6 +49,11 @@ def where(
     when = parse_time(at, m.config.timezone, field="--at") if at else datetime.now(UTC)
     check_in_period(m, when, field="--at")
     answer = describe(Enricher(m), lat, lon, when, lang)
+    if not inside_area(m, lat, lon):
+        with language(lang):
+            warning = outside_area_reason(m, lat, lon)
+            console_err.print(_("warning: {reason}").format(reason=warning), style="yellow")
+        answer["warning"] = warning
     if fmt is Format.json:
         print_json(answer)
         return

@@ -30,6 +30,21 @@ def check_in_period(
         )
 
 
+def inside_area(mission: Mission, lat: float, lon: float) -> bool:
+    """Whether a point lies in the mission's area of operations (its box, edges included)."""
+    lon0, lat0, lon1, lat1 = mission.config.area
+    return lon0 <= lon <= lon1 and lat0 <= lat <= lat1
+
+
+def outside_area_reason(mission: Mission, lat: float, lon: float) -> str:
+    lon0, lat0, lon1, lat1 = mission.config.area
+    return _(
+        "the place {lat:.5f}, {lon:.5f} is outside the mission's area of operations (latitude "
+        "{lat0:g} to {lat1:g}, longitude {lon0:g} to {lon1:g}); were latitude and longitude "
+        "swapped?"
+    ).format(lat=lat, lon=lon, lat0=lat0, lat1=lat1, lon0=lon0, lon1=lon1)
+
+
 def describe(
     enricher: Enricher, lat: float, lon: float, when: datetime, lang: str
 ) -> dict[str, Any]:

@@ -18,18 +18,23 @@ import multiprocessing
 import multiprocessing.process
 import os
 import signal
+import sys
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
+from ceasefire import lease
 from ceasefire.geo.engine import Enricher
 from ceasefire.i18n import _
-from ceasefire.incidents.service import Correlator
+from ceasefire.incidents.service import Correlator, Plan
 from ceasefire.mission import load_mission
 from ceasefire.mission.model import Mission
 from ceasefire.store import open_database
+from ceasefire.store import quarantine as quarantine_
 from ceasefire.store.schema import correlation_cursor, observations
 
 CHUNK = 5000
@@ -55,20 +60,26 @@ def cursor(connection: Connection) -> int:
 
 
 def alive(connection: Connection, now: datetime | None = None) -> bool:
-    """Whether a follower is running on this store (it gave a sign of life lately)."""
-    seen = connection.execute(
-        select(correlation_cursor.c.alive_at).where(correlation_cursor.c.id == CURSOR_ID)
-    ).scalar_one_or_none()
+    """Whether a follower is running on this store: it gave a sign of life lately, and its
+    lease does not show it (or the center that started it) gone."""
+    row = connection.execute(
+        select(correlation_cursor.c.alive_at, correlation_cursor.c.holder).where(
+            correlation_cursor.c.id == CURSOR_ID
+        )
+    ).one_or_none()
+    if row is None or row.alive_at is None:
+        return False
     moment = now or datetime.now(UTC)
-    return seen is not None and moment - seen < timedelta(seconds=3 * HEARTBEAT)
+    fresh = moment - row.alive_at < timedelta(seconds=3 * HEARTBEAT)
+    return fresh and not lease.holder_gone(row.holder)
 
 
-def _set_alive(engine: Engine, at: datetime | None) -> None:
+def _set_alive(engine: Engine, at: datetime | None, holder: str | None = None) -> None:
     with engine.begin() as db:
         db.execute(
             update(correlation_cursor)
             .where(correlation_cursor.c.id == CURSOR_ID)
-            .values(alive_at=at)
+            .values(alive_at=at, holder=holder)
         )
 
 
@@ -93,10 +104,12 @@ class Follower:
         mission_row: int,
         enricher: Enricher | None = None,
         chunk: int = CHUNK,
+        holder: str | None = None,
     ) -> None:
         self.engine = engine
         self.correlator = Correlator(mission, mission_row, enricher or Enricher(mission))
         self.chunk = chunk
+        self.holder = holder
 
     def step(self) -> int:
         """Correlate the next chunk; the number of observations it held (0: nothing new).
@@ -115,7 +128,14 @@ class Follower:
             )
             if not keys:
                 return 0
-            plan = self.correlator.plan(db, keys)
+            self.correlator.skip = quarantine_.keys(db)
+            poison: dict[int, str] = {}
+            try:
+                plan = self.correlator.plan(db, keys)
+            except SQLAlchemyError:
+                raise  # the store failed, not a record: try again later
+            except Exception:
+                plan, poison = self._set_aside(db, keys)
         with self.engine.begin() as db:
             # The cursor first: on SQLite that makes this transaction the writer at once, and
             # a cursor moved meanwhile (another follower) leaves this chunk to it.
@@ -128,8 +148,43 @@ class Follower:
             ).rowcount
             if moved != 1:
                 return 0
+            quarantine_.put(db, poison, "correlation")
             self.correlator.apply(db, plan)
         return len(keys)
+
+    def _set_aside(self, db: Connection, keys: Sequence[int]) -> tuple[Plan, dict[int, str]]:
+        """A chunk failed: find the observations it fails on, one by one, and plan the rest.
+
+        The failing ones are quarantined with the error as the reason, so the follower goes
+        on with everything after them instead of failing on them forever."""
+        quarantined = set(self.correlator.skip)
+        failing = {k: error for k in keys if (error := self._fails(db, [k]))}
+        # One that failed only for a failing neighbour in its incident goes through once the
+        # others are left out.
+        poison: dict[int, str] = {}
+        for key, error in failing.items():
+            self.correlator.skip = quarantined | (set(failing) - {key})
+            if self._fails(db, [key]):
+                poison[key] = error
+                log.error(
+                    _("Correlation failed on observation {key}; quarantined: {reason}").format(
+                        key=key, reason=error
+                    )
+                )
+        if not poison:
+            raise RuntimeError("a chunk fails though each of its observations alone does not")
+        self.correlator.skip = quarantined | set(poison)
+        return self.correlator.plan(db, [k for k in keys if k not in poison]), poison
+
+    def _fails(self, db: Connection, keys: list[int]) -> str:
+        """Why planning ``keys`` fails ('' if it does not); the store's own errors propagate."""
+        try:
+            self.correlator.plan(db, keys)
+        except SQLAlchemyError:
+            raise
+        except Exception as error:
+            return f"{type(error).__name__}: {error}"
+        return ""
 
     def catch_up(self) -> int:
         """Correlate everything stored so far; the number of observations correlated."""
@@ -150,7 +205,7 @@ class Follower:
             while not stop.is_set():
                 try:
                     if time.monotonic() - last_beat >= HEARTBEAT:
-                        _set_alive(self.engine, datetime.now(UTC))
+                        _set_alive(self.engine, datetime.now(UTC), self.holder)
                         last_beat = time.monotonic()
                     if self.step():
                         continue
@@ -171,13 +226,16 @@ class Stop(Protocol):
 
 
 def follow_database(
-    url: str | None, mission_source: str | None, mission_row: int, stop: Stop
+    url: str | None, mission_source: str | None, mission_row: int, stop: Stop, parent: int
 ) -> None:
     """A follower process's life: open the store and the mission (already stored, as row
     ``mission_row``), follow until stopped.
 
     Interrupts are the parent's to handle: it sets ``stop`` and waits for the chunk at hand.
-    A parent that dies without doing so is noticed, and the follower stops too."""
+    A parent that dies without doing so (even while this process starts) ends it too: the
+    kernel's SIGTERM, made a clean exit here, or the parent's pid seen to change."""
+    lease.die_with_parent(parent)
+    signal.signal(signal.SIGTERM, _exit)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Storing what arrives comes first: incidents may follow a moment later, an accepted
     # record may not wait for them. The intake gets the processor when both want it.
@@ -185,10 +243,14 @@ def follow_database(
     mission = load_mission(mission_source)
     engine = open_database(url, migrate=False)
     try:
-        follower = Follower(engine, mission, mission_row)
-        follower.run(_WhileParentLives(stop, os.getppid()))
+        follower = Follower(engine, mission, mission_row, holder=lease.holder(parent))
+        follower.run(_WhileParentLives(stop, parent))
     finally:
         engine.dispose()
+
+
+def _exit(signum: int, frame: object) -> None:
+    sys.exit(0)  # unwinds: the transaction at hand rolls back, the sign of life is cleared
 
 
 class _WhileParentLives:
@@ -213,7 +275,7 @@ class FollowerProcess:
     def __init__(self, url: str | None, mission_source: str | None, mission_row: int) -> None:
         self._context = multiprocessing.get_context("spawn")
         self._stop = self._context.Event()
-        self._args = (url, mission_source, mission_row, self._stop)
+        self._args = (url, mission_source, mission_row, self._stop, os.getpid())
         self._process: multiprocessing.process.BaseProcess | None = None
         self.restarts = 0
 

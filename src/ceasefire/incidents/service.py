@@ -94,6 +94,8 @@ class Correlator:
         self.enricher = enricher
         self.gating = Gating.of(mission.config.correlation, list(CATEGORIES))
         self.reach = timedelta(seconds=float(self.gating.window_s.max()))
+        self.skip: set[int] = set()
+        """Keys of quarantined observations: left out, as if not stored (incidents.follow)."""
 
     # -- entry points -----------------------------------------------------------------------
     def add(self, db: Connection, keys: Sequence[int]) -> None:
@@ -144,8 +146,8 @@ class Correlator:
             )
 
         where = and_(
-            observations.c.observed_at >= new[0].observed_at - longest,
-            observations.c.observed_at <= new[-1].observed_at + longest,
+            observations.c.observed_at >= _shift(new[0].observed_at, -longest),
+            observations.c.observed_at <= _shift(new[-1].observed_at, longest),
             observations.c.category.in_(sorted(boxes)),
         )
         events = self._components(db, where, {m.key for m in new}, near)
@@ -181,8 +183,8 @@ class Correlator:
         if low is None:
             return 0
         start = low
-        while start <= high:
-            end = start + step
+        while start is not None and start <= high:
+            end = _shift(start, step)
             with engine.begin() as db:
                 keys = set(
                     db.execute(
@@ -193,11 +195,18 @@ class Correlator:
                 )
                 if keys:
                     near = and_(
-                        observations.c.observed_at >= start - self.reach,
-                        observations.c.observed_at < end + self.reach,
+                        observations.c.observed_at >= _shift(start, -self.reach),
+                        observations.c.observed_at < _shift(end, self.reach),
                     )
                     self._write(db, self._components(db, near, keys))
-            start = end
+                # on to the next day that has observations: months may lie empty between
+                start = None
+                if end < _LATEST:
+                    start = db.execute(
+                        select(func.min(observations.c.observed_at)).where(
+                            observations.c.observed_at >= end, *period
+                        )
+                    ).scalar_one()
         with engine.begin() as db:
             self._write_crossings(db, *self._crossings(db, and_(*period) if period else None))
             return int(
@@ -223,13 +232,19 @@ class Correlator:
         query = select(*_MEMBER_COLUMNS)
         if where is not None:
             query = query.where(where)
-        members = {m.key: m for m in map(_member, db.execute(query)) if keep is None or keep(m)}
+        skip = self.skip
+        members = {
+            m.key: m
+            for m in map(_member, db.execute(query))
+            if (keep is None or keep(m)) and m.key not in skip
+        }
         # Close the set: every member of every incident touched.
         touched = {m.incident_id for m in members.values() if m.incident_id}
         for chunk in _chunks(sorted(touched), 500):
             rows = db.execute(select(*_MEMBER_COLUMNS).where(observations.c.incident_id.in_(chunk)))
             for m in map(_member, rows):
-                members.setdefault(m.key, m)
+                if m.key not in skip:
+                    members.setdefault(m.key, m)
         if not members:
             return []
         ordered = sorted(members.values(), key=Member.order)
@@ -525,13 +540,25 @@ def _box(
     lat1 = max(m.lat for m in run) + pad_lat
     pad_lon = pad_lat / max(0.1, float(np.cos(np.radians(max(abs(lat0), abs(lat1))))))
     return (
-        run[0].observed_at - window,
-        run[-1].observed_at + window,
+        _shift(run[0].observed_at, -window),
+        _shift(run[-1].observed_at, window),
         lat0,
         lat1,
         min(m.lon for m in run) - pad_lon,
         max(m.lon for m in run) + pad_lon,
     )
+
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+def _shift(moment: datetime, by: timedelta) -> datetime:
+    """``moment + by``, held at the ends of the calendar (times near them come in)."""
+    try:
+        return moment + by
+    except OverflowError:
+        return _LATEST if by > timedelta(0) else _EARLIEST
 
 
 def _chunks(items: Sequence[Any] | Iterable[Any], size: int) -> Iterable[list[Any]]:

@@ -44,7 +44,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import ssl
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -82,6 +84,15 @@ QUEUE_SIZE = 10_000
 MAX_BATCH = 1000
 """The most items the writer stores in one go."""
 MAX_CLIENTS = 256
+MAX_PER_ADDRESS = 64
+"""Connections one source address may hold: a flood from one never shuts out the others (the
+other contingent's ground stations, posts)."""
+IDLE_TIMEOUT = 180.0
+"""Seconds without a byte after which a TCP client is disconnected (TAK clients ping more
+often than that)."""
+EVENT_TIMEOUT = 30.0
+"""Seconds within which an event, once begun, must be complete: a client trickling bytes
+(one a second) cannot hold its connection."""
 MAX_UNREADABLE = 5
 """Unreadable events in a row after which a TCP client is disconnected."""
 READ_SIZE = 64 * 1024
@@ -255,6 +266,12 @@ class StreamSession:
         self._pieces(pieces, fed)
         return fed
 
+    def pending(self) -> bool:
+        """Whether part of an event or frame has arrived and waits for the rest."""
+        if self.mode == "xml":
+            return self._splitter.pending()
+        return self.mode == "tak" and self._frames.buffered > 0
+
     def end(self) -> Fed:
         """The end of the stream: what is left is a truncated event or frame."""
         fed = Fed()
@@ -357,6 +374,7 @@ class ListenerStats:
     disconnected: int = 0
     events: int = 0
     refused: int = 0
+    refused_connections: int = 0
     udp_dropped: int = 0
 
 
@@ -463,6 +481,16 @@ def _log_binding(kind: str, contingent: str | None) -> None:
         )
 
 
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Close a connection with a reset (SO_LINGER 0): a client that already sent an event
+    gets an error, not a silent loss."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
 class _Datagrams(asyncio.DatagramProtocol):
     def __init__(self, listeners: CotListeners) -> None:
         self.listeners = listeners
@@ -517,6 +545,9 @@ class CotListeners:
         queue_size: int = QUEUE_SIZE,
         max_batch: int = MAX_BATCH,
         max_clients: int = MAX_CLIENTS,
+        max_per_address: int = MAX_PER_ADDRESS,
+        idle_timeout: float = IDLE_TIMEOUT,
+        event_timeout: float = EVENT_TIMEOUT,
         max_unreadable: int = MAX_UNREADABLE,
         lock: threading.Lock | None = None,
         tcp_contingent: str | None = None,
@@ -529,6 +560,10 @@ class CotListeners:
         self._tls_server: asyncio.Server | None = None
         self.stats = ListenerStats()
         self.max_clients = max_clients
+        self.max_per_address = max_per_address
+        self.idle_timeout = idle_timeout
+        self.event_timeout = event_timeout
+        self._per_address: dict[str, int] = {}
         self.max_unreadable = max_unreadable
         self.tcp_port: int | None = None
         self.udp_port: int | None = None
@@ -564,14 +599,15 @@ class CotListeners:
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         where = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        address = str(peer[0]) if isinstance(peer, tuple) else where
         task = asyncio.current_task()
-        if len(self._clients) >= self.max_clients:
-            log.warning(
-                _("CoT client {peer} refused: already {count} clients.").format(
-                    peer=where, count=len(self._clients)
-                )
+        full = self._full(address)
+        if full:
+            self.stats.refused_connections += 1
+            self._limiter.warning(
+                _("CoT client {peer} refused: {reason}").format(peer=where, reason=full)
             )
-            writer.close()
+            _reset(writer)  # before reading anything: the sender sees a reset, not silence
             return
         contingent = self.tcp_contingent
         kind = "cot-tcp"
@@ -588,21 +624,43 @@ class CotListeners:
                 return
         if task is not None:
             self._clients.add(task)
+        self._per_address[address] = self._per_address.get(address, 0) + 1
         self.stats.connections += 1
         session = StreamSession(f"{kind} {where}", self.max_unreadable)
         reason: str | None = None
+        begun: float | None = None  # when the event now arriving began
         try:
             while reason is None:
-                data = await reader.read(READ_SIZE)
+                read = reader.read(READ_SIZE)
+                if begun is None:
+                    wait, late = self.idle_timeout, _("idle for {seconds:g} s")
+                else:
+                    wait = begun + self.event_timeout - time.monotonic()
+                    late = _("an event was not complete within {seconds:g} s")
+                try:
+                    data = await asyncio.wait_for(read, max(0.0, wait))
+                except TimeoutError:
+                    reason = late.format(
+                        seconds=self.idle_timeout if begun is None else self.event_timeout
+                    )
+                    break
+                before = session.number
                 fed = session.feed(data) if data else session.end()
                 reason = await self._handle(fed, session.source, writer, contingent)
                 if not data:
                     break
+                if session.number != before:
+                    begun = None
+                if begun is None and session.pending():
+                    begun = time.monotonic()
         except (ConnectionError, TimeoutError) as error:
             log.info(_("CoT client {peer}: {error}").format(peer=where, error=error))
         finally:
             if task is not None:
                 self._clients.discard(task)
+            left = self._per_address.pop(address, 1) - 1
+            if left:
+                self._per_address[address] = left
             if reason is not None:
                 self.stats.disconnected += 1
                 log.warning(
@@ -611,6 +669,17 @@ class CotListeners:
             writer.close()
             with contextlib.suppress(ConnectionError, TimeoutError):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
+
+    def _full(self, address: str) -> str:
+        """Why a new connection from ``address`` is refused ('' if it is not)."""
+        if len(self._clients) >= self.max_clients:
+            return _("already {count} clients").format(count=len(self._clients))
+        held = self._per_address.get(address, 0)
+        if held >= self.max_per_address:
+            return _("{address} already holds {count} connections").format(
+                address=address, count=held
+            )
+        return ""
 
     async def _handle(
         self, fed: Fed, source: str, writer: asyncio.StreamWriter, contingent: str | None

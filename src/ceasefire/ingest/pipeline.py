@@ -16,16 +16,19 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
 from sqlalchemy import Connection, Engine, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 
 from ceasefire.geo.engine import Enricher
+from ceasefire.geo.locate import inside_area, outside_area_reason
 from ceasefire.i18n import _
 from ceasefire.incidents.rules import Facts, evaluate
 from ceasefire.incidents.service import Correlator
@@ -35,10 +38,12 @@ from ceasefire.ledger.note import Ed25519Verifier
 from ceasefire.ledger.origin import signed_key_id, verify_record
 from ceasefire.mission.model import Mission
 from ceasefire.observations import Observation, PointOfInterest, TrackPoint, locate
+from ceasefire.observations.record import format_time
 from ceasefire.store import bulk, intake_keys
 from ceasefire.store.schema import observations, track_points
 
 BATCH = 2000
+log = logging.getLogger(__name__)
 Status = Literal["accepted", "duplicate", "rejected"]
 
 
@@ -52,6 +57,7 @@ class Outcome:
     field: str = ""
     reason: str = ""
     record: int = 0
+    warning: str = ""
 
 
 @dataclass
@@ -61,6 +67,7 @@ class IntakeResult:
     rejected: int = 0
     track_points: int = 0
     points_of_interest: int = 0
+    warnings: int = 0
     outcomes: list[Outcome] = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
@@ -69,6 +76,7 @@ class IntakeResult:
             "duplicates": self.duplicates,
             "rejected": self.rejected,
             "track_points": self.track_points,
+            "warnings": self.warnings,
         }
 
 
@@ -83,6 +91,7 @@ class _Pending:
     canonical: bytes = b""
     digest: str = ""
     signature: str | None = None
+    warning: str = ""
 
 
 def _insert(engine: Engine, table: Any) -> Any:
@@ -117,6 +126,8 @@ class Intake:
         self._pending: list[_Pending] = []
         self._tracks: list[dict[str, Any]] = []
         self._contingents = set(mission.contingent_ids())
+        self._rules = mission.config.intake
+        self._tolerance = timedelta(seconds=self._rules.clock_tolerance_s)
         # Streaming: each batch joins or opens incidents in the transaction that stores it.
         # Deferred (bulk loads of old data): `finish` correlates the whole period once, which
         # costs far less than re-examining a month-wide neighbourhood at every batch.
@@ -145,7 +156,17 @@ class Intake:
         """Store what is pending and, when deferred, correlate the period received."""
         self.flush()
         if self.correlation == "deferred" and self.correlator is not None and self._span:
-            self.correlator.recorrelate(self.engine, *self._span)
+            try:
+                self.correlator.recorrelate(self.engine, *self._span)
+            except SQLAlchemyError:
+                raise
+            except Exception:
+                # What is stored stays stored: correlate record by record from the follower's
+                # cursor instead, which quarantines what it fails on (incidents.follow).
+                log.exception(_("Correlating the period received failed; going record by record."))
+                from ceasefire.incidents.follow import Follower
+
+                Follower(self.engine, self.mission, self.mission_row, self.enricher).catch_up()
             self._span = None
 
     def add(self, item: Any, source: str, record: int = 0, signature: str | None = None) -> None:
@@ -155,7 +176,7 @@ class Intake:
         elif isinstance(item, Observation):
             self._observation(item, source, record, signature)
         elif isinstance(item, TrackPoint):
-            self._track(item, source)
+            self._track(item, source, record)
         elif isinstance(item, PointOfInterest):
             self.result.points_of_interest += 1
         if len(self._pending) >= self.batch_size or len(self._tracks) >= self.batch_size:
@@ -202,6 +223,11 @@ class Intake:
             reason = _("outside the mission's period")
             self._refuse(obs, source, record, "observed_at", reason)
             return
+        times = (("observed_at", obs.observed_at), ("observed_until", obs.observed_until))
+        for name, moment in times:
+            if moment is not None and (late := self._future(moment)):
+                self._refuse(obs, source, record, name, late)
+                return
         if obs.location is not None:
             lat, lon, ce = obs.location.lat, obs.location.lon, obs.location.ce_m
         elif obs.observer is not None and obs.bearing_deg is not None and obs.distance_m:
@@ -210,7 +236,15 @@ class Intake:
         else:
             self._refuse(obs, source, record, "location", _("no location"))
             return
-        pending = _Pending(obs, lat, lon, ce, source, record)
+        warning = ""
+        if not inside_area(self.mission, lat, lon):
+            place = "location" if obs.location is not None else "observer"
+            reason = outside_area_reason(self.mission, lat, lon)
+            if self._rules.outside_area == "refuse":
+                self._refuse(obs, source, record, place, reason)
+                return
+            warning = f"{place}: {reason}"
+        pending = _Pending(obs, lat, lon, ce, source, record, warning=warning)
         if signature is not None or self.signed_only:
             refusal = self._check_signature(pending, signature)
             if refusal:
@@ -250,7 +284,26 @@ class Intake:
             )
         return _("the signature does not match the record (altered after signing?)")
 
-    def _track(self, track: TrackPoint, source: str) -> None:
+    def _future(self, moment: datetime) -> str:
+        """Why a time is refused as lying in the future, or '' if it does not."""
+        now = datetime.now(UTC)
+        if moment <= now + self._tolerance:
+            return ""
+        return _(
+            "dated in the future: {time} is later than the center's clock ({now}) by more "
+            "than the {seconds:g} s the mission allows for clocks that drift"
+        ).format(
+            time=format_time(moment),
+            now=format_time(now.replace(microsecond=0)),
+            seconds=self._tolerance.total_seconds(),
+        )
+
+    def _track(self, track: TrackPoint, source: str, record: int = 0) -> None:
+        late = self._future(track.time)
+        if late:
+            raw = f"{track.platform_id} {format_time(track.time)}"
+            self._reject(Rejection(source, record, "time", late, raw=raw[:200], unit="record"))
+            return
         self._tracks.append(
             {
                 "platform_id": track.platform_id,
@@ -325,12 +378,19 @@ class Intake:
     def _outcome(self, status: Status, p: _Pending) -> None:
         if status == "accepted":
             self.result.accepted += 1
+            self.result.warnings += bool(p.warning)
         else:
             self.result.duplicates += 1
         if self.keep_outcomes:
             obs = p.observation
             self.result.outcomes.append(
-                Outcome(status, id=obs.id, contingent=obs.contingent, record=p.record)
+                Outcome(
+                    status,
+                    id=obs.id,
+                    contingent=obs.contingent,
+                    record=p.record,
+                    warning=p.warning if status == "accepted" else "",
+                )
             )
 
     @staticmethod

@@ -235,7 +235,7 @@ def observation_to_event(observation: Observation) -> CotEvent:
         how=how,
         time=observation.observed_at,
         start=observation.observed_at,
-        stale=end + STALE_AFTER,
+        stale=_later(end, STALE_AFTER),
         lat=point.lat,
         lon=point.lon,
         ce=point.ce_m,
@@ -259,13 +259,21 @@ def track_to_event(track: TrackPoint) -> CotEvent:
         how=HOW_GPS,
         time=track.time,
         start=track.time,
-        stale=track.time + TRACK_STALE_AFTER,
+        stale=_later(track.time, TRACK_STALE_AFTER),
         lat=track.lat,
         lon=track.lon,
         hae=UNKNOWN if track.alt_m is None else track.alt_m,
         callsign=track.platform_id,
         track=attributes,
     )
+
+
+def _later(moment: datetime, by: timedelta) -> datetime:
+    """``moment + by``, held at the calendar's end (a time near it must still encode)."""
+    try:
+        return moment + by
+    except OverflowError:
+        return datetime.max.replace(tzinfo=moment.tzinfo)
 
 
 def _number(value: float) -> str:
@@ -636,6 +644,10 @@ class CotStreamSplitter:
         self._buffer = bytearray()
         self._scanned = 0
         self._discarding = False
+
+    def pending(self) -> bool:
+        """Whether part of an event has arrived (white space between events does not count)."""
+        return self._discarding or bool(self._buffer.strip())
 
     def feed(self, data: bytes) -> list[bytes | Discarded]:
         out: list[bytes | Discarded] = []

@@ -42,6 +42,21 @@ def raw_hex(data: bytes | bytearray, limit: int = RAW_LIMIT) -> str:
     return text + "…" if len(data) > count else text
 
 
+def encodes(text: str) -> bool:
+    """Whether text encodes as UTF-8 (a lone surrogate, which JSON's escapes can carry, does
+    not, and would fail whatever writes the text out)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printable(text: str) -> str:
+    """Text that encodes: lone surrogates shown as ``\\udNNN`` escapes."""
+    return text if encodes(text) else text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 @dataclass(frozen=True)
 class Rejection:
     """One input that was refused.
@@ -59,6 +74,12 @@ class Rejection:
     reason: str
     raw: str = ""
     unit: str = "record"
+
+    def __post_init__(self) -> None:
+        # the field and reason may quote the input (a bad key's name): every writer of a
+        # rejection (answers, reject files, logs) must be able to encode it
+        for name in ("source", "field", "reason", "raw"):
+            object.__setattr__(self, name, printable(getattr(self, name)))
 
     def where(self) -> str:
         """``file.csv, line 12, lat`` as a user reads it."""

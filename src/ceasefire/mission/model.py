@@ -207,12 +207,24 @@ class Policy(_Strict):
 
 
 class IntakePolicy(_Strict):
-    """How the center takes in observations."""
+    """How the center takes in observations, and treats doubtful times and places."""
 
     signed: bool = Field(
         default=False,
         description="Accept only observations signed by their contingent's node "
         "(its intake key registered at the center); unsigned records are refused.",
+    )
+    clock_tolerance_s: float = Field(
+        default=300.0,
+        ge=0,
+        le=86_400,
+        description="how far in the future (by the center's clock) a report may be dated: "
+        "clocks in the field drift; a later time is refused",
+    )
+    outside_area: Literal["refuse", "warn"] = Field(
+        default="refuse",
+        description="a place outside the area of operations is refused, or accepted with a "
+        "warning in the answer",
     )
 
 

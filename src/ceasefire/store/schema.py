@@ -217,6 +217,26 @@ correlation_cursor = Table(
     # Set every few seconds by a running follower, cleared when it stops: while it is recent,
     # other commands leave incidents to it.
     Column("alive_at", UTCDateTime, nullable=True),
+    # Whose sign of life it is: "host pid parent-pid parent-start" (a lease), so a command can
+    # tell a follower whose center has died from a live one (ceasefire.lease).
+    Column("holder", String(200), nullable=True),
+)
+
+# Observations a later stage (correlation) failed on: set aside with the reason, so that one
+# bad record never stops the stage for the others. Duty officers see them (API, CLI).
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column(
+        "observation",
+        BigInteger,
+        ForeignKey("observations.id"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("stage", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
 )
 
 # Checkpoints that count: signed by the center and cosigned by every contingent (the note).

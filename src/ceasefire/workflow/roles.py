@@ -14,6 +14,7 @@ in the same transaction, without secrets or hashes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -333,13 +334,22 @@ def authenticate(connection: Connection, name: str, password: str) -> User:
     """The user if the password is right and the user is enabled; one message for every miss."""
     refused = Forbidden(_("wrong user name or password"))
     row = connection.execute(select(users).where(users.c.name == name)).first()
-    if row is None or row.password_hash is None or row.disabled:
-        raise refused
+    known = row is not None and row.password_hash is not None and not row.disabled
     try:
-        _hasher.verify(row.password_hash, password)
+        # An unknown (or disabled, or password-less) name costs the same argon2 check as a
+        # known one, so that the time of the answer does not tell which names exist.
+        _hasher.verify(row.password_hash if row is not None and known else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         raise refused from None
+    if row is None or not known:
+        raise refused
     return _as_logged(connection, _user(row))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random password nobody knows, with the same parameters as real ones."""
+    return _hasher.hash(secrets.token_urlsafe(32))
 
 
 def issue_token(
