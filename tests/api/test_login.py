@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from ceasefire.api import create_app
-from ceasefire.api.login_limits import PER_ADDRESS, PER_USER
 from ceasefire.mission import Mission
 from ceasefire.workflow import roles
 
@@ -25,7 +24,7 @@ def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Light argon2 parameters: these tests make dozens of checks; what they count is how
     many, not how long."""
     monkeypatch.setattr(roles, "_hasher", PasswordHasher(time_cost=1, memory_cost=64))
-    roles._dummy_hash.cache_clear()
+    roles._dummy_hash.cache_clear()  # made with the hasher in use
     yield
     roles._dummy_hash.cache_clear()
 
@@ -78,6 +77,8 @@ def test_unknown_and_known_names_cost_the_same_check(app: Any, checks: list[str]
 
 
 def test_guessing_is_stopped_without_locking_out_the_officers(app: Any) -> None:
+    from ceasefire.api.login_limits import PER_ADDRESS, PER_USER
+
     attacker = client_at(app, "10.6.6.6")
     # the other side guesses a TR officer's password from its own address
     for _ in range(PER_USER):
@@ -104,6 +105,8 @@ def test_guessing_is_stopped_without_locking_out_the_officers(app: Any) -> None:
 
 
 def test_a_success_clears_the_count_for_that_name(app: Any) -> None:
+    from ceasefire.api.login_limits import PER_USER
+
     client = client_at(app, "10.0.0.9")
     for _round in range(3):
         for _ in range(PER_USER - 1):

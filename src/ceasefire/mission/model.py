@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    FiniteFloat,
     StringConstraints,
     model_validator,
 )
@@ -236,7 +237,7 @@ class MissionFile(_Strict):
     timezone: str
     languages: list[str] = Field(min_length=1)
     period: Period
-    area: tuple[float, float, float, float] = Field(
+    area: tuple[FiniteFloat, FiniteFloat, FiniteFloat, FiniteFloat] = Field(
         description="Area of operations: min lon, min lat, max lon, max lat."
     )
     layers: list[str] = Field(min_length=1)
