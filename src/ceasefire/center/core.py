@@ -43,7 +43,7 @@ from ceasefire.store import observations as store
 from ceasefire.store import open_database, quarantine
 from ceasefire.store.db import current_revision
 from ceasefire.store.missions import StoredVersion, mission_row, save_mission
-from ceasefire.workflow.scheduler import EscalationScheduler, utc_now
+from ceasefire.workflow.scheduler import DEFAULT_INTERVAL, EscalationScheduler, utc_now
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
@@ -253,7 +253,7 @@ class Center:
         return EscalationScheduler(
             self.engine,
             self.mission,
-            interval=interval or self.settings.escalate_every,
+            interval=interval or self.settings.escalate_every or DEFAULT_INTERVAL,
             lock=self.lock,
             clock=clock,
         )

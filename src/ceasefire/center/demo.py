@@ -1,0 +1,428 @@
+"""The demo scenario: the whole center on the built-in mission, step by step.
+
+From simulated drones to incidents and the record: the built-in mission is loaded, a day of
+monitoring is simulated for both contingents, each contingent's files are ingested as that
+contingent, incidents are correlated and scored against the simulation's truth, assessed jointly
+and decided with two keys; an urgent reaction one duty officer took alone and the other side
+left unanswered is escalated to the heads by the escalation scheduler, on the simulated day's
+clock. Each contingent's witness then runs on a node of its own (its own key directory and state
+file, served over HTTP on 127.0.0.1 in a thread of this process), the ledger is checkpointed,
+cosigned by both over HTTP (of their keys the center holds only the verifier keys) and
+audited, and the same release goes to both parties and is verified offline.
+
+Each step is a method of :class:`Demo` that returns what it did as data; ``ceasefire demo``
+calls them in order and renders the answers (a test or a web page can do the same).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ceasefire.center.core import Center
+from ceasefire.center.settings import Settings
+from ceasefire.geo.locate import describe
+from ceasefire.incidents.coverage import coverage
+from ceasefire.ingest.pipeline import IntakeResult
+from ceasefire.intake import cot, jsonl
+from ceasefire.ledger.bundle import verify_bundle
+from ceasefire.ledger.cosign import make_checkpoint, verify_checkpoint
+from ceasefire.ledger.keys import CENTER, WITNESSES_FILE, init_key, load_keys, origin_of
+from ceasefire.ledger.release import incident_selections, write_release
+from ceasefire.mission import DEFAULT_MISSION
+from ceasefire.mission.model import SEVERITIES
+from ceasefire.sim import simulate, write_scenario
+from ceasefire.sim.score import read_truth, score
+from ceasefire.store.incidents import IncidentFilter, list_incidents
+from ceasefire.timeutil import parse_time
+from ceasefire.workflow.assessments import submit
+from ceasefire.workflow.audit import audit_all
+from ceasefire.workflow.decisions import approve, propose
+from ceasefire.workflow.findings import current
+from ceasefire.workflow.roles import User, add_user
+
+if TYPE_CHECKING:
+    from ceasefire.ledger.witness_http import WitnessNode
+
+PLACES = (
+    (39.991, 46.927, "2020-11-15T12:00:00+04:00"),
+    (39.991, 46.927, "2020-11-25T12:00:00+04:00"),
+    (39.760, 46.750, "2021-02-01T12:00:00+04:00"),
+    (39.8153, 46.7519, "2021-02-01T12:00:00+04:00"),
+)
+"""Places whose answer changed with the handovers of November 2020."""
+
+
+@dataclass(frozen=True)
+class Place:
+    lat: float
+    lon: float
+    at: str
+    phrase: str
+    controlled_by: str | None
+
+
+@dataclass(frozen=True)
+class Simulated:
+    events: int
+    violations: int
+    folder: Path
+    start: datetime
+
+
+@dataclass(frozen=True)
+class Incidents:
+    found: list[dict[str, Any]]
+    """Every incident, as ``ceasefire incidents --format json`` lists them."""
+    ranked: list[dict[str, Any]]
+    """The same, gravest first."""
+    scored: dict[str, Any]
+    """Against the simulation's truth (:func:`ceasefire.sim.score.score`)."""
+    watched: dict[str, Any]
+    """The line's coverage over the simulated period."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the joint workflow: ``kind`` names it, ``data`` holds what a reader needs.
+
+    Kinds: ``agreed`` (incident, outcome), ``proposed`` (who, reaction, state), ``approved``
+    (who, state), ``disputed`` (incident, outcome), ``taken`` (who, reaction, contingent,
+    incident, time, state), ``escalated`` (others, hours, time, state)."""
+
+    kind: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Node:
+    contingent: str
+    url: str
+    state_file: Path
+
+
+@dataclass
+class Record:
+    """The ledger's part: the witness nodes, the checkpoint, the audit, the releases."""
+
+    nodes: list[Node]
+    held: list[str]
+    """The files of the center's key directory."""
+    size: int = 0
+    cosigned_by: list[Node] = field(default_factory=list)
+    audit_ok: bool = False
+    audit_findings: int = 0
+    released: str | None = None
+    """The incident released to both parties."""
+    bundles: list[tuple[str, Path, int]] = field(default_factory=list)
+    """(party, bundle file, records verified offline) of each release."""
+    same: bool = False
+    """Whether both parties received the same records."""
+
+
+class Demo:
+    """The demo in ``workdir`` (deleted and made anew: a picture of the whole, not an
+    accumulating store), ``hours`` of monitoring simulated with ``seed``."""
+
+    def __init__(self, workdir: Path, hours: float = 24.0, seed: int = 1) -> None:
+        if workdir.exists():
+            shutil.rmtree(workdir)
+        workdir.mkdir(parents=True)
+        self.workdir, self.hours, self.seed = workdir, hours, seed
+        self.db_path = workdir / "ceasefire.db"
+        self.sim_dir = workdir / "simulation"
+        self.keys, self.nodes = workdir / "keys", workdir / "nodes"
+        self.center = Center(Settings(db=str(self.db_path), mission=DEFAULT_MISSION), note="demo")
+        self.mission = self.center.mission
+        self.center.version  # noqa: B018 (the mission is stored first, as the demo's)
+        self._start: datetime | None = None
+        self._intake = self.center.intake(correlate="deferred")
+
+    def close(self) -> None:
+        self.center.close()
+
+    def __enter__(self) -> Demo:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- 1. ---------------------------------------------------------------------------------
+    def places(self, lang: str = "en") -> list[Place]:
+        """What a few places were on a date (control changed hands at the handovers)."""
+        answers = []
+        for lat, lon, at in PLACES:
+            answer = describe(self.center.enricher, lat, lon, parse_time(at), lang)
+            answers.append(Place(lat, lon, at, answer["phrase"], answer["controlled_by"]))
+        return answers
+
+    # -- 2. ---------------------------------------------------------------------------------
+    def simulate(self) -> Simulated:
+        scenario = simulate(self.mission, hours=self.hours, seed=self.seed)
+        counts = write_scenario(scenario, self.sim_dir)["counts"]
+        self._start = scenario.start
+        return Simulated(counts["events"], counts["violations"], self.sim_dir, scenario.start)
+
+    # -- 3. ---------------------------------------------------------------------------------
+    def ingest(self) -> None:
+        """Each contingent's files as that contingent, then the parties' complaints, stored;
+        :meth:`correlate` then correlates the period once."""
+        intake = self._intake
+        for contingent in self.mission.contingent_ids():
+            intake.contingent = contingent
+            folder = self.sim_dir / contingent
+            with (folder / "observations.jsonl").open("rb") as f:
+                intake.feed(
+                    jsonl.parse(f, f"{contingent}/observations.jsonl"), "observations.jsonl"
+                )
+            with (folder / "tracks.cot").open("rb") as f:
+                intake.feed(cot.parse(f, f"{contingent}/tracks.cot"), "tracks.cot")
+        intake.contingent = None
+        with (self.sim_dir / "complaints.jsonl").open("rb") as f:
+            intake.feed(jsonl.parse(f, "complaints.jsonl"), "complaints.jsonl")
+
+    def correlate(self) -> IntakeResult:
+        """The period received correlated into incidents; what the intake took."""
+        self._intake.finish()
+        return self._intake.result
+
+    # -- 4. ---------------------------------------------------------------------------------
+    def incidents(self) -> Incidents:
+        engine, mission = self.center.engine, self.mission
+        found = list_incidents(engine, mission, IncidentFilter(), "en")
+        ranked = sorted(found, key=lambda r: SEVERITIES.index(r["severity"] or "low"), reverse=True)
+        scored = score(engine, read_truth(self.sim_dir / "truth.jsonl"))
+        start = self._start or mission.config.period.start
+        watched = coverage(
+            engine,
+            mission,
+            start,
+            start + timedelta(hours=self.hours),
+            enricher=self.center.enricher,
+        )
+        return Incidents(found, ranked, scored, watched)
+
+    # -- 5. ---------------------------------------------------------------------------------
+    def workflow(self, ranked: list[dict[str, Any]]) -> list[Step]:
+        """Both contingents assess the gravest incident blind and agree; both heads approve
+        the notice to both parties. On the next they differ, and the dissent is kept. Then a
+        duty officer takes an urgent reaction alone, the other side does not answer, and it
+        escalates. On the simulated day's clock: each step some minutes after its incident."""
+        if len(ranked) < 2:
+            return []
+        engine, mission = self.center.engine, self.mission
+        steps: list[Step] = []
+        people: dict[str, dict[str, User]] = {}
+        with engine.begin() as db:
+            for contingent in mission.contingent_ids():
+                people[contingent] = {
+                    role: add_user(db, mission, f"{contingent.lower()}-{role}", role, contingent)
+                    for role in ("duty_officer", "head")
+                }
+        agreed, other = ranked[0], ranked[1]
+        clause = mission.config.rules[0].clause if mission.config.rules else "1"
+
+        def after(incident: dict[str, Any], minutes: int) -> datetime:
+            return parse_time(incident["ended_at"]) + timedelta(minutes=minutes)
+
+        with engine.begin() as db:
+            for n, who in enumerate(people.values()):
+                submit(
+                    db,
+                    mission,
+                    who["duty_officer"],
+                    agreed["id"],
+                    violation="yes",
+                    clauses=[clause],
+                    attribution="not_attributed",
+                    severity="high",
+                    at=after(agreed, 20 + 5 * n),
+                )
+            found = current(db, people["RU"]["head"], agreed["id"])
+        steps.append(
+            Step("agreed", {"incident": agreed["id"], "outcome": found.outcome if found else "-"})
+        )
+        with engine.begin() as db:
+            first, second = mission.contingent_ids()[:2]
+            decision = propose(
+                db,
+                mission,
+                people[first]["head"],
+                agreed["id"],
+                "notify_both_parties",
+                at=after(agreed, 40),
+            )
+            steps.append(
+                Step(
+                    "proposed",
+                    {
+                        "who": people[first]["head"].name,
+                        "reaction": decision.reaction,
+                        "state": decision.state,
+                    },
+                )
+            )
+            decision = approve(
+                db, mission, people[second]["head"], decision.id, at=after(agreed, 55)
+            )
+            steps.append(
+                Step("approved", {"who": people[second]["head"].name, "state": decision.state})
+            )
+        with engine.begin() as db:
+            for n, (contingent, who) in enumerate(people.items()):
+                party = mission.party_ids()[0] if contingent == first else "not_attributed"
+                submit(
+                    db,
+                    mission,
+                    who["duty_officer"],
+                    other["id"],
+                    violation="yes",
+                    clauses=[clause],
+                    attribution=party,
+                    severity="medium",
+                    at=after(other, 20 + 5 * n),
+                )
+            found = current(db, people["TR"]["head"], other["id"])
+        steps.append(
+            Step("disputed", {"incident": other["id"], "outcome": found.outcome if found else "-"})
+        )
+        steps += self._unanswered(people, ranked[2] if len(ranked) > 2 else other)
+        return steps
+
+    def _unanswered(
+        self, people: dict[str, dict[str, User]], incident: dict[str, Any]
+    ) -> list[Step]:
+        """A duty officer takes an urgent reaction alone, shortly after the incident; nobody
+        of the other side answers, and the escalation scheduler's next pass after
+        ``confirm_hours`` hands it to the heads."""
+        mission = self.mission
+        policy = mission.config.policy
+        reaction = next(
+            (r for r in ("request_reobservation", "notify_peacekeepers") if r in policy.urgent),
+            policy.urgent[0] if policy.urgent else None,
+        )
+        if reaction is None:
+            return []
+        # Who saw it takes it; the other side's drones are asked to look again.
+        taker = next(
+            (c for c in incident["contingents"] if c in people), mission.contingent_ids()[0]
+        )
+        others = [c for c in mission.contingent_ids() if c != taker]
+        taken_at = parse_time(incident["ended_at"]) + timedelta(minutes=10)
+        with self.center.engine.begin() as db:
+            decision = propose(
+                db,
+                mission,
+                people[taker]["duty_officer"],
+                incident["id"],
+                reaction,
+                contingent=others[0] if reaction == "request_reobservation" else None,
+                urgent=True,
+                at=taken_at,
+            )
+        taken = Step(
+            "taken",
+            {
+                "who": people[taker]["duty_officer"].name,
+                "reaction": decision.reaction,
+                "contingent": decision.contingent,
+                "incident": incident["id"],
+                "time": taken_at,
+                "state": decision.state,
+            },
+        )
+        # Nobody answers. The scheduler's pass just after the due time (its clock, not a sleep).
+        late = decision.due_at + timedelta(minutes=1)
+        escalated = self.center.escalation(clock=lambda: late).run_once()
+        done = next((d for d in escalated if d.id == decision.id), None)
+        return [
+            taken,
+            Step(
+                "escalated",
+                {
+                    "others": others,
+                    "hours": policy.confirm_hours,
+                    "time": late,
+                    "state": done.state if done else decision.state,
+                },
+            ),
+        ]
+
+    # -- 6. ---------------------------------------------------------------------------------
+    def record(self, found: list[dict[str, Any]]) -> Record:
+        """Checkpoint, cosigned by each contingent's witness on its own node; audit; release
+        the gravest incident to both parties, each release verified offline."""
+        engine, mission = self.center.engine, self.mission
+        origin = origin_of(mission.id)
+        with ExitStack() as running:  # the nodes stop when done, and on any error
+            witnesses = self._witness_nodes(running)
+            ring = load_keys(self.keys, origin, mission.contingent_ids())
+            nodes = [Node(c, w.url, w.state_file) for c, w in witnesses.items()]
+            held = sorted((p.name for p in self.keys.iterdir() if p.is_file()), key=str.lower)
+            done = Record(nodes, held)
+            checkpoint = make_checkpoint(engine, ring)
+            cosigned = verify_checkpoint(checkpoint.note, ring).cosigned_at
+            report = audit_all(engine, ring)
+            done.size = checkpoint.size
+            done.cosigned_by = [n for n in nodes if n.contingent in cosigned]
+            done.audit_ok, done.audit_findings = report.ok, len(report.findings)
+            # Neutrality: both parties get the same release, and each verifies it offline.
+            worst = next(
+                (r for r in found if r["severity"] in ("critical", "high")),
+                found[0] if found else None,
+            )
+            if worst is None:
+                return done
+            done.released = worst["id"]
+            for party in mission.party_ids():
+                path = self.workdir / f"release-{worst['id']}-{party}.json"
+                write_release(engine, ring, path, party, incident_selections(engine, worst["id"]))
+                checked = verify_bundle(path.read_text(encoding="utf-8"))
+                done.bundles.append((party, path, checked.entries))
+        records = {
+            json.dumps([e["record"] for e in json.loads(path.read_text())["entries"]])
+            for _party, path, _n in done.bundles
+        }
+        done.same = len(records) == 1
+        return done
+
+    def _witness_nodes(self, running: ExitStack) -> dict[str, WitnessNode]:
+        """Each contingent's witness on a node of its own, set up as docs/ledger.md says.
+
+        Each node's directory holds its own signer key (``ceasefire witness init``), the
+        center's verifier key and its witness's state file; the center's holds its own signer
+        key, the contingents' verifier keys and ``witnesses.toml`` with where each witness
+        answers. Every witness serves on 127.0.0.1, a free port, in a thread until ``running``
+        closes.
+        """
+        # imported here: the web stack is only needed while the witnesses serve
+        from ceasefire.ledger.witness_http import WitnessNode
+
+        mission, keys = self.mission, self.keys
+        origin = origin_of(mission.id)
+        homes = {c: self.nodes / c for c in mission.contingent_ids()}
+        keys.mkdir(parents=True, exist_ok=True)
+        for contingent, home in homes.items():
+            init_key(home, origin, contingent)  # `witness init` on its node: the .skey stays
+            shutil.copy(home / f"{contingent}.vkey", keys)  # its verifier key, to the center
+        init_key(keys, origin, CENTER)  # `keys init`: the center's own key only, beside those
+        started: dict[str, WitnessNode] = {}
+        for contingent, home in homes.items():
+            shutil.copy(keys / f"{CENTER}.vkey", home)  # the center's verifier key, handed over
+            started[contingent] = running.enter_context(WitnessNode(home, home / "witness.db"))
+        # on the way out, first ask every node to stop, then wait for each: they stop together
+        for node in started.values():
+            running.callback(node.signal_stop)
+        lines = [f'{c} = "{node.url}"\n' for c, node in started.items()]
+        (keys / WITNESSES_FILE).write_text(
+            "# Each contingent's witness, on its own node.\n" + "".join(lines), encoding="utf-8"
+        )
+        return started
+
+
+__all__ = ["PLACES", "Demo", "Incidents", "Node", "Place", "Record", "Simulated", "Step"]
