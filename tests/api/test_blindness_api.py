@@ -19,11 +19,12 @@ from test_workflow_api import sighting
 
 from ceasefire.api import create_app
 from ceasefire.cli import workflow as workflow_cli
+from ceasefire.ledger.tables import ledger
 from ceasefire.mission import Mission
-from ceasefire.store.schema import decisions as decisions_table
-from ceasefire.store.schema import ledger, observations
+from ceasefire.store.schema import observations
 from ceasefire.workflow import assessments, decisions
 from ceasefire.workflow.roles import get_user
+from ceasefire.workflow.tables import decisions as decisions_table
 
 API = "/api/v1"
 T0 = datetime(2021, 2, 1, 10, 30, tzinfo=UTC)

@@ -14,10 +14,10 @@ from sqlalchemy import Engine
 
 from ceasefire.api import create_app
 from ceasefire.incidents.coverage import coverage
+from ceasefire.incidents.queries import IncidentFilter, get_incident, list_incidents
 from ceasefire.ingest.pipeline import Intake
 from ceasefire.mission import Mission
 from ceasefire.observations import TrackPoint
-from ceasefire.store.incidents import IncidentFilter, get_incident, list_incidents
 from ceasefire.store.missions import mission_row, save_mission
 from ceasefire.store.observations import encode_cursor
 

@@ -18,10 +18,11 @@ from ceasefire.ingest.pipeline import Intake
 from ceasefire.ledger.bundle import verify_bundle
 from ceasefire.ledger.cosign import make_checkpoint
 from ceasefire.ledger.keys import init_keys, load_keys, origin_of
-from ceasefire.ledger.release import Selection, incident_selections, write_release
+from ceasefire.ledger.release import Selection, write_release
 from ceasefire.mission import Mission
 from ceasefire.observations import Observation
 from ceasefire.store.missions import mission_row, save_mission
+from ceasefire.workflow.releases import incident_selections
 from ceasefire.workflow.roles import add_user, issue_token
 
 API = "/api/v1"

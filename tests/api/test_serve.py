@@ -15,10 +15,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from ceasefire.incidents.tables import incidents
 from ceasefire.intake import cot
 from ceasefire.observations import Observation
 from ceasefire.store import open_database
-from ceasefire.store.schema import incidents
 
 HOST = "127.0.0.1"
 

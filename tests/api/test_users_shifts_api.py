@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from ceasefire.api import create_app
+from ceasefire.ledger.tables import ledger
 from ceasefire.mission import Mission
-from ceasefire.store.schema import ledger
 
 API = "/api/v1"
 PROBLEM = "application/problem+json"

@@ -15,9 +15,10 @@ from ceasefire.api import access
 from ceasefire.center import Center, Settings
 from ceasefire.errors import InputError
 from ceasefire.incidents import follow
+from ceasefire.incidents.tables import incidents
 from ceasefire.intake import jsonl
 from ceasefire.mission import Mission
-from ceasefire.store.schema import incidents, missions
+from ceasefire.store.schema import missions
 
 RECORDS = b"".join(
     b'{"id": "%s-C1", "contingent": "%s", "platform": {"id": "post-3", "type": '

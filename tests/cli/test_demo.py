@@ -8,7 +8,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from ceasefire.ledger.keys import WITNESSES_FILE
-from ceasefire.ledger.witness_http import WitnessNode
+from ceasefire.witness.server import WitnessNode
 
 
 def test_demo_runs_the_whole_center(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from ceasefire.incidents.tables import incidents
 from ceasefire.mission import Mission
-from ceasefire.store.schema import incidents, missions
+from ceasefire.store.schema import missions
 from ceasefire.workflow import User, assessments, decisions
 from ceasefire.workflow.roles import add_user
 

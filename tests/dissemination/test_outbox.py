@@ -18,10 +18,10 @@ from ceasefire.dissemination.render import check_languages
 from ceasefire.dissemination.tables import deliveries, notices
 from ceasefire.errors import CeasefireError
 from ceasefire.ledger import log
+from ceasefire.ledger.tables import ledger
 from ceasefire.mission import Mission, load_mission
 from ceasefire.mission.load import BUILTIN_DIR
 from ceasefire.mission.model import CHANNELS, REACTIONS
-from ceasefire.store.schema import ledger
 from ceasefire.workflow import decisions
 
 

@@ -13,15 +13,17 @@ from sqlalchemy import Engine, select
 
 from ceasefire.incidents import correlate as correlate_module
 from ceasefire.incidents.correlate import Gating, correlate
+from ceasefire.incidents.queries import IncidentFilter, list_incidents
 from ceasefire.incidents.service import Correlator
+from ceasefire.incidents.tables import incidents
 from ceasefire.ingest.pipeline import Intake
+from ceasefire.ledger.tables import ledger
 from ceasefire.mission import Mission
 from ceasefire.mission.model import Correlation
 from ceasefire.observations import Observation
 from ceasefire.observations.taxonomy import CATEGORIES
-from ceasefire.store.incidents import IncidentFilter, list_incidents
 from ceasefire.store.missions import mission_row, save_mission
-from ceasefire.store.schema import incidents, ledger, observations
+from ceasefire.store.schema import observations
 
 T0 = datetime(2021, 2, 1, 10, 0, tzinfo=UTC)
 GATING = Gating.of(Correlation(), list(CATEGORIES))

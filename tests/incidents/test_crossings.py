@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, select
 
 from ceasefire.geo import Enricher
+from ceasefire.incidents.queries import get_incident
 from ceasefire.incidents.service import Correlator
+from ceasefire.incidents.tables import incidents
 from ceasefire.ingest.pipeline import Intake
 from ceasefire.mission import Mission
 from ceasefire.observations import Observation
-from ceasefire.store.incidents import get_incident
 from ceasefire.store.missions import mission_row, save_mission
-from ceasefire.store.schema import incidents
 
 T0 = datetime(2021, 1, 15, 10, 0, tzinfo=UTC)
 

@@ -14,11 +14,11 @@ from test_correlate import partition, scenario
 
 from ceasefire.geo.engine import Enricher
 from ceasefire.incidents.follow import Follower, FollowerProcess, alive, behind, cursor
+from ceasefire.incidents.tables import correlation_cursor, incidents
 from ceasefire.ingest.pipeline import Intake
 from ceasefire.mission import Mission
 from ceasefire.store import open_database
 from ceasefire.store.missions import mission_row, save_mission
-from ceasefire.store.schema import correlation_cursor, incidents
 
 
 def _intake(engine: Engine, mission: Mission, enricher: Enricher, **options: object) -> Intake:

@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import update
 
 from ceasefire.incidents.follow import alive
+from ceasefire.incidents.tables import correlation_cursor
 from ceasefire.store import open_database
-from ceasefire.store.schema import correlation_cursor
 
 
 def _children(parent: int) -> list[int]:

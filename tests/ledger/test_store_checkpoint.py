@@ -33,8 +33,8 @@ from ceasefire.ledger.keys import (
     new_key,
     origin_of,
 )
+from ceasefire.ledger.tables import checkpoints
 from ceasefire.mission import Mission
-from ceasefire.store.schema import checkpoints
 
 
 def grow(engine: sa.Engine, n: int, start: int = 0) -> None:

@@ -16,9 +16,10 @@ from test_store_support import ingest, record
 from ceasefire.geo import Enricher
 from ceasefire.ledger import LedgerError, MerkleTree, leaf_hash, log
 from ceasefire.ledger.entry import LogEntry, envelope, is_canonical, json_string, parse_envelope
+from ceasefire.ledger.tables import ledger
 from ceasefire.mission import Mission
 from ceasefire.store.db import alembic_config, create, upgrade
-from ceasefire.store.schema import ledger, observations
+from ceasefire.store.schema import observations
 
 
 def entries(n: int, start: int = 0, kind: str = "test") -> list[LogEntry]:

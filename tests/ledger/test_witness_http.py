@@ -40,6 +40,7 @@ from ceasefire.ledger.keys import (
     origin_of,
 )
 from ceasefire.ledger.note import Ed25519Signer
+from ceasefire.ledger.tables import checkpoints
 from ceasefire.ledger.witness import (
     MAX_REQUEST_BYTES,
     SIZE_TYPE,
@@ -47,9 +48,8 @@ from ceasefire.ledger.witness import (
     Witness,
     WitnessState,
 )
-from ceasefire.ledger.witness_http import WitnessNode, create_app, open_state
 from ceasefire.mission import Mission
-from ceasefire.store.schema import checkpoints
+from ceasefire.witness.server import WitnessNode, create_app, open_state
 
 
 class Recorder:

@@ -28,13 +28,14 @@ from ceasefire.ledger.entry import parse_envelope
 from ceasefire.ledger.keys import init_keys, load_keys, origin_of
 from ceasefire.ledger.note import Ed25519Signer, Ed25519Verifier
 from ceasefire.ledger.origin import intake_key_name, sign_batch, sign_record, verify_record
+from ceasefire.ledger.tables import ledger
 from ceasefire.mission import Mission
 from ceasefire.mission.model import IntakePolicy
 from ceasefire.node.forward import Forwarder
 from ceasefire.node.receive import BatchRefused, Receiver
 from ceasefire.store import intake_keys
 from ceasefire.store.missions import mission_row, save_mission
-from ceasefire.store.schema import ledger, node_batches, observations
+from ceasefire.store.schema import node_batches, observations
 
 
 def drain(forwarder: Forwarder) -> bool:

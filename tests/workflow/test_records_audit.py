@@ -15,10 +15,10 @@ from workflow_support import T0, Center
 
 from ceasefire.ledger.keys import KeyRing, init_keys, load_keys, origin_of
 from ceasefire.ledger.release import Selection, write_release
-from ceasefire.store.schema import assessments as assessments_table
-from ceasefire.store.schema import witness_state
+from ceasefire.ledger.tables import witness_state
 from ceasefire.workflow import Forbidden, assessments, decisions, roles, shifts
 from ceasefire.workflow.audit import audit_all
+from ceasefire.workflow.tables import assessments as assessments_table
 
 Mutation = Callable[[sa.Connection], None]
 VIEW = {"violation": "yes", "clauses": ["1"], "attribution": "AZ", "severity": "high"}

@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 from workflow_support import T0, Center
 
-from ceasefire.store.schema import assessments as assessments_table
-from ceasefire.store.schema import incidents, ledger
+from ceasefire.incidents.tables import incidents
+from ceasefire.ledger.tables import ledger
 from ceasefire.workflow import (
     Conflict,
     Forbidden,
@@ -20,6 +20,7 @@ from ceasefire.workflow import (
     blindness,
     findings,
 )
+from ceasefire.workflow.tables import assessments as assessments_table
 
 VIOLATION = {"violation": "yes", "clauses": ["1"], "attribution": "AZ", "severity": "high"}
 

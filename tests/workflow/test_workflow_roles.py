@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from workflow_support import T0, Center
 
-from ceasefire.store.schema import ledger
+from ceasefire.ledger.tables import ledger
 from ceasefire.workflow import Conflict, Forbidden, Invalid, User, authorize, roles
 from ceasefire.workflow.roles import ACTIONS, CONTINGENT_ROLES, PERMISSIONS, ROLES
 

@@ -14,9 +14,10 @@ from workflow_support import T0, Center
 from ceasefire.ledger.audit import audit
 from ceasefire.ledger.cosign import make_checkpoint
 from ceasefire.ledger.keys import init_keys, load_keys, origin_of
-from ceasefire.store.schema import assessments as assessments_table
-from ceasefire.store.schema import decision_steps, findings, ledger
+from ceasefire.ledger.tables import ledger
 from ceasefire.workflow import Forbidden, Invalid, assessments, decisions, shifts
+from ceasefire.workflow.tables import assessments as assessments_table
+from ceasefire.workflow.tables import decision_steps, findings
 
 VIOLATION = {"violation": "yes", "clauses": ["1"], "attribution": "AZ", "severity": "high"}
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from ceasefire.incidents.tables import incidents
 from ceasefire.mission import Mission
-from ceasefire.store.schema import incidents
 from ceasefire.workflow import User, assessments
 
 T0 = datetime(2021, 2, 1, 10, 0, tzinfo=UTC)

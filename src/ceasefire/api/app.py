@@ -3,7 +3,7 @@
 The web layer only reads requests, calls the library and shapes answers: the center it serves
 is a :class:`~ceasefire.center.Center` (``create_app`` builds one over an engine and a mission),
 checking, enriching and storing are its intake's, and queries are
-:mod:`ceasefire.store.observations`'s and :mod:`ceasefire.store.incidents`'s. The routes of
+:mod:`ceasefire.store.observations`'s and :mod:`ceasefire.incidents.queries`'s. The routes of
 incidents and coverage are in :mod:`ceasefire.api.incidents`, those of the ledger in
 :mod:`ceasefire.api.ledger`. Database work runs in worker threads so the event loop
 (shared with the CoT listeners in ``ceasefire serve``) never waits on it.

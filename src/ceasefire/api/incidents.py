@@ -1,5 +1,5 @@
 """Incidents and coverage over HTTP: the queries of ``ceasefire incidents``, ``incident`` and
-``coverage`` (:mod:`ceasefire.store.incidents`, :mod:`ceasefire.incidents.coverage`)."""
+``coverage`` (:mod:`ceasefire.incidents.queries`, :mod:`ceasefire.incidents.coverage`)."""
 
 from __future__ import annotations
 
@@ -23,10 +23,10 @@ from ceasefire.api.params import (
 from ceasefire.api.problems import Problem
 from ceasefire.geo.engine import Enricher
 from ceasefire.i18n import _
+from ceasefire.incidents import queries as store
 from ceasefire.incidents.coverage import coverage
 from ceasefire.mission.model import Mission
 from ceasefire.observations.taxonomy import CATEGORIES
-from ceasefire.store import incidents as store
 from ceasefire.store.observations import DEFAULT_LIMIT, MAX_LIMIT
 
 GEOJSON = "application/geo+json"

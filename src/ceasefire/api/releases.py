@@ -21,7 +21,7 @@ from ceasefire.api import problems
 from ceasefire.api.access import current_user
 from ceasefire.api.problems import Problem
 from ceasefire.i18n import _
-from ceasefire.store.schema import releases
+from ceasefire.ledger.tables import releases
 from ceasefire.timeutil import iso
 from ceasefire.workflow.roles import User
 

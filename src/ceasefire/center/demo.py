@@ -28,26 +28,27 @@ from ceasefire.center.core import Center
 from ceasefire.center.settings import Settings
 from ceasefire.geo.locate import describe
 from ceasefire.incidents.coverage import coverage
+from ceasefire.incidents.queries import IncidentFilter, list_incidents
 from ceasefire.ingest.pipeline import IntakeResult
 from ceasefire.intake import cot, jsonl
 from ceasefire.ledger.bundle import verify_bundle
 from ceasefire.ledger.cosign import make_checkpoint, verify_checkpoint
 from ceasefire.ledger.keys import CENTER, WITNESSES_FILE, init_key, load_keys, origin_of
-from ceasefire.ledger.release import incident_selections, write_release
+from ceasefire.ledger.release import write_release
 from ceasefire.mission import DEFAULT_MISSION
 from ceasefire.mission.model import SEVERITIES
 from ceasefire.sim import simulate, write_scenario
 from ceasefire.sim.score import read_truth, score
-from ceasefire.store.incidents import IncidentFilter, list_incidents
 from ceasefire.timeutil import parse_time
 from ceasefire.workflow.assessments import submit
 from ceasefire.workflow.audit import audit_all
 from ceasefire.workflow.decisions import approve, propose
 from ceasefire.workflow.findings import current
+from ceasefire.workflow.releases import incident_selections
 from ceasefire.workflow.roles import User, add_user
 
 if TYPE_CHECKING:
-    from ceasefire.ledger.witness_http import WitnessNode
+    from ceasefire.witness.server import WitnessNode
 
 PLACES = (
     (39.991, 46.927, "2020-11-15T12:00:00+04:00"),
@@ -401,7 +402,7 @@ class Demo:
         closes.
         """
         # imported here: the web stack is only needed while the witnesses serve
-        from ceasefire.ledger.witness_http import WitnessNode
+        from ceasefire.witness.server import WitnessNode
 
         mission, keys = self.mission, self.keys
         origin = origin_of(mission.id)

@@ -21,19 +21,19 @@ from ceasefire.cli.common import (
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _, current_language, language, ngettext
 from ceasefire.incidents.coverage import coverage as line_coverage
-from ceasefire.labels import label
-from ceasefire.observations.record import format_time
-from ceasefire.sim.score import read_truth
-from ceasefire.sim.score import score as score_incidents
-from ceasefire.store import open_database
-from ceasefire.store import quarantine as quarantine_
-from ceasefire.store.incidents import (
+from ceasefire.incidents.queries import (
     IncidentFilter,
     explain,
     get_incident,
     list_incidents,
     to_geojson,
 )
+from ceasefire.labels import label
+from ceasefire.observations.record import format_time
+from ceasefire.sim.score import read_truth
+from ceasefire.sim.score import score as score_incidents
+from ceasefire.store import open_database
+from ceasefire.store import quarantine as quarantine_
 from ceasefire.timeutil import parse_time, shown_text
 
 

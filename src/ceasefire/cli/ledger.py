@@ -27,10 +27,11 @@ from ceasefire.ledger.keys import (
     read_vkeys,
     witness_url,
 )
-from ceasefire.ledger.release import Selection, incident_selections, write_release
+from ceasefire.ledger.release import Selection, write_release
 from ceasefire.mission import Mission, load_mission
 from ceasefire.store import open_database
 from ceasefire.workflow.audit import audit_all
+from ceasefire.workflow.releases import incident_selections
 
 keys_app = typer.Typer(help="The center's and the contingents' signing keys.", no_args_is_help=True)
 

@@ -97,7 +97,7 @@ def serve(
     import uvicorn
 
     from ceasefire.ledger.witness import Witness
-    from ceasefire.ledger.witness_http import create_app, followed_logs, open_state
+    from ceasefire.witness.server import create_app, followed_logs, open_state
 
     if not 1 <= port <= 65535:
         raise InputError(

@@ -15,8 +15,11 @@ from typing import Any
 from sqlalchemy import Connection, desc, select
 
 from ceasefire.canonical import canonical_json
-from ceasefire.store.schema import findings, incidents, ledger, observations
+from ceasefire.incidents.tables import incidents
+from ceasefire.ledger.tables import ledger
+from ceasefire.store.schema import observations
 from ceasefire.timeutil import iso
+from ceasefire.workflow.tables import findings
 
 
 def content_hash(facts: dict[str, Any]) -> str:

@@ -31,11 +31,12 @@ from ceasefire import lease
 from ceasefire.geo.engine import Enricher
 from ceasefire.i18n import _
 from ceasefire.incidents.service import Correlator, Plan
+from ceasefire.incidents.tables import correlation_cursor
 from ceasefire.mission import load_mission
 from ceasefire.mission.model import Mission
 from ceasefire.store import open_database
 from ceasefire.store import quarantine as quarantine_
-from ceasefire.store.schema import correlation_cursor, observations
+from ceasefire.store.schema import observations
 
 CHUNK = 5000
 """Observations per transaction: large enough to share the neighbourhood queries, small

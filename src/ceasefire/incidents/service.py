@@ -23,13 +23,15 @@ from ceasefire.incidents.correlate import Gating, correlate
 from ceasefire.incidents.crossings import Crossing, TrackPosition, crossings
 from ceasefire.incidents.incident import Member, summary
 from ceasefire.incidents.rules import Facts, evaluate
+from ceasefire.incidents.tables import incidents
 from ceasefire.ledger import log
 from ceasefire.ledger.entry import LogEntry
 from ceasefire.mission.model import SEVERITIES, Mission
 from ceasefire.observations.taxonomy import CATEGORIES
 from ceasefire.store import bulk
-from ceasefire.store.schema import assessments, decisions, findings, incidents, observations
+from ceasefire.store.schema import observations
 from ceasefire.timeutil import iso
+from ceasefire.workflow.tables import assessments, decisions, findings
 
 _MEMBER_COLUMNS = (
     observations.c.id,

@@ -46,8 +46,9 @@ from ceasefire.ledger.entry import (
 from ceasefire.ledger.errors import LedgerError
 from ceasefire.ledger.keys import KeyRing
 from ceasefire.ledger.merkle import MerkleTree
+from ceasefire.ledger.tables import ledger, witness_state
 from ceasefire.observations.record import ObservationError, parse_observation
-from ceasefire.store.schema import ledger, observations, witness_state
+from ceasefire.store.schema import observations
 
 _position = ledger.c["index"]
 STREAM = 10_000

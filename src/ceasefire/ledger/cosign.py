@@ -8,7 +8,7 @@ rolled back or forked cannot get a checkpoint that counts.
 
 The witnesses are asked through the tlog-witness ``add-checkpoint`` request body. A contingent
 with a witness URL (``witnesses.toml`` in the key directory, see :class:`KeyRing`) is asked over
-HTTP on its own node (:mod:`ceasefire.ledger.witness_http`), and the center needs only its
+HTTP on its own node (:mod:`ceasefire.witness.server`), and the center needs only its
 verifier key; otherwise, in the embedded center, its witness runs in this process with the
 contingent's signer key and its state in the ``witness_state`` table
 (:class:`DatabaseWitnessState`).
@@ -45,6 +45,7 @@ from ceasefire.ledger.note import (
     parse_note,
     parse_signature_lines,
 )
+from ceasefire.ledger.tables import checkpoints, witness_state
 from ceasefire.ledger.witness import (
     AddCheckpointRequest,
     ConflictError,
@@ -53,7 +54,6 @@ from ceasefire.ledger.witness import (
     Witness,
     WitnessError,
 )
-from ceasefire.store.schema import checkpoints, witness_state
 
 if TYPE_CHECKING:
     from ceasefire.ledger.witness_client import WitnessClient

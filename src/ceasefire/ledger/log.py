@@ -33,7 +33,8 @@ from ceasefire.ledger.entry import (
 )
 from ceasefire.ledger.errors import LedgerError
 from ceasefire.ledger.merkle import MerkleTree
-from ceasefire.store.schema import ledger, ledger_head, observations
+from ceasefire.ledger.tables import ledger, ledger_head
+from ceasefire.store.schema import observations
 
 HEAD_ID = 1
 READ_CHUNK = 200_000

@@ -8,9 +8,9 @@ and learns nothing of the sizes, hence the existence, of releases to others). Th
 itself is then logged as an entry of kind ``release`` naming the party, the entries and the
 bundle's SHA-256.
 
-What is released is chosen as (kind, refs) selections: observations today
-(``observation``, ``RU/RU-0001``); an incident later resolves to the selections of its
-records (the incident's own entry, its observations, assessments, finding, decisions).
+What is released is chosen as (kind, refs) selections, e.g. (``observation``, ``RU/RU-0001``).
+The ledger knows entries and proofs, not incidents: the releasing side resolves an incident to
+its selections (:func:`ceasefire.workflow.releases.incident_selections`) and hands them over.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, insert
 
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
@@ -33,7 +33,6 @@ from ceasefire.ledger import log
 from ceasefire.ledger.bundle import FORMAT, encode_hashes
 from ceasefire.ledger.cosign import make_checkpoint
 from ceasefire.ledger.entry import (
-    KIND_OBSERVATION,
     KIND_RELEASE,
     LogEntry,
     parse_envelope,
@@ -41,9 +40,7 @@ from ceasefire.ledger.entry import (
 )
 from ceasefire.ledger.errors import LedgerError
 from ceasefire.ledger.keys import KeyRing
-from ceasefire.store.schema import findings, incidents, observations, releases
-
-KIND_FINDING = "finding"  # as logged by ceasefire.workflow.findings
+from ceasefire.ledger.tables import releases
 
 
 @dataclass(frozen=True)
@@ -198,39 +195,3 @@ def _root_of(note: str) -> str:
     if len(lines) < 3:
         raise LedgerError("malformed checkpoint note")
     return lines[2]
-
-
-def incident_selections(engine: Engine, incident_id: str) -> list[Selection]:
-    """What releasing an incident releases: its observations and its latest joint finding
-    (or recorded dispute), each as logged."""
-    with engine.connect() as db:
-        row = db.execute(
-            select(incidents.c.id, incidents.c.refs).where(incidents.c.id == incident_id)
-        ).first()
-        if row is None:
-            raise InputError(
-                Problem(
-                    file="release",
-                    field="INCIDENT",
-                    record=incident_id,
-                    reason=_("no such incident"),
-                )
-            )
-        if row.refs:
-            refs = tuple(json.loads(row.refs))
-        else:
-            refs = tuple(
-                f"{c}/{s}"
-                for c, s in db.execute(
-                    select(observations.c.contingent, observations.c.source_id).where(
-                        observations.c.incident_id == incident_id
-                    )
-                )
-            )
-        version = db.execute(
-            select(func.max(findings.c.version)).where(findings.c.incident_id == incident_id)
-        ).scalar()
-    chosen = [Selection(KIND_OBSERVATION, refs)]
-    if version is not None:
-        chosen.append(Selection(KIND_FINDING, (f"{incident_id}/{version}",)))
-    return chosen

@@ -1,7 +1,7 @@
 """Asking a contingent's witness over HTTP: the client side of C2SP tlog-witness.
 
 Why: in a real deployment each contingent's witness runs on its own node
-(:mod:`ceasefire.ledger.witness_http`) and the center holds only the contingents' verifier keys.
+(:mod:`ceasefire.witness.server`) and the center holds only the contingents' verifier keys.
 The center sends the same ``add-checkpoint`` body as to a witness in its own process, and this
 module turns the HTTP answer back into the :class:`~ceasefire.ledger.witness.WitnessError` the
 in-process witness would have raised, so the center's retry and refusal logic is the same.

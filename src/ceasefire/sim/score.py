@@ -28,7 +28,8 @@ from sqlalchemy import Engine, select
 
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
-from ceasefire.store.schema import incidents, observations
+from ceasefire.incidents.tables import incidents
+from ceasefire.store.schema import observations
 
 
 @dataclass

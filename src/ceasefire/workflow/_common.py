@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from ceasefire.i18n import _
+from ceasefire.incidents.tables import incidents
 from ceasefire.ledger import log
 from ceasefire.ledger.entry import LogEntry
-from ceasefire.store.schema import incidents
 from ceasefire.workflow.errors import NotFound
 
 # Incident statuses the workflow sets (the correlator creates incidents as "open").

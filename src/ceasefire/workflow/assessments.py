@@ -21,7 +21,6 @@ from sqlalchemy import Connection, func, insert, select
 from ceasefire.i18n import _
 from ceasefire.ledger import log
 from ceasefire.mission.model import SEVERITIES, Mission
-from ceasefire.store.schema import assessments
 from ceasefire.timeutil import iso
 from ceasefire.workflow import findings
 from ceasefire.workflow._common import (
@@ -35,6 +34,7 @@ from ceasefire.workflow._common import (
 from ceasefire.workflow.blindness import is_blind, withheld
 from ceasefire.workflow.errors import Invalid
 from ceasefire.workflow.roles import User, require
+from ceasefire.workflow.tables import assessments
 
 KIND_ASSESSMENT = "assessment"
 NOT_ATTRIBUTED = "not_attributed"

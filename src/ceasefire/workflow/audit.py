@@ -38,21 +38,20 @@ from ceasefire.ledger.entry import (
     timestamp,
 )
 from ceasefire.ledger.keys import KeyRing
-from ceasefire.store.schema import (
+from ceasefire.ledger.tables import ledger, releases
+from ceasefire.store.schema import track_points
+from ceasefire.timeutil import iso
+from ceasefire.workflow.decisions import _load
+from ceasefire.workflow.tables import (
     api_tokens,
     assessments,
     decision_steps,
     decisions,
     findings,
-    ledger,
-    releases,
     shift_officers,
     shifts,
-    track_points,
     users,
 )
-from ceasefire.timeutil import iso
-from ceasefire.workflow.decisions import _load
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,13 @@ from sqlalchemy import Connection, select
 
 from ceasefire.i18n import _
 from ceasefire.ledger import log
+from ceasefire.ledger.tables import ledger
 from ceasefire.mission.model import Mission
-from ceasefire.store.schema import assessments, decisions, ledger
 from ceasefire.timeutil import iso
 from ceasefire.workflow._common import incident_status, moment, record_entry
 from ceasefire.workflow.errors import Conflict
 from ceasefire.workflow.roles import User, require
+from ceasefire.workflow.tables import assessments, decisions
 
 KIND_UNBLIND = "unblind"
 # Ledger entries that carry one contingent's view of an incident.

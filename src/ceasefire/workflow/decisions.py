@@ -34,14 +34,15 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from ceasefire.i18n import _
+from ceasefire.incidents.tables import incidents
 from ceasefire.ledger import log
 from ceasefire.mission.model import REACTIONS, Mission
-from ceasefire.store.schema import decision_steps, decisions, incidents
 from ceasefire.timeutil import iso
 from ceasefire.workflow import blindness
 from ceasefire.workflow._common import SUPERSEDED, incident_status, moment, record_entry
 from ceasefire.workflow.errors import Conflict, Forbidden, Invalid, NotFound
 from ceasefire.workflow.roles import User, require
+from ceasefire.workflow.tables import decision_steps, decisions
 
 KIND_DECISION = "decision"
 KIND_APPROVAL = "approval"

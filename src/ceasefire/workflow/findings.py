@@ -21,7 +21,6 @@ from sqlalchemy import Connection, insert, select
 
 from ceasefire.i18n import _
 from ceasefire.mission.model import SEVERITIES, Mission
-from ceasefire.store.schema import assessments, findings, users
 from ceasefire.timeutil import iso
 from ceasefire.workflow._common import (
     DISPUTED,
@@ -33,6 +32,7 @@ from ceasefire.workflow._common import (
 )
 from ceasefire.workflow.errors import Forbidden
 from ceasefire.workflow.roles import User, require
+from ceasefire.workflow.tables import assessments, findings, users
 
 KIND_FINDING = "finding"
 

@@ -31,10 +31,11 @@ from sqlalchemy import Connection, insert, select, update
 
 from ceasefire.i18n import _
 from ceasefire.labels import label
+from ceasefire.ledger.tables import ledger
 from ceasefire.mission.model import Mission
-from ceasefire.store.schema import api_tokens, ledger, users
 from ceasefire.workflow._common import moment, record_entry
 from ceasefire.workflow.errors import Conflict, Forbidden, Invalid, NotFound
+from ceasefire.workflow.tables import api_tokens, users
 
 KIND_USER = "user"
 KIND_TOKEN = "token"

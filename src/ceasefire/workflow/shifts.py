@@ -16,13 +16,14 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from ceasefire.i18n import _
+from ceasefire.incidents.tables import incidents
 from ceasefire.mission.model import Mission
-from ceasefire.store.schema import incidents, shift_officers, shifts
 from ceasefire.timeutil import iso
 from ceasefire.workflow import decisions
 from ceasefire.workflow._common import ASSESSING, DISPUTED, OPEN, moment, record_entry
 from ceasefire.workflow.errors import Conflict, Invalid, NotFound
 from ceasefire.workflow.roles import User, get_user, require
+from ceasefire.workflow.tables import shift_officers, shifts
 
 KIND_SHIFT = "shift"
 OPEN_STATUSES = (OPEN, ASSESSING, DISPUTED)

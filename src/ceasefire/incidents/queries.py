@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, or_, select, tuple_
+from sqlalchemy import Connection, Engine, Select, and_, or_, select, tuple_
 
 from ceasefire.geo.phrase import place_phrase
 from ceasefire.incidents.rules import why
+from ceasefire.incidents.tables import incidents
 from ceasefire.mission.model import Mission
 from ceasefire.store.observations import DEFAULT_LIMIT, MAX_LIMIT, CursorError
-from ceasefire.store.schema import incidents, observations
+from ceasefire.store.schema import observations
 from ceasefire.timeutil import iso
 
 _CURSOR_VERSION = 1
@@ -276,3 +277,23 @@ def to_geojson(records: list[dict[str, Any]]) -> dict[str, Any]:
             for r in records
         ],
     }
+
+
+def incident_refs(connection: Connection, incident_id: str) -> tuple[str, ...] | None:
+    """The log refs (``RU/RU-0001``) of an incident's observations, None if there is no such
+    incident: for a line crossing those it names, else those correlated into it."""
+    row = connection.execute(
+        select(incidents.c.id, incidents.c.refs).where(incidents.c.id == incident_id)
+    ).first()
+    if row is None:
+        return None
+    if row.refs:
+        return tuple(json.loads(row.refs))
+    return tuple(
+        f"{c}/{s}"
+        for c, s in connection.execute(
+            select(observations.c.contingent, observations.c.source_id).where(
+                observations.c.incident_id == incident_id
+            )
+        )
+    )

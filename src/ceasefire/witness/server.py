@@ -49,6 +49,7 @@ from ceasefire.ledger.keys import (
     log_verifiers,
 )
 from ceasefire.ledger.note import Ed25519Verifier, parse_note
+from ceasefire.ledger.tables import witness_state
 from ceasefire.ledger.witness import (
     MAX_REQUEST_BYTES,
     SIZE_TYPE,
@@ -59,7 +60,6 @@ from ceasefire.ledger.witness import (
     WitnessError,
 )
 from ceasefire.store.db import create
-from ceasefire.store.schema import witness_state
 
 if TYPE_CHECKING:
     import uvicorn
