@@ -21,11 +21,13 @@ test: $(STAMP) services
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
-	$(BIN)/pytest -n 2
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/pytest -n 2 --cov --cov-report=
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -52,4 +54,4 @@ bench: $(STAMP)
 	$(BIN)/ceasefire bench enrich
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from ceasefire.api import access
+from ceasefire.api.app import center_app
 from ceasefire.center import Center, Settings
 from ceasefire.errors import InputError
 from ceasefire.incidents import follow
@@ -113,7 +114,7 @@ def test_capabilities_plug_in_jobs_and_routes(
 
     asyncio.run(serve_briefly())
     assert LOG == ["start a", "start b", "serving", "stop b", "stop a"]
-    with TestClient(center.app()) as client:
+    with TestClient(center_app(center)) as client:
         answer = client.get("/api/v1/plugged")
         assert answer.status_code == 200 and answer.json() == {"mission": demo_mission.id}
         health = client.get("/api/v1/health").json()

@@ -15,10 +15,9 @@ import asyncio
 import importlib
 import inspect
 import logging
-import signal
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 from functools import cache, cached_property
 from importlib.metadata import entry_points
@@ -46,7 +45,7 @@ from ceasefire.store.missions import StoredVersion, mission_row, save_mission
 from ceasefire.workflow.scheduler import DEFAULT_INTERVAL, EscalationScheduler, utc_now
 
 if TYPE_CHECKING:
-    from fastapi import APIRouter, FastAPI
+    from fastapi import APIRouter
 
 log = logging.getLogger(__name__)
 
@@ -313,12 +312,6 @@ class Center:
             udp_contingent=s.cot_udp_contingent,
         )
 
-    def app(self, correlate: Literal["streaming", "off"] = "streaming", **limits: int) -> FastAPI:
-        """The HTTP API of this center, with the routes capabilities registered."""
-        from ceasefire.api.app import center_app  # the web stack only when it is served
-
-        return center_app(self, correlate=correlate, **limits)
-
     def status(self) -> dict[str, Any]:
         """What the center's health answer says: mission, database, schema, counts."""
         with self.engine.connect() as db:
@@ -338,72 +331,6 @@ class Center:
                 "quarantined": quarantined,
             },
         }
-
-    def serve(
-        self,
-        say: Callable[[str], None] = log.info,
-        ready: Callable[[], None] | None = None,
-    ) -> None:
-        """Run the center until interrupted: the HTTP API, the CoT listeners, the escalation
-        scheduler and every registered job, with the correlation follower in a process of its
-        own. Ports and intervals come from the settings; 0 turns that part off. ``ready`` is
-        called once everything is started (the CLI freezes the start-up heap there)."""
-        # Stored once, here, before anything runs beside it: two processes writing the
-        # mission at once would trip over SQLite's single writer.
-        _row = self.mission_row
-        # Correlation follows the intake in a process of its own (the second core), so that
-        # storing and answering a batch never waits for incidents to be worked out.
-        follower = self.follower_process()
-        follower.start()
-        try:
-            asyncio.run(self._run(follower, say, ready or (lambda: None)))
-        except KeyboardInterrupt:
-            pass
-        finally:
-            follower.stop()
-            self.close()
-
-    async def _run(
-        self,
-        follower: follow.FollowerProcess,
-        say: Callable[[str], None],
-        ready: Callable[[], None],
-    ) -> None:
-        # imported here: the web stack is only needed when the center serves
-        import uvicorn
-
-        s = self.settings
-        tcp, udp = s.cot_tcp_port or None, s.cot_udp_port or None
-        async with AsyncExitStack() as running:
-            if tcp is not None or udp is not None or s.cot_certs is not None:
-                listeners = await self.listeners(s.host, tcp, udp)
-                running.push_async_callback(listeners.close)
-            if s.escalate_every:
-                scheduler = self.escalation()
-                scheduler.start()
-                # lets a pass in progress finish
-                running.push_async_callback(asyncio.to_thread, scheduler.stop)
-                every = f"{s.escalate_every:g}"
-                say(_("Escalating overdue decisions every {seconds} s").format(seconds=every))
-            await running.enter_async_context(self.jobs())
-            watch = asyncio.create_task(_keep_alive(follower))
-            running.callback(watch.cancel)
-            if not s.port:
-                ready()
-                await _until_signalled()
-                return
-            app = self.app(correlate="off")
-            ready()
-            config = uvicorn.Config(app, host=s.host, port=s.port, log_level="info")
-            say(_("API on http://{host}:{port}/api/v1").format(host=s.host, port=s.port))
-            # uvicorn stops on SIGINT or SIGTERM, then raises the signal again for the
-            # handlers it found: quiet ones, so that the listeners still store what they hold
-            found = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGINT, signal.SIGTERM)}
-            try:
-                await uvicorn.Server(config).serve()
-            finally:
-                for sig, handler in found.items():
-                    signal.signal(sig, handler)
 
 
 @cache
@@ -425,25 +352,6 @@ async def _call(method: Callable[[], Any]) -> None:
     result = await asyncio.to_thread(method)
     if inspect.isawaitable(result):
         await result
-
-
-async def _keep_alive(follower: follow.FollowerProcess, every: float = 5.0) -> None:
-    while True:
-        await asyncio.sleep(every)
-        follower.keep_alive()
-
-
-def _ignore(signum: int, frame: object) -> None:
-    pass
-
-
-async def _until_signalled() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with suppress(NotImplementedError):  # not on every platform
-            loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
 
 
 __all__ = ["CAPABILITIES", "ENTRY_POINTS", "Center", "Job", "Settings"]

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 
-from ceasefire.center import Center
 from ceasefire.cli.common import (
     DB_OPTION,
     MISSION_OPTION,
@@ -71,4 +70,8 @@ def serve(
             Problem(file="serve", field="--port", reason=_("every listener is disabled"))
         )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    Center(found).serve(say=console_err.print, ready=freeze_startup_heap)
+    # imported here: the web stack is only needed by this command
+    from ceasefire.api.serve import serve as serve_center
+    from ceasefire.center import Center
+
+    serve_center(Center(found), say=console_err.print, ready=freeze_startup_heap)
