@@ -15,11 +15,10 @@ from sqlalchemy import Engine
 from ceasefire.api import create_app
 from ceasefire.incidents.coverage import coverage
 from ceasefire.incidents.queries import IncidentFilter, get_incident, list_incidents
-from ceasefire.ingest.pipeline import Intake
 from ceasefire.mission import Mission
 from ceasefire.observations import TrackPoint
-from ceasefire.store.missions import mission_row, save_mission
 from ceasefire.store.observations import encode_cursor
+from centers import intake_of
 
 API = "/api/v1"
 PROBLEM = "application/problem+json"
@@ -246,8 +245,7 @@ def test_bad_incident_parameters_are_problem_details(client: TestClient) -> None
 def test_coverage_is_the_json_of_the_cli(
     engine: Engine, demo_mission: Mission, demo_enricher: Any
 ) -> None:
-    stored, _new = save_mission(engine, demo_mission)
-    intake = Intake(engine, demo_mission, mission_row(engine, stored), enricher=demo_enricher)
+    intake = intake_of(engine, demo_mission, demo_enricher)
     line = next(z for z in demo_mission.zones if z.id == "loc-2020-11-20").geometry
     start = datetime(2021, 2, 1, 6, 0, tzinfo=UTC)
     # an Orlan-10 along the first fifth of the line for an hour, a point a minute

@@ -14,16 +14,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from ceasefire.api import create_app
-from ceasefire.ingest.pipeline import Intake
 from ceasefire.ledger.bundle import verify_bundle
 from ceasefire.ledger.cosign import make_checkpoint
 from ceasefire.ledger.keys import init_keys, load_keys, origin_of
 from ceasefire.ledger.release import Selection, write_release
 from ceasefire.mission import Mission
 from ceasefire.observations import Observation
-from ceasefire.store.missions import mission_row, save_mission
 from ceasefire.workflow.releases import incident_selections
 from ceasefire.workflow.roles import add_user, issue_token
+from centers import intake_of
 
 API = "/api/v1"
 
@@ -34,8 +33,7 @@ def test_each_liaison_reads_only_its_own_releases(
     demo_enricher,
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
-    stored, _ = save_mission(engine, demo_mission)
-    Intake(engine, demo_mission, mission_row(engine, stored), enricher=demo_enricher).feed(
+    intake_of(engine, demo_mission, demo_enricher).feed(
         [
             Observation.model_validate(
                 {

@@ -8,11 +8,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from ceasefire.ingest.pipeline import Intake
 from ceasefire.mission import Mission
 from ceasefire.observations import Observation
 from ceasefire.store import observations as store
-from ceasefire.store.missions import mission_row, save_mission
+from centers import intake_of
 
 
 def test_cursor_round_trip_and_refusals() -> None:
@@ -26,8 +25,7 @@ def test_cursor_round_trip_and_refusals() -> None:
 def test_queries_page_by_key_and_filter(
     engine: Engine, demo_mission: Mission, demo_enricher: Any
 ) -> None:
-    stored, _new = save_mission(engine, demo_mission)
-    intake = Intake(engine, demo_mission, mission_row(engine, stored), enricher=demo_enricher)
+    intake = intake_of(engine, demo_mission, demo_enricher)
     for i in range(12):
         intake.add(
             Observation.model_validate(

@@ -24,6 +24,7 @@ from ceasefire.observations import Observation
 from ceasefire.observations.taxonomy import CATEGORIES
 from ceasefire.store.missions import mission_row, save_mission
 from ceasefire.store.schema import observations
+from centers import intake_of
 
 T0 = datetime(2021, 2, 1, 10, 0, tzinfo=UTC)
 GATING = Gating.of(Correlation(), list(CATEGORIES))
@@ -154,8 +155,7 @@ def test_streaming_in_any_order_equals_batch(
 def test_corroboration_by_both_contingents(
     engine: Engine, demo_mission: Mission, demo_enricher
 ) -> None:  # type: ignore[no-untyped-def]
-    stored, _ = save_mission(engine, demo_mission)
-    intake = Intake(engine, demo_mission, mission_row(engine, stored), enricher=demo_enricher)
+    intake = intake_of(engine, demo_mission, demo_enricher)
     intake.feed(
         [
             obs(1, "RU", 0, 39.93, 46.83),
@@ -207,8 +207,7 @@ def test_a_late_earlier_report_joins_the_assessed_incident_which_keeps_its_ident
     from ceasefire.workflow.assessments import submit
     from ceasefire.workflow.roles import add_user
 
-    stored, _ = save_mission(engine, demo_mission)
-    intake = Intake(engine, demo_mission, mission_row(engine, stored), enricher=demo_enricher)
+    intake = intake_of(engine, demo_mission, demo_enricher)
     intake.feed([obs(2, "TR", 3, 39.93, 46.83)], "first")
     with engine.connect() as db:
         [assessed] = db.execute(select(incidents.c.id)).scalars()

@@ -9,17 +9,15 @@ import shapely
 from sqlalchemy import Engine
 
 from ceasefire.incidents.coverage import coverage
-from ceasefire.ingest.pipeline import Intake
 from ceasefire.mission import Mission
 from ceasefire.observations import TrackPoint
-from ceasefire.store.missions import mission_row, save_mission
+from centers import intake_of
 
 T0 = datetime(2021, 2, 1, 6, 0, tzinfo=UTC)
 
 
 def test_a_sortie_along_the_line(engine: Engine, demo_mission: Mission, demo_enricher) -> None:  # type: ignore[no-untyped-def]
-    stored, _ = save_mission(engine, demo_mission)
-    intake = Intake(engine, demo_mission, mission_row(engine, stored), enricher=demo_enricher)
+    intake = intake_of(engine, demo_mission, demo_enricher)
     line = next(z for z in demo_mission.zones if z.id == "loc-2020-11-20").geometry
     # An Orlan-10 flies up and down the first third of the line for six hours (an hour a
     # leg), a track point every 30 s.

@@ -11,10 +11,9 @@ from ceasefire.geo import Enricher
 from ceasefire.incidents.queries import get_incident
 from ceasefire.incidents.service import Correlator
 from ceasefire.incidents.tables import incidents
-from ceasefire.ingest.pipeline import Intake
 from ceasefire.mission import Mission
 from ceasefire.observations import Observation
-from ceasefire.store.missions import mission_row, save_mission
+from centers import intake_of
 
 T0 = datetime(2021, 1, 15, 10, 0, tzinfo=UTC)
 
@@ -42,9 +41,8 @@ def crossing_rows(engine: Engine) -> list[object]:
 
 def test_a_track_across_the_line(engine: Engine, mini_mission: Mission) -> None:
     enricher = Enricher(mini_mission)
-    stored, _ = save_mission(engine, mini_mission)
-    key = mission_row(engine, stored)
-    intake = Intake(engine, mini_mission, key, enricher=enricher, batch_size=1)
+    intake = intake_of(engine, mini_mission, enricher, batch_size=1)
+    key = intake.mission_row
     # West of the line (AA's side), then east (BB's side); fed out of order, one at a time.
     track = [position(0, 20.10), position(1, 20.15), position(2, 20.24), position(3, 20.30)]
     intake.feed([track[2], track[0], track[3], track[1]], "track")
@@ -63,9 +61,6 @@ def test_a_track_across_the_line(engine: Engine, mini_mission: Mission) -> None:
 def test_a_track_that_stays_on_one_side_crosses_nothing(
     engine: Engine, mini_mission: Mission
 ) -> None:
-    stored, _ = save_mission(engine, mini_mission)
-    intake = Intake(
-        engine, mini_mission, mission_row(engine, stored), enricher=Enricher(mini_mission)
-    )
+    intake = intake_of(engine, mini_mission)
     intake.feed([position(0, 20.05, "T2"), position(1, 20.10, "T2"), position(2, 20.15, "T2")], "t")
     assert crossing_rows(engine) == []

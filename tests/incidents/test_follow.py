@@ -19,11 +19,11 @@ from ceasefire.ingest.pipeline import Intake
 from ceasefire.mission import Mission
 from ceasefire.store import open_database
 from ceasefire.store.missions import mission_row, save_mission
+from centers import intake_of
 
 
 def _intake(engine: Engine, mission: Mission, enricher: Enricher, **options: object) -> Intake:
-    stored, _ = save_mission(engine, mission)
-    return Intake(engine, mission, mission_row(engine, stored), enricher=enricher, **options)  # type: ignore[arg-type]
+    return intake_of(engine, mission, enricher, **options)
 
 
 def _follower(engine: Engine, mission: Mission, enricher: Enricher, chunk: int) -> Follower:

@@ -15,8 +15,8 @@ from ceasefire.ingest.pipeline import Intake
 from ceasefire.intake import jsonl
 from ceasefire.mission import Mission
 from ceasefire.observations import Observation
-from ceasefire.store.missions import mission_row, save_mission
 from ceasefire.store.schema import observations
+from centers import intake_of
 
 SAMPLE = Path(__file__).parents[2] / "examples" / "observations-sample.jsonl"
 
@@ -41,8 +41,7 @@ def lines(records: list[dict[str, object]]) -> io.BytesIO:
 
 
 def intake(engine: Engine, mission: Mission, **kwargs: object) -> Intake:
-    stored, _ = save_mission(engine, mission)
-    return Intake(engine, mission, mission_row(engine, stored), keep_outcomes=True, **kwargs)  # type: ignore[arg-type]
+    return intake_of(engine, mission, keep_outcomes=True, **kwargs)
 
 
 def stored_count(engine: Engine) -> int:

@@ -8,11 +8,10 @@ from typing import Any
 from sqlalchemy import Engine
 
 from ceasefire.geo import Enricher
-from ceasefire.ingest.pipeline import Intake
 from ceasefire.ledger.keys import KeyRing, init_keys, load_keys, origin_of
 from ceasefire.mission import Mission
 from ceasefire.observations import parse_observation
-from ceasefire.store.missions import mission_row, save_mission
+from centers import intake_of
 
 
 def record(i: int, contingent: str = "RU", **changes: Any) -> dict[str, Any]:
@@ -40,9 +39,7 @@ def ingest(
     batch_size: int = 2000,
 ) -> int:
     """Store observations through the intake (so they are logged); how many were accepted."""
-    stored, _new = save_mission(engine, mission)
-    row = mission_row(engine, stored)
-    intake = Intake(engine, mission, row, enricher, correlate="off", batch_size=batch_size)
+    intake = intake_of(engine, mission, enricher, correlate="off", batch_size=batch_size)
     for n, r in enumerate(records, start=1):
         intake.add(parse_observation(r), "test", n)
     intake.flush()

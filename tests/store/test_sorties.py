@@ -6,18 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
-from ceasefire.ingest.pipeline import Intake
 from ceasefire.mission import Mission
 from ceasefire.observations import TrackPoint
-from ceasefire.store.missions import mission_row, save_mission
 from ceasefire.store.sorties import sortie_at, sorties
+from centers import intake_of
 
 T0 = datetime(2021, 2, 1, 6, 0, tzinfo=UTC)
 
 
 def test_sorties_from_track_points(engine: Engine, demo_mission: Mission, demo_enricher) -> None:  # type: ignore[no-untyped-def]
-    stored, _ = save_mission(engine, demo_mission)
-    intake = Intake(engine, demo_mission, mission_row(engine, stored), enricher=demo_enricher)
+    intake = intake_of(engine, demo_mission, demo_enricher)
     points = []
     for minute in range(0, 60, 5):  # a first flight, then a 2 h gap, then a second
         points.append(

@@ -17,25 +17,23 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Self
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ceasefire.ledger.errors import LedgerError
 from ceasefire.ledger.merkle import HASH_SIZE, MAX_TREE_SIZE
 from ceasefire.ledger.note import (
-    KeyFormatError,
+    Ed25519Signer,
+    Ed25519Verifier,
     Note,
     Signature,
     Signer,
-    SignerKey,
     UnverifiedNoteError,
     Verifier,
-    VerifierKey,
     b64decode,
     b64encode,
-    check_key_name,
-    key_id,
     open_note,
     sign_note,
 )
@@ -135,47 +133,11 @@ def cosignature_timestamp(signature: Signature | bytes) -> int:
     return ts
 
 
-class CosignatureVerifier:
+class CosignatureVerifier(Ed25519Verifier):
     """Verifies one cosigner's v1 cosignatures (signature type 0x04)."""
 
     signature_type = SIGNATURE_TYPE_COSIGNATURE_V1
-
-    def __init__(self, name: str, public_key: bytes) -> None:
-        check_key_name(name)
-        if len(public_key) != 32:
-            raise KeyFormatError(f"Ed25519 public key must be 32 bytes, got {len(public_key)}")
-        self._name = name
-        self._public_key = bytes(public_key)
-        self._key = Ed25519PublicKey.from_public_bytes(self._public_key)
-        self._key_id = key_id(name, self.signature_type, self._public_key)
-
-    @classmethod
-    def from_vkey(cls, vkey: str) -> CosignatureVerifier:
-        """The verifier of ``<name>+<key ID>+<base64(0x04 || public key)>``."""
-        k = VerifierKey.parse(vkey)
-        if k.signature_type != cls.signature_type:
-            raise KeyFormatError(
-                f"key {k.name} has signature type {k.signature_type:#04x}, "
-                f"expected {cls.signature_type:#04x} (cosignature/v1)"
-            )
-        return cls(k.name, k.public_key)
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def key_id(self) -> int:
-        return self._key_id
-
-    @property
-    def public_key(self) -> bytes:
-        return self._public_key
-
-    @property
-    def vkey(self) -> str:
-        """The verifier key string with signature type 0x04."""
-        return VerifierKey(self._name, self._key_id, self.signature_type, self._public_key).encode()
+    type_label = " (cosignature/v1)"
 
     def verify(self, message: bytes, signature: bytes) -> bool:
         """Whether ``signature`` (timestamp || Ed25519 signature) cosigns note text ``message``."""
@@ -194,86 +156,34 @@ class CosignatureVerifier:
             return False
         return True
 
-    def __eq__(self, other: object) -> bool:
-        return (
-            type(other) is type(self)
-            and isinstance(other, CosignatureVerifier)
-            and (other._name, other._public_key) == (self._name, self._public_key)
-        )
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, self._name, self._public_key))
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.vkey!r})"
-
 
 def _now() -> int:
     return int(time.time())
 
 
-class CosignatureSigner:
-    """Produces v1 cosignatures with one Ed25519 key; the clock gives the timestamp."""
+class CosignatureSigner(Ed25519Signer):
+    """Produces v1 cosignatures with one Ed25519 key; the clock gives the timestamp.
+
+    The signed-note spec defines no signer-key form for type 0x04; its key string mirrors the
+    verifier-key form (type byte 0x04, key ID computed with 0x04)."""
 
     signature_type = SIGNATURE_TYPE_COSIGNATURE_V1
+    type_label = " (cosignature/v1)"
 
     def __init__(self, name: str, seed: bytes, clock: Callable[[], int] = _now) -> None:
-        check_key_name(name)
-        if len(seed) != 32:
-            raise KeyFormatError(f"Ed25519 seed must be 32 bytes, got {len(seed)}")
-        self._name = name
-        self._seed = bytes(seed)
-        self._key = Ed25519PrivateKey.from_private_bytes(self._seed)
-        self._public_key = self._key.public_key().public_bytes_raw()
-        self._key_id = key_id(name, self.signature_type, self._public_key)
+        super().__init__(name, seed)
         self._clock = clock
 
     @classmethod
-    def generate(cls, name: str, clock: Callable[[], int] = _now) -> CosignatureSigner:
+    def generate(cls, name: str, clock: Callable[[], int] = _now) -> Self:
         """A new random cosigner key."""
         return cls(name, Ed25519PrivateKey.generate().private_bytes_raw(), clock)
 
     @classmethod
-    def from_skey(cls, skey: str, clock: Callable[[], int] = _now) -> CosignatureSigner:
-        """The cosigner of ``PRIVATE+KEY+<name>+<key ID>+<base64(0x04 || seed)>``.
-
-        The signed-note spec defines no signer-key form for type 0x04; this mirrors the
-        verifier-key form (type byte 0x04, key ID computed with 0x04).
-        """
-        k = SignerKey.parse(skey)
-        if k.signature_type != cls.signature_type:
-            raise KeyFormatError(
-                f"key {k.name} has signature type {k.signature_type:#04x}, "
-                f"expected {cls.signature_type:#04x} (cosignature/v1)"
-            )
-        if len(k.seed) != 32:
-            raise KeyFormatError(f"Ed25519 seed must be 32 bytes, got {len(k.seed)}")
-        signer = cls(k.name, k.seed, clock)
-        if signer.key_id != k.key_id:
-            raise KeyFormatError(f"key ID {k.key_id:08x} does not match key {k.name}")
-        return signer
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def key_id(self) -> int:
-        return self._key_id
-
-    @property
-    def public_key(self) -> bytes:
-        return self._public_key
-
-    @property
-    def skey(self) -> str:
-        """The signer key string. Secret: keep it out of logs."""
-        return SignerKey(self._name, self._key_id, self.signature_type, self._seed).encode()
-
-    @property
-    def vkey(self) -> str:
-        """The matching verifier key string (type 0x04)."""
-        return VerifierKey(self._name, self._key_id, self.signature_type, self._public_key).encode()
+    def from_skey(cls, skey: str, clock: Callable[[], int] = _now) -> Self:
+        """The cosigner of ``PRIVATE+KEY+<name>+<key ID>+<base64(0x04 || seed)>``."""
+        k = cls._parse_skey(skey)
+        return cls(k.name, k.seed, clock)._check_id(k)
 
     def verifier(self) -> CosignatureVerifier:
         """The matching verifier."""
@@ -291,9 +201,6 @@ class CosignatureSigner:
         """A cosignature line for ``checkpoint`` at ``timestamp`` (default: the clock)."""
         ts = self._clock() if timestamp is None else timestamp
         return Signature(self._name, self._key_id, self._sign_at(checkpoint.body(), ts))
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.vkey!r})"
 
 
 def sign_checkpoint(checkpoint: Checkpoint, signer: Signer) -> str:

@@ -23,7 +23,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Self, runtime_checkable
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -220,30 +220,31 @@ def ed25519_public_key(seed: bytes) -> bytes:
     return Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
 
 
-class Ed25519Verifier:
-    """Verifies plain Ed25519 note signatures (signature type 0x01) of one named key."""
+class Ed25519Key:
+    """What every Ed25519 key of a note has, whatever its signature type (0x01 for a log's
+    signatures, 0x04 for cosignatures): a name, the public key and the key ID they give."""
 
     signature_type = SIGNATURE_TYPE_ED25519
+    type_label = ""
+    """Named after the expected type in a refusal (``(cosignature/v1)``)."""
 
-    def __init__(self, name: str, public_key: bytes) -> None:
+    _name: str
+    _public_key: bytes
+    _key_id: int
+
+    def _name_key(self, name: str, public_key: bytes) -> None:
         check_key_name(name)
-        if len(public_key) != 32:
-            raise KeyFormatError(f"Ed25519 public key must be 32 bytes, got {len(public_key)}")
         self._name = name
         self._public_key = bytes(public_key)
-        self._key = Ed25519PublicKey.from_public_bytes(self._public_key)
         self._key_id = key_id(name, self.signature_type, self._public_key)
 
     @classmethod
-    def from_vkey(cls, vkey: str) -> Ed25519Verifier:
-        """The verifier of a key string ``<name>+<key ID>+<base64(0x01 || key)>``."""
-        k = VerifierKey.parse(vkey)
-        if k.signature_type != cls.signature_type:
+    def _check_type(cls, name: str, signature_type: int) -> None:
+        if signature_type != cls.signature_type:
             raise KeyFormatError(
-                f"key {k.name} has signature type {k.signature_type:#04x}, "
-                f"expected {cls.signature_type:#04x}"
+                f"key {name} has signature type {signature_type:#04x}, "
+                f"expected {cls.signature_type:#04x}{cls.type_label}"
             )
-        return cls(k.name, k.public_key)
 
     @property
     def name(self) -> str:
@@ -261,6 +262,26 @@ class Ed25519Verifier:
     def vkey(self) -> str:
         """The verifier key string, to hand to whoever checks this key's signatures."""
         return VerifierKey(self._name, self._key_id, self.signature_type, self._public_key).encode()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.vkey!r})"
+
+
+class Ed25519Verifier(Ed25519Key):
+    """Verifies plain Ed25519 note signatures (signature type 0x01) of one named key."""
+
+    def __init__(self, name: str, public_key: bytes) -> None:
+        if len(public_key) != 32:
+            raise KeyFormatError(f"Ed25519 public key must be 32 bytes, got {len(public_key)}")
+        self._name_key(name, public_key)
+        self._key = Ed25519PublicKey.from_public_bytes(self._public_key)
+
+    @classmethod
+    def from_vkey(cls, vkey: str) -> Self:
+        """The verifier of a key string ``<name>+<key ID>+<base64(type || key)>``."""
+        k = VerifierKey.parse(vkey)
+        cls._check_type(k.name, k.signature_type)
+        return cls(k.name, k.public_key)
 
     def verify(self, message: bytes, signature: bytes) -> bool:
         if len(signature) != 64:
@@ -281,68 +302,46 @@ class Ed25519Verifier:
     def __hash__(self) -> int:
         return hash((type(self).__name__, self._name, self._public_key))
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.vkey!r})"
 
-
-class Ed25519Signer:
+class Ed25519Signer(Ed25519Key):
     """Signs note texts with an Ed25519 key (signature type 0x01)."""
 
-    signature_type = SIGNATURE_TYPE_ED25519
-
     def __init__(self, name: str, seed: bytes) -> None:
-        check_key_name(name)
         if len(seed) != 32:
             raise KeyFormatError(f"Ed25519 seed must be 32 bytes, got {len(seed)}")
-        self._name = name
         self._seed = bytes(seed)
         self._key = Ed25519PrivateKey.from_private_bytes(self._seed)
-        self._public_key = self._key.public_key().public_bytes_raw()
-        self._key_id = key_id(name, self.signature_type, self._public_key)
+        self._name_key(name, self._key.public_key().public_bytes_raw())
 
     @classmethod
-    def generate(cls, name: str) -> Ed25519Signer:
-        """A new random key."""
-        seed = Ed25519PrivateKey.generate().private_bytes_raw()
-        return cls(name, seed)
-
-    @classmethod
-    def from_skey(cls, skey: str) -> Ed25519Signer:
-        """The signer of ``PRIVATE+KEY+<name>+<key ID>+<base64(type || seed)>``."""
+    def _parse_skey(cls, skey: str) -> SignerKey:
+        """The parts of ``PRIVATE+KEY+<name>+<key ID>+<base64(type || seed)>``, checked."""
         k = SignerKey.parse(skey)
-        if k.signature_type != cls.signature_type:
-            raise KeyFormatError(
-                f"key {k.name} has signature type {k.signature_type:#04x}, "
-                f"expected {cls.signature_type:#04x}"
-            )
+        cls._check_type(k.name, k.signature_type)
         if len(k.seed) != 32:
             raise KeyFormatError(f"Ed25519 seed must be 32 bytes, got {len(k.seed)}")
-        signer = cls(k.name, k.seed)
-        if signer.key_id != k.key_id:
+        return k
+
+    def _check_id(self, k: SignerKey) -> Self:
+        if self.key_id != k.key_id:
             raise KeyFormatError(f"key ID {k.key_id:08x} does not match key {k.name}")
-        return signer
+        return self
 
-    @property
-    def name(self) -> str:
-        return self._name
+    @classmethod
+    def generate(cls, name: str) -> Self:
+        """A new random key."""
+        return cls(name, Ed25519PrivateKey.generate().private_bytes_raw())
 
-    @property
-    def key_id(self) -> int:
-        return self._key_id
-
-    @property
-    def public_key(self) -> bytes:
-        return self._public_key
+    @classmethod
+    def from_skey(cls, skey: str) -> Self:
+        """The signer of ``PRIVATE+KEY+<name>+<key ID>+<base64(type || seed)>``."""
+        k = cls._parse_skey(skey)
+        return cls(k.name, k.seed)._check_id(k)
 
     @property
     def skey(self) -> str:
         """The signer key string. Secret: keep it out of logs."""
         return SignerKey(self._name, self._key_id, self.signature_type, self._seed).encode()
-
-    @property
-    def vkey(self) -> str:
-        """The matching verifier key string."""
-        return VerifierKey(self._name, self._key_id, self.signature_type, self._public_key).encode()
 
     def verifier(self) -> Ed25519Verifier:
         """The matching verifier."""
@@ -350,9 +349,6 @@ class Ed25519Signer:
 
     def sign(self, message: bytes) -> bytes:
         return self._key.sign(message)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.vkey!r})"
 
 
 @dataclass(frozen=True)
