@@ -117,3 +117,16 @@ def test_serve_takes_its_ports_from_the_file(cli, tmp_path: Path) -> None:  # ty
     path = write(tmp_path, "[center]\nport = 0\ncot_tcp_port = 0\ncot_udp_port = 0\n")
     result = cli("--config", str(path), "serve")
     assert result.code == 1 and "every listener is disabled" in result.err
+
+
+def test_the_key_directory_and_witnesses_come_from_the_settings(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    keys = tmp_path / "keys"
+    path = write(tmp_path, f'[center]\nkeys = "{keys}"\n')
+    made = cli("--config", str(path), "keys", "init")
+    assert made.code == 0, made.err
+    assert (keys / "center.vkey").exists()
+    shown = cli("--config", str(path), "keys", "show")
+    assert shown.code == 0 and "center" in shown.out
+    wrong = write(tmp_path, f'[center]\nkeys = "{keys}"\n[center.witnesses]\nXX = "http://h:1"\n')
+    refused = cli("--config", str(wrong), "keys", "show")
+    assert refused.code == 1 and "witnesses, XX=http://h:1" in refused.err

@@ -259,25 +259,8 @@ class Center:
 
     # -- ledger -----------------------------------------------------------------------------
     def keyring(self, secret: bool = True, witnesses: dict[str, str] | None = None) -> KeyRing:
-        """The keys of the center's log, from the settings' key directory, with the witness
-        URLs of the settings (then ``witnesses``) over those of ``witnesses.toml``."""
-        folder = self.settings.keys or default_dir(self.mission.id)
-        ring = load_keys(
-            folder, origin_of(self.mission.id), self.mission.contingent_ids(), secret=secret
-        )
-        for contingent, url in {**self.settings.witnesses, **(witnesses or {})}.items():
-            if contingent not in ring.contingents:
-                raise InputError(
-                    Problem(
-                        file="--witness",
-                        field=f"{contingent}={url}",
-                        reason=_(
-                            "expected CONTINGENT=URL with a contingent of the mission ({known})"
-                        ).format(known=", ".join(ring.contingents)),
-                    )
-                )
-            ring.witnesses[contingent] = witness_url(url, "--witness")
-        return ring
+        """The keys of the center's log (see :func:`load_ring`)."""
+        return load_ring(self.mission, self.settings, secret, witnesses)
 
     # -- serving ----------------------------------------------------------------------------
     async def listeners(self, host: str, tcp: int | None, udp: int | None) -> CotListeners:
@@ -331,6 +314,34 @@ class Center:
                 "quarantined": quarantined,
             },
         }
+
+
+def load_ring(
+    mission: Mission,
+    settings: Settings,
+    secret: bool = True,
+    witnesses: dict[str, str] | None = None,
+) -> KeyRing:
+    """The keys of a mission's log from the settings' key directory (default
+    ``$CEASEFIRE_KEYS/MISSION``), with the witness URLs of the settings, then of ``witnesses``
+    (the ``--witness`` options), over those of its ``witnesses.toml``."""
+    folder = settings.keys or default_dir(mission.id)
+    ring = load_keys(folder, origin_of(mission.id), mission.contingent_ids(), secret=secret)
+    given = [("witnesses", c, url) for c, url in settings.witnesses.items()]
+    given += [("--witness", c, url) for c, url in (witnesses or {}).items()]
+    for where, contingent, url in given:
+        if contingent not in ring.contingents:
+            raise InputError(
+                Problem(
+                    file=where,
+                    field=f"{contingent}={url}",
+                    reason=_(
+                        "expected CONTINGENT=URL with a contingent of the mission ({known})"
+                    ).format(known=", ".join(ring.contingents)),
+                )
+            )
+        ring.witnesses[contingent] = witness_url(url, where)
+    return ring
 
 
 @cache

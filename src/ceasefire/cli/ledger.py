@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from ceasefire.center.core import load_ring
+from ceasefire.cli import common
 from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, Format, console, console_err, print_json
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
@@ -21,11 +23,9 @@ from ceasefire.ledger.keys import (
     init_keys,
     install_key,
     key_name,
-    load_keys,
     new_key,
     origin_of,
     read_vkeys,
-    witness_url,
 )
 from ceasefire.ledger.release import Selection, write_release
 from ceasefire.mission import Mission, load_mission
@@ -38,13 +38,13 @@ keys_app = typer.Typer(help="The center's and the contingents' signing keys.", n
 KEYS_DIR_OPTION = typer.Option(
     None,
     "--keys",
-    help="Key directory (default $CEASEFIRE_KEYS/MISSION, else "
+    help="Key directory (default: keys of the settings, else $CEASEFIRE_KEYS/MISSION, else "
     "$XDG_DATA_HOME/ceasefire/keys/MISSION).",
 )
 DIR_OPTION = typer.Option(
     None,
     "--dir",
-    help="Key directory (default $CEASEFIRE_KEYS/MISSION, else "
+    help="Key directory (default: keys of the settings, else $CEASEFIRE_KEYS/MISSION, else "
     "$XDG_DATA_HOME/ceasefire/keys/MISSION).",
 )
 
@@ -63,29 +63,28 @@ def _ring(
     secret: bool = True,
     witnesses: list[str] | None = None,
 ) -> KeyRing:
-    folder = directory or default_dir(mission.id)
-    ring = load_keys(folder, origin_of(mission.id), mission.contingent_ids(), secret=secret)
+    urls: dict[str, str] = {}
     for option in witnesses or []:
         contingent, sep, url = option.partition("=")
-        if not sep or contingent not in ring.contingents:
+        if not sep:
             raise InputError(
                 Problem(
                     file="--witness",
                     field=option,
                     reason=_(
                         "expected CONTINGENT=URL with a contingent of the mission ({known})"
-                    ).format(known=", ".join(ring.contingents)),
+                    ).format(known=", ".join(mission.contingent_ids())),
                 )
             )
-        ring.witnesses[contingent] = witness_url(url, "--witness")
-    return ring
+        urls[contingent] = url
+    return load_ring(mission, common.settings(keys=directory), secret, urls)
 
 
 @keys_app.command("init")
 def keys_init(directory: Path = DIR_OPTION, mission: str = MISSION_OPTION) -> None:
     """Create the center's log key and each contingent's cosigner key (existing keys kept)."""
     m = load_mission(mission)
-    folder = directory or default_dir(m.id)
+    folder = directory or common.settings().keys or default_dir(m.id)
     created = init_keys(folder, origin_of(m.id), m.contingent_ids())
     if created:
         console.print(
