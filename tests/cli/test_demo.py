@@ -25,10 +25,10 @@ def test_demo_runs_the_whole_center(cli, tmp_path: Path) -> None:  # type: ignor
     assert cosigned, out
     assert "nothing edited, deleted, inserted or reordered" in out
     assert "both parties received the same records: True" in out
-    assert "joint result: finding" in out and "approved (two keys" in out
+    assert "joint result: joint finding" in out and "approved (two keys" in out
     assert "result: disputed, both views kept" in out
     # An urgent reaction taken alone, unanswered, escalated to the heads by the scheduler.
-    assert re.search(r"duty_officer takes request_reobservation by (RU|TR)'s drones", out), out
+    assert re.search(r"duty_officer takes request re-observation by (RU|TR)'s drones", out), out
     assert "did not answer within 2 h" in out and "escalated it to the heads: escalated" in out
     assert (workdir / "ceasefire.db").exists() and list(workdir.glob("release-*-AM.json"))
 
@@ -61,6 +61,8 @@ def test_demo_runs_the_whole_center(cli, tmp_path: Path) -> None:  # type: ignor
     assert audit.code == 0, audit.out + audit.err
     bundle = next(workdir.glob("release-*-AZ.json"))
     assert cli("verify", "--bundle", str(bundle)).code == 0
+    # "Where to look" works from any folder: its paths are absolute.
+    assert f"--db {workdir.resolve() / 'ceasefire.db'}" in " ".join(out.split())
     assert "ceasefire witness serve --key" in out and "--witness RU=http://127.0.0.1:8180" in out
 
 

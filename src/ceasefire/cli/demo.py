@@ -14,6 +14,8 @@ from rich.table import Table
 from ceasefire.center.demo import Demo, Record, Step
 from ceasefire.cli.common import console, console_err
 from ceasefire.i18n import LANGUAGES, _
+from ceasefire.labels import label
+from ceasefire.timeutil import shown
 
 
 def demo(
@@ -22,7 +24,8 @@ def demo(
     seed: int = typer.Option(1, "--seed"),
 ) -> None:
     """Run the whole center on the built-in mission and show where to look."""
-    with Demo(workdir, hours, seed) as run:
+    # Absolute, so that the commands printed under "where to look" work from any folder.
+    with Demo(workdir.resolve(), hours, seed) as run:
         _show(run)
 
 
@@ -91,7 +94,7 @@ def _show(run: Demo) -> None:
 
     console.rule(_("5. Joint assessment and a two-key decision"))
     for step in run.workflow(incidents.ranked):
-        console.print(_step(step))
+        console.print(_step(step, mission.config.timezone))
 
     console.rule(_("6. The record neither side can rewrite"))
     record = run.record(incidents.found)
@@ -101,32 +104,42 @@ def _show(run: Demo) -> None:
     _where_to_look(run, incidents.found, record)
 
 
-def _step(step: Step) -> str:
+def _step(step: Step, timezone: str) -> str:
     """One step of the joint workflow, as a line."""
     d = step.data
     if step.kind == "agreed":
-        return _("  {incident}: both assessed it blind; joint result: {outcome}").format(**d)
+        return _("  {incident}: both assessed it blind; joint result: {outcome}").format(
+            incident=d["incident"], outcome=label("incident_status", d["outcome"])
+        )
     if step.kind == "proposed":
-        return _("  {who} proposes {reaction}: {state}").format(**d)
+        return _("  {who} proposes {reaction}: {state}").format(
+            who=d["who"],
+            reaction=label("reaction", d["reaction"]),
+            state=label("decision_state", d["state"]),
+        )
     if step.kind == "approved":
-        return _("  {who} approves: {state} (two keys, one from each contingent)").format(**d)
+        return _("  {who} approves: {state} (two keys, one from each contingent)").format(
+            who=d["who"], state=label("decision_state", d["state"])
+        )
     if step.kind == "disputed":
         return _(
             "  {incident}: the contingents differ on attribution; result: {outcome}, "
             "both views kept"
-        ).format(**d)
+        ).format(incident=d["incident"], outcome=label("incident_status", d["outcome"]))
     if step.kind == "taken":
         reaction = (
-            _("{reaction} by {c}'s drones").format(reaction=d["reaction"], c=d["contingent"])
+            _("{reaction} by {c}'s drones").format(
+                reaction=label("reaction", d["reaction"]), c=d["contingent"]
+            )
             if d["contingent"]
-            else d["reaction"]
+            else label("reaction", d["reaction"])
         )
         return _("  {who} takes {reaction} on {incident} alone at {time} (urgent): {state}").format(
             who=d["who"],
             reaction=reaction,
             incident=d["incident"],
-            time=f"{d['time']:%Y-%m-%d %H:%M} UTC",
-            state=d["state"],
+            time=shown(d["time"], timezone),
+            state=label("decision_state", d["state"]),
         )
     return _(
         "  {others} did not answer within {hours:g} h: the escalation scheduler's pass at "
@@ -134,8 +147,8 @@ def _step(step: Step) -> str:
     ).format(
         others=", ".join(d["others"]),
         hours=d["hours"],
-        time=f"{d['time']:%Y-%m-%d %H:%M} UTC",
-        state=d["state"],
+        time=shown(d["time"], timezone),
+        state=label("decision_state", d["state"]),
     )
 
 
