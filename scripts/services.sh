@@ -30,3 +30,28 @@ else
   echo "services: PostgreSQL is not reachable on 127.0.0.1:5432" >&2
   [ "${CI:-}" = "true" ] && exit 1
 fi
+
+# NATS with JetStream: the nodes' transport (tests/node/test_jetstream.py).
+have_nats() { (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null; }
+
+if [ ! -x /usr/sbin/nats-server ]; then
+  echo "services: installing nats-server from Debian's packages"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq nats-server >/dev/null
+fi
+
+if ! have_nats; then
+  echo "services: starting NATS (JetStream)"
+  mkdir -p /var/lib/nats-server
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
+    -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server
+  for _ in $(seq 1 20); do have_nats && break; sleep 0.5; done
+fi
+
+if have_nats; then
+  echo "services: NATS ready"
+else
+  echo "services: NATS is not reachable on 127.0.0.1:4222" >&2
+  [ "${CI:-}" = "true" ] && exit 1
+fi

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import threading
@@ -21,7 +22,7 @@ from ceasefire.ledger.origin import intake_key_name
 from ceasefire.mission import Mission
 from ceasefire.node.config import load_config
 from ceasefire.node.forward import HttpTransport, TransportError
-from ceasefire.node.outbox import Batch
+from ceasefire.node.outbox import Batch, Outbox
 from ceasefire.node.run import Node
 from ceasefire.store import intake_keys
 
@@ -94,6 +95,9 @@ class Unreachable:
         if self.tries <= self.failures or self.then is None:
             raise TransportError("connection refused (test)")
         return await self.then.send(batch)
+
+    async def listen(self, outbox: Outbox, stop: asyncio.Event) -> None:
+        """Answers come with the requests."""
 
     async def close(self) -> None:
         if self.then is not None:

@@ -113,6 +113,7 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/ledger/proof/inclusion"): PUBLIC,
     ("GET", "/ledger/proof/consistency"): PUBLIC,
     ("GET", "/ledger/entries/{index}"): action("read_ledger"),
+    ("GET", "/ledger/entries"): action("read_ledger"),
     # release bundles: each liaison fetches what went to its own party or force
     ("GET", "/releases"): action("read_releases", own_releases=True),
     ("GET", "/releases/{release_id}"): action("read_releases", own_releases=True),

@@ -18,7 +18,13 @@ from sqlalchemy import Engine
 
 from ceasefire.api import problems
 from ceasefire.api.access import current_user
-from ceasefire.api.models import ConsistencyProof, InclusionProof, LedgerCheckpoint, LedgerEntry
+from ceasefire.api.models import (
+    ConsistencyProof,
+    InclusionProof,
+    LedgerCheckpoint,
+    LedgerEntry,
+    LedgerRange,
+)
 from ceasefire.api.params import Checks, negotiate_media_type
 from ceasefire.api.problems import Problem
 from ceasefire.i18n import _
@@ -34,6 +40,8 @@ from ceasefire.workflow.blindness import withheld_entry
 
 MAX_INDEX = 2**63 - 1
 """Indexes and sizes are stored as signed 64-bit numbers."""
+MAX_RANGE = 1000
+"""The most entries one request for a range reads."""
 
 T = TypeVar("T")
 
@@ -166,6 +174,53 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
                 "leaf_hash": b64encode(found.leaf_hash),
             }
         )
+
+    @api.get(
+        "/entries",
+        summary="Entries start..end-1 and the frontier of the tree of size start, for a "
+        "contingent's witness to check what it cosigns",
+        response_model=LedgerRange,
+        responses=problems.responses(403, 422),
+        tags=["ledger"],
+    )
+    def entries(
+        request: Request,
+        start: int = Query(ge=0, le=MAX_INDEX, description="the first entry's index"),
+        end: int = Query(ge=0, le=MAX_INDEX, description="one past the last entry's index"),
+    ) -> JSONResponse:
+        checks = Checks()
+        if end < start:
+            checks.fail("end", _("The parameter end must not be below start."))
+        elif end - start > MAX_RANGE:
+            checks.fail("end", _at_most("end - start", MAX_RANGE, end - start))
+        checks.done()
+        user = current_user(request)
+
+        def read(tree: MerkleTree) -> dict[str, Any]:
+            if end > tree.size:
+                checks.fail("end", _at_most("end", tree.size, end))
+            checks.done()
+            return {
+                "start": start,
+                "end": end,
+                "frontier": [b64encode(h) for h in tree.frontier(start)],
+            }
+
+        answer = reader.with_tree(read)
+        with engine.connect() as db:
+            found = log.entries_at(db, range(start, end))
+            hidden = [withheld_entry(db, mission, user, e.kind, e.entry) for e in found]
+        listed: list[dict[str, Any]] = []
+        for e, withheld in zip(found, hidden, strict=True):
+            if withheld:
+                # blind: the witness gets the hash to build the tree, not the view
+                listed.append(
+                    {"index": e.index, "kind": e.kind, "leaf_hash": b64encode(e.leaf_hash)}
+                )
+            else:
+                listed.append({"index": e.index, "kind": e.kind, "entry": e.entry})
+        answer["entries"] = listed
+        return JSONResponse(answer)
 
     @api.get(
         "/proof/inclusion",

@@ -216,6 +216,25 @@ class LedgerEntry(BaseModel):
     leaf_hash: str = Field(description="SHA-256(0x00 || entry), standard base64")
 
 
+class RangeEntry(BaseModel):
+    index: int
+    kind: str
+    entry: str | None = Field(None, description="the exact text hashed (absent when withheld)")
+    leaf_hash: str | None = Field(
+        None, description="only for an entry withheld from the caller (a blind assessment)"
+    )
+
+
+class LedgerRange(BaseModel):
+    start: int
+    end: int
+    frontier: list[str] = Field(
+        description="the roots of the complete subtrees of the tree of size start, largest "
+        "first, standard base64"
+    )
+    entries: list[RangeEntry]
+
+
 class InclusionProof(BaseModel):
     index: int
     size: int = Field(description="the tree size the proof is for")

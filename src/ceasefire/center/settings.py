@@ -72,6 +72,11 @@ class Settings(BaseModel):
         DEFAULT_INTERVAL,
         description="Seconds between passes escalating overdue decisions (0: never).",
     )
+    nats: str | None = Field(
+        None,
+        description="NATS server URL: also take the contingent nodes' batches from JetStream "
+        "(docs/nodes.md).",
+    )
 
     @field_validator("port", "cot_tcp_port", "cot_udp_port", "cot_tls_port")
     @classmethod

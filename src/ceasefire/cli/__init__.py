@@ -20,6 +20,7 @@ from ceasefire.cli import incidents as incidents_cli
 from ceasefire.cli import ledger as ledger_cli
 from ceasefire.cli import simulate as simulate_cli
 from ceasefire.cli import witness as witness_cli
+from ceasefire.cli import worker as worker_cli
 from ceasefire.cli import workflow as workflow_cli
 from ceasefire.cli.common import console_err
 from ceasefire.errors import CeasefireError
@@ -49,6 +50,7 @@ app.command("where")(where.where)
 app.command("demo")(demo.demo)
 app.command("ingest")(ingest.ingest)
 app.command("serve")(serve.serve)
+app.command("worker")(worker_cli.worker)
 app.command("sorties")(sorties.sorties)
 app.command("simulate")(simulate_cli.simulate)
 app.command("incidents")(incidents_cli.incidents)

@@ -50,6 +50,9 @@ def serve(
         metavar="SECONDS",
         help="Escalate overdue decisions to the heads every SECONDS (default 60; 0: never).",
     ),
+    nats: str = typer.Option(
+        None, "--nats", help="NATS server URL: also take the nodes' batches from JetStream."
+    ),
 ) -> None:
     """Run the center: the HTTP API under /api/v1 and the CoT listeners, until interrupted."""
     found = settings(
@@ -64,6 +67,7 @@ def serve(
         cot_tcp_contingent=cot_tcp_contingent,
         cot_udp_contingent=cot_udp_contingent,
         escalate_every=escalate_every,
+        nats=nats,
     )
     if not (found.port or found.cot_tcp_port or found.cot_udp_port or found.cot_certs):
         raise InputError(

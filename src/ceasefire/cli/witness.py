@@ -21,6 +21,9 @@ from ceasefire.ledger.keys import (
     load_cosigner,
     origin_of,
 )
+from ceasefire.ledger.note import Ed25519Verifier, KeyFormatError
+from ceasefire.ledger.origin import INTAKE
+from ceasefire.ledger.witness import OriginCheck
 from ceasefire.mission import load_mission
 
 PORT = 8180
@@ -91,6 +94,23 @@ def serve(
     ),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(PORT, "--port", help="HTTP port."),
+    center: str = typer.Option(
+        None,
+        "--center",
+        help="The center's API URL: before cosigning, read the new entries there and refuse "
+        "if one in this contingent's name lacks its signature (needs --intake-key).",
+    ),
+    center_token: str = typer.Option(
+        None,
+        "--center-token",
+        envvar="CEASEFIRE_TOKEN",
+        help="API token of a user who may read the ledger (default $CEASEFIRE_TOKEN).",
+    ),
+    intake_key: list[str] = typer.Option(
+        [],
+        "--intake-key",
+        help="This contingent's node intake verifier key (string or .vkey file); repeatable.",
+    ),
 ) -> None:
     """Run the witness's HTTP service (POST /add-checkpoint) until interrupted."""
     # imported here: the web stack is only needed by this command
@@ -105,7 +125,10 @@ def serve(
         )
     signer = load_cosigner(key)
     logs = followed_logs(key, log_key)
-    witness = Witness(signer, logs, open_state(state, signer.name))
+    check = None
+    if center is not None or intake_key:
+        check = _origin_check(signer.name, center, center_token, intake_key)
+    witness = Witness(signer, logs, open_state(state, signer.name), check)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     console_err.print(
         _("witness {vkey}\nfollowing {logs}; state in {state}").format(
@@ -117,3 +140,40 @@ def serve(
         _("add-checkpoint on http://{host}:{port}/add-checkpoint").format(host=host, port=port)
     )
     uvicorn.run(create_app(witness), host=host, port=port, log_level="info")
+
+
+def _origin_check(
+    cosigner: str, center: str | None, token: str | None, values: list[str]
+) -> OriginCheck:
+    """The entry check of a contingent's witness: its intake keys and the center to read."""
+    from ceasefire.witness.server import CenterEntries
+
+    if center is None or not values:
+        raise InputError(
+            Problem(
+                file="witness serve",
+                field="--center" if center is None else "--intake-key",
+                reason=_("--center and --intake-key go together"),
+            )
+        )
+    keys = []
+    for value in values:
+        path = Path(value)
+        text = path.read_text(encoding="utf-8").strip() if path.is_file() else value.strip()
+        try:
+            verifier = Ed25519Verifier.from_vkey(text)
+        except KeyFormatError as e:
+            raise InputError(Problem(file=value, field="--intake-key", reason=str(e))) from None
+        if verifier.name != f"{cosigner}/{INTAKE}":
+            raise InputError(
+                Problem(
+                    file=value,
+                    field="--intake-key",
+                    reason=_("the key is named {name}, not {expected}").format(
+                        name=verifier.name, expected=f"{cosigner}/{INTAKE}"
+                    ),
+                )
+            )
+        keys.append(verifier)
+    contingent = cosigner.rsplit("/", 1)[-1]
+    return OriginCheck(contingent, tuple(keys), CenterEntries(center, token))

@@ -218,6 +218,37 @@ def consistency_proof(leaf_hashes: Sequence[bytes], old_size: int) -> list[bytes
     return MerkleTree(leaf_hashes).consistency_proof(old_size)
 
 
+def root_from_frontier(frontier: Sequence[bytes]) -> bytes:
+    """MTH of a tree given its frontier: the roots of its complete subtrees, largest first.
+
+    Why: a party that holds a tree head can check a frontier against it (this must give the
+    root) and then extend it with new leaves (:func:`extend_frontier`) to recompute the root of
+    a larger tree, without any other leaf of the log.
+    """
+    if not frontier:
+        return EMPTY_ROOT
+    r = frontier[-1]
+    for part in reversed(frontier[:-1]):
+        r = _node(part, r)
+    return r
+
+
+def extend_frontier(size: int, frontier: Sequence[bytes], leaves: Iterable[bytes]) -> list[bytes]:
+    """The frontier of the tree of ``size`` leaves after appending ``leaves`` to it."""
+    if len(frontier) != bin(size).count("1"):
+        raise MalformedProofError(f"a frontier of size {size} has {bin(size).count('1')} hashes")
+    widths = [1 << level for level in range(size.bit_length() - 1, -1, -1) if size >> level & 1]
+    stack = list(zip(widths, frontier, strict=True))
+    for leaf in leaves:
+        _check_hash(leaf, "leaf hash")
+        width, h = 1, leaf
+        while stack and stack[-1][0] == width:
+            left = stack.pop()[1]
+            width, h = width * 2, _node(left, h)
+        stack.append((width, h))
+    return [h for _w, h in stack]
+
+
 def _largest_power_below(n: int) -> int:
     """The largest power of two strictly smaller than ``n`` (n >= 2): RFC 9162's split k."""
     return 1 << ((n - 1).bit_length() - 1)
@@ -369,6 +400,16 @@ class MerkleTree:
         if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= self.size:
             raise LedgerError(f"tree size {size} is outside 0..{self.size}")
         return size
+
+    def frontier(self, size: int | None = None) -> list[bytes]:
+        """The roots of the complete subtrees of the first ``size`` leaves, largest first."""
+        n = self._size_arg(size)
+        parts, pos = [], 0
+        for level in range(n.bit_length() - 1, -1, -1):
+            if n >> level & 1:
+                parts.append(self._subtree(level, pos >> level))
+                pos += 1 << level
+        return parts
 
     def root(self, size: int | None = None) -> bytes:
         """MTH of the first ``size`` leaves (default: all)."""

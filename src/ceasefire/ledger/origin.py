@@ -20,6 +20,10 @@ Pure module: no database.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from ceasefire.canonical import canonical_json
+from ceasefire.ledger.entry import KIND_OBSERVATION, EntryError, parse_envelope
 from ceasefire.ledger.note import Ed25519Signer, Ed25519Verifier, b64decode, b64encode
 
 RECORD_CONTEXT = b"ceasefire-observation/v1\n"
@@ -84,3 +88,34 @@ def verify_batch(verifier: Ed25519Verifier, payload: bytes, signature: str) -> b
     if unpacked is None or unpacked[0] != verifier.key_id:
         return False
     return verifier.verify(BATCH_CONTEXT + payload, unpacked[1])
+
+
+def unsigned_claims(
+    contingent: str, keys: Sequence[Ed25519Verifier], entries: Sequence[str | bytes], first: int
+) -> list[str]:
+    """Why each entry in ``contingent``'s name (an observation ``<contingent>/...``) does not
+    carry a valid signature by one of its ``keys``; ``first`` is the first entry's index.
+    An entry given as bytes (its leaf hash: withheld from the caller) is not checked."""
+    problems = []
+    prefix = contingent + "/"
+    for index, text in enumerate(entries, start=first):
+        if isinstance(text, bytes):
+            continue
+        try:
+            env = parse_envelope(text)
+        except EntryError as e:
+            problems.append(f"entry {index} is malformed: {e}")
+            continue
+        claimed = isinstance(env.record, dict) and env.record.get("contingent") == contingent
+        if env.kind != KIND_OBSERVATION or not (claimed or env.ref.startswith(prefix)):
+            continue
+        if env.signature is None:
+            problems.append(f"entry {index} ({env.ref}) is in {contingent}'s name but not signed")
+            continue
+        record = canonical_json(env.record)
+        if not any(verify_record(key, record, env.signature) for key in keys):
+            problems.append(
+                f"entry {index} ({env.ref}) is in {contingent}'s name but its signature is not "
+                f"by {contingent}'s intake key"
+            )
+    return problems

@@ -9,19 +9,34 @@ The rules and status codes follow https://c2sp.org/tlog-witness (``add-checkpoin
 cosigned size and root per origin live in a :class:`WitnessState`; the update is a
 compare-and-swap, so two requests checked against the same old size cannot both win (the race
 the spec describes, which would otherwise roll the witness back).
+
+A contingent's witness may also check the entries themselves (:class:`OriginCheck`): it reads
+the new entries and the old tree's frontier from the center, checks that they make exactly the
+checkpoint's tree, and refuses to cosign if any new observation entry in its contingent's name
+lacks that contingent's valid signature (:mod:`ceasefire.ledger.origin`): the center then
+cannot have a record it wrote in a contingent's name cosigned by that contingent.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from ceasefire.ledger.checkpoint import Checkpoint, CheckpointError, CosignatureSigner
+from ceasefire.ledger.entry import entry_leaf_hash
 from ceasefire.ledger.errors import LedgerError
-from ceasefire.ledger.merkle import EMPTY_ROOT, HASH_SIZE, ProofError, verify_consistency
+from ceasefire.ledger.merkle import (
+    EMPTY_ROOT,
+    HASH_SIZE,
+    ProofError,
+    extend_frontier,
+    root_from_frontier,
+    verify_consistency,
+)
 from ceasefire.ledger.note import (
+    Ed25519Verifier,
     InvalidSignatureError,
     NoteError,
     Signature,
@@ -148,6 +163,35 @@ class InconsistentError(WitnessError):
     reason = "inconsistent"
 
 
+class UnsignedEntryError(WitnessError):
+    """A new entry claims this witness's contingent without that contingent's signature."""
+
+    status = 422
+    reason = "unsigned-entry"
+
+
+class EntriesUnavailableError(WitnessError):
+    """The witness could not read the new entries it must check before cosigning."""
+
+    status = 503
+    reason = "entries-unavailable"
+
+
+EntryFetcher = Callable[[str, int, int], tuple[list[bytes], list[str | bytes]]]
+"""(origin, old size, new size) -> (frontier of the old tree, the entries old..new-1: each its
+text, or its leaf hash when withheld from this witness: a blind assessment)."""
+
+
+@dataclass(frozen=True)
+class OriginCheck:
+    """What a contingent's witness needs to check the new entries made in its name."""
+
+    contingent: str
+    keys: tuple[Ed25519Verifier, ...]
+    """The contingent's own intake verifier keys (the current one, and earlier ones)."""
+    fetch: EntryFetcher
+
+
 def _is_decimal(text: str) -> bool:
     return text.isascii() and text.isdigit() and (text == "0" or not text.startswith("0"))
 
@@ -204,8 +248,10 @@ class Witness:
         signer: CosignatureSigner,
         logs: Mapping[str, Sequence[Verifier]],
         state: WitnessState | None = None,
+        origin_check: OriginCheck | None = None,
     ) -> None:
         """``logs`` maps each origin this witness follows to the log's verifier key(s)."""
+        self._origin_check = origin_check
         self._signer = signer
         self._logs = {origin: tuple(keys) for origin, keys in logs.items()}
         self._state: WitnessState = state if state is not None else MemoryWitnessState()
@@ -282,6 +328,9 @@ class Witness:
                 f"consistent with size {old_size}: {e}"
             ) from e
 
+        if self._origin_check is not None and parsed.size > old_size:
+            self._check_entries(self._origin_check, parsed, old_size, current_root)
+
         new = TreeHead(parsed.size, parsed.root_hash)
         if not self._state.compare_and_swap(parsed.origin, current, new):
             now = self._state.latest(parsed.origin)
@@ -292,6 +341,38 @@ class Witness:
                 latest_size=latest_size,
             )
         return self._signer.cosign(parsed)
+
+    @staticmethod
+    def _check_entries(
+        check: OriginCheck, parsed: Checkpoint, old_size: int, old_root: bytes
+    ) -> None:
+        from ceasefire.ledger.origin import unsigned_claims
+
+        try:
+            frontier, entries = check.fetch(parsed.origin, old_size, parsed.size)
+        except Exception as e:  # the center's answer, whatever went wrong: no cosignature
+            raise EntriesUnavailableError(
+                f"cannot read entries {old_size}..{parsed.size - 1} to check them: {e}"
+            ) from e
+        if len(entries) != parsed.size - old_size or root_from_frontier(frontier) != old_root:
+            raise InconsistentError(
+                f"the entries served for {old_size}..{parsed.size - 1} do not extend the tree "
+                "last cosigned"
+            )
+        try:
+            leaves = [e if isinstance(e, bytes) else entry_leaf_hash(e) for e in entries]
+            grown = extend_frontier(old_size, frontier, leaves)
+        except ProofError as e:
+            raise InconsistentError(f"the frontier served is malformed: {e}") from e
+        if root_from_frontier(grown) != parsed.root_hash:
+            raise InconsistentError(
+                f"the entries served for {old_size}..{parsed.size - 1} are not those of the "
+                f"checkpoint of size {parsed.size}"
+            )
+        problems = unsigned_claims(check.contingent, check.keys, entries, old_size)
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise UnsignedEntryError(problems[0] + more)
 
     def handle(self, body: bytes) -> str:
         """Serve one ``add-checkpoint`` request body; the response body on success."""

@@ -7,6 +7,7 @@ the route without wiring it by hand.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -32,6 +33,33 @@ def receiver(center: Center) -> Receiver:
 
 def plug(center: Center) -> None:
     center.add_router(router)
+    center.add_job(consumer_job)
+
+
+class ConsumerJob:
+    """The JetStream consumer running beside the API (``ceasefire serve --nats URL``)."""
+
+    def __init__(self, center: Center, url: str) -> None:
+        from ceasefire.node.jetstream import Consumer
+
+        take = receiver(center)
+        take.correlate = "off"  # jobs run in `ceasefire serve`, whose follower makes incidents
+        self.consumer = Consumer(take, url, center.mission.contingent_ids())
+        self.stopping = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self.consumer.run(self.stopping))
+
+    async def stop(self) -> None:
+        self.stopping.set()
+        if self.task is not None:
+            await self.task
+
+
+def consumer_job(center: Center) -> ConsumerJob | None:
+    url = center.settings.nats
+    return ConsumerJob(center, url) if url else None
 
 
 def router(center: Center) -> APIRouter:

@@ -4,6 +4,8 @@
 contingent = "RU"
 mission = "karabakh-2020"          # a built-in mission's name or a mission directory
 center = "http://10.10.0.1:8000"   # the center's API
+transport = "http"                 # or "nats": JetStream
+nats = "nats://127.0.0.1:4222"     # with transport = "nats"
 key = "RU.intake.skey"             # default <contingent>.intake.skey; paths from this file
 outbox = "outbox.db"
 batch = 1000                       # records per forwarded batch
@@ -37,7 +39,9 @@ class NodeConfig(BaseModel):
     contingent: str = Field(pattern=r"^[A-Z]{2,3}$")
     mission: str
     center: str = "http://127.0.0.1:8000"
-    transport: Literal["http"] = "http"
+    transport: Literal["http", "nats"] = "http"
+    nats: str = "nats://127.0.0.1:4222"
+    nats_namespace: str = Field(default="ceasefire", pattern=r"^[A-Za-z0-9_-]+$")
     key: Path | None = None
     outbox: Path = Path("outbox.db")
     batch: int = Field(default=1000, ge=1, le=10_000)

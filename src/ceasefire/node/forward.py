@@ -35,8 +35,13 @@ class TransportError(Exception):
 
 
 class Transport(Protocol):
-    async def send(self, batch: Batch) -> dict[str, Any]:
-        """The center's answer; :class:`BatchRefused` or :class:`TransportError`."""
+    async def send(self, batch: Batch) -> dict[str, Any] | None:
+        """The center's answer, or None when it will come later (:meth:`listen`);
+        :class:`BatchRefused` or :class:`TransportError`."""
+        ...
+
+    async def listen(self, outbox: Outbox, stop: asyncio.Event) -> None:
+        """Record answers that come apart from :meth:`send`, until ``stop``."""
         ...
 
     async def close(self) -> None: ...
@@ -74,6 +79,9 @@ class HttpTransport:
                 reason = response.text
             raise BatchRefused(response.status_code, reason[:1000])
         raise TransportError(f"{url}: HTTP {response.status_code}: {response.text[:300]}")
+
+    async def listen(self, outbox: Outbox, stop: asyncio.Event) -> None:
+        """Every answer comes with its request."""
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -122,14 +130,25 @@ class Forwarder:
             )
             await asyncio.to_thread(self.outbox.failed, batch.sequence, str(error))
             return False
-        await asyncio.to_thread(self.outbox.answered, batch.sequence, answer)
+        if answer is None:
+            await asyncio.to_thread(self.outbox.delivered, batch.sequence)
+        else:
+            await asyncio.to_thread(self.outbox.answered, batch.sequence, answer)
         self.delay = FIRST_DELAY
         self.sent += batch.records
         if self.on_progress is not None:
-            self.on_progress(answer)
+            self.on_progress(answer or {})
         return True
 
     async def run(self, stop: asyncio.Event, idle: float = 0.2) -> None:
+        listener = asyncio.create_task(self.transport.listen(self.outbox, stop))
+        try:
+            await self._send_until(stop, idle)
+        finally:
+            stop.set()
+            await listener
+
+    async def _send_until(self, stop: asyncio.Event, idle: float) -> None:
         while not stop.is_set():
             try:
                 done = await self.step()
@@ -145,15 +164,23 @@ class Forwarder:
                 await asyncio.wait_for(stop.wait(), wait)
 
     async def drain(self, deadline: float | None = None) -> bool:
-        """Send until the outbox is empty (True) or ``deadline`` (time.monotonic()) passes."""
-        while True:
-            done = await self.step()
-            if done is None:
-                return True
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
-            if done is False:
-                await asyncio.sleep(
-                    min(self.delay, max(0.0, (deadline or 1e18) - time.monotonic()))
-                )
-                self.delay = min(self.delay * 2, MAX_DELAY)
+        """Send until the center has answered for every record (True) or ``deadline``
+        (time.monotonic()) passes (False)."""
+        stop = asyncio.Event()
+        listener = asyncio.create_task(self.transport.listen(self.outbox, stop))
+        try:
+            while True:
+                done = await self.step()
+                if done is None and self.outbox.status()["backlog"] == 0:
+                    return True
+                if deadline is not None and time.monotonic() >= deadline:
+                    return False
+                if done is not True:
+                    left = (deadline or float("inf")) - time.monotonic()
+                    wait = 0.05 if done is None else self.delay
+                    await asyncio.sleep(max(0.0, min(wait, left)))
+                    if done is False:
+                        self.delay = min(self.delay * 2, MAX_DELAY)
+        finally:
+            stop.set()
+            await listener

@@ -15,7 +15,8 @@ Tables (the node's own file, not the center's schema):
   answer (``status``: accepted, duplicate or rejected; ``reason``; ``answered_at``).
 - ``batches``: ``sequence``, ``last`` (seq of its last record), ``payload`` (the exact bytes
   signed and sent), ``signature``, ``created_at``, ``attempts``, ``error`` (the last refusal or
-  failure), ``answered_at``.
+  failure), ``answered_at``; over JetStream also ``delivered_at`` (the broker stored it),
+  ``round`` (times the center refused it whole) and ``retry_at`` (not sent again before).
 """
 
 from __future__ import annotations
@@ -84,6 +85,11 @@ batches = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("error", Text),
     Column("answered_at", Float),
+    # JetStream: when the broker stored the batch (the center's answer comes later), how many
+    # times the center refused it (a new message id for each new try), and not before when.
+    Column("delivered_at", Float),
+    Column("round", Integer, nullable=False, default=0),
+    Column("retry_at", Float),
 )
 
 
@@ -96,6 +102,12 @@ class Batch:
     payload: bytes
     signature: str
     records: int
+    round: int = 0
+
+    @property
+    def message_id(self) -> str:
+        """JetStream's de-duplication id: the same for every try of one round."""
+        return f"{self.contingent}-{self.sequence}-{self.round}"
 
 
 @dataclass(frozen=True)
@@ -118,6 +130,15 @@ class Outbox:
         self.contingent = contingent
         self.engine: Engine = create(str(path))
         metadata.create_all(self.engine)
+        with self.engine.begin() as db:  # an outbox made before the JetStream columns
+            have = {c[1] for c in db.exec_driver_sql("PRAGMA table_info(batches)")}
+            for column in (
+                "delivered_at REAL",
+                "round INTEGER NOT NULL DEFAULT 0",
+                "retry_at REAL",
+            ):
+                if column.split()[0] not in have:
+                    db.exec_driver_sql(f"ALTER TABLE batches ADD COLUMN {column}")
         self.lock = threading.Lock()
 
     def close(self) -> None:
@@ -169,19 +190,30 @@ class Outbox:
 
     # -- forwarding -------------------------------------------------------------------------
     def next_batch(self, signer: Ed25519Signer, limit: int) -> Batch | None:
-        """The oldest batch not yet answered, else a new one of the oldest waiting records."""
+        """The oldest batch neither answered nor delivered, else a new one of the oldest waiting
+        records; None when there is nothing to send, or the oldest must wait (``retry_at``)."""
         with self.lock, self.engine.begin() as db:
             row = db.execute(
-                select(batches.c.sequence, batches.c.payload, batches.c.signature, batches.c.last)
-                .where(batches.c.answered_at.is_(None))
+                select(
+                    batches.c.sequence,
+                    batches.c.payload,
+                    batches.c.signature,
+                    batches.c.round,
+                    batches.c.retry_at,
+                )
+                .where(batches.c.answered_at.is_(None), batches.c.delivered_at.is_(None))
                 .order_by(batches.c.sequence)
                 .limit(1)
             ).first()
             if row is not None:
+                if row.retry_at is not None and row.retry_at > time.time():
+                    return None
                 count = db.execute(
                     select(func.count()).where(records.c.batch == row.sequence)
                 ).scalar_one()
-                return Batch(self.contingent, row.sequence, row.payload, row.signature, count)
+                return Batch(
+                    self.contingent, row.sequence, row.payload, row.signature, count, row.round
+                )
             waiting = db.execute(
                 select(
                     records.c.seq,
@@ -207,6 +239,7 @@ class Outbox:
                     signature=signature,
                     created_at=time.time(),
                     attempts=0,
+                    round=0,
                 )
             )
             db.execute(
@@ -223,6 +256,29 @@ class Outbox:
                 update(batches)
                 .where(batches.c.sequence == sequence)
                 .values(attempts=batches.c.attempts + 1, error=error[:1000])
+            )
+
+    def delivered(self, sequence: int) -> None:
+        """The broker stored the batch: the next may go; the center's answer comes later."""
+        with self.lock, self.engine.begin() as db:
+            db.execute(
+                update(batches)
+                .where(batches.c.sequence == sequence)
+                .values(delivered_at=time.time(), attempts=batches.c.attempts + 1, error=None)
+            )
+
+    def refused(self, sequence: int, reason: str, wait: float) -> None:
+        """The center refused a delivered batch whole: send it again (a new round) later."""
+        with self.lock, self.engine.begin() as db:
+            db.execute(
+                update(batches)
+                .where(batches.c.sequence == sequence, batches.c.answered_at.is_(None))
+                .values(
+                    delivered_at=None,
+                    round=batches.c.round + 1,
+                    retry_at=time.time() + wait,
+                    error=reason[:1000],
+                )
             )
 
     def answered(self, sequence: int, answer: dict[str, Any]) -> None:
@@ -290,6 +346,11 @@ class Outbox:
             in_flight = db.execute(
                 select(func.count()).where(records.c.status.is_(None), records.c.batch.is_not(None))
             ).scalar_one()
+            delivered = db.execute(
+                select(func.count())
+                .select_from(records.join(batches, batches.c.sequence == records.c.batch))
+                .where(records.c.status.is_(None), batches.c.delivered_at.is_not(None))
+            ).scalar_one()
             last = db.execute(
                 select(func.max(batches.c.answered_at), func.count())
                 .select_from(batches)
@@ -308,6 +369,7 @@ class Outbox:
             "received": received,
             "backlog": int(waiting[0]),
             "in_flight": int(in_flight),
+            "delivered": int(delivered),
             "oldest_waiting_at": waiting[1],
             "accepted": int(by_status.get("accepted", 0)),
             "duplicates": int(by_status.get("duplicate", 0)),

@@ -94,6 +94,15 @@ class Node:
         return {**result.summary(), "results": results}
 
     def transport(self) -> Transport:
+        if self.config.transport == "nats":
+            from ceasefire.node.jetstream import JetStreamTransport
+
+            return JetStreamTransport(
+                self.config.nats,
+                self.mission.id,
+                self.config.contingent,
+                self.config.nats_namespace,
+            )
         return HttpTransport(self.config.center)
 
     def forwarder(self, transport: Transport | None = None) -> Forwarder:

@@ -48,7 +48,7 @@ from ceasefire.ledger.keys import (
     load_cosigner,
     log_verifiers,
 )
-from ceasefire.ledger.note import Ed25519Verifier, parse_note
+from ceasefire.ledger.note import Ed25519Verifier, b64decode, parse_note
 from ceasefire.ledger.tables import witness_state
 from ceasefire.ledger.witness import (
     MAX_REQUEST_BYTES,
@@ -56,6 +56,7 @@ from ceasefire.ledger.witness import (
     AddCheckpointRequest,
     ForkError,
     InconsistentError,
+    OriginCheck,
     Witness,
     WitnessError,
 )
@@ -101,6 +102,47 @@ def followed_logs(key: Path, log_keys: Sequence[str] = ()) -> dict[str, list[Ed2
     return logs
 
 
+class CenterEntries:
+    """Reads the entries a checkpoint adds from the center's API, for :class:`OriginCheck`.
+
+    ``GET <center>/api/v1/ledger/entries?start=&end=`` in pages of 1,000, with a token of a
+    user who may read the ledger. An entry withheld from that user (a blind assessment of the
+    other contingent) comes as its leaf hash only: enough to rebuild the tree, not to read it.
+    """
+
+    PAGE = 1000
+
+    def __init__(self, center: str, token: str | None = None, timeout: float = 30.0) -> None:
+        self.center = center.rstrip("/")
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.timeout = timeout
+
+    def __call__(self, origin: str, old: int, new: int) -> tuple[list[bytes], list[str | bytes]]:
+        import httpx
+
+        frontier: list[bytes] | None = None
+        entries: list[str | bytes] = []
+        with httpx.Client(timeout=self.timeout, headers=self.headers) as client:
+            for start in range(old, new, self.PAGE):
+                response = client.get(
+                    f"{self.center}/api/v1/ledger/entries",
+                    params={"start": start, "end": min(new, start + self.PAGE)},
+                )
+                if response.status_code != 200:
+                    raise WitnessError(
+                        f"the center answered {response.status_code}: {response.text[:300]}"
+                    )
+                data = response.json()
+                if frontier is None:
+                    frontier = [b64decode(h, "frontier hash") for h in data["frontier"]]
+                for item in data["entries"]:
+                    text = item.get("entry")
+                    entries.append(
+                        text if isinstance(text, str) else b64decode(item["leaf_hash"], "leaf hash")
+                    )
+        return frontier or [], entries
+
+
 class WitnessNode:
     """A contingent's witness served over HTTP from a thread of this process; a context manager.
 
@@ -126,13 +168,14 @@ class WitnessNode:
         log_keys: Sequence[str] = (),
         host: str = "127.0.0.1",
         port: int = 0,
+        origin_check: OriginCheck | None = None,
     ) -> None:
         self.signer = load_cosigner(key)
         self.logs = followed_logs(key, log_keys)
         self.host, self.port = host, port
         self.state_file = Path(state)
         self.state = open_state(self.state_file, self.signer.name)
-        self.witness = Witness(self.signer, self.logs, self.state)
+        self.witness = Witness(self.signer, self.logs, self.state, origin_check)
         self.app: ASGIApp = create_app(self.witness)
         self.url = ""
         self._socket: socket.socket | None = None

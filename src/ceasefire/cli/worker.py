@@ -1,0 +1,70 @@
+"""`ceasefire worker`: a center process that takes the contingent nodes' batches from JetStream.
+
+Why a process of its own: several can run beside `ceasefire serve`, on one PostgreSQL, each
+reading every contingent's stream with the same durable consumer, so JetStream shares the
+batches among them; none keeps anything in memory another needs (docs/nodes.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+
+import typer
+
+from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, console_err
+from ceasefire.geo.engine import Enricher
+from ceasefire.i18n import _
+from ceasefire.incidents import follow
+from ceasefire.mission import load_mission
+from ceasefire.store import open_database
+from ceasefire.store.missions import mission_row, save_mission
+
+
+def worker(
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+    nats: str = typer.Option("nats://127.0.0.1:4222", "--nats", help="NATS server URL."),
+    namespace: str = typer.Option(
+        "ceasefire", "--namespace", help="Prefix of the streams and subjects (as the nodes')."
+    ),
+) -> None:
+    """Take the nodes' batches from JetStream into the store until interrupted."""
+    # imported here: only this command needs the NATS client
+    from ceasefire.node.jetstream import Consumer
+    from ceasefire.node.receive import Receiver
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    m = load_mission(mission)
+    engine = open_database(db)
+    stored, _new = save_mission(engine, m)
+    with engine.connect() as connection:
+        followed = follow.alive(connection)
+    receiver = Receiver(
+        engine,
+        m,
+        mission_row(engine, stored),
+        Enricher(m),
+        threading.Lock(),
+        correlate="off" if followed else "streaming",
+    )
+    consumer = Consumer(receiver, nats, m.contingent_ids(), namespace)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        console_err.print(
+            _("taking the nodes' batches from {url} ({namespace}.{mission}.*)").format(
+                url=nats, namespace=namespace, mission=m.id
+            )
+        )
+        await consumer.run(stop)
+
+    try:
+        asyncio.run(main())
+    finally:
+        engine.dispose()
