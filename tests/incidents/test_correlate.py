@@ -3,6 +3,7 @@ batch give the same incidents whatever the order of arrival."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,7 @@ from sqlalchemy import Engine, select
 
 from ceasefire.incidents import correlate as correlate_module
 from ceasefire.incidents.correlate import Gating, correlate
-from ceasefire.incidents.queries import IncidentFilter, list_incidents
+from ceasefire.incidents.queries import IncidentFilter, explain, get_incident, list_incidents
 from ceasefire.incidents.service import Correlator
 from ceasefire.incidents.tables import incidents
 from ceasefire.ingest.pipeline import Intake
@@ -50,18 +51,54 @@ def test_far_apart_in_time_or_space_or_kind_are_different_events() -> None:
     assert labels((0, 0, 0, 50, "explosion"), (1, 0, 0, 50, "fortification")) == [0, 1]
 
 
-def test_fire_categories_link_and_a_column_moves() -> None:
-    assert labels((0, 0, 0, 50, "muzzle_flash"), (0.5, 100, 0, 50, "explosion")) == [0, 0]
+def test_kinds_of_fire_stay_apart_and_a_column_moves() -> None:
+    # An explosion and small-arms fire in the same minute, 100 m apart: two events.
+    assert labels((0, 0, 0, 50, "small_arms_fire"), (0.5, 100, 0, 50, "explosion")) == [0, 1]
     # A column seen on two sorties an hour apart, 12 km further on: one movement.
     assert labels(
         (0, 0, 0, 100, "movement_heavy_weapon"), (60, 12_000, 0, 100, "movement_vehicle")
     ) == [0, 0]
+    # A post calls it a line crossing, the drone a vehicle: one movement.
+    assert labels((0, 0, 0, 800, "line_crossing"), (2, 400, 0, 80, "movement_vehicle")) == [0, 0]
 
 
-def test_chains_link_through_a_middle_observation() -> None:
+def test_no_chain_through_a_middle_observation() -> None:
+    # A near B and B near C, but A and C too far apart to be one explosion (gate 441 m):
+    # complete linkage makes two incidents where single linkage made one chain.
+    chain = ((0, 0, 0, 50, "explosion"), (4, 250, 0, 50, "explosion"), (8, 500, 0, 50, "explosion"))
+    assert len(set(labels(*chain))) == 2
+    single = Gating.of(Correlation(linkage="single"), list(CATEGORIES))
+    t, x = np.array([0, 240, 480]), np.array([0.0, 250.0, 500.0])
+    zeros, ce = np.zeros(3), np.full(3, 50.0)
+    assert correlate(t, x, zeros, ce, single.codes(["explosion"] * 3), single).tolist() == [0, 0, 0]
+    # A movement is a track: it chains, position after position.
     assert labels(
-        (0, 0, 0, 50, "explosion"), (4, 250, 0, 50, "explosion"), (8, 500, 0, 50, "explosion")
+        (0, 0, 0, 50, "movement_vehicle"),
+        (4, 400, 0, 50, "movement_vehicle"),
+        (8, 800, 0, 50, "movement_vehicle"),
     ) == [0, 0, 0]
+
+
+def test_a_fire_incident_lasts_no_longer_than_its_window() -> None:
+    # Explosions at the same place every 6 minutes for half an hour: each within 10 min of
+    # the next, but an incident of fire spans 10 minutes at most.
+    found = labels(*((6 * k, 0, 0, 50, "explosion") for k in range(6)))
+    assert len(set(found)) >= 3
+    assert all(found.count(label) <= 2 for label in set(found))
+
+
+def test_a_post_reports_an_event_once_and_a_complaint_stays_apart() -> None:
+    t = np.array([0, 60, 60, 120])
+    x = np.array([0.0, 300.0, 300.0, 100.0])
+    y = np.zeros(4)
+    ce = np.array([1500.0, 1500.0, 1500.0, 3000.0])
+    group = GATING.codes(["explosion"] * 4, [False, False, False, True])
+    source = GATING.sources(
+        ["observation-post"] * 3 + ["party-complaint"], ["op-03", "op-03", "op-03", "complaint-am"]
+    )
+    # Two reports of one post a minute apart are two explosions; the same report sent twice
+    # is one; the complaint is an incident of its own.
+    assert correlate(t, x, y, ce, group, GATING, source).tolist() == [0, 1, 1, 2]
 
 
 def obs(
@@ -169,6 +206,16 @@ def test_corroboration_by_both_contingents(
     assert rows[2].corroboration == "both_contingents"
     assert rows[1].corroboration == "single_source"
     assert "fire" in rows[2].rules
+    # Why the two are one event: `ceasefire incident ID` shows it for each observation.
+    found = explain(demo_mission, get_incident(engine, demo_mission, rows[2].id) or {}, "ru")
+    joined = [o["joined"] for o in found["observations"]]
+    assert [j["with"] for j in joined] == ["TR/TR-0002", "RU/RU-0001"]
+    first = joined[0]
+    assert 15 < first["distance_m"] < 35 and first["gate_m"] == pytest.approx(526.3, abs=0.1)
+    assert first["apart_s"] == 120 and first["window_s"] == 600
+    assert first["sentence"].startswith("с TR/TR-0002")
+    alone = get_incident(engine, demo_mission, rows[1].id) or {}
+    assert "joined" not in explain(demo_mission, alone)["observations"][0]
 
 
 @pytest.mark.parametrize("n", [2000])
@@ -245,13 +292,18 @@ def test_two_taken_up_incidents_merged_one_gives_way_with_a_record_and_no_decisi
     from ceasefire.workflow.assessments import submit
     from ceasefire.workflow.roles import add_user
 
-    stored, _ = save_mission(engine, demo_mission)
-    intake = Intake(engine, demo_mission, mission_row(engine, stored), enricher=demo_enricher)
+    # Complete linkage never joins two observations that are not linked, so incidents merge
+    # only where a mission chose single linkage: such a mission, here.
+    config = demo_mission.config.correlation.model_copy(update={"linkage": "single"})
+    m = dataclasses.replace(
+        demo_mission, config=demo_mission.config.model_copy(update={"correlation": config})
+    )
+    stored, _ = save_mission(engine, m)
+    intake = Intake(engine, m, mission_row(engine, stored), enricher=demo_enricher)
     # Two explosions 18 minutes apart at one place: two incidents (the fire window is 10 min).
     intake.feed([obs(1, "RU", 0, 39.93, 46.83), obs(2, "RU", 18, 39.93, 46.83)], "first")
     with engine.connect() as db:
         first, second = db.execute(select(incidents.c.id).order_by("started_at")).scalars()
-    m = demo_mission
     with engine.begin() as db:
         ru = add_user(db, m, "ru-duty", "duty_officer", "RU")
         tr = add_user(db, m, "tr-duty", "duty_officer", "TR")

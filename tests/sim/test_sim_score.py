@@ -3,8 +3,14 @@ complaints, correlate, score against the truth. The issue's bar: incident F1 >= 
 
 from __future__ import annotations
 
-from sim_support import Run
+import dataclasses
+from pathlib import Path
+from typing import Any
 
+from sim_support import Run
+from sqlalchemy import Engine
+
+from ceasefire.mission import Mission
 from ceasefire.sim.score import read_truth
 
 
@@ -35,3 +41,87 @@ def test_default_scenario_scores_f1_of_at_least_0_9(default_run: Run, cli, tmp_p
     assert figures["median_location_error_m"] < 1000
     for key in ("precision", "recall", "median_delay_s", "side_of_line_accuracy", "per_category"):
         assert key in figures
+
+
+def _ingest(engine: Engine, mission: Mission, folder: Path) -> int:
+    from ceasefire.geo import Enricher
+    from ceasefire.ingest.pipeline import Intake
+    from ceasefire.intake import jsonl
+    from ceasefire.store.missions import mission_row, save_mission
+
+    stored, _new = save_mission(engine, mission)
+    intake = Intake(
+        engine, mission, mission_row(engine, stored), Enricher(mission), correlate="deferred"
+    )
+    for contingent in ("RU", "TR"):
+        intake.contingent = contingent
+        with (folder / contingent / "observations.jsonl").open("rb") as f:
+            intake.feed(jsonl.parse(f, "observations.jsonl"), "observations.jsonl")
+    intake.contingent = None
+    with (folder / "complaints.jsonl").open("rb") as f:
+        intake.feed(jsonl.parse(f, "complaints.jsonl"), "complaints.jsonl")
+    intake.finish()
+    return mission_row(engine, stored)
+
+
+def test_a_bad_day_is_scored_apart_from_other_data_and_beats_single_linkage(
+    demo_mission: Mission, cli: Any, tmp_path: Path
+) -> None:
+    from ceasefire.geo import Enricher
+    from ceasefire.incidents.service import Correlator
+    from ceasefire.observations import parse_observation
+    from ceasefire.sim import simulate, write_scenario
+    from ceasefire.sim.score import read_scope, score
+    from ceasefire.store import open_database
+
+    folder = tmp_path / "bad"
+    write_scenario(simulate(demo_mission, hours=24, seed=1, preset="bad-day"), folder)
+    db = tmp_path / "bad.db"
+    engine = open_database(str(db))
+    # Other data in the same store: an explosion inside the day's period and area, and one
+    # a month later. Neither is the simulation's: reported apart, not false positives.
+    other = [
+        parse_observation(
+            {
+                "id": f"RU-X{n}",
+                "contingent": "RU",
+                "platform": {"id": "ru-post-x", "type": "observation-post"},
+                "observed_at": at,
+                "location": {"lat": 39.8, "lon": 46.8, "ce_m": 50},
+                "category": "explosion",
+                "sensed_by": "post",
+            }
+        )
+        for n, at in enumerate(("2021-02-01T12:00:00Z", "2021-03-01T12:00:00Z"))
+    ]
+    row = _ingest(engine, demo_mission, folder)
+    from ceasefire.ingest.pipeline import Intake
+
+    Intake(engine, demo_mission, row, Enricher(demo_mission)).feed(other, "other")
+    truth = folder / "truth.jsonl"
+    scored = cli("score", "--truth", str(truth), "--db", str(db), "--json").json()
+    assert scored["f1"] >= 0.95, scored["f1"]
+    counts = scored["counts"]
+    assert counts["other_data"] == 1 and counts["outside_period_or_area"] == 1
+    listed = cli("incidents", "--db", str(db), "--format", "json").json()
+    assert counts["listed"] == len(listed)
+    assert counts["listed"] == sum(v for k, v in counts.items() if k != "listed")
+    assert scored["both_contingents"]["share"] >= 0.9
+    assert scored["location_error_m"]["p50"] <= scored["location_error_m"]["p90"]
+    assert "both_contingents" in scored["per_corroboration"]
+    # The naive baselines, worked out in the same run, score well below.
+    naive = scored["baselines"]
+    assert naive["one_incident_per_observation"]["f1"] < scored["f1"] - 0.1
+    assert naive["single_linkage_before"]["f1"] < scored["f1"] - 0.2
+    assert naive["one_incident_per_observation"]["incidents"] > scored["incidents"]
+    text = cli("score", "--truth", str(truth), "--db", str(db))
+    assert text.code == 0 and "line crossings" in text.out
+    # Single linkage on the same store chains the day's distinct events together.
+    config = demo_mission.config.correlation.model_copy(update={"linkage": "single"})
+    single = dataclasses.replace(
+        demo_mission, config=demo_mission.config.model_copy(update={"correlation": config})
+    )
+    Correlator(single, row, Enricher(demo_mission)).recorrelate(engine)
+    chained = score(engine, read_truth(truth), read_scope(truth))
+    assert chained["f1"] < scored["f1"] - 0.05, chained["f1"]
+    engine.dispose()

@@ -38,7 +38,7 @@ from ceasefire.ledger.release import write_release
 from ceasefire.mission import DEFAULT_MISSION
 from ceasefire.mission.model import SEVERITIES
 from ceasefire.sim import simulate, write_scenario
-from ceasefire.sim.score import read_truth, score
+from ceasefire.sim.score import read_scope, read_truth, score
 from ceasefire.timeutil import parse_time
 from ceasefire.workflow.assessments import submit
 from ceasefire.workflow.audit import audit_all
@@ -130,11 +130,14 @@ class Demo:
     """The demo in ``workdir`` (deleted and made anew: a picture of the whole, not an
     accumulating store), ``hours`` of monitoring simulated with ``seed``."""
 
-    def __init__(self, workdir: Path, hours: float = 24.0, seed: int = 1) -> None:
+    def __init__(
+        self, workdir: Path, hours: float = 24.0, seed: int = 1, preset: str = "busy"
+    ) -> None:
         if workdir.exists():
             shutil.rmtree(workdir)
         workdir.mkdir(parents=True)
         self.workdir, self.hours, self.seed = workdir, hours, seed
+        self.preset = preset  # how busy the simulated day is (docs/simulator.md)
         self.db_path = workdir / "ceasefire.db"
         self.sim_dir = workdir / "simulation"
         self.keys, self.nodes = workdir / "keys", workdir / "nodes"
@@ -164,7 +167,7 @@ class Demo:
 
     # -- 2. ---------------------------------------------------------------------------------
     def simulate(self) -> Simulated:
-        scenario = simulate(self.mission, hours=self.hours, seed=self.seed)
+        scenario = simulate(self.mission, hours=self.hours, seed=self.seed, preset=self.preset)
         counts = write_scenario(scenario, self.sim_dir)["counts"]
         self._start = scenario.start
         return Simulated(counts["events"], counts["violations"], self.sim_dir, scenario.start)
@@ -197,7 +200,8 @@ class Demo:
         engine, mission = self.center.engine, self.mission
         found = list_incidents(engine, mission, IncidentFilter(), "en")
         ranked = sorted(found, key=lambda r: SEVERITIES.index(r["severity"] or "low"), reverse=True)
-        scored = score(engine, read_truth(self.sim_dir / "truth.jsonl"))
+        truth = self.sim_dir / "truth.jsonl"
+        scored = score(engine, read_truth(truth), read_scope(truth))
         start = self._start or mission.config.period.start
         watched = coverage(
             engine,

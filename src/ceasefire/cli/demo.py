@@ -13,6 +13,7 @@ from rich.table import Table
 
 from ceasefire.center.demo import Demo, Record, Step
 from ceasefire.cli.common import console, console_err
+from ceasefire.cli.simulate import PresetName
 from ceasefire.i18n import LANGUAGES, _
 from ceasefire.labels import label
 from ceasefire.timeutil import shown
@@ -22,10 +23,13 @@ def demo(
     workdir: Path = typer.Option(Path("var/demo"), "--dir", help="Where the demo keeps its data."),
     hours: float = typer.Option(24.0, "--hours", min=1.0, help="Hours of monitoring to simulate."),
     seed: int = typer.Option(1, "--seed"),
+    preset: PresetName = typer.Option(
+        "busy", "--preset", help="How busy the simulated day is (docs/simulator.md)."
+    ),
 ) -> None:
     """Run the whole center on the built-in mission and show where to look."""
     # Absolute, so that the commands printed under "where to look" work from any folder.
-    with Demo(workdir.resolve(), hours, seed) as run:
+    with Demo(workdir.resolve(), hours, seed, preset.value) as run:
         _show(run)
 
 

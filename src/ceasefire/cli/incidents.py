@@ -30,7 +30,7 @@ from ceasefire.incidents.queries import (
 )
 from ceasefire.labels import label
 from ceasefire.observations.record import format_time
-from ceasefire.sim.score import read_truth
+from ceasefire.sim.score import baselines, read_scope, read_truth
 from ceasefire.sim.score import score as score_incidents
 from ceasefire.store import open_database
 from ceasefire.store import quarantine as quarantine_
@@ -136,6 +136,8 @@ def incident(
                 f"{shown_text(record['observed_at'], tz)}  "
                 f"{record['platform']['id']}  {label('category', record['category'])}"
             )
+            if "joined" in record:
+                console.print("    " + _("joined") + f" {record['joined']['sentence']}")
             for sentence in record["why"]:
                 console.print(f"    → {sentence}")
 
@@ -208,8 +210,10 @@ def score(
     db: str = DB_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Score the incidents against a simulation's ground truth."""
-    result = score_incidents(open_database(db), read_truth(truth))
+    """Score the simulation's own incidents (its period, area and files) against its truth."""
+    engine, events, scope = open_database(db), read_truth(truth), read_scope(truth)
+    result = score_incidents(engine, events, scope)
+    result["baselines"] = baselines(engine, events, scope)
     if as_json:
         print_json(result)
         return
@@ -226,11 +230,54 @@ def score(
             f1=result["f1"],
         )
     )
+    naive = result["baselines"]
     console.print(
-        _("median location error {m} m; median delay {s} s; side of the line right {a}").format(
-            m=result["median_location_error_m"],
-            s=result["median_delay_s"],
+        _(
+            "naive baselines on the same observations: one incident per observation F1 {one:.3f} "
+            "({n1} incidents); single linkage as before F1 {single:.3f} ({n2} incidents)"
+        ).format(
+            one=naive["one_incident_per_observation"]["f1"],
+            n1=naive["one_incident_per_observation"]["incidents"],
+            single=naive["single_linkage_before"]["f1"],
+            n2=naive["single_linkage_before"]["incidents"],
+        )
+    )
+    counts = result["counts"]
+    console.print(
+        _(
+            "of {listed} incidents `ceasefire incidents` lists, not scored: {crossings} line "
+            "crossings, {complaints} of a complaint alone, {other} of other data, {outside} "
+            "outside the simulation's period or area"
+        ).format(
+            listed=counts.get("listed", 0),
+            crossings=counts.get("line_crossings", 0),
+            complaints=counts.get("party_complaint_only", 0),
+            other=counts.get("other_data", 0),
+            outside=counts.get("outside_period_or_area", 0),
+        )
+    )
+    errors, delays, both = result["location_error_m"], result["delay_s"], result["both_contingents"]
+    console.print(
+        _(
+            "location error p50 {e50} m, p90 {e90} m; delay from the event to its first "
+            "observation p50 {d50} s, p90 {d90} s; side of the line right {a}"
+        ).format(
+            e50=errors["p50"],
+            e90=errors["p90"],
+            d50=delays["p50"],
+            d90=delays["p90"],
             a=result["side_of_line_accuracy"],
+        )
+    )
+    console.print(
+        _(
+            "seen by both contingents: {n} events, {tagged} tagged both ({share}); both "
+            "within p50 {c50} s of the first observation"
+        ).format(
+            n=both["events"],
+            tagged=both["tagged_both"],
+            share=both["share"],
+            c50=both["corroboration_delay_s"]["p50"],
         )
     )
     table = Table()
@@ -244,6 +291,18 @@ def score(
             f"{f['f1']:.2f}",
             str(f["true_positives"]),
             str(f["false_positives"]),
+        )
+    console.print(table)
+    table = Table()
+    for column in (_("corroboration"), _("incidents"), "TP", "FP", "P"):
+        table.add_column(column)
+    for kind, f in result["per_corroboration"].items():
+        table.add_row(
+            kind,
+            str(f["incidents"]),
+            str(f["true_positives"]),
+            str(f["false_positives"]),
+            f"{f['precision']:.2f}" if f["precision"] is not None else "-",
         )
     console.print(table)
 

@@ -42,6 +42,7 @@ class Member:
     count: int
     rules: tuple[str, ...]
     incident_id: str | None
+    track: str | None = None  # the source's id of the moving object it saw
 
     @property
     def ref(self) -> str:

@@ -16,12 +16,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, Engine, Select, and_, or_, select, tuple_
 
 from ceasefire.geo.phrase import place_phrase
+from ceasefire.i18n import _, language
+from ceasefire.incidents.correlate import Gating, joins
 from ceasefire.incidents.rules import why
 from ceasefire.incidents.tables import incidents
 from ceasefire.mission.model import Mission
+from ceasefire.observations.taxonomy import CATEGORIES
 from ceasefire.store.observations import DEFAULT_LIMIT, MAX_LIMIT, CursorError
 from ceasefire.store.schema import observations
 from ceasefire.timeutil import iso
@@ -220,6 +224,9 @@ def get_incident(
                 observations.c.rules,
                 observations.c.zones,
                 observations.c.distance_to_line_m,
+                observations.c.lat,
+                observations.c.lon,
+                observations.c.ce_m,
             )
             .where(linked)
             .order_by(
@@ -232,6 +239,9 @@ def get_incident(
         record["rules"] = json.loads(m.rules or "[]")
         record["zones"] = json.loads(m.zones)
         record["distance_to_line_m"] = m.distance_to_line_m
+        # Where correlation placed it (for a report by bearing and distance, the point and
+        # CE worked out from them).
+        record["located"] = {"lat": m.lat, "lon": m.lon, "ce_m": m.ce_m}
         records.append(record)
     result = _record(row, mission, lang, [f"{r['contingent']}/{r['id']}" for r in records])
     result["observations"] = records
@@ -240,7 +250,12 @@ def get_incident(
 
 def explain(mission: Mission, incident: dict[str, Any], lang: str = "en") -> dict[str, Any]:
     """Add to each observation of ``incident`` (from :func:`get_incident`) ``why``: a sentence
-    per rule it triggers, in ``lang`` (rules no longer in the mission are left out)."""
+    per rule it triggers, in ``lang`` (rules no longer in the mission are left out); and to
+    each observation of an event with more than one ``joined``: the observation it is nearest
+    to, how far apart they are in space and time, and the gate and window they are within."""
+    records = incident.get("observations", [])
+    if incident.get("kind", "event") == "event" and len(records) > 1:
+        _joined(mission, records, lang)
     rules = {r.id: r for r in mission.config.rules}
     for record in incident.get("observations", ()):
         record["why"] = [
@@ -297,3 +312,56 @@ def incident_refs(connection: Connection, incident_id: str) -> tuple[str, ...] |
             )
         )
     )
+
+
+def _joined(mission: Mission, records: list[dict[str, Any]], lang: str) -> None:
+    """Why the observations of one incident are one event (see docs/incidents.md)."""
+    gating = Gating.of(mission.config.correlation, list(CATEGORIES))
+
+    def seconds(text: str) -> int:
+        return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+
+    lat = np.array([r["located"]["lat"] for r in records])
+    lon = np.array([r["located"]["lon"] for r in records])
+    # Metres on a plane tangent at the incident: its members are a few kilometres apart.
+    x = lon * 111_320.0 * np.cos(np.radians(lat.mean()))
+    y = lat * 111_320.0
+    t = np.array([seconds(r["observed_at"]) for r in records], dtype=np.int64)
+    until = np.array(
+        [seconds(r.get("observed_until") or r["observed_at"]) for r in records], dtype=np.int64
+    )
+    ce = np.array([r["located"]["ce_m"] for r in records])
+    group = gating.codes([r["category"] for r in records])
+    tracks = [f"{r['contingent']}/{r['track']}" if r.get("track") else "" for r in records]
+    number = {k: n for n, k in enumerate(sorted(set(tracks) - {""}))}
+    track = np.array([number.get(k, -1) for k in tracks], dtype=np.int64)
+    found = joins(t, until, x, y, ce, group, gating, track)
+    with language(lang):
+        for i, (record, join) in enumerate(zip(records, found, strict=True)):
+            if join is None:
+                continue
+            partner = records[join.partner]
+            ref = f"{partner['contingent']}/{partner['id']}"
+            same_track = bool(track[i] >= 0 and track[i] == track[join.partner])
+            record["joined"] = {
+                "with": ref,
+                "distance_m": round(join.distance_m, 1),
+                "apart_s": round(join.apart_s, 1),
+                "gate_m": round(join.gate_m, 1),
+                "window_s": round(join.window_s, 1),
+                "same_track": same_track,
+                "sentence": (
+                    _("the same track as {ref}").format(ref=ref)
+                    if same_track
+                    else _(
+                        "with {ref}: {distance} m apart within a gate of {gate} m, {minutes} min "
+                        "apart within a window of {window} min"
+                    ).format(
+                        ref=ref,
+                        distance=round(join.distance_m),
+                        gate=round(join.gate_m),
+                        minutes=round(join.apart_s / 60, 1),
+                        window=round(join.window_s / 60),
+                    )
+                ),
+            }

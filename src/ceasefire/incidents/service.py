@@ -19,9 +19,9 @@ import numpy as np
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, select, update
 
 from ceasefire.geo.engine import Enricher
-from ceasefire.incidents.correlate import Gating, correlate
+from ceasefire.incidents.correlate import Gating, chains_and_incidents
 from ceasefire.incidents.crossings import Crossing, TrackPosition, crossings
-from ceasefire.incidents.incident import Member, summary
+from ceasefire.incidents.incident import COMPLAINT, Member, summary
 from ceasefire.incidents.rules import Facts, evaluate
 from ceasefire.incidents.tables import incidents
 from ceasefire.ledger import log
@@ -48,13 +48,14 @@ _MEMBER_COLUMNS = (
     observations.c.count,
     observations.c.rules,
     observations.c.incident_id,
+    observations.c.track,
 )
 
 
 def _member(row: Any) -> Member:
     # by position, in the order of _MEMBER_COLUMNS: a row's attributes by name cost more
     key, contingent, source_id, platform_id, platform_type, at, until = row[:7]
-    lat, lon, ce_m, category, count, rules, incident_id = row[7:]
+    lat, lon, ce_m, category, count, rules, incident_id, track = row[7:]
     return Member(
         key,
         contingent,
@@ -70,6 +71,7 @@ def _member(row: Any) -> Member:
         count,
         _rules(rules),
         incident_id,
+        f"{contingent}/{track}" if track else None,
     )
 
 
@@ -95,7 +97,8 @@ class Correlator:
         self.mission_row = mission_row
         self.enricher = enricher
         self.gating = Gating.of(mission.config.correlation, list(CATEGORIES))
-        self.reach = timedelta(seconds=float(self.gating.window_s.max()))
+        # A sighting that lasts links up to a window after its end, and lasts a window at most.
+        self.reach = timedelta(seconds=2 * float(self.gating.window_s.max()))
         self.skip: set[int] = set()
         """Keys of quarantined observations: left out, as if not stored (incidents.follow)."""
 
@@ -118,16 +121,23 @@ class Correlator:
             ),
             key=Member.order,
         )
-        # The stored observations that could link to a new one: of its category group, within
-        # that group's window of it in time and its largest gate in space. One indexed query
-        # by time, then each group's runs of new observations (close in time) as boxes.
+        where, near = self._near(new)
+        events = self._components(db, where, {m.key for m in new}, near, {m.key for m in new})
+        return Plan(events, *self._crossings(db, observations.c.id.in_(keys)))
+
+    def _near(self, new: list[Member]) -> tuple[Any, Callable[[Member], bool]]:
+        """Where the stored observations that could link to ``new`` (sorted) are: of their
+        category group, within that group's window in time and its largest gate in space. One
+        indexed query by time, then each group's runs of observations (close in time) as
+        boxes."""
         boxes: dict[str, list[tuple[datetime, datetime, float, float, float, float]]] = {}
         longest = timedelta(0)
         by_group: dict[int, list[Member]] = {}
         for member in new:
             by_group.setdefault(self.gating.groups[member.category], []).append(member)
         for code, members in by_group.items():
-            window = timedelta(seconds=float(self.gating.window_s[code]))
+            # Two windows: a sighting that lasts (a window at most) links a window beyond.
+            window = timedelta(seconds=2 * float(self.gating.window_s[code]))
             longest = max(longest, window)
             reach_m = self.gating.max_gate_m + float(self.gating.speed_ms[code]) * window.seconds
             runs: list[list[Member]] = [[members[0]]]
@@ -152,8 +162,7 @@ class Correlator:
             observations.c.observed_at <= _shift(new[-1].observed_at, longest),
             observations.c.category.in_(sorted(boxes)),
         )
-        events = self._components(db, where, {m.key for m in new}, near)
-        return Plan(events, *self._crossings(db, observations.c.id.in_(keys)))
+        return where, near
 
     def apply(self, db: Connection, plan: Plan) -> None:
         """Write a plan's incidents, in the caller's transaction."""
@@ -200,7 +209,7 @@ class Correlator:
                         observations.c.observed_at >= _shift(start, -self.reach),
                         observations.c.observed_at < _shift(end, self.reach),
                     )
-                    self._write(db, self._components(db, near, keys))
+                    self._write(db, self._components(db, near, keys, covered=keys))
                 # on to the next day that has observations: months may lie empty between
                 start = None
                 if end < _LATEST:
@@ -226,11 +235,15 @@ class Correlator:
         where: Any,
         new: set[int] | None = None,
         keep: Callable[[Member], bool] | None = None,
+        covered: set[int] | None = None,
     ) -> list[dict[str, Any]]:
         """Recompute the incidents of the observations matching `where`, closed under links.
 
         With `new` given, only the incidents that contain a new observation are returned: no
-        other component can have changed."""
+        other incident can have changed. `covered`: the observations whose every possible link
+        `where` already holds; the set is widened around the others until every observation
+        linked, directly or through others, to a new one is in it (complete linkage splits
+        such a chain by looking at all of it)."""
         query = select(*_MEMBER_COLUMNS)
         if where is not None:
             query = query.where(where)
@@ -240,21 +253,40 @@ class Correlator:
             for m in map(_member, db.execute(query))
             if (keep is None or keep(m)) and m.key not in skip
         }
-        # Close the set: every member of every incident touched.
-        touched = {m.incident_id for m in members.values() if m.incident_id}
-        for chunk in _chunks(sorted(touched), 500):
-            rows = db.execute(select(*_MEMBER_COLUMNS).where(observations.c.incident_id.in_(chunk)))
-            for m in map(_member, rows):
-                if m.key not in skip:
+        read: set[str] = set()
+        self._add_incidents(db, members, read)
+        done = set(covered or ())
+        while True:
+            if not members:
+                return []
+            ordered = sorted(members.values(), key=Member.order)
+            chains, labels = (a.tolist() for a in self._labels(ordered))
+            chained = {
+                c for c, m in zip(chains, ordered, strict=True) if new is None or m.key in new
+            }
+            frontier = [
+                m
+                for c, m in zip(chains, ordered, strict=True)
+                if c in chained and m.key not in done
+            ]
+            if covered is None or not frontier:
+                break
+            done |= {m.key for m in frontier}
+            more, near = self._near(frontier)
+            before = len(members)
+            for m in map(_member, db.execute(select(*_MEMBER_COLUMNS).where(more))):
+                if near(m) and m.key not in skip:
                     members.setdefault(m.key, m)
-        if not members:
-            return []
-        ordered = sorted(members.values(), key=Member.order)
-        labels = self._labels(ordered)
+            self._add_incidents(db, members, read)
+            if len(members) == before:
+                break
         groups: dict[int, list[Member]] = {}
-        for label, member in zip(labels.tolist(), ordered, strict=True):
-            groups.setdefault(label, []).append(member)
-        changed = [g for g in groups.values() if new is None or any(m.key in new for m in g)]
+        for label, chain, member in zip(labels, chains, ordered, strict=True):
+            if chain in chained:
+                groups.setdefault(label, []).append(member)
+        # Every incident of a chain with a new observation: complete linkage may have moved
+        # an observation from one of them to another.
+        changed = list(groups.values())
         summaries = [summary(self.mission, group) for group in changed]
         _keep_taken_ids(db, summaries)
         self._place(summaries)
@@ -264,6 +296,20 @@ class Correlator:
             # single writer, which the intake waits for, only while it writes.
             s["row"] = self._row(s, now)
         return summaries
+
+    def _add_incidents(
+        self, db: Connection, members: dict[int, Member], read: set[str] | None = None
+    ) -> None:
+        """Close the set: every member of every incident touched (those in ``read`` are in
+        already; it is updated)."""
+        read = set() if read is None else read
+        touched = {m.incident_id for m in members.values() if m.incident_id} - read
+        read |= touched
+        for chunk in _chunks(sorted(touched), 500):
+            rows = db.execute(select(*_MEMBER_COLUMNS).where(observations.c.incident_id.in_(chunk)))
+            for m in map(_member, rows):
+                if m.key not in self.skip:
+                    members.setdefault(m.key, m)
 
     def _write(self, db: Connection, summaries: list[dict[str, Any]]) -> None:
         now = datetime.now(UTC)
@@ -384,14 +430,29 @@ class Correlator:
             severities = [severity_of[r] for r in rules]
             s["severity"] = max(severities, key=SEVERITIES.index) if severities else None
 
-    def _labels(self, ordered: list[Member]) -> Any:
+    def _labels(self, ordered: list[Member]) -> tuple[Any, Any]:
+        """The chains (components of the links) and incident labels of time-ordered members."""
         lat = np.array([m.lat for m in ordered])
         lon = np.array([m.lon for m in ordered])
         x, y = self.enricher.to_metric(lon, lat)
         t = np.array([int(m.observed_at.timestamp()) for m in ordered], dtype=np.int64)
+        until = np.array(
+            [int((m.observed_until or m.observed_at).timestamp()) for m in ordered], dtype=np.int64
+        )
         ce = np.array([m.ce_m for m in ordered])
-        group = self.gating.codes([m.category for m in ordered])
-        return correlate(t, np.asarray(x), np.asarray(y), ce, group, self.gating)
+        gating = self.gating
+        group = gating.codes(
+            [m.category for m in ordered], [m.platform_type == COMPLAINT for m in ordered]
+        )
+        source = gating.sources(
+            [m.platform_type for m in ordered], [m.platform_id for m in ordered]
+        )
+        tracks = [m.track for m in ordered]
+        number = {k: n for n, k in enumerate(sorted({k for k in tracks if k}))}
+        track = np.array([number.get(k or "", -1) for k in tracks], dtype=np.int64)
+        return chains_and_incidents(
+            t, np.asarray(x), np.asarray(y), ce, group, gating, source, track, until
+        )
 
     def _place(self, summaries: list[dict[str, Any]]) -> None:
         """Where each incident is: zones, control, line and settlement at its start."""

@@ -146,22 +146,42 @@ class Correlation(_Strict):
     sigma: float = Field(default=2.0, gt=0, description="gate: sigma * combined CE + slack")
     slack_m: float = Field(default=300.0, ge=0)
     max_gate_m: float = Field(default=10_000.0, gt=0)
-    # Minutes within which two sightings can be one event, by group: fire is brief; work on a
-    # position, hazards and other activity last hours, and a later pass sees the same thing.
+    # Minutes within which two sightings can be one event, by group; in complete linkage also
+    # the longest an incident of the group can last. Fire is brief (small-arms fire goes on
+    # longer); work on a position, hazards and other activity last hours, and a later pass
+    # sees the same thing.
     windows_min: dict[str, float] = {
-        "fire": 10.0,
-        "flare": 10.0,
+        "explosion": 10.0,
+        "projectile": 10.0,
+        "muzzle_flash": 10.0,
+        "small_arms_fire": 20.0,
+        "illumination_flare": 10.0,
         "movement": 90.0,
         "fortification": 720.0,
         "mine_uxo": 1440.0,
         "other": 360.0,
         "default": 30.0,
     }
+    # Categories that can be one event; any other category is a group of its own (an
+    # explosion and small-arms fire nearby are two events, never one).
     groups: dict[str, list[str]] = {
-        "fire": ["explosion", "projectile", "muzzle_flash", "small_arms_fire"],
-        "flare": ["illumination_flare"],
-        "movement": ["movement_personnel", "movement_vehicle", "movement_heavy_weapon"],
+        "movement": [
+            "movement_personnel",
+            "movement_vehicle",
+            "movement_heavy_weapon",
+            "line_crossing",
+        ],
     }
+    linkage: Literal["complete", "single"] = Field(
+        default="complete",
+        description="complete: every two members of an incident within the gate (no chains); "
+        "single: the old connected components, kept to measure against",
+    )
+    once_per_event: list[str] = Field(
+        default=["observation-post", "patrol"],
+        description="platform types that report an event once: two of their reports are "
+        "two events (unless the same report sent twice)",
+    )
 
 
 Reaction = Literal[

@@ -7,10 +7,20 @@ majority event is it; a second incident of the same event (a split) and an incid
 event are false positives; an event seen by some sensor but found by no incident is a miss.
 Events no sensor saw are left out: correlation cannot find what was not observed.
 
-Besides precision, recall and F1 (overall and per category), it reports the median distance from
-an incident's fused location to the event, the median delay from the event to the incident's
-first observation, and how often the incident lies on the side of the line of the party that
-acted (the side, never an attribution: that only a joint finding makes).
+Only the simulation's own incidents are scored: those with an observation from its files,
+within its period and area (``scenario.json`` beside the truth file). The rest of the database
+(other data, other periods) is counted apart, never as false positives, and the result says
+how its count relates to what ``ceasefire incidents`` lists: line crossings (scored by the
+crossing tests, not here), incidents of a party's complaint alone (no monitor saw anything)
+and superseded incidents are not scored either.
+
+Besides precision, recall and F1 (overall, per category and per corroboration), it reports the
+distance from an incident's fused location to the event (percentiles), the delay from the
+event to the incident's first observation and, for events both contingents saw, from then to
+the other contingent's first observation (when the incident became corroborated by both),
+how many of those events the incident tags as seen by both, and how often the incident lies
+on the side of the line of the party that acted (the side, never an attribution: that only a
+joint finding makes).
 """
 
 from __future__ import annotations
@@ -21,15 +31,40 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from statistics import median
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine, select
 
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
+from ceasefire.incidents.correlate import Gating, correlate
+from ceasefire.incidents.incident import COMPLAINT
 from ceasefire.incidents.tables import incidents
+from ceasefire.mission.model import Correlation
+from ceasefire.observations.taxonomy import CATEGORIES
 from ceasefire.store.schema import observations
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The simulation's period and area, and every observation its files hold."""
+
+    start: datetime | None
+    end: datetime | None
+    south: float
+    north: float
+    west: float
+    east: float
+    refs: frozenset[str]
+
+    def holds(self, lat: float, lon: float, at: datetime) -> bool:
+        in_time = (self.start is None or at >= self.start) and (self.end is None or at <= self.end)
+        return in_time and self.south <= lat <= self.north and self.west <= lon <= self.east
+
+
+AREA_MARGIN_DEG = 0.1
+"""The area scored: the box of the truth's places, widened by about 10 km."""
 
 
 @dataclass
@@ -50,6 +85,41 @@ def _time(text: str) -> datetime:
 
 def _ref(observation_id: str, contingent: str | None = None) -> str:
     return f"{contingent or observation_id.split('-', 1)[0]}/{observation_id}"
+
+
+def read_scope(path: Path) -> Scope:
+    """The period (``scenario.json`` beside the truth file, when there) and area of a
+    simulation, and the ids of all its observations, false complaints' included."""
+    refs: set[str] = set()
+    lats: list[float] = []
+    lons: list[float] = []
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                raw = json.loads(line)
+                contingent_of = {
+                    s["observation"]: s.get("contingent") for s in raw.get("sightings", [])
+                }
+                refs |= {_ref(o, contingent_of.get(o)) for o in raw.get("seen_by", [])}
+                refs |= {_ref(o) for o in raw.get("complaints", [])}
+                for place in [raw, *raw.get("path", [])]:
+                    lats.append(float(place["lat"]))
+                    lons.append(float(place["lon"]))
+    start = end = None
+    summary = path.parent / "scenario.json"
+    if summary.exists():
+        period = json.loads(summary.read_text(encoding="utf-8"))
+        start, end = _time(period["start"]), _time(period["end"])
+    margin = AREA_MARGIN_DEG
+    return Scope(
+        start=start,
+        end=end,
+        south=min(lats, default=-90.0) - margin,
+        north=max(lats, default=90.0) + margin,
+        west=min(lons, default=-180.0) - margin,
+        east=max(lons, default=180.0) + margin,
+        refs=frozenset(refs),
+    )
 
 
 def read_truth(path: Path) -> list[TrueEvent]:
@@ -95,50 +165,82 @@ def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return math.hypot(dx, dy)
 
 
-def score(engine: Engine, truth: list[TrueEvent]) -> dict[str, Any]:
+def score(engine: Engine, truth: list[TrueEvent], scope: Scope | None = None) -> dict[str, Any]:
+    """Score the incidents of a simulation (``scope``: its period, area and observations;
+    without one, every incident of the database) against its truth."""
     event_of: dict[str, TrueEvent] = {}
     for event in truth:
         for ref in event.refs | event.complaints:
             event_of[ref] = event
     with engine.connect() as db:
-        members: dict[str, list[str]] = {}
-        for incident_id, contingent, source in db.execute(
-            select(observations.c.incident_id, observations.c.contingent, observations.c.source_id)
+        members: dict[str, list[tuple[str, datetime]]] = {}
+        for incident_id, contingent, source, at in db.execute(
+            select(
+                observations.c.incident_id,
+                observations.c.contingent,
+                observations.c.source_id,
+                observations.c.observed_at,
+            )
         ):
-            members.setdefault(incident_id, []).append(f"{contingent}/{source}")
-        rows = {
-            r.id: r
-            for r in db.execute(select(incidents).where(incidents.c.kind == "event"))
-            if r.corroboration != "party_complaint_only" and r.status != "superseded"
-        }
-    observed = [e for e in truth if e.refs]
-    found: dict[str, Any] = {}  # event id -> incident row
-    false_positives: list[str] = []
-    fp_by_category: Counter[str] = Counter()
-    for incident_id, row in sorted(rows.items(), key=lambda kv: kv[1].started_at):
-        votes = Counter(event_of[r].id for r in members.get(incident_id, []) if r in event_of)
-        if not votes:
-            false_positives.append(incident_id)
-            fp_by_category[row.category] += 1
+            members.setdefault(incident_id, []).append((f"{contingent}/{source}", at))
+        every = list(db.execute(select(incidents)))
+    # How the incidents `ceasefire incidents` lists come to those scored here.
+    why: Counter[str] = Counter()
+    rows = {}
+    for r in every:
+        if r.status == "superseded":
+            why["superseded"] += 1  # listed only with --status superseded
             continue
-        event_id = votes.most_common(1)[0][0]
-        if event_id in found:
-            false_positives.append(incident_id)  # the same event split in two
-            fp_by_category[row.category] += 1
+        why["listed"] += 1
+        own = scope is None or any(ref in scope.refs for ref, _at in members.get(r.id, []))
+        if r.kind != "event":
+            why["line_crossings"] += 1
+        elif not own:
+            # Not made of the simulation's files: another day, or other data on this one.
+            inside = scope is not None and scope.holds(r.lat, r.lon, r.started_at)
+            why["other_data" if inside else "outside_period_or_area"] += 1
+        elif r.corroboration == "party_complaint_only":
+            why["party_complaint_only"] += 1
         else:
-            found[event_id] = row
+            rows[r.id] = r
+    why["scored"] = len(rows)
+    observed = [e for e in truth if e.refs]
+    made = [
+        (incident_id, [ref for ref, _at in members.get(incident_id, [])])
+        for incident_id, _row in sorted(rows.items(), key=lambda kv: kv[1].started_at)
+    ]
+    matched, false_positives = _match(made, event_of)
+    found = {event_id: rows[incident_id] for event_id, incident_id in matched.items()}
+    fp_by: dict[str, Counter[str]] = {"category": Counter(), "corroboration": Counter()}
+    for incident_id in false_positives:
+        fp_by["category"][rows[incident_id].category] += 1
+        fp_by["corroboration"][rows[incident_id].corroboration] += 1
     true_positives = [e for e in observed if e.id in found]
     result = _figures(len(true_positives), len(false_positives), len(observed))
     errors = [_metres(e.lat, e.lon, found[e.id].lat, found[e.id].lon) for e in true_positives]
     delays = [(found[e.id].started_at - e.time).total_seconds() for e in true_positives]
     sided = [e for e in true_positives if e.party and found[e.id].line_side]
+    both = [e for e in observed if len({r.split("/", 1)[0] for r in e.refs}) > 1]
+    tagged = [e for e in both if e.id in found and found[e.id].corroboration == "both_contingents"]
+    corroborated = [_corroboration_delay(members[found[e.id].id]) for e in tagged]
     result.update(
         {
             "events": len(truth),
             "events_observed": len(observed),
             "incidents": len(rows),
-            "median_location_error_m": round(median(errors), 1) if errors else None,
-            "median_delay_s": round(median(delays), 1) if delays else None,
+            "counts": dict(why),
+            "median_location_error_m": _round(_percentile(errors, 50)),
+            "location_error_m": {f"p{q}": _round(_percentile(errors, q)) for q in (50, 90, 95)},
+            "median_delay_s": _round(_percentile(delays, 50)),
+            "delay_s": {f"p{q}": _round(_percentile(delays, q)) for q in (50, 90)},
+            "both_contingents": {
+                "events": len(both),
+                "tagged_both": len(tagged),
+                "share": round(len(tagged) / len(both), 3) if both else None,
+                "corroboration_delay_s": {
+                    f"p{q}": _round(_percentile(corroborated, q)) for q in (50, 90)
+                },
+            },
             "side_of_line_accuracy": round(
                 sum(found[e.id].line_side == e.party for e in sided) / len(sided), 3
             )
@@ -147,13 +249,137 @@ def score(engine: Engine, truth: list[TrueEvent]) -> dict[str, Any]:
             "missed": sorted(e.id for e in observed if e.id not in found),
             "false_positives": false_positives,
             "per_category": {},
+            "per_corroboration": {},
         }
     )
-    for category in sorted({e.category for e in observed} | set(fp_by_category)):
+    for category in sorted({e.category for e in observed} | set(fp_by["category"])):
         events = [e for e in observed if e.category == category]
         tp = sum(e.id in found for e in events)
-        result["per_category"][category] = _figures(tp, fp_by_category[category], len(events))
+        result["per_category"][category] = _figures(tp, fp_by["category"][category], len(events))
+    # Per corroboration: precision of the incidents tagged so; recall of the events that
+    # the contingents saw so (one contingent: single_source or several_platforms).
+    for kind in sorted({r.corroboration for r in rows.values()}):
+        tp = sum(found[e.id].corroboration == kind for e in true_positives)
+        result["per_corroboration"][kind] = {
+            "incidents": sum(r.corroboration == kind for r in rows.values()),
+            "true_positives": tp,
+            "false_positives": fp_by["corroboration"][kind],
+            "precision": round(tp / (tp + fp_by["corroboration"][kind]), 3)
+            if tp + fp_by["corroboration"][kind]
+            else None,
+        }
     return result
+
+
+def _match(
+    made: list[tuple[str, list[str]]], event_of: dict[str, TrueEvent]
+) -> tuple[dict[str, str], list[str]]:
+    """Incidents (in order of start, with their observations' refs) to true events: each
+    incident's majority event, if no earlier incident took it; the others (no real event, or
+    a second incident of one: a split) are false positives."""
+    found: dict[str, str] = {}  # event id -> incident
+    false_positives: list[str] = []
+    for incident_id, refs in made:
+        votes = Counter(event_of[r].id for r in refs if r in event_of)
+        if votes and votes.most_common(1)[0][0] not in found:
+            found[votes.most_common(1)[0][0]] = incident_id
+        else:
+            false_positives.append(incident_id)
+    return found, false_positives
+
+
+def _corroboration_delay(members: list[tuple[str, datetime]]) -> float:
+    """Seconds from an incident's first observation to the first by another contingent."""
+    seen = sorted((at, ref) for ref, at in members)
+    first = seen[0][1].split("/", 1)[0]
+    other = next(at for at, ref in seen if ref.split("/", 1)[0] != first)
+    return (other - seen[0][0]).total_seconds()
+
+
+FORMER = Correlation(
+    linkage="single",
+    windows_min={
+        "fire": 10.0,
+        "flare": 10.0,
+        "movement": 90.0,
+        "fortification": 720.0,
+        "mine_uxo": 1440.0,
+        "other": 360.0,
+        "default": 30.0,
+    },
+    groups={
+        "fire": ["explosion", "projectile", "muzzle_flash", "small_arms_fire"],
+        "flare": ["illumination_flare"],
+        "movement": ["movement_personnel", "movement_vehicle", "movement_heavy_weapon"],
+    },
+    once_per_event=[],
+)
+"""The correlation this project had before complete linkage (docs/incidents.md): single
+linkage, fire one group, complaints joining the monitors' observations."""
+
+
+def baselines(engine: Engine, truth: list[TrueEvent], scope: Scope) -> dict[str, Any]:
+    """Precision, recall and F1 of two naive correlations of the simulation's observations,
+    worked out in memory in the same run: one incident per observation, and single linkage
+    as this project correlated before (:data:`FORMER`)."""
+    with engine.connect() as db:
+        rows = [
+            r
+            for r in db.execute(
+                select(
+                    observations.c.contingent,
+                    observations.c.source_id,
+                    observations.c.observed_at,
+                    observations.c.lat,
+                    observations.c.lon,
+                    observations.c.ce_m,
+                    observations.c.category,
+                    observations.c.platform_type,
+                )
+            )
+            if f"{r.contingent}/{r.source_id}" in scope.refs
+        ]
+    rows.sort(key=lambda r: (r.observed_at, r.contingent, r.source_id))
+    refs = [f"{r.contingent}/{r.source_id}" for r in rows]
+    complaint = [r.platform_type == COMPLAINT for r in rows]
+    lat = np.array([r.lat for r in rows])
+    lon = np.array([r.lon for r in rows])
+    # Metres on a plane tangent at the middle: enough for gating over a mission's area.
+    middle = math.radians(float(lat.mean())) if len(rows) else 0.0
+    x = lon * 111_320.0 * math.cos(middle)
+    y = lat * 111_320.0
+    t = np.array([int(r.observed_at.timestamp()) for r in rows], dtype=np.int64)
+    ce = np.array([r.ce_m for r in rows])
+    gating = Gating.of(FORMER, list(CATEGORIES))
+    chained = correlate(t, x, y, ce, gating.codes([r.category for r in rows]), gating)
+    event_of = {ref: e for e in truth for ref in e.refs | e.complaints}
+    result = {}
+    for name, labels in (
+        ("one_incident_per_observation", np.arange(len(rows))),
+        ("single_linkage_before", chained),
+    ):
+        groups: dict[int, list[int]] = {}
+        for i, label in enumerate(labels.tolist()):
+            groups.setdefault(label, []).append(i)
+        # Scored as the incidents are: those of a complaint alone are left out.
+        made = [
+            (str(k), [refs[i] for i in members])
+            for k, members in sorted(groups.items(), key=lambda kv: t[kv[1][0]])
+            if not all(complaint[i] for i in members)
+        ]
+        found, false_positives = _match(made, event_of)
+        observed = [e for e in truth if e.refs]
+        tp = sum(e.id in found for e in observed)
+        result[name] = _figures(tp, len(false_positives), len(observed)) | {"incidents": len(made)}
+    return result
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    return float(np.percentile(values, q)) if values else None
+
+
+def _round(value: float | None) -> float | None:
+    return round(value, 1) if value is not None else None
 
 
 def _figures(tp: int, fp: int, events: int) -> dict[str, Any]:
