@@ -3,6 +3,17 @@
 # On a machine without them they are installed from Debian's packages (needs root).
 set -euo pipefail
 
+# GDAL's tools (tests read the GeoPackage and the OGC API with them), poppler (PDF to PNG),
+# and WeasyPrint's libraries and a font with Cyrillic, Armenian, Turkish and Azerbaijani letters.
+REPORT_PACKAGES="gdal-bin poppler-utils fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0"
+# shellcheck disable=SC2086
+if ! dpkg -s $REPORT_PACKAGES >/dev/null 2>&1; then
+  echo "services: installing $REPORT_PACKAGES from Debian's packages"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq $REPORT_PACKAGES >/dev/null
+fi
+
 have_pg() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
 
 if ! command -v pg_isready >/dev/null 2>&1; then

@@ -792,6 +792,13 @@ def build_toml() -> str:
         'az = ["RU", "TR"]',
         'hy = ["RU", "TR"]',
         "",
+        "# The daily report's cut-off (mission time) and the country and region an ACLED export names.",
+        "[reports]",
+        'daily_cutoff = "18:00"',
+        'acled_country = "Azerbaijan"',
+        "acled_iso = 31",
+        'acled_region = "Caucasus and Central Asia"',
+        "",
     ]
     table(lines, "disclaimer", DISCLAIMER)
     table(lines, "attribution", ATTRIBUTION)

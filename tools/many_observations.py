@@ -6,47 +6,23 @@ movement group's 90-minute, 30 km/h gates would otherwise chain every report int
 
     .venv/bin/python tools/many_observations.py 5000000 var/5m.jsonl
     /usr/bin/time -v .venv/bin/ceasefire ingest var/5m.jsonl --db var/5m.db --json
+
+The records come from :func:`ceasefire.bench.reports.many_observations`, which ``ceasefire
+bench ogc`` and ``bench export`` store directly.
 """
 
 from __future__ import annotations
 
-import random
 import sys
-from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from ceasefire.bench.ingest import CATEGORIES, PLATFORMS
-
-START = datetime(2020, 11, 11, tzinfo=UTC)
-SPAN_S = 4 * 365 * 86400
-MOVEMENT = 2  # the index of the movement category in CATEGORIES
+from ceasefire.bench.reports import many_observations
 
 
 def main(n: int, path: str) -> None:
-    rng = random.Random(3)
     with open(path, "wb") as out:
-        for i in range(n):
-            contingent = "RU" if i % 2 == 0 else "TR"
-            index = MOVEMENT if rng.random() < 0.01 else rng.choice((0, 1, 3))
-            category, qualifiers = CATEGORIES[index]
-            platform_id, platform_type = PLATFORMS[contingent]
-            when = START + timedelta(seconds=int(i / n * SPAN_S) + rng.randrange(600))
-            record = {
-                "id": f"{contingent}-Y{i:08d}",
-                "contingent": contingent,
-                "platform": {"id": platform_id, "type": platform_type},
-                "observed_at": when.isoformat().replace("+00:00", "Z"),
-                "location": {
-                    "lat": round(39.6 + rng.random() * 0.6, 6),
-                    "lon": round(46.5 + rng.random() * 0.7, 6),
-                    "ce_m": rng.choice([25, 50, 100, 200]),
-                },
-                "category": category,
-                "qualifiers": qualifiers,
-                "count": 1,
-                "sensed_by": "drone-eo",
-            }
+        for record in many_observations(n):
             out.write(orjson.dumps(record) + b"\n")
 
 

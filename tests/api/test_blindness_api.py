@@ -111,6 +111,11 @@ def walk(
         ("index",): [(str(i),) for i in range(size)],
         ("release_id",): [("1",)],
         ("contingent", "observation_id"): [(c, s) for c, s in observed],
+        # OGC API - Features, statistics and the signed daily reports (docs/reports.md)
+        ("collection_id",): [("incidents",), ("observations",), ("zones",)],
+        ("collection_id", "fid"): [("incidents", incident)]
+        + [("observations", f"{c}/{s}") for c, s in observed],
+        ("report_id",): [("1",)],
     }
     queries: dict[str, list[str]] = {
         "/decisions": ["", f"?incident={incident}", "?pending=true"],

@@ -26,6 +26,9 @@ PLACEHOLDERS = {
     "observation_id": "RU-NONE",
     "index": "0",
     "release_id": "1",
+    "collection_id": "incidents",
+    "fid": "INC-000000000000",
+    "report_id": "1",
 }
 ANONYMOUS = ""
 BAD_TOKEN = "cf_0000000000000000_wrong"
@@ -160,10 +163,21 @@ def design_spot_checks(answers: dict[tuple[str, str, str], int]) -> None:
         ("GET", f"{api}/ledger/proof/consistency"),
         # a node's batch: no token; its signature is checked against the node's registered key
         ("POST", f"{api}/nodes/{{contingent}}/batches"),
+        ("GET", f"{api}/ogc"),
+        ("GET", f"{api}/ogc/conformance"),
+    }
+    # OGC API - Features: every signed-in reader, each seeing only what it may (a party: what
+    # was released to it; tests/reports/test_reports_ogc.py)
+    ogc = {
+        ("GET", f"{api}/ogc/collections"),
+        ("GET", f"{api}/ogc/collections/{{collection_id}}"),
+        ("GET", f"{api}/ogc/collections/{{collection_id}}/queryables"),
+        ("GET", f"{api}/ogc/collections/{{collection_id}}/items"),
+        ("GET", f"{api}/ogc/collections/{{collection_id}}/items/{{fid}}"),
     }
     for (method, path, name), got in answers.items():
         if name in ("am-liaison", "az-liaison"):  # a party sees only what was released to it
-            expected_open = (method, path) in public or (method, path) in {
+            expected_open = (method, path) in public | ogc or (method, path) in {
                 ("DELETE", f"{api}/session"),
                 ("GET", f"{api}/releases"),
                 ("GET", f"{api}/releases/{{release_id}}"),

@@ -117,6 +117,22 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     # release bundles: each liaison fetches what went to its own party or force
     ("GET", "/releases"): action("read_releases", own_releases=True),
     ("GET", "/releases/{release_id}"): action("read_releases", own_releases=True),
+    # OGC API - Features: the landing page and conformance are public; the collections are
+    # read by any signed-in user, each seeing what it may (ceasefire.reports.scope)
+    ("GET", "/ogc"): PUBLIC,
+    ("GET", "/ogc/conformance"): PUBLIC,
+    ("GET", "/ogc/collections"): SIGNED_IN,
+    ("GET", "/ogc/collections/{collection_id}"): SIGNED_IN,
+    ("GET", "/ogc/collections/{collection_id}/queryables"): SIGNED_IN,
+    ("GET", "/ogc/collections/{collection_id}/items"): SIGNED_IN,
+    ("GET", "/ogc/collections/{collection_id}/items/{fid}"): SIGNED_IN,
+    # statistics and the signed daily reports: joint products over every incident, read as
+    # incidents are (a party receives a report over its direct line)
+    ("GET", "/stats"): action("read_incident"),
+    ("GET", "/stats/chart"): action("read_incident"),
+    ("GET", "/reports"): action("read_incident"),
+    ("GET", "/reports/{report_id}"): action("read_incident"),
+    ("GET", "/reports/{report_id}/signature"): action("read_incident"),
 }
 """``(method, path under /api/v1)`` -> rule, for every endpoint."""
 

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CAPABILITIES: tuple[str, ...] = ("ceasefire.node.center:plug",)
+CAPABILITIES: tuple[str, ...] = ("ceasefire.node.center:plug", "ceasefire.api.reports:plug")
 """``module:function`` of each capability built into the center; each function takes the
 Center and registers its background jobs and API routers. Add one line here to plug one in."""
 

@@ -18,6 +18,7 @@ from ceasefire.cli import config as config_cli
 from ceasefire.cli import export as export_cli
 from ceasefire.cli import incidents as incidents_cli
 from ceasefire.cli import ledger as ledger_cli
+from ceasefire.cli import reports as reports_cli
 from ceasefire.cli import simulate as simulate_cli
 from ceasefire.cli import witness as witness_cli
 from ceasefire.cli import worker as worker_cli
@@ -60,6 +61,8 @@ app.command("coverage")(incidents_cli.coverage)
 app.command("quarantine")(incidents_cli.quarantine)
 app.command("score")(incidents_cli.score)
 app.command("export")(export_cli.export)
+app.add_typer(reports_cli.app, name="report")
+app.command("stats")(reports_cli.stats_command)
 app.add_typer(workflow_cli.users_app, name="users")
 app.add_typer(workflow_cli.shift_app, name="shift")
 app.command("assess")(workflow_cli.assess)

@@ -160,3 +160,68 @@ def ingest_bench(
             rss=result["peak_rss_mb"],
         )
     )
+
+
+@app.command("ogc")
+def ogc_bench(
+    observations: int = typer.Option(5_000_000, "--observations", min=100),
+    page: int = typer.Option(1000, "--page", min=1, max=10_000, help="Items in the page."),
+    depth: float = typer.Option(0.9, "--depth", min=0.0, max=1.0, help="Where the page starts."),
+    rounds: int = typer.Option(20, "--rounds", min=1, help="Times each page is read."),
+    postgres: str = typer.Option(
+        "postgresql://postgres@127.0.0.1:5432/postgres",
+        "--postgres",
+        help="A PostgreSQL server's admin URL: a throwaway database is made there ('' skips).",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """A deep page of the OGC API's observations by keyset, against OFFSET paging."""
+    from ceasefire.bench.reports import run_ogc
+
+    result = run_ogc(observations, page, depth, rounds, postgres or None, progress=console_err)
+    if as_json:
+        print_json(result)
+        return
+    for engine in result["engines"]:
+        console.print(
+            _(
+                "ogc ({engine}): a page of {page:,} at item {position:,} of {n:,}: keyset p50 "
+                "{p50:.3f} s, p99 {p99:.3f} s; OFFSET p50 {bp50:.3f} s, p99 {bp99:.3f} s"
+            ).format(
+                engine=engine["engine"],
+                page=result["page"],
+                position=engine["position"],
+                n=engine["observations"],
+                p50=engine["p50_s"],
+                p99=engine["p99_s"],
+                bp50=engine["baseline_p50_s"],
+                bp99=engine["baseline_p99_s"],
+            )
+        )
+
+
+@app.command("export")
+def export_bench(
+    observations: int = typer.Option(5_000_000, "--observations", min=100),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Observations to GeoPackage and CSV, streamed, against GeoPandas to_file."""
+    from ceasefire.bench.reports import run_export
+
+    result = run_export(observations, progress=console_err)
+    if as_json:
+        print_json(result)
+        return
+    for fmt, figures in result["formats"].items():
+        console.print(
+            _(
+                "export {format}: {rate:,.0f} observations/s, peak RSS {rss:.0f} MB; GeoPandas "
+                "{base:,.0f}/s, peak RSS {brss:.0f} MB"
+            ).format(
+                format=fmt,
+                rate=figures["rate"],
+                rss=figures["peak_rss_mb"],
+                base=figures["baseline_rate"],
+                brss=figures["baseline_peak_rss_mb"],
+            )
+        )

@@ -1,75 +1,171 @@
-"""`ceasefire export`: stored observations out, in every format the center reads."""
+"""`ceasefire export`: observations and incidents out, for the center's own formats, GIS tools
+and analysts (the library: :mod:`ceasefire.reports.export`)."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from enum import StrEnum
 from pathlib import Path
 from typing import IO
 
+import orjson
 import typer
-from sqlalchemy import Engine
 
-from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, console_err
-from ceasefire.i18n import _
+from ceasefire.api.params import parse_bbox
+from ceasefire.cli.common import DB_OPTION, LANG_OPTION, MISSION_OPTION, console_err
+from ceasefire.errors import InputError, Problem
+from ceasefire.i18n import _, current_language
 from ceasefire.intake import csv_, geojson_, jsonl
 from ceasefire.intake.cot import observation_to_cot
 from ceasefire.mission import load_mission
 from ceasefire.observations import Observation
+from ceasefire.reports import export as library
+from ceasefire.reports.rows import (
+    Selection,
+    canonical_records,
+    incident_rows,
+    observation_rows,
+)
+from ceasefire.reports.scope import scope_for
 from ceasefire.store import open_database
-from ceasefire.store.observations import MAX_LIMIT, ObservationFilter, query_observations
 from ceasefire.timeutil import parse_time
+from ceasefire.workflow.roles import get_user
 
 
 class ExportFormat(StrEnum):
     jsonl = "jsonl"
     geojson = "geojson"
+    geojsonseq = "geojsonseq"
     csv = "csv"
     cot = "cot"
+    kml = "kml"
+    gpkg = "gpkg"
+    acled = "acled"
 
 
-def stored(engine: Engine, where: ObservationFilter) -> Iterator[Observation]:
-    """Every matching observation, page by page (memory stays bounded)."""
-    after = None
-    while True:
-        page = query_observations(engine, where, after=after, limit=MAX_LIMIT)
-        for item in page.items:
-            yield Observation.model_validate(item.record)
-        if page.after is None:
-            return
-        after = page.after
+class Collection(StrEnum):
+    observations = "observations"
+    incidents = "incidents"
+
+
+def _refuse(field: str, reason: str) -> InputError:
+    return InputError(Problem(file="export", field=field, reason=reason))
 
 
 def export(
     fmt: ExportFormat = typer.Option(ExportFormat.jsonl, "--format"),
-    out: Path = typer.Option(None, "--out", help="Write to this file instead of stdout."),
+    collection: Collection = typer.Option(
+        Collection.observations,
+        "--collection",
+        help="observations or incidents (acled: incidents always).",
+    ),
+    out: Path = typer.Option(
+        None, "--out", help="Write to this file instead of stdout (needed for kml and gpkg)."
+    ),
     since: str = typer.Option(None, "--since", help="ISO 8601; without offset: mission time."),
     until: str = typer.Option(None, "--until", help="ISO 8601; without offset: mission time."),
+    bbox: str = typer.Option(None, "--bbox", help="minlon,minlat,maxlon,maxlat in degrees."),
     category: list[str] = typer.Option([], "--category", help="Repeat for several."),
     contingent: list[str] = typer.Option([], "--contingent", help="Repeat for several."),
+    as_user: str = typer.Option(
+        None, "--as-user", help="Export what this user may see (a party: what was released to it)."
+    ),
+    lang: str = LANG_OPTION,
     db: str = DB_OPTION,
     mission: str = MISSION_OPTION,
 ) -> None:
-    """Write stored observations as JSON Lines, GeoJSON, CSV or CoT events."""
-    tz = load_mission(mission).config.timezone
-    where = ObservationFilter(
+    """Write observations or incidents as JSON Lines, GeoJSON, GeoJSON Text Sequences, CSV,
+    CoT, KML, GeoPackage or ACLED-compatible CSV."""
+    m = load_mission(mission)
+    tz = m.config.timezone
+    area = None
+    if bbox is not None:
+        try:
+            area = parse_bbox(bbox)
+        except ValueError as error:
+            raise _refuse("--bbox", str(error)) from None
+    window = Selection(
         since=parse_time(since, tz, field="--since") if since else None,
         until=parse_time(until, tz, field="--until") if until else None,
+        bbox=area,
         categories=tuple(category),
         contingents=tuple(contingent),
     )
-    records = stored(open_database(db), where)
-    if fmt is ExportFormat.cot:
-        binary: IO[bytes] = out.open("wb") if out else sys.stdout.buffer
-        # One event a line; counted as written, so memory stays flat however many.
-        count = sum(1 for o in records if binary.write(observation_to_cot(o) + b"\n"))
-        if out:
-            binary.close()
+    if fmt in (ExportFormat.kml, ExportFormat.gpkg) and out is None:
+        raise _refuse("--out", _("a {format} export needs --out FILE").format(format=fmt.value))
+    if fmt is ExportFormat.acled:
+        collection = Collection.incidents
+    engine = open_database(db)
+    user = None
+    if as_user is not None:
+        with engine.connect() as conn:
+            user = get_user(conn, as_user)
+    scope = scope_for(engine, m, user)
+    language = lang or current_language()
+    canonical = collection is Collection.observations and fmt in (
+        ExportFormat.jsonl,
+        ExportFormat.geojson,
+        ExportFormat.geojsonseq,
+        ExportFormat.csv,
+        ExportFormat.cot,
+    )
+    if not canonical and fmt in (ExportFormat.jsonl, ExportFormat.cot):
+        raise _refuse("--format", _("{format} holds observations only").format(format=fmt.value))
+    with ExitStack() as files:
+
+        def binary() -> IO[bytes]:
+            return files.enter_context(out.open("wb")) if out else sys.stdout.buffer
+
+        def text() -> IO[str]:
+            return (
+                files.enter_context(out.open("w", encoding="utf-8", newline=""))
+                if out
+                else sys.stdout
+            )
+
+        if canonical:
+            # The canonical records, readable back by `ceasefire ingest`.
+            records: Iterator[Observation] = (
+                Observation.model_validate(r) for r in canonical_records(engine, window, scope)
+            )
+            if fmt is ExportFormat.cot:
+                stream = binary()
+                count = sum(1 for o in records if stream.write(observation_to_cot(o) + b"\n"))
+            elif fmt is ExportFormat.geojsonseq:
+                stream = binary()
+                count = sum(
+                    1
+                    for o in records
+                    if stream.write(
+                        library.RS.encode()
+                        + orjson.dumps(geojson_.observation_to_feature(o))
+                        + b"\n"
+                    )
+                )
+            else:
+                writer = {"jsonl": jsonl.write, "geojson": geojson_.write, "csv": csv_.write}
+                count = writer[fmt.value](records, text())
+            console_err.print(_("{n} observations exported").format(n=count))
+            return
+        fields = library.FIELDS[collection.value]
+        if collection is Collection.incidents:
+            rows = incident_rows(engine, m, window, language, scope)
+        else:
+            rows = observation_rows(engine, m, window, language, scope)
+        if fmt is ExportFormat.acled:
+            count = library.acled.write(library.acled_rows(engine, m, window, scope), text())
+        elif fmt is ExportFormat.geojson:
+            count = library.write_geojson(rows, fields, binary())
+        elif fmt is ExportFormat.geojsonseq:
+            count = library.write_geojsonseq(rows, fields, binary())
+        elif fmt is ExportFormat.csv:
+            count = library.write_csv(rows, fields, text())
+        else:
+            driver = "KML" if fmt is ExportFormat.kml else "GPKG"
+            count = library.write_ogr(rows, fields, out, driver, collection.value)
+    if collection is Collection.incidents:
+        console_err.print(_("{n} incidents exported").format(n=count))
     else:
-        writer = {"jsonl": jsonl.write, "geojson": geojson_.write, "csv": csv_.write}[fmt.value]
-        text: IO[str] = out.open("w", encoding="utf-8", newline="") if out else sys.stdout
-        count = writer(records, text)
-        if out:
-            text.close()
-    console_err.print(_("{n} observations exported").format(n=count))
+        console_err.print(_("{n} observations exported").format(n=count))

@@ -249,6 +249,25 @@ class IntakePolicy(_Strict):
     )
 
 
+class Reports(_Strict):
+    """The daily report and the open-data exports (docs/reports.md); every field has a default."""
+
+    daily_cutoff: Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = (
+        Field(
+            default="18:00",
+            description="the daily report covers the 24 hours up to this time of day, in the "
+            "mission's time zone (the OSCE SMM's reports had a fixed cut-off)",
+        )
+    )
+    acled_country: str = Field(
+        default="", description="ACLED's country name for the area of operations"
+    )
+    acled_iso: int | None = Field(
+        default=None, ge=0, le=999, description="ISO 3166-1 numeric code of that country"
+    )
+    acled_region: str = Field(default="", description="ACLED's region of that country")
+
+
 class MissionFile(_Strict):
     """The mission file, ``mission.toml``."""
 
@@ -275,6 +294,7 @@ class MissionFile(_Strict):
     correlation: Correlation = Correlation()
     policy: Policy = Policy()
     intake: IntakePolicy = IntakePolicy()
+    reports: Reports = Reports()
 
     def monitor_languages(self) -> list[str]:
         """The working languages that are no party's own (the monitors', and English): each

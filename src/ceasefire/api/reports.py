@@ -1,0 +1,134 @@
+"""Statistics and the signed daily reports over HTTP (:mod:`ceasefire.reports`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import Engine
+
+from ceasefire.api import access, ogc, problems
+from ceasefire.api.params import Checks, parse_choice, parse_time, request_language
+from ceasefire.api.problems import Problem
+from ceasefire.center import Center
+from ceasefire.i18n import _
+from ceasefire.mission.model import Mission
+from ceasefire.reports import daily, signing, stats
+from ceasefire.reports.scope import scope_for
+
+
+def plug(center: Center) -> None:
+    """The reports' routes in the center's API: OGC API - Features, statistics, reports."""
+    center.add_router(lambda c: ogc.router(access.PREFIX, c.engine, c.mission))
+    center.add_router(lambda c: router(access.PREFIX, c.engine, c.mission))
+
+
+def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
+    """``/stats``, ``/stats/chart``, ``/reports``, ``/reports/{id}`` and its signature."""
+    api = APIRouter(prefix=prefix, tags=["reports"])
+
+    def table(
+        request: Request, by: str, since: str | None, until: str | None
+    ) -> tuple[str, list[dict[str, Any]]]:
+        checks = Checks()
+        checks.check("by", by, lambda t: parse_choice(t, stats.DIMENSIONS, "by"))
+        checks.check("since", since, lambda t: parse_time(t, "since"))
+        checks.check("until", until, lambda t: parse_time(t, "until"))
+        values = checks.done()
+        scope = scope_for(engine, mission, access.current_user(request))
+        found = stats.facts(engine, mission, values.get("since"), values.get("until"), scope)
+        return values["by"], stats.table(mission, found, values["by"], request_language(request))
+
+    @api.get(
+        "/stats",
+        summary="Incidents and candidate violations counted by day, area, category, "
+        "corroboration, joint finding or attribution",
+        responses=problems.responses(422),
+    )
+    def statistics(
+        request: Request,
+        by: str = Query("category", description=", ".join(stats.DIMENSIONS)),
+        since: str | None = Query(None, description="started at or after, ISO 8601 with offset"),
+        until: str | None = Query(None, description="started before, ISO 8601 with offset"),
+    ) -> JSONResponse:
+        dimension, rows = table(request, by, since, until)
+        return JSONResponse({"by": dimension, "rows": rows})
+
+    @api.get(
+        "/stats/chart",
+        summary="The same table as a bar chart (PNG)",
+        response_class=Response,
+        responses={200: {"content": {"image/png": {}}}, **problems.responses(422)},
+    )
+    def chart(
+        request: Request,
+        by: str = Query("category", description=", ".join(stats.DIMENSIONS)),
+        since: str | None = Query(None),
+        until: str | None = Query(None),
+    ) -> Response:
+        dimension, rows = table(request, by, since, until)
+        title = _("Incidents by {dimension}").format(dimension=dimension)
+        return Response(stats.chart_png(rows, title), media_type="image/png")
+
+    @api.get("/reports", summary="The signed daily reports")
+    def reports() -> JSONResponse:
+        return JSONResponse(
+            {
+                "reports": [
+                    {
+                        "id": r.id,
+                        "day": r.day,
+                        "lang": r.lang,
+                        "format": r.format,
+                        "version": r.version,
+                        "sha256": r.sha256,
+                        "ledger_index": r.ledger_index,
+                        "href": f"{prefix}/reports/{r.id}",
+                        "signature": f"{prefix}/reports/{r.id}/signature",
+                    }
+                    for r in signing.list_reports(engine)
+                ]
+            }
+        )
+
+    def found(report_id: int) -> tuple[signing.SignedReport, bytes]:
+        report = signing.get_report(engine, report_id)
+        if report is None:
+            raise Problem(
+                404, _("There is no report {id}.").format(id=report_id), type=problems.NOT_FOUND
+            )
+        return report
+
+    @api.get(
+        "/reports/{report_id}",
+        summary="One signed daily report, as made (PDF or HTML)",
+        response_class=Response,
+        responses=problems.responses(404),
+    )
+    def report(report_id: int = Path(ge=1)) -> Response:
+        signed, data = found(report_id)
+        name = f"daily-{signed.day}-{signed.lang}.{signed.format}"
+        return Response(
+            data,
+            media_type=daily.MEDIA_TYPES[signed.format],
+            headers={
+                "Content-Disposition": f'inline; filename="{name}"',
+                "Link": f'<{prefix}/reports/{report_id}/signature>; rel="signature"',
+            },
+        )
+
+    @api.get(
+        "/reports/{report_id}/signature",
+        summary="The signed note of both contingents over the report's SHA-256",
+        response_class=Response,
+        responses=problems.responses(404),
+    )
+    def signature(report_id: int = Path(ge=1)) -> Response:
+        signed, _data = found(report_id)
+        return Response(signed.note, media_type="text/plain; charset=utf-8")
+
+    return api
+
+
+__all__ = ["plug", "router"]

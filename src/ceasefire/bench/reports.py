@@ -1,0 +1,345 @@
+"""`bench ogc` and `bench export`: the reports' read paths against their peers, same rows.
+
+Both fill a fresh store with the observations of ``tools/many_observations.py`` (four years of
+both contingents over the area of the line), written straight into the observations table in
+large batches: what is measured is reading them back, not the intake.
+
+- ``bench ogc``: one page of 1,000 items deep in the collection (at 90 % of it), as the OGC API
+  builds it (:func:`ceasefire.reports.ogc.items`: keyset on the store key), against OFFSET
+  paging of the same query building the same features (what pygeoapi's SQL providers do), on
+  SQLite and on PostgreSQL. Both must return the same items.
+- ``bench export``: the observations to GeoPackage and to CSV with our streaming writers,
+  against GeoPandas reading the same rows into a GeoDataFrame and writing them with
+  ``to_file``/``to_csv``; each run in a process of its own, so its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import random
+import resource
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from rich.console import Console
+from rich.progress import Progress
+
+from ceasefire.bench.ingest import CATEGORIES, PLATFORMS
+from ceasefire.mission import Mission, load_mission
+from ceasefire.reports import ogc
+from ceasefire.reports.export import feature, write_csv, write_ogr
+from ceasefire.reports.rows import (
+    OBSERVATION_COLUMNS,
+    OBSERVATION_FIELDS,
+    Selection,
+    observation_row,
+    observation_rows,
+    places_of,
+)
+from ceasefire.reports.scope import EVERYTHING
+from ceasefire.store import open_database
+from ceasefire.store.bulk import insert_rows
+from ceasefire.store.missions import mission_row, save_mission
+from ceasefire.store.schema import observations
+
+START = datetime(2020, 11, 11, tzinfo=UTC)
+SPAN_S = 4 * 365 * 86400
+MOVEMENT = 2  # the index of the movement category in CATEGORIES
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def many_observations(n: int, seed: int = 3) -> Iterator[dict[str, Any]]:
+    """The records of ``tools/many_observations.py`` (which writes these as JSON Lines)."""
+    rng = random.Random(seed)
+    for i in range(n):
+        contingent = "RU" if i % 2 == 0 else "TR"
+        index = MOVEMENT if rng.random() < 0.01 else rng.choice((0, 1, 3))
+        category, qualifiers = CATEGORIES[index]
+        platform_id, platform_type = PLATFORMS[contingent]
+        when = START + timedelta(seconds=int(i / n * SPAN_S) + rng.randrange(600))
+        yield {
+            "id": f"{contingent}-Y{i:08d}",
+            "contingent": contingent,
+            "platform": {"id": platform_id, "type": platform_type},
+            "observed_at": when.isoformat().replace("+00:00", "Z"),
+            "location": {
+                "lat": round(39.6 + rng.random() * 0.6, 6),
+                "lon": round(46.5 + rng.random() * 0.7, 6),
+                "ce_m": rng.choice([25, 50, 100, 200]),
+            },
+            "category": category,
+            "qualifiers": qualifiers,
+            "count": 1,
+            "sensed_by": "drone-eo",
+        }
+
+
+def fill(engine: sa.Engine, mission: Mission, n: int, progress: Console | None = None) -> None:
+    """``n`` observations straight into the table, 20,000 a transaction."""
+    stored, _new = save_mission(engine, mission)
+    key = mission_row(engine, stored)
+    now = datetime.now(UTC)
+    batch: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        with engine.begin() as db:
+            insert_rows(db, observations, batch)
+        batch.clear()
+
+    with Progress(console=progress, disable=progress is None, transient=True) as bar:
+        task = bar.add_task("filling the store", total=n)
+        for record in many_observations(n):
+            text = orjson.dumps(record, option=orjson.OPT_SORT_KEYS).decode()
+            where = record["location"]
+            batch.append(
+                {
+                    "contingent": record["contingent"],
+                    "source_id": record["id"],
+                    "digest": hashlib.sha256(text.encode()).hexdigest(),
+                    "record": text,
+                    "platform_id": record["platform"]["id"],
+                    "platform_type": record["platform"]["type"],
+                    "observed_at": datetime.fromisoformat(record["observed_at"]),
+                    "lat": where["lat"],
+                    "lon": where["lon"],
+                    "ce_m": float(where["ce_m"]),
+                    "category": record["category"],
+                    "count": 1,
+                    "count_approx": False,
+                    "sensed_by": record["sensed_by"],
+                    "received_at": now,
+                    "source": "bench",
+                    "mission": key,
+                    "zones": "[]",
+                }
+            )
+            if len(batch) >= 20_000:
+                bar.advance(task, len(batch))
+                flush()
+        if batch:
+            bar.advance(task, len(batch))
+            flush()
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _timed(call: Callable[[], list[str]], rounds: int) -> tuple[list[float], list[str]]:
+    times, ids = [], []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        ids = call()
+        times.append(time.perf_counter() - start)
+    return times, ids
+
+
+def _p(times: list[float], q: float) -> float:
+    ordered = sorted(times)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def page_timings(
+    engine: sa.Engine, mission: Mission, page: int, depth: float, rounds: int
+) -> dict[str, Any]:
+    """One deep page by keyset and by OFFSET, ``rounds`` times each; their times."""
+    with engine.connect() as db:
+        total = int(db.execute(sa.select(sa.func.count()).select_from(observations)).scalar_one())
+        skip = min(int(total * depth), max(total - page, 0))
+        after = (
+            db.execute(
+                sa.select(observations.c.id).order_by(observations.c.id).offset(skip).limit(1)
+            ).scalar_one()
+            - 1
+        )  # the key just before the page: what a next link carries
+    query = ogc.Query(limit=page, after=after)
+    places = places_of(mission)
+
+    def keyset() -> list[str]:
+        features, _next = ogc.items(engine, mission, "observations", query, EVERYTHING, "en")
+        return [f["id"] for f in features]
+
+    def offset() -> list[str]:
+        select = (
+            sa.select(*OBSERVATION_COLUMNS).order_by(observations.c.id).offset(skip).limit(page + 1)
+        )
+        with engine.connect() as db:
+            rows = db.execute(select).all()[:page]
+        features = [
+            feature(observation_row(r, mission, places, "en"), OBSERVATION_FIELDS) for r in rows
+        ]
+        return [f["id"] for f in features]
+
+    ours, ours_ids = _timed(keyset, rounds)
+    peer, peer_ids = _timed(offset, rounds)
+    if ours_ids != peer_ids:
+        raise AssertionError("keyset and OFFSET pages differ")
+    return {
+        "engine": engine.dialect.name,
+        "observations": total,
+        "position": skip,
+        "p50_s": statistics.median(ours),
+        "p99_s": _p(ours, 0.99),
+        "baseline_p50_s": statistics.median(peer),
+        "baseline_p99_s": _p(peer, 0.99),
+    }
+
+
+def run_ogc(
+    n: int,
+    page: int = 1000,
+    depth: float = 0.9,
+    rounds: int = 20,
+    postgres: str | None = PG_ADMIN,
+    progress: Console | None = None,
+) -> dict[str, Any]:
+    """The ``bench ogc`` result: SQLite, and PostgreSQL unless ``postgres`` is None."""
+    mission = load_mission("karabakh-2020")
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        engine = open_database(f"sqlite:///{Path(folder) / 'bench.db'}")
+        try:
+            fill(engine, mission, n, progress)
+            results.append(page_timings(engine, mission, page, depth, rounds))
+        finally:
+            engine.dispose()
+    if postgres is not None:
+        with TemporaryPostgres(postgres) as url:
+            engine = open_database(url)
+            try:
+                fill(engine, mission, n, progress)
+                with engine.begin() as db:
+                    db.exec_driver_sql("ANALYZE observations")
+                results.append(page_timings(engine, mission, page, depth, rounds))
+            finally:
+                engine.dispose()
+    first = results[0]
+    rate = page / first["p50_s"]
+    baseline_rate = page / first["baseline_p50_s"]
+    return {
+        "name": "ogc",
+        "rate": rate,
+        "baseline": "OFFSET paging of the same query building the same features "
+        "(as pygeoapi's SQL providers page)",
+        "baseline_rate": baseline_rate,
+        "ratio": rate / baseline_rate,
+        "peak_rss_mb": _peak_rss_mb(),
+        "page": page,
+        "depth": depth,
+        "rounds": rounds,
+        "engines": results,
+    }
+
+
+class TemporaryPostgres:
+    """A throwaway PostgreSQL database on the server of ``admin`` (dropped afterwards)."""
+
+    def __init__(self, admin: str) -> None:
+        self.admin = sa.create_engine(
+            admin.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+        )
+        self.name = f"ceasefire_bench_{uuid.uuid4().hex[:10]}"
+
+    def __enter__(self) -> str:
+        with self.admin.connect() as db:
+            db.exec_driver_sql(f'CREATE DATABASE "{self.name}"')
+        return self.admin.url.set(database=self.name).render_as_string(hide_password=False)
+
+    def __exit__(self, *exc: object) -> None:
+        with self.admin.connect() as db:
+            db.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        self.admin.dispose()
+
+
+# -- export ---------------------------------------------------------------------------------
+
+
+Timing = tuple[float, float, int]
+"""Seconds, peak RSS in MB, rows written."""
+
+
+def _ours(url: str, fmt: str, out: str) -> Timing:
+    mission = load_mission("karabakh-2020")
+    engine = open_database(url)
+    start = time.perf_counter()
+    rows = observation_rows(engine, mission, Selection(), "en")
+    if fmt == "csv":
+        with open(out, "w", encoding="utf-8", newline="") as stream:
+            count = write_csv(rows, OBSERVATION_FIELDS, stream)
+    else:
+        count = write_ogr(rows, OBSERVATION_FIELDS, Path(out), "GPKG", "observations")
+    return time.perf_counter() - start, _peak_rss_mb(), count
+
+
+def _geopandas(url: str, fmt: str, out: str) -> Timing:
+    """The peer: the same rows into a GeoDataFrame, then to_file / to_csv."""
+    import geopandas as gpd
+
+    mission = load_mission("karabakh-2020")
+    engine = open_database(url)
+    start = time.perf_counter()
+    rows = list(observation_rows(engine, mission, Selection(), "en"))
+    frame = gpd.GeoDataFrame(
+        [{name: r[name] for name, _kind in OBSERVATION_FIELDS} for r in rows],
+        geometry=gpd.points_from_xy([r["lon"] for r in rows], [r["lat"] for r in rows]),
+        crs="EPSG:4326",
+    )
+    if fmt == "csv":
+        frame.to_csv(out, index=False)
+    else:
+        frame.to_file(out, layer="observations", driver="GPKG")
+    return time.perf_counter() - start, _peak_rss_mb(), len(rows)
+
+
+def _in_process(call: Callable[..., Timing], *args: Any) -> Timing:
+    """Run in a fresh process, so that its peak RSS is its own."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        result: Timing = pool.apply(call, args)
+    return result
+
+
+def run_export(n: int, progress: Console | None = None) -> dict[str, Any]:
+    mission = load_mission("karabakh-2020")
+    formats: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'bench.db'}"
+        engine = open_database(url)
+        fill(engine, mission, n, progress)
+        engine.dispose()
+        for fmt in ("gpkg", "csv"):
+            ours = _in_process(_ours, url, fmt, str(Path(folder) / f"ours.{fmt}"))
+            peer = _in_process(_geopandas, url, fmt, str(Path(folder) / f"peer.{fmt}"))
+            if ours[2] != peer[2] or ours[2] != n:
+                raise AssertionError(f"{fmt}: {ours[2]} rows written, the peer {peer[2]}")
+            formats[fmt] = {
+                "rate": n / ours[0],
+                "peak_rss_mb": ours[1],
+                "baseline_rate": n / peer[0],
+                "baseline_peak_rss_mb": peer[1],
+            }
+    first = formats["gpkg"]
+    return {
+        "name": "export",
+        "rate": first["rate"],
+        "baseline": "GeoPandas: the same rows into a GeoDataFrame, then to_file (GeoPackage) "
+        "and to_csv, each in a process of its own",
+        "baseline_rate": first["baseline_rate"],
+        "ratio": first["rate"] / first["baseline_rate"],
+        "peak_rss_mb": max(f["peak_rss_mb"] for f in formats.values()),
+        "baseline_peak_rss_mb": max(f["baseline_peak_rss_mb"] for f in formats.values()),
+        "observations": n,
+        "formats": formats,
+    }
+
+
+__all__ = ["fill", "many_observations", "page_timings", "run_export", "run_ogc"]
