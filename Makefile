@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+FRONTEND := src/ceasefire/web/static/vendor/.built
+
 .PHONY: demo test lint typecheck services catalogs bench clean
 
 $(STAMP): pyproject.toml
@@ -12,12 +14,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+## The web front end: npm packages pinned by the lock file, copied into the Python package.
+$(FRONTEND): frontend/package-lock.json frontend/build.mjs
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && node build.mjs
+
 ## Run the whole center on the embedded default and print where to look.
-demo: $(STAMP)
+demo: $(STAMP) $(FRONTEND)
 	$(BIN)/ceasefire demo
 
 ## Lint, type-check and run the test suite on SQLite and PostgreSQL.
-test: $(STAMP) services
+test: $(STAMP) $(FRONTEND) services
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
@@ -55,3 +61,4 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf frontend/node_modules src/ceasefire/web/static/vendor

@@ -66,3 +66,11 @@ else
   echo "services: NATS is not reachable on 127.0.0.1:4222" >&2
   [ "${CI:-}" = "true" ] && exit 1
 fi
+
+# The browser tests drive Debian's Chromium (never a browser downloaded by Playwright).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "services: installing Chromium from Debian's packages"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+fi

@@ -80,3 +80,9 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  #
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+def pytest_report_header() -> list[str]:
+    from web.browser import SCREENSHOTS
+
+    return [f"browser screenshots: {SCREENSHOTS}"]

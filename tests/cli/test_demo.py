@@ -65,6 +65,28 @@ def test_demo_runs_the_whole_center(cli, tmp_path: Path) -> None:  # type: ignor
     assert f"--db {workdir.resolve() / 'ceasefire.db'}" in " ".join(out.split())
     assert "ceasefire witness serve --key" in out and "--witness RU=http://127.0.0.1:8180" in out
 
+    # The pages: the address, and a user of every role whose printed password logs in.
+    from ceasefire.center.demo import demo_password
+    from ceasefire.store import open_database
+    from ceasefire.workflow.roles import authenticate
+
+    assert "-> http://127.0.0.1:8000/" in out
+    engine = open_database(db)
+    roles = set()
+    with engine.connect() as connection:
+        for name in (
+            "ru-analyst",
+            "tr-duty_officer",
+            "ru-head",
+            "pk-liaison",
+            "am-liaison",
+            "auditor",
+        ):
+            assert f"{name} " in out and demo_password(name) in out
+            roles.add(authenticate(connection, name, demo_password(name)).role)
+    engine.dispose()
+    assert roles == {"analyst", "duty_officer", "head", "liaison", "party_liaison", "auditor"}
+
 
 def test_releasing_an_incident_carries_its_observations_and_finding(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     workdir = tmp_path / "demo"

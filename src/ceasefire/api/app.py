@@ -25,6 +25,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Match, Mount
 
 from ceasefire import __version__
 from ceasefire.api import access, problems
@@ -625,7 +626,19 @@ def center_app(
     missing = access.undeclared(app)
     if missing:
         raise RuntimeError("endpoints without a rule in access.ENDPOINTS: " + ", ".join(missing))
+    for path, mounted in center.apps():  # after every API route: a mount at / matches anything
+        app.router.routes.append(_Beside(path, app=mounted))
     return app
+
+
+class _Beside(Mount):
+    """A capability's app mounted beside the API that never answers for the API's paths, so an
+    unknown path or a wrong method under /api/v1 keeps its problem details."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope.get("type") == "http" and str(scope.get("path", "")).startswith(PREFIX):
+            return Match.NONE, {}
+        return super().matches(scope)
 
 
 def _batch_body(max_batch: int) -> dict[str, Any]:

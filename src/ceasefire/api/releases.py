@@ -28,14 +28,14 @@ from ceasefire.workflow.roles import User
 LIAISONS = ("liaison", "party_liaison")
 
 
-def _visible(user: User) -> Any:
+def visible_to(user: User) -> Any:
     """Contingent users and auditors read every release; a liaison only its own."""
     if user.role in LIAISONS:
         return releases.c.released_to == user.affiliation
     return None
 
 
-def _numbered(rows: list[Any]) -> list[tuple[str, Any]]:
+def numbered(rows: list[Any]) -> list[tuple[str, Any]]:
     """Each row (in id order) with its public id: recipient and number among its releases."""
     count: dict[str, int] = {}
     numbered = []
@@ -57,7 +57,7 @@ def router(prefix: str, engine: Engine) -> APIRouter:
             releases.c.entries,
             releases.c.bundle_sha256,
         ).order_by(releases.c.id)
-        condition = _visible(user)
+        condition = visible_to(user)
         if condition is not None:
             query = query.where(condition)
         if to is not None:
@@ -84,7 +84,7 @@ def router(prefix: str, engine: Engine) -> APIRouter:
                         "bundle_sha256": r.bundle_sha256,
                         "href": f"{prefix}/releases/{public_id}",
                     }
-                    for public_id, r in _numbered(rows)
+                    for public_id, r in numbered(rows)
                 ]
             }
         )
@@ -104,7 +104,7 @@ def router(prefix: str, engine: Engine) -> APIRouter:
         ),
     ) -> JSONResponse:
         to = release_id.rsplit("-", 1)[0]
-        found = dict(_numbered(visible_rows(current_user(request), to))).get(release_id)
+        found = dict(numbered(visible_rows(current_user(request), to))).get(release_id)
         text = None
         if found is not None:
             with engine.connect() as db:

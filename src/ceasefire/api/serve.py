@@ -77,6 +77,7 @@ async def _run(
         ready()
         config = uvicorn.Config(app, host=s.host, port=s.port, log_level="info")
         say(_("API on http://{host}:{port}/api/v1").format(host=s.host, port=s.port))
+        say(_("The center's pages on http://{host}:{port}/").format(host=s.host, port=s.port))
         # uvicorn stops on SIGINT or SIGTERM, then raises the signal again for the handlers it
         # found: quiet ones, so that the listeners still store what they hold
         found = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -46,10 +46,15 @@ from ceasefire.workflow.scheduler import DEFAULT_INTERVAL, EscalationScheduler, 
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
+    from starlette.types import ASGIApp
 
 log = logging.getLogger(__name__)
 
-CAPABILITIES: tuple[str, ...] = ("ceasefire.node.center:plug", "ceasefire.api.reports:plug")
+CAPABILITIES: tuple[str, ...] = (
+    "ceasefire.node.center:plug",
+    "ceasefire.api.reports:plug",
+    "ceasefire.web:plug",
+)
 """``module:function`` of each capability built into the center; each function takes the
 Center and registers its background jobs and API routers. Add one line here to plug one in."""
 
@@ -71,6 +76,7 @@ class Job(Protocol):
 
 JobFactory = Callable[["Center"], Job | None]
 RouterFactory = Callable[["Center"], "APIRouter"]
+AppFactory = Callable[["Center"], "ASGIApp"]
 
 
 class Center:
@@ -104,6 +110,7 @@ class Center:
         self.note = note
         self._jobs: list[JobFactory] = []
         self._routers: list[RouterFactory] = []
+        self._apps: list[tuple[str, AppFactory]] = []
         for name in CAPABILITIES if capabilities is None else capabilities:
             _load(name)(self)
         if capabilities is None:
@@ -150,6 +157,14 @@ class Center:
 
     def routers(self) -> list[APIRouter]:
         return [factory(self) for factory in self._routers]
+
+    def add_app(self, path: str, factory: AppFactory) -> None:
+        """An ASGI app of a capability (the web pages), mounted at ``path`` beside the API;
+        paths under ``/api/`` stay the API's (its 404 and 405 answers included)."""
+        self._apps.append((path, factory))
+
+    def apps(self) -> list[tuple[str, ASGIApp]]:
+        return [(path, factory(self)) for path, factory in self._apps]
 
     @asynccontextmanager
     async def jobs(self) -> AsyncIterator[list[Job]]:

@@ -45,7 +45,7 @@ from ceasefire.workflow.audit import audit_all
 from ceasefire.workflow.decisions import approve, propose
 from ceasefire.workflow.findings import current
 from ceasefire.workflow.releases import incident_selections
-from ceasefire.workflow.roles import User, add_user
+from ceasefire.workflow.roles import User, add_user, list_users
 
 if TYPE_CHECKING:
     from ceasefire.witness.server import WitnessNode
@@ -226,7 +226,14 @@ class Demo:
         with engine.begin() as db:
             for contingent in mission.contingent_ids():
                 people[contingent] = {
-                    role: add_user(db, mission, f"{contingent.lower()}-{role}", role, contingent)
+                    role: add_user(
+                        db,
+                        mission,
+                        f"{contingent.lower()}-{role}",
+                        role,
+                        contingent,
+                        demo_password(f"{contingent.lower()}-{role}"),
+                    )
                     for role in ("duty_officer", "head")
                 }
         agreed, other = ranked[0], ranked[1]
@@ -431,3 +438,24 @@ class Demo:
 
 
 __all__ = ["PLACES", "Demo", "Incidents", "Node", "Place", "Record", "Simulated", "Step"]
+
+
+def demo_password(name: str) -> str:
+    """The demo's users' passwords: printed by the demo, so never for a real center."""
+    return f"{name}-demo"
+
+
+def people_of_every_role(run: Demo) -> list[User]:
+    """Adds an analyst of each contingent, the liaisons and an auditor (to look at the pages
+    with their eyes); every user of the demo, each with its password :func:`demo_password`."""
+    engine, mission = run.center.engine, run.mission
+    wanted = [(f"{c.lower()}-analyst", "analyst", c) for c in mission.contingent_ids()]
+    force = mission.config.peacekeeping_force
+    if force is not None:
+        wanted.append((f"{force.id.lower()}-liaison", "liaison", force.id))
+    wanted += [(f"{p.lower()}-liaison", "party_liaison", p) for p in mission.party_ids()]
+    wanted.append(("auditor", "auditor", ""))
+    with engine.begin() as db:
+        for n, r, a in wanted:
+            add_user(db, mission, n, r, a, demo_password(n))
+        return list_users(db)

@@ -225,3 +225,38 @@ def export_bench(
                 brss=figures["baseline_peak_rss_mb"],
             )
         )
+
+
+@app.command("web")
+def web_bench(
+    incidents: int = typer.Option(10_000, "--incidents", min=100, help="Incidents on the map."),
+    views: int = typer.Option(100, "--views", min=5, help="Map views to time."),
+    loads: int = typer.Option(3, "--loads", min=1, help="Page loads to time the first render."),
+    seed: int = typer.Option(1, "--seed"),
+    mission: str = MISSION_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """The map in Chromium: first render of N incidents, and one map view's p50/p99 against
+    paging the incidents API over the same window."""
+    from ceasefire.web.bench import run as run_web
+
+    result = run_web(load_mission(mission), incidents, views, loads, seed, console_err)
+    if as_json:
+        print_json(result)
+        return
+    console.print(
+        _(
+            "web: first map render of {n:,} incidents {first:,.0f} ms; a map view p50 {p50:,.0f} "
+            "ms, p99 {p99:,.0f} ms; {baseline}: p50 {bp50:,.0f} ms; ratio {ratio:.1f}x; peak "
+            "RSS {rss:.0f} MB"
+        ).format(
+            n=result["shown_on_first_render"],
+            first=result["first_render_ms"],
+            p50=result["map_view_p50_ms"],
+            p99=result["map_view_p99_ms"],
+            baseline=result["baseline"],
+            bp50=result["baseline_p50_ms"],
+            ratio=result["ratio"],
+            rss=result["peak_rss_mb"],
+        )
+    )

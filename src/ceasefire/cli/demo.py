@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from ceasefire.center.demo import Demo, Record, Step
+from ceasefire.center.demo import Demo, Record, Step, demo_password, people_of_every_role
 from ceasefire.cli.common import console, console_err
 from ceasefire.cli.simulate import PresetName
 from ceasefire.i18n import LANGUAGES, _
@@ -244,3 +244,14 @@ def _where_to_look(run: Demo, found: list[dict[str, object]], record: Record) ->
         )
     )
     console.print(_("  a place:         ceasefire where 39.76 46.75 --at 2021-02-01 --lang az"))
+
+    console.rule(_("The center's pages"))
+    console.print(
+        _("  serve them:      ceasefire serve {db}  ->  http://127.0.0.1:8000/").format(db=db)
+    )
+    table = Table(show_lines=False)
+    for column in (_("user"), _("role"), _("affiliation"), _("password")):
+        table.add_column(column)
+    for user in people_of_every_role(run):
+        table.add_row(user.name, user.role, user.affiliation or "-", demo_password(user.name))
+    console.print(table)

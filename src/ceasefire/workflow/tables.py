@@ -130,3 +130,28 @@ shift_officers = Table(
     Column("user_name", String(64), ForeignKey("users.name"), primary_key=True),
     Column("contingent", String(3), nullable=False),
 )
+
+# --- the screens' edit locks and handover confirmations (docs/web.md) -----------------
+
+# Who of a contingent works on an incident now: one live lock per incident and contingent, so
+# both sides work at once (parity) and two officers of one side do not write over each other.
+edit_locks = Table(
+    "edit_locks",
+    metadata,
+    Column("incident_id", String(32), primary_key=True),
+    Column("contingent", String(3), primary_key=True),
+    Column("user_name", String(64), ForeignKey("users.name"), nullable=False),
+    Column("taken_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# Each contingent's outgoing officer confirms a shift's handover report.
+handover_confirmations = Table(
+    "handover_confirmations",
+    metadata,
+    Column("shift_id", String(32), ForeignKey("shifts.id"), primary_key=True),
+    Column("contingent", String(3), primary_key=True),
+    Column("user_name", String(64), ForeignKey("users.name"), nullable=False),
+    Column("confirmed_at", UTCDateTime, nullable=False),
+    Column("ledger_index", BigKey, nullable=False),
+)

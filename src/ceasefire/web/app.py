@@ -1,0 +1,322 @@
+"""The web pages: log-in, the map, and the data the map asks for.
+
+Thin: each route reads the request, asks the library (roles, workflow, store) and renders a
+Jinja2 template. Rules of who may see or do what are the library's (``authorize``,
+``assessments.visible``, ...); a template never decides them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine, func, select
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ceasefire.api.problems import Problem, problem_response
+from ceasefire.api.releases import numbered, visible_to
+from ceasefire.i18n import LANGUAGES, _, language
+from ceasefire.incidents.tables import incidents
+from ceasefire.labels import label
+from ceasefire.ledger.tables import ledger, releases
+from ceasefire.mission.model import Mission
+from ceasefire.observations.taxonomy import CATEGORIES
+from ceasefire.timeutil import iso
+from ceasefire.web import mapdata, session
+from ceasefire.web.incidents import add_routes as incident_routes
+from ceasefire.web.pages import STATIC, SignInNeeded, Web, may, safe_next, to_login
+from ceasefire.web.shifts import add_routes as shift_routes
+from ceasefire.workflow.errors import Forbidden
+from ceasefire.workflow.roles import end_session, start_session
+
+WINDOWS_H = (6, 24, 72, 168, 720)
+"""The time windows the map offers (hours before the chosen time)."""
+EVENT_POLL_S = 2.0
+
+
+def create_web(engine: Engine, mission: Mission, lock: threading.Lock) -> FastAPI:
+    """The web app, mounted at ``/`` beside the API (:func:`ceasefire.web.plug`)."""
+    web = Web(engine, mission, lock)
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.exception_handler(SignInNeeded)
+    def sign_in(request: Request, needed: SignInNeeded) -> Response:
+        if request.url.path.endswith(".json") or request.headers.get("hx-request"):
+            return JSONResponse({"sign_in": "/login"}, status_code=401)
+        return to_login(needed.path, needed.expired)
+
+    @app.exception_handler(StarletteHTTPException)
+    def not_here(request: Request, error: StarletteHTTPException) -> Response:
+        """A page for a browser; problem details, like the API's, for a program."""
+        if "text/html" not in request.headers.get("accept", ""):
+            return problem_response(Problem(error.status_code, str(error.detail)), request)
+        user = session.signed_in(engine, request)
+        return web.render(request, "error.html", user, error.status_code, message=str(error.detail))
+
+    @app.exception_handler(Forbidden)
+    def forbidden(request: Request, refused: Forbidden) -> Response:
+        user = session.signed_in(engine, request)
+        return web.render(request, "error.html", user, 403, message=str(refused))
+
+    # -- log-in, log-out, language -----------------------------------------------------------
+
+    @app.get("/")
+    def home(request: Request) -> Response:
+        user = session.signed_in(engine, request)
+        if user is None:
+            return RedirectResponse("/login", status_code=303)
+        return RedirectResponse(_start_page(user), status_code=303)
+
+    @app.get("/login")
+    def login_page(request: Request, next: str = "/", expired: bool = False) -> Response:
+        return web.render(
+            request, "login.html", None, next=safe_next(next), expired=expired, name=""
+        )
+
+    @app.post("/login")
+    async def log_in(request: Request) -> Response:
+        data = await web.form(request)
+        name, password = data.get("name", "").strip(), data.get("password", "")
+        target = safe_next(data.get("next"))
+        try:
+            user, token = await run_in_threadpool(
+                web.write, lambda db: start_session(db, name, password)
+            )
+        except Forbidden:
+            with language(web.language_of(request)):
+                error = _("Wrong user name or password.")
+            return web.render(request, "login.html", None, 401, next=target, error=error, name=name)
+        response = RedirectResponse(target if target != "/" else _start_page(user), 303)
+        session.set_session(response, token)
+        response.delete_cookie(session.PRE_COOKIE, path="/")
+        return response
+
+    @app.post("/logout")
+    async def log_out(request: Request) -> Response:
+        await web.form(request)
+        token = request.cookies.get(session.SESSION_COOKIE)
+        if token and session.signed_in(engine, request) is not None:
+            await run_in_threadpool(web.write, lambda db: end_session(db, token))
+        response = RedirectResponse("/login", status_code=303)
+        session.clear_session(response)
+        return response
+
+    @app.post("/language")
+    async def choose_language(request: Request) -> Response:
+        data = await web.form(request)
+        lang = data.get("lang", "")
+        response = RedirectResponse(safe_next(data.get("next")), status_code=303)
+        if lang in LANGUAGES:
+            response.set_cookie(
+                session.LANG_COOKIE,
+                lang,
+                max_age=365 * 86400,
+                secure=True,
+                httponly=True,
+                samesite="strict",
+                path="/",
+            )
+        return response
+
+    # -- the map -----------------------------------------------------------------------------
+
+    @app.get("/map")
+    def map_page(request: Request, at: str | None = None, hours: int = 24) -> Response:
+        user = web.user(request)
+        first, last = web.read(lambda db: _extent(db, mission))
+        chosen = _time(at, last)
+        lang = web.language_of(request)
+        return web.render(
+            request,
+            "map.html",
+            user,
+            at=iso(chosen),
+            hours=hours if hours in WINDOWS_H else 24,
+            windows=WINDOWS_H,
+            first=iso(first),
+            last=iso(last),
+            settlements=mapdata.settlements(mission, lang),
+            shade={c: n for n, c in enumerate(mission.config.neutral_order)},
+            statuses={
+                s: label("incident_status", s) for s in ("open", "assessing", "finding", "disputed")
+            },
+            categories={c: label("category", c) for c in CATEGORIES},
+            area=list(mission.config.area),
+            sees_incidents=may(user, "read_incident"),
+            sees_observations=may(user, "read_observations", _force(mission)),
+        )
+
+    @app.get("/map/zones.json")
+    def map_zones(request: Request, at: str | None = None) -> Response:
+        web.user(request)
+        _first, last = web.read(lambda db: _extent(db, mission))
+        data = mapdata.zones_at(mission, _time(at, last), web.language_of(request))
+        return _json(data)
+
+    @app.get("/map/incidents.json")
+    def map_incidents(
+        request: Request, bbox: str | None = None, at: str | None = None, hours: int = 24
+    ) -> Response:
+        user = web.user(request)
+        if not may(user, "read_incident"):
+            raise Forbidden(_("Your role does not read incidents."))
+        since, until = _window(at, hours)
+        box = _bbox(bbox)
+        return _json(web.read(lambda db: mapdata.incidents_in(db, box, since, until)))
+
+    @app.get("/map/observations.json")
+    def map_observations(
+        request: Request, bbox: str | None = None, at: str | None = None, hours: int = 24
+    ) -> Response:
+        user = web.user(request)
+        if not may(user, "read_observations", _force(mission)):
+            raise Forbidden(_("Your role does not read observations."))
+        since, until = _window(at, hours)
+        box = _bbox(bbox)
+        data = web.read(lambda db: mapdata.observations_in(db, box, since, until))
+        data["tracks"] = web.read(lambda db: mapdata.tracks_in(db, since, until))
+        return _json(data)
+
+    incident_routes(app, web)
+    shift_routes(app, web)
+
+    # -- releases: what went to each party and the force --------------------------------------
+
+    @app.get("/releases")
+    def releases_page(request: Request) -> Response:
+        user = web.user(request)
+        if not may(user, "read_releases", (user.affiliation,)) and user.contingent is None:
+            raise Forbidden(_("Your role does not read releases."))
+        listed = numbered(web.read(lambda db: _releases(db, user)))
+        return web.render(request, "releases.html", user, releases=listed[::-1])
+
+    @app.get("/releases/{release_id}.json")
+    def release_bundle(request: Request, release_id: str) -> Response:
+        user = web.user(request)
+        found = dict(numbered(web.read(lambda db: _releases(db, user)))).get(release_id)
+        text = None
+        if found is not None:
+            query = select(releases.c.bundle).where(releases.c.id == found.id)
+            text = web.read(lambda db: db.execute(query).scalar_one_or_none())
+        if text is None:
+            message = _("No such release for you.")
+            return web.render(request, "error.html", user, 404, message=message)
+        return Response(
+            text,
+            media_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="release-{release_id}.json"'},
+        )
+
+    @app.get("/map/coverage.json")
+    def map_coverage(request: Request, at: str | None = None, hours: int = 24) -> Response:
+        user = web.user(request)
+        if not may(user, "read_observations", _force(mission)):
+            raise Forbidden(_("Your role does not read observations."))
+        since, until = _window(at, hours)
+        return _json(mapdata.coverage_gaps(engine, mission, web.enricher(), since, until))
+
+    @app.get("/events")
+    async def events(request: Request) -> Response:
+        """Server-sent events: ``change`` whenever the record grows or an incident changes, so
+        open pages fetch what they show again without reloading."""
+        web.user(request)
+
+        async def stream() -> AsyncIterator[str]:
+            seen = await run_in_threadpool(web.read, _stamp)
+            yield "retry: 3000\n\n"
+            while not await request.is_disconnected():
+                await asyncio.sleep(EVENT_POLL_S)
+                now = await run_in_threadpool(web.read, _stamp)
+                if now != seen:
+                    seen = now
+                    yield f"event: change\ndata: {mapdata.dumps(now).decode()}\n\n"
+                else:
+                    yield ": quiet\n\n"  # keeps proxies and the browser from closing it
+
+        return StreamingResponse(
+            stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+        )
+
+    return app
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _releases(db: Any, user: Any) -> list[Any]:
+    """The releases the user may read (the API's rule: a liaison only its own), in id order."""
+    query = select(
+        releases.c.id,
+        releases.c.released_to,
+        releases.c.released_at,
+        releases.c.entries,
+        releases.c.bundle_sha256,
+    ).order_by(releases.c.id)
+    condition = visible_to(user)
+    return list(db.execute(query if condition is None else query.where(condition)).all())
+
+
+def _stamp(db: Any) -> list[Any]:
+    """What moves when something new is there: the log's size and the latest incident change."""
+    size = db.execute(select(func.max(ledger.c.index))).scalar()
+    changed = db.execute(select(func.max(incidents.c.updated_at))).scalar()
+    return [size, iso(changed) if changed is not None else None]
+
+
+def _start_page(user: Any) -> str:
+    return "/releases" if user.role in ("liaison", "party_liaison") else "/map"
+
+
+def _force(mission: Mission) -> tuple[str, ...]:
+    force = mission.config.peacekeeping_force
+    return (force.id,) if force is not None else ()
+
+
+def _extent(db: Any, mission: Mission) -> tuple[datetime, datetime]:
+    """From the mission's start to the latest incident (or now, with none)."""
+    first = mission.config.period.start.astimezone(UTC)
+    latest = db.execute(select(func.max(incidents.c.ended_at))).scalar()
+    last = latest if latest is not None else datetime.now(UTC)
+    if last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)
+    return first, max(first + timedelta(days=1), last)
+
+
+def _time(text: str | None, default: datetime) -> datetime:
+    if not text:
+        return default
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return default
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _window(at: str | None, hours: int) -> tuple[datetime, datetime]:
+    until = _time(at, datetime.now(UTC))
+    hours = hours if hours in WINDOWS_H else 24
+    return until - timedelta(hours=hours), until
+
+
+def _bbox(text: str | None) -> mapdata.Box | None:
+    if not text:
+        return None
+    try:
+        parts = [float(p) for p in text.split(",")]
+    except ValueError:
+        return None
+    if len(parts) != 4:
+        return None
+    return (parts[0], parts[1], parts[2], parts[3])
+
+
+def _json(data: Any) -> Response:
+    return Response(mapdata.dumps(data), media_type="application/json")

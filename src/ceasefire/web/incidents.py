@@ -1,0 +1,469 @@
+"""The work pages: the incident queue, one incident (observations, both assessments side by side,
+the joint finding, decisions, the ledger proof of each record), the decisions and the locks.
+
+What a user may read or do is the library's: assessments come from
+:func:`ceasefire.workflow.assessments.latest` (blind until both have submitted), findings from
+:func:`findings.current`, decisions from :mod:`decisions`; a refusal of the library is shown
+beside the form, in the user's language. A page carries the incident's stamp; a form sent from
+a page that is no longer current is refused and shown again with what was typed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Connection, func, select
+
+from ceasefire.i18n import _
+from ceasefire.incidents.queries import get_incident
+from ceasefire.incidents.tables import incidents
+from ceasefire.ledger import log
+from ceasefire.ledger.cosign import latest_checkpoint
+from ceasefire.ledger.merkle import ProofError, leaf_hash, verify_inclusion
+from ceasefire.mission.model import REACTIONS, SEVERITIES
+from ceasefire.observations.taxonomy import CATEGORIES
+from ceasefire.timeutil import iso
+from ceasefire.web.pages import Web, may
+from ceasefire.workflow import assessments, decisions, findings, locks
+from ceasefire.workflow.errors import WorkflowError
+from ceasefire.workflow.tables import assessments as assessment_rows
+from ceasefire.workflow.tables import decision_steps
+from ceasefire.workflow.tables import decisions as decision_rows
+
+OPEN_STATUSES = ("open", "assessing", "disputed")
+STATUS_RANK = {"disputed": 0, "open": 1, "assessing": 2, "finding": 3}
+SEVERITY_RANK = {s: n for n, s in enumerate(reversed(SEVERITIES))}
+CORROBORATIONS = ("both_contingents", "several_contingents", "several_platforms", "single_source")
+QUEUE_LIMIT = 300
+
+
+def stamp(db: Connection, incident_id: str) -> str:
+    """A short digest of what an incident's page shows: it changes with any new step."""
+    status, updated = db.execute(
+        select(incidents.c.status, incidents.c.updated_at).where(incidents.c.id == incident_id)
+    ).one()
+    n_assessments = db.execute(
+        select(func.count()).where(assessment_rows.c.incident_id == incident_id)
+    ).scalar()
+    n_steps = db.execute(
+        select(func.count())
+        .select_from(decision_steps.join(decision_rows))
+        .where(decision_rows.c.incident_id == incident_id)
+    ).scalar()
+    text = f"{status}|{iso(updated)}|{n_assessments}|{n_steps}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def proofs(web: Web, db: Connection, indexes: list[int]) -> dict[int, dict[str, Any]]:
+    """For each ledger index: whether the entry's own text hashes into the latest cosigned
+    checkpoint (RFC 9162 inclusion, checked here), or that it is newer than the checkpoint."""
+    checkpoint = latest_checkpoint(db)
+    found: dict[int, dict[str, Any]] = {}
+    if not indexes:
+        return found
+    tree = web.tree(db)
+    for entry in log.entries_at(db, sorted(set(indexes))):
+        if checkpoint is None or entry.index >= checkpoint.size:
+            found[entry.index] = {"index": entry.index, "verified": None, "size": None}
+            continue
+        try:
+            proof = tree.tree.inclusion_proof(entry.index, checkpoint.size)
+            verify_inclusion(
+                leaf_hash(entry.entry.encode("utf-8")),
+                entry.index,
+                checkpoint.size,
+                proof,
+                checkpoint.root_hash,
+            )
+            verified = True
+        except ProofError:
+            verified = False
+        found[entry.index] = {"index": entry.index, "verified": verified, "size": checkpoint.size}
+    return found
+
+
+def add_routes(app: FastAPI, web: Web) -> None:
+    mission = web.mission
+    contingents = mission.contingent_ids()
+
+    # -- the queue ---------------------------------------------------------------------------
+
+    @app.get("/queue")
+    def queue(
+        request: Request,
+        status: str = "",
+        zone: str = "",
+        category: str = "",
+        corroboration: str = "",
+        since: str = "",
+        until: str = "",
+    ) -> Response:
+        user = web.user(request)
+        web.require(user, "read_incident")
+        c = incidents.c
+        query = select(
+            c.id,
+            c.status,
+            c.category,
+            c.severity,
+            c.corroboration,
+            c.started_at,
+            c.contingents,
+            c.zones,
+            c.settlement_id,
+            c.settlement_distance_m,
+            c.settlement_bearing_deg,
+        ).where(c.status != "superseded")
+        if status == "":
+            query = query.where(c.status.in_(OPEN_STATUSES))
+        elif status != "all":
+            query = query.where(c.status == status)
+        if zone:
+            query = query.where(c.zones.contains(f'"{zone}"'))
+        if category in CATEGORIES:
+            query = query.where(c.categories.contains(f'"{category}"'))
+        if corroboration in CORROBORATIONS:
+            query = query.where(c.corroboration == corroboration)
+        start, end = _day(since), _day(until)
+        if start is not None:
+            query = query.where(c.ended_at >= start)
+        if end is not None:
+            query = query.where(c.started_at < end + timedelta(days=1))
+        query = query.order_by(c.started_at.desc()).limit(QUEUE_LIMIT)
+
+        def step(db: Connection) -> tuple[list[Any], dict[str, Any], dict[str, int]]:
+            rows = list(db.execute(query).all())
+            held = locks.live_locks(db, [r.id for r in rows])
+            pending: dict[str, int] = {}
+            for d in db.execute(
+                select(decision_rows.c.incident_id, func.count())
+                .where(decision_rows.c.state.in_(decisions.PENDING))
+                .group_by(decision_rows.c.incident_id)
+            ):
+                pending[d[0]] = d[1]
+            return rows, held, pending
+
+        rows, held, pending = web.read(step)
+        # urgency: disputes and new incidents first, the gravest first, then pending
+        # decisions, then the newest
+        rows = sorted(
+            rows,
+            key=lambda r: (
+                STATUS_RANK.get(r.status, 9),
+                SEVERITY_RANK.get(r.severity or "low", 9),
+                -pending.get(r.id, 0),
+                -r.started_at.timestamp(),
+            ),
+        )
+        lang = web.language_of(request)
+        places = {s.id: mission.settlement_name(s, lang) for s in mission.settlements}
+        return web.render(
+            request,
+            "queue.html",
+            user,
+            rows=rows,
+            held=held,
+            pending=pending,
+            places=places,
+            filters={
+                "status": status,
+                "zone": zone,
+                "category": category,
+                "corroboration": corroboration,
+                "since": since,
+                "until": until,
+            },
+            statuses=["all", "open", "assessing", "finding", "disputed"],
+            zones=[
+                (z.id, z.names.get(lang) or z.id)
+                for z in mission.zones
+                if z.kind != "line_of_contact"
+            ],
+            categories=CATEGORIES,
+            corroborations=CORROBORATIONS,
+            limit=QUEUE_LIMIT,
+        )
+
+    # -- one incident ------------------------------------------------------------------------
+
+    def incident_page(
+        request: Request,
+        incident_id: str,
+        status_code: int = 200,
+        errors: dict[str, str] | None = None,
+        typed: dict[str, str] | None = None,
+        form: str = "",
+    ) -> Response:
+        user = web.user(request)
+        web.require(user, "read_incident")
+        lang = web.language_of(request)
+        incident = get_incident(web.engine, mission, incident_id, lang)
+        if incident is None:
+            return web.render(
+                request,
+                "error.html",
+                user,
+                404,
+                message=_("no such incident: {id}").format(id=incident_id),
+            )
+
+        def step(db: Connection) -> dict[str, Any]:
+            seen = assessments.latest(db, mission, user, incident_id)
+            blind = assessments.is_blind(db, mission, incident_id)
+            found = findings.current(db, user, incident_id)
+            made = decisions.list_decisions(db, mission, user, incident_id=incident_id)
+            held = locks.live_locks(db, [incident_id]).get(incident_id, {})
+            indexes = [a.ledger_index for a in seen.values()]
+            indexes += [s.ledger_index for d in made if not d.withheld for s in d.steps]
+            if found is not None:
+                indexes.append(found.ledger_index)
+            return {
+                "seen": seen,
+                "blind": blind,
+                "finding": found,
+                "decisions": [_shown(d) for d in made],
+                "held": held,
+                "proofs": proofs(web, db, indexes),
+                "stamp": stamp(db, incident_id),
+            }
+
+        data = web.read(step)
+        clauses = mission.config.clauses
+        return web.render(
+            request,
+            "incident.html",
+            user,
+            status_code,
+            incident=incident,
+            errors=errors or {},
+            typed=typed or {},
+            sent_form=form,
+            clauses=clauses,
+            parties=mission.party_ids(),
+            severities=SEVERITIES,
+            reactions=REACTIONS,
+            policy=mission.config.policy,
+            lock_minutes=int(locks.LOCK_MINUTES),
+            may_assess=may(user, "submit_assessment"),
+            may_propose=may(user, "propose_decision"),
+            **data,
+        )
+
+    @app.get("/incidents/{incident_id}")
+    def show_incident(request: Request, incident_id: str) -> Response:
+        return incident_page(request, incident_id)
+
+    def stale_or_locked(db: Connection, user: Any, incident_id: str, sent: str) -> str | None:
+        """Why a form must not be applied: the page is stale or another officer holds the lock."""
+        if sent != stamp(db, incident_id):
+            return _(
+                "This incident changed since you opened the page; look at it again. What you "
+                "typed is kept below."
+            )
+        try:
+            locks.check(db, user, incident_id)
+        except WorkflowError as refused:
+            return str(refused)
+        return None
+
+    @app.post("/incidents/{incident_id}/assessment")
+    async def post_assessment(request: Request, incident_id: str) -> Response:
+        user = web.user(request)
+        data = await web.form(request)
+        clauses_sent = [
+            v
+            for k, v in (await request.form()).multi_items()
+            if k == "clauses" and isinstance(v, str)
+        ]
+        errors = _assessment_errors(data, clauses_sent, mission)
+        if not errors:
+
+            def step(db: Connection) -> str | None:
+                refused = stale_or_locked(db, user, incident_id, data.get("stamp", ""))
+                if refused is not None:
+                    return refused
+                assessments.submit(
+                    db,
+                    mission,
+                    user,
+                    incident_id,
+                    violation=data.get("violation", ""),
+                    clauses=clauses_sent,
+                    attribution=data.get("attribution", ""),
+                    severity=data.get("severity") or None,
+                    remarks=data.get("remarks", ""),
+                )
+                return None
+
+            try:
+                refused = web.write(step)
+            except WorkflowError as error:
+                refused = str(error)
+            if refused is None:
+                return RedirectResponse(
+                    f"/incidents/{incident_id}?done=assessment#assessments", 303
+                )
+            errors["form"] = refused
+        typed = {**data, "clauses": ",".join(clauses_sent)}
+        return incident_page(
+            request, incident_id, 409 if "form" in errors else 422, errors, typed, "assessment"
+        )
+
+    @app.post("/incidents/{incident_id}/decisions")
+    async def post_decision(request: Request, incident_id: str) -> Response:
+        user = web.user(request)
+        data = await web.form(request)
+        errors: dict[str, str] = {}
+        reaction = data.get("reaction", "")
+        if reaction not in REACTIONS:
+            errors["reaction"] = _("Choose a reaction of the catalogue.")
+        if reaction == "request_explanation" and data.get("party") not in mission.party_ids():
+            errors["party"] = _("Name the party asked to explain.")
+        if reaction == "request_reobservation" and data.get("contingent") not in contingents:
+            errors["contingent"] = _("Name whose drones should look again.")
+        if not errors:
+
+            def step(db: Connection) -> str | None:
+                refused = stale_or_locked(db, user, incident_id, data.get("stamp", ""))
+                if refused is not None:
+                    return refused
+                decisions.propose(
+                    db,
+                    mission,
+                    user,
+                    incident_id,
+                    reaction,
+                    party=data.get("party") if reaction == "request_explanation" else None,
+                    contingent=data.get("contingent")
+                    if reaction == "request_reobservation"
+                    else None,
+                    urgent=data.get("urgent") == "on",
+                    remarks=data.get("remarks", ""),
+                )
+                return None
+
+            try:
+                refused = web.write(step)
+            except WorkflowError as error:
+                refused = str(error)
+            if refused is None:
+                return RedirectResponse(f"/incidents/{incident_id}?done=decision#decisions", 303)
+            errors["form"] = refused
+        return incident_page(
+            request, incident_id, 409 if "form" in errors else 422, errors, data, "decision"
+        )
+
+    steps = {
+        "approve": decisions.approve,
+        "reject": decisions.reject,
+        "confirm": decisions.confirm,
+        "contest": decisions.contest,
+    }
+
+    @app.post("/decisions/{decision_id}/{verdict}")
+    async def decide(request: Request, decision_id: str, verdict: str) -> Response:
+        user = web.user(request)
+        data = await web.form(request)
+        back = data.get("back", "/decisions")
+        back = back if back.startswith("/") and not back.startswith("//") else "/decisions"
+        act = steps.get(verdict)
+        if act is None:
+            return web.render(request, "error.html", user, 404, message=verdict)
+        try:
+            web.write(
+                lambda db: act(db, mission, user, decision_id, remarks=data.get("remarks", ""))
+            )
+        except WorkflowError as refused:
+            sep = "&" if "?" in back else "?"
+            return RedirectResponse(f"{back}{sep}refused={_quote(str(refused))}#decisions", 303)
+        return RedirectResponse(back.split("#")[0] + "#decisions", 303)
+
+    @app.get("/decisions")
+    def decisions_page(request: Request, pending: bool = True, refused: str = "") -> Response:
+        user = web.user(request)
+        web.require(user, "read_decisions")
+        made = web.read(lambda db: decisions.list_decisions(db, mission, user, pending=pending))
+        return web.render(
+            request,
+            "decisions.html",
+            user,
+            made=[_shown(d) for d in reversed(made)],
+            pending=pending,
+            refused=refused,
+            now=datetime.now(UTC),
+        )
+
+    # -- locks -------------------------------------------------------------------------------
+
+    @app.post("/incidents/{incident_id}/lock")
+    async def lock(request: Request, incident_id: str) -> Response:
+        user = web.user(request)
+        data = await web.form(request)
+        action = data.get("action", "take")
+        try:
+            if action == "release":
+                web.write(lambda db: locks.release(db, user, incident_id))
+            elif action == "take_over":
+                web.write(lambda db: locks.take_over(db, user, incident_id, data.get("reason", "")))
+            else:
+                web.write(lambda db: locks.take(db, user, incident_id))
+        except WorkflowError as refused:
+            return incident_page(request, incident_id, 409, {"lock": str(refused)}, data, "lock")
+        if request.headers.get("hx-request"):
+            return Response(status_code=204)
+        return RedirectResponse(f"/incidents/{incident_id}#work", 303)
+
+
+def _shown(decision: decisions.Decision) -> dict[str, Any]:
+    """What the user may read of a decision (the library's form: a decision on a blind
+    incident shows the other side nothing of its view), with each step's log entry."""
+    view = decision.shown()
+    view["ledger_indexes"] = [] if decision.withheld else [s.ledger_index for s in decision.steps]
+    return view
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text[:300])
+
+
+def _day(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC) if text else None
+    except ValueError:
+        return None
+
+
+def _assessment_errors(data: dict[str, str], clauses: list[str], mission: Any) -> dict[str, str]:
+    """Each bad field with the library's own message (the same catalog entries)."""
+    errors: dict[str, str] = {}
+    if data.get("violation") not in assessments.VIOLATIONS:
+        errors["violation"] = _("violation must be one of {choices}").format(
+            choices=", ".join(assessments.VIOLATIONS)
+        )
+    known = {c.id for c in mission.config.clauses}
+    unknown = sorted(set(clauses) - known)
+    if unknown:
+        errors["clauses"] = _("no such clause in the agreement: {ids}").format(
+            ids=", ".join(unknown)
+        )
+    elif data.get("violation") == "yes" and not clauses:
+        errors["clauses"] = _("a violation names at least one clause")
+    parties = [*mission.party_ids(), assessments.NOT_ATTRIBUTED]
+    if data.get("attribution") not in parties:
+        errors["attribution"] = _("attribution must be one of {choices}").format(
+            choices=", ".join(parties)
+        )
+    if data.get("severity") and data.get("severity") not in SEVERITIES:
+        errors["severity"] = _("severity must be one of {choices}").format(
+            choices=", ".join(SEVERITIES)
+        )
+    return errors
+
+
+__all__ = ["add_routes", "proofs", "stamp"]

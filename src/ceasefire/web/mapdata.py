@@ -1,0 +1,210 @@
+"""What the map draws, as GeoJSON: the zones valid at a time, settlements in a language, and the
+incidents, observations and drone tracks of a box and a time window.
+
+The page asks only for what it shows (the visible box and the chosen time), so a store of
+years stays quick to look at; the answers are lean (only what a marker or a line needs).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import orjson
+import shapely
+from pyproj import Transformer
+from shapely.geometry import mapping
+from shapely.ops import substring
+from sqlalchemy import Connection, Engine, select
+
+from ceasefire.geo.engine import Enricher
+from ceasefire.incidents.tables import incidents
+from ceasefire.mission.model import Mission
+from ceasefire.store.schema import observations, track_points
+from ceasefire.timeutil import iso
+
+MAX_INCIDENTS = 20_000
+MAX_OBSERVATIONS = 5_000
+MAX_TRACK_POINTS = 20_000
+Box = tuple[float, float, float, float]
+
+
+def zones_at(mission: Mission, at: datetime, lang: str) -> dict[str, Any]:
+    """The mission's zones and lines valid at ``at``, named in ``lang``."""
+    features = [
+        {
+            "type": "Feature",
+            "id": zone.id,
+            "geometry": mapping(zone.geometry),
+            "properties": {
+                "kind": zone.kind,
+                "name": zone.names.get(lang) or zone.names.get("en") or zone.id,
+                "party": zone.party,
+                "valid_from": iso(zone.valid_from),
+                "valid_until": iso(zone.valid_until) if zone.valid_until else None,
+                "illustrative": zone.illustrative,
+            },
+        }
+        for zone in mission.zones
+        if zone.valid_at(at)
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def settlements(mission: Mission, lang: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": mission.settlement_name(s, lang),
+            "lat": s.lat,
+            "lon": s.lon,
+            "population": s.population,
+        }
+        for s in mission.settlements
+    ]
+
+
+def _in_box(table: Any, box: Box | None) -> list[Any]:
+    if box is None:
+        return []
+    min_lon, min_lat, max_lon, max_lat = box
+    return [table.c.lat.between(min_lat, max_lat), table.c.lon.between(min_lon, max_lon)]
+
+
+INCIDENT_COLUMNS = ("id", "lon", "lat", "status", "corroboration", "category", "severity", "t")
+
+
+def incidents_in(
+    db: Connection, box: Box | None, since: datetime, until: datetime
+) -> dict[str, Any]:
+    """Incidents that overlap the window in the box, newest first: what a marker needs, as
+    rows of :data:`INCIDENT_COLUMNS` (``t``: the start in seconds since 1970), a tenth of the
+    bytes of GeoJSON for 10,000 markers."""
+    c = incidents.c
+    rows = db.execute(
+        select(c.id, c.lon, c.lat, c.status, c.corroboration, c.category, c.severity, c.started_at)
+        .where(
+            c.status != "superseded",
+            c.started_at < until,
+            c.ended_at >= since,
+            *_in_box(incidents, box),
+        )
+        .order_by(c.started_at.desc())
+        .limit(MAX_INCIDENTS)
+    ).all()
+    return {
+        "columns": INCIDENT_COLUMNS,
+        "rows": [
+            (r[0], round(r[1], 5), round(r[2], 5), r[3], r[4], r[5], r[6], int(r[7].timestamp()))
+            for r in rows
+        ],
+        "truncated": len(rows) == MAX_INCIDENTS,
+    }
+
+
+def observations_in(
+    db: Connection, box: Box | None, since: datetime, until: datetime
+) -> dict[str, Any]:
+    c = observations.c
+    rows = db.execute(
+        select(c.contingent, c.source_id, c.lat, c.lon, c.category, c.observed_at, c.incident_id)
+        .where(c.observed_at >= since, c.observed_at < until, *_in_box(observations, box))
+        .order_by(c.observed_at.desc())
+        .limit(MAX_OBSERVATIONS)
+    ).all()
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": f"{r.contingent}/{r.source_id}",
+                "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
+                "properties": {
+                    "contingent": r.contingent,
+                    "category": r.category,
+                    "observed_at": iso(r.observed_at),
+                    "incident": r.incident_id,
+                },
+            }
+            for r in rows
+        ],
+    }
+
+
+def tracks_in(db: Connection, since: datetime, until: datetime) -> dict[str, Any]:
+    """Drone tracks of the window: one line per platform and sortie."""
+    c = track_points.c
+    rows = db.execute(
+        select(c.platform_id, c.contingent, c.sortie, c.lat, c.lon)
+        .where(c.time >= since, c.time < until)
+        .order_by(c.platform_id, c.sortie, c.time)
+        .limit(MAX_TRACK_POINTS)
+    ).all()
+    lines: dict[tuple[str, str | None], dict[str, Any]] = {}
+    for r in rows:
+        key = (r.platform_id, r.sortie)
+        line = lines.setdefault(
+            key,
+            {
+                "type": "Feature",
+                "geometry": {"type": "LineString", "coordinates": []},
+                "properties": {"platform": r.platform_id, "contingent": r.contingent},
+            },
+        )
+        line["geometry"]["coordinates"].append([round(r.lon, 5), round(r.lat, 5)])
+    features = [f for f in lines.values() if len(f["geometry"]["coordinates"]) > 1]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def dumps(data: Any) -> bytes:
+    return orjson.dumps(data)
+
+
+def coverage_gaps(
+    engine: Engine, mission: Mission, enricher: Enricher, since: datetime, until: datetime
+) -> dict[str, Any]:
+    """Each contingent's share of the line of contact watched in the window, and the stretches
+    it left unwatched longer than the threshold, as lines to draw
+    (:func:`ceasefire.incidents.coverage.coverage` measures; this only draws its answer)."""
+    from ceasefire.incidents.coverage import coverage  # scipy: only when coverage is asked for
+
+    found = coverage(engine, mission, since, until, enricher=enricher)
+    back = Transformer.from_crs(enricher.crs, 4326, always_xy=True)
+    # the line's parts in the order coverage() walks them, in metres
+    lines = [z.geometry for z in mission.zones if z.kind == "line_of_contact" and z.valid_at(since)]
+    parts = []
+    offset = 0.0
+    for part in (p for line in lines for p in shapely.get_parts(line)):
+        coords = np.asarray(part.coords)[:, :2]
+        x, y = enricher.to_metric(coords[:, 0], coords[:, 1])
+        metric = shapely.LineString(np.column_stack([x, y]))
+        parts.append((offset, metric))
+        offset += metric.length
+
+    def drawn(gaps: list[dict[str, Any]]) -> dict[str, Any]:
+        pieces = []
+        for gap in gaps:
+            start, end = gap["from_km"] * 1000, gap["to_km"] * 1000
+            for at, metric in parts:
+                lo, hi = max(start - at, 0.0), min(end - at, metric.length)
+                if hi <= lo:
+                    continue
+                cut = np.asarray(substring(metric, lo, hi).coords)
+                lon, lat = back.transform(cut[:, 0], cut[:, 1])
+                pieces.append(
+                    [
+                        [round(float(a), 5), round(float(b), 5)]
+                        for a, b in zip(lon, lat, strict=True)
+                    ]
+                )
+        return {"type": "MultiLineString", "coordinates": pieces}
+
+    return {
+        "line_km": found["line_km"],
+        "gap_threshold_h": found["gap_threshold_h"],
+        "contingents": {
+            c: {"covered_share": float(v["covered_share"]), "gaps": drawn(v["gaps"])}
+            for c, v in found["contingents"].items()
+        },
+        "covered_share_all": float(found["covered_share_all"]),
+    }

@@ -1,0 +1,160 @@
+// The common operational picture: zones and the line as they were at the chosen time, the
+// incidents (clustered) of the visible box and time window, observations and drone tracks.
+// Everything comes from the center itself: no tiles, no CDN (Natural Earth borders are shipped).
+(function () {
+  "use strict";
+  const config = JSON.parse(document.getElementById("map-config").textContent);
+  const places = JSON.parse(document.getElementById("settlements").textContent);
+  const text = config.text;
+  const first = Date.parse(config.first), last = Date.parse(config.last);
+  const slider = document.getElementById("at-slider");
+  const atInput = document.getElementById("at-input");
+  const atText = document.getElementById("at-text");
+  const hours = document.getElementById("hours");
+  const counts = document.getElementById("counts");
+  const showObs = document.getElementById("show-obs");
+  const showNames = document.getElementById("show-names");
+  const showCoverage = document.getElementById("show-coverage");
+  const coverageText = document.getElementById("coverage-text");
+  const colours = { open: "#e69f00", assessing: "#56b4e9", finding: "#009e73", disputed: "#cc79a7" };
+  const shades = ["#5fd3c6", "#c3a6f0"];
+  const zoneStyle = {
+    controlled_area: (p) => ({ color: "#7d8894", weight: 1, fillColor: p.party === "AZ" ? "#cdbb80" : "#9fb0d8", fillOpacity: 0.16 }),
+    peacekeeping_zone: () => ({ color: "#e8ebef", weight: 1.5, dashArray: "6 4", fill: false }),
+    corridor: () => ({ color: "#f0b27a", weight: 1.5, dashArray: "2 4", fillOpacity: 0.08 }),
+    handover_area: () => ({ color: "#ffffff", weight: 1, dashArray: "1 5", fill: false }),
+    line_of_contact: () => ({ color: "#ffd166", weight: 3.5 }),
+    road: () => ({ color: "#9aa4ae", weight: 1.5, dashArray: "4 3" }),
+  };
+
+  let at = Date.parse(config.at);
+  // the mission's zone first, UTC beside, in the page's language
+  const local = new Intl.DateTimeFormat(config.lang, { dateStyle: "medium", timeStyle: "short", timeZone: config.zone });
+  const utc = new Intl.DateTimeFormat(config.lang, { timeStyle: "short", timeZone: "UTC" });
+  const format = { format: (t) => `${local.format(t)} (${config.zone}) · ${utc.format(t)} UTC` };
+
+  const map = L.map("map", { preferCanvas: true, minZoom: 4, maxZoom: 16, zoomSnap: 0.5, keyboard: true, attributionControl: true });
+  map.attributionControl.setPrefix(false);
+  map.attributionControl.addAttribution("Natural Earth · GeoNames");
+  const [w, s, e, n] = config.area;
+  map.fitBounds([[s, w], [n, e]]);
+
+  // base map: Natural Earth countries, drawn on a canvas below everything else
+  map.createPane("base").style.zIndex = 200;
+  fetch("/static/vendor/countries-50m.json").then((r) => r.json()).then((topo) => {
+    const land = topojson.feature(topo, topo.objects.countries);
+    L.geoJSON(land, { pane: "base", interactive: false, style: { color: "#5b6672", weight: 1, fillColor: "#1f262d", fillOpacity: 1 } }).addTo(map);
+  });
+
+  const zones = L.geoJSON(null, {
+    style: (f) => (zoneStyle[f.properties.kind] || (() => ({ color: "#888", weight: 1 })))(f.properties),
+    pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 5, color: "#fff", weight: 1, fillColor: "#8cc8ff", fillOpacity: 1 }),
+    onEachFeature: (f, layer) => layer.bindTooltip(f.properties.name, { sticky: true }),
+  }).addTo(map);
+
+  const names = L.layerGroup(places.map((p) => L.circleMarker([p.lat, p.lon], { radius: 2, color: "#e8ebef", weight: 1, interactive: false })
+    .bindTooltip(p.name, { permanent: true, direction: "right", className: "place", offset: [4, 0] })));
+  const placeNames = () => (showNames.checked && map.getZoom() >= 9 ? names.addTo(map) : names.remove());
+  showNames.addEventListener("change", placeNames);
+  map.on("zoomend", placeNames);
+
+  const clusters = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 45 });
+  clusters.addTo(map);
+  const observed = L.layerGroup().addTo(map);
+
+  // one row per incident: id, lon, lat, status, corroboration, category, severity, t
+  const marker = (row) => {
+    const [id, lon, lat, status, corroboration, category, , t] = row;
+    const both = corroboration === "both_contingents";
+    const colour = colours[status] || "#999999";
+    const m = L.circleMarker([lat, lon], { radius: 7, color: both ? "#ffffff" : colour, weight: both ? 2 : 3, fillColor: colour, fillOpacity: both ? 0.95 : 0.1 });
+    m.bindPopup(() => `<strong>${text.categories[category] || category}</strong><br>${text.statuses[status] || status}<br>${format.format(t * 1000)}<br><a href="/incidents/${encodeURIComponent(id)}">${text.open}</a>`);
+    return m;
+  };
+
+  let request = 0;
+  const bbox = () => map.getBounds().pad(0.1).toBBoxString();
+  const query = () => `at=${new Date(at).toISOString()}&hours=${hours.value}`;
+
+  async function loadIncidents() {
+    if (!config.incidents) return;
+    const mine = ++request;
+    const answer = await fetch(`/map/incidents.json?bbox=${bbox()}&${query()}`, { credentials: "same-origin" });
+    if (answer.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search) + "&expired=1"; return; }
+    const data = await answer.json();
+    if (mine !== request) return; // a newer view was asked for meanwhile
+    clusters.clearLayers();
+    clusters.addLayers(data.rows.map(marker));
+    counts.textContent = `${data.rows.length.toLocaleString(config.lang)} ${text.incidents}` + (data.truncated ? ` (${text.truncated})` : "");
+    document.getElementById("map").dataset.incidents = String(data.rows.length);
+    window.dispatchEvent(new CustomEvent("cf:incidents", { detail: data.rows.length }));
+  }
+
+  async function loadZones() {
+    const data = await (await fetch(`/map/zones.json?at=${new Date(at).toISOString()}`)).json();
+    zones.clearLayers();
+    zones.addData(data);
+    document.getElementById("map").dataset.zones = data.features.map((f) => f.id).join(" ");
+  }
+
+  async function loadObservations() {
+    observed.clearLayers();
+    if (!showObs.checked || !config.observations) return;
+    const data = await (await fetch(`/map/observations.json?bbox=${bbox()}&${query()}`)).json();
+    const shade = (c) => shades[Math.max(0, config.neutral.indexOf(c))];
+    L.geoJSON(data.tracks, { style: (f) => ({ color: shade(f.properties.contingent), weight: 1.5, opacity: 0.7, dashArray: config.neutral.indexOf(f.properties.contingent) ? "5 3" : null }) }).addTo(observed);
+    L.geoJSON(data, { pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 3, color: shade(f.properties.contingent), weight: 1, fillOpacity: 0.8 }) }).addTo(observed);
+  }
+
+  const gaps = L.layerGroup().addTo(map);
+  async function loadCoverage() {
+    gaps.clearLayers();
+    coverageText.textContent = "";
+    if (!showCoverage.checked || !config.observations) return;
+    const data = await (await fetch(`/map/coverage.json?${query()}`)).json();
+    const lines = [];
+    config.neutral.forEach((c, n) => {
+      const mine = data.contingents[c];
+      if (!mine) return;
+      L.geoJSON(mine.gaps, { style: { color: shades[n], weight: n ? 4 : 9, opacity: n ? 1 : 0.55, dashArray: n ? "6 6" : null } }).addTo(gaps);
+      lines.push(text.watched.replace("{c}", c).replace("{share}", Math.round(mine.covered_share * 100) + "%").replace("{h}", data.gap_threshold_h));
+    });
+    coverageText.textContent = lines.join(" · ");
+  }
+
+  function showTime() {
+    atText.textContent = format.format(at);
+    atInput.value = new Date(at).toISOString().slice(0, 16);
+    slider.value = String(Math.round(((at - first) / (last - first)) * 1000));
+    const url = new URL(location.href);
+    url.searchParams.set("at", new Date(at).toISOString());
+    url.searchParams.set("hours", hours.value);
+    history.replaceState(null, "", url);
+  }
+
+  let timer = 0;
+  function timeChanged() {
+    showTime();
+    clearTimeout(timer);
+    timer = setTimeout(() => { loadZones(); loadIncidents(); loadObservations(); loadCoverage(); }, 150);
+  }
+  slider.addEventListener("input", () => { at = first + (Number(slider.value) / 1000) * (last - first); timeChanged(); });
+  atInput.addEventListener("change", () => { const t = Date.parse(atInput.value + ":00Z"); if (!isNaN(t)) { at = t; timeChanged(); } });
+  hours.addEventListener("change", timeChanged);
+  document.getElementById("timebar").addEventListener("submit", (event) => { event.preventDefault(); timeChanged(); });
+  showObs.addEventListener("change", loadObservations);
+  showCoverage.addEventListener("change", loadCoverage);
+  map.on("moveend", () => { loadIncidents(); loadObservations(); });
+
+  // live: new incidents, observations and decisions come as server-sent events
+  if (window.EventSource && config.incidents) {
+    const events = new EventSource("/events");
+    let pending = 0;
+    events.addEventListener("change", () => { clearTimeout(pending); pending = setTimeout(loadIncidents, 500); });
+  }
+
+  window.ceasefireMap = { map, clusters, setTime: (iso) => { at = Date.parse(iso); timeChanged(); } };
+  showTime();
+  loadZones();
+  loadIncidents();
+})();

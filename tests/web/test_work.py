@@ -1,0 +1,254 @@
+"""The work pages without a browser: the queue, an incident's two blind assessments, a two-key
+decision, the edit lock, a stale page, bad fields and an ended session."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from web_support import build_center, csrf_of, signed_in
+
+from ceasefire.mission import Mission
+from ceasefire.workflow import locks
+from ceasefire.workflow.roles import get_user
+
+
+@pytest.fixture
+def center(engine: Engine, demo_mission: Mission, demo_enricher: Any) -> tuple[FastAPI, list[str]]:
+    return build_center(engine, demo_mission, demo_enricher)
+
+
+def stamp_of(html: str) -> str:
+    found = re.search(r'name="stamp" value="([^"]+)"', html)
+    assert found
+    return found.group(1)
+
+
+def assess(client: TestClient, incident: str, **fields: Any) -> Any:
+    page = client.get(f"/incidents/{incident}")
+    data = {"csrf": csrf_of(page.text), "stamp": stamp_of(page.text), **fields}
+    return client.post(f"/incidents/{incident}/assessment", data=data, follow_redirects=False)
+
+
+def test_the_queue_puts_the_work_first_and_filters(center: tuple[FastAPI, list[str]]) -> None:
+    app, ids = center
+    client = signed_in(app, "tr-duty-officer")
+    page = client.get("/queue")
+    assert page.status_code == 200
+    assert all(i in page.text for i in ids)
+    both = client.get("/queue?corroboration=both_contingents").text
+    assert ids[1] in both and ids[0] not in both
+    early = client.get("/queue?until=2020-11-30").text
+    assert ids[2] in early and ids[0] not in early
+
+
+def test_assessments_stay_blind_until_both_have_submitted(
+    center: tuple[FastAPI, list[str]],
+) -> None:
+    app, ids = center
+    incident = ids[1]
+    ru, tr = signed_in(app, "ru-duty-officer"), signed_in(app, "tr-duty-officer")
+    sent = assess(
+        ru,
+        incident,
+        violation="yes",
+        clauses="1",
+        attribution="not_attributed",
+        severity="high",
+        remarks="RU's secret view",
+    )
+    assert sent.status_code == 303, sent.text
+    assert "RU&#39;s secret view" in ru.get(f"/incidents/{incident}").text
+    seen_by_tr = tr.get(f"/incidents/{incident}").text
+    assert "secret view" not in seen_by_tr and 'data-hidden="RU"' in seen_by_tr
+    auditor = signed_in(app, "auditor").get(f"/incidents/{incident}").text
+    assert "secret view" not in auditor
+    assert (
+        assess(
+            tr,
+            incident,
+            violation="yes",
+            clauses="1",
+            attribution="not_attributed",
+            severity="medium",
+        ).status_code
+        == 303
+    )
+    after = tr.get(f"/incidents/{incident}").text
+    assert "RU&#39;s secret view" in after and 'data-finding="finding"' in after
+
+
+def test_bad_fields_are_told_beside_them_in_the_user_s_language(
+    center: tuple[FastAPI, list[str]],
+) -> None:
+    app, ids = center
+    client = signed_in(app, "ru-head")
+    page = client.get("/map")
+    client.post("/language", data={"lang": "ru", "next": "/map", "csrf": csrf_of(page.text)})
+    answer = assess(client, ids[0], violation="yes", attribution="nobody", remarks="keep me")
+    assert answer.status_code == 422
+    assert (
+        'id="err-assessment-clauses"' in answer.text
+        and 'id="err-assessment-attribution"' in answer.text
+    )
+    assert "keep me" in answer.text  # what was typed comes back
+    assert 'lang="ru"' in answer.text and "violation" not in re.findall(
+        r"err-assessment-\w+", answer.text
+    )
+
+
+def test_a_stale_page_is_not_applied(center: tuple[FastAPI, list[str]]) -> None:
+    app, ids = center
+    ru, ru2 = signed_in(app, "ru-duty-officer"), signed_in(app, "ru-head")
+    old = ru.get(f"/incidents/{ids[0]}")
+    assert assess(ru2, ids[0], violation="no", attribution="not_attributed").status_code == 303
+    late = ru.post(
+        f"/incidents/{ids[0]}/assessment",
+        data={
+            "csrf": csrf_of(old.text),
+            "stamp": stamp_of(old.text),
+            "violation": "undetermined",
+            "attribution": "not_attributed",
+            "remarks": "typed on an old page",
+        },
+    )
+    assert late.status_code == 409 and "changed since you opened the page" in late.text
+    assert "typed on an old page" in late.text
+
+
+def test_a_two_key_decision_from_the_pages(center: tuple[FastAPI, list[str]]) -> None:
+    app, ids = center
+    ru, tr = signed_in(app, "ru-head"), signed_in(app, "tr-head")
+    for client in (ru, tr):  # a decision on a blind incident waits for both assessments
+        done = assess(client, ids[1], violation="yes", clauses="1", attribution="not_attributed")
+        assert done.status_code == 303
+    page = ru.get(f"/incidents/{ids[1]}")
+    proposed = ru.post(
+        f"/incidents/{ids[1]}/decisions",
+        data={
+            "csrf": csrf_of(page.text),
+            "stamp": stamp_of(page.text),
+            "reaction": "notify_both_parties",
+        },
+        follow_redirects=False,
+    )
+    assert proposed.status_code == 303, proposed.text
+    listed = tr.get("/decisions").text
+    decision = re.search(r'data-decision="(DEC-[^"]+)" data-state="proposed"', listed)
+    assert decision, listed
+    tr.post(
+        f"/decisions/{decision.group(1)}/approve",
+        data={"csrf": csrf_of(listed), "back": f"/incidents/{ids[1]}"},
+    )
+    after = tr.get(f"/incidents/{ids[1]}").text
+    assert f'data-decision="{decision.group(1)}" data-state="approved"' in after
+
+
+def test_the_lock_is_shown_to_the_other_side_expires_and_a_head_takes_over(
+    center: tuple[FastAPI, list[str]],
+    engine: Engine,
+) -> None:
+    app, ids = center
+    ru, ru_head, tr = (signed_in(app, n) for n in ("ru-duty-officer", "ru-head", "tr-analyst"))
+    page = ru.get(f"/incidents/{ids[0]}")
+    ru.post(f"/incidents/{ids[0]}/lock", data={"csrf": csrf_of(page.text), "action": "take"})
+    assert 'data-lock="RU" data-holder="ru-duty-officer"' in tr.get(f"/incidents/{ids[0]}").text
+    assert 'data-lock="RU">RU: ru-duty-officer' in tr.get("/queue").text
+    # another RU officer's write waits for the lock; the head takes it over, logged
+    refused = assess(ru_head, ids[0], violation="no", attribution="not_attributed")
+    assert refused.status_code == 409 and "ru-duty-officer works on this incident" in refused.text
+    head_page = ru_head.get(f"/incidents/{ids[0]}")
+    ru_head.post(
+        f"/incidents/{ids[0]}/lock",
+        data={"csrf": csrf_of(head_page.text), "action": "take_over", "reason": "shift ended"},
+    )
+    assert 'data-holder="ru-head"' in tr.get(f"/incidents/{ids[0]}").text
+    with engine.connect() as db:
+        from ceasefire.ledger import log
+
+        [entry] = log.entries_of(db, locks.KIND_LOCK, [f"{ids[0]}/RU"])
+        assert '"from":"ru-duty-officer"' in entry.entry and "shift ended" in entry.entry
+        # a lock not renewed expires
+        later = datetime.now(UTC) + timedelta(minutes=locks.LOCK_MINUTES + 1)
+        assert locks.live_locks(db, [ids[0]], at=later) == {}
+        assert (
+            locks.take(db, get_user(db, "ru-duty-officer"), ids[0], at=later).holder
+            == "ru-duty-officer"
+        )
+
+
+def test_an_ended_session_goes_back_to_the_log_in(center: tuple[FastAPI, list[str]]) -> None:
+    app, ids = center
+    client = signed_in(app, "ru-duty-officer")
+    page = client.get(f"/incidents/{ids[0]}")
+    client.cookies.set("cf_session", "cf_00_expired", domain="testserver.local")
+    client.cookies.clear()
+    client.cookies.set("cf_session", "cf_0000_gone")
+    sent = client.post(
+        f"/incidents/{ids[0]}/assessment",
+        data={"csrf": csrf_of(page.text), "violation": "no"},
+        headers={"referer": f"https://testserver/incidents/{ids[0]}"},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303
+    assert sent.headers["location"] == f"/login?next=/incidents/{ids[0]}&expired=1"
+
+
+def test_a_browser_gets_pages_and_a_program_problem_details(
+    center: tuple[FastAPI, list[str]],
+) -> None:
+    app, _ids = center
+    client = TestClient(app, base_url="https://testserver")
+    assert client.get("/", follow_redirects=False).headers["location"] == "/login"
+    page = client.get("/nothing-here", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and "<html" in page.text
+    assert client.get("/nothing-here").headers["content-type"] == "application/problem+json"
+
+
+def test_a_party_liaison_sees_only_its_releases(center: tuple[FastAPI, list[str]]) -> None:
+    app, ids = center
+    liaison = signed_in(app, "am-liaison")
+    assert liaison.get("/releases").status_code == 200
+    assert liaison.get(f"/incidents/{ids[0]}").status_code == 403
+    assert liaison.get("/queue").status_code == 403
+
+
+def test_the_shift_board_and_a_handover_both_sides_confirm(
+    center: tuple[FastAPI, list[str]], engine: Engine, demo_mission: Mission
+) -> None:
+    from ceasefire.workflow import shifts
+
+    app, _ids = center
+    now = datetime.now(UTC)
+    with engine.begin() as db:
+        ru_officer = get_user(db, "ru-duty-officer")
+        shift = shifts.add_shift(
+            db,
+            demo_mission,
+            ru_officer,
+            now - timedelta(hours=2),
+            now + timedelta(hours=6),
+            "night",
+        )
+        shifts.assign(db, demo_mission, ru_officer, shift.id, "ru-duty-officer")
+    ru, tr = signed_in(app, "ru-duty-officer"), signed_in(app, "tr-duty-officer")
+    board = tr.get("/shifts").text
+    assert "flagged: no officer of TR" in board
+    # TR puts its officer on; both confirm; each confirmation is the record of its side
+    tr.post(f"/shifts/{shift.id}/assign", data={"csrf": csrf_of(board)})
+    for client in (ru, tr):
+        page = client.get("/shifts").text
+        answer = client.post(f"/shifts/{shift.id}/handover", data={"csrf": csrf_of(page)})
+        assert answer.status_code == 200, answer.text
+    board = ru.get("/shifts").text
+    assert 'data-confirmed="RU"' in board and 'data-confirmed="TR"' in board
+    # nobody confirms twice, and the auditor sees the board but has no button
+    again = ru.post(f"/shifts/{shift.id}/handover", data={"csrf": csrf_of(board)})
+    assert again.status_code == 409
+    auditor = signed_in(app, "auditor").get("/shifts").text
+    assert "/handover" not in auditor and "Put me on it" not in auditor
