@@ -4,8 +4,9 @@
 set -euo pipefail
 
 # GDAL's tools (tests read the GeoPackage and the OGC API with them), poppler (PDF to PNG),
-# and WeasyPrint's libraries and a font with Cyrillic, Armenian, Turkish and Azerbaijani letters.
-REPORT_PACKAGES="gdal-bin poppler-utils fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0"
+# WeasyPrint's libraries and a font with Cyrillic, Armenian, Turkish and Azerbaijani letters,
+# and Debian's Chromium, which the browser tests drive through Playwright (never its download).
+REPORT_PACKAGES="gdal-bin poppler-utils fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 chromium"
 # shellcheck disable=SC2086
 if ! dpkg -s $REPORT_PACKAGES >/dev/null 2>&1; then
   echo "services: installing $REPORT_PACKAGES from Debian's packages"
