@@ -72,6 +72,7 @@ def test_demo_runs_the_whole_center(cli, tmp_path: Path) -> None:  # type: ignor
     from ceasefire.workflow.roles import authenticate
 
     assert "-> http://127.0.0.1:8000/" in out
+    assert "liaison officer of a party" in out and "party_liaison" not in out  # roles by label
     engine = open_database(db)
     roles = set()
     with engine.connect() as connection:

@@ -253,5 +253,7 @@ def _where_to_look(run: Demo, found: list[dict[str, object]], record: Record) ->
     for column in (_("user"), _("role"), _("affiliation"), _("password")):
         table.add_column(column)
     for user in people_of_every_role(run):
-        table.add_row(user.name, user.role, user.affiliation or "-", demo_password(user.name))
+        table.add_row(
+            user.name, label("role", user.role), user.affiliation or "-", demo_password(user.name)
+        )
     console.print(table)
