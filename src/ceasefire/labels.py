@@ -9,8 +9,9 @@ values, so a value added later cannot stay untranslated.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
-from ceasefire.i18n import pgettext
+from ceasefire.i18n import current_language, language, pgettext
 
 
 def _category() -> dict[str, str]:
@@ -196,12 +197,19 @@ KINDS: dict[str, Callable[[], dict[str, str]]] = {
 """Each enumeration with its labels in the language in force."""
 
 
+@cache
+def _table(kind: str, lang: str) -> dict[str, str]:
+    """One kind's labels in one language, made once: pages and exports label every row."""
+    with language(lang):
+        return KINDS[kind]()
+
+
 def label(kind: str, value: str) -> str:
     """``value``'s label in the language in force; an unknown value is shown as it is."""
-    return KINDS[kind]().get(value, value)
+    return _table(kind, current_language()).get(value, value)
 
 
 def labels(kind: str, values: list[str] | tuple[str, ...]) -> str:
     """Several values of one kind, joined for a line of text."""
-    table = KINDS[kind]()
+    table = _table(kind, current_language())
     return ", ".join(table.get(v, v) for v in values)
