@@ -250,8 +250,11 @@ def _where_to_look(run: Demo, found: list[dict[str, object]], record: Record) ->
         _("  serve them:      ceasefire serve {db}  ->  http://127.0.0.1:8000/").format(db=db)
     )
     table = Table(show_lines=False)
-    for column in (_("user"), _("role"), _("affiliation"), _("password")):
-        table.add_column(column)
+    # The names and passwords are typed in as printed: never wrapped or cut.
+    table.add_column(_("user"), no_wrap=True)
+    table.add_column(_("role"))
+    table.add_column(_("affiliation"))
+    table.add_column(_("password"), no_wrap=True)
     for user in people_of_every_role(run):
         table.add_row(
             user.name, label("role", user.role), user.affiliation or "-", demo_password(user.name)
