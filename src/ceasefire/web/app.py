@@ -21,11 +21,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ceasefire.api.problems import Problem, problem_response
-from ceasefire.api.releases import numbered, visible_to
 from ceasefire.i18n import LANGUAGES, _, language
 from ceasefire.incidents.tables import incidents
 from ceasefire.labels import label
-from ceasefire.ledger.tables import ledger, releases
+from ceasefire.ledger.tables import ledger
 from ceasefire.mission.model import Mission
 from ceasefire.observations.taxonomy import CATEGORIES
 from ceasefire.timeutil import iso
@@ -33,6 +32,7 @@ from ceasefire.web import mapdata, session
 from ceasefire.web.incidents import add_routes as incident_routes
 from ceasefire.web.pages import STATIC, SignInNeeded, Web, may, safe_next, to_login
 from ceasefire.web.shifts import add_routes as shift_routes
+from ceasefire.workflow import releases
 from ceasefire.workflow.errors import Forbidden
 from ceasefire.workflow.roles import end_session, start_session
 
@@ -195,17 +195,13 @@ def create_web(engine: Engine, mission: Mission, lock: threading.Lock) -> FastAP
         user = web.user(request)
         if not may(user, "read_releases", (user.affiliation,)) and user.contingent is None:
             raise Forbidden(_("Your role does not read releases."))
-        listed = numbered(web.read(lambda db: _releases(db, user)))
+        listed = web.read(lambda db: releases.readable(db, user))
         return web.render(request, "releases.html", user, releases=listed[::-1])
 
     @app.get("/releases/{release_id}.json")
     def release_bundle(request: Request, release_id: str) -> Response:
         user = web.user(request)
-        found = dict(numbered(web.read(lambda db: _releases(db, user)))).get(release_id)
-        text = None
-        if found is not None:
-            query = select(releases.c.bundle).where(releases.c.id == found.id)
-            text = web.read(lambda db: db.execute(query).scalar_one_or_none())
+        text = web.read(lambda db: releases.bundle(db, user, release_id))
         if text is None:
             message = _("No such release for you.")
             return web.render(request, "error.html", user, 404, message=message)
@@ -251,19 +247,6 @@ def create_web(engine: Engine, mission: Mission, lock: threading.Lock) -> FastAP
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def _releases(db: Any, user: Any) -> list[Any]:
-    """The releases the user may read (the API's rule: a liaison only its own), in id order."""
-    query = select(
-        releases.c.id,
-        releases.c.released_to,
-        releases.c.released_at,
-        releases.c.entries,
-        releases.c.bundle_sha256,
-    ).order_by(releases.c.id)
-    condition = visible_to(user)
-    return list(db.execute(query if condition is None else query.where(condition)).all())
-
-
 def _stamp(db: Any) -> list[Any]:
     """What moves when something new is there: the log's size and the latest incident change."""
     size = db.execute(select(func.max(ledger.c.index))).scalar()
@@ -272,7 +255,7 @@ def _stamp(db: Any) -> list[Any]:
 
 
 def _start_page(user: Any) -> str:
-    return "/releases" if user.role in ("liaison", "party_liaison") else "/map"
+    return "/releases" if user.role in releases.LIAISONS else "/map"
 
 
 def _force(mission: Mission) -> tuple[str, ...]:

@@ -1,19 +1,30 @@
-"""What releasing an incident releases: the releasing side resolves it to ledger selections.
+"""Releases: what releasing an incident releases, and who may read which release.
 
 The ledger knows entries and proofs, not incidents or findings; the incident's observations
-are the incidents room's to name, its finding this room's."""
+are the incidents room's to name, its finding this room's. The ledger stores each bundle as
+written (``releases``); who reads it is this room's rule, which the API and the pages ask.
+
+A release's id is its recipient and its number among that recipient's releases (``AZ-1``,
+``AZ-2``): a global sequence would tell AZ how many went to AM.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, func, select
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select
 
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
 from ceasefire.incidents.queries import incident_refs
 from ceasefire.ledger.entry import KIND_OBSERVATION
 from ceasefire.ledger.release import Selection
+from ceasefire.ledger.tables import releases
 from ceasefire.workflow.findings import KIND_FINDING
+from ceasefire.workflow.roles import User
 from ceasefire.workflow.tables import findings
+
+LIAISONS = ("liaison", "party_liaison")
 
 
 def incident_selections(engine: Engine, incident_id: str) -> list[Selection]:
@@ -39,4 +50,52 @@ def incident_selections(engine: Engine, incident_id: str) -> list[Selection]:
     return chosen
 
 
-__all__ = ["incident_selections"]
+def visible_to(user: User) -> Any:
+    """Contingent users and auditors read every release; a liaison only its own."""
+    if user.role in LIAISONS:
+        return releases.c.released_to == user.affiliation
+    return None
+
+
+def numbered(rows: list[Any]) -> list[tuple[str, Any]]:
+    """Each row (in id order) with its public id: recipient and number among its releases."""
+    count: dict[str, int] = {}
+    numbered = []
+    for r in rows:
+        count[r.released_to] = count.get(r.released_to, 0) + 1
+        numbered.append((f"{r.released_to}-{count[r.released_to]}", r))
+    return numbered
+
+
+def readable(db: Connection, user: User, to: str | None = None) -> list[tuple[str, Any]]:
+    """The releases ``user`` may read (to ``to`` only, if given), in id order, each with its
+    public id; the bundles themselves are not read."""
+    query = select(
+        releases.c.id,
+        releases.c.released_to,
+        releases.c.released_at,
+        releases.c.log_size,
+        releases.c.entries,
+        releases.c.bundle_sha256,
+    ).order_by(releases.c.id)
+    condition = visible_to(user)
+    if condition is not None:
+        query = query.where(condition)
+    if to is not None:
+        query = query.where(releases.c.released_to == to)
+    return numbered(list(db.execute(query).all()))
+
+
+def bundle(db: Connection, user: User, release_id: str) -> str | None:
+    """The bundle of release ``release_id`` (``AZ-1``) as written, or None where there is none
+    for ``user``: another party's release is "not found" too, its existence is not theirs."""
+    to = release_id.rsplit("-", 1)[0]
+    found = dict(readable(db, user, to)).get(release_id)
+    if found is None:
+        return None
+    query = select(releases.c.bundle).where(releases.c.id == found.id)
+    text: str | None = db.execute(query).scalar_one_or_none()
+    return text
+
+
+__all__ = ["LIAISONS", "bundle", "incident_selections", "numbered", "readable", "visible_to"]
