@@ -3,14 +3,12 @@ inclusion and consistency proofs that a client checks against that checkpoint's 
 
 No key is needed: checkpoints are stored already signed and cosigned
 (:func:`ceasefire.ledger.cosign.make_checkpoint`), and proofs come from the log's Merkle tree
-(:class:`ceasefire.ledger.log.LogTree`), kept in memory and caught up on each request.
+kept in memory by :class:`ceasefire.ledger.reader.LedgerReader` and caught up on each request.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -29,11 +27,10 @@ from ceasefire.api.params import Checks, negotiate_media_type
 from ceasefire.api.problems import Problem
 from ceasefire.i18n import _
 from ceasefire.ledger import log
-from ceasefire.ledger.cosign import StoredCheckpoint, latest_checkpoint
 from ceasefire.ledger.entry import timestamp
-from ceasefire.ledger.errors import LedgerError
 from ceasefire.ledger.merkle import MerkleTree
 from ceasefire.ledger.note import b64encode
+from ceasefire.ledger.reader import LedgerReader
 from ceasefire.mission import Mission
 from ceasefire.timeutil import iso
 from ceasefire.workflow.blindness import withheld_entry
@@ -42,41 +39,6 @@ MAX_INDEX = 2**63 - 1
 """Indexes and sizes are stored as signed 64-bit numbers."""
 MAX_RANGE = 1000
 """The most entries one request for a range reads."""
-
-T = TypeVar("T")
-
-
-class LedgerReader:
-    """The log's tree in memory, shared by the requests of one app (thread-safe)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._lock = threading.Lock()
-        self._tree = log.LogTree()
-
-    def checkpoint(self) -> StoredCheckpoint | None:
-        with self.engine.connect() as db:
-            return latest_checkpoint(db)
-
-    def entry(self, index: int) -> tuple[log.StoredEntry | None, int]:
-        """The entry at ``index`` (None past the end) and the log's size."""
-        with self.engine.connect() as db:
-            size = log.size(db)
-            found = log.entries_at(db, [index]) if index < size else []
-        return (found[0] if found else None), size
-
-    def with_tree(self, use: Callable[[MerkleTree], T]) -> T:
-        """``use`` the tree of every committed entry, caught up now."""
-        with self._lock:
-            try:
-                with self.engine.connect() as db:
-                    self._tree.refresh(db)
-            except LedgerError:
-                # The head went back (a database restored from a backup): read it all again.
-                self._tree = log.LogTree()
-                with self.engine.connect() as db:
-                    self._tree.refresh(db)
-            return use(self._tree.tree)
 
 
 def _no_checkpoint() -> Problem:
@@ -305,4 +267,4 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
     return api
 
 
-__all__ = ["MAX_INDEX", "LedgerReader", "router"]
+__all__ = ["MAX_INDEX", "router"]
