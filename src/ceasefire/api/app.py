@@ -600,7 +600,7 @@ def center_app(
     app.include_router(incidents_api.router(PREFIX, engine, mission, center.enricher))
     app.include_router(ledger_api.router(PREFIX, engine, mission))
     app.include_router(releases_api.router(PREFIX, engine))
-    app.include_router(workflow_api.router(PREFIX, engine, mission, center.lock))
+    app.include_router(workflow_api.router(PREFIX, center))
     app.include_router(users_api.router(PREFIX, engine, mission, center.lock))
     app.include_router(shifts_api.router(PREFIX, engine, mission, center.lock))
     for router in center.routers():

@@ -21,9 +21,9 @@ from sqlalchemy import Connection, Engine
 from ceasefire.api import problems
 from ceasefire.api.access import bearer, current_user
 from ceasefire.api.login_limits import LoginLimiter, retry_after
+from ceasefire.center.core import Answer, Center
 from ceasefire.i18n import _
-from ceasefire.mission.model import Mission
-from ceasefire.workflow import assessments, blindness, decisions, findings, roles, shifts
+from ceasefire.workflow import assessments, decisions, findings, roles, shifts
 from ceasefire.workflow._common import incident_status
 from ceasefire.workflow.errors import Forbidden
 
@@ -78,12 +78,13 @@ def writer(engine: Engine, lock: threading.Lock) -> Callable[[Callable[[Connecti
     return write
 
 
-def router(prefix: str, engine: Engine, mission: Mission, lock: threading.Lock) -> APIRouter:
+def router(prefix: str, center: Center) -> APIRouter:
     """``/session``, ``/incidents/{id}/assessments|finding|decisions``, ``/decisions/...`` and
-    ``/shifts/handover`` under ``prefix``."""
+    ``/shifts/handover`` under ``prefix``: each step a verb of the :class:`Center`."""
     api = APIRouter(prefix=prefix)
+    engine, mission = center.engine, center.mission
 
-    write = writer(engine, lock)
+    write = writer(engine, center.lock)
     limiter = LoginLimiter()
 
     def read(step: Callable[[Connection], T]) -> T:
@@ -164,26 +165,18 @@ def router(prefix: str, engine: Engine, mission: Mission, lock: threading.Lock) 
     def submit_assessment(
         request: Request, body: AssessmentIn, incident_id: str = INCIDENT_ID
     ) -> JSONResponse:
-        user = current_user(request)
-
-        def step(db: Connection) -> dict[str, Any]:
-            made = assessments.submit(
-                db,
-                mission,
-                user,
-                incident_id,
-                violation=body.violation,
-                clauses=body.clauses,
-                attribution=body.attribution,
-                severity=body.severity,
-                remarks=body.remarks,
-                contingent=body.contingent,
-            )
-            found = findings._current(db, incident_id)
-            outcome = found.outcome if found is not None else None
-            return {**made.record(), "ledger_index": made.ledger_index, "outcome": outcome}
-
-        return JSONResponse(write(step), status_code=201)
+        made, outcome = center.assess(
+            current_user(request),
+            incident_id,
+            violation=body.violation,
+            clauses=body.clauses,
+            attribution=body.attribution,
+            severity=body.severity,
+            remarks=body.remarks,
+            contingent=body.contingent,
+        )
+        answer = {**made.record(), "ledger_index": made.ledger_index, "outcome": outcome}
+        return JSONResponse(answer, status_code=201)
 
     @api.get(
         "/incidents/{incident_id}/assessments",
@@ -241,18 +234,9 @@ def router(prefix: str, engine: Engine, mission: Mission, lock: threading.Lock) 
     def unblind(
         request: Request, incident_id: str = INCIDENT_ID, body: StepIn | None = Body(None)
     ) -> JSONResponse:
-        user = current_user(request)
         remarks = body.remarks if body is not None else ""
-
-        def step(db: Connection) -> dict[str, Any]:
-            agreed = blindness.lift(db, mission, user, incident_id, remarks=remarks)
-            return {
-                "incident": incident_id,
-                "agreed": sorted(agreed),
-                "blind": blindness.is_blind(db, mission, incident_id),
-            }
-
-        return JSONResponse(write(step))
+        agreed, blind = center.unblind(current_user(request), incident_id, remarks=remarks)
+        return JSONResponse({"incident": incident_id, "agreed": sorted(agreed), "blind": blind})
 
     # -- decisions --------------------------------------------------------------------------
 
@@ -264,19 +248,14 @@ def router(prefix: str, engine: Engine, mission: Mission, lock: threading.Lock) 
         tags=["workflow"],
     )
     def propose(request: Request, body: DecisionIn, incident_id: str = INCIDENT_ID) -> JSONResponse:
-        user = current_user(request)
-        made = write(
-            lambda db: decisions.propose(
-                db,
-                mission,
-                user,
-                incident_id,
-                body.reaction,
-                party=body.party,
-                contingent=body.contingent,
-                urgent=body.urgent,
-                remarks=body.remarks,
-            )
+        made = center.decide(
+            current_user(request),
+            incident_id,
+            body.reaction,
+            party=body.party,
+            contingent=body.contingent,
+            urgent=body.urgent,
+            remarks=body.remarks,
         )
         return JSONResponse(made.shown(), status_code=201)
 
@@ -310,7 +289,7 @@ def router(prefix: str, engine: Engine, mission: Mission, lock: threading.Lock) 
         found = read(lambda db: decisions.get_decision(db, mission, user, decision_id))
         return JSONResponse(found.shown())
 
-    def answer(name: str, step: Callable[..., decisions.Decision], summary: str) -> None:
+    def answer(name: Answer, summary: str) -> None:
         @api.post(
             f"/decisions/{{decision_id}}/{name}",
             summary=summary,
@@ -323,15 +302,14 @@ def router(prefix: str, engine: Engine, mission: Mission, lock: threading.Lock) 
             decision_id: str = DECISION_ID,
             body: StepIn | None = Body(None),
         ) -> JSONResponse:
-            user = current_user(request)
             remarks = body.remarks if body is not None else ""
-            done = write(lambda db: step(db, mission, user, decision_id, remarks=remarks))
+            done = center.answer(current_user(request), decision_id, name, remarks=remarks)
             return JSONResponse(done.shown())
 
-    answer("approve", decisions.approve, "Give your contingent's key to a proposed decision")
-    answer("reject", decisions.reject, "Refuse your contingent's key: the proposal ends")
-    answer("confirm", decisions.confirm, "Confirm the other contingent's urgent decision")
-    answer("contest", decisions.contest, "Contest the other contingent's urgent decision")
+    answer("approve", "Give your contingent's key to a proposed decision")
+    answer("reject", "Refuse your contingent's key: the proposal ends")
+    answer("confirm", "Confirm the other contingent's urgent decision")
+    answer("contest", "Contest the other contingent's urgent decision")
 
     # -- shifts -----------------------------------------------------------------------------
 

@@ -18,12 +18,14 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, cached_property
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from ceasefire import __version__
 from ceasefire.center.settings import Settings
@@ -36,12 +38,25 @@ from ceasefire.ingest.listeners import CotListeners, serve_cot
 from ceasefire.ingest.pipeline import BATCH, Intake, IntakeResult
 from ceasefire.ingest.tls import server_context
 from ceasefire.intake.errors import Rejection
+from ceasefire.ledger.audit import AuditReport
+from ceasefire.ledger.cosign import (
+    StoredCheckpoint,
+    VerifiedCheckpoint,
+    make_checkpoint,
+    verify_checkpoint,
+)
+from ceasefire.ledger.entry import KIND_OBSERVATION
 from ceasefire.ledger.keys import KeyRing, default_dir, load_keys, origin_of, witness_url
+from ceasefire.ledger.release import Release, Selection, write_release
 from ceasefire.mission import Mission, load_mission
 from ceasefire.store import observations as store
 from ceasefire.store import open_database, quarantine
 from ceasefire.store.db import current_revision
 from ceasefire.store.missions import StoredVersion, mission_row, save_mission
+from ceasefire.workflow import assessments, blindness, decisions, findings, roles
+from ceasefire.workflow.audit import audit_all
+from ceasefire.workflow.releases import check_recipient, incident_selections
+from ceasefire.workflow.roles import User
 from ceasefire.workflow.scheduler import DEFAULT_INTERVAL, EscalationScheduler, utc_now
 
 if TYPE_CHECKING:
@@ -62,6 +77,26 @@ ENTRY_POINTS = "ceasefire.capabilities"
 """The entry point group of capabilities from other packages (each names a ``plug(center)``)."""
 
 Correlation = Literal["streaming", "deferred", "off"]
+Answer = Literal["approve", "reject", "confirm", "contest"]
+ANSWERS: dict[str, Callable[..., decisions.Decision]] = {
+    "approve": decisions.approve,
+    "reject": decisions.reject,
+    "confirm": decisions.confirm,
+    "contest": decisions.contest,
+}
+"""A contingent's answers to a decision: to a proposal, then to an urgent one."""
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class FindingView:
+    """An incident's joint finding or dispute as one user may see it."""
+
+    incident_id: str
+    views: dict[str, assessments.Assessment]
+    """Each contingent's latest assessment this user may see (only their own while blind)."""
+    blind: bool
+    finding: findings.Finding | None
 
 
 class Job(Protocol):
@@ -272,10 +307,189 @@ class Center:
             clock=clock,
         )
 
+    # -- the joint workflow: each step one transaction under the write lock ----------------
+    def act(self, user: User | str, step: Callable[[Connection, User], T]) -> T:
+        """``step(db, user)`` in one transaction under the center's write lock, so a step and
+        its log entry commit together; ``user`` (or the user of that name) is the one acting,
+        whose role and contingent the library checks."""
+        with self.lock, self.engine.begin() as db:
+            return step(db, user if isinstance(user, User) else roles.get_user(db, user))
+
+    def read(self, user: User | str, step: Callable[[Connection, User], T]) -> T:
+        """``step(db, user)`` on one connection, reading only."""
+        with self.engine.connect() as db:
+            return step(db, user if isinstance(user, User) else roles.get_user(db, user))
+
+    def assess(
+        self,
+        user: User | str,
+        incident_id: str,
+        *,
+        violation: str,
+        clauses: list[str],
+        attribution: str = assessments.NOT_ATTRIBUTED,
+        severity: str | None = None,
+        remarks: str = "",
+        contingent: str | None = None,
+        at: datetime | None = None,
+    ) -> tuple[assessments.Assessment, str | None]:
+        """Submit the user's contingent's assessment of an incident (a new version if one
+        exists); with the incident's outcome after it (agreed, disputed, or None while a
+        contingent has still to assess)."""
+
+        def step(db: Connection, acting: User) -> tuple[assessments.Assessment, str | None]:
+            made = assessments.submit(
+                db,
+                self.mission,
+                acting,
+                incident_id,
+                violation=violation,
+                clauses=clauses,
+                attribution=attribution,
+                severity=severity,
+                remarks=remarks,
+                contingent=contingent,
+                at=at,
+            )
+            found = findings._current(db, incident_id)
+            return made, found.outcome if found is not None else None
+
+        return self.act(user, step)
+
+    def finding(self, user: User | str, incident_id: str) -> FindingView:
+        """The incident's joint finding or dispute and the assessments ``user`` may see."""
+
+        def step(db: Connection, acting: User) -> FindingView:
+            return FindingView(
+                incident_id,
+                assessments.latest(db, self.mission, acting, incident_id),
+                blindness.is_blind(db, self.mission, incident_id),
+                findings.current(db, acting, incident_id),
+            )
+
+        return self.read(user, step)
+
+    def unblind(
+        self, user: User | str, incident_id: str, *, remarks: str = "", at: datetime | None = None
+    ) -> tuple[set[str], bool]:
+        """A head's key to end an incident's blind period early: the contingents that have
+        agreed so far, and whether it is still blind."""
+
+        def step(db: Connection, acting: User) -> tuple[set[str], bool]:
+            agreed = blindness.lift(db, self.mission, acting, incident_id, remarks=remarks, at=at)
+            return agreed, blindness.is_blind(db, self.mission, incident_id)
+
+        return self.act(user, step)
+
+    def decide(
+        self,
+        user: User | str,
+        incident_id: str,
+        reaction: str,
+        *,
+        party: str | None = None,
+        contingent: str | None = None,
+        urgent: bool = False,
+        remarks: str = "",
+        at: datetime | None = None,
+    ) -> decisions.Decision:
+        """Propose a reaction to an incident, or (``urgent``) take it at once."""
+        return self.act(
+            user,
+            lambda db, acting: decisions.propose(
+                db,
+                self.mission,
+                acting,
+                incident_id,
+                reaction,
+                party=party,
+                contingent=contingent,
+                urgent=urgent,
+                remarks=remarks,
+                at=at,
+            ),
+        )
+
+    def answer(
+        self,
+        user: User | str,
+        decision_id: str,
+        answer: Answer,
+        *,
+        remarks: str = "",
+        at: datetime | None = None,
+    ) -> decisions.Decision:
+        """One contingent's answer to a decision: ``approve`` or ``reject`` a proposal,
+        ``confirm`` or ``contest`` an urgent one; the decision after it."""
+        answered = ANSWERS[answer]
+        return self.act(
+            user,
+            lambda db, acting: answered(
+                db, self.mission, acting, decision_id, remarks=remarks, at=at
+            ),
+        )
+
+    def list_decisions(
+        self,
+        user: User | str,
+        *,
+        incident_id: str | None = None,
+        pending: bool = False,
+        escalate: bool = False,
+        at: datetime | None = None,
+    ) -> list[decisions.Decision]:
+        """The decisions as ``user`` may see them, oldest first; ``escalate``: every overdue
+        proposal escalated first (as of ``at``)."""
+
+        def step(db: Connection, acting: User) -> list[decisions.Decision]:
+            if escalate:
+                decisions.escalate_overdue(db, self.mission, at=at)
+            return decisions.list_decisions(
+                db, self.mission, acting, incident_id=incident_id, pending=pending
+            )
+
+        return self.act(user, step)
+
     # -- ledger -----------------------------------------------------------------------------
     def keyring(self, secret: bool = True, witnesses: dict[str, str] | None = None) -> KeyRing:
         """The keys of the center's log (see :func:`load_ring`)."""
         return load_ring(self.mission, self.settings, secret, witnesses)
+
+    def checkpoint(
+        self, witnesses: dict[str, str] | None = None
+    ) -> tuple[StoredCheckpoint, VerifiedCheckpoint]:
+        """The latest checkpoint cosigned by every contingent's witness, made now if the log
+        grew (``witnesses``: URLs of contingents' witnesses to ask over HTTP)."""
+        ring = self.keyring(witnesses=witnesses)
+        stored = make_checkpoint(self.engine, ring)
+        return stored, verify_checkpoint(stored.note, ring)
+
+    def verify(self) -> AuditReport:
+        """Audit the store against its log and the cosigned checkpoints: every logged row of
+        every room, each problem named by table and row."""
+        return audit_all(self.engine, self.keyring(secret=False))
+
+    def release(
+        self,
+        to: str,
+        path: Path,
+        *,
+        incidents: Iterable[str] = (),
+        observations: Iterable[str] | None = (),
+        since: Iterable[int] = (),
+        witnesses: dict[str, str] | None = None,
+    ) -> Release:
+        """Write a release bundle for party (or force) ``to`` at ``path`` and log it: the
+        incidents' observations and findings and the ``observations`` refs (None: every
+        observation), with inclusion proofs, a cosigned checkpoint and the keys."""
+        check_recipient(self.mission, to)
+        chosen = [
+            Selection(KIND_OBSERVATION, None if observations is None else tuple(observations))
+        ]
+        for incident in incidents:
+            chosen += incident_selections(self.engine, incident)
+        ring = self.keyring(witnesses=witnesses)
+        return write_release(self.engine, ring, path, to, chosen, list(since))
 
     # -- serving ----------------------------------------------------------------------------
     async def listeners(self, host: str, tcp: int | None, udp: int | None) -> CotListeners:
@@ -380,4 +594,13 @@ async def _call(method: Callable[[], Any]) -> None:
         await result
 
 
-__all__ = ["CAPABILITIES", "ENTRY_POINTS", "Center", "Job", "Settings"]
+__all__ = [
+    "ANSWERS",
+    "CAPABILITIES",
+    "ENTRY_POINTS",
+    "Answer",
+    "Center",
+    "FindingView",
+    "Job",
+    "Settings",
+]

@@ -14,8 +14,7 @@ from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
 from ceasefire.ledger import log
 from ceasefire.ledger.bundle import BundleError, verify_bundle
-from ceasefire.ledger.cosign import make_checkpoint, verify_checkpoint
-from ceasefire.ledger.entry import KIND_KEY, KIND_OBSERVATION, LogEntry
+from ceasefire.ledger.entry import KIND_KEY, LogEntry
 from ceasefire.ledger.keys import (
     CENTER,
     KeyRing,
@@ -27,11 +26,9 @@ from ceasefire.ledger.keys import (
     origin_of,
     read_vkeys,
 )
-from ceasefire.ledger.release import Selection, write_release
 from ceasefire.mission import Mission, load_mission
 from ceasefire.store import open_database
-from ceasefire.workflow.audit import audit_all
-from ceasefire.workflow.releases import incident_selections
+from ceasefire.workflow.releases import check_recipient, sort_refs
 
 keys_app = typer.Typer(help="The center's and the contingents' signing keys.", no_args_is_help=True)
 
@@ -63,6 +60,12 @@ def _ring(
     secret: bool = True,
     witnesses: list[str] | None = None,
 ) -> KeyRing:
+    urls = _witness_urls(mission, witnesses)
+    return load_ring(mission, common.settings(keys=directory), secret, urls)
+
+
+def _witness_urls(mission: Mission, witnesses: list[str] | None) -> dict[str, str]:
+    """The ``--witness CONTINGENT=URL`` options by contingent."""
     urls: dict[str, str] = {}
     for option in witnesses or []:
         contingent, sep, url = option.partition("=")
@@ -77,7 +80,7 @@ def _ring(
                 )
             )
         urls[contingent] = url
-    return load_ring(mission, common.settings(keys=directory), secret, urls)
+    return urls
 
 
 @keys_app.command("init")
@@ -163,10 +166,8 @@ def checkpoint(
     witness: list[str] = WITNESS_OPTION,
 ) -> None:
     """Make (if the log grew) and print the latest checkpoint cosigned by every contingent."""
-    m = load_mission(mission)
-    ring = _ring(m, keys, witnesses=witness)
-    stored = make_checkpoint(open_database(db), ring)
-    verified = verify_checkpoint(stored.note, ring)
+    with common.center(db=db, mission=mission, keys=keys) as center:
+        stored, verified = center.checkpoint(_witness_urls(center.mission, witness))
     console_err.print(
         _("checkpoint of {n} entries, cosigned by {who}").format(
             n=stored.size, who=", ".join(verified.cosigned_at)
@@ -206,9 +207,8 @@ def verify(
         raise typer.BadParameter(
             _("--previous-checkpoint and --trusted-keys go with --bundle"), param_hint="--bundle"
         )
-    m = load_mission(mission)
-    ring = _ring(m, keys, secret=False)
-    report = audit_all(open_database(db), ring)
+    with common.center(db=db, mission=mission, keys=keys) as center:
+        report = center.verify()
     if fmt is Format.json:
         print_json(report.as_json())
     else:
@@ -303,45 +303,20 @@ def release(
     witness: list[str] = WITNESS_OPTION,
 ) -> None:
     """Write a release bundle: records, inclusion proofs, a cosigned checkpoint, the keys."""
-    m = load_mission(mission)
-    recipients = [*m.party_ids()] + (
-        [m.config.peacekeeping_force.id] if m.config.peacekeeping_force else []
-    )
-    if to not in recipients:
-        raise InputError(
-            Problem(
-                file="release",
-                field="--to",
-                reason=_("{to} is not a party or force of the mission ({known})").format(
-                    to=to, known=", ".join(recipients)
-                ),
-            )
+    with common.center(db=db, mission=mission, keys=keys) as center:
+        check_recipient(center.mission, to)
+        if bool(refs) == release_all:
+            raise typer.BadParameter(_("give incidents or observation refs, or --all; not both"))
+        wanted, incidents = sort_refs(refs or [])
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        done = center.release(
+            to,
+            out or Path(f"release-{to}-{stamp}.json"),
+            incidents=incidents,
+            observations=None if release_all else wanted,
+            since=since,
+            witnesses=_witness_urls(center.mission, witness),
         )
-    if bool(refs) == release_all:
-        raise typer.BadParameter(_("give incidents or observation refs, or --all; not both"))
-    engine = open_database(db)
-    wanted = [r for r in refs or [] if "/" in r]
-    incidents = [r for r in refs or [] if r.startswith(("INC-", "LX-"))]
-    bad = [r for r in refs or [] if r not in wanted and r not in incidents]
-    if bad:
-        raise InputError(
-            [
-                Problem(
-                    file="release",
-                    field="REF",
-                    record=r,
-                    reason=_("neither an incident (INC-...) nor an observation ref (RU/RU-0001)"),
-                )
-                for r in bad
-            ]
-        )
-    selections = [Selection(KIND_OBSERVATION, None if release_all else tuple(wanted))]
-    for incident in incidents:
-        selections += incident_selections(engine, incident)
-    ring = _ring(m, keys, witnesses=witness)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = out or Path(f"release-{to}-{stamp}.json")
-    done = write_release(engine, ring, path, to, selections, since)
     console.print(
         _(
             "{path}: {n} record(s) for {to} at log size {size}; the release is logged at index "

@@ -7,7 +7,6 @@ A thin layer over :mod:`ceasefire.workflow`. Whoever runs these commands has the
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -15,13 +14,15 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from ceasefire.center.core import Answer
+from ceasefire.cli import common
 from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, Format, console, print_json
 from ceasefire.i18n import _, ngettext
 from ceasefire.labels import label
 from ceasefire.mission import Mission, load_mission
 from ceasefire.store import open_database
 from ceasefire.timeutil import parse_time, shown, shown_text
-from ceasefire.workflow import assessments, blindness, decisions, findings, roles, shifts
+from ceasefire.workflow import decisions, roles, shifts
 from ceasefire.workflow.roles import User
 
 users_app = typer.Typer(help="People and programs of the center.", no_args_is_help=True)
@@ -150,25 +151,20 @@ def assess(
     mission: str = MISSION_OPTION,
 ) -> None:
     """Submit your contingent's assessment of an incident (a new version if one exists)."""
-    m = load_mission(mission)
-    with open_database(db).begin() as conn:
-        made = assessments.submit(
-            conn,
-            m,
-            _acting(conn, as_user),
+    with common.center(db=db, mission=mission) as center:
+        made, outcome = center.assess(
+            as_user,
             incident_id,
             violation=violation.value,
             clauses=clause,
             attribution=attribution,
             severity=severity,
             remarks=remarks,
-            at=_at(at, m),
+            at=_at(at, center.mission),
         )
-        found = findings._current(conn, incident_id)
     line = _("{contingent} assessment of {incident}, version {version}").format(
         contingent=made.contingent, incident=incident_id, version=made.version
     )
-    outcome = found.outcome if found is not None else None
     _show({**made.record(), "outcome": outcome}, fmt, [line])
 
 
@@ -180,12 +176,9 @@ def finding(
     mission: str = MISSION_OPTION,
 ) -> None:
     """The joint finding or dispute, and the assessments you may see, side by side."""
-    m = load_mission(mission)
-    with open_database(db).connect() as conn:
-        user = _acting(conn, as_user)
-        views = assessments.latest(conn, m, user, incident_id)
-        blind = assessments.is_blind(conn, m, incident_id)
-        found = findings.current(conn, user, incident_id)
+    with common.center(db=db, mission=mission) as center:
+        seen = center.finding(as_user, incident_id)
+    views, blind, found = seen.views, seen.blind, seen.finding
     data = {
         "incident": incident_id,
         "blind": blind,
@@ -252,12 +245,9 @@ def unblind(
     mission: str = MISSION_OPTION,
 ) -> None:
     """A head's key to end an incident's blind period before every contingent has assessed."""
-    m = load_mission(mission)
-    with open_database(db).begin() as conn:
-        agreed = blindness.lift(
-            conn, m, _acting(conn, as_user), incident_id, remarks=remarks, at=_at(at, m)
-        )
-        blind = blindness.is_blind(conn, m, incident_id)
+    with common.center(db=db, mission=mission) as center:
+        when = _at(at, center.mission)
+        agreed, blind = center.unblind(as_user, incident_id, remarks=remarks, at=when)
     line = (
         _("{incident} is still blind: agreed so far by {contingents}")
         if blind
@@ -313,21 +303,18 @@ def decide(
     mission: str = MISSION_OPTION,
 ) -> None:
     """Propose a reaction to an incident, or take an urgent one."""
-    m = load_mission(mission)
-    with open_database(db).begin() as conn:
-        d = decisions.propose(
-            conn,
-            m,
-            _acting(conn, as_user),
+    with common.center(db=db, mission=mission) as center:
+        d = center.decide(
+            as_user,
             incident_id,
             reaction,
             party=party,
             contingent=contingent,
             urgent=urgent,
             remarks=remarks,
-            at=_at(at, m),
+            at=_at(at, center.mission),
         )
-    _show(d.shown(), fmt, _decision_lines(d, m.config.timezone))
+    _show(d.shown(), fmt, _decision_lines(d, center.mission.config.timezone))
 
 
 def approve(
@@ -341,8 +328,7 @@ def approve(
     mission: str = MISSION_OPTION,
 ) -> None:
     """Give (or refuse) your contingent's key to a proposed decision."""
-    step = decisions.reject if reject else decisions.approve
-    _answer(step, decision_id, as_user, remarks, at, fmt, db, mission)
+    _answer("reject" if reject else "approve", decision_id, as_user, remarks, at, fmt, db, mission)
 
 
 def confirm(
@@ -356,12 +342,13 @@ def confirm(
     mission: str = MISSION_OPTION,
 ) -> None:
     """Confirm (or contest) the other contingent's urgent decision."""
-    step = decisions.contest if contest else decisions.confirm
-    _answer(step, decision_id, as_user, remarks, at, fmt, db, mission)
+    _answer(
+        "contest" if contest else "confirm", decision_id, as_user, remarks, at, fmt, db, mission
+    )
 
 
 def _answer(
-    step: Callable[..., decisions.Decision],
+    answer: Answer,
     decision_id: str,
     as_user: str,
     remarks: str,
@@ -371,10 +358,10 @@ def _answer(
     mission: str | None,
 ) -> None:
     """One answer to a decision (approve, reject, confirm, contest) and the decision after it."""
-    m = load_mission(mission)
-    with open_database(db).begin() as conn:
-        d = step(conn, m, _acting(conn, as_user), decision_id, remarks=remarks, at=_at(at, m))
-    _show(d.shown(), fmt, _decision_lines(d, m.config.timezone))
+    with common.center(db=db, mission=mission) as center:
+        when = _at(at, center.mission)
+        d = center.answer(as_user, decision_id, answer, remarks=remarks, at=when)
+    _show(d.shown(), fmt, _decision_lines(d, center.mission.config.timezone))
 
 
 def decisions_list(
@@ -390,17 +377,19 @@ def decisions_list(
     mission: str = MISSION_OPTION,
 ) -> None:
     """The decisions, with their tier, state and every key given."""
-    m = load_mission(mission)
-    with open_database(db).begin() as conn:
-        user = _acting(conn, as_user)
-        if escalate:
-            decisions.escalate_overdue(conn, m, at=_at(at, m))
-        found = decisions.list_decisions(conn, m, user, incident_id=incident, pending=pending)
+    with common.center(db=db, mission=mission) as center:
+        found = center.list_decisions(
+            as_user,
+            incident_id=incident,
+            pending=pending,
+            escalate=escalate,
+            at=_at(at, center.mission) if escalate else None,
+        )
     if fmt is Format.json:
         print_json([d.shown() for d in found])
         return
     for d in found:
-        for line in _decision_lines(d, m.config.timezone):
+        for line in _decision_lines(d, center.mission.config.timezone):
             console.print(line)
     console.print(ngettext("{n} decision", "{n} decisions", len(found)).format(n=len(found)))
 

@@ -10,6 +10,7 @@ A release's id is its recipient and its number among that recipient's releases (
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
@@ -20,6 +21,7 @@ from ceasefire.incidents.queries import incident_refs
 from ceasefire.ledger.entry import KIND_OBSERVATION
 from ceasefire.ledger.release import Selection
 from ceasefire.ledger.tables import releases
+from ceasefire.mission.model import Mission
 from ceasefire.workflow.findings import KIND_FINDING
 from ceasefire.workflow.roles import User
 from ceasefire.workflow.tables import findings
@@ -48,6 +50,49 @@ def incident_selections(engine: Engine, incident_id: str) -> list[Selection]:
     if version is not None:
         chosen.append(Selection(KIND_FINDING, (f"{incident_id}/{version}",)))
     return chosen
+
+
+def recipients(mission: Mission) -> list[str]:
+    """Who may receive a release: the mission's parties and its force."""
+    force = mission.config.peacekeeping_force
+    return [*mission.party_ids()] + ([force.id] if force else [])
+
+
+def check_recipient(mission: Mission, to: str) -> None:
+    """``InputError`` unless ``to`` is a party or the force of the mission."""
+    known = recipients(mission)
+    if to not in known:
+        raise InputError(
+            Problem(
+                file="release",
+                field="--to",
+                reason=_("{to} is not a party or force of the mission ({known})").format(
+                    to=to, known=", ".join(known)
+                ),
+            )
+        )
+
+
+def sort_refs(refs: Iterable[str]) -> tuple[list[str], list[str]]:
+    """What a release names, sorted: observation refs (``RU/RU-0001``) and incidents
+    (``INC-...``, ``LX-...``); ``InputError`` naming every ref that is neither."""
+    refs = list(refs)
+    wanted = [r for r in refs if "/" in r]
+    incidents = [r for r in refs if r.startswith(("INC-", "LX-"))]
+    bad = [r for r in refs if r not in wanted and r not in incidents]
+    if bad:
+        raise InputError(
+            [
+                Problem(
+                    file="release",
+                    field="REF",
+                    record=r,
+                    reason=_("neither an incident (INC-...) nor an observation ref (RU/RU-0001)"),
+                )
+                for r in bad
+            ]
+        )
+    return wanted, incidents
 
 
 def visible_to(user: User) -> Any:
@@ -98,4 +143,14 @@ def bundle(db: Connection, user: User, release_id: str) -> str | None:
     return text
 
 
-__all__ = ["LIAISONS", "bundle", "incident_selections", "numbered", "readable", "visible_to"]
+__all__ = [
+    "LIAISONS",
+    "bundle",
+    "check_recipient",
+    "incident_selections",
+    "numbered",
+    "readable",
+    "recipients",
+    "sort_refs",
+    "visible_to",
+]
