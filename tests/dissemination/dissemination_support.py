@@ -4,8 +4,10 @@ Shusha / Shushi seen by both contingents, its staff, and a decision made to take
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -132,3 +134,47 @@ def make_center(engine: sa.Engine, mission: Mission) -> Center:
         ).inserted_primary_key[0]  # type: ignore[index]
         staff = {name: add_user(db, mission, name, role, aff, at=T0) for name, role, aff in STAFF}
     return Center(engine, mission, staff, int(key))
+
+
+PARTY_ADDRESSES = {
+    "AM": "mod-direct-line@armenia.example.org",
+    "AZ": "mod-direct-line@azerbaijan.example.org",
+    "PK": "command-post@peacekeepers.example.org",
+}
+
+
+def mission_with_lines(folder: Path, urls: dict[str, str]) -> Path:
+    """The demo mission copied to ``folder`` with each recipient named in ``urls`` reached
+    by webhook at that URL instead of by e-mail (AM, AZ: the parties; PK: the force)."""
+    from ceasefire.mission.load import BUILTIN_DIR
+
+    target = folder / "mission"
+    shutil.copytree(BUILTIN_DIR / "karabakh-2020", target)
+    toml = target / "mission.toml"
+    text = toml.read_text(encoding="utf-8")
+    for recipient, url in urls.items():
+        old = f'channel = "email"\naddress = "{PARTY_ADDRESSES[recipient]}"'
+        assert old in text, recipient
+        text = text.replace(old, f'channel = "http"\naddress = "{url}"')
+    toml.write_text(text, encoding="utf-8")
+    return target
+
+
+def notify_batches(engine: sa.Engine, mission: Mission, n: int, start: int = 0) -> list[str]:
+    """``n`` batches of incident notices (each to AM, AZ and PK), as decisions write them;
+    the notice ids."""
+    from ceasefire.dissemination.outbox import notify
+    from ceasefire.dissemination.recipients import INCIDENT
+
+    ids: list[str] = []
+    for i in range(start, start + n):
+        with engine.begin() as db:
+            ids += notify(
+                db,
+                mission,
+                kind=INCIDENT,
+                cause=f"DEC-T{i}",
+                at=datetime.now(UTC),
+                extra={"text": f"test {i}"},
+            )
+    return ids

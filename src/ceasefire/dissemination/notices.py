@@ -22,6 +22,8 @@ from ceasefire.timeutil import iso
 from ceasefire.workflow.errors import Conflict, NotFound
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+KIND_RETRY = "retry"
+"""The ledger kind of a duty officer's retry of a notice's dead deliveries (ref: the notice)."""
 STATUSES = (PENDING, DELIVERED, DEAD, "acknowledged", "unacknowledged")
 
 
@@ -247,13 +249,20 @@ def retry(connection: Connection, notice_id: str, by: str, at: datetime) -> int:
     ``by``: the duty officer who asked (logged, kind ``retry``)."""
     get_notice(connection, notice_id)
     log.lock(connection)
-    count = connection.execute(
-        update(deliveries)
-        .where(deliveries.c.notice_id == notice_id, deliveries.c.status == DEAD)
-        .values(status=PENDING, attempts=0, next_at=at, updated_at=at)
-    ).rowcount
-    if not count:
+    dead = list(
+        connection.execute(
+            select(deliveries.c.id)
+            .where(deliveries.c.notice_id == notice_id, deliveries.c.status == DEAD)
+            .order_by(deliveries.c.id)
+        ).scalars()
+    )
+    if not dead:
         raise Conflict(_("notice {id} has no dead delivery to retry").format(id=notice_id))
-    record = {"notice": notice_id, "by": by, "deliveries": int(count), "at": iso(at)}
-    log.append(connection, [LogEntry.of("retry", notice_id, record)], at=at)
-    return int(count)
+    connection.execute(
+        update(deliveries)
+        .where(deliveries.c.id.in_(dead))
+        .values(status=PENDING, attempts=0, next_at=at, updated_at=at)
+    )
+    record = {"notice": notice_id, "by": by, "deliveries": dead, "at": iso(at)}
+    log.append(connection, [LogEntry.of(KIND_RETRY, notice_id, record)], at=at)
+    return len(dead)

@@ -215,6 +215,12 @@ class Policy(_Strict):
     urgent: list[Reaction] = ["notify_peacekeepers", "request_reobservation", "escalate_to_heads"]
     confirm_hours: float = Field(default=2.0, gt=0)
     escalate_hours: float = Field(default=12.0, gt=0)
+    delivery_attempts: int = Field(
+        default=8,
+        ge=1,
+        le=100,
+        description="failed tries of a notice's delivery, in a row, before it is a dead letter",
+    )
 
     @model_validator(mode="after")
     def _neutral(self) -> Policy:

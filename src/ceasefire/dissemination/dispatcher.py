@@ -1,0 +1,725 @@
+"""The dispatcher: sends what the outbox holds, at least once, and records every attempt.
+
+How it works, and why:
+
+- **One at a time.** It works only while it holds the dispatcher's lease (:class:`Lease`):
+  the row of ``dispatcher_lease`` names its holder and is renewed with every write; on
+  PostgreSQL the holder also keeps a session advisory lock, which the server drops the moment
+  the holder's connection dies, so a killed dispatcher is replaced at once. On SQLite a
+  holder on this host whose process is gone is replaced at once (:mod:`ceasefire.lease`),
+  another after :data:`LEASE_TTL`. Every write checks the row still names this holder (a
+  fence): a dispatcher that lost its lease writes nothing more.
+- **A queue per recipient and channel.** The deliveries due now are taken queue by queue, at
+  most ``per_queue`` in flight in each, so a slow or dead recipient fills only its own queue
+  and never delays another's notices.
+- **At least once.** A delivery is marked delivered only after its channel returned; a
+  dispatcher that dies between the two sends it again, with the same notice id, which the
+  receiver uses to drop the repeat.
+- **Retries with exponential back-off and full jitter**: the n-th failure waits a random time
+  between 0 and ``min(cap, base * 2**(n-1))``. After ``attempts`` failures in a row (the
+  mission's ``policy.delivery_attempts``), or at once on a permanent refusal, the delivery
+  becomes a dead letter, shown to both contingents' duty officers, who can retry it
+  (:func:`ceasefire.dissemination.notices.retry`).
+- **Everything logged**: each attempt is a row of ``delivery_attempts`` and an entry of kind
+  ``delivery`` in the ledger, in one transaction with the delivery's new state; outcomes are
+  written in batches, so the log costs one transaction per batch, not per notice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import multiprocessing.process
+import os
+import random
+import signal
+import sys
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ceasefire import lease as lease_
+from ceasefire.dissemination import channels as channels_
+from ceasefire.dissemination.channels import Channel, DeliveryFailed, Outgoing
+from ceasefire.dissemination.notices import DEAD, DELIVERED, PENDING
+from ceasefire.dissemination.tables import (
+    deliveries,
+    delivery_attempts,
+    dispatcher_lease,
+    notices,
+)
+from ceasefire.i18n import _
+from ceasefire.ledger import log
+from ceasefire.ledger.entry import LogEntry
+from ceasefire.mission.model import Mission
+from ceasefire.timeutil import iso
+
+KIND_DELIVERY = "delivery"
+"""The ledger kind of one delivery attempt (ref ``<delivery id>/<attempt number>``)."""
+
+LEASE_ID = 1
+LEASE_TTL = 15.0
+"""Seconds without a sign of life after which another dispatcher may take the lease."""
+ADVISORY_KEY = 0x6365_6173_6469_7370  # "ceasdisp": the PostgreSQL advisory lock's key
+
+log_ = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Options:
+    """How the dispatcher paces itself (the defaults suit a center; tests shrink them)."""
+
+    attempts: int = 8  # failures in a row before a dead letter (the mission's policy)
+    base: float = 2.0  # seconds: the first back-off's ceiling
+    cap: float = 600.0  # seconds: no back-off longer than this
+    per_queue: int = 16  # deliveries in flight at once in one queue
+    batch: int = 500  # outcomes written per transaction at most
+    poll: float = 0.1  # seconds between looks at the outbox when nothing is due
+    ttl: float = LEASE_TTL
+
+
+def backoff(failures: int, options: Options, rng: random.Random | None = None) -> float:
+    """Seconds to wait after the ``failures``-th failure in a row: full jitter."""
+    ceiling = min(options.cap, options.base * 2 ** max(failures - 1, 0))
+    return (rng or random).uniform(0, ceiling)
+
+
+class LeaseHeld(RuntimeError):
+    """Another dispatcher holds the lease."""
+
+
+class LeaseLost(RuntimeError):
+    """This dispatcher's lease was taken over: it must stop writing."""
+
+
+class Lease:
+    """The one-dispatcher-at-a-time lease (see the module's notes)."""
+
+    def __init__(self, engine: Engine, holder: str, ttl: float = LEASE_TTL) -> None:
+        self.engine = engine
+        self.holder = holder
+        self.ttl = ttl
+        self._advisory: Connection | None = None
+
+    def try_acquire(self, now: datetime | None = None) -> bool:
+        """Take the lease if it is free (or stale, or its holder known gone); whether held."""
+        moment = now or utc_now()
+        if self.engine.dialect.name == "postgresql" and self._advisory is None:
+            connection = self.engine.connect()
+            got = connection.exec_driver_sql(
+                f"SELECT pg_try_advisory_lock({ADVISORY_KEY})"
+            ).scalar_one()
+            connection.commit()
+            if not got:
+                connection.close()
+                return False
+            self._advisory = connection
+        with self.engine.begin() as db:
+            row = db.execute(
+                select(dispatcher_lease).where(dispatcher_lease.c.id == LEASE_ID)
+            ).one_or_none()
+            if row is None:
+                try:
+                    with db.begin_nested():
+                        db.execute(
+                            insert(dispatcher_lease).values(
+                                id=LEASE_ID, owner=self.holder, alive_at=moment
+                            )
+                        )
+                except IntegrityError:
+                    return self._give_up()
+                return True
+            free = (
+                self._advisory is not None  # the advisory lock is the lease on PostgreSQL
+                or row.owner == self.holder
+                or moment - row.alive_at > timedelta(seconds=self.ttl)
+                or lease_.holder_gone(row.owner)
+            )
+            if not free:
+                return self._give_up()
+            taken = db.execute(
+                update(dispatcher_lease)
+                .where(
+                    dispatcher_lease.c.id == LEASE_ID,
+                    dispatcher_lease.c.owner == row.owner,
+                    dispatcher_lease.c.alive_at == row.alive_at,
+                )
+                .values(owner=self.holder, alive_at=moment)
+            ).rowcount
+            return taken == 1 or self._give_up()
+
+    def _give_up(self) -> bool:
+        self._close_advisory()
+        return False
+
+    def renew(self, db: Connection, now: datetime | None = None) -> None:
+        """Within a writing transaction: check the lease is still ours and mark it alive."""
+        renewed = db.execute(
+            update(dispatcher_lease)
+            .where(dispatcher_lease.c.id == LEASE_ID, dispatcher_lease.c.owner == self.holder)
+            .values(alive_at=now or utc_now())
+        ).rowcount
+        if renewed != 1:
+            raise LeaseLost(_("another dispatcher took the lease"))
+
+    def beat(self) -> None:
+        with self.engine.begin() as db:
+            self.renew(db)
+
+    def release(self) -> None:
+        # the store may be what failed
+        with contextlib.suppress(Exception), self.engine.begin() as db:
+            db.execute(
+                update(dispatcher_lease)
+                .where(dispatcher_lease.c.id == LEASE_ID, dispatcher_lease.c.owner == self.holder)
+                .values(alive_at=datetime(1970, 1, 1, tzinfo=UTC))
+            )
+        self._close_advisory()
+
+    def _close_advisory(self) -> None:
+        connection, self._advisory = self._advisory, None
+        if connection is None:
+            return
+        try:  # a session lock outlives the connection's return to the pool: unlock first
+            connection.exec_driver_sql(f"SELECT pg_advisory_unlock({ADVISORY_KEY})")
+            connection.commit()
+        except Exception:
+            with contextlib.suppress(Exception):
+                connection.invalidate()  # closes the session, and the lock with it
+        with contextlib.suppress(Exception):
+            connection.close()
+
+
+def lease_holder(connection: Connection, now: datetime | None = None) -> str | None:
+    """Who holds the dispatcher's lease now (None: nobody alive)."""
+    row = connection.execute(
+        select(dispatcher_lease).where(dispatcher_lease.c.id == LEASE_ID)
+    ).one_or_none()
+    if row is None or (now or utc_now()) - row.alive_at > timedelta(seconds=LEASE_TTL):
+        return None
+    return None if lease_.holder_gone(row.owner) else str(row.owner)
+
+
+@dataclass
+class _Due:
+    """A delivery taken from the outbox, with what its attempt sends."""
+
+    id: int
+    queue: str
+    channel: str
+    attempts: int  # failures so far in this round
+    outgoing: Outgoing
+
+
+@dataclass
+class _Outcome:
+    due: _Due
+    at: datetime
+    ok: bool
+    detail: str
+    retry: bool
+
+
+@dataclass
+class Counts:
+    """What a dispatcher did: attempts made, and how they ended."""
+
+    attempts: int = 0
+    delivered: int = 0
+    failed: int = 0
+    dead: int = 0
+    by_queue: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "attempts": self.attempts,
+            "delivered": self.delivered,
+            "failed": self.failed,
+            "dead": self.dead,
+        }
+
+
+def _due_query(now: datetime) -> Any:
+    return (
+        select(
+            deliveries.c.id,
+            deliveries.c.queue,
+            deliveries.c.channel,
+            deliveries.c.address,
+            deliveries.c.attempts,
+            notices.c.id.label("notice_id"),
+            notices.c.kind,
+            notices.c.recipient,
+            notices.c.role,
+            notices.c.lang,
+            notices.c.subject,
+            notices.c.body,
+            notices.c.payload,
+            notices.c.incident_id,
+            notices.c.created_at,
+        )
+        .join(notices, notices.c.id == deliveries.c.notice_id)
+        .where(deliveries.c.status == PENDING, deliveries.c.next_at <= now)
+        .order_by(deliveries.c.next_at, deliveries.c.id)
+    )
+
+
+class Dispatcher:
+    """Sends the outbox's due deliveries over ``channels`` while it holds the lease."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        channels: dict[str, Channel],
+        *,
+        options: Options | None = None,
+        holder: str | None = None,
+        lock: threading.Lock | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.engine = engine
+        self.channels = channels
+        self.options = options or Options()
+        self.lease = Lease(engine, holder or lease_.holder(os.getppid()), self.options.ttl)
+        self.lock = lock
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.counts = Counts()
+        self._inflight: dict[str, set[int]] = defaultdict(set)
+        self._outcomes: list[_Outcome] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+
+    # -- the outbox ---------------------------------------------------------------------
+    def _due(self, now: datetime) -> list[_Due]:
+        """Due deliveries, up to each queue's free room, not already in flight."""
+        per_queue = self.options.per_queue
+        taken: list[_Due] = []
+        with self.engine.connect() as db:
+            queues = db.execute(
+                select(deliveries.c.queue)
+                .where(deliveries.c.status == PENDING, deliveries.c.next_at <= now)
+                .group_by(deliveries.c.queue)
+            ).scalars()
+            for queue in list(queues):
+                busy = self._inflight[queue]
+                room = per_queue - len(busy)
+                if room <= 0:
+                    continue
+                query = _due_query(now).where(deliveries.c.queue == queue)
+                if busy:
+                    query = query.where(deliveries.c.id.not_in(sorted(busy)))
+                for r in db.execute(query.limit(room)):
+                    taken.append(
+                        _Due(
+                            id=int(r.id),
+                            queue=r.queue,
+                            channel=r.channel,
+                            attempts=int(r.attempts),
+                            outgoing=Outgoing(
+                                notice_id=r.notice_id,
+                                kind=r.kind,
+                                recipient=r.recipient,
+                                role=r.role,
+                                lang=r.lang,
+                                subject=r.subject,
+                                body=r.body,
+                                payload=r.payload,
+                                incident_id=r.incident_id,
+                                created_at=r.created_at,
+                                attempt=int(r.attempts) + 1,
+                                address=r.address,
+                            ),
+                        )
+                    )
+        return taken
+
+    def _write(self, outcomes: list[_Outcome]) -> None:
+        """Record a batch of outcomes: attempts, ledger entries, the deliveries' new state."""
+        with self.lock if self.lock is not None else contextlib.nullcontext():
+            now = self.clock()
+            with self.engine.begin() as db:
+                log.lock(db)  # first: on SQLite this makes the transaction the writer
+                self.lease.renew(db, now)
+                ids = sorted({o.due.id for o in outcomes})
+                made: dict[int, int] = dict(
+                    db.execute(
+                        select(delivery_attempts.c.delivery_id, func.count())
+                        .where(delivery_attempts.c.delivery_id.in_(ids))
+                        .group_by(delivery_attempts.c.delivery_id)
+                    ).all()
+                )
+                entries, rows, states = [], [], []
+                for o in outcomes:
+                    d = o.due
+                    number = made.get(d.id, 0) + 1
+                    made[d.id] = number
+                    failures = 0 if o.ok else d.attempts + 1
+                    if o.ok:
+                        status, next_at = DELIVERED, o.at
+                    elif not o.retry or failures >= self.options.attempts:
+                        status, next_at = DEAD, o.at
+                    else:
+                        status = PENDING
+                        next_at = o.at + timedelta(
+                            seconds=backoff(failures, self.options, self.rng)
+                        )
+                    record = {
+                        "delivery": d.id,
+                        "notice": d.outgoing.notice_id,
+                        "channel": d.channel,
+                        "address": d.outgoing.address,
+                        "number": number,
+                        "at": iso(o.at),
+                        "ok": o.ok,
+                        "detail": o.detail,
+                        "status": status,
+                        "attempts": failures,
+                    }
+                    entries.append(LogEntry.of(KIND_DELIVERY, f"{d.id}/{number}", record))
+                    rows.append(
+                        {
+                            "delivery_id": d.id,
+                            "number": number,
+                            "at": o.at,
+                            "ok": int(o.ok),
+                            "detail": o.detail,
+                        }
+                    )
+                    states.append(
+                        {
+                            "b_id": d.id,
+                            "b_status": status,
+                            "b_attempts": failures,
+                            "b_next_at": next_at,
+                            "b_delivered_at": o.at if o.ok else None,
+                            "b_error": "" if o.ok else o.detail,
+                            "b_updated_at": now,
+                        }
+                    )
+                    self.counts.attempts += 1
+                    self.counts.by_queue[d.queue] += 1
+                    if o.ok:
+                        self.counts.delivered += 1
+                    elif status == DEAD:
+                        self.counts.dead += 1
+                    else:
+                        self.counts.failed += 1
+                indexes = log.append(db, entries, at=now)
+                for row, index in zip(rows, indexes, strict=True):
+                    row["ledger_index"] = index
+                db.execute(insert(delivery_attempts), rows)
+                db.execute(
+                    update(deliveries)
+                    .where(deliveries.c.id == bindparam("b_id"))
+                    .values(
+                        status=bindparam("b_status"),
+                        attempts=bindparam("b_attempts"),
+                        next_at=bindparam("b_next_at"),
+                        delivered_at=bindparam("b_delivered_at"),
+                        last_error=bindparam("b_error"),
+                        updated_at=bindparam("b_updated_at"),
+                    ),
+                    states,
+                )
+
+    # -- sending ------------------------------------------------------------------------
+    async def _send(self, due: _Due) -> None:
+        channel = self.channels.get(due.channel)
+        try:
+            if channel is None:
+                raise DeliveryFailed(
+                    _("no channel {name} in this dispatcher").format(name=due.channel)
+                )
+            await channel.send(due.outgoing)
+        except DeliveryFailed as e:
+            outcome = _Outcome(due, self.clock(), False, e.reason, e.retry)
+        except Exception as e:  # a channel's bug must not stop the others
+            log_.exception("channel %s failed on delivery %s", due.channel, due.id)
+            outcome = _Outcome(due, self.clock(), False, f"{type(e).__name__}: {e}", True)
+        else:
+            outcome = _Outcome(due, self.clock(), True, "", True)
+        self._outcomes.append(outcome)
+        self._wake.set()
+
+    def _start(self, due: _Due) -> None:
+        self._inflight[due.queue].add(due.id)
+        task = asyncio.create_task(self._send(due))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _flush(self) -> int:
+        """Write the outcomes gathered so far; how many."""
+        written = 0
+        while self._outcomes:
+            batch = self._outcomes[: self.options.batch]
+            await asyncio.to_thread(self._write, batch)
+            del self._outcomes[: len(batch)]
+            for o in batch:
+                self._inflight[o.due.queue].discard(o.due.id)
+            written += len(batch)
+        return written
+
+    async def step(self) -> int:
+        """Start what is due and has room; write what finished. How many started + written."""
+        due = await asyncio.to_thread(self._due, self.clock())
+        for d in due:
+            self._start(d)
+        return len(due) + await self._flush()
+
+    async def _loop(self, stop: asyncio.Event, until: Callable[[], bool]) -> None:
+        last_beat = asyncio.get_running_loop().time()
+        while not stop.is_set():
+            try:
+                busy = await self.step()
+            except LeaseLost:
+                raise
+            except Exception:  # the store failing: nothing is lost, try again shortly
+                log_.exception(_("Dispatching failed; trying again."))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1.0)
+                continue
+            if until():
+                break
+            now = asyncio.get_running_loop().time()
+            if now - last_beat >= self.options.ttl / 3:
+                await asyncio.to_thread(self.lease.beat)
+                last_beat = now
+            if not busy:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.options.poll)
+
+    async def _finish(self) -> None:
+        """Let the attempts in flight end and record them (none is left unrecorded)."""
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._flush()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Wait for the lease, then send until ``stop`` is set; give the lease back."""
+        while not stop.is_set():
+            try:
+                if await asyncio.to_thread(self.lease.try_acquire):
+                    break
+            except Exception:  # the store failing, or two takers at once: ask again
+                log_.exception(_("Taking the dispatcher's lease failed; trying again."))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), min(self.options.ttl / 3, 1.0))
+        else:
+            return
+        try:
+            await self._loop(stop, lambda: False)
+            await self._finish()
+        except LeaseLost:
+            log_.error(_("Another dispatcher took the lease; this one stops."))
+        finally:
+            await asyncio.to_thread(self.lease.release)
+
+    async def drain(self, *, once: bool = False, stop: asyncio.Event | None = None) -> Counts:
+        """Send until no delivery is pending (``once``: one attempt of each delivery due now);
+        raises :class:`LeaseHeld` when another dispatcher runs."""
+        if not await asyncio.to_thread(self.lease.try_acquire):
+            raise LeaseHeld(_("another dispatcher is running on this store"))
+        stopping = stop or asyncio.Event()
+        try:
+            if once:
+                await self.step()
+                await self._finish()
+            else:
+                await self._loop(stopping, lambda: not self._tasks and self._pending() == 0)
+                await self._finish()
+        finally:
+            await asyncio.to_thread(self.lease.release)
+        return self.counts
+
+    def _pending(self) -> int:
+        with self.engine.connect() as db:
+            return int(
+                db.execute(
+                    select(func.count())
+                    .select_from(deliveries)
+                    .where(deliveries.c.status == PENDING)
+                ).scalar_one()
+            )
+
+
+# -- the dispatcher of a center --------------------------------------------------------------
+
+
+def wanted_channels(engine: Engine, mission: Mission) -> set[str]:
+    """The channels the mission's contacts use and those of deliveries still pending."""
+    from ceasefire.dissemination.recipients import recipients
+
+    names: set[str] = {c.channel for r in recipients(mission).values() for c in r.contacts}
+    with engine.connect() as db:
+        names |= set(
+            db.execute(
+                select(deliveries.c.channel).where(deliveries.c.status == PENDING).distinct()
+            ).scalars()
+        )
+    return names
+
+
+def options_of(mission: Mission, **overrides: Any) -> Options:
+    return Options(attempts=mission.config.policy.delivery_attempts, **overrides)
+
+
+@dataclass(frozen=True)
+class ProcessArgs:
+    """What a dispatcher process is started with (all plain values: it is spawned)."""
+
+    db: str | None
+    mission: str | None
+    keys: str
+    smtp: str
+    smtp_from: str
+    options: Options
+    parent: int
+
+
+def _signer(keys: str, mission: Mission) -> Any:
+    from ceasefire.ledger.keys import load_keys, origin_of
+
+    return load_keys(
+        Path(keys), origin_of(mission.id), mission.contingent_ids(), secret=True
+    ).signer()
+
+
+def context_of(args: ProcessArgs, mission: Mission) -> channels_.Context:
+    return channels_.Context(
+        signer=_signer(args.keys, mission),
+        mission=mission.id,
+        smtp=args.smtp,
+        smtp_from=args.smtp_from,
+    )
+
+
+def dispatch_database(args: ProcessArgs, stop: Any) -> None:
+    """A dispatcher process's life: open the store, make the channels, dispatch until
+    stopped or the parent is gone (the kernel's SIGTERM, made a clean exit)."""
+    from ceasefire.mission import load_mission
+    from ceasefire.store import open_database
+
+    lease_.die_with_parent(args.parent)
+    signal.signal(signal.SIGTERM, _exit)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    mission = load_mission(args.mission)
+    engine = open_database(args.db, migrate=False)
+    try:
+        made = channels_.load(wanted_channels(engine, mission), context_of(args, mission))
+        dispatcher = Dispatcher(
+            engine, made, options=args.options, holder=lease_.holder(args.parent)
+        )
+        asyncio.run(_run_until(dispatcher, made, stop, args.parent))
+    finally:
+        engine.dispose()
+
+
+async def _run_until(
+    dispatcher: Dispatcher, made: dict[str, Channel], stop: Any, parent: int
+) -> None:
+    stopping = asyncio.Event()
+
+    async def watch() -> None:
+        while not (stop.is_set() or os.getppid() != parent):
+            await asyncio.sleep(0.2)
+        stopping.set()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        await dispatcher.run(stopping)
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        await channels_.close(made.values())
+
+
+def _exit(signum: int, frame: object) -> None:
+    sys.exit(0)
+
+
+class DispatcherProcess:
+    """The dispatcher in a process of its own, started again if it dies: notices must not
+    silently stop leaving while the center goes on deciding."""
+
+    def __init__(self, args: ProcessArgs) -> None:
+        self._context = multiprocessing.get_context("spawn")
+        self._stop = self._context.Event()
+        self.args = args
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self.restarts = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def start(self) -> None:
+        self._process = self._context.Process(
+            target=dispatch_database, args=(self.args, self._stop), name="dispatcher", daemon=True
+        )
+        self._process.start()
+
+    def keep_alive(self) -> bool:
+        """Start the dispatcher again if it has died; whether it had to."""
+        process = self._process
+        if process is None or process.is_alive() or self._stop.is_set():
+            return False
+        log_.error(
+            _("The dispatcher stopped (exit code {code}); starting it again.").format(
+                code=process.exitcode
+            )
+        )
+        self.restarts += 1
+        self.start()
+        return True
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._process is not None:
+            self._process.join(timeout)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join()
+
+
+def attempts_of(connection: Connection, delivery_id: int) -> Iterator[Any]:
+    """The attempts of one delivery, oldest first."""
+    yield from connection.execute(
+        select(delivery_attempts)
+        .where(delivery_attempts.c.delivery_id == delivery_id)
+        .order_by(delivery_attempts.c.number)
+    )
+
+
+__all__ = [
+    "KIND_DELIVERY",
+    "Counts",
+    "Dispatcher",
+    "DispatcherProcess",
+    "Lease",
+    "LeaseHeld",
+    "LeaseLost",
+    "Options",
+    "ProcessArgs",
+    "backoff",
+    "dispatch_database",
+    "lease_holder",
+    "options_of",
+    "wanted_channels",
+]

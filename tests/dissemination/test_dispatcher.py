@@ -1,0 +1,190 @@
+"""The dispatcher against real HTTP receivers on loopback: every notice reaches every
+recipient, failures are retried then dead-lettered, a slow recipient delays no other, every
+attempt is in delivery_attempts and in the ledger, one dispatcher at a time."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from dissemination_support import make_center, mission_with_lines, notify_batches
+from receivers import Receiver
+
+from ceasefire.dissemination import channels, list_notices, retry
+from ceasefire.dissemination.dispatcher import (
+    KIND_DELIVERY,
+    Dispatcher,
+    Lease,
+    LeaseHeld,
+    Options,
+    backoff,
+)
+from ceasefire.dissemination.tables import deliveries, delivery_attempts
+from ceasefire.ledger.note import Ed25519Signer
+from ceasefire.ledger.tables import ledger
+from ceasefire.mission import Mission, load_mission
+
+SIGNER = Ed25519Signer.generate("ceasefire.test/center")
+FAST = Options(attempts=3, base=0.01, cap=0.05, poll=0.02)
+
+
+def _mission(tmp_path: Path, r: Receiver, am: str, az: str, pk: str) -> Mission:
+    return load_mission(
+        mission_with_lines(tmp_path, {"AM": r.url(am), "AZ": r.url(az), "PK": r.url(pk)})
+    )
+
+
+def _drain(engine: sa.Engine, options: Options = FAST, timeout: float = 10.0, **kw: object):  # type: ignore[no-untyped-def]
+    async def run():  # type: ignore[no-untyped-def]
+        made = channels.load(["http"], channels.Context(signer=SIGNER, timeout=timeout))
+        try:
+            return await Dispatcher(engine, made, options=options, **kw).drain()  # type: ignore[arg-type]
+        finally:
+            await channels.close(made.values())
+
+    return asyncio.run(run())
+
+
+def _states(engine: sa.Engine) -> Counter[tuple[str, str]]:
+    with engine.connect() as db:
+        return Counter(
+            (queue, status)
+            for queue, status in db.execute(sa.select(deliveries.c.queue, deliveries.c.status))
+        )
+
+
+def test_every_notice_reaches_every_recipient_once_signed(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    with Receiver(key=SIGNER.vkey) as r:
+        mission = _mission(tmp_path, r, "am", "az", "pk")
+        make_center(engine, mission)
+        ids = notify_batches(engine, mission, 10)
+        counts = _drain(engine)
+        assert counts.delivered == 30 and counts.attempts == 30 and counts.dead == 0
+        assert sorted(r.seen.ids) == sorted(ids) and set(r.seen.ids.values()) == {1}
+        assert not r.seen.refused
+        assert {p: len(v) for p, v in r.seen.by_path.items()} == {"am": 10, "az": 10, "pk": 10}
+    assert _states(engine) == Counter(
+        {("AM/http", "delivered"): 10, ("AZ/http", "delivered"): 10, ("PK/http", "delivered"): 10}
+    )
+    with engine.connect() as db:
+        found = list_notices(db)
+        assert all(n.status == "delivered" for n in found)
+        assert all(n.party_skew_ms is not None for n in found if n.recipient_kind == "party")
+        attempts = db.execute(sa.select(delivery_attempts)).all()
+        assert len(attempts) == 30 and all(a.ok == 1 and a.number == 1 for a in attempts)
+        logged = db.execute(
+            sa.select(ledger.c["index"], ledger.c.ref).where(ledger.c.kind == KIND_DELIVERY)
+        ).all()
+        assert sorted(i for i, _ref in logged) == sorted(a.ledger_index for a in attempts)
+        assert {ref for _i, ref in logged} == {f"{a.delivery_id}/1" for a in attempts}
+
+
+@pytest.mark.parametrize("fault", ["500", "garbage", "close", "redirect", "hang"])
+def test_a_failing_recipient_is_retried_then_dead_letter_and_others_still_served(
+    engine: sa.Engine, tmp_path: Path, fault: str
+) -> None:
+    with Receiver(key=SIGNER.vkey) as r:
+        mission = _mission(tmp_path, r, "flaky", "az", fault)
+        center = make_center(engine, mission)
+        ids = notify_batches(engine, mission, 3)
+        counts = _drain(engine, timeout=0.5)
+        assert counts.dead == 3 and counts.delivered == 6
+        assert r.seen.requests[fault] == 3 * FAST.attempts  # each tried N times
+        assert r.seen.requests["flaky"] >= 4  # failed every other time, tried again
+        assert len(r.seen.ids) == 6 and "PK" not in r.seen.by_path
+    assert _states(engine) == Counter(
+        {("AM/http", "delivered"): 3, ("AZ/http", "delivered"): 3, ("PK/http", "dead"): 3}
+    )
+    with engine.connect() as db:
+        dead = list_notices(db, status="dead")
+        assert {n.recipient for n in dead} == {"PK"} and len(dead) == 3
+        assert all(n.deliveries[0].attempts == FAST.attempts for n in dead)
+        assert all(n.deliveries[0].last_error for n in dead)
+        assert {n.id for n in list_notices(db)} == set(ids)  # nothing lost
+    # a duty officer retries one: back in its queue, tried a new round, numbered on
+    with engine.begin() as db:
+        assert retry(db, dead[0].id, "tr-do", datetime.now(UTC)) == 1
+    assert _states(engine)[("PK/http", "pending")] == 1
+    with Receiver(key=SIGNER.vkey) as r2:
+        # the line is repaired (the same delivery, another address) and the retry goes out
+        with engine.begin() as db:
+            db.execute(
+                sa.update(deliveries)
+                .where(deliveries.c.notice_id == dead[0].id)
+                .values(address=r2.url("pk"))
+            )
+        counts = _drain(engine, timeout=0.5)
+        assert counts.delivered == 1 and list(r2.seen.ids) == [dead[0].id]
+    with engine.connect() as db:
+        numbers = db.execute(
+            sa.select(delivery_attempts.c.number)
+            .join(deliveries, deliveries.c.id == delivery_attempts.c.delivery_id)
+            .where(deliveries.c.notice_id == dead[0].id)
+            .order_by(delivery_attempts.c.number)
+        ).scalars()
+        assert list(numbers) == list(range(1, FAST.attempts + 2))
+    assert center.users  # the staff exist: the retry above named one
+
+
+def test_a_slow_recipient_delays_no_other(engine: sa.Engine, tmp_path: Path) -> None:
+    with Receiver(key=SIGNER.vkey) as r:
+        mission = _mission(tmp_path, r, "am", "az", "hang")
+        make_center(engine, mission)
+        notify_batches(engine, mission, 8)
+        _drain(engine, Options(attempts=1, per_queue=4, poll=0.02), timeout=1.0)
+    with engine.connect() as db:
+        rows = db.execute(
+            sa.select(deliveries.c.queue, delivery_attempts.c.at, delivery_attempts.c.ok).join(
+                deliveries, deliveries.c.id == delivery_attempts.c.delivery_id
+            )
+        ).all()
+    parties = [at for queue, at, ok in rows if queue != "PK/http" and ok]
+    force = [at for queue, at, ok in rows if queue == "PK/http"]
+    assert len(parties) == 16 and len(force) == 8
+    # every party's notice went out before the first of the hung force's attempts ended
+    assert max(parties) < min(force)
+
+
+def test_a_permanent_refusal_is_a_dead_letter_at_once(engine: sa.Engine, tmp_path: Path) -> None:
+    with Receiver(key=SIGNER.vkey) as r:
+        mission = _mission(tmp_path, r, "am", "az", "pk")
+        make_center(engine, mission)
+        notify_batches(engine, mission, 1)
+        with engine.begin() as db:
+            db.execute(
+                sa.update(deliveries)
+                .where(deliveries.c.queue == "PK/http")
+                .values(address="ftp://example.org/x")
+            )
+        counts = _drain(engine)
+    assert counts.dead == 1 and counts.attempts == 3
+
+
+def test_one_dispatcher_at_a_time(engine: sa.Engine) -> None:
+    first = Lease(engine, "elsewhere 1 1 -")  # another host: never known gone
+    assert first.try_acquire()
+    try:
+        with pytest.raises(LeaseHeld):
+            _drain(engine)
+        assert first.try_acquire()  # the holder itself renews
+    finally:
+        first.release()
+    assert _drain(engine).attempts == 0  # released: the next one takes it
+
+
+def test_backoff_is_full_jitter_under_a_cap() -> None:
+    import random
+
+    rng = random.Random(1)
+    options = Options(base=1.0, cap=10.0)
+    for failures in range(1, 12):
+        ceiling = min(10.0, 2 ** (failures - 1))
+        waits = [backoff(failures, options, rng) for _ in range(200)]
+        assert all(0 <= w <= ceiling for w in waits)
+        assert max(waits) > ceiling / 2  # spread over the range, not fixed
