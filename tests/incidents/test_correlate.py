@@ -278,7 +278,8 @@ def test_a_late_earlier_report_joins_the_assessed_incident_which_keeps_its_ident
             select(observations.c.source_id).where(observations.c.incident_id == assessed)
         ).scalars()
         assert sorted(members) == ["RU-0001", "TR-0002"]
-    assert list(rows) == [assessed] and rows[assessed].status == "assessing"
+    # "open": only TR has assessed it, and a blind incident's status does not say so.
+    assert list(rows) == [assessed] and rows[assessed].status == "open"
     assert rows[assessed].observation_count == 2
     assert json.loads(rows[assessed].contingents) == ["RU", "TR"]
     listed = [r["id"] for r in list_incidents(engine, demo_mission, IncidentFilter())]

@@ -36,7 +36,8 @@ def test_blind_until_both_submitted(center: Center) -> None:
     m, u = center.mission, center.users
     with center.engine.begin() as db:
         mine = assessments.submit(db, m, u["ru-do"], "INC-1", at=T0, **VIOLATION)
-    assert mine.version == 1 and status(center) == "assessing"
+    # The status stays "open" while blind: "assessing" would tell TR that RU has assessed.
+    assert mine.version == 1 and status(center) == "open"
     later = T0 + timedelta(hours=1)
     with center.engine.connect() as db:
         # The other side reads nothing of it, in the library, whatever the screen does.
@@ -77,6 +78,7 @@ def test_blind_has_no_time_out_only_both_heads_end_it(center: Center) -> None:
             blindness.lift(db, m, u["ru-head2"], "INC-1", at=T0)
     with center.engine.connect() as db:
         assert assessments.visible(db, m, u["ru-do"], "INC-1") == []
+    assert status(center) == "open"  # one key is not the end of the blind period
     with center.engine.begin() as db:
         assert blindness.lift(db, m, u["tr-head"], "INC-1", at=T0) == {"RU", "TR"}
         with pytest.raises(Conflict):  # nothing left to end
@@ -90,7 +92,8 @@ def test_blind_has_no_time_out_only_both_heads_end_it(center: Center) -> None:
         ).all()
     assert [r.ref for r in logged] == ["INC-1/RU", "INC-1/TR"]
     assert '"by":"ru-head"' in logged[0].entry and "TR is away" in logged[0].entry
-    assert status(center) == "assessing"  # no finding without both views
+    # "open" while blind; once both heads agreed, TR's view is everyone's: "assessing"
+    assert status(center) == "assessing"  # no finding without RU's view
 
 
 def test_no_side_writes_the_other_sides_view_and_inputs_are_checked(center: Center) -> None:

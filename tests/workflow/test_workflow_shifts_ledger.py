@@ -48,7 +48,7 @@ def test_roster_flags_and_handover(center: Center) -> None:
     assert report["shift"]["id"] == day.id and report["next_shift"]["id"] == night.id
     assert len(report["flags"]) == 1 and night.id in report["flags"][0]
     assert [(i["id"], i["status"]) for i in report["open_incidents"]] == [
-        ("INC-1", "assessing"),
+        ("INC-1", "open"),  # RU assessed it, but it is blind: TR's report must not tell
         ("INC-2", "open"),
     ]
     assert [d["id"] for d in report["pending_decisions"]] == [pending.id]

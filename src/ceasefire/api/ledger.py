@@ -33,7 +33,7 @@ from ceasefire.ledger.note import b64encode
 from ceasefire.ledger.reader import LedgerReader
 from ceasefire.mission import Mission
 from ceasefire.timeutil import iso
-from ceasefire.workflow.blindness import withheld_entry
+from ceasefire.workflow.blindness import WITHHELD_KIND, withheld_entry
 
 MAX_INDEX = 2**63 - 1
 """Indexes and sizes are stored as signed 64-bit numbers."""
@@ -175,9 +175,9 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
         listed: list[dict[str, Any]] = []
         for e, withheld in zip(found, hidden, strict=True):
             if withheld:
-                # blind: the witness gets the hash to build the tree, not the view
+                # blind: the witness gets the hash to build the tree, not the view (nor its kind)
                 listed.append(
-                    {"index": e.index, "kind": e.kind, "leaf_hash": b64encode(e.leaf_hash)}
+                    {"index": e.index, "kind": WITHHELD_KIND, "leaf_hash": b64encode(e.leaf_hash)}
                 )
             else:
                 listed.append({"index": e.index, "kind": e.kind, "entry": e.entry})

@@ -218,10 +218,12 @@ class LedgerEntry(BaseModel):
 
 class RangeEntry(BaseModel):
     index: int
-    kind: str
+    kind: str = Field(description="the entry's kind; `withheld` when the entry is withheld")
     entry: str | None = Field(None, description="the exact text hashed (absent when withheld)")
     leaf_hash: str | None = Field(
-        None, description="only for an entry withheld from the caller (a blind assessment)"
+        None,
+        description="only for an entry withheld from the caller (one contingent's view of a "
+        "blind incident: an assessment, a decision, its steps, the notices it sent)",
     )
 
 

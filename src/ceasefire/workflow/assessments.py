@@ -184,7 +184,9 @@ def submit(
             ledger_index=index,
         )
     )
-    if status == OPEN:
+    if status == OPEN and not is_blind(connection, mission, incident_id):
+        # Only once the blind period is over: while it lasts, "assessing" would tell the other
+        # side (and everyone outside) that this side has assessed, and when.
         set_incident_status(connection, incident_id, ASSESSING, when)
     findings.determine(connection, mission, incident_id, at=when)
     return replace(made, ledger_index=index)

@@ -2,8 +2,10 @@
 
 Why: neither side should anchor on the other. The rule lives here, in the library, and every
 read path asks it: assessments, decisions (a proposed reaction, the party it names and its
-remarks reveal the proposer's view as surely as an assessment does), their ledger entries, the
-handover report, the command line and the API.
+remarks reveal the proposer's view as surely as an assessment does), their ledger entries and
+those of the notices an urgent decision sends, the handover report, the command line and the
+API. Nor does the incident's status tell: it stays ``open`` until the blind period ends (an
+``assessing`` incident would tell the other side that someone has assessed it).
 
 A blind period ends when every contingent has submitted an assessment, or when a head of every
 contingent has agreed to end it (:func:`lift`, two keys, each logged as kind ``unblind``). There
@@ -24,14 +26,25 @@ from ceasefire.ledger import log
 from ceasefire.ledger.tables import ledger
 from ceasefire.mission.model import Mission
 from ceasefire.timeutil import iso
-from ceasefire.workflow._common import incident_status, moment, record_entry
+from ceasefire.workflow._common import (
+    ASSESSING,
+    OPEN,
+    incident_status,
+    moment,
+    record_entry,
+    set_incident_status,
+)
 from ceasefire.workflow.errors import Conflict
 from ceasefire.workflow.roles import User, require
 from ceasefire.workflow.tables import assessments, decisions
 
 KIND_UNBLIND = "unblind"
-# Ledger entries that carry one contingent's view of an incident.
-VIEW_KINDS = ("assessment", "decision", "approval")
+# Ledger entries that carry one contingent's view of an incident (a notice: when a decision
+# on the incident caused it, e.g. an urgent reaction taken while the incident is blind).
+VIEW_KINDS = ("assessment", "decision", "approval", "notice")
+WITHHELD_KIND = "withheld"
+"""What a reader is told of the kind of an entry withheld from them: even the kind would say
+that the other side has assessed (or decided) something."""
 
 
 def submitted(connection: Connection, incident_id: str) -> set[str]:
@@ -76,8 +89,8 @@ def withheld_entry(
     connection: Connection, mission: Mission, user: User, kind: str, entry: str
 ) -> bool:
     """Whether a ledger entry carries a view the user may not read yet: the log must not undo
-    blindness. Assessments, decisions and their steps are the proposer's side's until the
-    incident is no longer blind."""
+    blindness. Assessments, decisions, their steps and the notices a decision sent are the
+    proposer's side's until the incident is no longer blind."""
     if kind not in VIEW_KINDS:
         return False
     record: dict[str, Any] = json.loads(entry).get("record", {})
@@ -86,13 +99,16 @@ def withheld_entry(
     elif kind == "decision":
         incident, side = record.get("incident"), record.get("proposer_contingent")
     else:
+        decision = record.get("decision") if kind == "approval" else record.get("cause")
         row = connection.execute(
             select(decisions.c.incident_id, decisions.c.proposer_contingent).where(
-                decisions.c.id == str(record.get("decision", ""))
+                decisions.c.id == str(decision or "")
             )
         ).first()
         if row is None:
-            return True  # a step whose decision cannot be found: keep it back
+            # A notice caused by something other than a decision (a complaint, an answer) is
+            # nobody's view; a step whose decision cannot be found is kept back.
+            return kind == "approval"
         incident, side = row.incident_id, row.proposer_contingent
     return withheld(connection, mission, user, str(incident or ""), str(side or ""))
 
@@ -134,4 +150,13 @@ def lift(
         "at": iso(when),
     }
     record_entry(connection, KIND_UNBLIND, f"{incident_id}/{user.contingent}", record, when)
-    return agreed | {user.contingent}
+    agreed |= {user.contingent}
+    everyone = set(mission.contingent_ids())
+    if (
+        agreed >= everyone
+        and submitted(connection, incident_id)
+        and incident_status(connection, incident_id) == OPEN
+    ):
+        # The views given so far are everyone's now: the incident shows it is being assessed.
+        set_incident_status(connection, incident_id, ASSESSING, when)
+    return agreed
