@@ -120,3 +120,16 @@ def test_releasing_an_incident_carries_its_observations_and_finding(cli, tmp_pat
     assert unknown.code == 1 and "no such incident" in unknown.err
     neither = cli("release", "banana", "--to", "AZ", "--db", db, "--keys", keys)
     assert neither.code == 1 and "REF" in neither.err
+
+
+def test_the_demo_reads_in_the_users_language(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """In Russian (a monitors' language) nothing is left in English or as a raw code: the
+    disclaimer, the place phrases (disputed places in both forms), categories, corroboration."""
+    result = cli("--lang", "ru", "demo", "--dir", str(tmp_path / "demo"), "--hours", "6")
+    assert result.code == 0, result.err
+    out = " ".join(result.out.split())
+    assert "ИЛЛЮСТРАТИВНО" in out and "ILLUSTRATIVE" not in out
+    assert "в н. п. Шуша / Шуши" in out and "in Shusha" not in out
+    for code in ("small_arms_fire", "explosion", "single_source", "party_complaint_only"):
+        assert code not in out, code
+    assert " km " not in out and " км " in out

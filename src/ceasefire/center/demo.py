@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from ceasefire.center.core import Center
 from ceasefire.center.settings import Settings
 from ceasefire.geo.locate import describe
+from ceasefire.i18n import current_language
 from ceasefire.incidents.coverage import coverage
 from ceasefire.incidents.queries import IncidentFilter, list_incidents
 from ceasefire.ingest.pipeline import IntakeResult
@@ -157,8 +158,10 @@ class Demo:
         self.close()
 
     # -- 1. ---------------------------------------------------------------------------------
-    def places(self, lang: str = "en") -> list[Place]:
-        """What a few places were on a date (control changed hands at the handovers)."""
+    def places(self, lang: str | None = None) -> list[Place]:
+        """What a few places were on a date (control changed hands at the handovers), in
+        ``lang`` (default: the language in force)."""
+        lang = lang or current_language()
         answers = []
         for lat, lon, at in PLACES:
             answer = describe(self.center.enricher, lat, lon, parse_time(at), lang)
@@ -196,9 +199,11 @@ class Demo:
         return self._intake.result
 
     # -- 4. ---------------------------------------------------------------------------------
-    def incidents(self) -> Incidents:
+    def incidents(self, lang: str | None = None) -> Incidents:
+        """The incidents found, their place phrases in ``lang`` (default: the language in
+        force), scored against the simulation's truth."""
         engine, mission = self.center.engine, self.mission
-        found = list_incidents(engine, mission, IncidentFilter(), "en")
+        found = list_incidents(engine, mission, IncidentFilter(), lang or current_language())
         ranked = sorted(found, key=lambda r: SEVERITIES.index(r["severity"] or "low"), reverse=True)
         truth = self.sim_dir / "truth.jsonl"
         scored = score(engine, read_truth(truth), read_scope(truth))

@@ -14,7 +14,7 @@ from rich.table import Table
 from ceasefire.center.demo import Demo, Record, Step, demo_password, people_of_every_role
 from ceasefire.cli.common import console, console_err
 from ceasefire.cli.simulate import PresetName
-from ceasefire.i18n import LANGUAGES, _
+from ceasefire.i18n import LANGUAGES, _, current_language
 from ceasefire.labels import label
 from ceasefire.timeutil import shown
 
@@ -38,7 +38,7 @@ def _show(run: Demo) -> None:
     console.rule(f"[bold]{mission.name('en')}")
     for lang in LANGUAGES:
         console.print(f"  {lang}: {mission.name(lang)}")
-    console.print(f"[yellow]{mission.disclaimer('en')}[/yellow]")
+    console.print(f"[yellow]{mission.disclaimer(current_language())}[/yellow]")
 
     console.rule(_("1. What a place was on a date"))
     for place in run.places():
@@ -72,7 +72,12 @@ def _show(run: Demo) -> None:
     for column in (_("incident"), _("category"), _("seen by"), _("where")):
         table.add_column(column, overflow="fold")
     for row in incidents.ranked[:10]:
-        table.add_row(row["id"], row["category"], row["corroboration"], row["phrase"] or "")
+        table.add_row(
+            row["id"],
+            label("category", row["category"]),
+            label("corroboration", row["corroboration"]),
+            row["phrase"] or "",
+        )
     console.print(table)
     scored, watched = incidents.scored, incidents.watched
     console.print(
