@@ -16,6 +16,7 @@ from ceasefire.ledger import TreeHead, log
 from ceasefire.ledger.cosign import (
     CheckpointRefusedError,
     DatabaseWitnessState,
+    RemoteWitnesses,
     StoredCheckpoint,
     latest_checkpoint,
     make_checkpoint,
@@ -128,16 +129,19 @@ def test_witnesses_refuse_a_rolled_back_log(
     assert count(engine) == 2
 
 
-def checkpoints_while_appending(engine: sa.Engine, ring: KeyRing) -> StoredCheckpoint:
+def checkpoints_while_appending(
+    engine: sa.Engine, ring: KeyRing, remote: RemoteWitnesses | None = None
+) -> StoredCheckpoint:
     """Two threads checkpoint three times each while a third appends: every checkpoint is
-    stored, cosigned and true to the log. The newest."""
+    stored, cosigned and true to the log (witnesses with a URL asked through ``remote``). The
+    newest."""
     grow(engine, 3)
     errors: list[BaseException] = []
 
     def checkpointer() -> None:
         try:
             for _ in range(3):
-                make_checkpoint(engine, ring, reuse=False)
+                make_checkpoint(engine, ring, reuse=False, remote=remote)
         except BaseException as e:  # pragma: no cover - reported below
             errors.append(e)
 

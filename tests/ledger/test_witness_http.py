@@ -49,6 +49,7 @@ from ceasefire.ledger.witness import (
     WitnessState,
 )
 from ceasefire.mission import Mission
+from ceasefire.witness.client import WitnessClient
 from ceasefire.witness.server import WitnessNode, create_app, open_state
 
 
@@ -186,7 +187,7 @@ def test_each_contingent_cosigns_on_its_own_node(
     assert ring.cosigners == {} and ring.log_signer is not None  # only public contingent keys
     assert sorted(p.name for p in ring.directory.glob("*.skey")) == ["center.skey"]
     grow(engine, 5)
-    first = make_checkpoint(engine, ring)
+    first = make_checkpoint(engine, ring, remote=WitnessClient)
     assert first.size == 8  # 5 entries and the three keys
     verified = verify_checkpoint(first.note, ring)
     assert sorted(verified.cosigned_at) == sorted(demo_mission.contingent_ids())
@@ -194,10 +195,12 @@ def test_each_contingent_cosigns_on_its_own_node(
         assert node.latest(ring.origin) == TreeHead(8, first.root_hash)
         assert node.recorder.statuses == [200]
     grow(engine, 3, 5)
-    second = make_checkpoint(engine, ring)
+    second = make_checkpoint(engine, ring, remote=WitnessClient)
     assert second.size == 11
     verify_checkpoint(second.note, ring)
-    assert make_checkpoint(engine, ring) == second  # nothing new: nobody is asked
+    assert (
+        make_checkpoint(engine, ring, remote=WitnessClient) == second
+    )  # nothing new: nobody is asked
     for node in nodes.values():
         assert node.latest(ring.origin) == TreeHead(11, second.root_hash)
         assert node.recorder.statuses == [200, 200]
@@ -207,12 +210,12 @@ def test_a_witness_refuses_a_rollback_naming_its_contingent(
     engine: sa.Engine, ring: KeyRing, demo_mission: Mission
 ) -> None:
     grow(engine, 6)
-    assert make_checkpoint(engine, ring).size == 9
+    assert make_checkpoint(engine, ring, remote=WitnessClient).size == 9
     grow(engine, 3, 6)
-    assert make_checkpoint(engine, ring).size == 12
+    assert make_checkpoint(engine, ring, remote=WitnessClient).size == 12
     truncate(engine, 10)
     with pytest.raises(CheckpointRefusedError, match="rollback") as refused:
-        make_checkpoint(engine, ring)
+        make_checkpoint(engine, ring, remote=WitnessClient)
     assert refused.value.contingent == demo_mission.contingent_ids()[0]
     assert refused.value.error.latest_size == 12
     assert f"contingent {refused.value.contingent} refused" in str(refused.value)
@@ -223,7 +226,7 @@ def test_a_fork_and_a_rewritten_past_are_refused(
     engine: sa.Engine, ring: KeyRing, demo_mission: Mission
 ) -> None:
     grow(engine, 6)
-    assert make_checkpoint(engine, ring).size == 9
+    assert make_checkpoint(engine, ring, remote=WitnessClient).size == 9
     with engine.begin() as db:
         entry = db.execute(sa.text('SELECT entry FROM ledger WHERE "index" = 4')).scalar_one()
         forged = entry.replace('"i":4', '"i":40')
@@ -233,13 +236,13 @@ def test_a_fork_and_a_rewritten_past_are_refused(
         )
     # Same size, another root: a fork (409, the witness's size is the one sent).
     with pytest.raises(CheckpointRefusedError, match="fork") as refused:
-        make_checkpoint(engine, ring)
+        make_checkpoint(engine, ring, remote=WitnessClient)
     assert refused.value.contingent == demo_mission.contingent_ids()[0]
     assert refused.value.error.status == 409
     # Grown on top of the rewritten past: the consistency proof fails (422).
     grow(engine, 2, 6)
     with pytest.raises(CheckpointRefusedError, match="inconsistent") as refused:
-        make_checkpoint(engine, ring)
+        make_checkpoint(engine, ring, remote=WitnessClient)
     assert refused.value.error.status == 422
     assert count(engine) == 1
 
@@ -248,12 +251,12 @@ def test_a_witness_that_moved_on_answers_409_and_the_center_retries(
     engine: sa.Engine, ring: KeyRing, nodes: dict[str, Node]
 ) -> None:
     grow(engine, 5)
-    assert make_checkpoint(engine, ring).size == 8
+    assert make_checkpoint(engine, ring, remote=WitnessClient).size == 8
     tr = nodes["TR"]
     grow(engine, 3, 5)
     assert post(tr, request_for(engine, ring, 8)).status_code == 200  # TR is at 11 now
     grow(engine, 2, 8)
-    done = make_checkpoint(engine, ring)  # the center still thinks TR is at 8
+    done = make_checkpoint(engine, ring, remote=WitnessClient)  # the center still thinks TR is at 8
     assert done.size == 13
     verify_checkpoint(done.note, ring)
     assert tr.recorder.statuses == [200, 200, 409, 200]  # told its size, asked again
@@ -268,7 +271,7 @@ def test_two_requests_checked_against_the_same_head_one_gets_409_then_retries(
     engine: sa.Engine, ring: KeyRing, nodes: dict[str, Node]
 ) -> None:
     grow(engine, 5)
-    assert make_checkpoint(engine, ring).size == 8
+    assert make_checkpoint(engine, ring, remote=WitnessClient).size == 8
     ru = nodes["RU"]
     ru.stop()
     ru.start(rendezvous=True)
@@ -279,7 +282,7 @@ def test_two_requests_checked_against_the_same_head_one_gets_409_then_retries(
 
     def checkpointer() -> None:
         try:
-            made.append(make_checkpoint(engine, ring, reuse=False).size)
+            made.append(make_checkpoint(engine, ring, reuse=False, remote=WitnessClient).size)
         except BaseException as e:  # pragma: no cover - reported below
             errors.append(e)
 
@@ -299,7 +302,7 @@ def test_two_requests_checked_against_the_same_head_one_gets_409_then_retries(
 def test_checkpoints_made_at_once_all_count(
     engine: sa.Engine, ring: KeyRing, nodes: dict[str, Node]
 ) -> None:
-    latest = checkpoints_while_appending(engine, ring)
+    latest = checkpoints_while_appending(engine, ring, WitnessClient)
     for node in nodes.values():
         head = node.latest(ring.origin)
         assert head is not None and head.size == latest.size
@@ -310,7 +313,7 @@ def test_malformed_requests_are_refused_and_the_witness_keeps_serving(
     engine: sa.Engine, ring: KeyRing, nodes: dict[str, Node], tmp_path: Path
 ) -> None:
     grow(engine, 3)
-    make_checkpoint(engine, ring)  # size 6
+    make_checkpoint(engine, ring, remote=WitnessClient)  # size 6
     grow(engine, 2, 3)
     good = request_for(engine, ring, 6)
     note = good.split(b"\n\n", 1)[1]
@@ -341,7 +344,7 @@ def test_malformed_requests_are_refused_and_the_witness_keeps_serving(
         assert httpx.get(node.url + "/add-checkpoint").status_code == 405
         assert node.latest(ring.origin) is not None
         assert node.latest(ring.origin).size == 6  # type: ignore[union-attr]
-    done = make_checkpoint(engine, ring)  # still serving, still remembering
+    done = make_checkpoint(engine, ring, remote=WitnessClient)  # still serving, still remembering
     assert done.size == 8
     verify_checkpoint(done.note, ring)
 
@@ -350,9 +353,9 @@ def test_a_restarted_witness_remembers_what_it_cosigned(
     engine: sa.Engine, ring: KeyRing, nodes: dict[str, Node]
 ) -> None:
     grow(engine, 6)
-    make_checkpoint(engine, ring)
+    make_checkpoint(engine, ring, remote=WitnessClient)
     grow(engine, 3, 6)
-    twelve = make_checkpoint(engine, ring)
+    twelve = make_checkpoint(engine, ring, remote=WitnessClient)
     ru = nodes["RU"]
     ru.stop()
     assert ru.latest(ring.origin) == TreeHead(12, twelve.root_hash)
@@ -360,11 +363,11 @@ def test_a_restarted_witness_remembers_what_it_cosigned(
     ring.witnesses["RU"] = ru.url
     assert post(ru, request_for(engine, ring, 0)).text == "12\n"  # 409: it remembers 12
     grow(engine, 2, 9)
-    assert make_checkpoint(engine, ring).size == 14
+    assert make_checkpoint(engine, ring, remote=WitnessClient).size == 14
     assert ru.recorder.statuses == [409, 200]  # the center's idea (12... now 14) was right
     truncate(engine, 13)
     with pytest.raises(CheckpointRefusedError, match="rollback") as refused:
-        make_checkpoint(engine, ring)
+        make_checkpoint(engine, ring, remote=WitnessClient)
     assert refused.value.contingent == "RU"
 
 
@@ -378,7 +381,7 @@ def test_an_unreachable_a_wrong_and_a_missing_witness_are_named(
     good = ring.witnesses["TR"]
     ring.witnesses["TR"] = closed  # nothing listens there any more
     with pytest.raises(CheckpointRefusedError, match="unreachable") as refused:
-        make_checkpoint(engine, ring)
+        make_checkpoint(engine, ring, remote=WitnessClient)
     assert refused.value.contingent == "TR"
     assert "no cosignature from the witness of contingent TR" in str(refused.value)
 
@@ -387,12 +390,12 @@ def test_an_unreachable_a_wrong_and_a_missing_witness_are_named(
     real = ring.cosigner_verifiers["TR"]
     ring.cosigner_verifiers["TR"] = CosignatureSigner.generate(real.name).verifier()
     with pytest.raises(CheckpointRefusedError, match="bad-answer"):
-        make_checkpoint(engine, ring)
+        make_checkpoint(engine, ring, remote=WitnessClient)
     ring.cosigner_verifiers["TR"] = real
 
     del ring.witnesses["TR"]
     with pytest.raises(KeyFileError, match=WITNESSES_FILE):
-        make_checkpoint(engine, ring)
+        make_checkpoint(engine, ring, remote=WitnessClient)
     assert count(engine) == 0
 
 

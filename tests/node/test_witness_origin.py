@@ -28,6 +28,7 @@ from ceasefire.ledger.witness import (
 )
 from ceasefire.mission import Mission
 from ceasefire.store.missions import mission_row, save_mission
+from ceasefire.witness.client import WitnessClient
 from ceasefire.witness.server import CenterEntries, WitnessNode
 from ceasefire.workflow.roles import add_user, issue_token
 
@@ -91,7 +92,7 @@ def test_the_center_cannot_have_a_record_in_a_contingents_name_cosigned(
     nodes["TR"].take([record(i, "TR") for i in range(2)], "test")  # type: ignore[index]
     forward(nodes["RU"], app)  # type: ignore[index]
     forward(nodes["TR"], app)  # type: ignore[index]
-    first = make_checkpoint(engine, ring)  # type: ignore[arg-type]
+    first = make_checkpoint(engine, ring, remote=WitnessClient)  # type: ignore[arg-type]
     assert first.size >= 2 + 5 + 3  # the intake keys, the records, the keys, the users
 
     # the center writes a record in RU's name itself (not signed by RU's node)
@@ -100,7 +101,7 @@ def test_the_center_cannot_have_a_record_in_a_contingents_name_cosigned(
     intake.feed([validate(record(77), "center", 1, "", "record")], "center")
     assert intake.result.accepted == 1
     with pytest.raises(CheckpointRefusedError) as refused:
-        make_checkpoint(engine, ring)  # type: ignore[arg-type]
+        make_checkpoint(engine, ring, remote=WitnessClient)  # type: ignore[arg-type]
     assert "RU" in str(refused.value) and "RU/RU-N00077" in str(refused.value)
     assert "not signed" in str(refused.value)
 

@@ -53,6 +53,7 @@ from ceasefire.store import observations as store
 from ceasefire.store import open_database, quarantine
 from ceasefire.store.db import current_revision
 from ceasefire.store.missions import StoredVersion, mission_row, save_mission
+from ceasefire.witness.client import WitnessClient
 from ceasefire.workflow import assessments, blindness, decisions, findings, roles
 from ceasefire.workflow.audit import audit_all
 from ceasefire.workflow.releases import check_recipient, incident_selections
@@ -461,7 +462,7 @@ class Center:
         """The latest checkpoint cosigned by every contingent's witness, made now if the log
         grew (``witnesses``: URLs of contingents' witnesses to ask over HTTP)."""
         ring = self.keyring(witnesses=witnesses)
-        stored = make_checkpoint(self.engine, ring)
+        stored = make_checkpoint(self.engine, ring, remote=WitnessClient)
         return stored, verify_checkpoint(stored.note, ring)
 
     def verify(self) -> AuditReport:
@@ -489,7 +490,7 @@ class Center:
         for incident in incidents:
             chosen += incident_selections(self.engine, incident)
         ring = self.keyring(witnesses=witnesses)
-        return write_release(self.engine, ring, path, to, chosen, list(since))
+        return write_release(self.engine, ring, path, to, chosen, list(since), WitnessClient)
 
     # -- serving ----------------------------------------------------------------------------
     async def listeners(self, host: str, tcp: int | None, udp: int | None) -> CotListeners:

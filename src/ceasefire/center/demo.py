@@ -41,6 +41,7 @@ from ceasefire.mission.model import SEVERITIES
 from ceasefire.sim import simulate, write_scenario
 from ceasefire.sim.score import read_scope, read_truth, score
 from ceasefire.timeutil import parse_time
+from ceasefire.witness.client import WitnessClient
 from ceasefire.workflow.assessments import submit
 from ceasefire.workflow.audit import audit_all
 from ceasefire.workflow.decisions import approve, propose
@@ -382,7 +383,7 @@ class Demo:
             nodes = [Node(c, w.url, w.state_file) for c, w in witnesses.items()]
             held = sorted((p.name for p in self.keys.iterdir() if p.is_file()), key=str.lower)
             done = Record(nodes, held)
-            checkpoint = make_checkpoint(engine, ring)
+            checkpoint = make_checkpoint(engine, ring, remote=WitnessClient)
             cosigned = verify_checkpoint(checkpoint.note, ring).cosigned_at
             report = audit_all(engine, ring)
             done.size = checkpoint.size
@@ -398,7 +399,8 @@ class Demo:
             done.released = worst["id"]
             for party in mission.party_ids():
                 path = self.workdir / f"release-{worst['id']}-{party}.json"
-                write_release(engine, ring, path, party, incident_selections(engine, worst["id"]))
+                chosen = incident_selections(engine, worst["id"])
+                write_release(engine, ring, path, party, chosen, remote=WitnessClient)
                 checked = verify_bundle(path.read_text(encoding="utf-8"))
                 done.bundles.append((party, path, checked.entries))
         records = {

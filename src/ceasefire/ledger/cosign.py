@@ -16,9 +16,10 @@ contingent's signer key and its state in the ``witness_state`` table
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -55,8 +56,21 @@ from ceasefire.ledger.witness import (
     WitnessError,
 )
 
-if TYPE_CHECKING:
-    from ceasefire.ledger.witness_client import WitnessClient
+
+class RemoteWitness(Protocol):
+    """A client asking witnesses on their own nodes (:class:`ceasefire.witness.client.
+    WitnessClient`, over HTTP): the cosignatures by ``verifier``'s key, or the
+    :class:`WitnessError` the witness's answer means."""
+
+    def add_checkpoint(
+        self, url: str, request: AddCheckpointRequest, verifier: CosignatureVerifier
+    ) -> list[Signature]: ...
+
+    def close(self) -> None: ...
+
+
+RemoteWitnesses = Callable[[], RemoteWitness]
+"""Makes the client for one checkpoint's remote witnesses (closed when it is done)."""
 
 ATTEMPTS = 5
 """Tries when another process checkpoints at the same time (the tlog-witness race)."""
@@ -195,9 +209,16 @@ def register_keys(connection: Connection, ring: KeyRing) -> int:
 
 
 def make_checkpoint(
-    engine: Engine, ring: KeyRing, tree: log.LogTree | None = None, reuse: bool = True
+    engine: Engine,
+    ring: KeyRing,
+    tree: log.LogTree | None = None,
+    reuse: bool = True,
+    remote: RemoteWitnesses | None = None,
 ) -> StoredCheckpoint:
     """Sign the log's current size and root, have every contingent cosign it, store it.
+
+    Witnesses the ring has a URL for are asked through a client ``remote`` makes (the center
+    hands it :class:`ceasefire.witness.client.WitnessClient`); the others in this process.
 
     With ``reuse``, the newest stored checkpoint is returned when the log has not grown and
     that checkpoint carries the current keys' signatures. Raises
@@ -208,7 +229,7 @@ def make_checkpoint(
     with engine.begin() as db:
         register_keys(db, ring)
     signer = ring.signer()
-    with _Witnesses(engine, ring) as witnesses:
+    with _Witnesses(engine, ring, remote) as witnesses:
         for _attempt in range(ATTEMPTS):
             with engine.connect() as db:
                 size = tree.refresh(db)
@@ -265,16 +286,17 @@ class _Witnesses:
 
     engine: Engine
     ring: KeyRing
+    remote: RemoteWitnesses | None = None
     sizes: dict[str, int] = field(default_factory=dict)
     """What each remote witness last cosigned, as far as its answers told (for ``old N``)."""
-    client: WitnessClient | None = None
+    client: RemoteWitness | None = None
 
     def __enter__(self) -> _Witnesses:
         if self.ring.witnesses:
-            # imported here: only a center with remote witnesses needs the HTTP client
-            from ceasefire.ledger.witness_client import WitnessClient
-
-            self.client = WitnessClient()
+            if self.remote is None:
+                # the caller's mistake, not the user's: whoever knows the URLs hands a client
+                raise ValueError("witnesses with a URL need a client: pass remote=")
+            self.client = self.remote()
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -31,7 +31,7 @@ from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
 from ceasefire.ledger import log
 from ceasefire.ledger.bundle import FORMAT, encode_hashes
-from ceasefire.ledger.cosign import make_checkpoint
+from ceasefire.ledger.cosign import RemoteWitnesses, make_checkpoint
 from ceasefire.ledger.entry import (
     KIND_RELEASE,
     LogEntry,
@@ -81,10 +81,12 @@ def build_bundle(
     selections: Sequence[Selection],
     since: Sequence[int] = (),
     at: datetime | None = None,
+    remote: RemoteWitnesses | None = None,
 ) -> dict[str, Any]:
-    """The bundle object for ``selections`` at a fresh cosigned checkpoint (nothing logged)."""
+    """The bundle object for ``selections`` at a fresh cosigned checkpoint (nothing logged;
+    ``remote``: see :func:`~ceasefire.ledger.cosign.make_checkpoint`)."""
     tree = log.LogTree()
-    checkpoint = make_checkpoint(engine, ring, tree)
+    checkpoint = make_checkpoint(engine, ring, tree, remote=remote)
     size = checkpoint.size
     chosen: dict[int, log.StoredEntry] = {}
     problems: list[Problem] = []
@@ -150,9 +152,10 @@ def write_release(
     to: str,
     selections: Sequence[Selection],
     since: Sequence[int] = (),
+    remote: RemoteWitnesses | None = None,
 ) -> Release:
     """Build a bundle, log the release, and write the file (all of it or none of it)."""
-    bundle = build_bundle(engine, ring, to, selections, since)
+    bundle = build_bundle(engine, ring, to, selections, since, remote=remote)
     data = (json.dumps(bundle, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     digest = hashlib.sha256(data).hexdigest()
     record = {

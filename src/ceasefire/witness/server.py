@@ -3,7 +3,7 @@
 Why: a witness whose key and memory sit in the center's process protects nobody from the
 center. Here each contingent runs its :class:`~ceasefire.ledger.witness.Witness` on its own node,
 with its own signer key and its own state file, and the center asks it over HTTP
-(:mod:`ceasefire.ledger.witness_client`). The center then holds only the contingents' verifier
+(:mod:`ceasefire.witness.client`). The center then holds only the contingents' verifier
 keys, and a history rewritten at the center cannot get that contingent's cosignature.
 
 One endpoint, as https://c2sp.org/tlog-witness says: ``POST <prefix>/add-checkpoint`` with

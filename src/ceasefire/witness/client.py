@@ -2,6 +2,8 @@
 
 Why: in a real deployment each contingent's witness runs on its own node
 (:mod:`ceasefire.witness.server`) and the center holds only the contingents' verifier keys.
+The ledger asks witnesses through whatever client it is handed
+(:data:`ceasefire.ledger.cosign.RemoteWitnesses`); the center hands it this one.
 The center sends the same ``add-checkpoint`` body as to a witness in its own process, and this
 module turns the HTTP answer back into the :class:`~ceasefire.ledger.witness.WitnessError` the
 in-process witness would have raised, so the center's retry and refusal logic is the same.
