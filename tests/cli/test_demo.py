@@ -133,3 +133,19 @@ def test_the_demo_reads_in_the_users_language(cli, tmp_path: Path) -> None:  # t
     for code in ("small_arms_fire", "explosion", "single_source", "party_complaint_only"):
         assert code not in out, code
     assert " km " not in out and " км " in out
+
+    # Times read as the mission's people live them: local (Asia/Baku) with UTC beside it.
+    db = str(tmp_path / "demo" / "ceasefire.db")
+    zoned = re.compile(r"2021-02-01 \d\d:\d\d Asia/Baku \(\d\d:\d\d UTC\)")
+    for args in (
+        ("sorties", "--db", db, "--since", "2021-02-01T04:00", "--until", "2021-02-01T05:00"),
+        ("coverage", "--db", db, "--since", "2021-02-01T04:00"),
+    ):
+        shown = cli(*args)
+        assert shown.code == 0, shown.err
+        assert zoned.search(" ".join(shown.out.split())), shown.out
+    # --since without an offset is the mission's time: 04:00 in Baku is 00:00 UTC
+    covered = cli("coverage", "--db", db, "--since", "2021-02-01T04:00", "--format", "json")
+    assert covered.json()["since"] == "2021-02-01T00:00:00Z"
+    period = " ".join(cli("mission", "show").out.split())
+    assert "2020-11-10 01:00 Asia/Baku (2020-11-09 21:00 UTC)" in period

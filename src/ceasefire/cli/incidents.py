@@ -34,7 +34,7 @@ from ceasefire.sim.score import baselines, read_scope, read_truth
 from ceasefire.sim.score import score as score_incidents
 from ceasefire.store import open_database
 from ceasefire.store import quarantine as quarantine_
-from ceasefire.timeutil import parse_time, shown_text
+from ceasefire.timeutil import parse_time, shown, shown_text
 
 
 class ListFormat(StrEnum):
@@ -180,7 +180,7 @@ def coverage(
         return
     console.print(
         _("Line of contact {km} km, {since} to {until}").format(
-            km=found["line_km"], since=found["since"], until=found["until"]
+            km=found["line_km"], since=shown(start, tz), until=shown(end, tz)
         )
     )
     for contingent, figures in found["contingents"].items():

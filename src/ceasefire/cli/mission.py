@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
@@ -19,7 +17,7 @@ from ceasefire.mission import Mission, check_mission, load_mission
 from ceasefire.mission.schema import mission_schema
 from ceasefire.store import open_database
 from ceasefire.store.missions import save_mission, stored_mission, versions
-from ceasefire.timeutil import iso
+from ceasefire.timeutil import iso, shown, shown_text
 
 app = typer.Typer(help="Validate, show and load missions.", no_args_is_help=True)
 
@@ -126,23 +124,15 @@ def show(
         _print_summary(data, mission.config.timezone)
 
 
-def _local(text: str | None, tz: str) -> str:
-    """A stored UTC time as the mission's local time, the way its people read dates."""
-    if not text:
-        return ""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(ZoneInfo(tz))
-    return moment.strftime("%Y-%m-%d" if moment.strftime("%H:%M") == "00:00" else "%Y-%m-%d %H:%M")
-
-
 def _print_summary(data: dict[str, Any], tz: str) -> None:
     console.print(f"[bold]{data['name']}[/bold]  ({data['id']})")
     period = data["period"]
     period_text = (
         _("from {start} to {end}").format(
-            start=_local(period["start"], tz), end=_local(period["end"], tz)
+            start=shown_text(period["start"], tz), end=shown_text(period["end"], tz)
         )
         if period["end"]
-        else _("from {start}, with no end set").format(start=_local(period["start"], tz))
+        else _("from {start}, with no end set").format(start=shown_text(period["start"], tz))
     )
     console.print(
         _("Period: {period}; time zone {tz}; languages {langs}").format(
@@ -155,15 +145,17 @@ def _print_summary(data: dict[str, Any], tz: str) -> None:
         force = data["peacekeeping_force"]
         console.print(_("Peacekeeping force") + f": {force['id']} {force['name']}")
     table = Table(title=_("Zones"), show_lines=False)
-    for column in (_("id"), _("kind"), _("party"), _("valid from"), _("valid until"), _("name")):
+    # An id is folded, never cut short: it is what a user types.
+    table.add_column(_("id"), overflow="fold")
+    for column in (_("kind"), _("party"), _("valid from"), _("valid until"), _("name")):
         table.add_column(column)
     for z in data["zones"]:
         table.add_row(
             z["id"],
             label("zone_kind", z["kind"]),
             z["party"] or "",
-            _local(z["valid_from"], tz),
-            _local(z["valid_until"], tz),
+            shown_text(z["valid_from"], tz),
+            shown_text(z["valid_until"], tz),
             z["name"],
         )
     console.print(table)
@@ -212,7 +204,12 @@ def list_versions(
     fmt: Format = typer.Option(Format.text, "--format"),
 ) -> None:
     """The stored versions of a mission's geography."""
-    rows = versions(open_database(db), mission_id)
+    engine = open_database(db)
+    try:
+        rows = versions(engine, mission_id)
+        tz = stored_mission(engine, mission_id, None).config.timezone if rows else "UTC"
+    finally:
+        engine.dispose()
     if fmt is Format.json:
         print_json(
             [
@@ -231,7 +228,7 @@ def list_versions(
     for column in (_("version"), _("loaded at"), _("digest"), _("note")):
         table.add_column(column)
     for r in rows:
-        table.add_row(str(r.version), iso(r.loaded_at), r.digest[:12], r.note)
+        table.add_row(str(r.version), shown(r.loaded_at, tz), r.digest[:12], r.note)
     console.print(table)
 
 

@@ -5,24 +5,31 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from ceasefire.cli.common import DB_OPTION, Format, console, print_json
+from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, Format, console, print_json
 from ceasefire.i18n import _
+from ceasefire.mission import load_mission
 from ceasefire.store import open_database
 from ceasefire.store.sorties import sorties as find_sorties
-from ceasefire.timeutil import iso, parse_time
+from ceasefire.timeutil import parse_time, shown
 
 
 def sorties(
-    since: str = typer.Option(None, "--since", help="ISO 8601 time (UTC without offset)."),
-    until: str = typer.Option(None, "--until", help="ISO 8601 time (UTC without offset)."),
+    since: str = typer.Option(None, "--since", help="ISO 8601; without offset: mission time."),
+    until: str = typer.Option(None, "--until", help="ISO 8601; without offset: mission time."),
     db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
     fmt: Format = typer.Option(Format.text, "--format"),
     track: bool = typer.Option(False, "--track", help="With --format json: include the tracks."),
 ) -> None:
     """The sorties flown: platform, contingent, start, end, points and length."""
-    start = parse_time(since, field="--since") if since else None
-    end = parse_time(until, field="--until") if until else None
-    found = list(find_sorties(open_database(db), start, end))
+    tz = load_mission(mission).config.timezone
+    start = parse_time(since, tz, field="--since") if since else None
+    end = parse_time(until, tz, field="--until") if until else None
+    engine = open_database(db)
+    try:
+        found = list(find_sorties(engine, start, end))
+    finally:
+        engine.dispose()
     if fmt is Format.json:
         print_json([s.as_dict(with_track=track) for s in found])
         return
@@ -42,8 +49,8 @@ def sorties(
             s.id,
             s.platform_id,
             s.contingent or "",
-            iso(s.start),
-            iso(s.end),
+            shown(s.start, tz),
+            shown(s.end, tz),
             str(len(s.track)),
             f"{s.length_km:.1f}",
         )
