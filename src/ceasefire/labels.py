@@ -163,6 +163,8 @@ def _action() -> dict[str, str]:
         "verify_ledger": pgettext("action", "verify the log"),
         "read_ledger": pgettext("action", "read the log"),
         "read_releases": pgettext("action", "read releases"),
+        "answer_request": pgettext("action", "answer a request for an explanation"),
+        "file_complaint": pgettext("action", "file a complaint"),
     }
 
 

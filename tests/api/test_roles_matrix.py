@@ -29,6 +29,7 @@ PLACEHOLDERS = {
     "collection_id": "incidents",
     "fid": "INC-000000000000",
     "report_id": "1",
+    "notice_id": "NTC-0000000000000000",
 }
 ANONYMOUS = ""
 BAD_TOKEN = "cf_0000000000000000_wrong"
@@ -181,6 +182,12 @@ def design_spot_checks(answers: dict[tuple[str, str, str], int]) -> None:
                 ("DELETE", f"{api}/session"),
                 ("GET", f"{api}/releases"),
                 ("GET", f"{api}/releases/{{release_id}}"),
+                # what a party sends back over its line: the link or key is the credential of
+                # an acknowledgement; a party's liaison answers and complains
+                ("GET", f"{api}/notices/{{notice_id}}/ack"),
+                ("POST", f"{api}/notices/{{notice_id}}/ack"),
+                ("POST", f"{api}/notices/{{notice_id}}/answer"),
+                ("POST", f"{api}/complaints"),
             }
             assert (got not in (401, 403)) == expected_open, (method, path, name, got)
     observations = ("GET", f"{api}/observations")

@@ -178,3 +178,29 @@ def notify_batches(engine: sa.Engine, mission: Mission, n: int, start: int = 0) 
                 extra={"text": f"test {i}"},
             )
     return ids
+
+
+def with_keys(mission: Mission, keys: dict[str, list[str]]) -> Mission:
+    """The mission with these verifier keys registered for its parties (and force)."""
+    import dataclasses
+
+    config = mission.config
+    parties = [p.model_copy(update={"keys": keys.get(p.id, p.keys)}) for p in config.parties]
+    update: dict[str, object] = {"parties": parties}
+    force = config.peacekeeping_force
+    if force is not None:
+        update["peacekeeping_force"] = force.model_copy(
+            update={"keys": keys.get(force.id, force.keys)}
+        )
+    return dataclasses.replace(mission, config=config.model_copy(update=update))
+
+
+def notice_rows(engine: sa.Engine, **where: str) -> dict[str, sa.Row]:  # type: ignore[type-arg]
+    """The notices' rows by recipient (of one batch: filter with ``cause=`` or ``kind=``)."""
+    from ceasefire.dissemination.tables import notices
+
+    query = sa.select(notices)
+    for name, value in where.items():
+        query = query.where(notices.c[name] == value)
+    with engine.connect() as db:
+        return {r.recipient: r for r in db.execute(query)}

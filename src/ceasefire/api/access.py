@@ -117,6 +117,14 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     # release bundles: each liaison fetches what went to its own party or force
     ("GET", "/releases"): action("read_releases", own_releases=True),
     ("GET", "/releases/{release_id}"): action("read_releases", own_releases=True),
+    # the direct lines coming back: a notice's link or its recipient's signature is the
+    # credential of an acknowledgement (a party's inbox has no account); answers and
+    # complaints are a party's liaison's; both contingents read them
+    ("GET", "/notices/{notice_id}/ack"): PUBLIC,
+    ("POST", "/notices/{notice_id}/ack"): PUBLIC,
+    ("POST", "/notices/{notice_id}/answer"): action("answer_request", own_releases=True),
+    ("POST", "/complaints"): action("file_complaint", own_releases=True),
+    ("GET", "/messages"): action("read_incident"),
     # OGC API - Features: the landing page and conformance are public; the collections are
     # read by any signed-in user, each seeing what it may (ceasefire.reports.scope)
     ("GET", "/ogc"): PUBLIC,

@@ -31,6 +31,7 @@ from ceasefire import __version__
 from ceasefire.api import access, problems
 from ceasefire.api import incidents as incidents_api
 from ceasefire.api import ledger as ledger_api
+from ceasefire.api import parties as parties_api
 from ceasefire.api import releases as releases_api
 from ceasefire.api import shifts as shifts_api
 from ceasefire.api import users as users_api
@@ -603,6 +604,7 @@ def center_app(
     app.include_router(workflow_api.router(PREFIX, center))
     app.include_router(users_api.router(PREFIX, engine, mission, center.lock))
     app.include_router(shifts_api.router(PREFIX, engine, mission, center.lock))
+    app.include_router(parties_api.router(PREFIX, center, correlate))
     for router in center.routers():
         app.include_router(router)
 

@@ -29,6 +29,10 @@ from sqlalchemy import Connection, Engine
 
 from ceasefire import __version__
 from ceasefire.center.settings import Settings
+from ceasefire.dissemination import messages
+from ceasefire.dissemination.acks import escalate_unacknowledged
+from ceasefire.dissemination.messages import Message
+from ceasefire.dissemination.refusals import InvalidField
 from ceasefire.errors import InputError, Problem
 from ceasefire.geo.engine import Enricher
 from ceasefire.i18n import _
@@ -298,14 +302,16 @@ class Center:
     def escalation(
         self, interval: float | None = None, clock: Callable[[], datetime] = utc_now
     ) -> EscalationScheduler:
-        """The scheduler escalating overdue decisions (every ``interval`` seconds, by default
-        the settings' ``escalate_every``), taking the center's write lock."""
+        """The scheduler escalating overdue decisions and unacknowledged notices (every
+        ``interval`` seconds, by default the settings' ``escalate_every``), taking the
+        center's write lock."""
         return EscalationScheduler(
             self.engine,
             self.mission,
             interval=interval or self.settings.escalate_every or DEFAULT_INTERVAL,
             lock=self.lock,
             clock=clock,
+            also=[escalate_unacknowledged],  # notices not acknowledged in time
         )
 
     # -- the joint workflow: each step one transaction under the write lock ----------------
@@ -450,6 +456,30 @@ class Center:
             )
 
         return self.act(user, step)
+
+    # -- what the parties send back ----------------------------------------------------------
+    def file_complaint(
+        self,
+        user: User,
+        body: object,
+        *,
+        at: datetime | None = None,
+        correlate: Correlation = "streaming",
+    ) -> Message:
+        """A party's complaint: checked, stored as an observation (correlated unless the
+        follower does it), then logged and told to every party in a transaction of its own.
+        Sent again after a crash between the two, it completes (its id is its content's)."""
+        made = messages.complaint(self.mission, user, body)
+        intake = self.intake(keep_outcomes=True, correlate=correlate)
+        with self.lock:
+            intake.add(made.observation, "complaint", 1)
+            intake.flush()
+        refused = [o for o in intake.result.outcomes if o.status == "rejected"]
+        if refused:
+            field = {"remarks": "description"}.get(refused[0].field, refused[0].field)
+            raise InvalidField(field, refused[0].reason)
+        with self.lock, self.engine.begin() as db:
+            return messages.record_complaint(db, self.mission, made, at or utc_now())
 
     # -- ledger -----------------------------------------------------------------------------
     def keyring(self, secret: bool = True, witnesses: dict[str, str] | None = None) -> KeyRing:

@@ -18,6 +18,7 @@ from ceasefire.cli import config as config_cli
 from ceasefire.cli import export as export_cli
 from ceasefire.cli import incidents as incidents_cli
 from ceasefire.cli import ledger as ledger_cli
+from ceasefire.cli import notices as notices_cli
 from ceasefire.cli import reports as reports_cli
 from ceasefire.cli import simulate as simulate_cli
 from ceasefire.cli import witness as witness_cli
@@ -72,6 +73,8 @@ app.command("decide")(workflow_cli.decide)
 app.command("approve")(workflow_cli.approve)
 app.command("confirm")(workflow_cli.confirm)
 app.command("decisions")(workflow_cli.decisions_list)
+app.add_typer(notices_cli.app, name="notices")
+app.command("complain")(notices_cli.complain)
 
 
 def _version(value: bool) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, insert
 
 from ceasefire.canonical import canonical_json
 from ceasefire.dissemination import facts as facts_
+from ceasefire.dissemination.acks import ack_member
 from ceasefire.dissemination.recipients import (
     NOTICE_OF_REACTION,
     check_parity,
@@ -76,8 +77,9 @@ def notify(
     made: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for recipient, role in routed:
         lang = recipient.language
+        notice_id, token = "NTC-" + secrets.token_hex(8), secrets.token_urlsafe(24)
         notice: dict[str, Any] = {
-            "id": "NTC-" + secrets.token_hex(8),
+            "id": notice_id,
             "batch": batch,
             "kind": kind,
             "mission": mission.id,
@@ -90,6 +92,8 @@ def notify(
             "ack_due_at": iso(at + timedelta(hours=recipient.ack_hours)),
             "facts": facts,
             "content_hash": content_hash,
+            # the link's secret: only in what this recipient receives (never in ``body``)
+            "ack": ack_member(notice_id, token),
         }
         subject, text, html = render(mission, notice)
         notice.update(subject=subject, text=text, html=html)
@@ -111,7 +115,7 @@ def notify(
             "payload_hash": hashlib.sha256(payload.encode("utf-8")).hexdigest(),
             "created_at": at,
             "ack_due_at": at + timedelta(hours=recipient.ack_hours),
-            "ack_token": secrets.token_urlsafe(24),
+            "ack_token": token,
         }
         record = {
             "id": row["id"],

@@ -142,6 +142,8 @@ def view(mission: Mission, notice: dict[str, Any], lang: str) -> dict[str, Any]:
             for a in facts.get("addressees", [])
         ],
         "reaction": reaction_name(facts.get("reaction")),
+        # an answer's or a complaint's party (its own words follow, as ``facts.text``)
+        "sender": _party_name(mission, facts["party"], lang) if facts.get("party") else "",
         "incident": None,
         "finding": None,
         "disclaimer": mission.disclaimer(lang),

@@ -81,6 +81,10 @@ PERMISSIONS: dict[str, dict[Role, Scope]] = {
     "read_ledger": _CONTINGENT_READ,
     # Release bundles: a liaison reads those released to its own party or force.
     "read_releases": _CONTINGENT_READ,
+    # What a party sends back over its direct line (dissemination.messages): a party's liaison
+    # answers the requests to its own party and complains about another party.
+    "answer_request": {"party_liaison": "released"},
+    "file_complaint": {"party_liaison": "released"},
 }
 ACTIONS = tuple(PERMISSIONS)
 

@@ -10,6 +10,10 @@ Each pass runs in its own transaction under the writers' lock, with the clock's 
 that fails is logged and the next one runs as planned: a database away for a minute must not
 end escalation for good. Passes are idempotent (an escalated decision is no longer due), so
 several servers on one database may each run a scheduler.
+
+Rooms after the workflow add their own overdue work to the same pass (``also``): the center
+plugs in dissemination's escalation of notices not acknowledged in time, so one scheduler, one
+clock and one transaction serve both.
 """
 
 from __future__ import annotations
@@ -17,11 +21,11 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from ceasefire.i18n import _
 from ceasefire.mission.model import Mission
@@ -29,6 +33,9 @@ from ceasefire.timeutil import iso
 from ceasefire.workflow import decisions
 
 log = logging.getLogger(__name__)
+
+Pass = Callable[[Connection, Mission, datetime], list[str]]
+"""More overdue work for each pass: ``(connection, mission, now)`` -> the ids it escalated."""
 
 DEFAULT_INTERVAL = 60.0
 """Seconds between passes: a proposal escalates at most this late."""
@@ -54,6 +61,7 @@ class EscalationScheduler:
         interval: float = DEFAULT_INTERVAL,
         lock: threading.Lock | None = None,
         clock: Callable[[], datetime] = utc_now,
+        also: Sequence[Pass] = (),
     ) -> None:
         if not (math.isfinite(interval) and interval > 0):
             raise ValueError(f"the interval must be a positive number of seconds; got {interval}")
@@ -62,6 +70,9 @@ class EscalationScheduler:
         self.interval = interval
         self.lock = lock or threading.Lock()
         self.clock = clock
+        self.also = tuple(also)
+        self.escalated_also: list[str] = []
+        """What the ``also`` passes escalated in the last pass (notice ids)."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -69,7 +80,11 @@ class EscalationScheduler:
         """One pass in its own transaction: what it escalated (logged). Errors propagate."""
         with self.lock, self.engine.begin() as db:
             # the time is read once the lock is held: a pass that waited is not late by that
-            escalated = decisions.escalate_overdue(db, self.mission, at=self.clock())
+            now = self.clock()
+            escalated = decisions.escalate_overdue(db, self.mission, at=now)
+            self.escalated_also = [i for more in self.also for i in more(db, self.mission, now)]
+        for ref in self.escalated_also:
+            log.info(_("Escalated {id} to the heads, not acknowledged in time.").format(id=ref))
         for decision in escalated:
             log.info(
                 _(

@@ -1,0 +1,207 @@
+"""`ceasefire notices ack|answer` and `ceasefire complain`: what comes back over the lines.
+
+A thin layer over :mod:`ceasefire.dissemination.acks` and :mod:`ceasefire.dissemination.messages`
+(the other commands on notices join the ``notices`` group). Whoever runs these has the database:
+an acknowledgement still needs the notice's token or the recipient's own signer key, and
+``--as-user`` names the party's liaison who answers or complains. A refusal names the option.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, Format, console, print_json
+from ceasefire.dissemination import acks, messages
+from ceasefire.dissemination.refusals import FieldRefusal
+from ceasefire.errors import InputError, Problem
+from ceasefire.i18n import _
+from ceasefire.ledger.note import Ed25519Signer, KeyFormatError
+from ceasefire.mission import load_mission
+from ceasefire.store import open_database
+from ceasefire.timeutil import parse_time
+from ceasefire.workflow import roles
+from ceasefire.workflow.errors import WorkflowError
+
+app = typer.Typer(help="Notices to the force and the parties.", no_args_is_help=True)
+
+AS_USER = typer.Option(..., "--as-user", help="The party's liaison acting.")
+OPTIONS = {
+    "token": "--token",
+    "signature": "--key",
+    "text": "--text",
+    "description": "--description",
+    "observed_at": "--at",
+    "location": "--lat",
+    "location.lat": "--lat",
+    "location.lon": "--lon",
+    "location.ce_m": "--ce-m",
+    "category": "--category",
+    "against": "--against",
+}
+
+
+def _refused(error: WorkflowError, source: str) -> InputError:
+    """A library refusal as a command-line error naming the option at fault."""
+    field = error.field if isinstance(error, FieldRefusal) else ""
+    option = OPTIONS.get(field) or (
+        "--evidence" if field.startswith("evidence") else field or source
+    )
+    return InputError(Problem(file=source, field=option, reason=str(error)))
+
+
+def _now(at: str | None, timezone: str) -> datetime:
+    return parse_time(at, timezone, field="--at") if at else datetime.now(UTC)
+
+
+@app.command("ack")
+def ack(
+    notice_id: str = typer.Argument(..., help="The notice id, e.g. NTC-1b726a4cfe30a067."),
+    token: str = typer.Option(None, "--token", help="The token of the notice's link."),
+    key: Path = typer.Option(
+        None,
+        "--key",
+        dir_okay=False,
+        help="The recipient's signer key file (.skey): sign the acknowledgement with it.",
+    ),
+    received: Path = typer.Option(
+        None,
+        "--received",
+        dir_okay=False,
+        help="The notice's JSON as received: sign its hash (default: the stored notice's).",
+    ),
+    by: str = typer.Option("", "--by", help="Who acknowledges (a name, logged)."),
+    fmt: Format = typer.Option(Format.text, "--format"),
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+) -> None:
+    """Acknowledge a notice with its link's token or a signature of the recipient's key."""
+    m = load_mission(mission)
+    now = datetime.now(UTC)
+    signature = None
+    engine = open_database(db)
+    try:
+        if key is not None:
+            try:
+                signer = Ed25519Signer.from_skey(key.read_text(encoding="utf-8").strip())
+            except (OSError, KeyFormatError, ValueError) as error:
+                raise InputError(Problem(file=str(key), field="--key", reason=str(error))) from None
+            if received is not None:
+                try:
+                    digest = acks.payload_digest(json.loads(received.read_text(encoding="utf-8")))
+                except (OSError, ValueError) as error:
+                    raise InputError(
+                        Problem(file=str(received), field="--received", reason=str(error))
+                    ) from None
+            else:
+                with engine.connect() as conn:
+                    from ceasefire.dissemination import get_notice
+
+                    try:
+                        digest = get_notice(conn, notice_id).payload_hash
+                    except WorkflowError as error:
+                        raise _refused(error, "notices ack") from None
+            signature = acks.sign_ack(signer, notice_id, digest, now, by or signer.name)
+        try:
+            with engine.begin() as conn:
+                done = acks.acknowledge(
+                    conn, m, notice_id, at=now, token=token, signature=signature, by=by
+                )
+        except WorkflowError as error:
+            raise _refused(error, "notices ack") from None
+    finally:
+        engine.dispose()
+    if fmt is Format.json:
+        print_json(done.record())
+    else:
+        console.print(
+            _("{notice} acknowledged by {by} ({how}); ledger entry {index}.").format(
+                notice=done.notice_id, by=done.by, how=done.how, index=done.ledger_index
+            )
+        )
+
+
+@app.command("answer")
+def answer(
+    notice_id: str = typer.Argument(..., help="The request for an explanation answered."),
+    text: str = typer.Option(..., "--text", help="The party's answer."),
+    as_user: str = AS_USER,
+    at: str = typer.Option(None, "--at", help="ISO 8601 time (default now)."),
+    fmt: Format = typer.Option(Format.text, "--format"),
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+) -> None:
+    """A party's liaison answers a request for an explanation to its party."""
+    m = load_mission(mission)
+    engine = open_database(db)
+    try:
+        with engine.begin() as conn:
+            user = roles.get_user(conn, as_user)
+            made = messages.answer(conn, m, user, notice_id, text, _now(at, m.config.timezone))
+    except WorkflowError as error:
+        raise _refused(error, "notices answer") from None
+    finally:
+        engine.dispose()
+    _said(made, fmt)
+
+
+def _said(made: messages.Message, fmt: Format) -> None:
+    if fmt is Format.json:
+        print_json(made.record())
+        return
+    console.print(
+        _("{id} received from {party} (ledger entry {index}); notices: {notices}").format(
+            id=made.id,
+            party=made.party,
+            index=made.ledger_index,
+            notices=", ".join(made.notices) or "-",
+        )
+    )
+
+
+def complain(
+    as_user: str = AS_USER,
+    at: str = typer.Option(..., "--at", help="When it happened (ISO 8601)."),
+    until: str = typer.Option(None, "--until", help="When it ended (ISO 8601)."),
+    lat: float = typer.Option(..., "--lat", help="Latitude (WGS84)."),
+    lon: float = typer.Option(..., "--lon", help="Longitude (WGS84)."),
+    ce_m: float = typer.Option(1000.0, "--ce-m", help="Uncertainty of the place, metres."),
+    category: str = typer.Option("other", "--category", help="A category of the taxonomy."),
+    description: str = typer.Option(..., "--description", help="What happened."),
+    evidence: list[str] = typer.Option(
+        [], "--evidence", help="SHA-256 of a piece of evidence (repeat for more)."
+    ),
+    against: str = typer.Option(None, "--against", help="The party complained about."),
+    fmt: Format = typer.Option(Format.text, "--format"),
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+) -> None:
+    """A party's liaison files a complaint: an alleged violation by another party."""
+    from ceasefire.cli.common import center
+
+    body: dict[str, Any] = {
+        "observed_at": at,
+        "location": {"lat": lat, "lon": lon, "ce_m": ce_m},
+        "category": category,
+        "description": description,
+        "evidence": evidence,
+    }
+    if until is not None:
+        body["observed_until"] = until
+    if against is not None:
+        body["against"] = against
+    with center(db=db, mission=mission) as c:
+        try:
+            with c.engine.connect() as conn:
+                user = roles.get_user(conn, as_user)
+            made = c.file_complaint(user, body)
+        except WorkflowError as error:
+            raise _refused(error, "complain") from None
+    _said(made, fmt)
+
+
+__all__ = ["app", "complain"]
