@@ -35,7 +35,7 @@ from ceasefire.ledger.entry import LogEntry
 from ceasefire.ledger.keys import origin_of
 from ceasefire.ledger.note import NoteError, open_note, parse_note, sign_note
 from ceasefire.mission.model import Mission
-from ceasefire.store.schema import daily_reports
+from ceasefire.reports.tables import daily_reports
 from ceasefire.timeutil import iso
 
 KIND_REPORT = "report"

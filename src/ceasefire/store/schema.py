@@ -236,22 +236,3 @@ node_batches = Table(
     Column("answer", Text, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
 )
-
-# --- reports (docs/reports.md) ------------------------------------------------------------
-# Each signed daily report as made: the file, the signed note of both contingents' heads over
-# its SHA-256, and its log entry (kind ``report``). A report made again is a new version.
-daily_reports = Table(
-    "daily_reports",
-    metadata,
-    Column("id", BigKey, primary_key=True, autoincrement=True),
-    Column("day", String(10), nullable=False),
-    Column("lang", String(8), nullable=False),
-    Column("format", String(8), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("sha256", String(64), nullable=False),
-    Column("content", LargeBinary, nullable=False),
-    Column("note", Text, nullable=False),
-    Column("made_at", UTCDateTime, nullable=False),
-    Column("ledger_index", BigInteger, nullable=False, unique=True),
-    UniqueConstraint("day", "lang", "format", "version", name="uq_daily_reports_version"),
-)

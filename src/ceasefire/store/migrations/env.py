@@ -7,6 +7,7 @@ from alembic import context
 from ceasefire.dissemination import tables as _dissemination  # noqa: F401
 from ceasefire.incidents import tables as _incidents  # noqa: F401
 from ceasefire.ledger import tables as _ledger  # noqa: F401
+from ceasefire.reports import tables as _reports  # noqa: F401
 from ceasefire.store.schema import metadata
 from ceasefire.workflow import tables as _workflow  # noqa: F401
 
