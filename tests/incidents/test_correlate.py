@@ -248,6 +248,50 @@ def test_dense_links_kept_as_a_forest_give_the_same_incidents(
     assert 1 < kept.max() + 1 < n  # neither all apart nor all one
 
 
+def _all_links(t, x, y, ce, group, source, track, extent):  # type: ignore[no-untyped-def]
+    """Every linked pair by looking at every pair: what the sweep must find."""
+    n = len(t)
+    i, j = np.triu_indices(n, k=1)
+    same = group[i] == group[j]
+    i, j = i[same], j[same]
+    g = group[i]
+    dt = (t[j] - t[i]).astype(np.float64)
+    near = np.maximum(dt - extent[i], 0.0) <= GATING.window_s[g]
+    i, j, dt, g = i[near], j[near], dt[near], g[near]
+    static = np.minimum(GATING.sigma * np.hypot(ce[i], ce[j]) + GATING.slack_m, GATING.max_gate_m)
+    distance = np.hypot(x[i] - x[j], y[i] - y[j])
+    linked = distance <= static + GATING.speed_ms[g] * dt
+    linked &= ~((source[i] >= 0) & (source[i] == source[j]) & ((distance > 0) | (dt > 0)))
+    linked |= (track[i] >= 0) & (track[i] == track[j])
+    return set(zip(i[linked].tolist(), j[linked].tolist(), strict=True))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_sweep_in_cells_finds_every_link_and_only_links(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Dense and sparse, wide CEs and narrow, sightings that last, posts, tracks, no place.
+    monkeypatch.setattr(correlate_module, "COMPACT_AT", 10**9)  # keep every link
+    monkeypatch.setattr(correlate_module, "CANDIDATES", 97)  # many batches
+    rng = np.random.default_rng(seed)
+    n = 300
+    t = np.sort(rng.integers(0, int(rng.choice([900, 7200, 86400])), n)).astype(np.int64)
+    side = float(rng.choice([800, 8000, 60000]))
+    x, y = rng.uniform(0, side, n), rng.uniform(-side, 0, n)
+    x[rng.integers(0, n, 5)] = np.nan
+    ce = rng.uniform(5, float(rng.choice([150, 3000])), n)
+    kinds = ["explosion", "small_arms_fire", "movement_vehicle", "fortification", "mine_uxo"]
+    group = GATING.codes(list(rng.choice(kinds, n)), rng.random(n) < 0.1)
+    source = np.where(rng.random(n) < 0.3, rng.integers(0, 3, n), -1).astype(np.int64)
+    track = np.where(rng.random(n) < 0.3, rng.integers(0, 4, n), -1).astype(np.int64)
+    until = t + np.where(rng.random(n) < 0.3, rng.integers(0, 7200, n), 0)
+    first, second = correlate_module.links(t, x, y, ce, group, GATING, source, track, until)
+    found = list(zip(first.tolist(), second.tolist(), strict=True))
+    assert len(found) == len(set(found))  # none twice
+    extent = correlate_module._extent(t, until, group, GATING)
+    assert set(found) == _all_links(t, x, y, ce, group, source, track, extent)
+
+
 def test_a_late_earlier_report_joins_the_assessed_incident_which_keeps_its_identity(
     engine: Engine, demo_mission: Mission, demo_enricher
 ) -> None:  # type: ignore[no-untyped-def]

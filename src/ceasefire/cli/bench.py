@@ -51,11 +51,16 @@ def enrich(
 @app.command("correlate")
 def correlate_bench(
     observations: int = typer.Option(1_000_000, "--observations", min=100),
-    sample: int = typer.Option(50_000, "--baseline-sample", min=100, help="Points for DBSCAN."),
+    sample: int = typer.Option(
+        1_000_000,
+        "--baseline-sample",
+        min=100,
+        help="Observations for DBSCAN: the first ones in time of the same data (default: all).",
+    ),
     seed: int = typer.Option(1, "--seed"),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Correlation of a year of observations against scikit-learn's DBSCAN on a sample."""
+    """Correlation of a year of observations against scikit-learn's DBSCAN on the same data."""
     with console_err.status("correlating"):
         result = run_correlate(observations, sample, seed)
     if as_json:

@@ -25,11 +25,12 @@ what makes streaming and batch correlation give the same incidents.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.cluster.hierarchy import linkage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -199,39 +200,145 @@ def _sweep(
     speed: float,
     gating: Gating,
 ) -> tuple[I64, I64, I64]:
+    """The links of one group (arrays sorted by time), and each observation's count of them.
+
+    A pair is a candidate when it is near in time (the later within ``window`` of the end of
+    the earlier) and in space: observations are put in square cells as wide as the farthest
+    any two can be linked (the largest gate plus the speed term over the longest time apart),
+    so a linked pair is in the same cell or in neighbouring ones; each cell is swept over time
+    against itself and against four of its neighbours (the other four see it from their side).
+    Positions of one track link whatever their distance: they are paired by a sweep per track.
+    The pairs found are exactly those of a sweep over every pair near in time, and only the
+    near ones cost."""
     n = len(t)
     kept: tuple[I64, I64] = (np.empty(0, np.int64), np.empty(0, np.int64))  # a forest
     firsts: list[I64] = []  # links found since, not yet counted in `degree`
     seconds: list[I64] = []
     degree = np.zeros(n, np.int64)
+    if n < 2:
+        return kept[0], kept[1], degree
     has_src = src if (src >= 0).any() else None
-    has_track = track if (track >= 0).any() else None
+    tracked = track >= 0
+    has_track = track if tracked.any() else None
     held = 0
-    active = np.arange(max(0, n - 1))
-    k = 1
-    while len(active):
-        j = active + k
-        inside = j < n
-        active, j = active[inside], j[inside]
-        dt = (t[j] - t[active]).astype(np.float64)
-        gap = np.maximum(dt - extent[active], 0.0)
-        near = gap <= window
-        active, j, dt = active[near], j[near], dt[near]
-        linked = _linked(active, j, dt, x, y, ce, has_src, has_track, speed, gating)
-        firsts.append(active[linked])
+    for i, j in _candidates(t, x, y, ce, track, extent, window, speed, gating):
+        dt = (t[j] - t[i]).astype(np.float64)
+        linked = _linked(i, j, dt, x, y, ce, has_src, None, speed, gating)
+        if has_track is not None:
+            # Two positions of one track are paired by the track's own sweep.
+            linked &= ~(tracked[i] & (track[i] == track[j]))
+        firsts.append(i[linked])
         seconds.append(j[linked])
         held += int(linked.sum())
         if held > COMPACT_AT * n:
-            # Dense data links nearly everything to everything near it in time; only the
-            # components matter here, so keep a forest of them and memory stays linear in n.
+            # Dense data links nearly everything to everything near it; only the components
+            # matter here, so keep a forest of them and memory stays linear in n.
             first, second = np.concatenate(firsts), np.concatenate(seconds)
             degree += _count(n, first, second)
             kept = _forest(n, np.concatenate([kept[0], first]), np.concatenate([kept[1], second]))
             firsts, seconds, held = [], [], len(kept[0])
-        k += 1
+    if has_track is not None:
+        members = np.flatnonzero(tracked)
+        # A track's positions in time order: the same sweep as in a cell, the track its cell.
+        for a, b in _pairs_within(t[members], track[members], extent[members], window):
+            firsts.append(members[a])
+            seconds.append(members[b])
     first, second = np.concatenate([kept[0], *firsts]), np.concatenate([kept[1], *seconds])
     fresh = slice(len(kept[0]), None)
     return first, second, degree + _count(n, first[fresh], second[fresh])
+
+
+CANDIDATES = 2_000_000
+"""Candidate pairs examined at once (bounds the sweep's memory)."""
+NEIGHBOURS = ((1, -1), (1, 0), (1, 1), (0, 1))
+"""Half of a cell's neighbours: each pair of neighbouring cells is swept once."""
+
+
+def _reach(ce: F64, extent: I64, window: float, speed: float, gating: Gating) -> float:
+    """The farthest apart two observations of a group can be and still be linked."""
+    largest = float(np.nanmax(ce)) if np.isfinite(ce).any() else np.inf
+    static = min(gating.sigma * np.sqrt(2.0) * largest + gating.slack_m, gating.max_gate_m)
+    return float(static + speed * (window + float(extent.max())))
+
+
+def _candidates(
+    t: I64,
+    x: F64,
+    y: F64,
+    ce: F64,
+    track: I64,
+    extent: I64,
+    window: float,
+    speed: float,
+    gating: Gating,
+) -> Iterator[tuple[I64, I64]]:
+    """Pairs (i, j), i < j, near enough in time and in neighbouring cells: a superset of the
+    links, none twice, in batches of about :data:`CANDIDATES`."""
+    placed = np.flatnonzero(np.isfinite(x) & np.isfinite(y))  # no place: links only by track
+    if len(placed) < 2:
+        return
+    px, py = x[placed], y[placed]
+    # A little wider than the reach, so rounding never puts a linked pair two cells apart.
+    side = _reach(ce, extent, window, speed, gating) * (1 + 1e-9) + 1.0
+    cx = np.floor((px - px.min()) / side).astype(np.int64)
+    cy = np.floor((py - py.min()) / side).astype(np.int64) + 1
+    rows = int(cy.max()) + 2
+    cell = cx * rows + cy
+    cells, rank = np.unique(cell, return_inverse=True)
+    pt, pext = t[placed], extent[placed]
+    order = np.lexsort((pt, rank))  # by cell, then time (stable: then by index)
+    longest = int(window) + int(pext.max()) + 1
+    t0 = int(pt.min()) - longest
+    span = int(pt.max()) - t0 + longest + 1
+    key = rank[order] * span + (pt[order] - t0)
+    ends = key + int(window) + pext[order]  # the last moment a later one can be linked from
+    starts = np.arange(1, len(order) + 1)
+    # In the same cell, the later ones (by index: the sort kept the time order's ties).
+    yield from _expand(placed, order, starts, np.searchsorted(key, ends, side="right"))
+    for dx, dy in NEIGHBOURS:
+        other = cell[order] + dx * rows + dy
+        where = np.minimum(np.searchsorted(cells, other), len(cells) - 1)
+        exists = cells[where] == other
+        base = where * span + (pt[order] - t0)
+        lo = np.searchsorted(key, base - longest + 1, side="left")
+        hi = np.searchsorted(key, base + int(window) + pext[order], side="right")
+        hi = np.where(exists, hi, lo)
+        for i, j in _expand(placed, order, lo, hi):
+            a, b = np.minimum(i, j), np.maximum(i, j)
+            gap = t[b] - t[a] - extent[a]
+            near = gap <= window
+            yield a[near], b[near]
+
+
+def _expand(placed: I64, order: I64, lo: I64, hi: I64) -> Iterator[tuple[I64, I64]]:
+    """For each sorted position p, the pairs (p, q) with q in ``lo[p]:hi[p]``, as indices of
+    the group, in batches."""
+    count = np.maximum(hi - lo, 0)
+    total = np.cumsum(count)
+    begin = 0
+    while begin < len(count):
+        before = int(total[begin - 1]) if begin else 0
+        end = int(np.searchsorted(total, before + CANDIDATES, side="right"))
+        end = max(end, begin + 1)
+        c = count[begin:end]
+        if c.sum():
+            p = np.repeat(np.arange(begin, end), c)
+            q = np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c - lo[begin:end], c)
+            yield placed[order[p]], placed[order[q]]
+        begin = end
+
+
+def _pairs_within(t: I64, code: I64, extent: I64, window: float) -> Iterator[tuple[I64, I64]]:
+    """Pairs (i, j), i < j, of the same ``code``, the later within ``window`` of the end of
+    the earlier (``t`` sorted)."""
+    order = np.lexsort((t, code))
+    _codes, rank = np.unique(code, return_inverse=True)
+    longest = int(window) + int(extent.max()) + 1
+    t0 = int(t.min())
+    span = int(t.max()) - t0 + longest + 1
+    key = rank[order] * span + (t[order] - t0)
+    hi = np.searchsorted(key, key + int(window) + extent[order], side="right")
+    yield from _expand(np.arange(len(t)), order, np.arange(1, len(order) + 1), hi)
 
 
 def _count(n: int, first: I64, second: I64) -> I64:
@@ -277,9 +384,9 @@ def _share(
     ce: F64,
     src: I64,
     track: I64,
-    speed: float,
+    speed: float | F64,
     gating: Gating,
-    window: float,
+    window: float | F64,
     gap: F64 | None = None,
 ) -> F64:
     """How far apart pairs (i, j) are as a share of the gate, in space or in time (of
@@ -375,16 +482,22 @@ def chains_and_incidents(
     fresh = int(labels.max()) + 1
     order = np.argsort(labels, kind="stable")
     starts = np.searchsorted(labels[order], todo)
-    for component, begin in zip(todo.tolist(), starts.tolist(), strict=True):
-        members = order[begin : begin + int(size[component])]
-        parts = _complete(members, t, x, y, ce, src, tracks, extent, int(group[members[0]]), gating)
-        for part in range(2, int(parts.max()) + 1):
-            out[members[parts == part]] = fresh
-            fresh += 1
+    sizes = size[todo]
+    # Components of one size together: their pairs' shares in one go, then each clustered.
+    for s in np.unique(sizes).tolist():
+        which = sizes == s
+        members = order[starts[which][:, None] + np.arange(s)]  # one row a component
+        shares = _shares(members, t, x, y, ce, src, tracks, extent, group, gating)
+        for row, share in zip(members, shares, strict=True):
+            parts = _complete(share, s)
+            if parts.max() > 1:
+                split = parts > 1
+                out[row[split]] = fresh + parts[split] - 2
+                fresh += int(parts.max()) - 1
     return labels, _in_order(out)
 
 
-def _complete(
+def _shares(
     members: I64,
     t: I64,
     x: F64,
@@ -393,22 +506,40 @@ def _complete(
     src: I64,
     track: I64,
     extent: I64,
-    code: int,
+    group: I64,
     gating: Gating,
-) -> I64:
-    """Complete linkage of one component (members in time order): cluster numbers from 1,
-    the first member's 1."""
-    i, j = np.triu_indices(len(members), k=1)
-    a, b = members[i], members[j]
+) -> F64:
+    """For components of one size (a row each, members in time order), the condensed
+    matrices of their members' shares of the gate (:func:`_share`; beyond 1: apart)."""
+    i, j = np.triu_indices(members.shape[1], k=1)
+    a, b = members[:, i], members[:, j]
+    code = group[a]
     dt = (t[b] - t[a]).astype(np.float64)
     gap = np.maximum(dt - extent[a], 0.0)
-    window, speed = float(gating.window_s[code]), float(gating.speed_ms[code])
+    window, speed = gating.window_s[code], gating.speed_ms[code]
     share = _share(a, b, dt, x, y, ce, src, track, speed, gating, window, gap)
-    share = np.where(share <= 1.0, share, APART)
-    parts = fcluster(linkage(share, method="complete"), t=1.0, criterion="distance")
-    # Numbered so that the first member's cluster is 1 (it keeps the component's label).
-    _u, first_index, inverse = np.unique(parts, return_index=True, return_inverse=True)
-    return np.asarray(np.argsort(np.argsort(first_index))[inverse] + 1, dtype=np.int64)
+    return np.asarray(np.where(share <= 1.0, share, APART))
+
+
+def _complete(share: F64, n: int) -> I64:
+    """Complete linkage of ``n`` members from their condensed shares, cut at 1: cluster
+    numbers from 1 in order of first member (the first member's 1 keeps the component's
+    label). The merges come in order of height (complete linkage is monotone), so the clusters
+    are those of the merges up to 1."""
+    merges = linkage(share, method="complete")
+    cluster = list(range(2 * n - 1))  # each node's cluster: a node it was merged into
+    for k, (left, right, height, _count) in enumerate(merges.tolist()):
+        if height > 1.0:
+            break
+        cluster[int(left)] = cluster[int(right)] = n + k
+    number: dict[int, int] = {}
+    parts = np.empty(n, np.int64)
+    for leaf in range(n):
+        node = leaf
+        while cluster[node] != node:
+            node = cluster[node]
+        parts[leaf] = number.setdefault(node, len(number) + 1)
+    return parts
 
 
 @dataclass(frozen=True)
