@@ -42,6 +42,7 @@ KIND_UNBLIND = "unblind"
 # Ledger entries that carry one contingent's view of an incident (a notice: when a decision
 # on the incident caused it, e.g. an urgent reaction taken while the incident is blind).
 VIEW_KINDS = ("assessment", "decision", "approval", "notice")
+KIND_NOTICE = "notice"
 WITHHELD_KIND = "withheld"
 """What a reader is told of the kind of an entry withheld from them: even the kind would say
 that the other side has assessed (or decided) something."""
@@ -89,16 +90,27 @@ def withheld_entry(
     connection: Connection, mission: Mission, user: User, kind: str, entry: str
 ) -> bool:
     """Whether a ledger entry carries a view the user may not read yet: the log must not undo
-    blindness. Assessments, decisions, their steps and the notices a decision sent are the
-    proposer's side's until the incident is no longer blind."""
-    if kind not in VIEW_KINDS:
+    blindness. Assessments, decisions, their steps, the notices a decision sent and every entry
+    about such a notice (its deliveries, a retry: the dispatcher's, or any later kind that
+    names a ``notice``) are the proposer's side's until the incident is no longer blind."""
+    if kind == "observation":
         return False
-    record: dict[str, Any] = json.loads(entry).get("record", {})
+    view = _view_of(connection, kind, json.loads(entry).get("record", {}))
+    if view is None:
+        return False
+    incident, side = view
+    return withheld(connection, mission, user, incident, side)
+
+
+def _view_of(connection: Connection, kind: str, record: Any) -> tuple[str, str] | None:
+    """(incident, contingent) whose view the entry carries, or None for an entry of nobody's."""
+    if not isinstance(record, dict):
+        return None
     if kind == "assessment":
-        incident, side = record.get("incident"), record.get("contingent")
-    elif kind == "decision":
-        incident, side = record.get("incident"), record.get("proposer_contingent")
-    else:
+        return str(record.get("incident") or ""), str(record.get("contingent") or "")
+    if kind == "decision":
+        return str(record.get("incident") or ""), str(record.get("proposer_contingent") or "")
+    if kind in ("approval", "notice"):
         decision = record.get("decision") if kind == "approval" else record.get("cause")
         row = connection.execute(
             select(decisions.c.incident_id, decisions.c.proposer_contingent).where(
@@ -108,9 +120,21 @@ def withheld_entry(
         if row is None:
             # A notice caused by something other than a decision (a complaint, an answer) is
             # nobody's view; a step whose decision cannot be found is kept back.
-            return kind == "approval"
-        incident, side = row.incident_id, row.proposer_contingent
-    return withheld(connection, mission, user, str(incident or ""), str(side or ""))
+            return ("", "") if kind == "approval" else None
+        return str(row.incident_id), str(row.proposer_contingent)
+    notice = record.get("notice")
+    if isinstance(notice, str) and notice:
+        # The notice's own entry says what caused it: the log, not a table, is asked.
+        sent = connection.execute(
+            select(ledger.c.entry).where(
+                ledger.c.kind != "observation",  # lets the partial index on (kind, ref) serve
+                ledger.c.kind == KIND_NOTICE,
+                ledger.c.ref == notice,
+            )
+        ).scalar()
+        if sent is not None:
+            return _view_of(connection, KIND_NOTICE, json.loads(sent).get("record", {}))
+    return None
 
 
 def lift(
