@@ -19,6 +19,7 @@ from test_workflow_api import sighting
 
 from ceasefire.api import create_app
 from ceasefire.cli import workflow as workflow_cli
+from ceasefire.dissemination.tables import notices
 from ceasefire.ledger.tables import ledger
 from ceasefire.mission import Mission
 from ceasefire.store.schema import observations
@@ -104,6 +105,7 @@ def walk(
         size = len(db.execute(select(ledger.c["index"])).all())
         observed = db.execute(select(observations.c.contingent, observations.c.source_id)).all()
         decided = list(db.execute(select(decisions_table.c.id)).scalars())
+        sent = list(db.execute(select(notices.c.id)).scalars())
     values: dict[tuple[str, ...], list[tuple[str, ...]]] = {
         (): [()],
         ("incident_id",): [(incident,)],
@@ -116,12 +118,14 @@ def walk(
         ("collection_id", "fid"): [("incidents", incident)]
         + [("observations", f"{c}/{s}") for c, s in observed],
         ("report_id",): [("1",)],
+        ("notice_id",): [(n,) for n in sent],
     }
     queries: dict[str, list[str]] = {
         "/decisions": ["", f"?incident={incident}", "?pending=true"],
         "/incidents/{incident_id}/assessments": ["", "?all_versions=true"],
         "/ledger/proof/inclusion": ["?index=0&size=1"],
         "/ledger/proof/consistency": ["?old=0&new=1"],
+        "/notices/{notice_id}/ack": ["?token=not-the-link"],
     }
     found: dict[str, list[str]] = {}
     app = client.app
