@@ -16,6 +16,7 @@ from ceasefire.cli import bench, common, db, demo, ingest, mission, node, serve,
 from ceasefire.cli import certs as certs_cli
 from ceasefire.cli import config as config_cli
 from ceasefire.cli import export as export_cli
+from ceasefire.cli import inbox as inbox_cli
 from ceasefire.cli import incidents as incidents_cli
 from ceasefire.cli import ledger as ledger_cli
 from ceasefire.cli import notices as notices_cli
@@ -75,6 +76,7 @@ app.command("confirm")(workflow_cli.confirm)
 app.command("decisions")(workflow_cli.decisions_list)
 app.add_typer(notices_cli.app, name="notices")
 app.command("complain")(notices_cli.complain)
+app.add_typer(inbox_cli.app, name="inbox")
 
 
 def _version(value: bool) -> None:

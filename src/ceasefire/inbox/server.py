@@ -1,0 +1,212 @@
+"""The inbox's HTTP side: the webhook endpoint, the page in the party's language, acks.
+
+``POST /webhook`` takes the center's signed webhooks (401 with the reason for a bad signature
+or a timestamp out of tolerance, 422 for a notice that is not this party's, 200 for a repeat,
+201 for a new notice); ``GET /`` shows the notices, each with a button that acknowledges it
+(``POST /notices/{id}/ack``: signed with the party's key, sent to the center);
+``GET /notices`` lists them as JSON. :class:`InboxNode` serves it in a thread of this process
+on a socket bound before it starts (the demo's and the tests' way; ``ceasefire inbox serve``
+runs it as a process of its own).
+"""
+
+from __future__ import annotations
+
+import html
+import socket
+import threading
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from ceasefire.errors import CeasefireError
+from ceasefire.i18n import _, language
+from ceasefire.inbox.store import MAX_BODY, Inbox, Received, Refused
+from ceasefire.timeutil import parse_time, shown
+
+if TYPE_CHECKING:
+    import uvicorn
+
+
+def _when(text: str, timezone: str) -> str:
+    try:
+        return shown(parse_time(text), timezone)
+    except CeasefireError:
+        return text
+
+
+def page(inbox: Inbox, lang: str, timezone: str) -> str:
+    """The notices as an HTML page, the page's own words in ``lang`` (each notice is in the
+    language the center wrote it in: the party's)."""
+    with language(lang):
+        title = _("Direct line of {party}: notices from the center").format(party=inbox.party)
+        items = []
+        for n in inbox.notices():
+            items.append(_item(n, timezone))
+        nothing = html.escape(_("No notice received yet."))
+        empty = "" if items else f"<p>{nothing}</p>"
+        return (
+            f"<!doctype html><html lang='{html.escape(lang)}'><head><meta charset='utf-8'>"
+            f"<title>{html.escape(title)}</title><style>body{{font-family:sans-serif;"
+            "margin:2em;max-width:60em}article{border-top:1px solid #ccc;padding:.5em 0}"
+            ".due{color:#a00}pre{white-space:pre-wrap}</style></head><body>"
+            f"<h1>{html.escape(title)}</h1>{empty}{''.join(items)}</body></html>"
+        )
+
+
+def _item(n: Received, timezone: str) -> str:
+    received = _("Received {time}").format(time=_when(n.received_at, timezone))
+    if n.acked_at:
+        state = _("Acknowledged {time} by {by}").format(
+            time=_when(n.acked_at, timezone), by=n.acked_by or ""
+        )
+        action = ""
+    else:
+        state = _("Not acknowledged; due by {time}").format(time=_when(n.ack_due_at, timezone))
+        name, button = html.escape(_("Your name")), html.escape(_("Acknowledge"))
+        action = (
+            f"<form method='post' action='/notices/{html.escape(n.id)}/ack'>"
+            f"<label>{name} <input name='by' maxlength='128'></label> "
+            f"<button type='submit'>{button}</button></form>"
+        )
+    error = f"<p class='due'>{html.escape(n.ack_error)}</p>" if n.ack_error else ""
+    css = "" if n.acked_at else " class='due'"
+    return (
+        f"<article id='{html.escape(n.id)}'><h2>{html.escape(n.subject)}</h2>"
+        f"<p><code>{html.escape(n.id)}</code> · {html.escape(received)} · "
+        f"<span{css}>{html.escape(state)}</span></p>"
+        f"<pre>{html.escape(n.text)}</pre>{error}{action}</article>"
+    )
+
+
+def create_app(inbox: Inbox, lang: str, timezone: str) -> Starlette:
+    async def webhook(request: Request) -> Response:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY:
+            return JSONResponse({"detail": "too large"}, status_code=413)
+        body = await request.body()
+        try:
+            new, notice_id = await run_in_threadpool(inbox.receive, request.headers, body)
+        except Refused as refused:
+            with language(lang):
+                return JSONResponse({"detail": refused.reason}, status_code=refused.status)
+        return JSONResponse(
+            {"id": notice_id, "duplicate": not new}, status_code=201 if new else 200
+        )
+
+    async def index(request: Request) -> Response:
+        text = await run_in_threadpool(page, inbox, lang, timezone)
+        return HTMLResponse(text, headers={"Cache-Control": "no-store"})
+
+    async def listing(request: Request) -> Response:
+        found = await run_in_threadpool(inbox.notices)
+        return JSONResponse({"notices": [n.record() for n in found]})
+
+    async def ack(request: Request) -> Response:
+        if request.headers.get("sec-fetch-site") == "cross-site":
+            return JSONResponse({"detail": "cross-site"}, status_code=403)
+        form = await request.form()
+        by = form.get("by")
+        await form.close()
+        notice_id = request.path_params["notice_id"]
+        if inbox.get(notice_id) is None:
+            return JSONResponse({"detail": "no such notice"}, status_code=404)
+        await run_in_threadpool(inbox.acknowledge, notice_id, by if isinstance(by, str) else "")
+        return RedirectResponse(f"/#{notice_id}", status_code=303)
+
+    return Starlette(
+        routes=[
+            Route("/", index, methods=["GET"]),
+            Route("/webhook", webhook, methods=["POST"]),
+            Route("/notices", listing, methods=["GET"]),
+            Route("/notices/{notice_id}/ack", ack, methods=["POST"]),
+        ]
+    )
+
+
+class InboxNode:
+    """An inbox served over HTTP from a thread of this process; a context manager. The socket
+    listens before the thread starts, so :attr:`url` (and :attr:`webhook_url`) answer at once.
+    """
+
+    def __init__(
+        self,
+        inbox: Inbox,
+        *,
+        lang: str,
+        timezone: str = "UTC",
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.inbox = inbox
+        self.host, self.port = host, port
+        self.app = create_app(inbox, lang, timezone)
+        self.url = ""
+        self._socket: socket.socket | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.url}/webhook"
+
+    def start(self) -> InboxNode:
+        import uvicorn
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.bind((self.host, self.port))
+            sock.listen()
+        except BaseException:
+            sock.close()
+            raise
+        self._socket = sock
+        host, port = sock.getsockname()
+        self.url = f"http://{host}:{port}"
+        config = uvicorn.Config(
+            self.app, lifespan="off", log_level="warning", log_config=None, ws="none"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [sock]},
+            name=f"inbox {self.inbox.party}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def signal_stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+
+    def stop(self) -> None:
+        """Stop serving (requests in progress are answered first); the inbox stays open."""
+        self.signal_stop()
+        if self._thread is not None:
+            self._thread.join()
+        if self._socket is not None:
+            self._socket.close()
+        self._server = self._thread = self._socket = None
+
+    def __enter__(self) -> InboxNode:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+__all__ = ["InboxNode", "create_app", "page"]
