@@ -83,6 +83,37 @@ def test_assessments_stay_blind_until_both_have_submitted(
     assert "RU&#39;s secret view" in after and 'data-finding="finding"' in after
 
 
+@pytest.mark.parametrize(("side", "other"), [("ru", "tr"), ("tr", "ru")])
+def test_the_other_side_s_page_does_not_go_stale_when_one_side_assesses(
+    center: tuple[FastAPI, list[str]], side: str, other: str
+) -> None:
+    """A page's stamp changes with what its reader sees only: were it to count the other
+    side's blind assessment, the other side's form would be refused as stale, telling it that
+    this side has just assessed."""
+    app, ids = center
+    incident = ids[1]
+    first, second = signed_in(app, f"{side}-duty-officer"), signed_in(app, f"{other}-duty-officer")
+    opened = second.get(f"/incidents/{incident}")
+    assert (
+        assess(first, incident, violation="yes", attribution="AZ", clauses="1").status_code == 303
+    )
+    assert stamp_of(second.get(f"/incidents/{incident}").text) == stamp_of(opened.text)
+    late = second.post(
+        f"/incidents/{incident}/assessment",
+        data={
+            "csrf": csrf_of(opened.text),
+            "stamp": stamp_of(opened.text),
+            "violation": "yes",
+            "clauses": "1",
+            "attribution": "AZ",
+        },
+        follow_redirects=False,
+    )
+    assert late.status_code == 303, late.text
+    # Once both views are given, the page has moved on.
+    assert stamp_of(second.get(f"/incidents/{incident}").text) != stamp_of(opened.text)
+
+
 def test_bad_fields_are_told_beside_them_in_the_user_s_language(
     center: tuple[FastAPI, list[str]],
 ) -> None:

@@ -41,20 +41,17 @@ CORROBORATIONS = ("both_contingents", "several_contingents", "several_platforms"
 QUEUE_LIMIT = 300
 
 
-def stamp(db: Connection, incident_id: str) -> str:
-    """A short digest of what an incident's page shows: it changes with any new step."""
+def stamp(db: Connection, mission: Any, user: Any, incident_id: str) -> str:
+    """A short digest of what an incident's page shows this user: it changes with any new step
+    the user may see, and with nothing the user may not (the other side's blind view: counting
+    every assessment would tell, by a page refused as stale, that the other side has assessed)."""
     status, updated = db.execute(
         select(incidents.c.status, incidents.c.updated_at).where(incidents.c.id == incident_id)
     ).one()
-    n_assessments = db.execute(
-        select(func.count()).where(assessment_rows.c.incident_id == incident_id)
-    ).scalar()
-    n_steps = db.execute(
-        select(func.count())
-        .select_from(decision_steps.join(decision_rows))
-        .where(decision_rows.c.incident_id == incident_id)
-    ).scalar()
-    text = f"{status}|{iso(updated)}|{n_assessments}|{n_steps}"
+    seen = [(a.contingent, a.version) for a in assessments.visible(db, mission, user, incident_id)]
+    made = decisions.list_decisions(db, mission, user, incident_id=incident_id)
+    steps = [(d.id, d.state, d.withheld, len(d.steps)) for d in made]
+    text = f"{status}|{iso(updated)}|{seen}|{steps}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -228,7 +225,7 @@ def add_routes(app: FastAPI, web: Web) -> None:
                 "decisions": [_shown(d) for d in made],
                 "held": held,
                 "proofs": proofs(web, db, indexes),
-                "stamp": stamp(db, incident_id),
+                "stamp": stamp(db, mission, user, incident_id),
             }
 
         data = web.read(step)
@@ -259,7 +256,7 @@ def add_routes(app: FastAPI, web: Web) -> None:
 
     def stale_or_locked(db: Connection, user: Any, incident_id: str, sent: str) -> str | None:
         """Why a form must not be applied: the page is stale or another officer holds the lock."""
-        if sent != stamp(db, incident_id):
+        if sent != stamp(db, mission, user, incident_id):
             return _(
                 "This incident changed since you opened the page; look at it again. What you "
                 "typed is kept below."
