@@ -75,3 +75,11 @@ if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq
   apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
 fi
+
+# redis-server: `ceasefire bench ingest` starts one of its own for taky, the CoT peer, to store in.
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "services: installing redis-server from Debian's packages"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq redis-server >/dev/null
+fi

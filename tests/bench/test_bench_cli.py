@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from ceasefire.bench import ingest
 
 
@@ -49,6 +51,10 @@ def test_bench_ingest_json(cli) -> None:  # type: ignore[no-untyped-def]
         assert key in data
     assert data["name"] == "ingest" and "FastAPI" in data["baseline"]
     assert data["rate"] > 0 and data["cot_tcp_rate"] > 0
+    assert data["cot_tcp_baseline"].startswith("taky 0.10") and data["cot_tcp_baseline_rate"] > 0
+    assert data["cot_tcp_ratio"] == pytest.approx(
+        data["cot_tcp_rate"] / data["cot_tcp_baseline_rate"]
+    )
 
 
 def test_the_floor_writes_what_the_intake_stores(tmp_path: Path) -> None:

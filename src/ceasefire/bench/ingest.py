@@ -9,8 +9,11 @@ round counts:
   and how long it still needed once the last record was stored is reported too;
 - the peer: a plain FastAPI + Pydantic endpoint that validates and inserts with executemany
   (`ceasefire.bench.ingest_baseline`).
-Then the same records as CoT events over one TCP connection to our listener, until all are
-stored. The servers' peak resident memory comes from /proc.
+Then the same kind of records as CoT events over one TCP connection to a fresh center (no
+backlog of the HTTP rounds for its follower), until all
+are stored, and the very same events to the CoT peer, taky (the TAK server from PyPI) storing
+them in Redis (`ceasefire.bench.ingest_taky`). The servers' peak resident memory comes from
+/proc.
 
 Last, the floor: what any intake of this record at this durability must do at the least,
 timed in this process on the same records: Pydantic validation of each record with its own
@@ -29,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,8 +40,9 @@ from typing import Any
 import httpx
 import orjson
 
+from ceasefire.bench import ingest_taky
 from ceasefire.center import Center, Settings
-from ceasefire.intake.cot import observation_to_cot
+from ceasefire.intake.cot import event_to_xml, observation_to_event
 from ceasefire.mission import load_mission
 from ceasefire.observations import Observation
 from ceasefire.workflow.roles import add_user, issue_token
@@ -81,6 +86,16 @@ def records(n: int, seed: int, prefix: str = "B") -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def cot_events(n: int, seed: int) -> bytes:
+    """``n`` observations as CoT events, stale a day from now: the center reads the stale
+    time for display only, and a TAK server keeps an event only until it is stale."""
+    stale = datetime.now(UTC) + timedelta(days=1)
+    return b"".join(
+        event_to_xml(replace(observation_to_event(Observation.model_validate(r)), stale=stale))
+        for r in records(n, seed, "C")
+    )
 
 
 def _free_port() -> int:
@@ -215,48 +230,46 @@ def _best(
     )
 
 
+def _serve(db: str, port: int, cot_port: int, log: Path) -> subprocess.Popen[bytes]:
+    """`ceasefire serve` on ``db`` in its own process."""
+    command = [sys.executable, "-m", "ceasefire.cli", "serve", "--db", db]
+    command += ["--port", str(port), "--cot-tcp-port", str(cot_port), "--cot-udp-port", "0"]
+    return _start(command, log)
+
+
+def _cot(events: bytes, n: int, tmp: str) -> tuple[float, float]:
+    """Seconds until a fresh center has stored ``n`` CoT events sent over one TCP connection,
+    and its peak RSS. Fresh, as taky is: no backlog of the HTTP rounds for its follower."""
+    port, cot_port = _free_port(), _free_port()
+    log = Path(tmp, "cot.log")
+    ours = _serve(f"{tmp}/cot.db", port, cot_port, log)
+    try:
+        base = f"http://127.0.0.1:{port}/api/v1"
+        _wait(f"{base}/health", ours, log)
+        start = time.perf_counter()
+        with socket.create_connection(("127.0.0.1", cot_port)) as conn:
+            conn.sendall(events)
+        while httpx.get(f"{base}/health", timeout=30).json()["counts"]["observations"] < n:
+            if time.perf_counter() - start > 1800:
+                raise RuntimeError("CoT events were not all stored within 30 minutes")
+            time.sleep(0.05)
+        return time.perf_counter() - start, _peak_rss_mb(ours.pid)
+    finally:
+        ours.terminate()
+        ours.wait(30)
+
+
 def run(n: int, batch: int, seed: int, rounds: int = 3) -> dict[str, Any]:
     data = records(n, seed, "B0")
     with tempfile.TemporaryDirectory(prefix="ceasefire-bench-") as tmp:
         port, cot_port = _free_port(), _free_port()
         ours_log, peer_log = Path(tmp, "ours.log"), Path(tmp, "peer.log")
         tokens = _analysts(f"{tmp}/ours.db")
-        ours = _start(
-            [
-                sys.executable,
-                "-m",
-                "ceasefire.cli",
-                "serve",
-                "--db",
-                f"{tmp}/ours.db",
-                "--port",
-                str(port),
-                "--cot-tcp-port",
-                str(cot_port),
-                "--cot-udp-port",
-                "0",
-            ],
-            ours_log,
-        )
+        ours = _serve(f"{tmp}/ours.db", port, cot_port, ours_log)
         try:
             base = f"http://127.0.0.1:{port}/api/v1"
             _wait(f"{base}/health", ours, ours_log)
             seconds = _best(f"{base}/observations", n, seed, batch, rounds, tokens)
-            # CoT over TCP: other ids, the same kind of records, until all are stored.
-            events = b"".join(
-                observation_to_cot(Observation.model_validate(r)) for r in records(n, seed, "C")
-            )
-            start = time.perf_counter()
-            with socket.create_connection(("127.0.0.1", cot_port)) as conn:
-                conn.sendall(events)
-            while True:
-                counts = httpx.get(f"{base}/health", timeout=30).json()["counts"]
-                if counts["observations"] >= (rounds + 1) * n:
-                    break
-                if time.perf_counter() - start > 1800:
-                    raise RuntimeError("CoT events were not all stored within 30 minutes")
-                time.sleep(0.05)
-            cot_seconds = time.perf_counter() - start
             # The follower correlates beside the intake; how far behind it was at the end.
             stored = time.perf_counter()
             while httpx.get(f"{base}/health", timeout=30).json()["counts"]["not_yet_correlated"]:
@@ -268,6 +281,11 @@ def run(n: int, batch: int, seed: int, rounds: int = 3) -> dict[str, Any]:
         finally:
             ours.terminate()
             ours.wait(30)
+        # CoT over TCP: other ids, the same kind of records, to a fresh center, until all are
+        # stored; then the very same events to the CoT peer, taky (ceasefire.bench.ingest_taky).
+        events = cot_events(n, seed)
+        cot_seconds, cot_rss = _cot(events, n, tmp)
+        taky = ingest_taky.run(events, n, Path(tmp, "taky"))
 
         bport = _free_port()
         env = dict(os.environ, CEASEFIRE_BASELINE_DB=f"{tmp}/baseline.db")
@@ -312,6 +330,11 @@ def run(n: int, batch: int, seed: int, rounds: int = 3) -> dict[str, Any]:
         "committed (synchronous=FULL), in process",
         "floor_rate": floor_rate,
         "cot_tcp_rate": n / cot_seconds,
+        "cot_tcp_baseline": f"taky {taky['version']} (TAK server), its persistence in Redis",
+        "cot_tcp_baseline_rate": n / taky["seconds"],
+        "cot_tcp_ratio": taky["seconds"] / cot_seconds,
+        "cot_tcp_peak_rss_mb": cot_rss,
+        "cot_tcp_baseline_peak_rss_mb": taky["peak_rss_mb"],
         "correlation_lag_s": correlation_lag,
         "peak_rss_mb": rss,
         "baseline_peak_rss_mb": baseline_rss,

@@ -140,7 +140,8 @@ def ingest_bench(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """HTTP batch intake and CoT over TCP, end to end, against a plain FastAPI service."""
+    """HTTP batch intake and CoT over TCP, end to end, against a plain FastAPI service and
+    taky."""
     from ceasefire.bench.ingest import run as run_ingest
 
     with console_err.status("ingesting"):
@@ -152,9 +153,13 @@ def ingest_bench(
         _(
             "ingest: {rate:,.0f} observations/s over HTTP; {baseline}: {base:,.0f}/s; "
             "ratio {ratio:.2f}x; validation and durable write alone: {floor:,.0f}/s; "
-            "CoT over TCP, stored: {cot:,.0f} events/s; incidents caught up "
-            "{lag:.1f} s after the last record; peak RSS {rss:.0f} MB"
+            "CoT over TCP, stored: {cot:,.0f} events/s; {cot_peer}: {cot_base:,.0f}/s; ratio "
+            "{cot_ratio:.2f}x; incidents caught up {lag:.1f} s after the last record; "
+            "peak RSS {rss:.0f} MB"
         ).format(
+            cot_peer=result["cot_tcp_baseline"],
+            cot_base=result["cot_tcp_baseline_rate"],
+            cot_ratio=result["cot_tcp_ratio"],
             floor=result["floor_rate"],
             lag=result["correlation_lag_s"],
             rate=result["rate"],
