@@ -30,8 +30,6 @@ from ceasefire.timeutil import iso
 from ceasefire.web.pages import Web, may
 from ceasefire.workflow import assessments, decisions, findings, locks
 from ceasefire.workflow.errors import WorkflowError
-from ceasefire.workflow.tables import assessments as assessment_rows
-from ceasefire.workflow.tables import decision_steps
 from ceasefire.workflow.tables import decisions as decision_rows
 
 OPEN_STATUSES = ("open", "assessing", "disputed")
