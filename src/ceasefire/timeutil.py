@@ -1,9 +1,13 @@
-"""Times as users type them, and as the system keeps them (aware, UTC)."""
+"""Times as users type them, as the system keeps them (aware, UTC), and as people read them:
+always in the mission's zone with UTC beside it (:func:`shown` on the command line,
+:func:`shown_in` where each language writes dates its own way)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
 
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
@@ -37,13 +41,26 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def shown(moment: datetime, timezone: str) -> str:
+def shown(moment: datetime, timezone: str, seconds: bool = False) -> str:
     """How the center's people read a time: the mission's local time, then UTC beside it
-    ("2021-02-01 10:10 Asia/Baku (06:10 UTC)"; the UTC date too when it differs)."""
+    ("2021-02-01 10:10 Asia/Baku (06:10 UTC)"; the UTC date too when it differs), to the
+    minute or the second."""
+    clock = "%H:%M:%S" if seconds else "%H:%M"
     local = moment.astimezone(ZoneInfo(timezone))
     utc = moment.astimezone(UTC)
-    beside = utc.strftime("%H:%M" if utc.date() == local.date() else "%Y-%m-%d %H:%M")
-    return f"{local:%Y-%m-%d %H:%M} {timezone} ({beside} UTC)"
+    beside = utc.strftime(clock if utc.date() == local.date() else f"%Y-%m-%d {clock}")
+    return f"{local.strftime(f'%Y-%m-%d {clock}')} {timezone} ({beside} UTC)"
+
+
+def shown_in(
+    moment: datetime, timezone: str, lang: str, utc_format: str = "HH:mm", between: str = "·"
+) -> str:
+    """:func:`shown` as ``lang`` writes dates and times (Babel's CLDR data): the local time in
+    its medium format, then UTC in ``utc_format`` ("1 февр. 2021 г., 14:32 (Asia/Baku) · 10:32
+    UTC"; a notice to a party gives UTC in full: ``utc_format="medium"``)."""
+    local = format_datetime(moment, "medium", tzinfo=ZoneInfo(timezone), locale=lang)
+    utc = format_datetime(moment, utc_format, tzinfo=UTC, locale=lang)
+    return f"{local} ({timezone}) {between} {utc} UTC"
 
 
 def shown_text(text: str | None, timezone: str) -> str:

@@ -15,7 +15,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -23,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, console, console_err, print_json
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
+from ceasefire.timeutil import shown
 
 app = typer.Typer(
     help="A contingent's HQ node: takes in its sensors, signs, keeps and forwards to the center.",
@@ -265,9 +265,7 @@ def _when(seconds: float | None, timezone: str) -> str:
     """A time in the mission's zone beside UTC."""
     if seconds is None:
         return "-"
-    moment = datetime.fromtimestamp(seconds, UTC)
-    local = moment.astimezone(ZoneInfo(timezone))
-    return f"{local:%Y-%m-%d %H:%M:%S} {timezone} ({moment:%H:%M:%S} UTC)"
+    return shown(datetime.fromtimestamp(seconds, UTC), timezone, seconds=True)
 
 
 def _print_status(data: dict[str, Any], as_json: bool, timezone: str) -> None:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 from babel.numbers import format_decimal
 
-from ceasefire.timeutil import parse_time
+from ceasefire.timeutil import parse_time, shown_in
 
 
 def _moment(value: datetime | str) -> datetime:
@@ -18,12 +18,7 @@ def _moment(value: datetime | str) -> datetime:
 
 def local_and_utc(value: datetime | str | None, zone: str, lang: str) -> str:
     """``1 февр. 2021 г., 14:32 (Asia/Baku) · 10:32 UTC``: the mission's zone first, UTC beside."""
-    if value is None:
-        return "-"
-    moment = _moment(value)
-    local = format_datetime(moment, "medium", tzinfo=ZoneInfo(zone), locale=lang)
-    utc = format_datetime(moment, "HH:mm", tzinfo=UTC, locale=lang)
-    return f"{local} ({zone}) · {utc} UTC"
+    return "-" if value is None else shown_in(_moment(value), zone, lang)
 
 
 def short_time(value: datetime | str | None, zone: str, lang: str) -> str:
