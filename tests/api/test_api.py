@@ -11,6 +11,7 @@ from api_support import add_staff, bearer, duty_officer, post_by_contingent
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+import records
 from ceasefire.api import create_app
 from ceasefire.mission import Mission
 from ceasefire.observations import Observation
@@ -19,28 +20,10 @@ from ceasefire.store.db import head_revision
 
 API = "/api/v1"
 PROBLEM = "application/problem+json"
-CATEGORIES = ("explosion", "small_arms_fire", "uav_flight")
-QUALIFIERS: dict[str, dict[str, Any]] = {
-    "explosion": {"explosion": "impact"},
-    "small_arms_fire": {},
-    "uav_flight": {},
-}
 
 
 def record(i: int, contingent: str = "RU", **changes: Any) -> dict[str, Any]:
-    category = CATEGORIES[i % len(CATEGORIES)]
-    base: dict[str, Any] = {
-        "id": f"{contingent}-A{i:05d}",
-        "contingent": contingent,
-        "platform": {"id": "orlan-10-07", "type": "orlan-10"},
-        "observed_at": f"2021-02-{1 + i % 20:02d}T10:32:00Z",
-        "location": {"lat": 39.80 + (i % 10) * 0.03, "lon": 46.60 + (i % 7) * 0.05, "ce_m": 50},
-        "category": category,
-        "qualifiers": QUALIFIERS[category],
-        "sensed_by": "drone-eo",
-    }
-    base.update(changes)
-    return base
+    return records.varied(i, contingent, "A", **changes)
 
 
 @pytest.fixture

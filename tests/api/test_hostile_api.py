@@ -10,6 +10,7 @@ from api_support import add_staff, bearer
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, update
 
+import records
 from ceasefire.api import create_app
 from ceasefire.incidents.follow import Follower
 from ceasefire.mission import Mission
@@ -20,18 +21,7 @@ API = "/api/v1"
 
 
 def record(i: int, **changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "id": f"RU-H{i:05d}",
-        "contingent": "RU",
-        "platform": {"id": "orlan-10-07", "type": "orlan-10"},
-        "observed_at": "2021-02-01T10:32:00Z",
-        "location": {"lat": 39.93 + i * 1e-3, "lon": 46.83, "ce_m": 50},
-        "category": "explosion",
-        "qualifiers": {"explosion": "impact"},
-        "sensed_by": "drone-eo",
-    }
-    base.update(changes)
-    return base
+    return records.explosion(i, "RU", "H", 1e-3, **changes)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
+import records
 from ceasefire.geo.locate import describe
 from ceasefire.ingest.pipeline import Intake
 from ceasefire.intake import jsonl
@@ -22,18 +23,7 @@ SAMPLE = Path(__file__).parents[2] / "examples" / "observations-sample.jsonl"
 
 
 def record(i: int, contingent: str = "RU", **changes: object) -> dict[str, object]:
-    base: dict[str, object] = {
-        "id": f"{contingent}-T{i:05d}",
-        "contingent": contingent,
-        "platform": {"id": "orlan-10-07", "type": "orlan-10"},
-        "observed_at": "2021-02-01T10:32:00Z",
-        "location": {"lat": 39.93 + i * 1e-5, "lon": 46.83, "ce_m": 50},
-        "category": "explosion",
-        "qualifiers": {"explosion": "impact"},
-        "sensed_by": "drone-eo",
-    }
-    base.update(changes)
-    return base
+    return records.explosion(i, contingent, "T", 1e-5, **changes)
 
 
 def lines(records: list[dict[str, object]]) -> io.BytesIO:

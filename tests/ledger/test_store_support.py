@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+import records
 from ceasefire.geo import Enricher
 from ceasefire.ledger.keys import KeyRing, init_keys, load_keys, origin_of
 from ceasefire.mission import Mission
@@ -16,19 +17,8 @@ from centers import intake_of
 
 def record(i: int, contingent: str = "RU", **changes: Any) -> dict[str, Any]:
     """An observation record of the demo mission (ids RU-T00000, RU-T00001, ...)."""
-    base: dict[str, Any] = {
-        "id": f"{contingent}-T{i:05d}",
-        "contingent": contingent,
-        "platform": {"id": "orlan-10-07", "type": "orlan-10"},
-        "observed_at": "2021-02-01T10:32:00Z",
-        "location": {"lat": 39.93 + i * 1e-4, "lon": 46.83, "ce_m": 50},
-        "category": "explosion",
-        "qualifiers": {"explosion": "impact"},
-        "sensed_by": "drone-eo",
-        "remarks": "Взрыв, «кавычки» and a \\ backslash",
-    }
-    base.update(changes)
-    return base
+    remarks = "Взрыв, «кавычки» and a \\ backslash"
+    return records.explosion(i, contingent, "T", 1e-4, **{"remarks": remarks, **changes})
 
 
 def ingest(

@@ -14,6 +14,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+import records
 from ceasefire.api.app import create_app
 from ceasefire.geo.engine import Enricher
 from ceasefire.ledger.keys import _write, origin_of
@@ -26,28 +27,9 @@ from ceasefire.node.outbox import Batch, Outbox
 from ceasefire.node.run import Node
 from ceasefire.store import intake_keys
 
-CATEGORIES = ("explosion", "small_arms_fire", "uav_flight")
-QUALIFIERS: dict[str, dict[str, Any]] = {
-    "explosion": {"explosion": "impact"},
-    "small_arms_fire": {},
-    "uav_flight": {},
-}
-
 
 def record(i: int, contingent: str = "RU", **changes: Any) -> dict[str, Any]:
-    category = CATEGORIES[i % len(CATEGORIES)]
-    base: dict[str, Any] = {
-        "id": f"{contingent}-N{i:05d}",
-        "contingent": contingent,
-        "platform": {"id": "orlan-10-07", "type": "orlan-10"},
-        "observed_at": f"2021-02-{1 + i % 20:02d}T10:{i % 60:02d}:00Z",
-        "location": {"lat": 39.80 + (i % 10) * 0.03, "lon": 46.60 + (i % 7) * 0.05, "ce_m": 50},
-        "category": category,
-        "qualifiers": QUALIFIERS[category],
-        "sensed_by": "drone-eo",
-    }
-    base.update(changes)
-    return base
+    return records.varied(i, contingent, "N", None, **changes)
 
 
 def make_node(directory: Path, mission: Mission, contingent: str = "RU", batch: int = 1000) -> Node:

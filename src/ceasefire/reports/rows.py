@@ -14,10 +14,10 @@ time (aware UTC ``datetime``). Lists are joined with commas, qualifiers are JSON
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import orjson
 from sqlalchemy import Connection, Engine, and_, or_, select
@@ -350,6 +350,7 @@ def incident_row(
 
 ObservationKey = int
 IncidentKey = tuple[datetime, str]
+Key = TypeVar("Key")
 
 
 def observation_page(
@@ -414,12 +415,9 @@ def observation_rows(
     engine: Engine, mission: Mission, where: Selection, lang: str, scope: Scope = EVERYTHING
 ) -> Iterator[dict[str, Any]]:
     """Every matching observation row, a chunk at a time."""
-    after: ObservationKey | None = None
-    while True:
-        items, after = observation_page(engine, mission, where, lang, scope=scope, after=after)
-        yield from items
-        if after is None:
-            return
+    yield from _paged(
+        lambda after: observation_page(engine, mission, where, lang, scope=scope, after=after)
+    )
 
 
 def canonical_records(
@@ -450,9 +448,18 @@ def incident_rows(
     engine: Engine, mission: Mission, where: Selection, lang: str, scope: Scope = EVERYTHING
 ) -> Iterator[dict[str, Any]]:
     """Every matching incident row, a chunk at a time."""
-    after: IncidentKey | None = None
+    yield from _paged(
+        lambda after: incident_page(engine, mission, where, lang, scope=scope, after=after)
+    )
+
+
+def _paged(
+    page: Callable[[Key | None], tuple[list[dict[str, Any]], Key | None]],
+) -> Iterator[dict[str, Any]]:
+    """Every row of ``page(after)``, page after page, until it names no next key."""
+    after: Key | None = None
     while True:
-        items, after = incident_page(engine, mission, where, lang, scope=scope, after=after)
+        items, after = page(after)
         yield from items
         if after is None:
             return
