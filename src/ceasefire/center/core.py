@@ -58,7 +58,7 @@ from ceasefire.store import open_database, quarantine
 from ceasefire.store.db import current_revision
 from ceasefire.store.missions import StoredVersion, mission_row, save_mission
 from ceasefire.witness.client import WitnessClient
-from ceasefire.workflow import assessments, blindness, decisions, findings, roles
+from ceasefire.workflow import assessments, blindness, decisions, findings, roles, shifts
 from ceasefire.workflow.audit import audit_all
 from ceasefire.workflow.releases import check_recipient, incident_selections
 from ceasefire.workflow.roles import User
@@ -481,6 +481,56 @@ class Center:
         with self.lock, self.engine.begin() as db:
             return messages.record_complaint(db, self.mission, made, at or utc_now())
 
+    # -- people and the roster ----------------------------------------------------------------
+    def add_user(
+        self,
+        name: str,
+        role: str,
+        affiliation: str,
+        password: str | None = None,
+        *,
+        by: User | str | None = None,
+    ) -> User:
+        """Add a user (logged without the password); ``by``: a head adding one of their
+        contingent, None for the operator."""
+        with self.lock, self.engine.begin() as db:
+            actor = _user(db, by)
+            return roles.add_user(db, self.mission, name, role, affiliation, password, by=actor)
+
+    def disable_user(self, name: str, *, by: User | str | None = None) -> User:
+        """Disable a user and revoke their tokens; their records stay theirs."""
+        with self.lock, self.engine.begin() as db:
+            return roles.disable_user(db, self.mission, name, by=_user(db, by))
+
+    def add_shift(
+        self, user: User | str, starts_at: datetime, ends_at: datetime, label: str = ""
+    ) -> shifts.Shift:
+        """Plan a shift; it stays flagged until every contingent has an officer on it."""
+        return self.act(
+            user,
+            lambda db, acting: shifts.add_shift(
+                db, self.mission, acting, starts_at, ends_at, label
+            ),
+        )
+
+    def assign(self, user: User | str, shift_id: str, officer: str) -> shifts.Shift:
+        """Put an officer of the user's own contingent on a shift."""
+        return self.act(
+            user, lambda db, acting: shifts.assign(db, self.mission, acting, shift_id, officer)
+        )
+
+    def roster(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> list[shifts.Shift]:
+        with self.engine.connect() as db:
+            return shifts.roster(db, self.mission, since, until)
+
+    def handover(self, user: User | str, at: datetime | None = None) -> dict[str, Any]:
+        """The handover report: shifts and flags, open incidents, pending decisions, notices."""
+        return self.read(
+            user, lambda db, acting: shifts.handover_report(db, self.mission, acting, at=at)
+        )
+
     # -- ledger -----------------------------------------------------------------------------
     def keyring(self, secret: bool = True, witnesses: dict[str, str] | None = None) -> KeyRing:
         """The keys of the center's log (see :func:`load_ring`)."""
@@ -602,6 +652,10 @@ def load_ring(
             )
         ring.witnesses[contingent] = witness_url(url, where)
     return ring
+
+
+def _user(db: Connection, user: User | str | None) -> User | None:
+    return roles.get_user(db, user) if isinstance(user, str) else user
 
 
 @cache

@@ -19,11 +19,10 @@ from ceasefire.cli import common
 from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, Format, console, print_json
 from ceasefire.i18n import _, ngettext
 from ceasefire.labels import label
-from ceasefire.mission import Mission, load_mission
+from ceasefire.mission import Mission
 from ceasefire.store import open_database
 from ceasefire.timeutil import parse_time, shown, shown_text
-from ceasefire.workflow import decisions, roles, shifts
-from ceasefire.workflow.roles import User
+from ceasefire.workflow import decisions, roles
 
 users_app = typer.Typer(help="People and programs of the center.", no_args_is_help=True)
 shift_app = typer.Typer(help="The duty roster and the handover.", no_args_is_help=True)
@@ -40,10 +39,6 @@ class Verdict(StrEnum):
 
 def _at(text: str | None, mission: Mission) -> datetime | None:
     return parse_time(text, mission.config.timezone, field="--at") if text else None
-
-
-def _acting(db: Any, name: str) -> User:
-    return roles.get_user(db, name)
 
 
 def _show(data: Any, fmt: Format, lines: list[str]) -> None:
@@ -74,11 +69,9 @@ def users_add(
     mission: str = MISSION_OPTION,
 ) -> None:
     """Add a user (logged in the ledger without the password)."""
-    m = load_mission(mission)
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
-    with open_database(db).begin() as conn:
-        actor = _acting(conn, by) if by else None
-        user = roles.add_user(conn, m, name, role, affiliation, password, by=actor)
+    with common.center(db=db, mission=mission) as center:
+        user = center.add_user(name, role, affiliation, password, by=by or None)
     console.print(
         _("added {name} ({role} of {affiliation})").format(
             name=user.name, role=user.role, affiliation=user.affiliation or "-"
@@ -92,6 +85,7 @@ def users_list(
     db: str = DB_OPTION,
 ) -> None:
     """The users, with role, affiliation and whether disabled."""
+    # no mission needed: the users' table is read as it is
     with open_database(db).connect() as conn:
         found = roles.list_users(conn)
     if fmt is Format.json:
@@ -113,10 +107,8 @@ def users_disable(
     mission: str = MISSION_OPTION,
 ) -> None:
     """Disable a user and revoke their tokens; their records stay theirs."""
-    m = load_mission(mission)
-    with open_database(db).begin() as conn:
-        actor = _acting(conn, by) if by else None
-        roles.disable_user(conn, m, name, by=actor)
+    with common.center(db=db, mission=mission) as center:
+        center.disable_user(name, by=by or None)
     console.print(_("disabled {name}").format(name=name))
 
 
@@ -407,13 +399,10 @@ def shift_add(
     mission: str = MISSION_OPTION,
 ) -> None:
     """Plan a shift; it stays flagged until every contingent has an officer on it."""
-    m = load_mission(mission)
-    tz = m.config.timezone
-    with open_database(db).begin() as conn:
-        s = shifts.add_shift(
-            conn,
-            m,
-            _acting(conn, as_user),
+    with common.center(db=db, mission=mission) as center:
+        tz = center.mission.config.timezone
+        s = center.add_shift(
+            as_user,
             parse_time(start, tz, field="--start"),
             parse_time(end, tz, field="--end"),
             label,
@@ -430,9 +419,8 @@ def shift_assign(
     mission: str = MISSION_OPTION,
 ) -> None:
     """Put an officer of your own contingent on a shift."""
-    m = load_mission(mission)
-    with open_database(db).begin() as conn:
-        s = shifts.assign(conn, m, _acting(conn, as_user), shift_id, officer)
+    with common.center(db=db, mission=mission) as center:
+        s = center.assign(as_user, shift_id, officer)
     missing = ", ".join(s.missing) or "-"
     console.print(_("{id}: missing {missing}").format(id=s.id, missing=missing))
 
@@ -446,12 +434,9 @@ def shift_roster(
     mission: str = MISSION_OPTION,
 ) -> None:
     """The shifts with their officers; shifts missing a contingent are flagged."""
-    m = load_mission(mission)
-    tz = m.config.timezone
-    with open_database(db).connect() as conn:
-        found = shifts.roster(
-            conn,
-            m,
+    with common.center(db=db, mission=mission) as center:
+        tz = center.mission.config.timezone
+        found = center.roster(
             parse_time(since, tz, field="--since") if since else None,
             parse_time(until, tz, field="--until") if until else None,
         )
@@ -481,13 +466,12 @@ def shift_handover(
     mission: str = MISSION_OPTION,
 ) -> None:
     """The handover report: shifts and flags, open incidents, pending decisions, notices."""
-    m = load_mission(mission)
-    with open_database(db).connect() as conn:
-        report = shifts.handover_report(conn, m, _acting(conn, as_user), at=_at(at, m))
+    with common.center(db=db, mission=mission) as center:
+        report = center.handover(as_user, at=_at(at, center.mission))
     if fmt is Format.json:
         print_json(report)
         return
-    tz = m.config.timezone
+    tz = center.mission.config.timezone
     console.print(_("handover at {at}").format(at=shown_text(report["at"], tz)))
     for flag in report["flags"]:
         console.print("[red]!![/red] " + flag)
