@@ -98,7 +98,7 @@ def address_problem(channel: str, address: str) -> str | None:
             return _("not an e-mail address: {error}").format(error=e)
         return None
     if channel in ("http", "tak"):
-        schemes = ("http", "https") if channel == "http" else ("tcp",)
+        schemes = ("http", "https") if channel == "http" else ("tcp", "tls")
         try:
             parts = urlsplit(address)
             ok = parts.scheme in schemes and bool(parts.hostname)
@@ -107,7 +107,9 @@ def address_problem(channel: str, address: str) -> str | None:
         except ValueError:  # a port out of range, an unbalanced [ in the host
             ok = False
         if not ok:
-            example = "https://host/path" if channel == "http" else "tcp://host:8087"
+            example = (
+                "https://host/path" if channel == "http" else "tcp://host:8087, tls://host:8089"
+            )
             return _("not a {channel} address such as {example}").format(
                 channel=channel, example=example
             )

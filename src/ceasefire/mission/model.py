@@ -60,7 +60,8 @@ class _Strict(BaseModel):
 
 CHANNELS = ("email", "http", "tak", "file")
 """How a notice travels (docs/direct-lines.md): ``email`` an SMTP address, ``http`` a signed
-webhook URL, ``tak`` a TAK server ``tcp://host:port``, ``file`` a directory to drop files in."""
+webhook URL, ``tak`` a TAK server ``tcp://host:port`` or ``tls://host:port``, ``file`` a
+directory to drop files in."""
 
 
 class Contact(_Strict):
