@@ -602,8 +602,8 @@ def center_app(
     app.include_router(ledger_api.router(PREFIX, engine, mission))
     app.include_router(releases_api.router(PREFIX, engine))
     app.include_router(workflow_api.router(PREFIX, center))
-    app.include_router(users_api.router(PREFIX, engine, mission, center.lock))
-    app.include_router(shifts_api.router(PREFIX, engine, mission, center.lock))
+    app.include_router(users_api.router(PREFIX, center))
+    app.include_router(shifts_api.router(PREFIX, center))
     app.include_router(parties_api.router(PREFIX, center, correlate))
     for router in center.routers():
         app.include_router(router)

@@ -8,25 +8,21 @@ The handover report is ``GET /shifts/handover`` (:mod:`ceasefire.api.workflow`).
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Engine
 
 from ceasefire.api import problems
 from ceasefire.api.access import current_user
 from ceasefire.api.params import Checks, parse_time
 from ceasefire.api.problems import Problem, field_error
-from ceasefire.api.workflow import writer
+from ceasefire.center.core import Center
 from ceasefire.i18n import _
-from ceasefire.mission.model import Mission
 from ceasefire.workflow import shifts
 
-T = TypeVar("T")
 SHIFT_ID = Path(max_length=80, description="the shift's id, e.g. SHIFT-1a2b3c4d5e")
 
 
@@ -60,11 +56,9 @@ def _body_times(body: ShiftIn) -> tuple[datetime, datetime]:
     return times[0], times[1]
 
 
-def router(prefix: str, engine: Engine, mission: Mission, lock: threading.Lock) -> APIRouter:
+def router(prefix: str, center: Center) -> APIRouter:
     """``/shifts`` and ``/shifts/{shift_id}/assign`` under ``prefix``."""
     api = APIRouter(prefix=prefix, tags=["shifts"])
-
-    write = writer(engine, lock)
 
     @api.get(
         "/shifts",
@@ -79,8 +73,7 @@ def router(prefix: str, engine: Engine, mission: Mission, lock: threading.Lock) 
         checks.check("since", since, lambda t: parse_time(t, "since"))
         checks.check("until", until, lambda t: parse_time(t, "until"))
         values = checks.done()
-        with engine.connect() as db:
-            found = shifts.roster(db, mission, values.get("since"), values.get("until"))
+        found = center.roster(values.get("since"), values.get("until"))
         return JSONResponse({"shifts": [_record(s) for s in found]})
 
     @api.post(
@@ -90,9 +83,8 @@ def router(prefix: str, engine: Engine, mission: Mission, lock: threading.Lock) 
         responses=problems.responses(401, 403, 422),
     )
     def add_shift(request: Request, body: ShiftIn) -> JSONResponse:
-        by = current_user(request)
         starts_at, ends_at = _body_times(body)
-        made = write(lambda db: shifts.add_shift(db, mission, by, starts_at, ends_at, body.label))
+        made = center.add_shift(current_user(request), starts_at, ends_at, body.label)
         return JSONResponse(_record(made), status_code=201)
 
     @api.post(
@@ -101,8 +93,7 @@ def router(prefix: str, engine: Engine, mission: Mission, lock: threading.Lock) 
         responses=problems.responses(401, 403, 404, 409, 422),
     )
     def assign(request: Request, body: AssignIn, shift_id: str = SHIFT_ID) -> JSONResponse:
-        by = current_user(request)
-        done = write(lambda db: shifts.assign(db, mission, by, shift_id, body.officer))
+        done = center.assign(current_user(request), shift_id, body.officer)
         return JSONResponse(_record(done))
 
     return api

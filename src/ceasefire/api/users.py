@@ -9,21 +9,17 @@ ledger in the same transaction, never with a password, hash or secret.
 
 from __future__ import annotations
 
-import threading
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import APIRouter, Body, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Engine
 
 from ceasefire.api import problems
 from ceasefire.api.access import current_user
-from ceasefire.api.workflow import writer
-from ceasefire.mission.model import Mission
+from ceasefire.center.core import Center
 from ceasefire.workflow import roles
 
-T = TypeVar("T")
 USER_NAME = Path(max_length=64, description="the user's name, e.g. ru-analyst-2")
 
 
@@ -53,11 +49,9 @@ def user_record(user: roles.User) -> dict[str, Any]:
     }
 
 
-def router(prefix: str, engine: Engine, mission: Mission, lock: threading.Lock) -> APIRouter:
+def router(prefix: str, center: Center) -> APIRouter:
     """``/users``, ``/users/{name}/disable`` and ``/users/{name}/tokens`` under ``prefix``."""
     api = APIRouter(prefix=prefix, tags=["users"])
-
-    write = writer(engine, lock)
 
     @api.get(
         "/users",
@@ -65,9 +59,7 @@ def router(prefix: str, engine: Engine, mission: Mission, lock: threading.Lock) 
         responses=problems.responses(401, 403),
     )
     def list_users() -> JSONResponse:
-        with engine.connect() as db:
-            found = roles.list_users(db)
-        return JSONResponse({"users": [user_record(u) for u in found]})
+        return JSONResponse({"users": [user_record(u) for u in center.users()]})
 
     @api.post(
         "/users",
@@ -76,11 +68,8 @@ def router(prefix: str, engine: Engine, mission: Mission, lock: threading.Lock) 
         responses=problems.responses(401, 403, 409, 422),
     )
     def add_user(request: Request, body: UserIn) -> JSONResponse:
-        by = current_user(request)
-        made = write(
-            lambda db: roles.add_user(
-                db, mission, body.name, body.role, body.affiliation, body.password, by=by
-            )
+        made = center.add_user(
+            body.name, body.role, body.affiliation, body.password, by=current_user(request)
         )
         return JSONResponse(user_record(made), status_code=201)
 
@@ -90,8 +79,7 @@ def router(prefix: str, engine: Engine, mission: Mission, lock: threading.Lock) 
         responses=problems.responses(401, 403, 404),
     )
     def disable_user(request: Request, name: str = USER_NAME) -> JSONResponse:
-        by = current_user(request)
-        done = write(lambda db: roles.disable_user(db, mission, name, by=by))
+        done = center.disable_user(name, by=current_user(request))
         return JSONResponse(user_record(done))
 
     @api.post(
@@ -103,9 +91,8 @@ def router(prefix: str, engine: Engine, mission: Mission, lock: threading.Lock) 
     def issue_token(
         request: Request, name: str = USER_NAME, body: TokenIn | None = Body(None)
     ) -> JSONResponse:
-        by = current_user(request)
         label = body.label if body is not None else ""
-        token = write(lambda db: roles.issue_token(db, name, label, by=by))
+        token = center.issue_token(name, label, by=current_user(request))
         return JSONResponse(
             {"token": token, "id": roles.token_id(token), "user": name, "label": label},
             status_code=201,

@@ -502,6 +502,16 @@ class Center:
         with self.lock, self.engine.begin() as db:
             return roles.disable_user(db, self.mission, name, by=_user(db, by))
 
+    def users(self) -> list[User]:
+        with self.engine.connect() as db:
+            return roles.list_users(db)
+
+    def issue_token(self, name: str, label: str = "", *, by: User | str | None = None) -> str:
+        """A new API token for the user, shown once (only its hash is kept); ``by``: a head of
+        the user's contingent, None for the operator or the user's own log-in."""
+        with self.lock, self.engine.begin() as db:
+            return roles.issue_token(db, name, label, by=_user(db, by))
+
     def add_shift(
         self, user: User | str, starts_at: datetime, ends_at: datetime, label: str = ""
     ) -> shifts.Shift:

@@ -38,6 +38,7 @@ DB_OPTION = typer.Option(
     help="Database URL or SQLite path (default $CEASEFIRE_DB, else the embedded file).",
 )
 LANG_OPTION = typer.Option(None, "--lang", "-l", help="Language: en, ru, tr, az, hy.")
+FORMAT_OPTION = typer.Option(Format.text, "--format")
 
 config_file: Path | None = None
 """The settings file given as ``ceasefire --config FILE`` (else $CEASEFIRE_CONFIG)."""

@@ -16,7 +16,14 @@ from rich.table import Table
 
 from ceasefire.center.core import Answer
 from ceasefire.cli import common
-from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, Format, console, print_json
+from ceasefire.cli.common import (
+    DB_OPTION,
+    FORMAT_OPTION,
+    MISSION_OPTION,
+    Format,
+    console,
+    print_json,
+)
 from ceasefire.i18n import _, ngettext
 from ceasefire.labels import label
 from ceasefire.mission import Mission
@@ -29,6 +36,7 @@ shift_app = typer.Typer(help="The duty roster and the handover.", no_args_is_hel
 
 AS_USER = typer.Option(..., "--as-user", help="The user acting (their role is checked).")
 AT_OPTION = typer.Option(None, "--at", help="ISO 8601 time of the step (default now).")
+REMARKS = typer.Option("", "--remarks")
 
 
 class Verdict(StrEnum):
@@ -81,7 +89,7 @@ def users_add(
 
 @users_app.command("list")
 def users_list(
-    fmt: Format = typer.Option(Format.text, "--format"),
+    fmt: Format = FORMAT_OPTION,
     db: str = DB_OPTION,
 ) -> None:
     """The users, with role, affiliation and whether disabled."""
@@ -136,9 +144,9 @@ def assess(
         "not_attributed", "--attribution", help="A party id or not_attributed."
     ),
     severity: str = typer.Option(None, "--severity", help="low, medium, high or critical."),
-    remarks: str = typer.Option("", "--remarks"),
+    remarks: str = REMARKS,
     at: str = AT_OPTION,
-    fmt: Format = typer.Option(Format.text, "--format"),
+    fmt: Format = FORMAT_OPTION,
     db: str = DB_OPTION,
     mission: str = MISSION_OPTION,
 ) -> None:
@@ -163,7 +171,7 @@ def assess(
 def finding(
     incident_id: str = typer.Argument(..., help="The incident id."),
     as_user: str = AS_USER,
-    fmt: Format = typer.Option(Format.text, "--format"),
+    fmt: Format = FORMAT_OPTION,
     db: str = DB_OPTION,
     mission: str = MISSION_OPTION,
 ) -> None:
@@ -230,9 +238,9 @@ def _assessment_value(key: str, value: Any) -> str:
 def unblind(
     incident_id: str = typer.Argument(..., help="The incident id."),
     as_user: str = AS_USER,
-    remarks: str = typer.Option("", "--remarks"),
+    remarks: str = REMARKS,
     at: str = AT_OPTION,
-    fmt: Format = typer.Option(Format.text, "--format"),
+    fmt: Format = FORMAT_OPTION,
     db: str = DB_OPTION,
     mission: str = MISSION_OPTION,
 ) -> None:
@@ -288,9 +296,9 @@ def decide(
         None, "--contingent", help="request_reobservation: whose drones."
     ),
     urgent: bool = typer.Option(False, "--urgent", help="Take it now (duty officer)."),
-    remarks: str = typer.Option("", "--remarks"),
+    remarks: str = REMARKS,
     at: str = AT_OPTION,
-    fmt: Format = typer.Option(Format.text, "--format"),
+    fmt: Format = FORMAT_OPTION,
     db: str = DB_OPTION,
     mission: str = MISSION_OPTION,
 ) -> None:
@@ -313,9 +321,9 @@ def approve(
     decision_id: str = typer.Argument(..., help="The decision id, e.g. DEC-1a2b3c4d5e6f."),
     as_user: str = AS_USER,
     reject: bool = typer.Option(False, "--reject", help="Refuse your contingent's key."),
-    remarks: str = typer.Option("", "--remarks"),
+    remarks: str = REMARKS,
     at: str = AT_OPTION,
-    fmt: Format = typer.Option(Format.text, "--format"),
+    fmt: Format = FORMAT_OPTION,
     db: str = DB_OPTION,
     mission: str = MISSION_OPTION,
 ) -> None:
@@ -327,9 +335,9 @@ def confirm(
     decision_id: str = typer.Argument(..., help="The urgent decision's id."),
     as_user: str = AS_USER,
     contest: bool = typer.Option(False, "--contest", help="Contest instead of confirming."),
-    remarks: str = typer.Option("", "--remarks"),
+    remarks: str = REMARKS,
     at: str = AT_OPTION,
-    fmt: Format = typer.Option(Format.text, "--format"),
+    fmt: Format = FORMAT_OPTION,
     db: str = DB_OPTION,
     mission: str = MISSION_OPTION,
 ) -> None:
@@ -364,7 +372,7 @@ def decisions_list(
         False, "--escalate", help="First escalate every overdue proposal."
     ),
     at: str = AT_OPTION,
-    fmt: Format = typer.Option(Format.text, "--format"),
+    fmt: Format = FORMAT_OPTION,
     db: str = DB_OPTION,
     mission: str = MISSION_OPTION,
 ) -> None:
@@ -429,7 +437,7 @@ def shift_assign(
 def shift_roster(
     since: str = typer.Option(None, "--since", help="ISO 8601; without offset: mission time."),
     until: str = typer.Option(None, "--until", help="ISO 8601; without offset: mission time."),
-    fmt: Format = typer.Option(Format.text, "--format"),
+    fmt: Format = FORMAT_OPTION,
     db: str = DB_OPTION,
     mission: str = MISSION_OPTION,
 ) -> None:
@@ -461,7 +469,7 @@ def shift_roster(
 def shift_handover(
     as_user: str = AS_USER,
     at: str = AT_OPTION,
-    fmt: Format = typer.Option(Format.text, "--format"),
+    fmt: Format = FORMAT_OPTION,
     db: str = DB_OPTION,
     mission: str = MISSION_OPTION,
 ) -> None:
