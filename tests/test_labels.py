@@ -6,6 +6,7 @@ import typing
 
 import pytest
 
+from ceasefire.dissemination import notices, recipients
 from ceasefire.i18n import LANGUAGES, language, translations
 from ceasefire.incidents.incident import CORROBORATIONS
 from ceasefire.incidents.service import SUPERSEDED
@@ -38,6 +39,8 @@ VALUES: dict[str, tuple[str, ...]] = {
     "role": ROLES,
     "action": ACTIONS,
     "sensed_by": SENSED_BY,
+    "notice_status": notices.STATUSES,
+    "notice_kind": recipients.KINDS,
 }
 
 

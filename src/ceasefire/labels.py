@@ -165,6 +165,8 @@ def _action() -> dict[str, str]:
         "read_releases": pgettext("action", "read releases"),
         "answer_request": pgettext("action", "answer a request for an explanation"),
         "file_complaint": pgettext("action", "file a complaint"),
+        "read_notices": pgettext("action", "read notices"),
+        "retry_notice": pgettext("action", "send a dead letter again"),
     }
 
 
@@ -178,6 +180,26 @@ def _sensed_by() -> dict[str, str]:
         "patrol-heard": pgettext("sensed by", "patrol, heard"),
         "party-complaint": pgettext("sensed by", "a party's complaint"),
         "other": pgettext("sensed by", "other"),
+    }
+
+
+def _notice_status() -> dict[str, str]:
+    return {
+        "pending": pgettext("notice status", "pending"),
+        "delivered": pgettext("notice status", "delivered"),
+        "dead": pgettext("notice status", "dead letter"),
+        "acknowledged": pgettext("notice status", "acknowledged"),
+        "unacknowledged": pgettext("notice status", "not acknowledged"),
+    }
+
+
+def _notice_kind() -> dict[str, str]:
+    return {
+        "incident_notice": pgettext("notice kind", "incident notice"),
+        "explanation_request": pgettext("notice kind", "request for an explanation"),
+        "reobservation_request": pgettext("notice kind", "request for re-observation"),
+        "complaint_received": pgettext("notice kind", "complaint received"),
+        "answer_received": pgettext("notice kind", "answer received"),
     }
 
 
@@ -195,6 +217,8 @@ KINDS: dict[str, Callable[[], dict[str, str]]] = {
     "role": _role,
     "action": _action,
     "sensed_by": _sensed_by,
+    "notice_status": _notice_status,
+    "notice_kind": _notice_kind,
 }
 """Each enumeration with its labels in the language in force."""
 

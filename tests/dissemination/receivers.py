@@ -7,7 +7,7 @@ checks each webhook's signature with the center's key and records the notice ids
 Paths: ``/ok`` takes it; ``/slow`` answers after ``slow`` seconds; ``/500`` answers 500;
 ``/garbage`` answers bytes that are no HTTP; ``/close`` closes the connection unanswered;
 ``/redirect`` answers 307 to ``/ok``; ``/flaky`` fails every other request with 500;
-``/hang`` never answers.
+``/hang`` never answers; ``/gate`` answers (and takes it) once the test opens ``gate``.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ class Receiver:
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.port = 0
+        self.gate = threading.Event()
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
@@ -103,6 +104,9 @@ class Receiver:
             self.seen.requests[path] += 1
         if path == "hang":
             await asyncio.sleep(3600)
+        if path == "gate":
+            while not self.gate.is_set():
+                await asyncio.sleep(0.01)
         if path == "close":
             return False
         if path == "garbage":

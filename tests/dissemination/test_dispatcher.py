@@ -5,7 +5,10 @@ attempt is in delivery_attempts and in the ledger, one dispatcher at a time."""
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -133,22 +136,35 @@ def test_a_failing_recipient_is_retried_then_dead_letter_and_others_still_served
 
 
 def test_a_slow_recipient_delays_no_other(engine: sa.Engine, tmp_path: Path) -> None:
+    """The force's line holds every request until both parties have every notice: were its
+    queue in their way, they would not, and the gate would open only at the guard's end."""
     with Receiver(key=SIGNER.vkey) as r:
-        mission = _mission(tmp_path, r, "am", "az", "hang")
+        mission = _mission(tmp_path, r, "am", "az", "gate")
         make_center(engine, mission)
         notify_batches(engine, mission, 8)
-        _drain(engine, Options(attempts=1, per_queue=4, poll=0.02), timeout=1.0)
-    with engine.connect() as db:
-        rows = db.execute(
-            sa.select(deliveries.c.queue, delivery_attempts.c.at, delivery_attempts.c.ok).join(
-                deliveries, deliveries.c.id == delivery_attempts.c.delivery_id
-            )
-        ).all()
-    parties = [at for queue, at, ok in rows if queue != "PK/http" and ok]
-    force = [at for queue, at, ok in rows if queue == "PK/http"]
-    assert len(parties) == 16 and len(force) == 8
-    # every party's notice went out before the first of the hung force's attempts ended
-    assert max(parties) < min(force)
+        done: list[object] = []
+        worker = threading.Thread(
+            target=lambda: done.append(_drain(engine, Options(attempts=1, per_queue=4), 60.0))
+        )
+        worker.start()
+        try:
+            parties_first = _wait(lambda: len(r.seen.ids) == 16, 60)
+            force_meanwhile = r.seen.by_path.get("gate", [])
+        finally:
+            r.gate.set()
+            worker.join(90)
+        assert parties_first and not force_meanwhile
+        assert r.seen.requests["gate"] >= 4  # the force's queue was busy all along
+        assert len(r.seen.by_path["gate"]) == 8  # and then got every notice
+
+
+def _wait(check: Callable[[], bool], guard: float) -> bool:
+    deadline = time.monotonic() + guard
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.01)
+    return False
 
 
 def test_a_permanent_refusal_is_a_dead_letter_at_once(engine: sa.Engine, tmp_path: Path) -> None:

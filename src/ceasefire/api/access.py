@@ -141,6 +141,11 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/reports"): action("read_incident"),
     ("GET", "/reports/{report_id}"): action("read_incident"),
     ("GET", "/reports/{report_id}/signature"): action("read_incident"),
+    # notices: both contingents read every one and its dead letters; either side's duty
+    # officer sends a dead letter again
+    ("GET", "/notices"): action("read_notices"),
+    ("GET", "/notices/{notice_id}"): action("read_notices"),
+    ("POST", "/notices/{notice_id}/retry"): action("retry_notice"),
 }
 """``(method, path under /api/v1)`` -> rule, for every endpoint."""
 

@@ -74,6 +74,7 @@ CAPABILITIES: tuple[str, ...] = (
     "ceasefire.node.center:plug",
     "ceasefire.api.reports:plug",
     "ceasefire.web:plug",
+    "ceasefire.api.notices:plug",
 )
 """``module:function`` of each capability built into the center; each function takes the
 Center and registers its background jobs and API routers. Add one line here to plug one in."""

@@ -77,6 +77,14 @@ class Settings(BaseModel):
         description="NATS server URL: also take the contingent nodes' batches from JetStream "
         "(docs/nodes.md).",
     )
+    dispatch: bool = Field(
+        True,
+        description="Run the dispatcher that sends the notices (docs/direct-lines.md).",
+    )
+    smtp: str = Field(
+        "127.0.0.1:25", min_length=3, description="host:port of the SMTP relay for e-mail notices."
+    )
+    smtp_from: str = Field("", description="The From address of e-mail notices.")
 
     @field_validator("port", "cot_tcp_port", "cot_udp_port", "cot_tls_port")
     @classmethod

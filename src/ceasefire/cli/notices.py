@@ -1,4 +1,10 @@
-"""`ceasefire notices ack|answer` and `ceasefire complain`: what comes back over the lines.
+"""`ceasefire notices [--status dead]|retry|dispatch|ack|answer` and `ceasefire complain`.
+
+The list, the dead letters' retry and the dispatch over :mod:`ceasefire.center.dispatch`: both
+contingents' officers list every notice alike (each channel's delivery, the dead letters, the
+delay between the parties' deliveries); either contingent's duty officer retries a dead letter;
+an operator sends what the outbox holds when no `ceasefire serve` does. What comes back over
+the lines:
 
 A thin layer over :mod:`ceasefire.dissemination.acks` and :mod:`ceasefire.dissemination.messages`
 (the other commands on notices join the ``notices`` group). Whoever runs these has the database:
@@ -14,20 +20,29 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.table import Table
 
+from ceasefire.center import dispatch as dispatch_
+from ceasefire.cli import common
 from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, Format, console, print_json
 from ceasefire.dissemination import acks, messages
+from ceasefire.dissemination.dispatcher import LeaseHeld
+from ceasefire.dissemination.notices import STATUSES, Notice
 from ceasefire.dissemination.refusals import FieldRefusal
-from ceasefire.errors import InputError, Problem
-from ceasefire.i18n import _
+from ceasefire.errors import CeasefireError, InputError, Problem
+from ceasefire.i18n import _, ngettext
+from ceasefire.labels import label
 from ceasefire.ledger.note import Ed25519Signer, KeyFormatError
 from ceasefire.mission import load_mission
 from ceasefire.store import open_database
-from ceasefire.timeutil import parse_time
+from ceasefire.timeutil import parse_time, shown
 from ceasefire.workflow import roles
 from ceasefire.workflow.errors import WorkflowError
 
-app = typer.Typer(help="Notices to the force and the parties.", no_args_is_help=True)
+app = typer.Typer(
+    help="Notices to the force and the parties: deliveries, dead letters, acknowledgements.",
+    invoke_without_command=True,
+)
 
 AS_USER = typer.Option(..., "--as-user", help="The party's liaison acting.")
 OPTIONS = {
@@ -56,6 +71,137 @@ def _refused(error: WorkflowError, source: str) -> InputError:
 
 def _now(at: str | None, timezone: str) -> datetime:
     return parse_time(at, timezone, field="--at") if at else datetime.now(UTC)
+
+
+@app.callback()
+def notices(
+    ctx: typer.Context,
+    as_user: str = typer.Option(None, "--as-user", help="The user reading (role checked)."),
+    status: str = typer.Option(None, "--status", help="Only these: " + ", ".join(STATUSES)),
+    incident: str = typer.Option(None, "--incident", help="Only this incident's."),
+    recipient: str = typer.Option(None, "--recipient", help="Only this recipient's."),
+    limit: int = typer.Option(None, "--limit", min=1, help="At most this many."),
+    fmt: Format = typer.Option(Format.text, "--format"),
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+) -> None:
+    """The notices with each channel's delivery; ``--status dead``: the dead letters."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if as_user is None:
+        raise typer.BadParameter(_("name the user reading with --as-user"))
+    if status is not None and status not in STATUSES:
+        raise typer.BadParameter(
+            _("one of {choices}").format(choices=", ".join(STATUSES)), param_hint="--status"
+        )
+    with common.center(db=db, mission=mission) as center:
+        found = dispatch_.list_notices(
+            center,
+            as_user,
+            status=status,
+            incident_id=incident,
+            recipient=recipient,
+            limit=limit,
+        )
+        state = dispatch_.dispatcher_state(center)
+        zone = center.mission.config.timezone
+    if fmt is Format.json:
+        print_json({"notices": [n.record() for n in found], **state.record()})
+        return
+    _table(found, zone)
+    console.print(ngettext("{n} notice", "{n} notices", len(found)).format(n=len(found)))
+    console.print(
+        _("dispatcher: {holder}; deliveries pending {pending}, dead letters {dead}").format(
+            holder=state.holder or _("not running"), pending=state.pending, dead=state.dead
+        )
+    )
+
+
+def _table(found: list[Notice], zone: str) -> None:
+    table = Table(show_lines=False)
+    table.add_column(_("notice"), no_wrap=True)  # an id is typed as printed: never cut
+    for heading in (
+        _("recipient"),
+        _("kind"),
+        _("status"),
+        _("created"),
+        _("deliveries"),
+        _("parties' skew"),
+    ):
+        table.add_column(heading)
+    for n in found:
+        lines = []
+        for d in n.deliveries:
+            text = f"{d.channel} {label('notice_status', d.status)} ×{d.attempts}"
+            if d.delivered_at is not None:
+                text += " " + shown(d.delivered_at, zone)
+            elif d.last_error:
+                text += f": {d.last_error}"
+            lines.append(text)
+        skew = "" if n.party_skew_ms is None else f"{n.party_skew_ms:.0f} ms"
+        table.add_row(
+            n.id,
+            f"{n.recipient} ({n.role})",
+            label("notice_kind", n.kind),
+            label("notice_status", n.status),
+            shown(n.created_at, zone),
+            "\n".join(lines),
+            skew,
+        )
+    console.print(table)
+
+
+@app.command("retry")
+def retry(
+    notice_id: str = typer.Argument(..., help="The notice (NTC-...) whose dead letters to resend."),
+    as_user: str = typer.Option(..., "--as-user", help="The user acting (their role is checked)."),
+    fmt: Format = typer.Option(Format.text, "--format"),
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+) -> None:
+    """Send a dead letter again: its dead deliveries go back to their queues (logged)."""
+    with common.center(db=db, mission=mission) as center:
+        count = dispatch_.retry_notice(center, as_user, notice_id)
+    if fmt is Format.json:
+        print_json({"notice": notice_id, "deliveries": count})
+        return
+    console.print(
+        ngettext(
+            "{n} delivery of {id} back in its queue",
+            "{n} deliveries of {id} back in their queues",
+            count,
+        ).format(n=count, id=notice_id)
+    )
+
+
+@app.command("dispatch")
+def dispatch(
+    once: bool = typer.Option(
+        False,
+        "--once",
+        help="Try each delivery due now once, then stop (default: until none "
+        "is pending, waiting out back-offs).",
+    ),
+    fmt: Format = typer.Option(Format.text, "--format"),
+    db: str = DB_OPTION,
+    mission: str = MISSION_OPTION,
+) -> None:
+    """Send what the outbox holds, here and now (refused while a dispatcher runs)."""
+    with common.center(db=db, mission=mission) as center:
+        try:
+            counts = dispatch_.dispatch(center, once=once)
+        except LeaseHeld as e:
+            raise CeasefireError(str(e)) from e
+        state = dispatch_.dispatcher_state(center)
+    if fmt is Format.json:
+        print_json({**counts.record(), "pending": state.pending, "dead": state.dead})
+        return
+    console.print(
+        _(
+            "{attempts} attempts: {delivered} delivered, {failed} to try again, {dead} dead "
+            "letters; {pending} deliveries pending"
+        ).format(**counts.record(), pending=state.pending)
+    )
 
 
 @app.command("ack")

@@ -85,6 +85,10 @@ PERMISSIONS: dict[str, dict[Role, Scope]] = {
     # answers the requests to its own party and complains about another party.
     "answer_request": {"party_liaison": "released"},
     "file_complaint": {"party_liaison": "released"},
+    # dissemination: both contingents see every notice and its dead letters, and either
+    # contingent's duty officer may send a dead letter again (parity: neither needs the other)
+    "read_notices": {"analyst": "any", "duty_officer": "any", "head": "any", "auditor": "any"},
+    "retry_notice": {"duty_officer": "any", "head": "any"},
 }
 ACTIONS = tuple(PERMISSIONS)
 
