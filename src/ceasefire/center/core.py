@@ -47,10 +47,11 @@ from ceasefire.ledger.cosign import (
     StoredCheckpoint,
     VerifiedCheckpoint,
     make_checkpoint,
+    rotate_key,
     verify_checkpoint,
 )
 from ceasefire.ledger.entry import KIND_OBSERVATION
-from ceasefire.ledger.keys import KeyRing, default_dir, load_keys, origin_of, witness_url
+from ceasefire.ledger.keys import KeyRing, Rotation, default_dir, load_keys, origin_of, witness_url
 from ceasefire.ledger.release import Release, Selection, write_release
 from ceasefire.mission import Mission, load_mission
 from ceasefire.store import observations as store
@@ -546,6 +547,11 @@ class Center:
     def keyring(self, secret: bool = True, witnesses: dict[str, str] | None = None) -> KeyRing:
         """The keys of the center's log (see :func:`load_ring`)."""
         return load_ring(self.mission, self.settings, secret, witnesses)
+
+    def rotate_key(self, holder: str) -> tuple[int, Rotation]:
+        """Replace the key of a contingent (or ``center``) held in the center's key directory,
+        logged first; the log's index of the change, and the change."""
+        return rotate_key(self.engine, self.keyring(), holder)
 
     def checkpoint(
         self, witnesses: dict[str, str] | None = None

@@ -12,22 +12,15 @@ from ceasefire.cli import common
 from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, Format, console, console_err, print_json
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
-from ceasefire.ledger import log
 from ceasefire.ledger.bundle import BundleError, verify_bundle
-from ceasefire.ledger.entry import KIND_KEY, LogEntry
 from ceasefire.ledger.keys import (
-    CENTER,
     KeyRing,
     default_dir,
     init_keys,
-    install_key,
-    key_name,
-    new_key,
     origin_of,
     read_vkeys,
 )
 from ceasefire.mission import Mission, load_mission
-from ceasefire.store import open_database
 from ceasefire.workflow.releases import check_recipient, sort_refs
 
 keys_app = typer.Typer(help="The center's and the contingents' signing keys.", no_args_is_help=True)
@@ -113,44 +106,8 @@ def keys_rotate(
     mission: str = MISSION_OPTION,
 ) -> None:
     """Replace a key; the change is logged as a ledger entry of kind "key"."""
-    m = load_mission(mission)
-    if holder != CENTER and holder not in m.contingent_ids():
-        raise InputError(
-            Problem(
-                file="keys rotate",
-                field="CONTINGENT",
-                reason=_("{h} is not a contingent of the mission ({known}) nor center").format(
-                    h=holder, known=", ".join(m.contingent_ids())
-                ),
-            )
-        )
-    ring = _ring(m, directory)
-    held = ring.log_signer is not None if holder == CENTER else holder in ring.cosigners
-    if not held or holder in ring.witnesses:
-        # a key made here would not be the one the remote witness signs with
-        raise InputError(
-            Problem(
-                file="keys rotate",
-                field="CONTINGENT",
-                reason=_(
-                    "the key of {h} is not held here (its witness runs on its own node): make "
-                    "the new key there (docs/ledger.md, witnesses on each contingent's node)"
-                ).format(h=holder),
-            )
-        )
-    rotation = new_key(ring.directory, ring.origin, holder)
-    engine = open_database(db)
-    record = {
-        "action": "rotate",
-        "holder": holder,
-        "name": key_name(ring.origin, holder),
-        "vkey": rotation.vkey,
-        "previous": rotation.previous,
-    }
-    # Logged first: a key never signs before the log says it is a key of this center.
-    with engine.begin() as connection:
-        index = log.append(connection, [LogEntry.of(KIND_KEY, holder, record)])[0]
-    install_key(ring.directory, rotation)
+    with common.center(db=db, mission=mission, keys=directory) as center:
+        index, rotation = center.rotate_key(holder)
     console.print(
         _("new key of {h} (logged at index {i}): {vkey}").format(
             h=holder, i=index, vkey=rotation.vkey

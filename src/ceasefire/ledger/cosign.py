@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
 from ceasefire.ledger import log
 from ceasefire.ledger.checkpoint import (
@@ -35,7 +36,16 @@ from ceasefire.ledger.checkpoint import (
 )
 from ceasefire.ledger.entry import KIND_KEY, LogEntry, parse_envelope
 from ceasefire.ledger.errors import LedgerError
-from ceasefire.ledger.keys import CENTER, WITNESSES_FILE, KeyFileError, KeyRing, key_name
+from ceasefire.ledger.keys import (
+    CENTER,
+    WITNESSES_FILE,
+    KeyFileError,
+    KeyRing,
+    Rotation,
+    install_key,
+    key_name,
+    new_key,
+)
 from ceasefire.ledger.note import (
     Ed25519Verifier,
     NoteError,
@@ -176,6 +186,47 @@ def witness(engine: Engine, ring: KeyRing, contingent: str) -> Witness:
         {ring.origin: [ring.log_verifier]},
         DatabaseWitnessState(engine, contingent),
     )
+
+
+def rotate_key(engine: Engine, ring: KeyRing, holder: str) -> tuple[int, Rotation]:
+    """Replace the key of ``holder`` (a contingent or ``center``) held in the ring's directory:
+    logged first, as an entry of kind ``key``, so a key never signs before the log says it is
+    a key of this center; then installed. The log's index of the change, and the change."""
+    if holder != CENTER and holder not in ring.contingents:
+        raise InputError(
+            Problem(
+                file="keys rotate",
+                field="CONTINGENT",
+                reason=_("{h} is not a contingent of the mission ({known}) nor center").format(
+                    h=holder, known=", ".join(ring.contingents)
+                ),
+            )
+        )
+    held = ring.log_signer is not None if holder == CENTER else holder in ring.cosigners
+    if not held or holder in ring.witnesses:
+        # a key made here would not be the one the remote witness signs with
+        raise InputError(
+            Problem(
+                file="keys rotate",
+                field="CONTINGENT",
+                reason=_(
+                    "the key of {h} is not held here (its witness runs on its own node): make "
+                    "the new key there (docs/ledger.md, witnesses on each contingent's node)"
+                ).format(h=holder),
+            )
+        )
+    rotation = new_key(ring.directory, ring.origin, holder)
+    record = {
+        "action": "rotate",
+        "holder": holder,
+        "name": key_name(ring.origin, holder),
+        "vkey": rotation.vkey,
+        "previous": rotation.previous,
+    }
+    with engine.begin() as connection:
+        index = log.append(connection, [LogEntry.of(KIND_KEY, holder, record)])[0]
+    install_key(ring.directory, rotation)
+    return index, rotation
 
 
 def register_keys(connection: Connection, ring: KeyRing) -> int:
