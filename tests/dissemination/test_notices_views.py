@@ -140,7 +140,9 @@ def test_dead_letters_retry_and_skew_cli_and_api(
                 who = [
                     json.loads(e)["record"]["by"]
                     for e in db.execute(
-                        sa.select(ledger.c.entry).where(ledger.c.kind == "retry")
+                        sa.select(ledger.c.entry)
+                        .where(ledger.c.kind == "retry")
+                        .order_by(ledger.c["index"])
                     ).scalars()
                 ]
             assert who == ["tr-duty-officer", "ru-duty-officer"]
