@@ -44,6 +44,8 @@ from ceasefire.api.models import (
     StoredObservation,
 )
 from ceasefire.api.params import (
+    BBOX,
+    TIME,
     Checks,
     negotiate_language,
     parse_bbox,
@@ -51,6 +53,7 @@ from ceasefire.api.params import (
     parse_time,
     read_cursor,
     request_language,
+    some_of,
 )
 from ceasefire.api.problems import Problem, ProblemDetails, field_error
 from ceasefire.center.core import Center
@@ -60,11 +63,12 @@ from ceasefire.i18n import _, language
 from ceasefire.intake._common import JsonProblem, strict_json, validate
 from ceasefire.intake.errors import Rejection, encodes
 from ceasefire.mission.model import Mission
-from ceasefire.observations.record import format_time
+from ceasefire.observations.record import ID_PATTERN, format_time
 from ceasefire.observations.schema import SCHEMA_PATH, observation_schema
 from ceasefire.observations.taxonomy import CATEGORIES
 from ceasefire.store import observations as store
 from ceasefire.store import quarantine
+from ceasefire.workflow.assessments import NOT_ATTRIBUTED
 from ceasefire.workflow.errors import Forbidden
 from ceasefire.workflow.roles import User, require
 
@@ -525,14 +529,25 @@ def center_app(
             None,
             description="minlon,minlat,maxlon,maxlat in degrees (WGS84)",
             examples=["46.5,39.7,47.2,40.1"],
+            json_schema_extra=BBOX,
         ),
         since: str | None = Query(
-            None, description="observed at or after, ISO 8601 with offset or Z"
+            None,
+            description="observed at or after, ISO 8601 with offset or Z",
+            json_schema_extra=TIME,
         ),
-        until: str | None = Query(None, description="observed before, ISO 8601 with offset or Z"),
-        category: str | None = Query(None, description="one or more categories, comma-separated"),
+        until: str | None = Query(
+            None, description="observed before, ISO 8601 with offset or Z", json_schema_extra=TIME
+        ),
+        category: str | None = Query(
+            None,
+            description="one or more categories, comma-separated",
+            json_schema_extra=some_of(list(CATEGORIES)),
+        ),
         contingent: str | None = Query(
-            None, description="one or more contingents, comma-separated"
+            None,
+            description="one or more contingents, comma-separated",
+            json_schema_extra=some_of(mission.contingent_ids()),
         ),
         limit: int = Query(store.DEFAULT_LIMIT, ge=1, le=store.MAX_LIMIT),
         cursor: str | None = Query(
@@ -558,8 +573,14 @@ def center_app(
     )
     def get_observation(
         request: Request,
-        contingent: str = Path(description="the reporting contingent, e.g. RU"),
-        observation_id: str = Path(description="the source's id, unique per contingent"),
+        contingent: str = Path(
+            description="the reporting contingent, e.g. RU",
+            json_schema_extra={"maxLength": 16},
+        ),
+        observation_id: str = Path(
+            description="the source's id, unique per contingent",
+            json_schema_extra={"maxLength": 128, "pattern": ID_PATTERN},
+        ),
     ) -> JSONResponse:
         stored = store.get_observation(engine, contingent, observation_id)
         if stored is None:
@@ -620,7 +641,7 @@ def center_app(
                 description=app.description,
                 routes=app.routes,
             )
-            _add_components(document)
+            _add_components(document, mission)
             app.openapi_schema = document
         return app.openapi_schema
 
@@ -666,8 +687,10 @@ def _batch_body(max_batch: int) -> dict[str, Any]:
     }
 
 
-def _add_components(document: dict[str, Any]) -> None:
-    """Add the observation record and problem details to the OpenAPI components."""
+def _add_components(document: dict[str, Any], mission: Mission) -> None:
+    """Add the observation record and problem details to the OpenAPI components, the
+    mission's own values to the bodies that name them, and the answers of the strict body
+    parser (:class:`StrictJsonMiddleware`) to every operation that takes a body."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     record = copy.deepcopy(observation_schema())
     for key in ("$schema", "$id"):
@@ -692,11 +715,16 @@ def _add_components(document: dict[str, Any]) -> None:
             "(POST /api/v1/session)",
         }
     }
+    _mission_values(schemas, mission)
     refused = problems.responses(401, 403)
+    unparsed = problems.responses(400, 413)
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
             if "422" in operation.get("responses", {}):
                 operation["responses"]["422"] = ours
+            if "requestBody" in operation:
+                for status, answer in unparsed.items():
+                    operation["responses"].setdefault(str(status), answer)
             rule = access.rule_for(method, path)
             if rule is None or rule.public:
                 operation["security"] = []
@@ -707,6 +735,33 @@ def _add_components(document: dict[str, Any]) -> None:
                 operation["responses"].setdefault(str(status), answer)
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
+
+
+def _mission_values(schemas: dict[str, Any], mission: Mission) -> None:
+    """The values a body member may take that the mission defines (its contingents and
+    parties), in the body schemas of the workflow and users routes."""
+    contingents = list(mission.contingent_ids())
+    parties = list(mission.party_ids())
+    force = mission.config.peacekeeping_force
+    forces = [force.id] if force is not None else []
+    nullable = {
+        ("AssessmentIn", "contingent"): contingents,
+        ("DecisionIn", "contingent"): contingents,
+        ("DecisionIn", "party"): parties,
+    }
+    for (model, member), values in nullable.items():
+        if member in schemas.get(model, {}).get("properties", {}):
+            schemas[model]["properties"][member]["enum"] = [*values, None]
+    members = {
+        ("AssessmentIn", "attribution"): [*parties, NOT_ATTRIBUTED],
+        ("UserIn", "affiliation"): [*contingents, *forces, *parties, ""],
+    }
+    for (model, member), values in members.items():
+        if member in schemas.get(model, {}).get("properties", {}):
+            schemas[model]["properties"][member]["enum"] = values
+    clauses = schemas.get("AssessmentIn", {}).get("properties", {}).get("clauses")
+    if clauses is not None:
+        clauses["items"] = {"type": "string", "enum": [c.id for c in mission.config.clauses]}
 
 
 def _docs_page(document: dict[str, Any]) -> str:

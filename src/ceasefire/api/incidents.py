@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from ceasefire.api import problems
 from ceasefire.api.models import Coverage, IncidentDetail, IncidentPage
 from ceasefire.api.params import (
+    TIME,
     Checks,
     negotiate_media_type,
     parse_choice,
@@ -64,8 +65,12 @@ def router(prefix: str, engine: Engine, mission: Mission, enricher: Enricher) ->
     )
     def list_incidents(
         request: Request,
-        since: str | None = Query(None, description="ended at or after, ISO 8601 with offset or Z"),
-        until: str | None = Query(None, description="started before, ISO 8601 with offset or Z"),
+        since: str | None = Query(
+            None, description="ended at or after, ISO 8601 with offset or Z", json_schema_extra=TIME
+        ),
+        until: str | None = Query(
+            None, description="started before, ISO 8601 with offset or Z", json_schema_extra=TIME
+        ),
         status: str | None = Query(
             None, max_length=16, description="open, assessing, finding, disputed, ..."
         ),
@@ -157,9 +162,12 @@ def router(prefix: str, engine: Engine, mission: Mission, enricher: Enricher) ->
         tags=["incidents"],
     )
     def line_coverage(
-        since: str = Query(description="the period's start, ISO 8601 with offset or Z"),
+        since: str = Query(
+            description="the period's start, ISO 8601 with offset or Z", json_schema_extra=TIME
+        ),
         until: str | None = Query(
             None,
+            json_schema_extra=TIME,
             description="the period's end, ISO 8601 with offset or Z; default 24 h after since; "
             f"at most {MAX_COVERAGE_DAYS} days after it",
         ),

@@ -4,6 +4,7 @@ reason for each bad one (collected, so that one answer names every bad parameter
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NoReturn, TypeVar
@@ -82,9 +83,37 @@ def negotiate_media_type(header: str | None, offered: Sequence[str]) -> str:
 # -- query parameters ---------------------------------------------------------------------------
 
 
+# -- what the OpenAPI document declares of them (``json_schema_extra`` of a Query or Field): the
+# same rules the parsers below enforce, so that a client generated from the document sends
+# only what is accepted (tests/api/test_schemathesis.py checks both ways).
+
+_LON = r"-?(180(\.0+)?|(1[0-7][0-9]|[1-9]?[0-9])(\.[0-9]+)?)"
+_LAT = r"-?(90(\.0+)?|[1-8]?[0-9](\.[0-9]+)?)"
+BBOX_PATTERN = rf"^{_LON},{_LAT},{_LON},{_LAT}$"
+_BBOX = re.compile(BBOX_PATTERN)
+#: An ISO 8601 time with an offset, as the document declares it (RFC 3339 ``date-time``).
+TIME: dict[str, Any] = {"format": "date-time", "maxLength": 40}
+BBOX: dict[str, Any] = {"pattern": BBOX_PATTERN, "maxLength": 200}
+
+
+def one_of(allowed: Sequence[str]) -> dict[str, Any]:
+    """Exactly one of ``allowed`` (:func:`parse_choice`)."""
+    return {"enum": list(allowed)}
+
+
+def some_of(allowed: Sequence[str]) -> dict[str, Any]:
+    """One or more of ``allowed``, comma-separated (:func:`parse_names`)."""
+    name = "(" + "|".join(re.escape(a) for a in allowed) + ")"
+    return {"pattern": rf"^{name}(,{name})*$", "maxLength": 2000}
+
+
 def parse_bbox(text: str) -> tuple[float, float, float, float]:
     """``minlon,minlat,maxlon,maxlat`` in degrees; raises :class:`ValueError` with a reason."""
     parts = text.split(",")
+    if len(parts) == 4 and not _BBOX.match(text):
+        raise ValueError(
+            _("The parameter bbox must be four decimal numbers: minlon,minlat,maxlon,maxlat.")
+        )
     if len(parts) != 4:
         raise ValueError(_("The parameter bbox must be four numbers: minlon,minlat,maxlon,maxlat."))
     try:
@@ -114,8 +143,8 @@ def parse_time(text: str, name: str) -> datetime:
 
 
 def parse_names(text: str, allowed: Sequence[str], name: str) -> tuple[str, ...]:
-    """One or more of ``allowed``, comma-separated."""
-    values = tuple(v.strip() for v in text.split(",") if v.strip())
+    """One or more of ``allowed``, comma-separated (no spaces, no empty items)."""
+    values = tuple(text.split(","))
     unknown = [v for v in values if v not in allowed]
     if unknown or not values:
         raise ValueError(
@@ -128,7 +157,7 @@ def parse_names(text: str, allowed: Sequence[str], name: str) -> tuple[str, ...]
 
 def parse_choice(text: str, allowed: Sequence[str], name: str) -> str:
     """Exactly one of ``allowed``."""
-    value = text.strip()
+    value = text
     if value not in allowed:
         raise ValueError(
             _("The parameter {name} must be one of: {allowed}; got {value}.").format(
@@ -181,14 +210,18 @@ def invalid(errors: list[dict[str, str]]) -> NoReturn:
 
 
 __all__ = [
+    "BBOX",
+    "TIME",
     "Checks",
     "invalid",
     "negotiate_language",
     "negotiate_media_type",
+    "one_of",
     "parse_bbox",
     "parse_choice",
     "parse_names",
     "parse_time",
     "read_cursor",
     "request_language",
+    "some_of",
 ]

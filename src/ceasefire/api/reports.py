@@ -9,13 +9,15 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 
 from ceasefire.api import access, ogc, problems
-from ceasefire.api.params import Checks, parse_choice, parse_time, request_language
+from ceasefire.api.params import TIME, Checks, one_of, parse_choice, parse_time, request_language
 from ceasefire.api.problems import Problem
 from ceasefire.center import Center
 from ceasefire.i18n import _
 from ceasefire.mission.model import Mission
 from ceasefire.reports import daily, signing, stats
 from ceasefire.reports.scope import scope_for
+
+MAX_ID = 2**63 - 1  # a report's id is a 64-bit integer in the store
 
 
 def plug(center: Center) -> None:
@@ -48,9 +50,17 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
     )
     def statistics(
         request: Request,
-        by: str = Query("category", description=", ".join(stats.DIMENSIONS)),
-        since: str | None = Query(None, description="started at or after, ISO 8601 with offset"),
-        until: str | None = Query(None, description="started before, ISO 8601 with offset"),
+        by: str = Query(
+            "category",
+            description=", ".join(stats.DIMENSIONS),
+            json_schema_extra=one_of(stats.DIMENSIONS),
+        ),
+        since: str | None = Query(
+            None, description="started at or after, ISO 8601 with offset", json_schema_extra=TIME
+        ),
+        until: str | None = Query(
+            None, description="started before, ISO 8601 with offset", json_schema_extra=TIME
+        ),
     ) -> JSONResponse:
         dimension, rows = table(request, by, since, until)
         return JSONResponse({"by": dimension, "rows": rows})
@@ -63,9 +73,17 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
     )
     def chart(
         request: Request,
-        by: str = Query("category", description=", ".join(stats.DIMENSIONS)),
-        since: str | None = Query(None),
-        until: str | None = Query(None),
+        by: str = Query(
+            "category",
+            description=", ".join(stats.DIMENSIONS),
+            json_schema_extra=one_of(stats.DIMENSIONS),
+        ),
+        since: str | None = Query(
+            None, description="started at or after, ISO 8601 with offset", json_schema_extra=TIME
+        ),
+        until: str | None = Query(
+            None, description="started before, ISO 8601 with offset", json_schema_extra=TIME
+        ),
     ) -> Response:
         dimension, rows = table(request, by, since, until)
         title = _("Incidents by {dimension}").format(dimension=dimension)
@@ -104,9 +122,9 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
         "/reports/{report_id}",
         summary="One signed daily report, as made (PDF or HTML)",
         response_class=Response,
-        responses=problems.responses(404),
+        responses=problems.responses(404, 422),
     )
-    def report(report_id: int = Path(ge=1)) -> Response:
+    def report(report_id: int = Path(ge=1, le=MAX_ID)) -> Response:
         signed, data = found(report_id)
         name = f"daily-{signed.day}-{signed.lang}.{signed.format}"
         return Response(
@@ -122,9 +140,9 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
         "/reports/{report_id}/signature",
         summary="The signed note of both contingents over the report's SHA-256",
         response_class=Response,
-        responses=problems.responses(404),
+        responses=problems.responses(404, 422),
     )
-    def signature(report_id: int = Path(ge=1)) -> Response:
+    def signature(report_id: int = Path(ge=1, le=MAX_ID)) -> Response:
         signed, _data = found(report_id)
         return Response(signed.note, media_type="text/plain; charset=utf-8")
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ceasefire.api import problems
 from ceasefire.api.access import current_user
-from ceasefire.api.params import Checks, parse_time
+from ceasefire.api.params import TIME, Checks, parse_time
 from ceasefire.api.problems import Problem, field_error
 from ceasefire.center.core import Center
 from ceasefire.i18n import _
@@ -29,8 +29,12 @@ SHIFT_ID = Path(max_length=80, description="the shift's id, e.g. SHIFT-1a2b3c4d5
 class ShiftIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    starts_at: str = Field(max_length=40, description="ISO 8601 with an offset or Z")
-    ends_at: str = Field(max_length=40, description="ISO 8601 with an offset or Z")
+    starts_at: str = Field(
+        max_length=40, description="ISO 8601 with an offset or Z", json_schema_extra=TIME
+    )
+    ends_at: str = Field(
+        max_length=40, description="ISO 8601 with an offset or Z", json_schema_extra=TIME
+    )
     label: str = Field(default="", max_length=200)
 
 
@@ -66,8 +70,12 @@ def router(prefix: str, center: Center) -> APIRouter:
         responses=problems.responses(401, 403, 422),
     )
     def roster(
-        since: str | None = Query(None, description="shifts ending after, ISO 8601 with offset"),
-        until: str | None = Query(None, description="shifts starting before, ISO 8601 with offset"),
+        since: str | None = Query(
+            None, description="shifts ending after, ISO 8601 with offset", json_schema_extra=TIME
+        ),
+        until: str | None = Query(
+            None, description="shifts starting before, ISO 8601 with offset", json_schema_extra=TIME
+        ),
     ) -> JSONResponse:
         checks = Checks()
         checks.check("since", since, lambda t: parse_time(t, "since"))

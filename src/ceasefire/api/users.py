@@ -26,8 +26,15 @@ USER_NAME = Path(max_length=64, description="the user's name, e.g. ru-analyst-2"
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(max_length=64, description="lower-case letters, digits, '.', '_' or '-'")
-    role: str = Field(description="analyst, duty_officer or head (of the caller's contingent)")
+    name: str = Field(
+        max_length=64,
+        description="lower-case letters, digits, '.', '_' or '-'",
+        json_schema_extra={"pattern": roles.NAME_PATTERN},
+    )
+    role: str = Field(
+        description="analyst, duty_officer or head (of the caller's contingent)",
+        json_schema_extra={"enum": list(roles.ROLES)},
+    )
     affiliation: str = Field(description="the caller's own contingent")
     password: str | None = Field(
         default=None, max_length=1024, description="for log-in; none for a program's user"

@@ -23,6 +23,7 @@ from ceasefire.api.access import bearer, current_user
 from ceasefire.api.login_limits import LoginLimiter, retry_after
 from ceasefire.center.core import Answer, Center
 from ceasefire.i18n import _
+from ceasefire.mission.model import REACTIONS, SEVERITIES
 from ceasefire.workflow import assessments, decisions, findings, roles, shifts
 from ceasefire.workflow._common import incident_status
 from ceasefire.workflow.errors import Forbidden
@@ -42,12 +43,19 @@ class LogIn(_Body):
 
 
 class AssessmentIn(_Body):
-    violation: str = Field(description="yes, no or undetermined")
+    violation: str = Field(
+        description="yes, no or undetermined",
+        json_schema_extra={"enum": list(assessments.VIOLATIONS)},
+    )
     clauses: list[str] = Field(default_factory=list, max_length=50)
     attribution: str = Field(
         default=assessments.NOT_ATTRIBUTED, description="a party id or not_attributed"
     )
-    severity: str | None = Field(default=None, description="low, medium, high or critical")
+    severity: str | None = Field(
+        default=None,
+        description="low, medium, high or critical",
+        json_schema_extra={"enum": [*SEVERITIES, None]},
+    )
     remarks: str = Field(default="", max_length=10_000)
     contingent: str | None = Field(
         default=None, description="default and only allowed value: the caller's own contingent"
@@ -55,7 +63,10 @@ class AssessmentIn(_Body):
 
 
 class DecisionIn(_Body):
-    reaction: str = Field(description="a reaction of the mission's catalogue")
+    reaction: str = Field(
+        description="a reaction of the mission's catalogue",
+        json_schema_extra={"enum": list(REACTIONS)},
+    )
     party: str | None = Field(default=None, description="request_explanation: which party")
     contingent: str | None = Field(default=None, description="request_reobservation: whose drones")
     urgent: bool = Field(default=False, description="take it now (a duty officer, urgent tier)")

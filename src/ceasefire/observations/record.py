@@ -71,7 +71,8 @@ MAX_EVIDENCE = 100
 ERROR_TYPE = "ceasefire"
 """The pydantic error type of this module's own checks; ``ctx`` holds ``message`` and ``field``."""
 
-_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$"
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$"  # a source id (also in the OpenAPI document)
+_ID_PATTERN = ID_PATTERN
 _ISO_TIME = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:?\d{2})$"
 )

@@ -97,7 +97,8 @@ SESSION_LABEL = "session"
 SESSION_HOURS = 12.0
 """How long a log-in's token lives: about one shift."""
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"  # a user's name (also in the OpenAPI document)
+_NAME = re.compile(NAME_PATTERN)
 _hasher = PasswordHasher()
 
 
