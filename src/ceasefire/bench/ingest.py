@@ -255,8 +255,13 @@ def _cot(events: bytes, n: int, tmp: str) -> tuple[float, float]:
             time.sleep(0.05)
         return time.perf_counter() - start, _peak_rss_mb(ours.pid)
     finally:
+        # Its follower may still be correlating what was just stored: no need to wait for it.
         ours.terminate()
-        ours.wait(30)
+        try:
+            ours.wait(30)
+        except subprocess.TimeoutExpired:
+            ours.kill()
+            ours.wait(30)
 
 
 def run(n: int, batch: int, seed: int, rounds: int = 3) -> dict[str, Any]:
