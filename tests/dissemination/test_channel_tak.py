@@ -19,6 +19,7 @@ from defusedxml.ElementTree import fromstring
 from dissemination_support import Center
 from tak_support import HOST, Client, free_port, taky
 
+from ceasefire.center.settings import load_settings
 from ceasefire.dissemination import channels
 from ceasefire.dissemination.channels import Context, DeliveryFailed, Outgoing
 from ceasefire.dissemination.channels.tak import (
@@ -29,6 +30,7 @@ from ceasefire.dissemination.channels.tak import (
     marker_uid,
     parse_address,
 )
+from ceasefire.dissemination.dispatcher import channel_options
 from ceasefire.dissemination.tables import notices
 from ceasefire.i18n import language
 from ceasefire.ingest.tls import init_certs, issue_cert
@@ -268,7 +270,9 @@ def test_over_tls_with_the_centers_certificate(center: Center, tmp_path: Path) -
                 with pytest.raises(DeliveryFailed) as failed:
                     await TakChannel().send(notice)
                 assert failed.value.retry is False
-                context = Context(signer=SIGNER, options={"tak_certs": str(certs)})
+                # as `ceasefire serve` makes it: CEASEFIRE_TAK_CERTS, then the channels' context
+                settings = load_settings(environ={"CEASEFIRE_TAK_CERTS": str(certs)})
+                context = Context(signer=SIGNER, options=channel_options(settings.tak_certs))
                 await channels.factory("tak")(context).send(notice)
                 return await watching.receive()
 

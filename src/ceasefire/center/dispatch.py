@@ -26,6 +26,7 @@ from ceasefire.dissemination.dispatcher import (
     Dispatcher,
     DispatcherProcess,
     ProcessArgs,
+    channel_options,
     lease_holder,
     options_of,
     wanted_channels,
@@ -56,6 +57,7 @@ def process_args(center: Center) -> ProcessArgs:
         smtp_from=s.smtp_from,
         options=options_of(center.mission),
         parent=os.getpid(),
+        tak_certs=str(s.tak_certs) if s.tak_certs else None,
     )
 
 
@@ -68,6 +70,7 @@ def channels_for(center: Center) -> dict[str, channels_.Channel]:
         mission=center.mission.id,
         smtp=center.settings.smtp,
         smtp_from=center.settings.smtp_from,
+        options=channel_options(center.settings.tak_certs),
     )
     return channels_.load(wanted_channels(center.engine, center.mission), context)
 

@@ -85,6 +85,12 @@ class Settings(BaseModel):
         "127.0.0.1:25", min_length=3, description="host:port of the SMTP relay for e-mail notices."
     )
     smtp_from: str = Field("", description="The From address of e-mail notices.")
+    tak_certs: Path | None = Field(
+        None,
+        description="Directory of the center's TAK certificates, for tls:// TAK addresses: the "
+        "TAK server's authority (ca.pem) and the certificate it issued to the center "
+        "(client.pem, client.key).",
+    )
 
     @field_validator("port", "cot_tcp_port", "cot_udp_port", "cot_tls_port")
     @classmethod

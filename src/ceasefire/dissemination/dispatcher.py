@@ -590,6 +590,12 @@ class ProcessArgs:
     smtp_from: str
     options: Options
     parent: int
+    tak_certs: str | None = None  # the directory of the center's TAK certificates
+
+
+def channel_options(tak_certs: str | Path | None) -> dict[str, Any]:
+    """The channels' own settings in their context (channels.tak reads ``tak_certs``)."""
+    return {"tak_certs": str(tak_certs)} if tak_certs else {}
 
 
 def _signer(keys: str, mission: Mission) -> Any:
@@ -606,6 +612,7 @@ def context_of(args: ProcessArgs, mission: Mission) -> channels_.Context:
         mission=mission.id,
         smtp=args.smtp,
         smtp_from=args.smtp_from,
+        options=channel_options(args.tak_certs),
     )
 
 
