@@ -1,19 +1,24 @@
-"""The CoT listener under a flood: time-outs, a budget per address, refusals at connect time
-(issue 19, finding 4). Two loopback addresses stand for two contingents' ground stations."""
+"""The CoT listener under a flood: time-outs, a budget per address and per contingent,
+refusals at connect time (issue 19, finding 4). Loopback addresses stand for the contingents'
+ground stations."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
+from test_cot_senders import certificates
 
 from ceasefire.ingest.listeners import serve_cot
 from ceasefire.ingest.pipeline import Intake
+from ceasefire.ingest.tls import server_context
 from ceasefire.intake import cot
 from ceasefire.mission import Mission
 from ceasefire.observations import Observation
@@ -154,3 +159,69 @@ def test_idle_and_trickling_clients_are_disconnected(
     assert any("idle for 1 s" in m for m in messages)
     assert any("an event was not complete within 2 s" in m for m in messages)
     assert stored(engine) == 4
+
+
+def test_a_contingents_flood_from_many_addresses_leaves_the_other_its_share(
+    engine: Engine,
+    make_intake: Callable[[], Intake],
+    cli: Any,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Over TLS each connection is its certificate's contingent's: TR's stations, from five
+    addresses each within the per-address budget, open as many connections as the listener
+    takes in all; TR holds its share and no more, and RU still connects and is stored."""
+    caplog.set_level(logging.INFO, logger="ceasefire.ingest.listeners")
+    certs = certificates(cli, tmp_path)
+
+    def client_context(who: str) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+        context.load_cert_chain(certs / f"{who}.pem", certs / f"{who}.key")
+        return context
+
+    async def scenario() -> None:
+        listeners = await serve_cot(
+            make_intake,
+            "127.0.0.1",
+            None,
+            None,
+            tls_port=0,
+            tls=server_context(certs),
+            max_clients=40,
+            max_per_address=8,
+            max_per_contingent=16,
+        )
+        port = listeners.tls_port
+        assert port is not None
+        flood = []
+        try:
+            for station in range(5):
+                for _ in range(8):
+                    flood.append(
+                        await asyncio.open_connection(
+                            "127.0.0.1",
+                            port,
+                            ssl=client_context("TR"),
+                            local_addr=(f"127.0.0.{2 + station}", 0),
+                        )
+                    )
+            ended = [await closed(reader, 2.0) for reader, _w in flood]
+            assert ended.count(False) == 16 and listeners.stats.refused_connections == 24
+            _reader, writer = await asyncio.open_connection(
+                "127.0.0.1", port, ssl=client_context("RU"), local_addr=(RU_STATION, 0)
+            )
+            writer.write(b"".join(event(i, "RU") for i in range(5)))
+            await writer.drain()
+            for _ in range(400):
+                if await asyncio.to_thread(stored, engine) == 5:
+                    break
+                await asyncio.sleep(0.05)
+            writer.close()
+        finally:
+            for _r, w in flood:
+                w.close()
+            await listeners.close()
+
+    asyncio.run(scenario())
+    assert stored(engine) == 5
+    assert sum("TR already holds 16 connections" in r.getMessage() for r in caplog.records)

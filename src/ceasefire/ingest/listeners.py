@@ -87,6 +87,9 @@ MAX_CLIENTS = 256
 MAX_PER_ADDRESS = 64
 """Connections one source address may hold: a flood from one never shuts out the others (the
 other contingent's ground stations, posts)."""
+UNPROVEN = ""
+"""The sender class of a connection whose contingent nothing proves (a plain listener bound
+to none): it has a budget of its own, as a contingent has."""
 IDLE_TIMEOUT = 180.0
 """Seconds without a byte after which a TCP client is disconnected (TAK clients ping more
 often than that)."""
@@ -546,6 +549,7 @@ class CotListeners:
         max_batch: int = MAX_BATCH,
         max_clients: int = MAX_CLIENTS,
         max_per_address: int = MAX_PER_ADDRESS,
+        max_per_contingent: int | None = None,
         idle_timeout: float = IDLE_TIMEOUT,
         event_timeout: float = EVENT_TIMEOUT,
         max_unreadable: int = MAX_UNREADABLE,
@@ -561,6 +565,12 @@ class CotListeners:
         self.stats = ListenerStats()
         self.max_clients = max_clients
         self.max_per_address = max_per_address
+        # Each contingent, and the unproven senders together, hold at most their share of
+        # the clients: a flood of one class (from any number of addresses) leaves the others
+        # theirs. By default the shares split max_clients evenly.
+        classes = len(intake.mission.contingent_ids()) + 1
+        self.max_per_contingent = max_per_contingent or max(1, max_clients // classes)
+        self._per_contingent: dict[str, int] = {}
         self.idle_timeout = idle_timeout
         self.event_timeout = event_timeout
         self._per_address: dict[str, int] = {}
@@ -601,14 +611,6 @@ class CotListeners:
         where = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
         address = str(peer[0]) if isinstance(peer, tuple) else where
         task = asyncio.current_task()
-        full = self._full(address)
-        if full:
-            self.stats.refused_connections += 1
-            self._limiter.warning(
-                _("CoT client {peer} refused: {reason}").format(peer=where, reason=full)
-            )
-            _reset(writer)  # before reading anything: the sender sees a reset, not silence
-            return
         contingent = self.tcp_contingent
         kind = "cot-tcp"
         if writer.get_extra_info("sslcontext") is not None:
@@ -622,9 +624,19 @@ class CotListeners:
                 )
                 writer.close()
                 return
+        sender = contingent or UNPROVEN
+        full = self._full(address, sender)
+        if full:
+            self.stats.refused_connections += 1
+            self._limiter.warning(
+                _("CoT client {peer} refused: {reason}").format(peer=where, reason=full)
+            )
+            _reset(writer)  # before reading anything: the sender sees a reset, not silence
+            return
         if task is not None:
             self._clients.add(task)
         self._per_address[address] = self._per_address.get(address, 0) + 1
+        self._per_contingent[sender] = self._per_contingent.get(sender, 0) + 1
         self.stats.connections += 1
         session = StreamSession(f"{kind} {where}", self.max_unreadable)
         reason: str | None = None
@@ -661,6 +673,9 @@ class CotListeners:
             left = self._per_address.pop(address, 1) - 1
             if left:
                 self._per_address[address] = left
+            left = self._per_contingent.pop(sender, 1) - 1
+            if left:
+                self._per_contingent[sender] = left
             if reason is not None:
                 self.stats.disconnected += 1
                 log.warning(
@@ -670,10 +685,20 @@ class CotListeners:
             with contextlib.suppress(ConnectionError, TimeoutError):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
 
-    def _full(self, address: str) -> str:
-        """Why a new connection from ``address`` is refused ('' if it is not)."""
+    def _full(self, address: str, sender: str) -> str:
+        """Why a new connection from ``address`` of ``sender`` (a contingent, or
+        :data:`UNPROVEN`) is refused ('' if it is not)."""
         if len(self._clients) >= self.max_clients:
             return _("already {count} clients").format(count=len(self._clients))
+        held = self._per_contingent.get(sender, 0)
+        if held >= self.max_per_contingent:
+            if sender == UNPROVEN:
+                return _("senders of no proven contingent already hold {count} connections").format(
+                    count=held
+                )
+            return _("{contingent} already holds {count} connections").format(
+                contingent=sender, count=held
+            )
         held = self._per_address.get(address, 0)
         if held >= self.max_per_address:
             return _("{address} already holds {count} connections").format(
@@ -747,7 +772,8 @@ async def serve_cot(
 
     ``intake`` is an :class:`Intake` or a function that makes one; the listeners own it from
     now on. ``options`` are those of :class:`CotListeners` (``queue_size``, ``max_batch``,
-    ``max_clients``, ``max_unreadable``, ``lock``: a lock shared with other writers of the same
+    ``max_clients``, ``max_per_address``, ``max_per_contingent``, ``max_unreadable``, ``lock``: a
+    lock shared with other writers of the same
     store in this process). Close the returned handle with ``await listeners.close()``.
     """
     listeners = CotListeners(intake if isinstance(intake, Intake) else intake(), **options)
@@ -767,6 +793,8 @@ async def serve_cot(
 __all__ = [
     "MAX_BATCH",
     "MAX_CLIENTS",
+    "MAX_PER_ADDRESS",
+    "UNPROVEN",
     "MAX_UNREADABLE",
     "QUEUE_SIZE",
     "TCP_PORT",
