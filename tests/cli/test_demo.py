@@ -56,6 +56,50 @@ def test_demo_runs_the_whole_center(cli, tmp_path: Path) -> None:  # type: ignor
     assert [s["verdict"] for s in urgent["steps"]] == ["take", "escalate"]
     assert urgent["proposed_at"].startswith("2021-02-01")  # the simulated day's clock
 
+    # The decision's notices over the direct lines: both parties' inboxes (hy, az) and the
+    # peacekeepers' e-mail (ru); AZ's inbox and the force acknowledged, AM's escalated.
+    assert "AM's inbox took 1 signed notice, in hy" in out
+    assert "AZ's inbox took 1 signed notice, in az" in out
+    assert "the peacekeepers' e-mail: 1 message through the local SMTP server" in out
+    assert "AM did not acknowledge in time" in out and "heads of both contingents" in out
+    import email as email_
+
+    from ceasefire.dissemination.tables import notices as notices_table
+    from ceasefire.store import open_database as open_db
+
+    [mail] = sorted((workdir / "mail").glob("*.eml"))
+    message = email_.message_from_bytes(mail.read_bytes())
+    [attached] = [p for p in message.walk() if p.get_content_type() == "application/json"]
+    assert json.loads(attached.get_payload(decode=True))["lang"] == "ru"
+    for party, lang in (("AM", "hy"), ("AZ", "az")):
+        listed = cli(
+            "inbox",
+            "list",
+            "--party",
+            party,
+            "--dir",
+            str(workdir / "inboxes" / party),
+            "--format",
+            "json",
+        )
+        assert listed.code == 0, listed.err
+        [received] = listed.json()
+        assert received["lang"] == lang
+        assert (received["acked_at"] is None) == (party == "AM")
+    engine = open_db(str(workdir / "ceasefire.db"))
+    with engine.connect() as connection:
+        sent = {r.recipient: r for r in connection.execute(notices_table.select())}
+        acks = {
+            json.loads(e)["record"]["recipient"]: json.loads(e)["record"]["how"]
+            for e in connection.exec_driver_sql(
+                "SELECT entry FROM ledger WHERE kind = 'acknowledgement'"
+            ).scalars()
+        }
+    engine.dispose()
+    assert sent["AM"].acked_at is None and sent["AM"].escalated_at is not None
+    assert sent["AZ"].escalated_at is None and sent["PK"].escalated_at is None
+    assert acks == {"AZ": "signature", "PK": "token"}
+
     # What the demo points at works: the audit needs only the center's verifier keys.
     audit = cli("verify", "--db", db, "--keys", str(keys))
     assert audit.code == 0, audit.out + audit.err

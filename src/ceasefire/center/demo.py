@@ -10,24 +10,44 @@ file, served over HTTP on 127.0.0.1 in a thread of this process), the ledger is 
 cosigned by both over HTTP (of their keys the center holds only the verifier keys) and
 audited, and the same release goes to both parties and is verified offline.
 
+The direct lines are real too: each party's inbox (:mod:`ceasefire.inbox`, its own key and
+file) listens on 127.0.0.1 for the center's signed webhooks, and a local SMTP server
+(aiosmtpd) takes the peacekeepers' e-mail; the dispatcher sends the decision's notices to
+them, the parties' inboxes and the force acknowledge except one party, whose notice the
+escalation scheduler hands to the heads. These lines (the inboxes' addresses, the relay, the
+parties' keys) are set on the mission in memory for this run only: the stored mission is the
+built-in one.
+
 Each step is a method of :class:`Demo` that returns what it did as data; ``ceasefire demo``
 calls them in order and renders the answers (a test or a web page can do the same).
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import email
 import json
 import shutil
+import socket
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
+from sqlalchemy import select
+
 from ceasefire.center.core import Center
 from ceasefire.center.settings import Settings
+from ceasefire.dissemination import channels as channels_
+from ceasefire.dissemination.dispatcher import Dispatcher, Options
+from ceasefire.dissemination.tables import deliveries, notices
+from ceasefire.errors import CeasefireError
 from ceasefire.geo.locate import describe
-from ceasefire.i18n import current_language
+from ceasefire.i18n import _, current_language
+from ceasefire.inbox import Inbox, init_inbox
 from ceasefire.incidents.coverage import coverage
 from ceasefire.incidents.queries import IncidentFilter, list_incidents
 from ceasefire.ingest.pipeline import IntakeResult
@@ -35,9 +55,10 @@ from ceasefire.intake import cot, jsonl
 from ceasefire.ledger.bundle import verify_bundle
 from ceasefire.ledger.cosign import make_checkpoint, verify_checkpoint
 from ceasefire.ledger.keys import CENTER, WITNESSES_FILE, init_key, load_keys, origin_of
+from ceasefire.ledger.note import Ed25519Signer
 from ceasefire.ledger.release import write_release
-from ceasefire.mission import DEFAULT_MISSION
-from ceasefire.mission.model import SEVERITIES
+from ceasefire.mission import DEFAULT_MISSION, Mission, load_mission
+from ceasefire.mission.model import SEVERITIES, Contact
 from ceasefire.sim import simulate, write_scenario
 from ceasefire.sim.score import read_scope, read_truth, score
 from ceasefire.timeutil import parse_time
@@ -50,6 +71,7 @@ from ceasefire.workflow.releases import incident_selections
 from ceasefire.workflow.roles import User, add_user, list_users
 
 if TYPE_CHECKING:
+    from ceasefire.inbox.server import InboxNode
     from ceasefire.witness.server import WitnessNode
 
 PLACES = (
@@ -128,6 +150,53 @@ class Record:
     """Whether both parties received the same records."""
 
 
+@dataclass(frozen=True)
+class Sent:
+    """One notice of the decision over its line: where it arrived, and what became of it."""
+
+    notice: str
+    recipient: str
+    lang: str
+    channel: str
+    status: str  # the delivery's: delivered, pending, dead
+    subject: str
+    acknowledged_by: str | None
+    escalated: bool
+
+
+@dataclass
+class Lines:
+    """The direct lines' part: what was sent where, acknowledged, escalated."""
+
+    sent: list[Sent]
+    inboxes: dict[str, Path]
+    """Each party's inbox folder (its key and ``inbox.db``)."""
+    mail: list[Path]
+    """The e-mails the local SMTP server took (``.eml``)."""
+    escalated_at: datetime | None = None
+
+
+class _Mailbox:
+    """An aiosmtpd handler keeping each message it takes as a file."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.files: list[Path] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{len(self.files) + 1:03d}.eml"
+        path.write_bytes(bytes(envelope.content))
+        self.files.append(path)
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 class Demo:
     """The demo in ``workdir`` (deleted and made anew: a picture of the whole, not an
     accumulating store), ``hours`` of monitoring simulated with ``seed``."""
@@ -143,14 +212,63 @@ class Demo:
         self.db_path = workdir / "ceasefire.db"
         self.sim_dir = workdir / "simulation"
         self.keys, self.nodes = workdir / "keys", workdir / "nodes"
-        self.center = Center(Settings(db=str(self.db_path), mission=DEFAULT_MISSION), note="demo")
+        self.inbox_dir, self.mail_dir = workdir / "inboxes", workdir / "mail"
+        self._running = ExitStack()
+        try:
+            mission = self._open_lines(load_mission(DEFAULT_MISSION))
+            self.center = Center(
+                Settings(db=str(self.db_path), mission=DEFAULT_MISSION),
+                mission=mission,
+                note="demo",
+            )
+        except BaseException:
+            self._running.close()
+            raise
         self.mission = self.center.mission
         self.center.version  # noqa: B018 (the mission is stored first, as the demo's)
         self._start: datetime | None = None
         self._intake = self.center.intake(correlate="deferred")
 
     def close(self) -> None:
-        self.center.close()
+        try:
+            self._running.close()
+        finally:
+            self.center.close()
+
+    def _open_lines(self, mission: Mission) -> Mission:
+        """Start each party's inbox and the SMTP server; the mission with those lines (the
+        parties by signed webhook to their inboxes, their inboxes' keys registered; the force
+        by e-mail through the local relay)."""
+        # imported here: only the lines need the servers
+        try:
+            from aiosmtpd.controller import Controller
+        except ImportError:  # a dev dependency: `make demo` installs it
+            raise CeasefireError(
+                _("the demo's SMTP server needs aiosmtpd: pip install aiosmtpd")
+            ) from None
+        from ceasefire.inbox.server import InboxNode
+
+        init_key(self.keys, origin_of(mission.id), CENTER)  # the center's key signs webhooks
+        center_vkey = (self.keys / f"{CENTER}.vkey").read_text(encoding="utf-8").strip()
+        self._mailbox = _Mailbox(self.mail_dir)
+        self._smtp = Controller(self._mailbox, hostname="127.0.0.1", port=_free_port())
+        self._smtp.start()
+        self._running.callback(self._smtp.stop)
+        self.inboxes: dict[str, InboxNode] = {}
+        parties = []
+        for party in mission.config.parties:
+            folder = self.inbox_dir / party.id
+            vkey = init_inbox(folder, party.id)
+            (folder / "center.vkey").write_text(center_vkey + "\n", encoding="utf-8")
+            inbox = Inbox(folder, party.id, center_vkey)
+            self._running.callback(inbox.close)
+            node = InboxNode(inbox, lang=party.language, timezone=mission.config.timezone)
+            self._running.enter_context(node)
+            self.inboxes[party.id] = node
+            line = Contact(name=dict(party.names), channel="http", address=node.webhook_url)
+            parties.append(party.model_copy(update={"contacts": [line], "keys": [vkey]}))
+        config = mission.config.model_copy(update={"parties": parties})
+        return dataclasses.replace(mission, config=config)
 
     def __enter__(self) -> Demo:
         return self
@@ -371,6 +489,83 @@ class Demo:
             ),
         ]
 
+    # -- 5b. --------------------------------------------------------------------------------
+    def lines(self, center_url: str) -> Lines:
+        """The decisions' notices over the direct lines: the dispatcher sends them (signed
+        webhooks to the parties' inboxes, e-mail to the force through the local relay); every
+        party's inbox but the first acknowledges with its key at the center's ``center_url``
+        (the API, served by the caller), the force with the link of each e-mail; the first
+        party leaves its notice unacknowledged, and the escalation scheduler's pass after its
+        due time hands it to the heads."""
+        engine, mission = self.center.engine, self.mission
+        signer = Ed25519Signer.from_skey(
+            (self.keys / f"{CENTER}.skey").read_text(encoding="utf-8").strip()
+        )
+        context = channels_.Context(
+            signer=signer, mission=mission.id, smtp=f"127.0.0.1:{self._smtp.port}"
+        )
+        asyncio.run(self._dispatch(context))
+        silent, *answering = mission.party_ids()
+        for party in answering:
+            inbox = self.inboxes[party].inbox
+            inbox.center_url = center_url
+            for received in inbox.notices():
+                inbox.acknowledge(received.id, by=f"{party.lower()}-liaison")
+        force = mission.config.peacekeeping_force
+        with httpx.Client(timeout=10.0) as client:
+            for path in self._mailbox.files:
+                link = _ack_link(path)
+                if link is not None and force is not None:
+                    client.post(
+                        center_url + link[0],
+                        json={"token": link[1], "by": f"{force.id.lower()}-liaison"},
+                    )
+        with engine.connect() as db:
+            due = db.execute(
+                select(notices.c.ack_due_at).where(
+                    notices.c.recipient == silent, notices.c.acked_at.is_(None)
+                )
+            ).scalars()
+            latest = max(due, default=None)
+        escalated_at = None
+        if latest is not None:
+            escalated_at = latest + timedelta(minutes=1)
+            self.center.escalation(clock=lambda: escalated_at).run_once()
+        with engine.connect() as db:
+            rows = db.execute(
+                select(notices, deliveries.c.channel, deliveries.c.status)
+                .join(deliveries, deliveries.c.notice_id == notices.c.id)
+                .where(notices.c.recipient_kind != "contingent")
+                .order_by(notices.c.created_at, notices.c.recipient)
+            ).all()
+        sent = [
+            Sent(
+                r.id,
+                r.recipient,
+                r.lang,
+                r.channel,
+                r.status,
+                r.subject,
+                r.acked_by if r.acked_at is not None else None,
+                r.escalated_at is not None,
+            )
+            for r in rows
+        ]
+        folders = {p: node.inbox.folder for p, node in self.inboxes.items()}
+        return Lines(sent, folders, list(self._mailbox.files), escalated_at)
+
+    async def _dispatch(self, context: channels_.Context) -> None:
+        made = channels_.load({"http", "email"}, context)
+        try:
+            await Dispatcher(
+                self.center.engine,
+                made,
+                options=Options(attempts=3, base=0.05, cap=0.2),
+                lock=self.center.lock,
+            ).drain()
+        finally:
+            await channels_.close(made.values())
+
     # -- 6. ---------------------------------------------------------------------------------
     def record(self, found: list[dict[str, Any]]) -> Record:
         """Checkpoint, cosigned by each contingent's witness on its own node; audit; release
@@ -444,7 +639,30 @@ class Demo:
         return started
 
 
-__all__ = ["PLACES", "Demo", "Incidents", "Node", "Place", "Record", "Simulated", "Step"]
+__all__ = [
+    "PLACES",
+    "Demo",
+    "Incidents",
+    "Lines",
+    "Node",
+    "Place",
+    "Record",
+    "Sent",
+    "Simulated",
+    "Step",
+]
+
+
+def _ack_link(path: Path) -> tuple[str, str] | None:
+    """(endpoint, token) of the notice attached to an e-mail, as a reader finds them."""
+    message = email.message_from_bytes(path.read_bytes())
+    for part in message.walk():
+        if part.get_content_type() == "application/json":
+            data = part.get_payload(decode=True)
+            if isinstance(data, bytes):
+                ack = json.loads(data).get("ack") or {}
+                return str(ack.get("endpoint", "")), str(ack.get("token", ""))
+    return None
 
 
 def demo_password(name: str) -> str:

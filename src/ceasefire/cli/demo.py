@@ -11,10 +11,17 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from ceasefire.center.demo import Demo, Record, Step, demo_password, people_of_every_role
+from ceasefire.center.demo import (
+    Demo,
+    Lines,
+    Record,
+    Step,
+    demo_password,
+    people_of_every_role,
+)
 from ceasefire.cli.common import console, console_err
 from ceasefire.cli.simulate import PresetName
-from ceasefire.i18n import LANGUAGES, _, current_language
+from ceasefire.i18n import LANGUAGES, _, current_language, ngettext
 from ceasefire.labels import label
 from ceasefire.timeutil import shown
 
@@ -105,7 +112,16 @@ def _show(run: Demo) -> None:
     for step in run.workflow(incidents.ranked):
         console.print(_step(step, mission.config.timezone))
 
-    console.rule(_("6. The record neither side can rewrite"))
+    console.rule(_("6. Direct lines: the decision's notices, acknowledged or escalated"))
+    # imported here: only this step serves the center's API (for the acknowledgements)
+    from ceasefire.api.app import center_app
+    from ceasefire.inbox.server import ServedApp
+
+    with ServedApp(center_app(run.center), name="center API") as api:
+        lines = run.lines(api.url)
+    _show_lines(run, lines)
+
+    console.rule(_("7. The record neither side can rewrite"))
     record = run.record(incidents.found)
     _show_record(run, record)
 
@@ -159,6 +175,65 @@ def _step(step: Step, timezone: str) -> str:
         time=shown(d["time"], timezone),
         state=label("decision_state", d["state"]),
     )
+
+
+def _show_lines(run: Demo, lines: Lines) -> None:
+    timezone = run.mission.config.timezone
+    states = {
+        "delivered": _("delivered"),
+        "pending": _("not yet delivered"),
+        "dead": _("given up (a dead letter)"),
+    }
+    channels = {"http": _("signed webhook"), "email": _("e-mail")}
+    table = Table(show_lines=False)
+    for column in (
+        _("notice"),
+        _("to"),
+        _("language"),
+        _("line"),
+        _("delivery"),
+        _("acknowledged by"),
+    ):
+        table.add_column(column, overflow="fold")
+    for sent in lines.sent:
+        table.add_row(
+            sent.notice,
+            sent.recipient,
+            sent.lang,
+            channels.get(sent.channel, sent.channel),
+            states.get(sent.status, sent.status),
+            sent.acknowledged_by or (_("escalated to the heads") if sent.escalated else "-"),
+        )
+    console.print(table)
+    for party, folder in lines.inboxes.items():
+        received = [s for s in lines.sent if s.recipient == party and s.status == "delivered"]
+        console.print(
+            ngettext(
+                "  {party}'s inbox took {n} signed notice, in {lang}: {path}",
+                "  {party}'s inbox took {n} signed notices, in {lang}: {path}",
+                len(received),
+            ).format(
+                party=party,
+                n=len(received),
+                lang=", ".join(sorted({s.lang for s in received})) or "-",
+                path=folder,
+            )
+        )
+    console.print(
+        ngettext(
+            "  the peacekeepers' e-mail: {n} message through the local SMTP server, in {path}",
+            "  the peacekeepers' e-mail: {n} messages through the local SMTP server, in {path}",
+            len(lines.mail),
+        ).format(n=len(lines.mail), path=run.mail_dir)
+    )
+    escalated = sorted({s.recipient for s in lines.sent if s.escalated})
+    if escalated and lines.escalated_at is not None:
+        console.print(
+            _(
+                "  {parties} did not acknowledge in time: the escalation scheduler's pass at "
+                "{time} handed the notice to the heads of both contingents"
+            ).format(parties=", ".join(escalated), time=shown(lines.escalated_at, timezone))
+        )
 
 
 def _show_record(run: Demo, record: Record) -> None:
@@ -249,6 +324,12 @@ def _where_to_look(run: Demo, found: list[dict[str, object]], record: Record) ->
         )
     )
     console.print(_("  a place:         ceasefire where 39.76 46.75 --at 2021-02-01 --lang az"))
+    for party in run.mission.party_ids():
+        console.print(
+            _("  {party}'s inbox:      ceasefire inbox list --party {party} --dir {path}").format(
+                party=party, path=run.inbox_dir / party
+            )
+        )
 
     console.rule(_("The center's pages"))
     console.print(

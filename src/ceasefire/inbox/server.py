@@ -15,7 +15,7 @@ import html
 import socket
 import threading
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Self
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -128,33 +128,20 @@ def create_app(inbox: Inbox, lang: str, timezone: str) -> Starlette:
     )
 
 
-class InboxNode:
-    """An inbox served over HTTP from a thread of this process; a context manager. The socket
-    listens before the thread starts, so :attr:`url` (and :attr:`webhook_url`) answer at once.
-    """
+class ServedApp:
+    """An ASGI app served over HTTP from a thread of this process; a context manager. The
+    socket listens before the thread starts, so :attr:`url` answers at once (the demo serves
+    the center's API this way for the parties' acknowledgements)."""
 
-    def __init__(
-        self,
-        inbox: Inbox,
-        *,
-        lang: str,
-        timezone: str = "UTC",
-        host: str = "127.0.0.1",
-        port: int = 0,
-    ) -> None:
-        self.inbox = inbox
+    def __init__(self, app: Any, *, name: str, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app, self.name = app, name
         self.host, self.port = host, port
-        self.app = create_app(inbox, lang, timezone)
         self.url = ""
         self._socket: socket.socket | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
-    @property
-    def webhook_url(self) -> str:
-        return f"{self.url}/webhook"
-
-    def start(self) -> InboxNode:
+    def start(self) -> Self:
         import uvicorn
 
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -172,10 +159,7 @@ class InboxNode:
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
-            target=self._server.run,
-            kwargs={"sockets": [sock]},
-            name=f"inbox {self.inbox.party}",
-            daemon=True,
+            target=self._server.run, kwargs={"sockets": [sock]}, name=self.name, daemon=True
         )
         self._thread.start()
         return self
@@ -185,7 +169,7 @@ class InboxNode:
             self._server.should_exit = True
 
     def stop(self) -> None:
-        """Stop serving (requests in progress are answered first); the inbox stays open."""
+        """Stop serving (requests in progress are answered first)."""
         self.signal_stop()
         if self._thread is not None:
             self._thread.join()
@@ -193,7 +177,7 @@ class InboxNode:
             self._socket.close()
         self._server = self._thread = self._socket = None
 
-    def __enter__(self) -> InboxNode:
+    def __enter__(self) -> Self:
         try:
             return self.start()
         except BaseException:
@@ -209,4 +193,27 @@ class InboxNode:
         self.stop()
 
 
-__all__ = ["InboxNode", "create_app", "page"]
+class InboxNode(ServedApp):
+    """An inbox served from a thread of this process (:class:`ServedApp`); the inbox stays
+    open when it stops. :attr:`webhook_url` is the address the center's mission names."""
+
+    def __init__(
+        self,
+        inbox: Inbox,
+        *,
+        lang: str,
+        timezone: str = "UTC",
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        super().__init__(
+            create_app(inbox, lang, timezone), name=f"inbox {inbox.party}", host=host, port=port
+        )
+        self.inbox = inbox
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.url}/webhook"
+
+
+__all__ = ["InboxNode", "ServedApp", "create_app", "page"]
