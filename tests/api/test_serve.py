@@ -66,6 +66,11 @@ def test_serve_runs_the_api_and_the_listeners_and_stops_on_sigint(tmp_path: Path
         str(tcp),
         "--cot-udp-port",
         str(udp),
+        # RU's station sends over TCP, TR's over UDP (an unbound listener takes no claim)
+        "--cot-tcp-contingent",
+        "RU",
+        "--cot-udp-contingent",
+        "TR",
     ]
     env = {**os.environ, "CEASEFIRE_LANG": "en"}
     process = subprocess.Popen(

@@ -180,7 +180,9 @@ def test_one_udp_datagram_cannot_poison_the_center(
     good = cot.observation_to_cot(observation(id="RU-B00002"))
 
     async def scenario() -> None:
-        listeners = await serve_cot(lambda: _intake(engine, demo_mission), "127.0.0.1", None, 0)
+        listeners = await serve_cot(
+            lambda: _intake(engine, demo_mission), "127.0.0.1", None, 0, udp_contingent="RU"
+        )
         try:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
                 for datagram in (poison, good):

@@ -142,3 +142,35 @@ def test_plain_listeners_bound_to_a_contingent_refuse_the_other(
         rows = db.execute(select(observations.c.source_id)).scalars().all()
         assert sorted(rows) == ["RU-L00001", "TR-L00004"]
         assert db.execute(select(track_points.c.contingent)).scalars().all() == ["RU"]
+
+
+def test_unbound_listeners_let_no_sender_claim_a_contingent(
+    engine: Engine, make_intake: Callable[[], Intake]
+) -> None:
+    """Nothing proves who sends to a plain listener bound to no contingent: an event in RU's
+    name is refused as one in TR's is (over TCP and UDP alike); a drone position in nobody's
+    name is stored as nobody's."""
+
+    async def scenario() -> None:
+        listeners = await serve_cot(make_intake, HOST, 0, 0)
+        try:
+            tcp = f"tcp://{HOST}:{listeners.tcp_port}"
+            claims = [cot.observation_to_cot(observation(i, c)) for i, c in ((1, "RU"), (2, "TR"))]
+            claims.append(cot.track_to_cot(track(1)))  # a drone position in RU's name
+            await send_with_pytak(
+                tcp, [*claims, cot.track_to_cot(replace(track(2), contingent=None))], 0
+            )
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+                for i, contingent in ((3, "RU"), (4, "TR")):
+                    event = cot.observation_to_cot(observation(i, contingent))
+                    sender.sendto(event, (HOST, listeners.udp_port))
+            await until(lambda: listeners.stats.refused == 5)
+            await until(lambda: count(engine, track_points) == 1)
+            await listeners.drain()
+        finally:
+            await listeners.close()
+
+    run(scenario())
+    with engine.connect() as db:
+        assert db.execute(select(observations.c.source_id)).scalars().all() == []
+        assert db.execute(select(track_points.c.contingent)).scalars().all() == [None]

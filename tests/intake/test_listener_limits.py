@@ -80,7 +80,13 @@ def test_a_flood_from_one_station_does_not_shut_out_the_other(
 
     async def scenario() -> None:
         listeners = await serve_cot(
-            make_intake, "127.0.0.1", 0, None, max_clients=40, max_per_address=8
+            make_intake,
+            "127.0.0.1",
+            0,
+            None,
+            max_clients=40,
+            max_per_address=8,
+            tcp_contingent="RU",
         )
         port = listeners.tcp_port
         assert port is not None
@@ -118,7 +124,13 @@ def test_idle_and_trickling_clients_are_disconnected(
 
     async def scenario() -> None:
         listeners = await serve_cot(
-            make_intake, "127.0.0.1", 0, None, idle_timeout=1.0, event_timeout=2.0
+            make_intake,
+            "127.0.0.1",
+            0,
+            None,
+            idle_timeout=1.0,
+            event_timeout=2.0,
+            tcp_contingent="RU",
         )
         port = listeners.tcp_port
         assert port is not None

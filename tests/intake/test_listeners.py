@@ -123,30 +123,29 @@ def test_pytak_over_tcp_xml_and_tak_protocol(
     caplog.set_level(logging.INFO, logger="ceasefire.ingest.listeners")
 
     async def scenario() -> None:
-        listeners = await serve_cot(make_intake, HOST, 0, None)
+        listeners = await serve_cot(make_intake, HOST, 0, None, tcp_contingent="RU")
         try:
             url = f"tcp://{HOST}:{listeners.tcp_port}"
             xml = [cot.observation_to_cot(observation(i)) for i in range(3)]
-            xml.append(cot.observation_to_cot(observation(9, "XX")))  # refused by the intake
+            # in another contingent's name: refused, this listener is RU's
+            xml.append(cot.observation_to_cot(observation(9, "XX")))
             xml += [cot.track_to_cot(track(i)) for i in range(2)]
             await send_with_pytak(url, xml, tak_proto=0)
             # TAK_PROTO=1: pytak converts each event to protobuf in TAK stream framing
-            proto = [cot.observation_to_cot(observation(i, "TR")) for i in range(3)]
+            proto = [cot.observation_to_cot(observation(i)) for i in range(3, 6)]
             proto += [cot.track_to_cot(track(i)) for i in range(10, 12)]
             await send_with_pytak(url, proto, tak_proto=1)
             await until(lambda: count(engine, observations) == 6)
             await until(lambda: count(engine, track_points) == 4)
-            assert listeners.stats.refused == 0 and listeners.stats.disconnected == 0
+            assert listeners.stats.refused == 1 and listeners.stats.disconnected == 0
         finally:
             await listeners.close()
 
     run(scenario())
-    assert any(
-        "XX-L00009" in r.getMessage() and "contingent" in r.getMessage() for r in caplog.records
-    )
+    assert any("claims XX" in r.getMessage() for r in caplog.records)
     with engine.connect() as db:
         rows = db.execute(select(observations.c.source_id, observations.c.source)).all()
-    assert {r.source_id for r in rows} == {f"{c}-L{i:05d}" for c in ("RU", "TR") for i in range(3)}
+    assert {r.source_id for r in rows} == {f"RU-L{i:05d}" for i in range(6)}
     assert all(r.source.startswith("cot-tcp 127.0.0.1:") for r in rows)
 
 
@@ -154,7 +153,7 @@ def test_pytak_over_udp_xml_stream_and_mesh(
     engine: Engine, make_intake: Callable[[], Intake]
 ) -> None:
     async def scenario() -> None:
-        listeners = await serve_cot(make_intake, HOST, None, 0)
+        listeners = await serve_cot(make_intake, HOST, None, 0, udp_contingent="RU")
         try:
             url = f"udp+wo://{HOST}:{listeners.udp_port}"
             await send_with_pytak(url, [cot.observation_to_cot(observation(1))], tak_proto=0)
@@ -200,7 +199,7 @@ def test_hostile_tcp_clients_are_refused_and_the_listener_goes_on(
     caplog.set_level(logging.INFO, logger="ceasefire.ingest.listeners")
 
     async def scenario() -> None:
-        listeners = await serve_cot(make_intake, HOST, 0, None)
+        listeners = await serve_cot(make_intake, HOST, 0, None, tcp_contingent="RU")
         port = listeners.tcp_port
         assert port is not None
         try:
@@ -265,7 +264,7 @@ def test_tak_protocol_negotiation_then_protobuf(
     )
 
     async def scenario() -> None:
-        listeners = await serve_cot(make_intake, HOST, 0, None)
+        listeners = await serve_cot(make_intake, HOST, 0, None, tcp_contingent="RU")
         assert listeners.tcp_port is not None
         try:
             reader, writer = await _connect(listeners.tcp_port)
@@ -289,7 +288,9 @@ def test_a_full_queue_holds_tcp_senders_back_and_loses_nothing(
     lock = threading.Lock()
 
     async def scenario() -> None:
-        listeners = await serve_cot(make_intake, HOST, 0, None, queue_size=4, lock=lock)
+        listeners = await serve_cot(
+            make_intake, HOST, 0, None, queue_size=4, lock=lock, tcp_contingent="RU"
+        )
         assert listeners.tcp_port is not None
         try:
             lock.acquire()  # the store is busy (another writer): the queue fills up
@@ -348,7 +349,9 @@ def test_control_events_are_not_stored_or_refused() -> None:
 
 def test_listeners_close_cleanly_and_report_ports(make_intake: Callable[[], Intake]) -> None:
     async def scenario() -> CotListeners:
-        listeners = await serve_cot(make_intake(), HOST, 0, 0, max_clients=1)
+        listeners = await serve_cot(
+            make_intake(), HOST, 0, 0, max_clients=1, tcp_contingent="RU", udp_contingent="RU"
+        )
         assert listeners.tcp_port and listeners.udp_port
         async with listeners:
             _reader, writer = await _connect(listeners.tcp_port)  # an idle client
@@ -379,7 +382,7 @@ def test_the_writer_retries_while_the_database_is_away(
     intake.flush = flaky_flush  # type: ignore[method-assign]
 
     async def scenario() -> None:
-        async with await serve_cot(intake, HOST, 0, None) as listeners:
+        async with await serve_cot(intake, HOST, 0, None, tcp_contingent="RU") as listeners:
             assert listeners.tcp_port is not None
             _reader, writer = await _connect(listeners.tcp_port)
             writer.write(cot.observation_to_cot(observation(1)))

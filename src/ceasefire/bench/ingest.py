@@ -89,13 +89,20 @@ def records(n: int, seed: int, prefix: str = "B") -> list[dict[str, Any]]:
     return out
 
 
+COT_CONTINGENT = "RU"
+"""The contingent whose ground station sends the CoT part of the bench."""
+
+
 def cot_events(n: int, seed: int) -> bytes:
     """``n`` observations as CoT events, stale a day from now: the center reads the stale
     time for display only, and a TAK server keeps an event only until it is stale."""
     stale = datetime.now(UTC) + timedelta(days=1)
+    # One contingent's: the center's plain listener is bound to it (an unbound one refuses
+    # every event in a contingent's name), as a contingent's ground station would send.
+    ours = [r for r in records(2 * n, seed, "C") if r["contingent"] == COT_CONTINGENT][:n]
     return b"".join(
         event_to_xml(replace(observation_to_event(Observation.model_validate(r)), stale=stale))
-        for r in records(n, seed, "C")
+        for r in ours
     )
 
 
@@ -235,6 +242,7 @@ def _serve(db: str, port: int, cot_port: int, log: Path) -> subprocess.Popen[byt
     """`ceasefire serve` on ``db`` in its own process."""
     command = [sys.executable, "-m", "ceasefire.cli", "serve", "--db", db]
     command += ["--port", str(port), "--cot-tcp-port", str(cot_port), "--cot-udp-port", "0"]
+    command += ["--cot-tcp-contingent", COT_CONTINGENT]
     return _start(command, log)
 
 

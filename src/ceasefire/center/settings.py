@@ -63,10 +63,14 @@ class Settings(BaseModel):
     )
     cot_tls_port: int = Field(TLS_PORT, description="CoT / TAK port over TLS, with cot_certs.")
     cot_tcp_contingent: str | None = Field(
-        None, description="The contingent the plain TCP listener sends for (none: unproven)."
+        None,
+        description="The contingent the plain TCP listener sends for (none: it refuses every "
+        "event in a contingent's name).",
     )
     cot_udp_contingent: str | None = Field(
-        None, description="The contingent the UDP listener sends for (none: unproven)."
+        None,
+        description="The contingent the UDP listener sends for (none: it refuses every event "
+        "in a contingent's name).",
     )
     escalate_every: float = Field(
         DEFAULT_INTERVAL,

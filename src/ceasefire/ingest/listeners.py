@@ -17,8 +17,10 @@ TLS       8089     as over TCP, from clients with a certificate of the mission's
 Who sends is proven as over HTTP: a TLS connection is its certificate's contingent's, and a
 plain TCP or UDP listener may be bound to one contingent by configuration. On a bound
 connection an event claiming another contingent is refused (field ``contingent``) and a drone
-position without one is attributed to the connection's. An unbound plain listener trusts what
-events claim; it says so in the log when it starts.
+position without one is attributed to the connection's. An unbound plain listener proves
+nobody: it refuses every event in a contingent's name (field ``contingent``) and stores only
+drone positions in nobody's name (which count for nobody's coverage); it says so in the log
+when it starts.
 
 The events map to observations and drone track points as :mod:`ceasefire.intake.cot` describes.
 Control traffic (``t-x-...``: pings, protocol negotiation) is answered or ignored, never stored.
@@ -111,9 +113,22 @@ Entry: TypeAlias = tuple[Stored, str, int]
 
 def bind(item: Stored, contingent: str | None, source: str, number: int) -> Stored | Rejection:
     """The item as the connection's contingent sends it: a drone position without one is
-    that contingent's; anything claiming another is refused. ``contingent`` None: unbound."""
+    that contingent's; anything claiming another is refused. ``contingent`` None: unbound, so
+    nothing proves who sends: an event in any contingent's name is refused (a drone position
+    in nobody's name is stored as nobody's)."""
     if contingent is None:
-        return item
+        if item.contingent is None:
+            return item
+        return Rejection(
+            source,
+            number,
+            "contingent",
+            _(
+                "this listener is bound to no contingent, so nothing proves that {claimed} "
+                "sends this event: bind the listener to {claimed} or send over TLS"
+            ).format(claimed=item.contingent),
+            unit="event",
+        )
     if isinstance(item, TrackPoint) and item.contingent is None:
         return replace(item, contingent=contingent)
     if item.contingent != contingent:
@@ -474,8 +489,9 @@ def _log_binding(kind: str, contingent: str | None) -> None:
     if contingent is None:
         log.warning(
             _(
-                "CoT over {kind} is bound to no contingent: events claim theirs unproven "
-                "(bind it, or use TLS with client certificates)"
+                "CoT over {kind} is bound to no contingent: events in a contingent's name are "
+                "refused, drone positions in nobody's are stored as nobody's (bind it, or use "
+                "TLS with client certificates)"
             ).format(kind=kind)
         )
     else:

@@ -174,6 +174,9 @@ async def run(
                 tcp_port=config.cot_tcp_port if config.cot_tcp_port >= 0 else None,
                 udp_port=config.cot_udp_port if config.cot_udp_port >= 0 else None,
                 lock=node.lock,
+                # a node's listeners are its contingent's network: what they hear is its own
+                tcp_contingent=config.contingent,
+                udp_contingent=config.contingent,
             )
             ports["cot_tcp"], ports["cot_udp"] = listeners.tcp_port, listeners.udp_port
         if config.http_port >= 0:
