@@ -7,11 +7,12 @@ users, tokens, shifts, releases), and anyone with write access could edit them. 
 checked one of two ways:
 
 - rows that point at their entry (``ledger_index``): assessments, findings, decision steps,
-  releases, notices. The row must rebuild the entry's record exactly, rows must be in the
+  releases, notices, the notices' acknowledgements, the parties' answers and complaints. The
+  row must rebuild the entry's record exactly, rows must be in the
   log's order, and every entry of that kind must have its row;
 - rows whose state is the latest entry of their ref: decisions (ref the id), users (the name),
-  API tokens (the id), shifts (the id). Each must equal what its latest entry says, and every
-  ref in the log must have its row.
+  API tokens (the id), shifts (the id), notices' escalations (the notice id). Each must equal
+  what its latest entry says, and every ref in the log must have its row.
 
 Every finding names the table, the row and what differs. What is not logged (password hashes,
 drone track points) is said in the report's notes. :data:`CHECKS` is the list the command runs:
@@ -358,6 +359,38 @@ def _notices(db: Connection, report: AuditReport, log: Log) -> None:
     check_indexed(report, log, "notices", "notice", rows)
 
 
+def _acknowledgements(db: Connection, report: AuditReport, log: Log) -> None:
+    """A notice's acknowledgement and escalation (its row's ``acked_*`` and ``escalated_at``)
+    and the parties' answers and complaints (``party_messages``) against their entries."""
+    from ceasefire.dissemination.tables import notices, party_messages
+
+    acked, escalated = [], []
+    for r in db.execute(
+        select(notices).where(notices.c.acked_at.is_not(None)).order_by(notices.c.ack_index)
+    ):
+        record = {"notice": r.id, "recipient": r.recipient, "by": r.acked_by, "at": iso(r.acked_at)}
+        acked.append(Row(r.id, r.id, record, r.ack_index))
+    check_indexed(report, log, "notices", "acknowledgement", acked)
+    for r in db.execute(select(notices).where(notices.c.escalated_at.is_not(None))):
+        record = {"notice": r.id, "recipient": r.recipient, "at": iso(r.escalated_at)}
+        escalated.append(Row(r.id, r.id, record))
+    check_latest(report, log, "notices", "escalation", escalated)
+    for kind, said in (("answer", "text"), ("complaint", "description")):
+        rows = []
+        for r in db.execute(
+            select(party_messages)
+            .where(party_messages.c.kind == kind)
+            .order_by(party_messages.c.ledger_index)
+        ):
+            record = {"id": r.id, "party": r.party, "by": r.by, said: r.text, "at": iso(r.at)}
+            if kind == "answer":
+                record["notice"] = r.notice_id
+            else:
+                record["observation"] = r.observation
+            rows.append(Row(r.id, r.id, record, r.ledger_index))
+        check_indexed(report, log, "party_messages", kind, rows)
+
+
 def _not_logged(db: Connection, report: AuditReport, log: Log) -> None:
     points = db.execute(select(func.count()).select_from(track_points)).scalar_one()
     report.notes.append(
@@ -378,6 +411,7 @@ CHECKS: list[Check] = [
     _shifts,
     _releases,
     _notices,
+    _acknowledgements,
     _not_logged,
 ]
 """Each table's check, in this order: a new kind of logged row adds its check here."""
