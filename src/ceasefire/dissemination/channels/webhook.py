@@ -9,6 +9,7 @@ a failure the dispatcher retries. An address that is no http(s) URL is refused f
 
 from __future__ import annotations
 
+import ssl
 from urllib.parse import urlsplit
 
 import httpx
@@ -25,9 +26,12 @@ MAX_CONNECTIONS = 256
 class Webhook:
     name = "http"
 
-    def __init__(self, signer: Signer, timeout: float = 10.0) -> None:
+    def __init__(
+        self, signer: Signer, timeout: float = 10.0, verify: ssl.SSLContext | str | bool = True
+    ) -> None:
         self.signer = signer
         self.client = httpx.AsyncClient(
+            verify=verify,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             follow_redirects=False,
             limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=64),
@@ -74,4 +78,6 @@ class Webhook:
 
 
 def make(context: Context) -> Webhook:
-    return Webhook(context.signer, context.timeout)
+    """``options["verify"]``: how https receivers are checked, as httpx takes it (an
+    ``ssl.SSLContext``, a CA bundle's path; default the system's CAs)."""
+    return Webhook(context.signer, context.timeout, context.options.get("verify", True))
