@@ -8,70 +8,28 @@ With CI=true a missing server fails the run instead of skipping.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import shutil
 import socket
 import subprocess
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import nats
-import pytest
 from node_support import make_node, record, register
 from sqlalchemy import Engine, select
 
 from ceasefire.geo.engine import Enricher
 from ceasefire.ledger.tables import ledger
 from ceasefire.mission import Mission
-from ceasefire.node.jetstream import Consumer, stream_name
+from ceasefire.node.jetstream import Consumer
 from ceasefire.node.receive import Receiver
 from ceasefire.node.run import Node
 from ceasefire.store.missions import mission_row, save_mission
 from ceasefire.store.schema import observations
+from conftest import reachable
 
-NATS_URL = os.environ.get("CEASEFIRE_TEST_NATS", "nats://127.0.0.1:4222")
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
-
-
-def _reachable(url: str) -> bool:
-    host, port = url.rsplit("//", 1)[-1].rsplit(":", 1)
-    try:
-        with socket.create_connection((host, int(port)), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.fixture
-def nats_url() -> str:
-    if not _reachable(NATS_URL):
-        message = f"NATS is not reachable at {NATS_URL} (scripts/services.sh starts it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return NATS_URL
-
-
-@pytest.fixture
-def namespace(nats_url: str, demo_mission: Mission) -> Iterator[str]:
-    """Streams of this test's own, deleted afterwards."""
-    name = f"t{uuid.uuid4().hex[:10]}"
-    yield name
-
-    async def clean() -> None:
-        client = await nats.connect(nats_url)
-        js = client.jetstream()
-        for c in demo_mission.contingent_ids():
-            with contextlib.suppress(nats.js.errors.NotFoundError):
-                await js.delete_stream(stream_name(name, demo_mission.id, c))
-        await client.close()
-
-    asyncio.run(clean())
 
 
 def nats_node(directory: Path, mission: Mission, url: str, namespace: str, batch: int) -> Node:
@@ -111,7 +69,7 @@ class NakOnce(Consumer):
 
     seen: set[bytes]
 
-    async def _take(self, js: Any, contingent: str, message: Any) -> None:
+    async def _take(self, js: Any, contingent: str, message: Any, waiting: Any = ()) -> None:
         if not hasattr(self, "seen"):
             self.seen = set()
         if message.data not in self.seen:
@@ -124,7 +82,7 @@ class NakOnce(Consumer):
             )
             await message.nak()
             return
-        await super()._take(js, contingent, message)
+        await super()._take(js, contingent, message, waiting)
 
 
 def test_batches_over_jetstream_reach_the_center_once_in_order(
@@ -219,7 +177,7 @@ class PrivateNats:
             stderr=subprocess.DEVNULL,
         )
         end = time.monotonic() + 90
-        while not _reachable(self.url):
+        while not reachable(self.url):
             assert time.monotonic() < end, "the private NATS server did not start"
             time.sleep(0.05)
 

@@ -14,77 +14,88 @@ A success clears its address's count for that name. Each attempt costs an argon2
 (about 0.1 s of a core): :data:`CONCURRENT` at a time, so that log-ins cannot take every
 worker thread from the rest of the API.
 
-The counts live in this process's memory (a restart forgets them; several API processes
-each count their own), which bounds a guesser by the same factor.
+The failures are rows of the store (``login_failures``), so every API process of a center
+(``ceasefire serve --workers N``, or centers on several hosts) counts the same ones; a restart
+forgets nothing. Rows older than the window are deleted as new failures come.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-import time
-from collections import deque
-from typing import Any
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import ColumnElement, Connection, Engine, delete, insert, select
+
+from ceasefire.workflow.tables import login_failures as failures
 
 WINDOW_S = 600.0
 PER_ADDRESS = 20
 PER_USER = 5
 CONCURRENT = 2
+FIELD_CHARS = 64
+"""The first characters of an address and of a name that are kept (longer ones are cut)."""
 
 
 class LoginLimiter:
     def __init__(
-        self, window_s: float = WINDOW_S, per_address: int = PER_ADDRESS, per_user: int = PER_USER
+        self,
+        engine: Engine,
+        window_s: float = WINDOW_S,
+        per_address: int = PER_ADDRESS,
+        per_user: int = PER_USER,
     ) -> None:
-        self.window_s = window_s
+        self.engine = engine
+        self.window = timedelta(seconds=window_s)
         self.per_address = per_address
         self.per_user = per_user
-        self._by_address: dict[str, deque[float]] = {}
-        self._by_pair: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
         self.checks = threading.BoundedSemaphore(CONCURRENT)
-        """Held while a password is checked."""
+        """Held while a password is checked (a bound on this process's cores, not a count)."""
 
     def wait_s(self, address: str, name: str) -> float:
         """0 if this address may try this name now, else the seconds until it may."""
-        now = time.monotonic()
-        with self._lock:
+        now = datetime.now(UTC)
+        address, name = address[:FIELD_CHARS], name[:FIELD_CHARS]
+        by_address = failures.c.address == address
+        with self.engine.connect() as db:
             waits = [
-                self._wait(self._by_address, address, self.per_address, now),
-                self._wait(self._by_pair, (name, address), self.per_user, now),
+                self._wait(db, by_address, self.per_address, now),
+                self._wait(db, by_address & (failures.c.user_name == name), self.per_user, now),
             ]
         return max(waits)
 
     def failed(self, address: str, name: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            self._by_address.setdefault(address, deque()).append(now)
-            self._by_pair.setdefault((name, address), deque()).append(now)
-            if len(self._by_address) > 100_000:  # a flood of addresses: forget the idle ones
-                self._forget(now)
+        now = datetime.now(UTC)
+        with self.engine.begin() as db:
+            db.execute(
+                insert(failures).values(
+                    address=address[:FIELD_CHARS], user_name=name[:FIELD_CHARS], failed_at=now
+                )
+            )
+            db.execute(delete(failures).where(failures.c.failed_at <= now - self.window))
 
     def succeeded(self, address: str, name: str) -> None:
-        with self._lock:
-            self._by_pair.pop((name, address), None)
+        with self.engine.begin() as db:
+            db.execute(
+                delete(failures).where(
+                    failures.c.address == address[:FIELD_CHARS],
+                    failures.c.user_name == name[:FIELD_CHARS],
+                )
+            )
 
-    def _wait(self, table: dict[Any, deque[float]], key: Any, limit: int, now: float) -> float:
-        times = table.get(key)
-        if times is None:
+    def _wait(self, db: Connection, which: ColumnElement[bool], limit: int, now: datetime) -> float:
+        """The seconds until the ``limit``-th latest failure of ``which`` leaves the window."""
+        latest: list[datetime] = list(
+            db.execute(
+                select(failures.c.failed_at)
+                .where(which, failures.c.failed_at > now - self.window)
+                .order_by(failures.c.failed_at.desc())
+                .limit(limit)
+            ).scalars()
+        )
+        if len(latest) < limit:
             return 0.0
-        while times and times[0] <= now - self.window_s:
-            times.popleft()
-        if not times:
-            del table[key]
-            return 0.0
-        if len(times) < limit:
-            return 0.0
-        return max(0.0, times[-limit] + self.window_s - now)
-
-    def _forget(self, now: float) -> None:
-        tables: tuple[dict[Any, deque[float]], ...] = (self._by_address, self._by_pair)
-        for table in tables:
-            for key in [k for k, times in table.items() if times[-1] <= now - self.window_s]:
-                del table[key]
+        return max(0.0, float((latest[-1] + self.window - now).total_seconds()))
 
 
 def retry_after(seconds: float) -> str:

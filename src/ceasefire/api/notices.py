@@ -23,8 +23,9 @@ NOTICE_ID = Path(max_length=80, description="the notice's id, e.g. NTC-1a2b3c4d5
 
 
 def plug(center: Center) -> None:
-    """The dispatcher beside the API, and the notices' routes."""
-    center.add_job(dispatch_.dispatch_job)
+    """The dispatcher beside the API (one at a time across every center on the store: it
+    runs where the lease ``dispatcher`` is held), and the notices' routes."""
+    center.add_job(dispatch_.dispatch_job, lease="dispatcher")
     center.add_router(router)
 
 

@@ -96,7 +96,7 @@ def router(prefix: str, center: Center) -> APIRouter:
     engine, mission = center.engine, center.mission
 
     write = writer(engine, center.lock)
-    limiter = LoginLimiter()
+    limiter = LoginLimiter(engine)
 
     def read(step: Callable[[Connection], T]) -> T:
         with engine.connect() as db:

@@ -11,9 +11,7 @@ entry point group, for a package a mission ships) that calls :meth:`Center.add_j
 
 from __future__ import annotations
 
-import asyncio
 import importlib
-import inspect
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -28,6 +26,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 from sqlalchemy import Connection, Engine
 
 from ceasefire import __version__
+from ceasefire.center.leased import call as _call
+from ceasefire.center.leased import leased
 from ceasefire.center.settings import Settings
 from ceasefire.dissemination import messages
 from ceasefire.dissemination.acks import escalate_unacknowledged
@@ -76,6 +76,7 @@ CAPABILITIES: tuple[str, ...] = (
     "ceasefire.api.reports:plug",
     "ceasefire.web:plug",
     "ceasefire.api.notices:plug",
+    "ceasefire.center.checkpointer:plug",
 )
 """``module:function`` of each capability built into the center; each function takes the
 Center and registers its background jobs and API routers. Add one line here to plug one in."""
@@ -187,10 +188,12 @@ class Center:
         self.close()
 
     # -- plugging in ------------------------------------------------------------------------
-    def add_job(self, factory: JobFactory) -> None:
+    def add_job(self, factory: JobFactory, lease: str | None = None) -> None:
         """A background job of the running center, made when it starts serving (``None``: the
-        capability has nothing to run with these settings)."""
-        self._jobs.append(factory)
+        capability has nothing to run with these settings). With ``lease``, a single writer:
+        it runs in one center process at a time, the others standing by
+        (:mod:`ceasefire.center.leased`)."""
+        self._jobs.append(factory if lease is None else leased(lease, factory))
 
     def add_router(self, factory: RouterFactory) -> None:
         """API routes of a capability, included under the center's app; ``factory`` gets the
@@ -685,15 +688,6 @@ def _load(name: str) -> Callable[[Center], None]:
     module, _sep, function = name.partition(":")
     plug: Callable[[Center], None] = getattr(importlib.import_module(module), function)
     return plug
-
-
-async def _call(method: Callable[[], Any]) -> None:
-    if inspect.iscoroutinefunction(method):
-        await method()
-        return
-    result = await asyncio.to_thread(method)
-    if inspect.isawaitable(result):
-        await result
 
 
 __all__ = [

@@ -95,6 +95,14 @@ class Settings(BaseModel):
         "TAK server's authority (ca.pem) and the certificate it issued to the center "
         "(client.pem, client.key).",
     )
+    workers: int = Field(
+        1, ge=1, le=64, description="API processes sharing the HTTP port (`serve --workers`)."
+    )
+    checkpoint_every: float = Field(
+        0.0,
+        description="Seconds between checkpoints cosigned by every contingent's witness, made "
+        "by whichever center holds the checkpointer's lease (0: only `ceasefire checkpoint`).",
+    )
 
     @field_validator("port", "cot_tcp_port", "cot_udp_port", "cot_tls_port")
     @classmethod
@@ -103,7 +111,7 @@ class Settings(BaseModel):
             raise ValueError(_("a port is a number from 0 to 65535"))
         return value
 
-    @field_validator("escalate_every")
+    @field_validator("escalate_every", "checkpoint_every")
     @classmethod
     def _seconds(cls, value: float) -> float:
         if not (math.isfinite(value) and value >= 0):

@@ -53,6 +53,16 @@ def serve(
     nats: str = typer.Option(
         None, "--nats", help="NATS server URL: also take the nodes' batches from JetStream."
     ),
+    workers: int = typer.Option(
+        None, "--workers", help="API processes sharing the HTTP port (default 1)."
+    ),
+    checkpoint_every: float = typer.Option(
+        None,
+        "--checkpoint-every",
+        metavar="SECONDS",
+        help="Make a checkpoint cosigned by every witness every SECONDS (default 0: never); "
+        "one center of those on a store does, under a lease.",
+    ),
 ) -> None:
     """Run the center: the HTTP API under /api/v1 and the CoT listeners, until interrupted."""
     found = settings(
@@ -68,6 +78,8 @@ def serve(
         cot_udp_contingent=cot_udp_contingent,
         escalate_every=escalate_every,
         nats=nats,
+        workers=workers,
+        checkpoint_every=checkpoint_every,
     )
     if not (found.port or found.cot_tcp_port or found.cot_udp_port or found.cot_certs):
         raise InputError(

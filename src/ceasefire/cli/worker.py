@@ -17,7 +17,6 @@ import typer
 from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, console_err
 from ceasefire.geo.engine import Enricher
 from ceasefire.i18n import _
-from ceasefire.incidents import follow
 from ceasefire.mission import load_mission
 from ceasefire.store import open_database
 from ceasefire.store.missions import mission_row, save_mission
@@ -40,15 +39,9 @@ def worker(
     m = load_mission(mission)
     engine = open_database(db)
     stored, _new = save_mission(engine, m)
-    with engine.connect() as connection:
-        followed = follow.alive(connection)
+    # incidents: the follower's while one runs on this store, else made with each batch
     receiver = Receiver(
-        engine,
-        m,
-        mission_row(engine, stored),
-        Enricher(m),
-        threading.Lock(),
-        correlate="off" if followed else "streaming",
+        engine, m, mission_row(engine, stored), Enricher(m), threading.Lock(), correlate="auto"
     )
     consumer = Consumer(receiver, nats, m.contingent_ids(), namespace)
 

@@ -7,7 +7,8 @@ changes nothing). Keys grow in commit order because observations are inserted un
 ledger's writer lock, so nothing can appear behind the cursor.
 
 `ceasefire serve` runs it in a process of its own, so that on a machine with two cores the
-intake and the correlation each have one.
+intake and the correlation each have one. Several centers on one store each start one: the
+lease :data:`LEASE` lets one work while the others wait as standbys.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ NICENESS = 10
 """How much lower the follower process's priority is than the intake's."""
 
 CURSOR_ID = 1
+LEASE = "correlation"
+"""The name of the follower's single-writer lease (:class:`ceasefire.lease.Lease`)."""
 log = logging.getLogger(__name__)
 
 
@@ -194,18 +197,23 @@ class Follower:
             done += n
         return done
 
-    def run(self, stop: Stop, idle: float = 0.2) -> None:
+    def run(self, stop: Stop, idle: float = 0.2, held: lease.Lease | None = None) -> None:
         """Follow until ``stop`` is set, resting ``idle`` seconds whenever nothing is new.
 
         A failing step is logged and tried again after a rest: the intake goes on regardless
         and nothing is lost, since the cursor moves only with a committed chunk. While it runs
         it gives a sign of life every few seconds (:func:`alive`), and clears it when it stops.
+        With ``held``, the single-writer lease it runs under, it stops as soon as the lease is
+        found lost (its database session broke: a standby may have it now).
         """
         last_beat = -HEARTBEAT
         try:
             while not stop.is_set():
                 try:
                     if time.monotonic() - last_beat >= HEARTBEAT:
+                        if held is not None and not held.held():
+                            log.error(_("The correlation lease was lost; stopping."))
+                            return
                         _set_alive(self.engine, datetime.now(UTC), self.holder)
                         last_beat = time.monotonic()
                     if self.step():
@@ -243,9 +251,15 @@ def follow_database(
     os.nice(NICENESS)
     mission = load_mission(mission_source)
     engine = open_database(url, migrate=False)
+    watch = _WhileParentLives(stop, parent)
     try:
         follower = Follower(engine, mission, mission_row, holder=lease.holder(parent))
-        follower.run(_WhileParentLives(stop, parent))
+        # One follower per store: the others (other centers' on the same PostgreSQL) wait as
+        # standbys and the first to take the lease goes on when the holder dies.
+        with lease.Lease(engine, LEASE) as held:
+            if held.wait(watch):
+                log.info(_("Correlation follower {pid} holds the lease").format(pid=os.getpid()))
+                follower.run(watch, held=held)
     finally:
         engine.dispose()
 
@@ -276,7 +290,8 @@ class FollowerProcess:
     def __init__(self, url: str | None, mission_source: str | None, mission_row: int) -> None:
         self._context = multiprocessing.get_context("spawn")
         self._stop = self._context.Event()
-        self._args = (url, mission_source, mission_row, self._stop, os.getpid())
+        self._stopping = False
+        self._args = (url, mission_source, mission_row, os.getpid())
         self._process: multiprocessing.process.BaseProcess | None = None
         self.restarts = 0
 
@@ -285,15 +300,22 @@ class FollowerProcess:
         return self._process.pid if self._process is not None else None
 
     def start(self) -> None:
+        # A new event for each process: one killed (SIGKILL, the OOM killer) while it waited
+        # on the event leaves the event's lock held, and setting it would then hang for ever.
+        self._stop = self._context.Event()
+        url, mission_source, mission_row, parent = self._args
         self._process = self._context.Process(
-            target=follow_database, args=self._args, name="correlation", daemon=True
+            target=follow_database,
+            args=(url, mission_source, mission_row, self._stop, parent),
+            name="correlation",
+            daemon=True,
         )
         self._process.start()
 
     def keep_alive(self) -> bool:
         """Start the follower again if it has died; whether it had to."""
         process = self._process
-        if process is None or process.is_alive() or self._stop.is_set():
+        if process is None or process.is_alive() or self._stopping:
             return False
         log.error(
             _("The correlation follower stopped (exit code {code}); starting it again.").format(
@@ -306,6 +328,8 @@ class FollowerProcess:
 
     def stop(self, timeout: float = 60.0) -> None:
         """Ask it to stop after the chunk at hand, and wait for it."""
-        self._stop.set()
+        self._stopping = True
+        if self._process is not None and self._process.is_alive():
+            self._stop.set()
         if self._process is not None:
             self._process.join(timeout)

@@ -51,7 +51,11 @@ log = logging.getLogger(__name__)
 NAMESPACE = "ceasefire"
 SEQUENCE_HEADER = "Ceasefire-Sequence"
 DUPLICATE_WINDOW = 24 * 3600.0
-ACK_WAIT = 120.0
+ACK_WAIT = 15.0
+"""Seconds JetStream waits for a consumer's word on a batch before it delivers it again: a
+consumer at work says so every :data:`PROGRESS_S` (for every batch it fetched), so this bounds
+how long a dead consumer's batches wait, not how long a live one may take."""
+PROGRESS_S = 5.0
 CALL_TIMEOUT = 10.0
 """The longest wait for the server on any one call (connect, stream, publish, close)."""
 REFUSED_WAIT = 60.0
@@ -254,8 +258,8 @@ class Consumer:
                         messages = await sub.fetch(self.fetch, timeout=0.5)
                     except TimeoutError:
                         continue
-                    for message in messages:
-                        await self._take(js, contingent, message)
+                    for i, message in enumerate(messages):
+                        await self._take(js, contingent, message, messages[i + 1 :])
             except (nats.errors.Error, OSError, TimeoutError) as e:
                 log.warning(
                     _("Cannot read contingent {c}'s stream, trying again: {error}").format(
@@ -265,12 +269,27 @@ class Consumer:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1.0)
 
-    async def _take(self, js: JetStreamContext, contingent: str, message: Msg) -> None:
+    async def _take(
+        self, js: JetStreamContext, contingent: str, message: Msg, waiting: Sequence[Msg] = ()
+    ) -> None:
         headers = message.headers or {}
-        try:
-            answer = await asyncio.to_thread(
+        # Still at it: JetStream waits ACK_WAIT from now (and again every PROGRESS_S while the
+        # batch is taken) before it gives the batch to another consumer, so a consumer that
+        # dies holds its batches up for ACK_WAIT at most, however long a live one works.
+        work = asyncio.create_task(
+            asyncio.to_thread(
                 self.receiver.receive, contingent, message.data, headers.get(SIGNATURE_HEADER, "")
             )
+        )
+        try:
+            while True:
+                for fetched in (message, *waiting):
+                    with contextlib.suppress(nats.errors.Error, OSError):
+                        await fetched.in_progress()
+                done, _pending = await asyncio.wait({work}, timeout=PROGRESS_S)
+                if done:
+                    break
+            answer = work.result()
         except BatchRefused as refused:
             log.warning(
                 _("A batch of contingent {c} was refused: {reason}").format(

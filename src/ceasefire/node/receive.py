@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ceasefire.geo.engine import Enricher
 from ceasefire.i18n import _
+from ceasefire.incidents import follow
 from ceasefire.ingest.pipeline import Intake
 from ceasefire.intake._common import validate
 from ceasefire.intake.errors import Rejection
@@ -68,7 +69,10 @@ class Receiver:
     mission_row: int
     enricher: Enricher
     lock: threading.Lock
-    correlate: Literal["streaming", "off"] = "streaming"
+    correlate: Literal["streaming", "off", "auto"] = "streaming"
+    """``auto``: off while a correlation follower works on this store (it makes the
+    incidents), else with each batch; asked again for every batch, so that a consumer started
+    before the follower (or outliving it) never correlates beside it for long."""
 
     def receive(
         self,
@@ -117,7 +121,11 @@ class Receiver:
                 answer["again"] = True
                 return answer
             raise BatchRefused(409, _replayed(contingent, sequence))
-        answer = self._take(contingent, sequence, data, correlate or self.correlate)
+        mode = correlate or self.correlate
+        if mode == "auto":
+            with self.engine.connect() as db:
+                mode = "off" if follow.alive(db) else "streaming"
+        answer = self._take(contingent, sequence, data, mode)
         try:
             with self.engine.begin() as db:
                 db.execute(

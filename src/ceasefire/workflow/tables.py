@@ -155,3 +155,15 @@ handover_confirmations = Table(
     Column("confirmed_at", UTCDateTime, nullable=False),
     Column("ledger_index", BigKey, nullable=False),
 )
+
+# Failed log-ins, counted by address and by name over a sliding window (api/login_limits.py):
+# in the store, so that every API process of a center counts the same failures.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", BigKey, primary_key=True, autoincrement=True),
+    Column("address", String(64), nullable=False),
+    Column("user_name", String(128), nullable=False),
+    Column("failed_at", UTCDateTime, nullable=False),
+    Index("ix_login_failures_address", "address", "failed_at"),
+)
