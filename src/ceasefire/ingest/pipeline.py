@@ -34,12 +34,14 @@ from ceasefire.incidents.rules import Facts, evaluate
 from ceasefire.incidents.service import Correlator
 from ceasefire.intake.errors import Rejection
 from ceasefire.ledger import log as ledger_log
+from ceasefire.ledger.entry import LogEntry
 from ceasefire.ledger.note import Ed25519Verifier
 from ceasefire.ledger.origin import signed_key_id, verify_record
 from ceasefire.mission.model import Mission
 from ceasefire.observations import Observation, PointOfInterest, TrackPoint, locate
 from ceasefire.observations.record import format_time
 from ceasefire.store import bulk, intake_keys
+from ceasefire.store import tracks as tracks_
 from ceasefire.store.schema import observations, track_points
 
 BATCH = 2000
@@ -319,14 +321,51 @@ class Intake:
         )
 
     # -- committing -------------------------------------------------------------------------
+    def _store_tracks(self, db: Connection, tracks: list[dict[str, Any]]) -> None:
+        """Store the points not stored yet, each contingent's as one logged batch (kind
+        ``tracks``: count and digest, :mod:`ceasefire.store.tracks`) whose index they keep."""
+        # The ledger's writer lock first: no other intake stores these points before we commit.
+        ledger_log.lock(db)
+        fresh: dict[tuple[str, datetime], dict[str, Any]] = {}
+        for t in tracks:
+            fresh.setdefault((t["platform_id"], t["time"]), t)
+        keys = list(fresh)
+        for start in range(0, len(keys), 2000):
+            chunk = keys[start : start + 2000]
+            for found in db.execute(
+                select(track_points.c.platform_id, track_points.c.time).where(
+                    tuple_(track_points.c.platform_id, track_points.c.time).in_(chunk)
+                )
+            ):
+                moment = found.time if found.time.tzinfo else found.time.replace(tzinfo=UTC)
+                fresh.pop((found.platform_id, moment), None)
+        if not fresh:
+            return
+        by_contingent: dict[str | None, list[dict[str, Any]]] = {}
+        for t in fresh.values():
+            by_contingent.setdefault(t["contingent"], []).append(t)
+        order = sorted(by_contingent, key=lambda c: c or "")
+        entries = [
+            LogEntry.of(
+                tracks_.KIND_TRACKS,
+                f"{c or '-'}/{format_time(min(p['time'] for p in by_contingent[c]))}",
+                tracks_.batch_record(c, by_contingent[c]),
+            )
+            for c in order
+        ]
+        indexes = ledger_log.append(db, entries)
+        rows = [
+            {**p, "ledger_index": index}
+            for c, index in zip(order, indexes, strict=True)
+            for p in by_contingent[c]
+        ]
+        db.execute(_insert(self.engine, track_points), rows)
+
     def flush(self) -> None:
         if self._tracks:
             tracks, self._tracks = self._tracks, []
             with self.engine.begin() as db:
-                statement = _insert(self.engine, track_points).on_conflict_do_nothing(
-                    index_elements=["platform_id", "time"]
-                )
-                db.execute(statement, tracks)
+                self._store_tracks(db, tracks)
             self.result.track_points += len(tracks)
         if not self._pending:
             return

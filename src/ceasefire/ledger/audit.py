@@ -48,7 +48,8 @@ from ceasefire.ledger.keys import KeyRing
 from ceasefire.ledger.merkle import MerkleTree
 from ceasefire.ledger.tables import ledger, witness_state
 from ceasefire.observations.record import ObservationError, parse_observation
-from ceasefire.store.schema import observations
+from ceasefire.store import tracks as tracks_
+from ceasefire.store.schema import observations, track_points
 
 _position = ledger.c["index"]
 STREAM = 10_000
@@ -131,6 +132,7 @@ def audit(database: Engine | Connection, ring: KeyRing) -> AuditReport:
     _audit_checkpoints(database, ring, tree, report)
     _audit_witnesses(database, ring, tree, report)
     _audit_observations(database, report)
+    _audit_tracks(database, report)
     return report
 
 
@@ -435,4 +437,74 @@ def _audit_observations(db: Connection, report: AuditReport) -> None:
             "observations",
             ref,
             _("logged at index {index} but not in the table (deleted?)").format(index=index),
+        )
+
+
+def _audit_tracks(db: Connection, report: AuditReport) -> None:
+    """Each logged batch of drone track points (kind ``tracks``) against the points stored
+    under its index: a batch deleted, cut, added to or edited is named with its contingent,
+    platforms and times; a point under no logged batch is named as inserted."""
+    logged: dict[int, dict[str, Any]] = {}
+    for index, entry in db.execute(
+        select(_position, ledger.c.entry).where(
+            ledger.c.kind != KIND_OBSERVATION,  # lets the partial index on (kind, ref) serve
+            ledger.c.kind == tracks_.KIND_TRACKS,
+        )
+    ):
+        try:
+            logged[int(index)] = dict(json.loads(entry)["record"])
+        except (ValueError, KeyError, TypeError):
+            report.add("ledger", _row(int(index)), _("not a batch of track points"))
+    columns = [track_points.c[c] for c in tracks_.COLUMNS]
+    query = select(track_points.c.id, track_points.c.ledger_index, *columns).order_by(
+        track_points.c.ledger_index, track_points.c.id
+    )
+    stored: dict[int | None, tuple[int, str]] = {}
+    unlogged: list[int] = []
+    group: list[dict[str, Any]] = []
+    current: int | None = None
+
+    def close() -> None:
+        if group:
+            stored[current] = tracks_.digest(group)
+
+    for row in db.execution_options(yield_per=STREAM).execute(query):
+        index = None if row.ledger_index is None else int(row.ledger_index)
+        if index is None or index not in logged:
+            unlogged.append(int(row.id))
+            continue
+        if index != current:
+            close()
+            group, current = [], index
+        group.append({c: getattr(row, c) for c in tracks_.COLUMNS})
+    close()
+    for index, record in sorted(logged.items()):
+        where = _(
+            "batch logged at index {index} ({contingent}: {platforms}, {first}..{last})"
+        ).format(
+            index=index,
+            contingent=record.get("contingent") or "-",
+            platforms=", ".join(record.get("platforms", [])),
+            first=record.get("first"),
+            last=record.get("last"),
+        )
+        count, sha256 = stored.get(index, (0, ""))
+        if count != record.get("count"):
+            report.add(
+                "track_points",
+                where,
+                _("{logged} points logged, {stored} stored (deleted or inserted?)").format(
+                    logged=record.get("count"), stored=count
+                ),
+            )
+        elif sha256 != record.get("sha256"):
+            report.add(
+                "track_points", where, _("the points differ from the logged batch (edited?)")
+            )
+    if unlogged:
+        shown = ", ".join(str(i) for i in unlogged[:10]) + (", ..." if len(unlogged) > 10 else "")
+        report.add(
+            "track_points",
+            _("ids {ids}").format(ids=shown),
+            _("{n} points in no logged batch (inserted behind the log?)").format(n=len(unlogged)),
         )

@@ -174,6 +174,8 @@ track_points = Table(
     Column("lon", Float, nullable=False),
     Column("alt_m", Float),
     Column("source", Text, nullable=False),
+    # the ledger entry (kind ``tracks``) that logged the batch these points came in
+    Column("ledger_index", BigInteger, index=True),
     UniqueConstraint("platform_id", "time", name="uq_track_points_platform_time"),
 )
 
