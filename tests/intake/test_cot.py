@@ -299,3 +299,10 @@ def test_end_tag_split_across_reads(size: int) -> None:
         out += splitter.feed(data[offset : offset + size])
     out += splitter.close()
     assert out == [GOOD_EVENT] * 3
+
+
+def test_an_unknown_encoding_in_the_xml_declaration_is_a_rejection() -> None:
+    """Found by atheris (tools/fuzz.py cot): expat's LookupError escaped the parser."""
+    data = b'<?xml version="1.0" encoding="UTF-9"?><event version="2.0"></event>'
+    [item] = list(cot.parse(io.BytesIO(data), "fuzz"))
+    assert isinstance(item, Rejection) and "UTF-9" in item.reason

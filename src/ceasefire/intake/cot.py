@@ -505,7 +505,8 @@ def parse_xml(data: bytes, max_bytes: int = MAX_EVENT_BYTES, max_depth: int = MA
         raise EventProblem(
             "", _("The event is not well-formed XML: {reason}.").format(reason=error)
         ) from None
-    except (ValueError, RecursionError, MemoryError) as error:
+    except (ValueError, LookupError, RecursionError, MemoryError) as error:
+        # LookupError: an XML declaration naming an encoding Python does not know (atheris)
         raise EventProblem(
             "", _("The event could not be read as XML: {reason}.").format(reason=error)
         ) from None
