@@ -359,6 +359,91 @@ def _notices(db: Connection, report: AuditReport, log: Log) -> None:
     check_indexed(report, log, "notices", "notice", rows)
 
 
+def _deliveries(db: Connection, report: AuditReport, log: Log) -> None:
+    """Each delivery attempt against its entry (kind ``delivery``), and each delivery's state
+    (status, attempts in this round, when delivered) against the state its attempts and the
+    duty officers' retries (kind ``retry``) logged, replayed in the log's order; a notice's
+    deliveries must be on the channels its entry names."""
+    from ceasefire.dissemination.tables import deliveries, delivery_attempts, notices
+
+    rows_of = {d.id: d for d in db.execute(select(deliveries).order_by(deliveries.c.id))}
+    attempts = []
+    for a in db.execute(
+        select(delivery_attempts).order_by(delivery_attempts.c.ledger_index, delivery_attempts.c.id)
+    ):
+        ref = f"{a.delivery_id}/{a.number}"
+        d = rows_of.get(a.delivery_id)
+        record: dict[str, Any] = {
+            "delivery": a.delivery_id,
+            "number": a.number,
+            "at": iso(a.at),
+            "ok": bool(a.ok),
+            "detail": a.detail,
+        }
+        if d is not None:
+            record.update(notice=d.notice_id, channel=d.channel)
+        else:
+            report.add("delivery_attempts", f"id {a.id} ({ref})", _("of no delivery (deleted?)"))
+        attempts.append(Row(f"id {a.id} ({ref})", ref, record, a.ledger_index))
+    check_indexed(report, log, "delivery_attempts", "delivery", attempts)
+
+    # each delivery's state, replayed from its entries in the log's order
+    state: dict[int, tuple[str, int, str | None, str | None]] = {}
+    for logged in sorted(log.of("delivery") + log.of("retry"), key=lambda e: e.index):
+        r = logged.record if isinstance(logged.record, dict) else {}
+        if logged.kind == "delivery":
+            at = r.get("at") if r.get("ok") else None
+            state[int(r.get("delivery", -1))] = (
+                str(r.get("status")),
+                int(r.get("attempts", 0)),
+                at,
+                r.get("address"),
+            )
+        elif isinstance(r.get("deliveries"), list):
+            for delivery in r["deliveries"]:
+                _s, _n, _at, address = state.get(int(delivery), ("", 0, None, None))
+                state[int(delivery)] = ("pending", 0, None, address)
+    channels: dict[str, list[str]] = {}
+    for d in rows_of.values():
+        channels.setdefault(d.notice_id, []).append(d.channel)
+        where = f"id {d.id} ({d.notice_id} {d.channel})"
+        status, count, delivered, address = state.get(d.id, ("pending", 0, None, None))
+        shown = (d.status, d.attempts, iso(d.delivered_at) if d.delivered_at else None)
+        fields = [
+            name
+            for name, row, logged in zip(
+                ("status", "attempts", "delivered_at"),
+                shown,
+                (status, count, delivered),
+                strict=True,
+            )
+            if row != logged
+        ]
+        if address is not None and d.address != address:
+            fields.append("address")
+        if fields:
+            report.add(
+                "deliveries",
+                where,
+                _("{fields} differ from what its logged attempts and retries say (edited?)").format(
+                    fields=", ".join(fields)
+                ),
+            )
+    for n in db.execute(select(notices.c.id, notices.c.ledger_index)):
+        entry = log.at.get(n.ledger_index)
+        written = entry.record if entry is not None else None
+        named = written.get("channels") if isinstance(written, dict) else None
+        if isinstance(named, list) and sorted(named) != sorted(channels.get(n.id, [])):
+            report.add(
+                "deliveries",
+                n.id,
+                _("the notice's deliveries are on {found}, its entry names {named}").format(
+                    found=", ".join(sorted(channels.get(n.id, []))) or "-",
+                    named=", ".join(sorted(named)) or "-",
+                ),
+            )
+
+
 def _acknowledgements(db: Connection, report: AuditReport, log: Log) -> None:
     """A notice's acknowledgement and escalation (its row's ``acked_*`` and ``escalated_at``)
     and the parties' answers and complaints (``party_messages``) against their entries."""
@@ -412,6 +497,7 @@ CHECKS: list[Check] = [
     _shifts,
     _releases,
     _notices,
+    _deliveries,
     _acknowledgements,
     _not_logged,
 ]
