@@ -63,6 +63,7 @@ class CliResult:
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
     """Run `ceasefire ARGS...` in this process; returns exit code, stdout and stderr."""
+    import contextvars
     import sys
 
     from ceasefire.cli import main
@@ -72,7 +73,9 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  #
         monkeypatch.setenv("COLUMNS", "200")
         capsys.readouterr()
         try:
-            main()
+            # In a context of its own, as a process of its own would be: `--lang` sets the
+            # language for this command only, not for the tests that follow.
+            contextvars.copy_context().run(main)
             code = 0
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
