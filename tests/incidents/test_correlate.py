@@ -292,6 +292,20 @@ def test_the_sweep_in_cells_finds_every_link_and_only_links(
     assert set(found) == _all_links(t, x, y, ce, group, source, track, extent)
 
 
+def test_a_dense_track_is_kept_as_a_forest_too() -> None:
+    # A vehicle reporting its position every second for 50 minutes: every two positions of a
+    # track link (4.5 million pairs); memory must stay linear in the positions.
+    n = 3000
+    t = np.arange(n, dtype=np.int64)
+    x, y = np.linspace(0, 25_000, n), np.zeros(n)
+    ce = np.full(n, 10.0)
+    group = GATING.codes(["movement_vehicle"] * n)
+    track = np.zeros(n, np.int64)
+    first, _second = correlate_module.links(t, x, y, ce, group, GATING, track=track)
+    assert len(first) <= (correlate_module.COMPACT_AT + 1) * n
+    assert correlate(t, x, y, ce, group, GATING, track=track).max() == 0  # one incident
+
+
 def test_a_late_earlier_report_joins_the_assessed_incident_which_keeps_its_identity(
     engine: Engine, demo_mission: Mission, demo_enricher
 ) -> None:  # type: ignore[no-untyped-def]

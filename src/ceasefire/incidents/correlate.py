@@ -218,18 +218,11 @@ def _sweep(
     if n < 2:
         return kept[0], kept[1], degree
     has_src = src if (src >= 0).any() else None
-    tracked = track >= 0
-    has_track = track if tracked.any() else None
     held = 0
-    for i, j in _candidates(t, x, y, ce, track, extent, window, speed, gating):
-        dt = (t[j] - t[i]).astype(np.float64)
-        linked = _linked(i, j, dt, x, y, ce, has_src, None, speed, gating)
-        if has_track is not None:
-            # Two positions of one track are paired by the track's own sweep.
-            linked &= ~(tracked[i] & (track[i] == track[j]))
-        firsts.append(i[linked])
-        seconds.append(j[linked])
-        held += int(linked.sum())
+    for i, j in _linked_pairs(t, x, y, ce, has_src, track, extent, window, speed, gating):
+        firsts.append(i)
+        seconds.append(j)
+        held += len(i)
         if held > COMPACT_AT * n:
             # Dense data links nearly everything to everything near it; only the components
             # matter here, so keep a forest of them and memory stays linear in n.
@@ -237,15 +230,39 @@ def _sweep(
             degree += _count(n, first, second)
             kept = _forest(n, np.concatenate([kept[0], first]), np.concatenate([kept[1], second]))
             firsts, seconds, held = [], [], len(kept[0])
-    if has_track is not None:
-        members = np.flatnonzero(tracked)
-        # A track's positions in time order: the same sweep as in a cell, the track its cell.
-        for a, b in _pairs_within(t[members], track[members], extent[members], window):
-            firsts.append(members[a])
-            seconds.append(members[b])
     first, second = np.concatenate([kept[0], *firsts]), np.concatenate([kept[1], *seconds])
     fresh = slice(len(kept[0]), None)
     return first, second, degree + _count(n, first[fresh], second[fresh])
+
+
+def _linked_pairs(
+    t: I64,
+    x: F64,
+    y: F64,
+    ce: F64,
+    src: I64 | None,
+    track: I64,
+    extent: I64,
+    window: float,
+    speed: float,
+    gating: Gating,
+) -> Iterator[tuple[I64, I64]]:
+    """The links of one group (see :func:`_sweep`), in batches: the candidates of the cells
+    that are linked, then the pairs of each track's positions."""
+    tracked = track >= 0
+    has_track = bool(tracked.any())
+    for i, j in _candidates(t, x, y, ce, track, extent, window, speed, gating):
+        dt = (t[j] - t[i]).astype(np.float64)
+        linked = _linked(i, j, dt, x, y, ce, src, None, speed, gating)
+        if has_track:
+            # Two positions of one track are paired by the track's own sweep.
+            linked &= ~(tracked[i] & (track[i] == track[j]))
+        yield i[linked], j[linked]
+    if has_track:
+        members = np.flatnonzero(tracked)
+        # A track's positions in time order: the same sweep as in a cell, the track its cell.
+        for a, b in _pairs_within(t[members], track[members], extent[members], window):
+            yield members[a], members[b]
 
 
 CANDIDATES = 2_000_000
