@@ -214,6 +214,8 @@ def _verify_bundle(bundle: Path, previous: Path | None, trusted: Path | None, fm
                 "entries": report.entries,
                 "cosigners": report.cosigners,
                 "consistent_with": report.consistent_with,
+                "signed_by": report.signed_by,
+                "unsigned": report.unsigned,
                 "warnings": report.warnings,
             }
         )
@@ -233,6 +235,20 @@ def _verify_bundle(bundle: Path, previous: Path | None, trusted: Path | None, fm
             who=", ".join(report.cosigners),
         )
     )
+    if report.signed_by:
+        console.print(
+            "[green]✓[/green] "
+            + _("origin: {counts} observation(s) signed by their contingent's own node").format(
+                counts=", ".join(f"{c} {n}" for c, n in sorted(report.signed_by.items()))
+            )
+        )
+    if report.unsigned:
+        console.print(
+            _(
+                "{n} observations are the center's word alone: not signed by their "
+                "contingent's node"
+            ).format(n=report.unsigned)
+        )
     if report.consistent_with is not None:
         console.print(
             "[green]✓[/green] "

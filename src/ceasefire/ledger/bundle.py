@@ -12,9 +12,16 @@ A bundle is one JSON object::
      "released_to": "AM", "released_at": "2021-02-03T08:00:00Z",
      "checkpoint": "<C2SP signed note: center signature and every cosignature>",
      "verifier_keys": ["<C2SP vkey of the center (type 0x01)>", "<cosigner vkeys (0x04)>"],
+     "intake_keys": ["<C2SP vkey of each contingent node's intake key (0x01)>"],
      "entries": [{"index": 17, "record": "<the exact canonical JSON text hashed>",
                   "inclusion_proof": ["<base64 hash>", ...]}],
      "consistency_proofs": [{"old_size": 1000, "proof": ["<base64 hash>", ...]}]}
+
+``intake_keys`` let a party check who each observation came from: an entry signed by a
+contingent's node carries that node's signature of the record, which must verify with one of
+that contingent's intake keys; an entry in a contingent's name without one is the center's
+word alone (counted in the report); one whose signature does not verify is refused. A bundle
+made before intake keys existed has none: its origins are not checked, and the report says so.
 
 ``consistency_proofs`` prove that this checkpoint extends the log at earlier sizes (every size
 the center released a checkpoint at before, and any size asked for). A party that kept an
@@ -37,7 +44,7 @@ from ceasefire.ledger.checkpoint import (
     CosignatureVerifier,
     cosignature_timestamp,
 )
-from ceasefire.ledger.entry import EntryError, entry_leaf_hash, parse_envelope
+from ceasefire.ledger.entry import KIND_OBSERVATION, EntryError, entry_leaf_hash, parse_envelope
 from ceasefire.ledger.errors import LedgerError
 from ceasefire.ledger.merkle import HASH_SIZE, MAX_PROOF_HASHES, ProofError, verify_consistency
 from ceasefire.ledger.merkle import verify_inclusion as _verify_inclusion
@@ -52,6 +59,7 @@ from ceasefire.ledger.note import (
     b64encode,
     open_note,
 )
+from ceasefire.ledger.origin import contingent_of_key, unsigned_claims
 
 FORMAT = "ceasefire-release/v1"
 
@@ -79,6 +87,10 @@ class BundleReport:
     consistent_with: int | None = None
     """Size of the kept checkpoint this bundle was proven consistent with, if one was given."""
     warnings: list[str] = field(default_factory=list)
+    signed_by: dict[str, int] = field(default_factory=dict)
+    """Contingent to the number of its observations whose node signature verified."""
+    unsigned: int = 0
+    """Observations in a contingent's name without a node signature (the center's word)."""
 
 
 def encode_hashes(hashes: Sequence[bytes]) -> list[str]:
@@ -273,6 +285,8 @@ def verify_bundle(
         except EntryError as e:
             warnings.append(_("{where}: {e}").format(where=where, e=e))
 
+    signed_by, unsigned = _origins(bundle, origin, trusted_keys, problems, warnings)
+
     consistent_with = None
     if previous_checkpoint is not None:
         consistent_with = _check_previous(
@@ -290,7 +304,70 @@ def verify_bundle(
         entries=len(entries),
         consistent_with=consistent_with,
         warnings=warnings,
+        signed_by=signed_by,
+        unsigned=unsigned,
     )
+
+
+def _origins(
+    bundle: Mapping[str, Any],
+    origin: str,
+    trusted_keys: Sequence[str] | None,
+    problems: list[str],
+    warnings: list[str],
+) -> tuple[dict[str, int], int]:
+    """Check each observation's node signature against its contingent's intake keys."""
+    listed = bundle.get("intake_keys")
+    if listed is None:
+        warnings.append(
+            _("the bundle lists no intake keys: who each record came from is not checked")
+        )
+        return {}, 0
+    keys: dict[str, list[Ed25519Verifier]] = {}
+    if not isinstance(listed, list):
+        problems.append(_("intake_keys is not a list of C2SP verifier key strings"))
+        return {}, 0
+    for text in listed:
+        try:
+            verifier = Ed25519Verifier.from_vkey(text) if isinstance(text, str) else None
+        except KeyFormatError:
+            verifier = None
+        contingent = contingent_of_key(origin, verifier.name) if verifier is not None else None
+        if verifier is None or contingent is None:
+            problems.append(
+                _("intake key {key} is not an intake key of this log").format(key=str(text)[:80])
+            )
+            continue
+        if trusted_keys is not None and text not in trusted_keys:
+            warnings.append(
+                _("intake key {key} is not one of the trusted keys").format(key=verifier.name)
+            )
+        keys.setdefault(contingent, []).append(verifier)
+    signed_by: dict[str, int] = {}
+    unsigned = 0
+    for item in bundle["entries"]:
+        if not isinstance(item, dict) or not isinstance(item.get("record"), str):
+            continue
+        try:
+            env = parse_envelope(item["record"])
+        except EntryError:
+            continue
+        contingent = env.record.get("contingent") if isinstance(env.record, dict) else None
+        if env.kind != KIND_OBSERVATION or not isinstance(contingent, str):
+            continue
+        where = _("entry at log index {index} ({ref})").format(index=item["index"], ref=env.ref)
+        if env.signature is None:
+            unsigned += 1
+            continue
+        if unsigned_claims(contingent, keys.get(contingent, []), [item["record"]], item["index"]):
+            problems.append(
+                _("{where}: its signature is not by an intake key of {c}").format(
+                    where=where, c=contingent
+                )
+            )
+            continue
+        signed_by[contingent] = signed_by.get(contingent, 0) + 1
+    return signed_by, unsigned
 
 
 def _open_checkpoint(

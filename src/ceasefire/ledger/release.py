@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, select
 
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
@@ -41,6 +41,7 @@ from ceasefire.ledger.entry import (
 from ceasefire.ledger.errors import LedgerError
 from ceasefire.ledger.keys import KeyRing
 from ceasefire.ledger.tables import releases
+from ceasefire.store.schema import intake_keys
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ def build_bundle(
         "released_at": timestamp(at or datetime.now(UTC)),
         "checkpoint": checkpoint.note,
         "verifier_keys": [vkey for _holder, vkey in ring.vkeys()],
+        "intake_keys": _intake_keys(engine),
         "entries": [
             {
                 "index": index,
@@ -198,3 +200,10 @@ def _root_of(note: str) -> str:
     if len(lines) < 3:
         raise LedgerError("malformed checkpoint note")
     return lines[2]
+
+
+def _intake_keys(engine: Engine) -> list[str]:
+    """Every contingent node's intake verifier key ever registered (a rotated key still
+    proves the records it signed), so that a party checks who each record came from."""
+    with engine.connect() as db:
+        return list(db.execute(select(intake_keys.c.vkey).order_by(intake_keys.c.id)).scalars())
