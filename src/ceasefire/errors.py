@@ -49,3 +49,11 @@ class InputError(CeasefireError):
             problems = [problems]
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+class LedgerError(CeasefireError, ValueError):
+    """Something offered to the ledger or a signed note was refused (a proof that does not
+    verify, a malformed note or key, a witness saying no): an input refused, not a crash; the
+    message says what and why."""
+
+    exit_code = 1

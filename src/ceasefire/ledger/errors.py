@@ -7,10 +7,7 @@ layer map all of them to "refused, with this reason" (exit code 1, an HTTP 4xx) 
 
 from __future__ import annotations
 
-from ceasefire.errors import CeasefireError
+# The base is shared: signed notes (ceasefire.note), below the ledger, refuse with it too.
+from ceasefire.errors import LedgerError
 
-
-class LedgerError(CeasefireError, ValueError):
-    """Something offered to the ledger was refused; the message says what and why."""
-
-    exit_code = 1
+__all__ = ["LedgerError"]

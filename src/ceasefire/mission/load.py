@@ -121,7 +121,7 @@ def address_problem(channel: str, address: str) -> str | None:
 
 def vkey_problem(key: str) -> str | None:
     """Why ``key`` is not an Ed25519 verifier key (C2SP vkey); None when it is."""
-    from ceasefire.ledger.note import Ed25519Verifier, KeyFormatError
+    from ceasefire.note import Ed25519Verifier, KeyFormatError
 
     try:
         Ed25519Verifier.from_vkey(key)
