@@ -20,6 +20,8 @@ import sqlalchemy as sa
 import uvicorn
 from test_store_checkpoint import checkpoints_while_appending, grow
 
+from ceasefire.center import Center, Settings
+from ceasefire.center.checkpointer import Checkpointer
 from ceasefire.ledger import TreeHead, log
 from ceasefire.ledger.checkpoint import Checkpoint, CosignatureSigner, sign_checkpoint
 from ceasefire.ledger.cosign import (
@@ -204,6 +206,28 @@ def test_each_contingent_cosigns_on_its_own_node(
     for node in nodes.values():
         assert node.latest(ring.origin) == TreeHead(11, second.root_hash)
         assert node.recorder.statuses == [200, 200]
+
+
+def test_the_centers_checkpointer_asks_the_witnesses_on_their_nodes(
+    engine: sa.Engine, ring: KeyRing, nodes: dict[str, Node], demo_mission: Mission
+) -> None:
+    center = Center(
+        Settings(keys=ring.directory), mission=demo_mission, engine=engine, capabilities=()
+    )
+    grow(engine, 5)
+    job = Checkpointer(center, every=3600)
+    job.once()
+    [stored] = stored_checkpoints_of(engine)
+    assert stored.size == 8 and job.made == 1
+    verified = verify_checkpoint(stored.note, ring)
+    assert sorted(verified.cosigned_at) == sorted(demo_mission.contingent_ids())
+    for node in nodes.values():
+        assert node.latest(ring.origin) == TreeHead(8, stored.root_hash)
+
+
+def stored_checkpoints_of(engine: sa.Engine) -> list[Any]:
+    with engine.connect() as db:
+        return stored_checkpoints(db)
 
 
 def test_a_witness_refuses_a_rollback_naming_its_contingent(
