@@ -46,6 +46,33 @@ def test_log_in_sets_a_strict_cookie_and_a_wrong_password_is_told_beside_the_fie
     assert client.get("/map").status_code == 200
 
 
+def test_the_log_in_form_counts_failures_with_the_api_and_stops_guessing(
+    center: tuple[FastAPI, list[str]],
+) -> None:
+    """The form and POST /session share one limiter (api/login_limits.py): failures on either
+    count for both, the name is then refused from this address (429, Retry-After) even with
+    the right password, and another name from it is not."""
+    app, _ids = center
+    client = TestClient(app, base_url="https://testserver")
+    csrf = csrf_of(client.get("/login").text)
+
+    def form(name: str, secret: str) -> Any:
+        sent = {"name": name, "password": secret, "csrf": csrf, "next": "/"}
+        return client.post("/login", data=sent, follow_redirects=False)
+
+    for _ in range(3):
+        sent = {"name": "tr-head", "password": "guess"}
+        assert client.post("/api/v1/session", json=sent).status_code == 401
+    for _ in range(2):
+        assert form("tr-head", "guess").status_code == 401
+    stopped = form("tr-head", password("tr-head"))
+    assert stopped.status_code == 429 and int(stopped.headers["retry-after"]) > 0
+    assert "Too many failed log-ins from this address" in stopped.text
+    right = {"name": "tr-head", "password": password("tr-head")}
+    assert client.post("/api/v1/session", json=right).status_code == 429
+    assert form("ru-head", password("ru-head")).status_code == 303
+
+
 def test_the_session_cookie_is_the_api_s_session_token(center: tuple[FastAPI, list[str]]) -> None:
     app, _ids = center
     client = signed_in(app, "tr-analyst")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import threading
+import weakref
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Connection, Engine, delete, insert, select
@@ -96,6 +97,21 @@ class LoginLimiter:
         if len(latest) < limit:
             return 0.0
         return max(0.0, float((latest[-1] + self.window - now).total_seconds()))
+
+
+_SHARED: weakref.WeakKeyDictionary[Engine, LoginLimiter] = weakref.WeakKeyDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
+def limiter_for(engine: Engine) -> LoginLimiter:
+    """The one limiter of a store in this process: the API's ``POST /session`` and the pages'
+    log-in form share it, so that both count the same failures and share the argon2 checks'
+    bound (:data:`CONCURRENT`)."""
+    with _SHARED_LOCK:
+        found = _SHARED.get(engine)
+        if found is None:
+            found = _SHARED[engine] = LoginLimiter(engine)
+        return found
 
 
 def retry_after(seconds: float) -> str:

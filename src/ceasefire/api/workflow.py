@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine
 
 from ceasefire.api import problems
 from ceasefire.api.access import bearer, current_user
-from ceasefire.api.login_limits import LoginLimiter, retry_after
+from ceasefire.api.login_limits import limiter_for, retry_after
 from ceasefire.center.core import Answer, Center
 from ceasefire.i18n import _
 from ceasefire.mission.model import REACTIONS, SEVERITIES
@@ -96,7 +96,7 @@ def router(prefix: str, center: Center) -> APIRouter:
     engine, mission = center.engine, center.mission
 
     write = writer(engine, center.lock)
-    limiter = LoginLimiter(engine)
+    limiter = limiter_for(engine)
 
     def read(step: Callable[[Connection], T]) -> T:
         with engine.connect() as db:

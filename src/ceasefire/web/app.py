@@ -11,7 +11,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
@@ -20,6 +20,7 @@ from sqlalchemy import Engine, func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ceasefire.api.login_limits import LoginLimiter, limiter_for, retry_after
 from ceasefire.api.problems import Problem, problem_response
 from ceasefire.i18n import LANGUAGES, _, language
 from ceasefire.incidents.tables import incidents
@@ -34,7 +35,13 @@ from ceasefire.web.pages import STATIC, SignInNeeded, Web, may, safe_next, to_lo
 from ceasefire.web.shifts import add_routes as shift_routes
 from ceasefire.workflow import releases
 from ceasefire.workflow.errors import Forbidden
-from ceasefire.workflow.roles import end_session, start_session
+from ceasefire.workflow.roles import (
+    SESSION_LABEL,
+    User,
+    authenticate,
+    end_session,
+    issue_token,
+)
 
 WINDOWS_H = (6, 24, 72, 168, 720)
 """The time windows the map offers (hours before the chosen time)."""
@@ -44,6 +51,7 @@ EVENT_POLL_S = 2.0
 def create_web(engine: Engine, mission: Mission, lock: threading.Lock) -> FastAPI:
     """The web app, mounted at ``/`` beside the API (:func:`ceasefire.web.plug`)."""
     web = Web(engine, mission, lock)
+    limiter = limiter_for(engine)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -86,14 +94,35 @@ def create_web(engine: Engine, mission: Mission, lock: threading.Lock) -> FastAP
         data = await web.form(request)
         name, password = data.get("name", "").strip(), data.get("password", "")
         target = safe_next(data.get("next"))
-        try:
-            user, token = await run_in_threadpool(
-                web.write, lambda db: start_session(db, name, password)
+        address = request.client.host if request.client is not None else ""
+
+        def refused(status: int, message: str, retry: str | None = None) -> Response:
+            page = web.render(
+                request, "login.html", None, status, next=target, error=message, name=name
             )
-        except Forbidden:
-            with language(web.language_of(request)):
-                error = _("Wrong user name or password.")
-            return web.render(request, "login.html", None, 401, next=target, error=error, name=name)
+            if retry is not None:
+                page.headers["Retry-After"] = retry
+            return page
+
+        # the API's limiter (api/login_limits.py): the same failures counted, per address and
+        # per name and address, so guessing over the form is stopped as over the API
+        wait = await run_in_threadpool(limiter.wait_s, address, name)
+        with language(web.language_of(request)):
+            if wait:
+                message = _(
+                    "Too many failed log-ins from this address; try again in {seconds} s."
+                ).format(seconds=retry_after(wait))
+                return refused(429, message, retry_after(wait))
+            busy = _("Too many log-ins at once; try again in a moment.")
+            wrong = _("Wrong user name or password.")
+        user = await run_in_threadpool(_check_password, limiter, web, address, name, password)
+        if user is None:
+            return refused(401, wrong)
+        if user is False:
+            return refused(503, busy, "1")
+        token = await run_in_threadpool(
+            web.write, lambda db: issue_token(db, user.name, SESSION_LABEL)
+        )
         response = RedirectResponse(target if target != "/" else _start_page(user), 303)
         session.set_session(response, token)
         response.delete_cookie(session.PRE_COOKIE, path="/")
@@ -103,7 +132,7 @@ def create_web(engine: Engine, mission: Mission, lock: threading.Lock) -> FastAP
     async def log_out(request: Request) -> Response:
         await web.form(request)
         token = request.cookies.get(session.SESSION_COOKIE)
-        if token and session.signed_in(engine, request) is not None:
+        if token and await run_in_threadpool(session.signed_in, engine, request) is not None:
             await run_in_threadpool(web.write, lambda db: end_session(db, token))
         response = RedirectResponse("/login", status_code=303)
         session.clear_session(response)
@@ -245,6 +274,25 @@ def create_web(engine: Engine, mission: Mission, lock: threading.Lock) -> FastAP
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+
+def _check_password(
+    limiter: LoginLimiter, web: Web, address: str, name: str, password: str
+) -> User | Literal[False] | None:
+    """The user if the password is right, None if not (the failure counted), False when too
+    many checks run at once. As the API: outside the writers' lock (a check takes about a
+    tenth of a second, which the intake must not wait for), a bounded number at a time."""
+    if not limiter.checks.acquire(timeout=10):
+        return False
+    try:
+        user = web.read(lambda db: authenticate(db, name, password))
+    except Forbidden:
+        limiter.failed(address, name)
+        return None
+    finally:
+        limiter.checks.release()
+    limiter.succeeded(address, name)
+    return user
 
 
 def _stamp(db: Any) -> list[Any]:

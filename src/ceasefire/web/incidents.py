@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Connection, func, select
+from starlette.concurrency import run_in_threadpool
 
 from ceasefire.i18n import _
 from ceasefire.incidents.queries import get_incident
@@ -267,7 +268,7 @@ def add_routes(app: FastAPI, web: Web) -> None:
 
     @app.post("/incidents/{incident_id}/assessment")
     async def post_assessment(request: Request, incident_id: str) -> Response:
-        user = web.user(request)
+        user = await run_in_threadpool(web.user, request)
         data = await web.form(request)
         clauses_sent = [
             v
@@ -295,7 +296,7 @@ def add_routes(app: FastAPI, web: Web) -> None:
                 return None
 
             try:
-                refused = web.write(step)
+                refused = await run_in_threadpool(web.write, step)
             except WorkflowError as error:
                 refused = str(error)
             if refused is None:
@@ -304,13 +305,19 @@ def add_routes(app: FastAPI, web: Web) -> None:
                 )
             errors["form"] = refused
         typed = {**data, "clauses": ",".join(clauses_sent)}
-        return incident_page(
-            request, incident_id, 409 if "form" in errors else 422, errors, typed, "assessment"
+        return await run_in_threadpool(
+            incident_page,
+            request,
+            incident_id,
+            409 if "form" in errors else 422,
+            errors,
+            typed,
+            "assessment",
         )
 
     @app.post("/incidents/{incident_id}/decisions")
     async def post_decision(request: Request, incident_id: str) -> Response:
-        user = web.user(request)
+        user = await run_in_threadpool(web.user, request)
         data = await web.form(request)
         errors: dict[str, str] = {}
         reaction = data.get("reaction", "")
@@ -342,14 +349,20 @@ def add_routes(app: FastAPI, web: Web) -> None:
                 return None
 
             try:
-                refused = web.write(step)
+                refused = await run_in_threadpool(web.write, step)
             except WorkflowError as error:
                 refused = str(error)
             if refused is None:
                 return RedirectResponse(f"/incidents/{incident_id}?done=decision#decisions", 303)
             errors["form"] = refused
-        return incident_page(
-            request, incident_id, 409 if "form" in errors else 422, errors, data, "decision"
+        return await run_in_threadpool(
+            incident_page,
+            request,
+            incident_id,
+            409 if "form" in errors else 422,
+            errors,
+            data,
+            "decision",
         )
 
     steps = {
@@ -361,7 +374,7 @@ def add_routes(app: FastAPI, web: Web) -> None:
 
     @app.post("/decisions/{decision_id}/{verdict}")
     async def decide(request: Request, decision_id: str, verdict: str) -> Response:
-        user = web.user(request)
+        user = await run_in_threadpool(web.user, request)
         data = await web.form(request)
         back = data.get("back", "/decisions")
         back = back if back.startswith("/") and not back.startswith("//") else "/decisions"
@@ -369,8 +382,9 @@ def add_routes(app: FastAPI, web: Web) -> None:
         if act is None:
             return web.render(request, "error.html", user, 404, message=verdict)
         try:
-            web.write(
-                lambda db: act(db, mission, user, decision_id, remarks=data.get("remarks", ""))
+            await run_in_threadpool(
+                web.write,
+                lambda db: act(db, mission, user, decision_id, remarks=data.get("remarks", "")),
             )
         except WorkflowError as refused:
             sep = "&" if "?" in back else "?"
@@ -396,18 +410,20 @@ def add_routes(app: FastAPI, web: Web) -> None:
 
     @app.post("/incidents/{incident_id}/lock")
     async def lock(request: Request, incident_id: str) -> Response:
-        user = web.user(request)
+        user = await run_in_threadpool(web.user, request)
         data = await web.form(request)
         action = data.get("action", "take")
+        reason = data.get("reason", "")
+        change = {
+            "release": lambda db: locks.release(db, user, incident_id),
+            "take_over": lambda db: locks.take_over(db, user, incident_id, reason),
+        }.get(action, lambda db: locks.take(db, user, incident_id))
         try:
-            if action == "release":
-                web.write(lambda db: locks.release(db, user, incident_id))
-            elif action == "take_over":
-                web.write(lambda db: locks.take_over(db, user, incident_id, data.get("reason", "")))
-            else:
-                web.write(lambda db: locks.take(db, user, incident_id))
+            await run_in_threadpool(web.write, change)
         except WorkflowError as refused:
-            return incident_page(request, incident_id, 409, {"lock": str(refused)}, data, "lock")
+            return await run_in_threadpool(
+                incident_page, request, incident_id, 409, {"lock": str(refused)}, data, "lock"
+            )
         if request.headers.get("hx-request"):
             return Response(status_code=204)
         return RedirectResponse(f"/incidents/{incident_id}#work", 303)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 
 from ceasefire.i18n import _
 from ceasefire.web.pages import Web, may
@@ -51,21 +52,22 @@ def add_routes(app: FastAPI, web: Web) -> None:
 
     async def act(request: Request, step: object) -> Response:
         try:
-            web.write(step)  # type: ignore[arg-type]
+            await run_in_threadpool(web.write, step)  # type: ignore[arg-type]
         except WorkflowError as refused:
-            return board(request, 409, str(refused))
+            return await run_in_threadpool(board, request, 409, str(refused))
         return RedirectResponse("/shifts?done=shift", status_code=303)
 
     @app.post("/shifts")
     async def plan(request: Request) -> Response:
-        user = web.user(request)
+        user = await run_in_threadpool(web.user, request)
         data = await web.form(request)
         zone = ZoneInfo(mission.config.timezone)
         try:
             starts = datetime.fromisoformat(data.get("starts", "")).replace(tzinfo=zone)
             ends = datetime.fromisoformat(data.get("ends", "")).replace(tzinfo=zone)
         except ValueError:
-            return board(request, 422, _("Give the start and the end of the shift."))
+            message = _("Give the start and the end of the shift.")
+            return await run_in_threadpool(board, request, 422, message)
         return await act(
             request,
             lambda db: shifts.add_shift(db, mission, user, starts, ends, data.get("label", "")),
@@ -73,12 +75,12 @@ def add_routes(app: FastAPI, web: Web) -> None:
 
     @app.post("/shifts/{shift_id}/assign")
     async def put_me_on(request: Request, shift_id: str) -> Response:
-        user = web.user(request)
+        user = await run_in_threadpool(web.user, request)
         await web.form(request)
         return await act(request, lambda db: shifts.assign(db, mission, user, shift_id, user.name))
 
     @app.post("/shifts/{shift_id}/handover")
     async def confirm(request: Request, shift_id: str) -> Response:
-        user = web.user(request)
+        user = await run_in_threadpool(web.user, request)
         await web.form(request)
         return await act(request, lambda db: handover.confirm_handover(db, mission, user, shift_id))
