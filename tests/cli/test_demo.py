@@ -25,6 +25,15 @@ def test_demo_runs_the_whole_center(cli, tmp_path: Path) -> None:  # type: ignor
     assert cosigned, out
     assert "nothing edited, deleted, inserted or reordered" in out
     assert "both parties received the same records: True" in out
+    # a live feed through each contingent's own node, TR's cut off a while, then caught up
+    assert re.search(r"TR's link down for 3 tries: \d+ records kept", out), out
+    for c in ("RU", "TR"):
+        assert re.search(
+            rf"{c} node: \d+ observations and \d+ track points signed; at the "
+            r"center \d+ of them accepted, 0 twice, 0 waiting; in order: True",
+            out,
+        )
+        assert (workdir / "nodes" / c / "intake" / "outbox.db").exists()
     assert "joint result: joint finding" in out and "approved (two keys" in out
     assert "result: disputed, both views kept" in out
     # An urgent reaction taken alone, unanswered, escalated to the heads by the scheduler.

@@ -121,6 +121,8 @@ def _show(run: Demo) -> None:
         lines = run.lines(api.url)
     _show_lines(run, lines)
 
+    _show_nodes(run)
+
     console.rule(_("7. The record neither side can rewrite"))
     record = run.record(incidents.found)
     _show_record(run, record)
@@ -346,3 +348,39 @@ def _where_to_look(run: Demo, found: list[dict[str, object]], record: Record) ->
             user.name, label("role", user.role), user.affiliation or "-", demo_password(user.name)
         )
     console.print(table)
+
+
+def _show_nodes(run: Demo) -> None:
+    """Live: each contingent's drones through its own HQ node, one cut off a while."""
+    from ceasefire.node.demo import LIVE_HOURS, live_through_nodes
+
+    console.rule(_("Live: each contingent's drones through its own HQ node"))
+    with console_err.status(_("forwarding")):
+        nodes = live_through_nodes(run)
+    console.print(
+        _("  {hours:g} more hours simulated; each node signs with its contingent's key").format(
+            hours=LIVE_HOURS
+        )
+    )
+    for n in nodes:
+        if n.failed_tries:
+            console.print(
+                _("  {c}'s link down for {tries} tries: {waiting} records kept").format(
+                    c=n.contingent, tries=n.failed_tries, waiting=n.backlog_while_cut
+                )
+            )
+        console.print(
+            _(
+                "  {c} node: {taken} observations and {tracks} track points signed; at the "
+                "center {accepted} of them accepted, {duplicates} twice, {backlog} waiting; "
+                "in order: {in_order}"
+            ).format(
+                c=n.contingent,
+                taken=n.taken,
+                tracks=n.track_points,
+                accepted=n.accepted,
+                duplicates=n.duplicates,
+                backlog=n.backlog,
+                in_order=n.in_order,
+            )
+        )
