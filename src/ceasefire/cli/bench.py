@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from ceasefire.bench.correlate import run as run_correlate
+from ceasefire.bench.e2e import RATES
 from ceasefire.bench.enrich import run as run_enrich
 from ceasefire.cli.common import MISSION_OPTION, console, console_err, print_json
 from ceasefire.i18n import _
@@ -270,3 +271,50 @@ def web_bench(
             rss=result["peak_rss_mb"],
         )
     )
+
+
+@app.command("e2e")
+def e2e(
+    transports: str = typer.Option(
+        "direct,http,nats",
+        "--transports",
+        help="Comma-separated: direct (the baseline), http, nats.",
+    ),
+    stores: str = typer.Option("sqlite,postgresql", "--stores", help="sqlite, postgresql."),
+    rates: str = typer.Option(
+        ",".join(str(r) for r in RATES), "--rates", help="Offered records/s, rising."
+    ),
+    seconds: float = typer.Option(5.0, "--seconds", min=1.0, help="Seconds at each rate."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Two nodes, the transport, the center, the ledger and the follower at rising rates: the
+    highest rate sustained and the latencies to the commit and to the incident, beside the
+    center's own HTTP intake."""
+    from ceasefire.bench.e2e import run as run_e2e
+
+    result = run_e2e(
+        [t.strip() for t in transports.split(",") if t.strip()],
+        [s.strip() for s in stores.split(",") if s.strip()],
+        [float(r) for r in rates.split(",") if r.strip()],
+        seconds,
+        console_err,
+    )
+    if as_json:
+        print_json(result)
+        return
+    for r in result["runs"]:
+        console.print(
+            _(
+                "e2e {transport} on {store}: sustained {rate:,.0f} records/s; p99 to the "
+                "incident {p99} s; CPU per record {cpu}"
+            ).format(
+                transport=r["transport"],
+                store=r["store"],
+                rate=r["sustained_rate"],
+                p99="-"
+                if r["incident_p99_s_at_sustained"] is None
+                else f"{r['incident_p99_s_at_sustained']:.2f}",
+                cpu=", ".join(f"{k} {v:,.0f} µs" for k, v in r["cpu_us_per_record"].items()),
+            ),
+            soft_wrap=True,
+        )
