@@ -293,10 +293,10 @@ def test_the_sweep_in_cells_finds_every_link_and_only_links(
 
 
 def test_a_dense_track_is_kept_as_a_forest_too() -> None:
-    # A vehicle reporting its position every second for 50 minutes: every two positions of a
-    # track link (4.5 million pairs); memory must stay linear in the positions.
-    n = 3000
-    t = np.arange(n, dtype=np.int64)
+    # A vehicle reporting its position every 2 s for 50 minutes: every two positions of a
+    # track link (1.1 million pairs); memory must stay linear in the positions.
+    n = 1500
+    t = np.arange(0, 2 * n, 2, dtype=np.int64)
     x, y = np.linspace(0, 25_000, n), np.zeros(n)
     ce = np.full(n, 10.0)
     group = GATING.codes(["movement_vehicle"] * n)
