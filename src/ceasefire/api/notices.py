@@ -55,7 +55,7 @@ def router(center: Center) -> APIRouter:
             recipient=recipient,
             limit=limit,
         )
-        state = dispatch_.dispatcher_state(center)
+        state = dispatch_.dispatcher_state(center, current_user(request))
         return JSONResponse({"notices": [n.record() for n in found], **state.record()})
 
     @api.get(

@@ -34,7 +34,8 @@ from ceasefire.dissemination.dispatcher import (
 from ceasefire.i18n import _
 from ceasefire.ledger.errors import LedgerError
 from ceasefire.ledger.keys import default_dir
-from ceasefire.workflow import roles
+from ceasefire.workflow import blindness, roles
+from ceasefire.workflow.errors import NotFound
 from ceasefire.workflow.roles import User
 from ceasefire.workflow.scheduler import utc_now
 
@@ -165,18 +166,28 @@ def list_notices(
     limit: int | None = None,
 ) -> list[notices_.Notice]:
     """The notices as a contingent's officer (or an auditor) reads them: every one, for both
-    contingents alike (parity), with deliveries, dead letters and the parties' skew."""
+    contingents alike (parity), with deliveries, dead letters and the parties' skew; but not
+    those of a reaction one side took while its incident is blind, for anyone outside that
+    side (:func:`ceasefire.workflow.blindness.withheld_notice`)."""
     with center.engine.connect() as db:
-        _reader(center, user, "read_notices")(db)
-        return notices_.list_notices(
-            db, status=status, incident_id=incident_id, recipient=recipient, limit=limit
+        acting = _reader(center, user, "read_notices")(db)
+        found = notices_.list_notices(
+            db, status=status, incident_id=incident_id, recipient=recipient
         )
+        shown = [
+            n for n in found if not blindness.withheld_notice(db, center.mission, acting, n.cause)
+        ]
+    return shown if limit is None else shown[:limit]
 
 
 def get_notice(center: Center, user: User | str, notice_id: str) -> notices_.Notice:
     with center.engine.connect() as db:
-        _reader(center, user, "read_notices")(db)
-        return notices_.get_notice(db, notice_id)
+        acting = _reader(center, user, "read_notices")(db)
+        found = notices_.get_notice(db, notice_id)
+        if blindness.withheld_notice(db, center.mission, acting, found.cause):
+            # as if it did not exist: its existence would tell of the other side's view
+            raise NotFound(_("no such notice: {id}").format(id=notice_id))
+        return found
 
 
 def retry_notice(
@@ -192,17 +203,24 @@ def retry_notice(
     return center.act(user, step)
 
 
-def dispatcher_state(center: Center) -> DispatcherState:
+def dispatcher_state(center: Center, user: User | str | None = None) -> DispatcherState:
+    """Who dispatches, and the deliveries pending and dead; as ``user`` reads them, without
+    the deliveries of notices withheld from them (a count would tell of a blind reaction)."""
     from sqlalchemy import func, select
 
-    from ceasefire.dissemination.tables import deliveries
+    from ceasefire.dissemination.tables import deliveries, notices
 
     with center.engine.connect() as db:
-        counts: dict[str, int] = dict(
-            db.execute(
-                select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
-            ).all()
-        )
+        acting = None if user is None else _reader(center, user, "read_notices")(db)
+        counts: dict[str, int] = {}
+        for cause, status, n in db.execute(
+            select(notices.c.cause, deliveries.c.status, func.count())
+            .select_from(deliveries.join(notices, deliveries.c.notice_id == notices.c.id))
+            .group_by(notices.c.cause, deliveries.c.status)
+        ):
+            if acting is not None and blindness.withheld_notice(db, center.mission, acting, cause):
+                continue
+            counts[status] = counts.get(status, 0) + int(n)
         return DispatcherState(
             lease_holder(db),
             int(counts.get(notices_.PENDING, 0)),

@@ -103,7 +103,7 @@ def notices(
             recipient=recipient,
             limit=limit,
         )
-        state = dispatch_.dispatcher_state(center)
+        state = dispatch_.dispatcher_state(center, as_user)
         zone = center.mission.config.timezone
     if fmt is Format.json:
         print_json({"notices": [n.record() for n in found], **state.record()})

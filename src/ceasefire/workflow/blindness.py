@@ -102,6 +102,14 @@ def withheld_entry(
     return withheld(connection, mission, user, incident, side)
 
 
+def withheld_notice(connection: Connection, mission: Mission, user: User, cause: str) -> bool:
+    """Whether a notice caused by ``cause`` (a decision's id, for a reaction) is hidden from
+    ``user`` now: the notices an urgent reaction sent while its incident is blind are its
+    proposer's side's, as the decision is (listings leave them out, as if never sent)."""
+    view = _view_of(connection, KIND_NOTICE, {"cause": cause})
+    return view is not None and withheld(connection, mission, user, *view)
+
+
 def _view_of(connection: Connection, kind: str, record: Any) -> tuple[str, str] | None:
     """(incident, contingent) whose view the entry carries, or None for an entry of nobody's."""
     if not isinstance(record, dict):
