@@ -72,3 +72,28 @@ def test_the_floor_writes_what_the_intake_stores(tmp_path: Path) -> None:
             stored = sorted(floor.execute(query).fetchall())
             assert len(stored) == 250
             assert stored == sorted(made.execute(query).fetchall())
+
+
+def test_bench_notify_json(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli(
+        "bench",
+        "notify",
+        "--decisions",
+        "10",
+        "--baseline-decisions",
+        "2",
+        "--slow",
+        "0.2",
+        "--json",
+    )
+    assert result.code == 0, result.err
+    data = result.json()
+    for key in ("name", "rate", "baseline", "baseline_rate", "ratio", "peak_rss_mb"):
+        assert key in data
+    assert data["name"] == "notify" and "inline" in data["baseline"]
+    for scenario in ("slow", "flaky"):
+        ours = data["scenarios"][scenario]["ours"]
+        assert ours["notices"] == ours["delivered"] == 30 and ours["lost"] == 0
+        assert ours["skew_p99_ms"] is not None
+    naive = data["scenarios"]["flaky"]["baseline"]
+    assert naive["notices"] == 6 and naive["lost"] >= 1  # no retry: the failures are lost

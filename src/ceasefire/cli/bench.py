@@ -318,3 +318,52 @@ def e2e(
             ),
             soft_wrap=True,
         )
+
+
+@app.command("notify")
+def notify_bench(
+    decisions: int = typer.Option(1000, "--decisions", min=1, help="Decisions to notify."),
+    baseline_decisions: int = typer.Option(
+        20, "--baseline-decisions", min=1, help="Decisions for the naive inline sender."
+    ),
+    slow: float = typer.Option(2.0, "--slow", min=0.1, help="Seconds the slow receiver takes."),
+    db: str = typer.Option(None, "--db", help="Database URL (default: a scratch SQLite file)."),
+    mission: str = MISSION_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Decisions to notices delivered over webhooks, one receiver slow or failing, against a
+    naive sender posting each notice inline in the decision's request."""
+    from ceasefire.bench.notify import run as run_notify
+
+    result = run_notify(
+        load_mission(mission),
+        decisions,
+        baseline_decisions,
+        slow,
+        db,
+        say=lambda text: console_err.print(text),
+    )
+    if as_json:
+        print_json(result)
+        return
+    for name, scenario in result["scenarios"].items():
+        for who in ("ours", "baseline"):
+            r = scenario[who]
+            console.print(
+                _(
+                    "{scenario} {who}: {delivered}/{notices} delivered, {rate:,.0f} deliveries/s; "
+                    "parties' latency p50 {p50} ms p99 {p99} ms; all p99 {all99} ms; "
+                    "skew p50 {s50} ms p99 {s99} ms"
+                ).format(
+                    scenario=name,
+                    who=who,
+                    delivered=r["delivered"],
+                    notices=r["notices"],
+                    rate=r["rate"],
+                    p50=r["party_latency_p50_ms"],
+                    p99=r["party_latency_p99_ms"],
+                    all99=r["latency_p99_ms"],
+                    s50=r["skew_p50_ms"],
+                    s99=r["skew_p99_ms"],
+                )
+            )
