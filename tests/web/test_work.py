@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from web_support import build_center, csrf_of, signed_in
 
 from ceasefire.mission import Mission
-from ceasefire.workflow import locks
+from ceasefire.workflow import assessments, locks
 from ceasefire.workflow.roles import get_user
 
 
@@ -112,6 +112,33 @@ def test_the_other_side_s_page_does_not_go_stale_when_one_side_assesses(
     assert late.status_code == 303, late.text
     # Once both views are given, the page has moved on.
     assert stamp_of(second.get(f"/incidents/{incident}").text) != stamp_of(opened.text)
+
+
+@pytest.mark.parametrize(("side", "other"), [("ru", "tr"), ("tr", "ru")])
+def test_the_queue_and_the_map_move_for_nobody_when_one_side_assesses(
+    center: tuple[FastAPI, list[str]],
+    engine: Engine,
+    demo_mission: Mission,
+    side: str,
+    other: str,
+) -> None:
+    """The queue (sorted by status) and the map's incidents (coloured by status) read the same
+    to the other side and the auditor before and after one side assesses an incident."""
+    app, ids = center
+    readers = {r: signed_in(app, r) for r in (f"{other}-duty-officer", "auditor")}
+    paths = ["/queue", "/queue?status=assessing", "/map/incidents.json"]
+
+    def seen() -> dict[tuple[str, str], str]:
+        return {(r, p): c.get(p).text for r, c in readers.items() for p in paths}
+
+    before = seen()
+    with engine.begin() as db:
+        assessments.submit(
+            db, demo_mission, get_user(db, f"{side}-duty-officer"), ids[1], violation="yes",
+            clauses=["1"], attribution="AZ",
+        )  # fmt: skip
+    after = seen()
+    assert [k for k in before if before[k] != after[k]] == []
 
 
 def test_bad_fields_are_told_beside_them_in_the_user_s_language(
