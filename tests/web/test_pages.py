@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from web_support import build_center, csrf_of, password, signed_in
 
 from ceasefire.mission import Mission
+from ceasefire.web import mapdata
 
 
 @pytest.fixture
@@ -132,3 +133,23 @@ def test_coverage_of_the_line_is_drawn_from_the_library_s_answer(
         assert side["gaps"]["type"] == "MultiLineString" and side["gaps"]["coordinates"]
         lon, lat = side["gaps"]["coordinates"][0][0]
         assert 45.5 < lon < 47.5 and 39.2 < lat < 40.6
+
+
+def test_a_map_layer_sends_no_more_than_its_cap_and_says_so(
+    center: tuple[FastAPI, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, _ids = center
+    client = signed_in(app, "ru-analyst")
+    window = "at=2021-02-01T23:00:00Z&hours=24"
+    whole = client.get(f"/map/observations.json?{window}").json()
+    incidents = client.get(f"/map/incidents.json?{window}").json()
+    assert len(whole["features"]) == 3 and not whole["truncated"]
+    assert len(incidents["rows"]) == 2 and not incidents["truncated"]
+    monkeypatch.setattr(mapdata, "MAX_OBSERVATIONS", 2)
+    monkeypatch.setattr(mapdata, "MAX_INCIDENTS", 1)
+    capped = client.get(f"/map/observations.json?{window}").json()
+    assert len(capped["features"]) == 2 and capped["truncated"]
+    newest = sorted(f["properties"]["observed_at"] for f in whole["features"])[-2:]
+    assert sorted(f["properties"]["observed_at"] for f in capped["features"]) == newest
+    one = client.get(f"/map/incidents.json?{window}").json()
+    assert len(one["rows"]) == 1 and one["truncated"]

@@ -24,6 +24,8 @@ from ceasefire.mission.model import Mission
 from ceasefire.store.schema import observations, track_points
 from ceasefire.timeutil import iso
 
+# The most a map layer sends (the newest first); an answer that reached its cap says so
+# ("truncated": true) and the map tells the user that only the newest are shown.
 MAX_INCIDENTS = 20_000
 MAX_OBSERVATIONS = 5_000
 MAX_TRACK_POINTS = 20_000
@@ -90,15 +92,17 @@ def incidents_in(
             *_in_box(incidents, box),
         )
         .order_by(c.started_at.desc())
-        .limit(MAX_INCIDENTS)
+        .limit(MAX_INCIDENTS + 1)
     ).all()
+    truncated = len(rows) > MAX_INCIDENTS
+    rows = rows[:MAX_INCIDENTS]
     return {
         "columns": INCIDENT_COLUMNS,
         "rows": [
             (r[0], round(r[1], 5), round(r[2], 5), r[3], r[4], r[5], r[6], int(r[7].timestamp()))
             for r in rows
         ],
-        "truncated": len(rows) == MAX_INCIDENTS,
+        "truncated": truncated,
     }
 
 
@@ -110,10 +114,13 @@ def observations_in(
         select(c.contingent, c.source_id, c.lat, c.lon, c.category, c.observed_at, c.incident_id)
         .where(c.observed_at >= since, c.observed_at < until, *_in_box(observations, box))
         .order_by(c.observed_at.desc())
-        .limit(MAX_OBSERVATIONS)
+        .limit(MAX_OBSERVATIONS + 1)
     ).all()
+    truncated = len(rows) > MAX_OBSERVATIONS
+    rows = rows[:MAX_OBSERVATIONS]
     return {
         "type": "FeatureCollection",
+        "truncated": truncated,
         "features": [
             {
                 "type": "Feature",
@@ -132,14 +139,26 @@ def observations_in(
 
 
 def tracks_in(db: Connection, since: datetime, until: datetime) -> dict[str, Any]:
-    """Drone tracks of the window: one line per platform and sortie."""
+    """Drone tracks of the window: one line per platform and sortie, from the newest
+    :data:`MAX_TRACK_POINTS` points (``truncated`` when there were more)."""
     c = track_points.c
-    rows = db.execute(
-        select(c.platform_id, c.contingent, c.sortie, c.lat, c.lon)
+    newest = (
+        select(c.platform_id, c.contingent, c.sortie, c.lat, c.lon, c.time)
         .where(c.time >= since, c.time < until)
-        .order_by(c.platform_id, c.sortie, c.time)
-        .limit(MAX_TRACK_POINTS)
-    ).all()
+        .order_by(c.time.desc())
+        .limit(MAX_TRACK_POINTS + 1)
+    ).subquery()
+    n = newest.c
+    rows = list(
+        db.execute(
+            select(n.platform_id, n.contingent, n.sortie, n.lat, n.lon, n.time).order_by(
+                n.platform_id, n.sortie, n.time
+            )
+        ).all()
+    )
+    truncated = len(rows) > MAX_TRACK_POINTS
+    if truncated:  # the one beyond the cap is the oldest
+        rows.remove(min(rows, key=lambda r: r.time))
     lines: dict[tuple[str, str | None], dict[str, Any]] = {}
     for r in rows:
         key = (r.platform_id, r.sortie)
@@ -153,7 +172,7 @@ def tracks_in(db: Connection, since: datetime, until: datetime) -> dict[str, Any
         )
         line["geometry"]["coordinates"].append([round(r.lon, 5), round(r.lat, 5)])
     features = [f for f in lines.values() if len(f["geometry"]["coordinates"]) > 1]
-    return {"type": "FeatureCollection", "features": features}
+    return {"type": "FeatureCollection", "truncated": truncated, "features": features}
 
 
 def dumps(data: Any) -> bytes:

@@ -12,6 +12,7 @@
   const atText = document.getElementById("at-text");
   const hours = document.getElementById("hours");
   const counts = document.getElementById("counts");
+  const layerNote = document.getElementById("layer-note");
   const showObs = document.getElementById("show-obs");
   const showNames = document.getElementById("show-names");
   const showCoverage = document.getElementById("show-coverage");
@@ -99,11 +100,14 @@
 
   async function loadObservations() {
     observed.clearLayers();
+    layerNote.textContent = "";
     if (!showObs.checked || !config.observations) return;
     const data = await (await fetch(`/map/observations.json?bbox=${bbox()}&${query()}`)).json();
     const shade = (c) => shades[Math.max(0, config.neutral.indexOf(c))];
     L.geoJSON(data.tracks, { style: (f) => ({ color: shade(f.properties.contingent), weight: 1.5, opacity: 0.7, dashArray: config.neutral.indexOf(f.properties.contingent) ? "5 3" : null }) }).addTo(observed);
     L.geoJSON(data, { pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 3, color: shade(f.properties.contingent), weight: 1, fillOpacity: 0.8 }) }).addTo(observed);
+    // a capped layer says so: only the newest observations or track points are drawn
+    layerNote.textContent = data.truncated || data.tracks.truncated ? `${text.observations} (${text.truncated})` : "";
   }
 
   const gaps = L.layerGroup().addTo(map);
