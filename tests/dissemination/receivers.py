@@ -6,7 +6,7 @@ checks each webhook's signature with the center's key and records the notice ids
 
 Paths: ``/ok`` takes it; ``/slow`` answers after ``slow`` seconds; ``/500`` answers 500;
 ``/garbage`` answers bytes that are no HTTP; ``/close`` closes the connection unanswered;
-``/redirect`` answers 307 to ``/ok``; ``/flaky`` fails every other request with 500;
+``/redirect`` answers 307 to ``/ok``; ``/flaky`` fails the first request of each notice with 500;
 ``/hang`` never answers; ``/gate`` answers (and takes it) once the test opens ``gate``.
 """
 
@@ -35,7 +35,7 @@ class Receiver:
         self.slow = slow
         self.seen = Seen()
         self.lock = threading.Lock()
-        self._flaky = 0
+        self._tried: set[str] = set()
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -117,10 +117,11 @@ class Receiver:
             return await _answer(writer, 500, b"no")
         if path == "redirect":
             return await _answer(writer, 307, b"", f"location: {self.url('ok')}\r\n")
-        if path == "flaky":
+        if path == "flaky":  # the first try of each notice fails, the next goes through
             with self.lock:
-                self._flaky += 1
-                fail = self._flaky % 2 == 1
+                notice_id = headers.get("webhook-id", "")
+                fail = notice_id not in self._tried
+                self._tried.add(notice_id)
             if fail:
                 return await _answer(writer, 500, b"flaky")
         if path == "slow":

@@ -62,9 +62,13 @@ def test_killed_dispatchers_lose_nothing(
             assert process.pid is not None
             if cycle % 5 == 4:  # now and then while it starts, before it holds the lease
                 time.sleep(rng.uniform(0.0, 0.2))
-            else:  # mostly while it works: sending, or writing what it sent
+            elif cycle % 2:  # while it works: sending, or writing what it sent
                 assert _holds_lease(engine, process.pid)
                 time.sleep(rng.uniform(0.0, 0.3))
+            else:  # just after it recorded an attempt, whatever the machine's speed
+                assert _holds_lease(engine, process.pid)
+                assert _recorded_more(engine, _attempts(engine))
+                time.sleep(rng.uniform(0.0, 0.05))
             os.kill(process.pid, signal.SIGKILL)
             process.join(10)
             assert process.exitcode == -signal.SIGKILL
@@ -76,9 +80,7 @@ def test_killed_dispatchers_lose_nothing(
                         .where(deliveries.c.status == "pending")
                     ).scalar()
                 )
-        # what the killed ones had delivered so far is recorded; the last one finishes
-        with engine.connect() as db:
-            before = Counter(db.execute(sa.select(deliveries.c.status)).scalars())
+        recorded_by_the_killed = _attempts(engine)  # the last one finishes the rest
 
         async def finish() -> None:
             made = channels.load(["http"], channels.Context(signer=SIGNER))
@@ -93,7 +95,7 @@ def test_killed_dispatchers_lose_nothing(
     multiprocessing.forkserver._forkserver._stop()  # type: ignore[attr-defined]
 
     assert len(ids) == CYCLES * 2 * 3
-    assert before["delivered"] > 0 and killed_with_work > 0  # killed mid-work, not idle
+    assert recorded_by_the_killed > 0 and killed_with_work > 0  # killed mid-work, not idle
     with engine.connect() as db:
         rows = db.execute(
             sa.select(notices.c.id, notices.c.recipient, deliveries.c.status, deliveries.c.id).join(
@@ -124,6 +126,31 @@ def _holds_lease(engine: sa.Engine, pid: int) -> bool:
         with engine.connect() as db:
             owner = db.execute(sa.select(dispatcher_lease.c.owner)).scalar()
         if owner is not None and owner.split()[1] == str(pid):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _attempts(engine: sa.Engine) -> int:
+    with engine.connect() as db:
+        return int(
+            db.execute(sa.select(sa.func.count()).select_from(delivery_attempts)).scalar_one()
+        )
+
+
+def _recorded_more(engine: sa.Engine, than: int) -> bool:
+    """Wait until some attempt beyond ``than`` is recorded (or nothing is left to send)."""
+    deadline = time.monotonic() + GUARD
+    while time.monotonic() < deadline:
+        if _attempts(engine) > than:
+            return True
+        with engine.connect() as db:
+            left = db.execute(
+                sa.select(sa.func.count())
+                .select_from(deliveries)
+                .where(deliveries.c.status == "pending")
+            ).scalar_one()
+        if not left:
             return True
         time.sleep(0.01)
     return False
