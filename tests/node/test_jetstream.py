@@ -240,7 +240,10 @@ def test_the_center_takes_jetstream_batches_as_a_job_of_its_own(
     register(engine, demo_mission, node)
     node.take([record(i) for i in range(5)], "test")
     center = Center(
-        Settings(nats=server.url), mission=demo_mission, engine=engine, enricher=demo_enricher
+        Settings(nats=server.url, dispatch=False),
+        mission=demo_mission,
+        engine=engine,
+        enricher=demo_enricher,
     )
 
     async def scenario() -> None:

@@ -25,7 +25,8 @@ NOTICE_ID = Path(max_length=80, description="the notice's id, e.g. NTC-1a2b3c4d5
 def plug(center: Center) -> None:
     """The dispatcher beside the API (one at a time across every center on the store: it
     runs where the lease ``dispatcher`` is held), and the notices' routes."""
-    center.add_job(dispatch_.dispatch_job, lease="dispatcher")
+    if center.settings.dispatch:  # a leased job stands by even when it has nothing to run
+        center.add_job(dispatch_.dispatch_job, lease="dispatcher")
     center.add_router(router)
 
 
