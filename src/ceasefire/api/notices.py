@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from ceasefire.api import problems
 from ceasefire.api.access import PREFIX, current_user
-from ceasefire.api.params import Checks, parse_choice
+from ceasefire.api.params import Checks, one_of, parse_choice
 from ceasefire.center import Center
 from ceasefire.center import dispatch as dispatch_
 from ceasefire.dissemination.notices import STATUSES
@@ -40,7 +40,9 @@ def router(center: Center) -> APIRouter:
     )
     def list_notices(
         request: Request,
-        status: str | None = Query(None, description=", ".join(STATUSES)),
+        status: str | None = Query(
+            None, description=", ".join(STATUSES), json_schema_extra=one_of(STATUSES)
+        ),
         incident: str | None = Query(None, max_length=80, description="only this incident's"),
         recipient: str | None = Query(None, max_length=8, description="only this recipient's"),
         limit: int | None = Query(None, ge=1, le=10_000),
