@@ -5,14 +5,18 @@ from __future__ import annotations
 import gc
 import json
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import click
 import typer
 from rich.console import Console
+from sqlalchemy import Engine
 
 from ceasefire.center import Center, Settings, load_settings
+from ceasefire.store import open_database
 
 console = Console(highlight=False)
 # Errors are not wrapped by Rich: a path or a command in them must stay whole to be copied.
@@ -50,8 +54,25 @@ def settings(**options: Any) -> Settings:
 
 
 def center(**options: Any) -> Center:
-    """The center these settings describe (see :class:`ceasefire.center.Center`)."""
-    return Center(settings(**options))
+    """The center these settings describe (see :class:`ceasefire.center.Center`), closed
+    when the command ends."""
+    made = Center(settings(**options))
+    _close_with_command(made.close)
+    return made
+
+
+def database(url: str | None) -> Engine:
+    """The store a command reads or writes (migrated to this version), closed when the
+    command ends: its pooled connections are not left to the garbage collector."""
+    engine = open_database(url)
+    _close_with_command(engine.dispose)
+    return engine
+
+
+def _close_with_command(close: Callable[[], None]) -> None:
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.call_on_close(close)
 
 
 def freeze_startup_heap() -> None:

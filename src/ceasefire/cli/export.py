@@ -14,6 +14,7 @@ import orjson
 import typer
 
 from ceasefire.api.params import parse_bbox
+from ceasefire.cli import common
 from ceasefire.cli.common import DB_OPTION, LANG_OPTION, MISSION_OPTION, console_err
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _, current_language
@@ -29,7 +30,6 @@ from ceasefire.reports.rows import (
     observation_rows,
 )
 from ceasefire.reports.scope import scope_for
-from ceasefire.store import open_database
 from ceasefire.timeutil import parse_time
 from ceasefire.workflow.roles import get_user
 
@@ -97,7 +97,7 @@ def export(
         raise _refuse("--out", _("a {format} export needs --out FILE").format(format=fmt.value))
     if fmt is ExportFormat.acled:
         collection = Collection.incidents
-    engine = open_database(db)
+    engine = common.database(db)
     user = None
     if as_user is not None:
         with engine.connect() as conn:

@@ -9,13 +9,13 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from ceasefire.cli import common
 from ceasefire.cli.common import DB_OPTION, LANG_OPTION, MISSION_OPTION, Format, console, print_json
 from ceasefire.errors import InputError
 from ceasefire.i18n import _, current_language, language
 from ceasefire.labels import label
 from ceasefire.mission import Mission, check_mission, load_mission
 from ceasefire.mission.schema import mission_schema
-from ceasefire.store import open_database
 from ceasefire.store.missions import save_mission, stored_mission, versions
 from ceasefire.timeutil import iso, shown, shown_text
 
@@ -189,7 +189,7 @@ def load(
 ) -> None:
     """Store a mission in the database; changed files become a new version."""
     mission = load_mission(path)
-    engine = open_database(db)
+    engine = common.database(db)
     version, new = save_mission(engine, mission, note)
     if new:
         console.print(_("{id}: stored as version {v}").format(id=mission.id, v=version.version))
@@ -204,12 +204,9 @@ def list_versions(
     fmt: Format = typer.Option(Format.text, "--format"),
 ) -> None:
     """The stored versions of a mission's geography."""
-    engine = open_database(db)
-    try:
-        rows = versions(engine, mission_id)
-        tz = stored_mission(engine, mission_id, None).config.timezone if rows else "UTC"
-    finally:
-        engine.dispose()
+    engine = common.database(db)
+    rows = versions(engine, mission_id)
+    tz = stored_mission(engine, mission_id, None).config.timezone if rows else "UTC"
     if fmt is Format.json:
         print_json(
             [
@@ -236,7 +233,7 @@ def mission_for(mission: str | None, db: str | None, version: int | None) -> Mis
     """The mission a command works on: from files, or as stored in the database."""
     if db is None and version is None:
         return load_mission(mission)
-    engine = open_database(db)
+    engine = common.database(db)
     mission_id = load_mission(mission).id if mission else "karabakh-2020"
     return stored_mission(engine, mission_id, version)
 

@@ -19,6 +19,7 @@ from typing import Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from ceasefire.cli import common
 from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, console, console_err, print_json
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
@@ -158,13 +159,13 @@ def register(
 ) -> None:
     """At the center: register (or replace) a contingent node's intake key; it is logged."""
     from ceasefire.mission import load_mission
-    from ceasefire.store import intake_keys, open_database
+    from ceasefire.store import intake_keys
 
     path = Path(vkey)
     text = path.read_text(encoding="utf-8").strip() if path.is_file() else vkey.strip()
     m = load_mission(mission)
     try:
-        done = intake_keys.register(open_database(db), m, text)
+        done = intake_keys.register(common.database(db), m, text)
     except intake_keys.IntakeKeyError as e:
         raise InputError(Problem(file=vkey, field="", reason=str(e))) from None
     console.print(

@@ -34,7 +34,6 @@ from ceasefire.i18n import _, ngettext
 from ceasefire.labels import label
 from ceasefire.ledger.note import Ed25519Signer, KeyFormatError
 from ceasefire.mission import load_mission
-from ceasefire.store import open_database
 from ceasefire.timeutil import parse_time, shown
 from ceasefire.workflow import roles
 from ceasefire.workflow.errors import WorkflowError
@@ -229,7 +228,7 @@ def ack(
     m = load_mission(mission)
     now = datetime.now(UTC)
     signature = None
-    engine = open_database(db)
+    engine = common.database(db)
     try:
         if key is not None:
             try:
@@ -283,7 +282,7 @@ def answer(
 ) -> None:
     """A party's liaison answers a request for an explanation to its party."""
     m = load_mission(mission)
-    engine = open_database(db)
+    engine = common.database(db)
     try:
         with engine.begin() as conn:
             user = roles.get_user(conn, as_user)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from ceasefire.cli import common
 from ceasefire.cli.common import (
     DB_OPTION,
     LANG_OPTION,
@@ -27,7 +28,6 @@ from ceasefire.ledger.note import KeyFormatError, VerifierKey
 from ceasefire.mission import load_mission
 from ceasefire.reports import daily, signing, stats
 from ceasefire.reports.scope import scope_for
-from ceasefire.store import open_database
 from ceasefire.timeutil import parse_time
 from ceasefire.workflow.roles import get_user
 
@@ -68,7 +68,7 @@ def report_daily(
     m = load_mission(mission)
     when = _day(day)
     language_ = lang or current_language()
-    engine = open_database(db)
+    engine = common.database(db)
     signers = [load_cosigner(path) for path in sign_key]
     folder = keys or default_dir(m.id)
     if folder.is_dir():
@@ -168,7 +168,7 @@ def stats_command(
     or attribution."""
     m = load_mission(mission)
     tz = m.config.timezone
-    engine = open_database(db)
+    engine = common.database(db)
     user = None
     if as_user is not None:
         with engine.connect() as conn:

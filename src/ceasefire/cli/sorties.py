@@ -5,10 +5,10 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from ceasefire.cli import common
 from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, Format, console, print_json
 from ceasefire.i18n import _
 from ceasefire.mission import load_mission
-from ceasefire.store import open_database
 from ceasefire.store.sorties import sorties as find_sorties
 from ceasefire.timeutil import parse_time, shown
 
@@ -25,11 +25,7 @@ def sorties(
     tz = load_mission(mission).config.timezone
     start = parse_time(since, tz, field="--since") if since else None
     end = parse_time(until, tz, field="--until") if until else None
-    engine = open_database(db)
-    try:
-        found = list(find_sorties(engine, start, end))
-    finally:
-        engine.dispose()
+    found = list(find_sorties(common.database(db), start, end))
     if fmt is Format.json:
         print_json([s.as_dict(with_track=track) for s in found])
         return

@@ -27,7 +27,6 @@ from ceasefire.cli.common import (
 from ceasefire.i18n import _, ngettext
 from ceasefire.labels import label
 from ceasefire.mission import Mission
-from ceasefire.store import open_database
 from ceasefire.timeutil import parse_time, shown, shown_text
 from ceasefire.workflow import decisions, roles
 
@@ -94,7 +93,7 @@ def users_list(
 ) -> None:
     """The users, with role, affiliation and whether disabled."""
     # no mission needed: the users' table is read as it is
-    with open_database(db).connect() as conn:
+    with common.database(db).connect() as conn:
         found = roles.list_users(conn)
     if fmt is Format.json:
         print_json([u.__dict__ for u in found])
@@ -127,7 +126,7 @@ def users_token(
     db: str = DB_OPTION,
 ) -> None:
     """Issue an API token for a user; it is printed once and only its hash is kept."""
-    with open_database(db).begin() as conn:
+    with common.database(db).begin() as conn:
         token = roles.issue_token(conn, name, label)
     sys.stdout.write(token + "\n")
 
