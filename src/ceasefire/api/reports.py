@@ -20,6 +20,14 @@ from ceasefire.reports.scope import scope_for
 MAX_ID = 2**63 - 1  # a report's id is a 64-bit integer in the store
 
 
+# The statistics' parameters, alike for the table and its chart.
+BY = Query(
+    "category", description=", ".join(stats.DIMENSIONS), json_schema_extra=one_of(stats.DIMENSIONS)
+)
+SINCE = Query(None, description="started at or after, ISO 8601 with offset", json_schema_extra=TIME)
+UNTIL = Query(None, description="started before, ISO 8601 with offset", json_schema_extra=TIME)
+
+
 def plug(center: Center) -> None:
     """The reports' routes in the center's API: OGC API - Features, statistics, reports."""
     center.add_router(lambda c: ogc.router(access.PREFIX, c.engine, c.mission))
@@ -50,17 +58,9 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
     )
     def statistics(
         request: Request,
-        by: str = Query(
-            "category",
-            description=", ".join(stats.DIMENSIONS),
-            json_schema_extra=one_of(stats.DIMENSIONS),
-        ),
-        since: str | None = Query(
-            None, description="started at or after, ISO 8601 with offset", json_schema_extra=TIME
-        ),
-        until: str | None = Query(
-            None, description="started before, ISO 8601 with offset", json_schema_extra=TIME
-        ),
+        by: str = BY,
+        since: str | None = SINCE,
+        until: str | None = UNTIL,
     ) -> JSONResponse:
         dimension, rows = table(request, by, since, until)
         return JSONResponse({"by": dimension, "rows": rows})
@@ -73,17 +73,9 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
     )
     def chart(
         request: Request,
-        by: str = Query(
-            "category",
-            description=", ".join(stats.DIMENSIONS),
-            json_schema_extra=one_of(stats.DIMENSIONS),
-        ),
-        since: str | None = Query(
-            None, description="started at or after, ISO 8601 with offset", json_schema_extra=TIME
-        ),
-        until: str | None = Query(
-            None, description="started before, ISO 8601 with offset", json_schema_extra=TIME
-        ),
+        by: str = BY,
+        since: str | None = SINCE,
+        until: str | None = UNTIL,
     ) -> Response:
         dimension, rows = table(request, by, since, until)
         title = _("Incidents by {dimension}").format(dimension=dimension)
