@@ -115,7 +115,7 @@ def _show(run: Demo) -> None:
     console.rule(_("6. Direct lines: the decision's notices, acknowledged or escalated"))
     # imported here: only this step serves the center's API (for the acknowledgements)
     from ceasefire.api.app import center_app
-    from ceasefire.inbox.server import ServedApp
+    from ceasefire.served import ServedApp
 
     with ServedApp(center_app(run.center), name="center API") as api:
         lines = run.lines(api.url)

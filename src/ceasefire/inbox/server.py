@@ -12,10 +12,7 @@ runs it as a process of its own).
 from __future__ import annotations
 
 import html
-import socket
-import threading
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -26,10 +23,11 @@ from starlette.routing import Route
 from ceasefire.errors import CeasefireError
 from ceasefire.i18n import _, language
 from ceasefire.inbox.store import MAX_BODY, Inbox, Received, Refused
+from ceasefire.served import ServedApp
 from ceasefire.timeutil import parse_time, shown
 
 if TYPE_CHECKING:
-    import uvicorn
+    pass
 
 
 def _when(text: str, timezone: str) -> str:
@@ -128,71 +126,6 @@ def create_app(inbox: Inbox, lang: str, timezone: str) -> Starlette:
     )
 
 
-class ServedApp:
-    """An ASGI app served over HTTP from a thread of this process; a context manager. The
-    socket listens before the thread starts, so :attr:`url` answers at once (the demo serves
-    the center's API this way for the parties' acknowledgements)."""
-
-    def __init__(self, app: Any, *, name: str, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.app, self.name = app, name
-        self.host, self.port = host, port
-        self.url = ""
-        self._socket: socket.socket | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> Self:
-        import uvicorn
-
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            sock.bind((self.host, self.port))
-            sock.listen()
-        except BaseException:
-            sock.close()
-            raise
-        self._socket = sock
-        host, port = sock.getsockname()
-        self.url = f"http://{host}:{port}"
-        config = uvicorn.Config(
-            self.app, lifespan="off", log_level="warning", log_config=None, ws="none"
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name=self.name, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def signal_stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-
-    def stop(self) -> None:
-        """Stop serving (requests in progress are answered first)."""
-        self.signal_stop()
-        if self._thread is not None:
-            self._thread.join()
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._thread = self._socket = None
-
-    def __enter__(self) -> Self:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
 class InboxNode(ServedApp):
     """An inbox served from a thread of this process (:class:`ServedApp`); the inbox stays
     open when it stops. :attr:`webhook_url` is the address the center's mission names."""
@@ -216,4 +149,4 @@ class InboxNode(ServedApp):
         return f"{self.url}/webhook"
 
 
-__all__ = ["InboxNode", "ServedApp", "create_app", "page"]
+__all__ = ["InboxNode", "create_app", "page"]

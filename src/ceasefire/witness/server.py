@@ -24,11 +24,8 @@ and the tests); ``ceasefire witness serve`` runs it as a process of its own.
 from __future__ import annotations
 
 import logging
-import socket
-import threading
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
@@ -36,7 +33,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
 
 from ceasefire.i18n import _
 from ceasefire.ledger.checkpoint import Checkpoint
@@ -60,10 +56,11 @@ from ceasefire.ledger.witness import (
     Witness,
     WitnessError,
 )
+from ceasefire.served import ServedApp
 from ceasefire.store.db import create
 
 if TYPE_CHECKING:
-    import uvicorn
+    pass
 
 log = logging.getLogger("ceasefire.witness")
 
@@ -143,7 +140,7 @@ class CenterEntries:
         return frontier or [], entries
 
 
-class WitnessNode:
+class WitnessNode(ServedApp):
     """A contingent's witness served over HTTP from a thread of this process; a context manager.
 
     Why: the demo and the tests run each contingent's node beside the center, yet as a real
@@ -172,77 +169,17 @@ class WitnessNode:
     ) -> None:
         self.signer = load_cosigner(key)
         self.logs = followed_logs(key, log_keys)
-        self.host, self.port = host, port
         self.state_file = Path(state)
         self.state = open_state(self.state_file, self.signer.name)
         self.witness = Witness(self.signer, self.logs, self.state, origin_check)
-        self.app: ASGIApp = create_app(self.witness)
-        self.url = ""
-        self._socket: socket.socket | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> WitnessNode:
-        """Listen on the node's address and serve :attr:`app` in a thread; sets :attr:`url`."""
-        # imported here, as in `witness serve`: only a node that serves needs the server
-        import uvicorn
-
-        if self._socket is not None:
-            raise RuntimeError("this witness node has been started already")
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            sock.bind((self.host, self.port))
-            sock.listen()  # connections queue from now on, before the thread runs
-        except BaseException:
-            sock.close()
-            raise
-        self._socket = sock
-        host, port = sock.getsockname()
-        self.url = f"http://{host}:{port}"
-        # log_config None: the process's logging stays as its owner set it
-        config = uvicorn.Config(
-            self.app, lifespan="off", log_level="warning", log_config=None, ws="none"
+        super().__init__(
+            create_app(self.witness), name=f"witness {self.signer.name}", host=host, port=port
         )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run,
-            kwargs={"sockets": [sock]},
-            name=f"witness {self.signer.name}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def signal_stop(self) -> None:
-        """Ask the server to stop, without waiting: several nodes then stop together, each
-        taking a tenth of a second or two; :meth:`stop` waits."""
-        if self._server is not None:
-            self._server.should_exit = True
 
     def stop(self) -> None:
         """Stop serving (requests in progress are answered first) and close the state file."""
-        self.signal_stop()
-        if self._thread is not None:
-            self._thread.join()
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._thread = None
+        super().stop()
         self.state.engine.dispose()
-
-    def __enter__(self) -> WitnessNode:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def create_app(witness: Witness) -> Starlette:

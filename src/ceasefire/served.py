@@ -1,0 +1,85 @@
+"""An ASGI app served over HTTP from a thread of this process: a contingent's witness node,
+a party's inbox, the demo's center API."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+if TYPE_CHECKING:
+    import uvicorn
+
+
+class ServedApp:
+    """An ASGI app served over HTTP from a thread of this process; a context manager. The
+    socket listens before the thread starts, so :attr:`url` answers at once (the demo serves
+    the center's API this way for the parties' acknowledgements)."""
+
+    def __init__(self, app: Any, *, name: str, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app, self.name = app, name
+        self.host, self.port = host, port
+        self.url = ""
+        self._socket: socket.socket | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Self:
+        """Listen and serve in a thread; sets :attr:`url`."""
+        # imported here: only a process that serves needs the server
+        import uvicorn
+
+        if self._socket is not None:
+            raise RuntimeError(f"{self.name} has been started already")
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.bind((self.host, self.port))
+            sock.listen()
+        except BaseException:
+            sock.close()
+            raise
+        self._socket = sock
+        host, port = sock.getsockname()
+        self.url = f"http://{host}:{port}"
+        config = uvicorn.Config(
+            self.app, lifespan="off", log_level="warning", log_config=None, ws="none"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name=self.name, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def signal_stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+
+    def stop(self) -> None:
+        """Stop serving (requests in progress are answered first)."""
+        self.signal_stop()
+        if self._thread is not None:
+            self._thread.join()
+        if self._socket is not None:
+            self._socket.close()
+        self._server = self._thread = self._socket = None
+
+    def __enter__(self) -> Self:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+__all__ = ["ServedApp"]
