@@ -34,6 +34,7 @@ from ceasefire.dissemination.dispatcher import (
 from ceasefire.i18n import _
 from ceasefire.ledger.errors import LedgerError
 from ceasefire.ledger.keys import default_dir
+from ceasefire.mission.model import Mission
 from ceasefire.workflow import blindness, roles
 from ceasefire.workflow.errors import NotFound
 from ceasefire.workflow.roles import User
@@ -171,13 +172,26 @@ def list_notices(
     side (:func:`ceasefire.workflow.blindness.withheld_notice`)."""
     with center.engine.connect() as db:
         acting = _reader(center, user, "read_notices")(db)
-        found = notices_.list_notices(
-            db, status=status, incident_id=incident_id, recipient=recipient
+        shown = notices_seen(
+            db, center.mission, acting, status=status, incident_id=incident_id, recipient=recipient
         )
-        shown = [
-            n for n in found if not blindness.withheld_notice(db, center.mission, acting, n.cause)
-        ]
     return shown if limit is None else shown[:limit]
+
+
+def notices_seen(
+    db: Connection,
+    mission: Mission,
+    user: User,
+    *,
+    status: str | None = None,
+    incident_id: str | None = None,
+    recipient: str | None = None,
+) -> list[notices_.Notice]:
+    """The notices ``user`` may read, on an open connection (the API's listing and the
+    incident page ask the same): the blindness rule leaves out those of a reaction the other
+    side took while its incident is blind, as if never sent."""
+    found = notices_.list_notices(db, status=status, incident_id=incident_id, recipient=recipient)
+    return [n for n in found if not blindness.withheld_notice(db, mission, user, n.cause)]
 
 
 def get_notice(center: Center, user: User | str, notice_id: str) -> notices_.Notice:
@@ -236,5 +250,6 @@ __all__ = [
     "dispatcher_state",
     "get_notice",
     "list_notices",
+    "notices_seen",
     "retry_notice",
 ]

@@ -19,6 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Connection, func, select
 from starlette.concurrency import run_in_threadpool
 
+from ceasefire.center.dispatch import notices_seen
 from ceasefire.i18n import _
 from ceasefire.incidents.queries import get_incident
 from ceasefire.incidents.tables import incidents
@@ -213,6 +214,11 @@ def add_routes(app: FastAPI, web: Web) -> None:
             found = findings.current(db, user, incident_id)
             made = decisions.list_decisions(db, mission, user, incident_id=incident_id)
             held = locks.live_locks(db, [incident_id]).get(incident_id, {})
+            sent = (
+                notices_seen(db, mission, user, incident_id=incident_id)
+                if may(user, "read_notices")
+                else None
+            )
             indexes = [a.ledger_index for a in seen.values()]
             indexes += [s.ledger_index for d in made if not d.withheld for s in d.steps]
             if found is not None:
@@ -223,6 +229,7 @@ def add_routes(app: FastAPI, web: Web) -> None:
                 "finding": found,
                 "decisions": [_shown(d) for d in made],
                 "held": held,
+                "notices": None if sent is None else _batches(sent, mission, lang),
                 "proofs": proofs(web, db, indexes),
                 "stamp": stamp(db, mission, user, incident_id),
             }
@@ -244,6 +251,7 @@ def add_routes(app: FastAPI, web: Web) -> None:
             reactions=REACTIONS,
             policy=mission.config.policy,
             lock_minutes=int(locks.LOCK_MINUTES),
+            recipients=_recipient_names(mission, lang),
             may_assess=may(user, "submit_assessment"),
             may_propose=may(user, "propose_decision"),
             **data,
@@ -427,6 +435,47 @@ def add_routes(app: FastAPI, web: Web) -> None:
         if request.headers.get("hx-request"):
             return Response(status_code=204)
         return RedirectResponse(f"/incidents/{incident_id}#work", 303)
+
+
+def _batches(sent: list[Any], mission: Any, lang: str) -> list[dict[str, Any]]:
+    """The notices by batch (what one decision sent to every recipient at once), oldest first;
+    within a batch the recipients in the order the language names them (the parties, its own
+    party first, then the peacekeepers, then the contingents' heads): both parties alike."""
+    order = _recipient_order(mission, lang)
+    batches: dict[str, dict[str, Any]] = {}
+    for notice in sent:
+        batch = batches.setdefault(
+            notice.batch,
+            {
+                "batch": notice.batch,
+                "kind": notice.kind,
+                "cause": notice.cause,
+                "created_at": notice.created_at,
+                "party_skew_ms": notice.party_skew_ms,
+                "notices": [],
+            },
+        )
+        batch["notices"].append(notice)
+    for batch in batches.values():
+        batch["notices"].sort(key=lambda n: order.get(n.recipient, (9, n.recipient)))
+    return list(batches.values())
+
+
+def _recipient_order(mission: Any, lang: str) -> dict[str, tuple[int, str]]:
+    """Rank of each recipient on the page: the parties (the one whose language this is first,
+    otherwise the mission's order), the peacekeepers, the contingents (the locale's order)."""
+    parties = sorted(mission.config.parties, key=lambda p: p.language != lang)
+    ranked = [p.id for p in parties]
+    if mission.config.peacekeeping_force is not None:
+        ranked.append(mission.config.peacekeeping_force.id)
+    ranked += [c.id for c in mission.contingents_for(lang)]
+    return {r: (n, r) for n, r in enumerate(ranked)}
+
+
+def _recipient_names(mission: Any, lang: str) -> dict[str, str]:
+    force = mission.config.peacekeeping_force
+    named = [*mission.config.parties, *mission.config.contingents, *([force] if force else [])]
+    return {r.id: r.names.get(lang) or r.names.get("en") or r.id for r in named}
 
 
 def _shown(decision: decisions.Decision) -> dict[str, Any]:
