@@ -141,6 +141,7 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/reports"): action("read_incident"),
     ("GET", "/reports/{report_id}"): action("read_incident"),
     ("GET", "/reports/{report_id}/signature"): action("read_incident"),
+    ("GET", "/reports/{report_id}/proof"): action("read_incident"),
     # notices: both contingents read every one and its dead letters; either side's duty
     # officer sends a dead letter again
     ("GET", "/notices"): action("read_notices"),

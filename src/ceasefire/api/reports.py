@@ -13,8 +13,10 @@ from ceasefire.api.params import TIME, Checks, one_of, parse_choice, parse_time,
 from ceasefire.api.problems import Problem
 from ceasefire.center import Center
 from ceasefire.i18n import _
+from ceasefire.ledger.merkle import MerkleTree
+from ceasefire.ledger.reader import LedgerReader
 from ceasefire.mission.model import Mission
-from ceasefire.reports import daily, signing, stats
+from ceasefire.reports import daily, proof, signing, stats
 from ceasefire.reports.scope import scope_for
 
 MAX_ID = 2**63 - 1  # a report's id is a 64-bit integer in the store
@@ -37,6 +39,7 @@ def plug(center: Center) -> None:
 def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
     """``/stats``, ``/stats/chart``, ``/reports``, ``/reports/{id}`` and its signature."""
     api = APIRouter(prefix=prefix, tags=["reports"])
+    reader = LedgerReader(engine)  # the log's tree, read on the first proof asked for
 
     def table(
         request: Request, by: str, since: str | None, until: str | None
@@ -96,6 +99,7 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
                         "ledger_index": r.ledger_index,
                         "href": f"{prefix}/reports/{r.id}",
                         "signature": f"{prefix}/reports/{r.id}/signature",
+                        "proof": f"{prefix}/reports/{r.id}/proof",
                     }
                     for r in signing.list_reports(engine)
                 ]
@@ -124,7 +128,8 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
             media_type=daily.MEDIA_TYPES[signed.format],
             headers={
                 "Content-Disposition": f'inline; filename="{name}"',
-                "Link": f'<{prefix}/reports/{report_id}/signature>; rel="signature"',
+                "Link": f'<{prefix}/reports/{report_id}/signature>; rel="signature", '
+                f'<{prefix}/reports/{report_id}/proof>; rel="proof"',
             },
         )
 
@@ -137,6 +142,36 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
     def signature(report_id: int = Path(ge=1, le=MAX_ID)) -> Response:
         signed, _data = found(report_id)
         return Response(signed.note, media_type="text/plain; charset=utf-8")
+
+    @api.get(
+        "/reports/{report_id}/proof",
+        summary="The proof that the report is in the log: its ledger entry with an RFC 9162 "
+        "inclusion proof at the latest checkpoint cosigned by every contingent, and the keys "
+        "(a release bundle, ceasefire-release/v1)",
+        responses=problems.responses(404, 409, 422),
+    )
+    def report_proof(report_id: int = Path(ge=1, le=MAX_ID)) -> JSONResponse:
+        signed, _data = found(report_id)
+        stored = reader.checkpoint()
+        try:
+            if stored is None:
+                raise proof.NotYetProvenError(_("the log has no cosigned checkpoint yet"))
+
+            def build(tree: MerkleTree) -> dict[str, Any]:
+                assert stored is not None
+                with engine.connect() as db:
+                    return proof.build(db, signed, stored, tree, mission.contingent_ids())
+
+            return JSONResponse(reader.with_tree(build))
+        except proof.NotYetProvenError as error:
+            raise Problem(
+                409,
+                _(
+                    "No proof yet: {reason}. The center makes a cosigned checkpoint every few "
+                    "minutes; ask again then."
+                ).format(reason=error),
+                type=problems.CONFLICT,
+            ) from None
 
     return api
 

@@ -54,6 +54,8 @@ from ceasefire.ledger.entry import KIND_OBSERVATION
 from ceasefire.ledger.keys import KeyRing, Rotation, default_dir, load_keys, origin_of, witness_url
 from ceasefire.ledger.release import Release, Selection, write_release
 from ceasefire.mission import Mission, load_mission
+from ceasefire.reports import proof as report_proof
+from ceasefire.reports.signing import SignedReport
 from ceasefire.store import observations as store
 from ceasefire.store import open_database, quarantine
 from ceasefire.store.db import current_revision
@@ -591,6 +593,14 @@ class Center:
             chosen += incident_selections(self.engine, incident)
         ring = self.keyring(witnesses=witnesses)
         return write_release(self.engine, ring, path, to, chosen, list(since), WitnessClient)
+
+    def report_proof(
+        self, report: SignedReport, witnesses: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """The proof that a stored daily report is in the log (:mod:`ceasefire.reports.proof`):
+        its entry with an inclusion proof at a cosigned checkpoint, made now if the log grew."""
+        stored, _verified = self.checkpoint(witnesses)
+        return report_proof.prove(self.engine, report, stored, self.mission.contingent_ids())
 
     # -- serving ----------------------------------------------------------------------------
     async def listeners(self, host: str, tcp: int | None, udp: int | None) -> CotListeners:

@@ -193,6 +193,17 @@ def list_reports(engine: Engine) -> list[SignedReport]:
         return [SignedReport(*row) for row in db.execute(query)]
 
 
+def find_report(engine: Engine, sha256: str) -> SignedReport | None:
+    """The latest stored report whose file has this SHA-256."""
+    c = daily_reports.c
+    query = select(
+        c.id, c.day, c.lang, c.format, c.version, c.sha256, c.note, c.ledger_index
+    ).where(c.sha256 == sha256)
+    with engine.connect() as db:
+        row = db.execute(query.order_by(c.id.desc()).limit(1)).first()
+    return None if row is None else SignedReport(*row)
+
+
 def get_report(engine: Engine, report_id: int) -> tuple[SignedReport, bytes] | None:
     c = daily_reports.c
     with engine.connect() as db:
@@ -208,6 +219,7 @@ def get_report(engine: Engine, report_id: int) -> tuple[SignedReport, bytes] | N
 __all__ = [
     "KIND_REPORT",
     "SignedReport",
+    "find_report",
     "get_report",
     "list_reports",
     "note_text",
