@@ -87,6 +87,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
+    context: typer.Context,
     lang: str = typer.Option(
         None, "--lang", help="Language of messages: en, ru, tr, az, hy (default $CEASEFIRE_LANG)."
     ),
@@ -101,6 +102,7 @@ def _main(
     ),
 ) -> None:
     """Joint ceasefire monitoring center."""
+    common.begin(context)
     common.config_file = config
     if lang is not None:
         if lang not in LANGUAGES:

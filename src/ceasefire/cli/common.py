@@ -10,7 +10,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import click
 import typer
 from rich.console import Console
 from sqlalchemy import Engine
@@ -69,10 +68,28 @@ def database(url: str | None) -> Engine:
     return engine
 
 
+_command: typer.Context | None = None
+"""The context of the command line being run (set by the root callback, see :func:`begin`)."""
+
+
+def begin(context: typer.Context) -> None:
+    """Called by the root callback: what the command opens is closed when its context ends.
+
+    Why not ``click.get_current_context()``: typer runs its own copy of click, whose contexts
+    click's stack never sees, so nothing registered there was ever closed."""
+    global _command
+    _command = context
+
+    def end() -> None:
+        global _command
+        _command = None
+
+    context.call_on_close(end)
+
+
 def _close_with_command(close: Callable[[], None]) -> None:
-    context = click.get_current_context(silent=True)
-    if context is not None:
-        context.call_on_close(close)
+    if _command is not None:
+        _command.call_on_close(close)
 
 
 def freeze_startup_heap() -> None:
