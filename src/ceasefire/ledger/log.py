@@ -34,6 +34,7 @@ from ceasefire.ledger.entry import (
 from ceasefire.ledger.errors import LedgerError
 from ceasefire.ledger.merkle import MerkleTree
 from ceasefire.ledger.tables import ledger, ledger_head
+from ceasefire.store import bulk
 from ceasefire.store.schema import observations
 
 HEAD_ID = 1
@@ -43,6 +44,9 @@ READ_CHUNK = 200_000
 _position = ledger.c["index"]
 _LEAF = b"\x00"
 _sha256 = hashlib.sha256
+
+
+_COLUMNS = ("index", "kind", "ref", "entry", "leaf_hash", "appended_at")
 
 
 def _insert_sql(connection: Connection) -> str:
@@ -122,7 +126,10 @@ def append(
         )
         leaf = _sha256(_LEAF + text.encode("utf-8")).digest()
         rows.append((first + offset, e.kind, e.ref, text, leaf, stored_at))
-    connection.exec_driver_sql(_insert_sql(connection), rows)
+    if connection.dialect.name == "postgresql":
+        bulk.copy_rows(connection, ledger.name, _COLUMNS, rows)
+    else:
+        connection.exec_driver_sql(_insert_sql(connection), rows)
     return range(first, first + len(entries))
 
 

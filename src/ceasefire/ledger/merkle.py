@@ -96,6 +96,14 @@ def root_from_inclusion_proof(leaf: bytes, index: int, size: int, proof: Sequenc
     _check_size(size, "tree size")
     if index >= size:
         raise MalformedProofError(f"leaf index {index} is not below tree size {size}")
+    return root_from_path(leaf, index, size, proof)
+
+
+def root_from_path(leaf: bytes, index: int, size: int, proof: Sequence[bytes]) -> bytes:
+    """:func:`root_from_inclusion_proof` for callers that made sure the hashes are 32 bytes
+    each, no more than :data:`MAX_PROOF_HASHES`, and ``0 <= index < size``: the same steps
+    without checking each hash's type and length again (a node's records are checked by
+    the thousand, each with its path)."""
     fn = index
     sn = size - 1
     r = bytes(leaf)

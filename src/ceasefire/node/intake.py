@@ -18,7 +18,7 @@ from ceasefire.geo.engine import Enricher
 from ceasefire.i18n import _
 from ceasefire.ingest.pipeline import Intake, _Pending
 from ceasefire.ledger.note import Ed25519Signer
-from ceasefire.ledger.origin import sign_record
+from ceasefire.ledger.origin import sign_records
 from ceasefire.mission.model import Mission
 from ceasefire.node.outbox import NewRecord, Outbox
 from ceasefire.observations import format_time
@@ -55,13 +55,15 @@ class NodeIntake(Intake):
         new: list[NewRecord] = []
         if pending:
             rows = self._rows_for(pending)
-            for p, row in zip(pending, rows, strict=True):
+            # One Ed25519 signature per group of records, not per record (ledger.origin).
+            signatures = sign_records(self.signer, [p.canonical for p in pending])
+            for p, row, signature in zip(pending, rows, signatures, strict=True):
                 new.append(
                     NewRecord(
                         "observation",
                         p.observation.id,
                         row["record"],
-                        sign_record(self.signer, p.canonical),
+                        signature,
                         p.source,
                         row["zones"],
                         row["controlled_by"],

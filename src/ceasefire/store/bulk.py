@@ -46,7 +46,26 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
                 done[v] if v in done else done.setdefault(v, process(v)) for v in by_column[i]
             ]
         params = list(zip(*by_column, strict=True))
+    if dialect.name == "postgresql":
+        copy_rows(connection, table.name, columns, params)
+        return
     connection.exec_driver_sql(sql, params)
+
+
+def copy_rows(
+    connection: Connection, table: str, columns: Sequence[str], params: Sequence[Sequence[Any]]
+) -> None:
+    """PostgreSQL: the rows (in ``columns``' order) through ``COPY ... FROM STDIN``, in the
+    caller's transaction. psycopg's executemany pays its Python work per row and per
+    parameter (about a fifth of the center's whole cost of a record); COPY writes each row
+    in C."""
+    quote = connection.dialect.identifier_preparer.quote
+    sql = f"COPY {quote(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(sql) as copy:
+        for row in params:
+            copy.write_row(row)
 
 
 def set_column(
