@@ -4,6 +4,7 @@ while observations are being added."""
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import threading
@@ -30,6 +31,12 @@ def api(world: World, demo_enricher: Any) -> tuple[TestClient, dict[str, str]]:
     client = TestClient(create_app(world.engine, world.mission, enricher=demo_enricher))
     names = ("ru-analyst", "tr-do", "am-liaison", "az-liaison", "pk-liaison", "auditor")
     return client, {n: token_for(world.engine, n) for n in names}
+
+
+def forged_cursor(collection: str, key: Any) -> str:
+    """A cursor of the server's form holding any key (the server only ever gives out its own)."""
+    text = json.dumps({"c": collection, "k": key}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 def get(client: TestClient, path: str, token: str | None = None, **params: Any) -> Any:
@@ -138,6 +145,17 @@ def test_paging_filters_and_items(world: World, api: Any) -> None:
         ("observations/items", {"limit": str(10**9)}, 400, "limit"),
         ("observations/items", {"limit": "ten"}, 400, "limit"),
         ("observations/items", {"cursor": "not-ours"}, 400, "cursor"),
+        # beyond the calendar or the store's keys: refused, never a 500
+        ("incidents/items", {"datetime": "0001-01-01T00:00:00+01:00"}, 400, "datetime"),
+        ("observations/items", {"datetime": "9999-12-31T23:59:59-01:00"}, 400, "datetime"),
+        ("observations/items", {"cursor": ogc.encode_cursor("observations", 2**63)}, 400, "cursor"),
+        ("observations/items", {"cursor": ogc.encode_cursor("observations", -1)}, 400, "cursor"),
+        (
+            "incidents/items",
+            {"cursor": forged_cursor("incidents", ["0001-01-01T00:00:00+05:00", "x"])},
+            400,
+            "cursor",
+        ),
         ("observations/items", {"colour": "red"}, 400, "colour"),
         ("observations/items", {"f": "html"}, 400, "f"),
         ("nowhere/items", {}, 404, None),
@@ -158,6 +176,32 @@ def test_bad_input_is_a_clear_problem(
     assert body["status"] == status and body["detail"]
     if field is not None:
         assert [e["field"] for e in body["errors"]] == [field]
+
+
+@pytest.mark.parametrize(
+    ("collection", "params"),
+    [
+        ("observations", {"datetime": "9999-12-31"}),
+        ("incidents", {"datetime": "../9999-12-31"}),
+        ("observations", {"datetime": "0001-01-01/.."}),
+        ("incidents", {"datetime": "9999-12-31T23:59:59Z"}),
+        ("observations", {"cursor": ogc.encode_cursor("observations", 2**63 - 1)}),
+        (
+            "incidents",
+            {"cursor": ogc.encode_cursor("incidents", (datetime(9999, 12, 31, tzinfo=UTC), "x"))},
+        ),
+    ],
+)
+def test_ranges_at_the_ends_of_time_and_keys_are_answered(
+    api: Any, collection: str, params: dict[str, str]
+) -> None:
+    """Past the last item or at the calendar's ends: a page (empty or not), as declared."""
+    client, tokens = api
+    answer = get(client, f"{OGC}/collections/{collection}/items", tokens["auditor"], **params)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["numberReturned"] == len(body["features"])
+    assert not [k for k in body["links"] if k["rel"] == "next"] or body["features"]
 
 
 def test_cursor_of_another_collection_is_refused(world: World, api: Any) -> None:

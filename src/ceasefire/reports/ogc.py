@@ -53,6 +53,8 @@ from ceasefire.timeutil import iso
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
+MAX_KEY = 2**63 - 1
+"""Store keys are signed 64-bit: a cursor past them was not given out here."""
 
 CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -161,7 +163,7 @@ def _moment(text: str, end: bool) -> datetime:
     if len(text) == 10:
         day = date.fromisoformat(text)
         start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        return start + timedelta(days=1) - timedelta(microseconds=1) if end else start
+        return start.replace(hour=23, minute=59, second=59, microsecond=999_999) if end else start
     moment = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
     if moment.tzinfo is None:
         raise ValueError("no offset")
@@ -184,7 +186,7 @@ def _datetime(text: str) -> tuple[datetime | None, datetime | None]:
                 raise ValueError("open at both ends")
         else:
             raise ValueError("too many parts")
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: before year 1 or after 9999 in UTC
         raise ValueError(
             _(
                 "datetime must be an RFC 3339 time with Z or an offset (2021-02-01T10:00:00Z), "
@@ -193,7 +195,9 @@ def _datetime(text: str) -> tuple[datetime | None, datetime | None]:
         ) from None
     if start is not None and stop is not None and start > stop:
         raise ValueError(_("datetime is an interval that ends before it starts."))
-    return start, (stop + timedelta(microseconds=1) if stop is not None else None)
+    if stop is None or stop == datetime.max.replace(tzinfo=UTC):
+        return start, None  # nothing is stored after the last instant of 9999
+    return start, stop + timedelta(microseconds=1)
 
 
 def _limit(text: str) -> int:
@@ -228,17 +232,17 @@ def decode_cursor(collection: str, text: str) -> Any:
     if not isinstance(data, dict) or data.get("c") != collection:
         raise wrong
     key = data.get("k")
-    if collection == "observations" and type(key) is int:
+    if collection == "observations" and type(key) is int and 0 <= key <= MAX_KEY:
         return key
     if collection == "zones" and isinstance(key, str):
         return key
     if collection == "incidents" and isinstance(key, list) and len(key) == 2:
         try:
             started = datetime.fromisoformat(str(key[0]))
-        except ValueError:
+            if started.tzinfo is not None and isinstance(key[1], str):
+                return started.astimezone(UTC), key[1]
+        except (ValueError, OverflowError):
             raise wrong from None
-        if started.tzinfo is not None and isinstance(key[1], str):
-            return started.astimezone(UTC), key[1]
     raise wrong
 
 
