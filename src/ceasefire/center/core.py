@@ -61,7 +61,15 @@ from ceasefire.store import open_database, quarantine
 from ceasefire.store.db import current_revision
 from ceasefire.store.missions import StoredVersion, mission_row, save_mission
 from ceasefire.witness.client import WitnessClient
-from ceasefire.workflow import assessments, blindness, decisions, findings, roles, shifts
+from ceasefire.workflow import (
+    assessments,
+    blindness,
+    decisions,
+    findings,
+    roles,
+    screens,
+    shifts,
+)
 from ceasefire.workflow.audit import audit_all
 from ceasefire.workflow.releases import check_recipient, incident_selections
 from ceasefire.workflow.roles import User
@@ -346,12 +354,16 @@ class Center:
         remarks: str = "",
         contingent: str | None = None,
         at: datetime | None = None,
+        page: str | None = None,
     ) -> tuple[assessments.Assessment, str | None]:
         """Submit the user's contingent's assessment of an incident (a new version if one
         exists); with the incident's outcome after it (agreed, disputed, or None while a
-        contingent has still to assess)."""
+        contingent has still to assess). ``page``: the stamp of the screen the form was sent
+        from, refused if stale or locked by another officer (:func:`screens.check`)."""
 
         def step(db: Connection, acting: User) -> tuple[assessments.Assessment, str | None]:
+            if page is not None:
+                screens.check(db, self.mission, acting, incident_id, page)
             made = assessments.submit(
                 db,
                 self.mission,
@@ -406,11 +418,15 @@ class Center:
         urgent: bool = False,
         remarks: str = "",
         at: datetime | None = None,
+        page: str | None = None,
     ) -> decisions.Decision:
-        """Propose a reaction to an incident, or (``urgent``) take it at once."""
-        return self.act(
-            user,
-            lambda db, acting: decisions.propose(
+        """Propose a reaction to an incident, or (``urgent``) take it at once. ``page``: the
+        stamp of the screen the form was sent from, as for :meth:`assess`."""
+
+        def step(db: Connection, acting: User) -> decisions.Decision:
+            if page is not None:
+                screens.check(db, self.mission, acting, incident_id, page)
+            return decisions.propose(
                 db,
                 self.mission,
                 acting,
@@ -421,8 +437,9 @@ class Center:
                 urgent=urgent,
                 remarks=remarks,
                 at=at,
-            ),
-        )
+            )
+
+        return self.act(user, step)
 
     def answer(
         self,

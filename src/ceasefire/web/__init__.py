@@ -21,7 +21,7 @@ def plug(center: Center) -> None:
     def pages(c: Center) -> Any:
         from ceasefire.web.app import create_web  # the templates only when served
 
-        return create_web(c.engine, c.mission, c.lock)
+        return create_web(c)
 
     center.add_app("/", pages)
 

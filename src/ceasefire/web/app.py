@@ -8,15 +8,14 @@ Jinja2 template. Rules of who may see or do what are the library's (``authorize`
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -43,14 +42,18 @@ from ceasefire.workflow.roles import (
     issue_token,
 )
 
+if TYPE_CHECKING:
+    from ceasefire.center import Center
+
 WINDOWS_H = (6, 24, 72, 168, 720)
 """The time windows the map offers (hours before the chosen time)."""
 EVENT_POLL_S = 2.0
 
 
-def create_web(engine: Engine, mission: Mission, lock: threading.Lock) -> FastAPI:
+def create_web(center: Center) -> FastAPI:
     """The web app, mounted at ``/`` beside the API (:func:`ceasefire.web.plug`)."""
-    web = Web(engine, mission, lock)
+    web = Web(center)
+    engine, mission = center.engine, center.mission
     limiter = limiter_for(engine)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -10,15 +10,15 @@ a page that is no longer current is refused and shown again with what was typed.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Connection, func, select
 from starlette.concurrency import run_in_threadpool
 
+from ceasefire.center.core import ANSWERS, Answer
 from ceasefire.center.dispatch import notices_seen
 from ceasefire.i18n import _
 from ceasefire.incidents.queries import get_incident
@@ -28,10 +28,10 @@ from ceasefire.ledger.cosign import latest_checkpoint
 from ceasefire.ledger.merkle import ProofError, leaf_hash, verify_inclusion
 from ceasefire.mission.model import REACTIONS, SEVERITIES
 from ceasefire.observations.taxonomy import CATEGORIES
-from ceasefire.timeutil import iso
 from ceasefire.web.pages import Web, may
 from ceasefire.workflow import assessments, decisions, findings, locks
 from ceasefire.workflow.errors import WorkflowError
+from ceasefire.workflow.screens import stamp
 from ceasefire.workflow.tables import decisions as decision_rows
 
 OPEN_STATUSES = ("open", "assessing", "disputed")
@@ -39,20 +39,6 @@ STATUS_RANK = {"disputed": 0, "open": 1, "assessing": 2, "finding": 3}
 SEVERITY_RANK = {s: n for n, s in enumerate(reversed(SEVERITIES))}
 CORROBORATIONS = ("both_contingents", "several_contingents", "several_platforms", "single_source")
 QUEUE_LIMIT = 300
-
-
-def stamp(db: Connection, mission: Any, user: Any, incident_id: str) -> str:
-    """A short digest of what an incident's page shows this user: it changes with any new step
-    the user may see, and with nothing the user may not (the other side's blind view: counting
-    every assessment would tell, by a page refused as stale, that the other side has assessed)."""
-    status, updated = db.execute(
-        select(incidents.c.status, incidents.c.updated_at).where(incidents.c.id == incident_id)
-    ).one()
-    seen = [(a.contingent, a.version) for a in assessments.visible(db, mission, user, incident_id)]
-    made = decisions.list_decisions(db, mission, user, incident_id=incident_id)
-    steps = [(d.id, d.state, d.withheld, len(d.steps)) for d in made]
-    text = f"{status}|{iso(updated)}|{seen}|{steps}"
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def proofs(web: Web, db: Connection, indexes: list[int]) -> dict[int, dict[str, Any]]:
@@ -261,19 +247,6 @@ def add_routes(app: FastAPI, web: Web) -> None:
     def show_incident(request: Request, incident_id: str) -> Response:
         return incident_page(request, incident_id)
 
-    def stale_or_locked(db: Connection, user: Any, incident_id: str, sent: str) -> str | None:
-        """Why a form must not be applied: the page is stale or another officer holds the lock."""
-        if sent != stamp(db, mission, user, incident_id):
-            return _(
-                "This incident changed since you opened the page; look at it again. What you "
-                "typed is kept below."
-            )
-        try:
-            locks.check(db, user, incident_id)
-        except WorkflowError as refused:
-            return str(refused)
-        return None
-
     @app.post("/incidents/{incident_id}/assessment")
     async def post_assessment(request: Request, incident_id: str) -> Response:
         user = await run_in_threadpool(web.user, request)
@@ -286,13 +259,8 @@ def add_routes(app: FastAPI, web: Web) -> None:
         errors = _assessment_errors(data, clauses_sent, mission)
         if not errors:
 
-            def step(db: Connection) -> str | None:
-                refused = stale_or_locked(db, user, incident_id, data.get("stamp", ""))
-                if refused is not None:
-                    return refused
-                assessments.submit(
-                    db,
-                    mission,
+            def step() -> None:
+                web.center.assess(
                     user,
                     incident_id,
                     violation=data.get("violation", ""),
@@ -300,11 +268,12 @@ def add_routes(app: FastAPI, web: Web) -> None:
                     attribution=data.get("attribution", ""),
                     severity=data.get("severity") or None,
                     remarks=data.get("remarks", ""),
+                    page=data.get("stamp", ""),
                 )
-                return None
 
+            refused: str | None = None
             try:
-                refused = await run_in_threadpool(web.write, step)
+                await run_in_threadpool(step)
             except WorkflowError as error:
                 refused = str(error)
             if refused is None:
@@ -337,13 +306,8 @@ def add_routes(app: FastAPI, web: Web) -> None:
             errors["contingent"] = _("Name whose drones should look again.")
         if not errors:
 
-            def step(db: Connection) -> str | None:
-                refused = stale_or_locked(db, user, incident_id, data.get("stamp", ""))
-                if refused is not None:
-                    return refused
-                decisions.propose(
-                    db,
-                    mission,
+            def step() -> None:
+                web.center.decide(
                     user,
                     incident_id,
                     reaction,
@@ -353,11 +317,12 @@ def add_routes(app: FastAPI, web: Web) -> None:
                     else None,
                     urgent=data.get("urgent") == "on",
                     remarks=data.get("remarks", ""),
+                    page=data.get("stamp", ""),
                 )
-                return None
 
+            refused: str | None = None
             try:
-                refused = await run_in_threadpool(web.write, step)
+                await run_in_threadpool(step)
             except WorkflowError as error:
                 refused = str(error)
             if refused is None:
@@ -373,26 +338,20 @@ def add_routes(app: FastAPI, web: Web) -> None:
             "decision",
         )
 
-    steps = {
-        "approve": decisions.approve,
-        "reject": decisions.reject,
-        "confirm": decisions.confirm,
-        "contest": decisions.contest,
-    }
-
     @app.post("/decisions/{decision_id}/{verdict}")
     async def decide(request: Request, decision_id: str, verdict: str) -> Response:
         user = await run_in_threadpool(web.user, request)
         data = await web.form(request)
         back = data.get("back", "/decisions")
         back = back if back.startswith("/") and not back.startswith("//") else "/decisions"
-        act = steps.get(verdict)
-        if act is None:
+        if verdict not in ANSWERS:
             return web.render(request, "error.html", user, 404, message=verdict)
+        answer = cast(Answer, verdict)
         try:
             await run_in_threadpool(
-                web.write,
-                lambda db: act(db, mission, user, decision_id, remarks=data.get("remarks", "")),
+                lambda: web.center.answer(
+                    user, decision_id, answer, remarks=data.get("remarks", "")
+                )
             )
         except WorkflowError as refused:
             sep = "&" if "?" in back else "?"

@@ -5,23 +5,25 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
 from ceasefire.api.params import negotiate_language
 from ceasefire.geo.engine import Enricher
 from ceasefire.i18n import LANGUAGES, _, language, ngettext
 from ceasefire.ledger.log import LogTree
-from ceasefire.mission.model import Mission
 from ceasefire.web import format as fmt
 from ceasefire.web import labels, session
 from ceasefire.workflow.errors import Forbidden
 from ceasefire.workflow.roles import User, authorize
+
+if TYPE_CHECKING:
+    from ceasefire.center import Center
 
 T = TypeVar("T")
 STATIC = Path(__file__).parent / "static"
@@ -46,10 +48,11 @@ class SignInNeeded(Exception):
 class Web:
     """The web layer's shared state: store, mission, writers' lock and templates."""
 
-    def __init__(self, engine: Engine, mission: Mission, lock: threading.Lock) -> None:
-        self.engine = engine
-        self.mission = mission
-        self.lock = lock
+    def __init__(self, center: Center) -> None:
+        self.center = center
+        self.engine = center.engine
+        self.mission = center.mission
+        self.lock = center.lock
         self._tree = LogTree()
         self._tree_lock = threading.Lock()
         self._enricher: Enricher | None = None
@@ -62,7 +65,7 @@ class Web:
         )
         # the same catalogs as the CLI and the API, in the language in force for the request
         self.env.install_gettext_callables(gettext=_, ngettext=ngettext, newstyle=True)  # type: ignore[attr-defined]
-        zone = mission.config.timezone
+        zone = center.mission.config.timezone
         self.env.filters["when"] = lambda v: fmt.local_and_utc(v, zone, current_lang())
         self.env.filters["short"] = lambda v: fmt.short_time(v, zone, current_lang())
         self.env.filters["num"] = lambda v, d=1: fmt.number(v, current_lang(), d)
