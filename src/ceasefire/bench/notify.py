@@ -14,13 +14,15 @@ thread of its own). One receiver (the peacekeepers') is bad: it answers after ``
 
 Figures: deliveries/s (from the first decision to the last delivery), decision-to-delivery
 latency p50 / p99 (the two parties', and every delivery's), the skew between the two parties'
-deliveries of a batch p50 / p99, and what the baseline lost.
+deliveries of a batch p50 / p99, what the baseline lost, the process's CPU per delivery
+(deciding, sending and receiving alike: all run in this process) and the load average.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import resource
 import shutil
 import sys
@@ -180,8 +182,9 @@ def _decide(engine: Engine, mission: Mission, i: int) -> list[str]:
 
 
 def _figures(
-    engine: Engine, receivers: Receivers, started: float, ids: list[str]
+    engine: Engine, receivers: Receivers, started: float, ids: list[str], cpu: float
 ) -> dict[str, Any]:
+    """``cpu``: seconds of CPU the whole process spent (deciding, sending, the receivers)."""
     wanted = set(ids)
     with engine.connect() as db:
         rows = [
@@ -220,6 +223,7 @@ def _figures(
         "lost": len(rows) - delivered,
         "seconds": round(elapsed, 3),
         "rate": delivered / elapsed,
+        "cpu_ms_per_delivery": round(cpu * 1000 / delivered, 2) if delivered else None,
         "party_latency_p50_ms": ms(party_latency, 0.5),
         "party_latency_p99_ms": ms(party_latency, 0.99),
         "latency_p50_ms": ms(latency, 0.5),
@@ -246,6 +250,7 @@ def _ours(
     thread = threading.Thread(target=loop.run_until_complete, args=(dispatch(),), daemon=True)
     thread.start()
     started = time.time()
+    cpu = time.process_time()
     ids: list[str] = []
     try:
         for i in range(n):
@@ -266,13 +271,17 @@ def _ours(
         loop.call_soon_threadsafe(stop.set)
         thread.join(120)
         loop.close()
-    return {**_figures(engine, receivers, started, ids), "decisions_s": round(decided, 3)}
+    return {
+        **_figures(engine, receivers, started, ids, time.process_time() - cpu),
+        "decisions_s": round(decided, 3),
+    }
 
 
 def _naive(engine: Engine, mission: Mission, receivers: Receivers, n: int) -> dict[str, Any]:
     """Each decision's notices posted inline, one after the other, before it returns."""
     signer = Ed25519Signer.generate("bench/center")
     started = time.time()
+    cpu = time.process_time()
     ids: list[str] = []
     with httpx.Client(timeout=30.0, follow_redirects=False) as client:
         for i in range(n):
@@ -297,7 +306,7 @@ def _naive(engine: Engine, mission: Mission, receivers: Receivers, n: int) -> di
                             **webhook_headers(signer, r.id, body),
                         },
                     )
-    return _figures(engine, receivers, started, ids)
+    return _figures(engine, receivers, started, ids, time.process_time() - cpu)
 
 
 def run(
@@ -313,6 +322,7 @@ def run(
     """Both scenarios (a slow receiver, a failing one), ours and the baseline in each."""
     options = options or Options(per_queue=64, base=0.05, cap=1.0, attempts=20)
     scenarios: dict[str, Any] = {}
+    load_before = os.getloadavg()
     for scenario, delay in (("slow", slow), ("flaky", 0.0)):
         work = Path(tempfile.mkdtemp(prefix="ceasefire-bench-notify-", dir=directory))
         engine = open_database(db or str(work / "bench.db"))
@@ -346,6 +356,8 @@ def run(
             "cap": options.cap,
             "attempts": options.attempts,
         },
+        "load_average": {"before": load_before, "after": os.getloadavg()},
+        "cpu_ms_per_delivery": slow_ours["cpu_ms_per_delivery"],
         "database": "sqlite" if db is None else db.split(":", 1)[0],
         "scenarios": scenarios,
         "peak_rss_mb": _peak_rss_mb(),

@@ -302,11 +302,13 @@ class Dispatcher:
         self._inflight: dict[str, set[int]] = defaultdict(set)
         self._outcomes: list[_Outcome] = []
         self._tasks: set[asyncio.Task[None]] = set()
-        self._wake = asyncio.Event()
+        self._wake = asyncio.Event()  # an outcome waits to be written
+        self._room = asyncio.Event()  # outcomes were written: their queues have room again
 
     # -- the outbox ---------------------------------------------------------------------
-    def _due(self, now: datetime) -> list[_Due]:
-        """Due deliveries, up to each queue's free room, not already in flight."""
+    def _due(self, now: datetime, inflight: dict[str, frozenset[int]]) -> list[_Due]:
+        """Due deliveries, up to each queue's free room, not already in flight (``inflight``:
+        a copy taken on the loop, since this runs in a worker thread)."""
         per_queue = self.options.per_queue
         taken: list[_Due] = []
         with self.engine.connect() as db:
@@ -316,7 +318,7 @@ class Dispatcher:
                 .group_by(deliveries.c.queue)
             ).scalars()
             for queue in list(queues):
-                busy = self._inflight[queue]
+                busy = inflight.get(queue, frozenset())
                 room = per_queue - len(busy)
                 if room <= 0:
                     continue
@@ -463,7 +465,8 @@ class Dispatcher:
         task.add_done_callback(self._tasks.discard)
 
     async def _flush(self) -> int:
-        """Write the outcomes gathered so far; how many."""
+        """Write the outcomes gathered so far; how many. A delivery leaves ``_inflight`` only
+        once its outcome is committed, so no look at the outbox takes it again before."""
         written = 0
         while self._outcomes:
             batch = self._outcomes[: self.options.batch]
@@ -472,22 +475,58 @@ class Dispatcher:
             for o in batch:
                 self._inflight[o.due.queue].discard(o.due.id)
             written += len(batch)
+        self._room.set()
         return written
+
+    async def _take(self) -> int:
+        """Start what is due and has room; how many."""
+        inflight = {q: frozenset(ids) for q, ids in self._inflight.items() if ids}
+        due = await asyncio.to_thread(self._due, self.clock(), inflight)
+        for d in due:
+            self._start(d)
+        return len(due)
 
     async def step(self) -> int:
         """Start what is due and has room; write what finished. How many started + written."""
-        due = await asyncio.to_thread(self._due, self.clock())
-        for d in due:
-            self._start(d)
-        return len(due) + await self._flush()
+        return await self._take() + await self._flush()
 
-    async def _loop(self, stop: asyncio.Event, until: Callable[[], bool]) -> None:
-        last_beat = asyncio.get_running_loop().time()
-        while not stop.is_set():
+    async def _writer(self, done: asyncio.Event) -> None:
+        """Write outcomes as they come, in batches, beside the sending: a slow write never
+        keeps a due notice from leaving, nor a burst of sending a finished one from its record.
+        A store that fails is tried again (the outcomes wait in memory); a lost lease ends it.
+        It ends when ``done`` is set, after the write under way (never cancelled in one: a
+        batch committed but not yet struck from ``_outcomes`` would be written twice)."""
+        while not done.is_set():
+            await self._wake.wait()
+            self._wake.clear()
             try:
-                busy = await self.step()
+                await self._flush()
             except LeaseLost:
                 raise
+            except Exception:
+                log_.exception(_("Dispatching failed; trying again."))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(done.wait(), 1.0)
+                self._wake.set()
+
+    async def _loop(self, stop: asyncio.Event, until: Callable[[], bool]) -> None:
+        done = asyncio.Event()
+        writer = asyncio.create_task(self._writer(done))
+        try:
+            await self._feed(stop, until, writer)
+        finally:
+            done.set()
+            self._wake.set()
+            await writer  # raises LeaseLost if the writer found the lease gone
+
+    async def _feed(
+        self, stop: asyncio.Event, until: Callable[[], bool], writer: asyncio.Task[None]
+    ) -> None:
+        last_beat = asyncio.get_running_loop().time()
+        while not stop.is_set() and not writer.done():
+            self._room.clear()
+            try:
+                started = await self._take()
             except Exception:  # the store failing: nothing is lost, try again shortly
                 log_.exception(_("Dispatching failed; trying again."))
                 with contextlib.suppress(TimeoutError):
@@ -499,10 +538,9 @@ class Dispatcher:
             if now - last_beat >= self.options.ttl / 3:
                 await asyncio.to_thread(self.lease.beat)
                 last_beat = now
-            if not busy:
-                self._wake.clear()
+            if not started:  # look again when room is freed, or after a poll's while
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.options.poll)
+                    await asyncio.wait_for(self._room.wait(), self.options.poll)
 
     async def _finish(self) -> None:
         """Let the attempts in flight end and record them (none is left unrecorded)."""

@@ -5,6 +5,12 @@ The body is the notice's canonical JSON exactly as logged; ``webhook-id`` is the
 every attempt, so a receiver drops a repeat. A 2xx answer is a delivery; anything else (a
 redirect included: a notice goes where the mission file says, not where an answer points) is
 a failure the dispatcher retries. An address that is no http(s) URL is refused for good.
+
+Connections are kept alive and reused, each recipient's apart: a slow recipient holds only its
+own connections, never another's. Each connection is an httpx client of one connection, lent to
+one request at a time: httpx looks through its whole pool on every request (a poll of every idle
+socket), which cost more CPU than the rest of a delivery with a pool as large as a queue's
+requests in flight.
 """
 
 from __future__ import annotations
@@ -19,8 +25,12 @@ from ceasefire.dissemination.channels import Context, DeliveryFailed, Outgoing
 from ceasefire.dissemination.webhooks import Signer, webhook_headers
 from ceasefire.i18n import _
 
-MAX_CONNECTIONS = 256
-"""Connections open at once over every queue (the dispatcher bounds each queue's share)."""
+KEPT = 64
+"""Idle connections kept per recipient and origin (the dispatcher bounds the requests in flight
+in each queue, hence the connections open at once)."""
+
+Origin = tuple[str, str, str, int | None]
+"""recipient, scheme, host, port"""
 
 
 class Webhook:
@@ -30,17 +40,45 @@ class Webhook:
         self, signer: Signer, timeout: float = 10.0, verify: ssl.SSLContext | str | bool = True
     ) -> None:
         self.signer = signer
-        self.client = httpx.AsyncClient(
-            verify=verify,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+        self.timeout = httpx.Timeout(timeout, connect=min(timeout, 5.0))
+        # made once for every connection (loading the CAs is dear), and now: a bad CA file is
+        # an error when the dispatcher starts
+        self.tls = httpx.create_ssl_context(verify=verify)
+        self.idle: dict[Origin, list[httpx.AsyncClient]] = {}
+        self.open: set[httpx.AsyncClient] = set()
+
+    def _new_client(self) -> httpx.AsyncClient:
+        client = httpx.AsyncClient(
+            verify=self.tls,
+            timeout=self.timeout,
             follow_redirects=False,
-            limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=64),
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
             headers={"user-agent": f"ceasefire/{__version__}"},
         )
+        self.open.add(client)
+        return client
+
+    async def _post(
+        self, origin: Origin, url: str, body: bytes, headers: dict[str, str]
+    ) -> httpx.Response:
+        idle = self.idle.setdefault(origin, [])
+        client = idle.pop() if idle else self._new_client()
+        try:
+            return await client.post(url, content=body, headers=headers)
+        finally:
+            if len(idle) < KEPT:
+                idle.append(client)
+            else:
+                self.open.discard(client)
+                await client.aclose()
 
     async def send(self, outgoing: Outgoing) -> None:
         parts = urlsplit(outgoing.address)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            port = parts.port
+        except ValueError:  # a port out of range
+            port = -1
+        if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
             raise DeliveryFailed(
                 _("not an http(s) URL: {address}").format(address=outgoing.address), retry=False
             )
@@ -50,7 +88,8 @@ class Webhook:
             **webhook_headers(self.signer, outgoing.notice_id, body),
         }
         try:
-            answer = await self.client.post(outgoing.address, content=body, headers=headers)
+            origin = (outgoing.recipient, parts.scheme, parts.hostname, port)
+            answer = await self._post(origin, outgoing.address, body, headers)
         except httpx.TimeoutException as e:
             raise DeliveryFailed(
                 _("no answer in time ({error})").format(error=type(e).__name__)
@@ -74,7 +113,9 @@ class Webhook:
         )
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        clients, self.open, self.idle = list(self.open), set(), {}
+        for client in clients:
+            await client.aclose()
 
 
 def make(context: Context) -> Webhook:
