@@ -43,6 +43,7 @@ from ceasefire.ingest.pipeline import BATCH, Intake, IntakeResult
 from ceasefire.ingest.tls import server_context
 from ceasefire.intake.errors import Rejection
 from ceasefire.ledger.audit import AuditReport
+from ceasefire.ledger.checkpoint import CosignatureVerifier
 from ceasefire.ledger.cosign import (
     StoredCheckpoint,
     VerifiedCheckpoint,
@@ -51,7 +52,15 @@ from ceasefire.ledger.cosign import (
     verify_checkpoint,
 )
 from ceasefire.ledger.entry import KIND_OBSERVATION
-from ceasefire.ledger.keys import KeyRing, Rotation, default_dir, load_keys, origin_of, witness_url
+from ceasefire.ledger.keys import (
+    KeyRing,
+    PartyWitness,
+    Rotation,
+    default_dir,
+    load_keys,
+    origin_of,
+    witness_url,
+)
 from ceasefire.ledger.release import Release, Selection, write_release
 from ceasefire.mission import Mission, load_mission
 from ceasefire.reports import proof as report_proof
@@ -698,6 +707,14 @@ def load_ring(
                 )
             )
         ring.witnesses[contingent] = witness_url(url, where)
+    for party in mission.config.parties:  # the parties' inboxes as witnesses (docs/ledger.md)
+        if party.witness is not None:
+            where = f"mission.toml, parties {party.id} witness"
+            ring.parties[party.id] = PartyWitness(
+                witness_url(party.witness.url, where),
+                CosignatureVerifier.from_vkey(party.witness.key),
+            )
+    ring.parties_required = mission.config.checkpoints.parties_required
     return ring
 
 

@@ -15,7 +15,18 @@ import typer
 from ceasefire.cli.common import MISSION_OPTION, Format, console, console_err, print_json
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _, language
-from ceasefire.inbox.store import CENTER_KEY, DB_FILE, Inbox, init_inbox, read_vkey, rows
+from ceasefire.inbox.store import (
+    CENTER_KEY,
+    DB_FILE,
+    WITNESS_STATE,
+    Inbox,
+    init_inbox,
+    init_witness,
+    read_vkey,
+    rows,
+    witness_key_file,
+)
+from ceasefire.ledger.keys import origin_of
 from ceasefire.mission import Mission, load_mission
 
 app = typer.Typer(help="A party's inbox at its end of the direct line.", no_args_is_help=True)
@@ -53,16 +64,25 @@ def init(
     directory: Path = DIR,
     mission: str = MISSION_OPTION,
 ) -> None:
-    """Make the inbox's folder and the party's signer key; print its verifier key."""
+    """Make the inbox's folder, the party's signer key and its witness key; print their
+    verifier keys."""
     m = load_mission(mission)
     folder = _folder(directory, _party(m, party))
     vkey = init_inbox(folder, party)
+    witness_vkey = init_witness(folder, origin_of(m.id), party)
     console_err.print(
         _("register this key in the mission (keys of party {party}), then run inbox serve:").format(
             party=party
         )
     )
     typer.echo(vkey)
+    console_err.print(
+        _(
+            "to witness the center's log, register this key and the inbox's address + /witness "
+            "in the mission (parties {party} witness key and url):"
+        ).format(party=party)
+    )
+    typer.echo(witness_vkey)
 
 
 @app.command("serve")
@@ -83,12 +103,19 @@ def serve(
         300.0, "--tolerance", help="Seconds a webhook's timestamp may be from this clock."
     ),
     lang: str = typer.Option(None, "--lang", help="The page's language (default the party's)."),
+    witness: bool = typer.Option(
+        True,
+        "--witness/--no-witness",
+        help="Cosign the center's checkpoints at /witness when the party's witness key is in "
+        "DIR (inbox init makes it).",
+    ),
     mission: str = MISSION_OPTION,
 ) -> None:
     """Receive the center's webhooks, show the notices, acknowledge them; until interrupted."""
     import uvicorn
 
-    from ceasefire.inbox.server import create_app
+    from ceasefire.inbox.server import WITNESS_PREFIX, create_app
+    from ceasefire.witness.server import OwnWitness
 
     m = load_mission(mission)
     folder = _folder(directory, _party(m, party))
@@ -97,6 +124,14 @@ def serve(
             Problem(file="inbox serve", field="--port", reason=_("a port is 1 to 65535"))
         )
     center_key = read_vkey(key if key is not None else folder / CENTER_KEY)
+    # the party's witness, where its key is (inbox init makes it): only checkpoints, the
+    # center's key the one log it follows
+    witness_key = witness_key_file(folder, party)
+    own = (
+        OwnWitness.open(witness_key, folder / WITNESS_STATE, [center_key])
+        if witness and witness_key.exists()
+        else None
+    )
     inbox = Inbox(folder, party, center_key, center, tolerance=tolerance)
     shown_lang = lang or _language(m, party)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -107,12 +142,21 @@ def serve(
                 "the notices on http://{host}:{port}/"
             ).format(party=party, dir=folder, host=host, port=port)
         )
+        if own is not None:
+            console.print(
+                _("witness of the center's log: http://{host}:{port}{prefix}").format(
+                    host=host, port=port, prefix=WITNESS_PREFIX
+                )
+            )
     try:
-        uvicorn.run(
-            create_app(inbox, shown_lang, m.config.timezone), host=host, port=port, log_level="info"
+        app = create_app(
+            inbox, shown_lang, m.config.timezone, own.app() if own is not None else None
         )
+        uvicorn.run(app, host=host, port=port, log_level="info")
     finally:
         inbox.close()
+        if own is not None:
+            own.close()
 
 
 @app.command("list")

@@ -72,12 +72,16 @@ def ack_path(notice_id: str) -> str:
     return f"/api/v1/notices/{notice_id}/ack"
 
 
-def ack_member(notice_id: str, token: str) -> dict[str, str]:
-    """What a notice carries for its acknowledgement (member ``ack`` of its JSON)."""
+def ack_member(notice_id: str, token: str, base: str = "") -> dict[str, str]:
+    """What a notice carries for its acknowledgement (member ``ack`` of its JSON).
+
+    ``endpoint`` is the API's path (a program joins it to the center's address it knows);
+    ``url``, the link a person follows, is absolute under ``base``, the center's public URL
+    (the mission's ``lines.public_url``), when one is set."""
     return {
         "endpoint": ack_path(notice_id),
         "token": token,
-        "url": f"{ack_path(notice_id)}?token={token}",
+        "url": f"{base.rstrip('/')}{ack_path(notice_id)}?token={token}",
     }
 
 

@@ -93,7 +93,7 @@ def notify(
             "facts": facts,
             "content_hash": content_hash,
             # the link's secret: only in what this recipient receives (never in ``body``)
-            "ack": ack_member(notice_id, token),
+            "ack": ack_member(notice_id, token, mission.config.lines.base()),
         }
         subject, text, html = render(mission, notice)
         notice.update(subject=subject, text=text, html=html)

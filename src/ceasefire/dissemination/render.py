@@ -135,6 +135,8 @@ def view(mission: Mission, notice: dict[str, Any], lang: str) -> dict[str, Any]:
         "facts": facts,
         "created": when(mission, notice["created_at"], lang),
         "ack_due": when(mission, notice["ack_due_at"], lang),
+        # where a signed acknowledgement goes: absolute under the center's public URL if set
+        "ack_endpoint": mission.config.lines.base() + notice.get("ack", {}).get("endpoint", ""),
         "recipient": notice["recipient_name"],
         "role": _("addressee") if notice["role"] == "addressee" else _("copy"),
         "addressees": [

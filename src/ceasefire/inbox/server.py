@@ -4,7 +4,10 @@
 or a timestamp out of tolerance, 422 for a notice that is not this party's, 200 for a repeat,
 201 for a new notice); ``GET /`` shows the notices, each with a button that acknowledges it
 (``POST /notices/{id}/ack``: signed with the party's key, sent to the center);
-``GET /notices`` lists them as JSON. :class:`InboxNode` serves it in a thread of this process
+``GET /notices`` lists them as JSON. With the party's witness, ``POST
+/witness/add-checkpoint`` cosigns the center's checkpoints (C2SP tlog-witness): the party sees
+only checkpoints and proofs, never the log's content, yet no rewritten history gets its
+cosignature. :class:`InboxNode` serves it in a thread of this process
 on a socket bound before it starts (the demo's and the tests' way; ``ceasefire inbox serve``
 runs it as a process of its own).
 """
@@ -18,7 +21,8 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp
 
 from ceasefire.errors import CeasefireError
 from ceasefire.i18n import _, language
@@ -28,6 +32,8 @@ from ceasefire.timeutil import parse_time, shown
 
 if TYPE_CHECKING:
     pass
+
+WITNESS_PREFIX = "/witness"
 
 
 def _when(text: str, timezone: str) -> str:
@@ -81,7 +87,10 @@ def _item(n: Received, timezone: str) -> str:
     )
 
 
-def create_app(inbox: Inbox, lang: str, timezone: str) -> Starlette:
+def create_app(inbox: Inbox, lang: str, timezone: str, witness: ASGIApp | None = None) -> Starlette:
+    """The inbox's routes; with ``witness`` (the party's tlog-witness application), that
+    served under ``/witness`` too: the center asks ``POST /witness/add-checkpoint``."""
+
     async def webhook(request: Request) -> Response:
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY:
@@ -116,14 +125,15 @@ def create_app(inbox: Inbox, lang: str, timezone: str) -> Starlette:
         await run_in_threadpool(inbox.acknowledge, notice_id, by if isinstance(by, str) else "")
         return RedirectResponse(f"/#{notice_id}", status_code=303)
 
-    return Starlette(
-        routes=[
-            Route("/", index, methods=["GET"]),
-            Route("/webhook", webhook, methods=["POST"]),
-            Route("/notices", listing, methods=["GET"]),
-            Route("/notices/{notice_id}/ack", ack, methods=["POST"]),
-        ]
-    )
+    routes: list[BaseRoute] = [
+        Route("/", index, methods=["GET"]),
+        Route("/webhook", webhook, methods=["POST"]),
+        Route("/notices", listing, methods=["GET"]),
+        Route("/notices/{notice_id}/ack", ack, methods=["POST"]),
+    ]
+    if witness is not None:
+        routes.append(Mount(WITNESS_PREFIX, app=witness))
+    return Starlette(routes=routes)
 
 
 class InboxNode(ServedApp):
@@ -138,9 +148,13 @@ class InboxNode(ServedApp):
         timezone: str = "UTC",
         host: str = "127.0.0.1",
         port: int = 0,
+        witness: ASGIApp | None = None,
     ) -> None:
         super().__init__(
-            create_app(inbox, lang, timezone), name=f"inbox {inbox.party}", host=host, port=port
+            create_app(inbox, lang, timezone, witness),
+            name=f"inbox {inbox.party}",
+            host=host,
+            port=port,
         )
         self.inbox = inbox
 
@@ -148,5 +162,10 @@ class InboxNode(ServedApp):
     def webhook_url(self) -> str:
         return f"{self.url}/webhook"
 
+    @property
+    def witness_url(self) -> str:
+        """The witness's address for the mission (``parties[].witness.url``)."""
+        return f"{self.url}{WITNESS_PREFIX}"
 
-__all__ = ["InboxNode", "create_app", "page"]
+
+__all__ = ["WITNESS_PREFIX", "InboxNode", "create_app", "page"]

@@ -24,10 +24,13 @@ from ceasefire.dissemination.acks import payload_digest, sign_ack
 from ceasefire.dissemination.webhooks import TOLERANCE, SignatureRefused, verify_webhook
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
+from ceasefire.ledger.keys import init_key, load_cosigner
 from ceasefire.ledger.note import Ed25519Signer, Ed25519Verifier, KeyFormatError
 
 DB_FILE = "inbox.db"
 CENTER_KEY = "center.vkey"
+WITNESS_DIR = "witness"  # the party's witness key, apart from its acknowledgement key
+WITNESS_STATE = "witness.db"  # what the party's witness cosigned
 MAX_BODY = 4 * 1024 * 1024
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS notices (
@@ -69,6 +72,18 @@ def init_inbox(folder: Path, party: str) -> str:
         os.close(fd)
     (folder / f"{party}.vkey").write_text(signer.vkey + "\n", encoding="utf-8")
     return signer.vkey
+
+
+def witness_key_file(folder: Path, party: str) -> Path:
+    """The party's witness key (a cosigner key: the inbox cosigns the center's checkpoints)."""
+    return folder / WITNESS_DIR / f"{party}.skey"
+
+
+def init_witness(folder: Path, origin: str, party: str) -> str:
+    """Make the party's witness key unless it has one; its verifier key (to register in the
+    mission's ``parties[].witness.key``)."""
+    init_key(folder / WITNESS_DIR, origin, party)
+    return load_cosigner(witness_key_file(folder, party)).vkey
 
 
 def read_vkey(value: str | Path, where: str = "--key") -> str:

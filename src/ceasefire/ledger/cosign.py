@@ -16,6 +16,7 @@ contingent's signer key and its state in the ``witness_state`` table
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -66,6 +67,8 @@ from ceasefire.ledger.witness import (
     WitnessError,
 )
 
+logger = logging.getLogger(__name__)
+
 
 class RemoteWitness(Protocol):
     """A client asking witnesses on their own nodes (:class:`ceasefire.witness.client.
@@ -87,13 +90,21 @@ ATTEMPTS = 5
 
 
 class CheckpointRefusedError(LedgerError):
-    """A contingent's witness refused to cosign; the message names it and says why."""
+    """A contingent's (or a party's) witness refused to cosign; the message names it and says
+    why. ``contingent`` is the id of whoever refused, a party's with ``party``."""
 
-    def __init__(self, contingent: str, error: WitnessError) -> None:
+    def __init__(self, contingent: str, error: WitnessError, party: bool = False) -> None:
         self.contingent = contingent
         self.error = error
+        self.party = party
         if error.status >= 500:  # not a refusal: the remote witness could not be asked
-            template = _("no cosignature from the witness of contingent {c} ({reason}): {error}")
+            template = (
+                _("no cosignature from the witness of party {c} ({reason}): {error}")
+                if party
+                else _("no cosignature from the witness of contingent {c} ({reason}): {error}")
+            )
+        elif party:
+            template = _("party {c} refused to cosign the checkpoint ({reason}): {error}")
         else:
             template = _("contingent {c} refused to cosign the checkpoint ({reason}): {error}")
         super().__init__(template.format(c=contingent, reason=error.reason, error=error))
@@ -301,6 +312,10 @@ def make_checkpoint(
                     cosignatures.extend(
                         witnesses.cosign(contingent, tree, size, signed, stored_size)
                     )
+                for party in ring.parties:
+                    cosignatures.extend(
+                        witnesses.cosign_party(party, tree, size, signed, stored_size)
+                    )
             except ConflictError:
                 continue  # another checkpoint moved a witness on meanwhile: start again
             except CheckpointRefusedError as e:
@@ -312,7 +327,7 @@ def make_checkpoint(
                 raise
             text, signatures = parse_note(signed)
             note = format_note(text, [*signatures, *cosignatures])
-            verify_checkpoint(note, ring)
+            verify_checkpoint(note, ring, parties=ring.parties_required)
             now = datetime.now(UTC)
             with engine.begin() as db:
                 key = db.execute(
@@ -343,7 +358,7 @@ class _Witnesses:
     client: RemoteWitness | None = None
 
     def __enter__(self) -> _Witnesses:
-        if self.ring.witnesses:
+        if self.ring.witnesses or self.ring.parties:
             if self.remote is None:
                 # the caller's mistake, not the user's: whoever knows the URLs hands a client
                 raise ValueError("witnesses with a URL need a client: pass remote=")
@@ -366,20 +381,51 @@ class _Witnesses:
         try:
             if url is None:
                 return self._in_process(contingent, tree, size, signed)
-            # Never above the checkpoint: a witness ahead of it answers 409 with its size.
-            old = min(self.sizes.get(contingent, stored_size), size)
-            try:
-                return self._remote(contingent, url, tree, old, size, signed)
-            except ConflictError as e:
-                if type(e) is not ConflictError or e.latest_size is None:
-                    raise
-                # A remote witness tells its size only when asked: once more from there (the
-                # spec's way) before the caller starts the whole checkpoint again.
-                return self._remote(contingent, url, tree, e.latest_size, size, signed)
+            verifier = self.ring.cosigner_verifiers[contingent]
+            return self._ask(contingent, url, verifier, tree, size, signed, stored_size)
         except WitnessError as e:
             if type(e) is ConflictError:
                 raise  # only a race (old size moved on): the caller starts again
             raise CheckpointRefusedError(contingent, e) from e
+
+    def cosign_party(
+        self, party: str, tree: log.LogTree, size: int, signed: str, stored_size: int
+    ) -> list[Signature]:
+        """A party's cosignature, asked of its inbox as of a contingent's node. Unless the
+        mission requires the parties' cosignatures, a refusal (or a witness away) is logged
+        and the checkpoint goes on without it."""
+        witness = self.ring.parties[party]
+        try:
+            return self._ask(party, witness.url, witness.verifier, tree, size, signed, stored_size)
+        except WitnessError as e:
+            if type(e) is ConflictError and self.ring.parties_required:
+                raise  # only a race: the caller starts again
+            refused = CheckpointRefusedError(party, e, party=True)
+            if self.ring.parties_required:
+                raise refused from e
+            logger.warning("%s", refused)
+            return []
+
+    def _ask(
+        self,
+        holder: str,
+        url: str,
+        verifier: CosignatureVerifier,
+        tree: log.LogTree,
+        size: int,
+        signed: str,
+        stored_size: int,
+    ) -> list[Signature]:
+        # Never above the checkpoint: a witness ahead of it answers 409 with its size.
+        old = min(self.sizes.get(holder, stored_size), size)
+        try:
+            return self._remote(holder, url, verifier, tree, old, size, signed)
+        except ConflictError as e:
+            if type(e) is not ConflictError or e.latest_size is None:
+                raise
+            # A remote witness tells its size only when asked: once more from there (the
+            # spec's way) before the caller starts the whole checkpoint again.
+            return self._remote(holder, url, verifier, tree, e.latest_size, size, signed)
 
     def _in_process(
         self, contingent: str, tree: log.LogTree, size: int, signed: str
@@ -390,19 +436,24 @@ class _Witnesses:
         return list(parse_signature_lines(w.handle(request.encode())))
 
     def _remote(
-        self, contingent: str, url: str, tree: log.LogTree, old: int, size: int, signed: str
+        self,
+        holder: str,
+        url: str,
+        verifier: CosignatureVerifier,
+        tree: log.LogTree,
+        old: int,
+        size: int,
+        signed: str,
     ) -> list[Signature]:
         assert self.client is not None
         request = _request(tree, old, size, signed)
         try:
-            cosignatures = self.client.add_checkpoint(
-                url, request, self.ring.cosigner_verifiers[contingent]
-            )
+            cosignatures = self.client.add_checkpoint(url, request, verifier)
         except WitnessError as e:
             if e.latest_size is not None:
-                self.sizes[contingent] = e.latest_size
+                self.sizes[holder] = e.latest_size
             raise
-        self.sizes[contingent] = size
+        self.sizes[holder] = size
         return cosignatures
 
     def _local(self, contingent: str) -> Witness:
@@ -433,7 +484,7 @@ def _head(engine: Engine) -> int:
 
 def _current(stored: StoredCheckpoint, ring: KeyRing) -> bool:
     try:
-        verify_checkpoint(stored.note, ring, retired=False)
+        verify_checkpoint(stored.note, ring, retired=False, parties=ring.parties_required)
     except LedgerError:
         return False
     return True
@@ -448,17 +499,26 @@ class VerifiedCheckpoint:
     """Contingent id to the time of its cosignature (Unix seconds)."""
 
 
-def verify_checkpoint(note: str, ring: KeyRing, retired: bool = True) -> VerifiedCheckpoint:
+def verify_checkpoint(
+    note: str, ring: KeyRing, retired: bool = True, parties: bool = False
+) -> VerifiedCheckpoint:
     """Check a checkpoint note: the center's signature and one cosignature per contingent.
 
     With ``retired``, keys retired by a rotation count too (for checkpoints made before it).
+    The parties' cosignatures are checked where present, and required with ``parties`` (a
+    checkpoint made before the mission required them still verifies without).
     """
     logs: list[Ed25519Verifier] = [ring.log_verifier, *(ring.retired_log if retired else [])]
     per: dict[str, list[CosignatureVerifier]] = {
         c: [ring.cosigner_verifiers[c], *(ring.retired.get(c, []) if retired else [])]
         for c in ring.contingents
     }
-    verifiers: list[Verifier] = [*logs, *(v for vs in per.values() for v in vs)]
+    by_party = {p: [w.verifier] for p, w in ring.parties.items()}
+    verifiers: list[Verifier] = [
+        *logs,
+        *(v for vs in per.values() for v in vs),
+        *(v for vs in by_party.values() for v in vs),
+    ]
     try:
         opened = open_note(note, verifiers)
         checkpoint = Checkpoint.parse(opened.text)
@@ -482,6 +542,12 @@ def verify_checkpoint(note: str, ring: KeyRing, retired: bool = True) -> Verifie
                 break
         else:
             missing.append(contingent)
+    for party, keys in by_party.items():
+        sig = next((s for v in keys if (s := opened.signature_of(v)) is not None), None)
+        if sig is not None:
+            cosigned_at[party] = cosignature_timestamp(sig)
+        elif parties:
+            missing.append(party)
     if missing:
         raise IncompleteCheckpointError(missing)
     return VerifiedCheckpoint(checkpoint, cosigned_at)

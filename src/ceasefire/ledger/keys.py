@@ -69,6 +69,15 @@ def default_dir(mission_id: str) -> Path:
     return Path(data) / "ceasefire" / "keys" / mission_id
 
 
+@dataclass(frozen=True)
+class PartyWitness:
+    """A party's witness of the log (its inbox, ``ceasefire inbox serve``), asked over HTTP:
+    ``url`` its tlog-witness prefix, ``verifier`` its cosigner key (from the mission file)."""
+
+    url: str
+    verifier: CosignatureVerifier
+
+
 @dataclass
 class KeyRing:
     """The keys of one log: the center's and each contingent's, signers where held.
@@ -88,6 +97,11 @@ class KeyRing:
     retired_log: list[Ed25519Verifier] = field(default_factory=list)
     retired: dict[str, list[CosignatureVerifier]] = field(default_factory=dict)
     witnesses: dict[str, str] = field(default_factory=dict)
+    parties: dict[str, PartyWitness] = field(default_factory=dict)
+    """The parties' witnesses, asked after the contingents' (the mission's parties[].witness)."""
+    parties_required: bool = False
+    """Whether a checkpoint needs every party's cosignature (the mission's
+    checkpoints.parties_required); else a party's refusal is logged and the checkpoint stands."""
 
     def vkeys(self) -> list[tuple[str, str]]:
         """(holder, verifier key string) for the center and each contingent, current keys."""

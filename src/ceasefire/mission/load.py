@@ -119,6 +119,31 @@ def address_problem(channel: str, address: str) -> str | None:
     return None
 
 
+def public_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be the center's public base URL; None when it can (or is empty)."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        ok = (
+            parts.scheme in ("http", "https")
+            and bool(parts.hostname)
+            and parts.port != 0
+            and not parts.query
+            and not parts.fragment
+            and parts.username is None
+            and not any(c.isspace() for c in url)
+        )
+    except ValueError:  # a port out of range, an unbalanced [ in the host
+        ok = False
+    if not ok:
+        return _(
+            "not a base URL such as https://center.example.org or https://host/prefix "
+            "(http or https, a host, no query, fragment or user name)"
+        )
+    return None
+
+
 def vkey_problem(key: str) -> str | None:
     """Why ``key`` is not an Ed25519 verifier key (C2SP vkey); None when it is."""
     from ceasefire.note import Ed25519Verifier, KeyFormatError
@@ -127,6 +152,20 @@ def vkey_problem(key: str) -> str | None:
         Ed25519Verifier.from_vkey(key)
     except KeyFormatError as e:
         return _("not an Ed25519 verifier key (C2SP vkey): {error}").format(error=e)
+    return None
+
+
+def cosigner_vkey_problem(key: str) -> str | None:
+    """Why ``key`` is not a witness's cosigner verifier key (C2SP vkey); None when it is."""
+    from ceasefire.note import KeyFormatError, VerifierKey
+
+    cosignature_v1 = 0x04  # C2SP tlog-cosignature's signature type
+    try:
+        parsed = VerifierKey.parse(key)
+        if parsed.signature_type != cosignature_v1 or len(parsed.public_key) != 32:
+            raise KeyFormatError("not a cosignature/v1 Ed25519 key")
+    except (KeyFormatError, ValueError) as e:
+        return _("not a cosigner verifier key (C2SP vkey): {error}").format(error=e)
     return None
 
 
@@ -270,6 +309,12 @@ class _Checker:
                 self.localized(f, f"{where}.head", body.head, langs)
             self.check_recipient(where, body, langs)
 
+        reason = public_url_problem(config.lines.public_url)
+        if reason is not None:
+            self.problem(f, "lines.public_url", reason)
+        for i, party in enumerate(config.parties):
+            self.check_party_witness(f"parties[{i}]", party, config.checkpoints.parties_required)
+
         clause_ids = [c.id for c in config.clauses]
         for dup in {c for c in clause_ids if clause_ids.count(c) > 1}:
             self.problem(f, "clauses", _("clause {id!r} is defined twice").format(id=dup))
@@ -316,6 +361,36 @@ class _Checker:
             reason = vkey_problem(key)
             if reason is not None:
                 self.problem(f, f"{where}.keys[{j}]", reason, record)
+
+    def check_party_witness(self, where: str, party: Party, required: bool) -> None:
+        """A party's witness: an http(s) address and a cosigner key; one for every party when
+        the checkpoints require the parties' cosignatures."""
+        f = MISSION_FILE
+        witness = party.witness
+        if witness is None:
+            if required:
+                self.problem(
+                    f,
+                    f"{where}.witness",
+                    _("missing: checkpoints.parties_required asks every party's cosignature"),
+                    party.id,
+                )
+            return
+        try:
+            parts = urlsplit(witness.url)
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.query
+        except ValueError:
+            ok = False
+        if not ok or "#" in witness.url:
+            self.problem(
+                f,
+                f"{where}.witness.url",
+                _("not a witness URL such as http://host:8300/witness"),
+                party.id,
+            )
+        reason = cosigner_vkey_problem(witness.key)
+        if reason is not None:
+            self.problem(f, f"{where}.witness.key", reason, party.id)
 
     # -- zones ------------------------------------------------------------------------------
     def layer(self, name: str, config: MissionFile) -> list[Zone]:

@@ -91,10 +91,26 @@ class Contingent(_Recipient):
     head: Localized
 
 
+class PartyWitness(_Strict):
+    """A party's witness of the center's log: its inbox (``ceasefire inbox serve``), which
+    cosigns checkpoints it sees extend what it cosigned before (C2SP tlog-witness)."""
+
+    url: str = Field(
+        min_length=1,
+        description="the witness's address (http://HOST:PORT/witness on the party's inbox): "
+        "the center posts <url>/add-checkpoint",
+    )
+    key: str = Field(
+        min_length=1,
+        description="its cosigner verifier key (C2SP vkey, printed by `ceasefire inbox init`)",
+    )
+
+
 class Party(_Recipient):
     id: Id
     language: str
     names: Localized
+    witness: PartyWitness | None = None
 
 
 class Force(_Recipient):
@@ -275,6 +291,32 @@ class Reports(_Strict):
     acled_region: str = Field(default="", description="ACLED's region of that country")
 
 
+class Lines(_Strict):
+    """The direct lines (docs/direct-lines.md); every field has a default."""
+
+    public_url: str = Field(
+        default="",
+        description="the center's public base URL as its recipients reach it "
+        "(https://center.example.org, or with a path prefix): the acknowledgement link in a "
+        "notice is absolute under it; empty, the link is a path on the center's API",
+    )
+
+    def base(self) -> str:
+        """The public URL without a trailing slash ('' when none is set)."""
+        return self.public_url.rstrip("/")
+
+
+class Checkpoints(_Strict):
+    """Who cosigns the log's checkpoints besides the contingents (docs/ledger.md)."""
+
+    parties_required: bool = Field(
+        default=False,
+        description="a checkpoint counts only with the cosignature of every party's witness "
+        "(its inbox, parties[].witness); false: the parties' witnesses are asked and their "
+        "cosignatures added when given, a refusal is logged, the checkpoint stands",
+    )
+
+
 class MissionFile(_Strict):
     """The mission file, ``mission.toml``."""
 
@@ -302,6 +344,8 @@ class MissionFile(_Strict):
     policy: Policy = Policy()
     intake: IntakePolicy = IntakePolicy()
     reports: Reports = Reports()
+    lines: Lines = Lines()
+    checkpoints: Checkpoints = Checkpoints()
 
     def monitor_languages(self) -> list[str]:
         """The working languages that are no party's own (the monitors', and English): each

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,7 +36,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from ceasefire.i18n import _
-from ceasefire.ledger.checkpoint import Checkpoint
+from ceasefire.ledger.checkpoint import Checkpoint, CosignatureSigner
 from ceasefire.ledger.cosign import DatabaseWitnessState
 from ceasefire.ledger.keys import (
     CENTER,
@@ -140,6 +141,38 @@ class CenterEntries:
         return frontier or [], entries
 
 
+@dataclass
+class OwnWitness:
+    """A witness with its own files: its cosigner key and its state file (made if missing), the
+    logs it follows (the center's verifier keys). What a contingent's node serves, and a
+    party's inbox (``ceasefire inbox serve``: the party checks the center's history too)."""
+
+    signer: CosignatureSigner
+    logs: dict[str, list[Ed25519Verifier]]
+    state: DatabaseWitnessState
+    witness: Witness
+
+    @classmethod
+    def open(
+        cls,
+        key: Path,
+        state: Path | str,
+        log_keys: Sequence[str] = (),
+        origin_check: OriginCheck | None = None,
+    ) -> OwnWitness:
+        """``key``: the ``.skey`` or its directory; ``log_keys``: see :func:`followed_logs`."""
+        signer = load_cosigner(key)
+        logs = followed_logs(key, log_keys)
+        kept = open_state(state, signer.name)
+        return cls(signer, logs, kept, Witness(signer, logs, kept, origin_check))
+
+    def app(self) -> Starlette:
+        return create_app(self.witness)
+
+    def close(self) -> None:
+        self.state.engine.dispose()
+
+
 class WitnessNode(ServedApp):
     """A contingent's witness served over HTTP from a thread of this process; a context manager.
 
@@ -167,19 +200,16 @@ class WitnessNode(ServedApp):
         port: int = 0,
         origin_check: OriginCheck | None = None,
     ) -> None:
-        self.signer = load_cosigner(key)
-        self.logs = followed_logs(key, log_keys)
         self.state_file = Path(state)
-        self.state = open_state(self.state_file, self.signer.name)
-        self.witness = Witness(self.signer, self.logs, self.state, origin_check)
-        super().__init__(
-            create_app(self.witness), name=f"witness {self.signer.name}", host=host, port=port
-        )
+        self.own = OwnWitness.open(key, self.state_file, log_keys, origin_check)
+        self.signer, self.logs = self.own.signer, self.own.logs
+        self.state, self.witness = self.own.state, self.own.witness
+        super().__init__(self.own.app(), name=f"witness {self.signer.name}", host=host, port=port)
 
     def stop(self) -> None:
         """Stop serving (requests in progress are answered first) and close the state file."""
         super().stop()
-        self.state.engine.dispose()
+        self.own.close()
 
 
 def create_app(witness: Witness) -> Starlette:
