@@ -193,6 +193,10 @@ def test_bad_requests_are_problem_details(
         (consistency, {"old": 1, "new": size + 1}, "new"),  # beyond the log
         (consistency, {"old": -1}, "old"),
         (consistency, {}, "old"),
+        (f"{API}/entries", {"start": 0, "end": size + 1}, "end"),  # beyond the log
+        (f"{API}/entries", {"start": size + 1, "end": size + 2}, "end"),
+        (f"{API}/entries", {"start": 2**40, "end": 2**40 + 1}, "end"),
+        (f"{API}/entries", {"start": 2, "end": 1}, "end"),
     ]:
         body = assert_problem(client.get(url, params=params), 422, field)
         assert body["type"].endswith("invalid-parameter"), params

@@ -720,8 +720,8 @@ def _add_components(document: dict[str, Any], mission: Mission) -> None:
     unparsed = problems.responses(400, 413)
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
-            if "422" in operation.get("responses", {}):
-                operation["responses"]["422"] = ours
+            if "HTTPValidationError" in json.dumps(operation.get("responses", {}).get("422")):
+                operation["responses"]["422"] = ours  # FastAPI's own; a route's own is kept
             if "requestBody" in operation:
                 for status, answer in unparsed.items():
                     operation["responses"].setdefault(str(status), answer)

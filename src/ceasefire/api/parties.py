@@ -27,16 +27,61 @@ from ceasefire.center.core import Center
 from ceasefire.dissemination import acks, messages
 from ceasefire.dissemination.refusals import FieldRefusal
 from ceasefire.i18n import _
+from ceasefire.observations.record import MAX_CE_M
+from ceasefire.observations.taxonomy import CATEGORIES
 from ceasefire.workflow.errors import WorkflowError
 
 NOTICE_ID = Path(max_length=60, description="the notice's id, e.g. NTC-1b726a4cfe30a067")
 ACK_MEMBERS = ("token", "signature", "by")
 FORM = "application/x-www-form-urlencoded"
+HTML = "text/html"
+SHA256 = "^[0-9a-fA-F]{64}$"
+_OK_PAGE = "the page the link opens: the notice's subject and a button, or when it was acknowledged"
+
+
+def _ack_body_schema() -> dict[str, Any]:
+    """The acknowledgement's body: the link's token or a signed note, exactly one of them."""
+    by = {"type": "string", "maxLength": 128, "description": "who acknowledges"}
+    token = {"type": "string", "minLength": 1, "maxLength": 100, "description": "the link's token"}
+    signature = {
+        "type": "string",
+        "minLength": 1,
+        "description": "a C2SP signed note of the acknowledgement text (docs/direct-lines.md)",
+    }
+    return {
+        "oneOf": [
+            {
+                "type": "object",
+                "properties": {"token": token, "by": by},
+                "required": ["token"],
+                "additionalProperties": False,
+            },
+            {
+                "type": "object",
+                "properties": {"signature": signature, "by": by},
+                "required": ["signature"],
+                "additionalProperties": False,
+            },
+        ],
+    }
+
+
+ACK_BODY = _ack_body_schema()
+
+
+def _problem_or_page(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Error answers: problem details to a program, a page to the link's form."""
+    declared = problems.responses(*statuses)
+    for answer in declared.values():
+        answer["content"][HTML] = {"schema": {"type": "string"}}
+    return declared
 
 
 class AnswerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(max_length=messages.MAX_TEXT, description="the party's answer")
+    text: str = Field(
+        max_length=messages.MAX_TEXT, pattern=r"\S", description="the party's answer (not blank)"
+    )
 
 
 def refused(error: WorkflowError, where: str = "body") -> Problem:
@@ -104,6 +149,15 @@ def router(prefix: str, center: Center, correlate: str = "streaming") -> APIRout
         "/notices/{notice_id}/ack",
         summary="The page a notice's link opens: a button that acknowledges it",
         response_class=HTMLResponse,
+        responses={
+            200: {"description": _OK_PAGE, "content": {HTML: {"schema": {"type": "string"}}}},
+            403: {
+                "description": "the token is not this notice's link (or there is no such "
+                "notice: the same page, so a guess tells nothing)",
+                "content": {HTML: {"schema": {"type": "string"}}},
+            },
+            **problems.responses(422),
+        },
         tags=["direct lines"],
     )
     def ack_page(
@@ -132,27 +186,20 @@ def router(prefix: str, center: Center, correlate: str = "streaming") -> APIRout
     @api.post(
         "/notices/{notice_id}/ack",
         summary="Acknowledge a notice with its link's token or a signed acknowledgement",
-        responses=problems.responses(400, 403, 404, 409, 422),
+        status_code=201,
+        responses={
+            200: {
+                "description": f"the page that says so, for the form of the link's page ({FORM})",
+                "content": {HTML: {"schema": {"type": "string"}}},
+            },
+            **_problem_or_page(400, 403, 404, 409, 422),
+        },
         openapi_extra={
             "requestBody": {
                 "required": True,
                 "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "properties": {
-                                "token": {"type": "string", "description": "the link's token"},
-                                "signature": {
-                                    "type": "string",
-                                    "description": "a C2SP signed note of the acknowledgement "
-                                    "text (docs/direct-lines.md)",
-                                },
-                                "by": {"type": "string", "maxLength": 128},
-                            },
-                            "additionalProperties": False,
-                        }
-                    },
-                    FORM: {"schema": {"type": "object"}},
+                    "application/json": {"schema": ACK_BODY},
+                    FORM: {"schema": ACK_BODY},
                 },
             }
         },
@@ -205,7 +252,10 @@ def router(prefix: str, center: Center, correlate: str = "streaming") -> APIRout
         "/complaints",
         summary="A party's liaison files a complaint: an alleged violation by another party",
         status_code=201,
-        responses=problems.responses(401, 403, 409, 422),
+        responses={
+            200: {"description": "the same complaint again: the one filed, not a second"},
+            **problems.responses(401, 403, 409, 422),
+        },
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -220,19 +270,49 @@ def router(prefix: str, center: Center, correlate: str = "streaming") -> APIRout
                                 "location": {
                                     "type": "object",
                                     "properties": {
-                                        "lat": {"type": "number"},
-                                        "lon": {"type": "number"},
-                                        "ce_m": {"type": "number"},
+                                        "lat": {"type": "number", "minimum": -90, "maximum": 90},
+                                        "lon": {
+                                            "type": "number",
+                                            "minimum": -180,
+                                            "maximum": 180,
+                                        },
+                                        "ce_m": {
+                                            "type": "number",
+                                            "minimum": 0,
+                                            "maximum": MAX_CE_M,
+                                        },
                                     },
                                     "required": ["lat", "lon"],
+                                    "additionalProperties": False,
                                 },
-                                "category": {"type": "string"},
-                                "description": {"type": "string"},
+                                "category": {"type": "string", "enum": sorted(CATEGORIES)},
+                                "description": {
+                                    "type": "string",
+                                    "pattern": r"\S",  # more than white space
+                                    "maxLength": messages.MAX_TEXT,
+                                },
                                 "evidence": {
                                     "type": "array",
-                                    "items": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
+                                    "maxItems": messages.MAX_EVIDENCE,
+                                    "items": {
+                                        "anyOf": [
+                                            {"type": "string", "pattern": SHA256},
+                                            {
+                                                "type": "object",
+                                                "properties": {
+                                                    "sha256": {"type": "string", "pattern": SHA256}
+                                                },
+                                                "required": ["sha256"],
+                                            },
+                                        ]
+                                    },
                                 },
-                                "against": {"type": "string"},
+                                "against": {
+                                    "type": "string",
+                                    "enum": mission.party_ids(),
+                                    "description": "another party than the liaison's own "
+                                    "(by default the other one, when there is one)",
+                                },
                             },
                             "additionalProperties": False,
                         }
