@@ -11,8 +11,8 @@ from dissemination_support import T0, Center, notice_rows
 
 from ceasefire.center import Center as RealCenter
 from ceasefire.dissemination import acks, messages
+from ceasefire.dissemination.audit import audit_all
 from ceasefire.ledger.keys import init_keys, load_keys, origin_of
-from ceasefire.workflow.audit import audit_all
 
 
 def test_acknowledgements_escalations_and_answers_are_audited(

@@ -13,11 +13,11 @@ from dissemination_support import make_center, mission_with_lines, notify_batche
 from receivers import Receiver
 
 from ceasefire.dissemination import channels, list_notices, retry
+from ceasefire.dissemination.audit import audit_all
 from ceasefire.dissemination.dispatcher import Dispatcher, Options
 from ceasefire.ledger.keys import init_keys, load_keys, origin_of
 from ceasefire.ledger.note import Ed25519Signer
 from ceasefire.mission import load_mission
-from ceasefire.workflow.audit import audit_all
 
 SIGNER = Ed25519Signer.generate("ceasefire.test/center")
 

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 import records
 from ceasefire.api.app import create_app
 from ceasefire.geo.engine import Enricher
+from ceasefire.ledger import intake_keys
 from ceasefire.ledger.keys import _write, origin_of
 from ceasefire.ledger.note import Ed25519Signer
 from ceasefire.ledger.origin import intake_key_name
@@ -25,7 +26,6 @@ from ceasefire.node.config import load_config
 from ceasefire.node.forward import HttpTransport, TransportError
 from ceasefire.node.outbox import Batch, Outbox
 from ceasefire.node.run import Node
-from ceasefire.store import intake_keys
 
 
 def record(i: int, contingent: str = "RU", **changes: Any) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from ceasefire.canonical import canonical_json
 from ceasefire.geo.engine import Enricher
 from ceasefire.ingest.pipeline import Intake
 from ceasefire.intake._common import validate
+from ceasefire.ledger import intake_keys
 from ceasefire.ledger.audit import audit
 from ceasefire.ledger.entry import parse_envelope
 from ceasefire.ledger.keys import init_keys, load_keys, origin_of
@@ -33,7 +34,6 @@ from ceasefire.mission import Mission
 from ceasefire.mission.model import IntakePolicy
 from ceasefire.node.forward import Forwarder
 from ceasefire.node.receive import BatchRefused, Receiver
-from ceasefire.store import intake_keys
 from ceasefire.store.missions import mission_row, save_mission
 from ceasefire.store.schema import node_batches, observations
 

@@ -13,11 +13,11 @@ import pytest
 import sqlalchemy as sa
 from workflow_support import T0, Center
 
+from ceasefire.dissemination.audit import audit_all
 from ceasefire.ledger.keys import KeyRing, init_keys, load_keys, origin_of
 from ceasefire.ledger.release import Selection, write_release
 from ceasefire.ledger.tables import witness_state
 from ceasefire.workflow import Forbidden, assessments, decisions, roles, shifts
-from ceasefire.workflow.audit import audit_all
 from ceasefire.workflow.tables import assessments as assessments_table
 
 Mutation = Callable[[sa.Connection], None]

@@ -31,12 +31,14 @@ from ceasefire.center.leased import leased
 from ceasefire.center.settings import Settings
 from ceasefire.dissemination import messages
 from ceasefire.dissemination.acks import escalate_unacknowledged
+from ceasefire.dissemination.audit import audit_all
 from ceasefire.dissemination.messages import Message
+from ceasefire.dissemination.outbox import decision_took_effect
 from ceasefire.dissemination.refusals import InvalidField
 from ceasefire.errors import InputError, Problem
 from ceasefire.geo.engine import Enricher
 from ceasefire.i18n import _
-from ceasefire.incidents import follow
+from ceasefire.incidents import follow, service
 from ceasefire.incidents.service import Correlator
 from ceasefire.ingest.listeners import CotListeners, serve_cot
 from ceasefire.ingest.pipeline import BATCH, Intake, IntakeResult
@@ -79,7 +81,7 @@ from ceasefire.workflow import (
     screens,
     shifts,
 )
-from ceasefire.workflow.audit import audit_all
+from ceasefire.workflow.holds import taken_up
 from ceasefire.workflow.releases import check_recipient, incident_selections
 from ceasefire.workflow.roles import User
 from ceasefire.workflow.scheduler import DEFAULT_INTERVAL, EscalationScheduler, utc_now
@@ -89,6 +91,12 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
 log = logging.getLogger(__name__)
+
+# The hooks by which a room asks the rooms after it, wired here, once per process:
+# a decision that takes effect writes its notices in its own transaction (the outbox);
+# correlation keeps an incident the workflow has records of instead of deleting it.
+decisions.on_effect(decision_took_effect)
+service.on_hold(taken_up)
 
 CAPABILITIES: tuple[str, ...] = (
     "ceasefire.node.center:plug",
@@ -315,7 +323,9 @@ class Center:
     def follower_process(self) -> follow.FollowerProcess:
         """The correlation follower in a process of its own, on this store and mission."""
         source = self.settings.mission or self.mission.source
-        return follow.FollowerProcess(self.settings.db, source, self.mission_row)
+        return follow.FollowerProcess(
+            self.settings.db, source, self.mission_row, target=follow_database
+        )
 
     def backlog(self) -> int:
         """Observations a correlation follower has still to take."""
@@ -732,6 +742,12 @@ def _load(name: str) -> Callable[[Center], None]:
     module, _sep, function = name.partition(":")
     plug: Callable[[Center], None] = getattr(importlib.import_module(module), function)
     return plug
+
+
+def follow_database(*args: Any) -> None:
+    """The correlation follower process's life (:func:`.follow.follow_database`) with the
+    center's hooks wired: the process is spawned, and imports this module first."""
+    follow.follow_database(*args)
 
 
 __all__ = [

@@ -42,6 +42,7 @@ from sqlalchemy import select
 from ceasefire.center.core import Center
 from ceasefire.center.settings import Settings
 from ceasefire.dissemination import channels as channels_
+from ceasefire.dissemination.audit import audit_all
 from ceasefire.dissemination.dispatcher import Dispatcher, Options
 from ceasefire.dissemination.tables import deliveries, notices
 from ceasefire.errors import CeasefireError
@@ -64,7 +65,6 @@ from ceasefire.sim.score import read_scope, read_truth, score
 from ceasefire.timeutil import parse_time
 from ceasefire.witness.client import WitnessClient
 from ceasefire.workflow.assessments import submit
-from ceasefire.workflow.audit import audit_all
 from ceasefire.workflow.decisions import approve, propose
 from ceasefire.workflow.findings import current
 from ceasefire.workflow.releases import incident_selections

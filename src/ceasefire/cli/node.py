@@ -158,8 +158,8 @@ def register(
     mission: str = MISSION_OPTION,
 ) -> None:
     """At the center: register (or replace) a contingent node's intake key; it is logged."""
+    from ceasefire.ledger import intake_keys
     from ceasefire.mission import load_mission
-    from ceasefire.store import intake_keys
 
     path = Path(vkey)
     text = path.read_text(encoding="utf-8").strip() if path.is_file() else vkey.strip()

@@ -32,6 +32,7 @@ from ceasefire.ledger import log
 from ceasefire.ledger.entry import LogEntry
 from ceasefire.mission.model import Mission
 from ceasefire.timeutil import iso
+from ceasefire.workflow.decisions import Decision
 
 KIND_NOTICE = "notice"
 
@@ -192,4 +193,21 @@ def notify_decision(
             "reaction": reaction,
             "decision": {"id": decision_id, "ledger_index": index},
         },
+    )
+
+
+def decision_took_effect(
+    connection: Connection, mission: Mission, decision: Decision, at: datetime
+) -> None:
+    """:func:`notify_decision` as the workflow's effect of a decision (wired by the center:
+    :func:`ceasefire.workflow.decisions.on_effect`)."""
+    notify_decision(
+        connection,
+        mission,
+        decision.id,
+        decision.incident_id,
+        decision.reaction,
+        decision.party,
+        decision.contingent,
+        at,
     )

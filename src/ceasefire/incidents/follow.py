@@ -21,7 +21,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -287,7 +287,16 @@ class FollowerProcess:
     """The follower in a process of its own (``follow_database``), started again if it dies:
     incidents must not silently stop being made while the intake goes on."""
 
-    def __init__(self, url: str | None, mission_source: str | None, mission_row: int) -> None:
+    def __init__(
+        self,
+        url: str | None,
+        mission_source: str | None,
+        mission_row: int,
+        target: Callable[..., None] | None = None,
+    ) -> None:
+        # ``target``: ``follow_database`` or a wrapper whose module wires the hooks correlation
+        # asks (the center's: a spawned process imports only what its target needs)
+        self._target = target or follow_database
         self._context = multiprocessing.get_context("spawn")
         self._stop = self._context.Event()
         self._stopping = False
@@ -305,7 +314,7 @@ class FollowerProcess:
         self._stop = self._context.Event()
         url, mission_source, mission_row, parent = self._args
         self._process = self._context.Process(
-            target=follow_database,
+            target=self._target,
             args=(url, mission_source, mission_row, self._stop, parent),
             name="correlation",
             daemon=True,

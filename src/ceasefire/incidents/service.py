@@ -31,7 +31,6 @@ from ceasefire.observations.taxonomy import CATEGORIES
 from ceasefire.store import bulk
 from ceasefire.store.schema import observations
 from ceasefire.timeutil import iso
-from ceasefire.workflow.tables import assessments, decisions, findings
 
 _MEMBER_COLUMNS = (
     observations.c.id,
@@ -509,21 +508,29 @@ class Correlator:
 SUPERSEDED = "superseded"
 """The status of an incident that correlation replaced (merged into another, or a crossing a
 later position undid) but that the workflow had already taken up: it is kept, not deleted."""
-_WORKFLOW_TABLES = (assessments, findings, decisions)
 KIND_SUPERSEDED = "superseded"
 """The ledger kind that records an incident the workflow had taken up giving way."""
+
+Holder = Callable[[Connection, list[str]], set[str]]
+"""Which incidents among the ids (at most 500) a later room keeps records of."""
+_HOLDERS: list[Holder] = []
+
+
+def on_hold(holder: Holder) -> None:
+    """Have correlation ask ``holder`` which incidents a later room has taken up: those keep
+    their id and are kept as superseded rather than deleted. The center wires the workflow's
+    (:func:`ceasefire.workflow.holds.taken_up`, in :mod:`ceasefire.center.core`); correlation
+    itself reads no other room's tables."""
+    if holder not in _HOLDERS:
+        _HOLDERS.append(holder)
 
 
 def _taken(db: Connection, ids: Iterable[str]) -> set[str]:
     """The incidents among ``ids`` that the workflow has records of."""
     taken: set[str] = set()
     for chunk in _chunks(sorted(ids), 500):
-        for table in _WORKFLOW_TABLES:
-            taken |= set(
-                db.execute(
-                    select(table.c.incident_id).where(table.c.incident_id.in_(chunk)).distinct()
-                ).scalars()
-            )
+        for holder in _HOLDERS:
+            taken |= holder(db, chunk)
     return taken
 
 

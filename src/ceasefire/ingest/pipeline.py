@@ -33,6 +33,7 @@ from ceasefire.i18n import _
 from ceasefire.incidents.rules import Facts, evaluate
 from ceasefire.incidents.service import Correlator
 from ceasefire.intake.errors import Rejection
+from ceasefire.ledger import intake_keys
 from ceasefire.ledger import log as ledger_log
 from ceasefire.ledger.entry import LogEntry
 from ceasefire.ledger.note import Ed25519Verifier
@@ -40,7 +41,7 @@ from ceasefire.ledger.origin import signed_key_id, verify_record
 from ceasefire.mission.model import Mission
 from ceasefire.observations import Observation, PointOfInterest, TrackPoint, locate
 from ceasefire.observations.record import format_time
-from ceasefire.store import bulk, intake_keys
+from ceasefire.store import bulk
 from ceasefire.store import tracks as tracks_
 from ceasefire.store.schema import observations, track_points
 

@@ -40,8 +40,7 @@ from ceasefire.ledger.entry import (
 )
 from ceasefire.ledger.errors import LedgerError
 from ceasefire.ledger.keys import KeyRing
-from ceasefire.ledger.tables import releases
-from ceasefire.store.schema import intake_keys
+from ceasefire.ledger.tables import intake_keys, releases
 
 
 @dataclass(frozen=True)

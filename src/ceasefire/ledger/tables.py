@@ -1,6 +1,7 @@
 """The ledger's tables (DESIGN.md principle 4; docs/ledger.md): the log, its head, checkpoints,
-the embedded witnesses' state and the releases. Only :mod:`ceasefire.ledger` reads and writes
-them; every other package goes through its functions."""
+the embedded witnesses' state, the releases and the contingent nodes' registered intake keys.
+Only :mod:`ceasefire.ledger` reads and writes them; every other package goes through its
+functions."""
 
 from __future__ import annotations
 
@@ -80,4 +81,16 @@ releases = Table(
     Column("entries", Integer, nullable=False),
     Column("bundle_sha256", String(64), nullable=False),
     Column("bundle", Text, nullable=False),
+)
+
+# The public key each contingent's node signs its records with, registered at the center (the
+# signer key never leaves the node). One current key per contingent; earlier ones are retired.
+intake_keys = Table(
+    "intake_keys",
+    metadata,
+    Column("id", BigKey, primary_key=True, autoincrement=True),
+    Column("contingent", String(3), nullable=False, index=True),
+    Column("vkey", Text, nullable=False, unique=True),
+    Column("registered_at", UTCDateTime, nullable=False),
+    Column("retired_at", UTCDateTime, nullable=True),
 )

@@ -28,6 +28,7 @@ from ceasefire.api.app import center_app
 from ceasefire.center.demo import Demo
 from ceasefire.intake import cot
 from ceasefire.intake._common import validate
+from ceasefire.ledger import intake_keys
 from ceasefire.ledger.keys import _write, origin_of
 from ceasefire.ledger.note import Ed25519Signer
 from ceasefire.ledger.origin import intake_key_name
@@ -36,7 +37,6 @@ from ceasefire.node.forward import HttpTransport, TransportError
 from ceasefire.node.outbox import Batch, Outbox
 from ceasefire.node.run import Node
 from ceasefire.sim import simulate, write_scenario
-from ceasefire.store import intake_keys
 from ceasefire.store.schema import observations
 
 LIVE_HOURS = 6.0

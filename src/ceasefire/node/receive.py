@@ -38,12 +38,12 @@ from ceasefire.incidents import follow
 from ceasefire.ingest.pipeline import Intake
 from ceasefire.intake._common import validate
 from ceasefire.intake.errors import Rejection
+from ceasefire.ledger import intake_keys
 from ceasefire.ledger.origin import verify_batch
 from ceasefire.mission.model import Mission
 from ceasefire.node.outbox import FORMAT
 from ceasefire.observations.record import parse_time
 from ceasefire.observations.track import TrackPoint
-from ceasefire.store import intake_keys
 from ceasefire.store.schema import node_batches
 
 MAX_BATCH_BYTES = 32 * 1024 * 1024

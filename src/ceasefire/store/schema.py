@@ -214,18 +214,6 @@ Index("ix_observations_track", observations.c.contingent, observations.c.track)
 # itself (files, its own CoT listeners, the API). The ledger entry carries the same value.
 observations.append_column(Column("signature", Text, nullable=True))
 
-# The public key each contingent's node signs its records with, registered at the center (the
-# signer key never leaves the node). One current key per contingent; earlier ones are retired.
-intake_keys = Table(
-    "intake_keys",
-    metadata,
-    Column("id", BigKey, primary_key=True, autoincrement=True),
-    Column("contingent", String(3), nullable=False, index=True),
-    Column("vkey", Text, nullable=False, unique=True),
-    Column("registered_at", UTCDateTime, nullable=False),
-    Column("retired_at", UTCDateTime, nullable=True),
-)
-
 # Each batch a node forwarded, by (contingent, the node's sequence number): a batch sent again
 # (the node did not hear the answer) gets the same answer; other content under a number
 # already taken is refused as a replay.

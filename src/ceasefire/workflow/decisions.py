@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -304,24 +305,26 @@ def _set_state(
     return decision
 
 
+Effect = Callable[[Connection, Mission, "Decision", datetime], None]
+"""What a decision taking effect causes in the rooms after the workflow, in its transaction."""
+_EFFECTS: list[Effect] = []
+
+
+def on_effect(effect: Effect) -> None:
+    """Have ``effect`` run in the transaction of every decision that takes effect (approved,
+    or taken urgently). The center wires dissemination's outbox here
+    (:mod:`ceasefire.center.core`), so a decision and its notices commit together; the workflow
+    itself knows nothing of notices."""
+    if effect not in _EFFECTS:
+        _EFFECTS.append(effect)
+
+
 def _took_effect(
     connection: Connection, mission: Mission, decision: Decision, at: datetime
 ) -> None:
-    """Write the notices the decision causes, in its own transaction (the outbox)."""
-    # imported here: dissemination is the room after the workflow, and only this step of the
-    # workflow speaks to it; every path that makes a decision take effect passes here
-    from ceasefire.dissemination.outbox import notify_decision
-
-    notify_decision(
-        connection,
-        mission,
-        decision.id,
-        decision.incident_id,
-        decision.reaction,
-        decision.party,
-        decision.contingent,
-        at,
-    )
+    # every path that makes a decision take effect passes here
+    for effect in _EFFECTS:
+        effect(connection, mission, decision, at)
 
 
 def _counts_for(decision: Decision, user: User) -> bool:

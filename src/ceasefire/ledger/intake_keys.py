@@ -19,8 +19,8 @@ from ceasefire.ledger.entry import KIND_KEY, LogEntry
 from ceasefire.ledger.keys import origin_of
 from ceasefire.ledger.note import Ed25519Verifier, KeyFormatError
 from ceasefire.ledger.origin import INTAKE, contingent_of_key
+from ceasefire.ledger.tables import intake_keys
 from ceasefire.mission.model import Mission
-from ceasefire.store.schema import intake_keys
 
 
 class IntakeKeyError(ValueError):
