@@ -24,6 +24,11 @@ def test_demo_runs_the_whole_center(cli, tmp_path: Path) -> None:  # type: ignor
     cosigned = re.search(rf"cosigned by RU \({node}\), TR \({node}\);", out)
     assert cosigned, out
     assert "nothing edited, deleted, inserted or reordered" in out
+    # and by each party's inbox, as a witness of the log (the mission does not require it)
+    assert "the parties' inboxes cosigned it too, as witnesses (not required): AM, AZ" in out
+    for party in ("AM", "AZ"):
+        assert (workdir / "inboxes" / party / "witness" / f"{party}.skey").exists()
+        assert (workdir / "inboxes" / party / "witness.db").exists()
     assert "both parties received the same records: True" in out
     # a live feed through each contingent's own node, TR's cut off a while, then caught up
     assert re.search(r"TR's link down for 3 tries: \d+ records kept", out), out

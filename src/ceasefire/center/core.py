@@ -717,7 +717,13 @@ def load_ring(
                 )
             )
         ring.witnesses[contingent] = witness_url(url, where)
-    for party in mission.config.parties:  # the parties' inboxes as witnesses (docs/ledger.md)
+    return with_party_witnesses(ring, mission)
+
+
+def with_party_witnesses(ring: KeyRing, mission: Mission) -> KeyRing:
+    """``ring`` with the parties' inboxes as witnesses, as the mission names them, and whether
+    their cosignatures are required (docs/ledger.md)."""
+    for party in mission.config.parties:
         if party.witness is not None:
             where = f"mission.toml, parties {party.id} witness"
             ring.parties[party.id] = PartyWitness(

@@ -14,7 +14,9 @@ The direct lines are real too: each party's inbox (:mod:`ceasefire.inbox`, its o
 file) listens on 127.0.0.1 for the center's signed webhooks, and a local SMTP server
 (aiosmtpd) takes the peacekeepers' e-mail; the dispatcher sends the decision's notices to
 them, the parties' inboxes and the force acknowledge except one party, whose notice the
-escalation scheduler hands to the heads. These lines (the inboxes' addresses, the relay, the
+escalation scheduler hands to the heads. Each inbox is a witness of the center's log as well
+(its own cosigner key and state file) and cosigns the checkpoint beside the contingents'
+(the mission does not require it). These lines (the inboxes' addresses, the relay, the
 parties' keys) are set on the mission in memory for this run only: the stored mission is the
 built-in one.
 
@@ -39,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from sqlalchemy import select
 
-from ceasefire.center.core import Center
+from ceasefire.center.core import Center, with_party_witnesses
 from ceasefire.center.settings import Settings
 from ceasefire.dissemination import channels as channels_
 from ceasefire.dissemination.audit import audit_all
@@ -49,6 +51,7 @@ from ceasefire.errors import CeasefireError
 from ceasefire.geo.locate import describe
 from ceasefire.i18n import _, current_language
 from ceasefire.inbox import Inbox, init_inbox
+from ceasefire.inbox.store import WITNESS_STATE, init_witness, witness_key_file
 from ceasefire.incidents.coverage import coverage
 from ceasefire.incidents.queries import IncidentFilter, list_incidents
 from ceasefire.ingest.pipeline import IntakeResult
@@ -59,11 +62,12 @@ from ceasefire.ledger.keys import CENTER, WITNESSES_FILE, init_key, load_keys, o
 from ceasefire.ledger.note import Ed25519Signer
 from ceasefire.ledger.release import write_release
 from ceasefire.mission import DEFAULT_MISSION, Mission, load_mission
-from ceasefire.mission.model import SEVERITIES, Contact
+from ceasefire.mission.model import SEVERITIES, Contact, PartyWitness
 from ceasefire.sim import simulate, write_scenario
 from ceasefire.sim.score import read_scope, read_truth, score
 from ceasefire.timeutil import parse_time
 from ceasefire.witness.client import WitnessClient
+from ceasefire.witness.server import OwnWitness
 from ceasefire.workflow.assessments import submit
 from ceasefire.workflow.decisions import approve, propose
 from ceasefire.workflow.findings import current
@@ -140,6 +144,8 @@ class Record:
     """The files of the center's key directory."""
     size: int = 0
     cosigned_by: list[Node] = field(default_factory=list)
+    parties_cosigned: list[str] = field(default_factory=list)
+    """The parties whose inboxes cosigned the checkpoint as witnesses (not required)."""
     audit_ok: bool = False
     audit_findings: int = 0
     released: str | None = None
@@ -262,11 +268,25 @@ class Demo:
             (folder / "center.vkey").write_text(center_vkey + "\n", encoding="utf-8")
             inbox = Inbox(folder, party.id, center_vkey)
             self._running.callback(inbox.close)
-            node = InboxNode(inbox, lang=party.language, timezone=mission.config.timezone)
+            # the inbox witnesses the center's log too (its key and state file in its folder)
+            witness_vkey = init_witness(folder, origin_of(mission.id), party.id)
+            own = OwnWitness.open(
+                witness_key_file(folder, party.id), folder / WITNESS_STATE, [center_vkey]
+            )
+            self._running.callback(own.close)
+            node = InboxNode(
+                inbox,
+                lang=party.language,
+                timezone=mission.config.timezone,
+                witness=own.app(),
+            )
             self._running.enter_context(node)
             self.inboxes[party.id] = node
             line = Contact(name=dict(party.names), channel="http", address=node.webhook_url)
-            parties.append(party.model_copy(update={"contacts": [line], "keys": [vkey]}))
+            witness = PartyWitness(url=node.witness_url, key=witness_vkey)
+            parties.append(
+                party.model_copy(update={"contacts": [line], "keys": [vkey], "witness": witness})
+            )
         config = mission.config.model_copy(update={"parties": parties})
         return dataclasses.replace(mission, config=config)
 
@@ -575,6 +595,7 @@ class Demo:
         with ExitStack() as running:  # the nodes stop when done, and on any error
             witnesses = self._witness_nodes(running)
             ring = load_keys(self.keys, origin, mission.contingent_ids())
+            with_party_witnesses(ring, mission)  # the parties' inboxes, not required
             nodes = [Node(c, w.url, w.state_file) for c, w in witnesses.items()]
             held = sorted((p.name for p in self.keys.iterdir() if p.is_file()), key=str.lower)
             done = Record(nodes, held)
@@ -583,6 +604,7 @@ class Demo:
             report = audit_all(engine, ring)
             done.size = checkpoint.size
             done.cosigned_by = [n for n in nodes if n.contingent in cosigned]
+            done.parties_cosigned = [p for p in ring.parties if p in cosigned]
             done.audit_ok, done.audit_findings = report.ok, len(report.findings)
             # Neutrality: both parties get the same release, and each verifies it offline.
             worst = next(

@@ -268,6 +268,12 @@ def _show_record(run: Demo, record: Record) -> None:
             else _("{n} findings").format(n=record.audit_findings),
         )
     )
+    if record.parties_cosigned:
+        console.print(
+            _("  the parties' inboxes cosigned it too, as witnesses (not required): {who}").format(
+                who=", ".join(record.parties_cosigned)
+            )
+        )
     for party, path, entries in record.bundles:
         console.print(
             _("  release of {incident} to {party}: {n} records verified offline ({path})").format(
