@@ -43,6 +43,7 @@ from ceasefire.canonical import canonical_json
 from ceasefire.center import Center, Settings
 from ceasefire.incidents.follow import Follower
 from ceasefire.intake._common import strict_json
+from ceasefire.ledger import intake_keys
 from ceasefire.ledger.keys import _write, origin_of
 from ceasefire.ledger.note import Ed25519Signer
 from ceasefire.ledger.origin import intake_key_name, verify_record
@@ -50,7 +51,6 @@ from ceasefire.mission import load_mission
 from ceasefire.node.config import load_config
 from ceasefire.node.receive import Receiver
 from ceasefire.node.run import Node
-from ceasefire.store import intake_keys
 
 POST = 500
 BATCH = 1000

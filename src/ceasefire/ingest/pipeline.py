@@ -116,6 +116,7 @@ class Intake:
         keep_outcomes: bool = False,
         batch_size: int = BATCH,
         correlate: Literal["streaming", "deferred", "off"] = "streaming",
+        verifiers: dict[str, Ed25519Verifier] | None = None,
     ) -> None:
         self.engine = engine
         self.mission = mission
@@ -140,7 +141,7 @@ class Intake:
         )
         self._span: tuple[datetime, datetime] | None = None
         self.signed_only = mission.config.intake.signed
-        self._verifiers: dict[str, Ed25519Verifier] | None = None
+        self._verifiers = verifiers
 
     def verifiers(self) -> dict[str, Ed25519Verifier]:
         """The intake keys in force, read once (at the first signed record)."""

@@ -67,6 +67,7 @@ class NodeIntake(Intake):
                         p.source,
                         row["zones"],
                         row["controlled_by"],
+                        p.digest,
                     )
                 )
         for t in tracks:

@@ -39,6 +39,7 @@ from ceasefire.ingest.pipeline import Intake
 from ceasefire.intake._common import validate
 from ceasefire.intake.errors import Rejection
 from ceasefire.ledger import intake_keys
+from ceasefire.ledger.note import Ed25519Verifier
 from ceasefire.ledger.origin import verify_batch
 from ceasefire.mission.model import Mission
 from ceasefire.node.outbox import FORMAT
@@ -89,7 +90,8 @@ class Receiver:
                     id=contingent, known=", ".join(self.mission.contingent_ids())
                 ),
             )
-        key = intake_keys.current(self.engine).get(contingent)
+        keys = intake_keys.current(self.engine)
+        key = keys.get(contingent)
         if key is None:
             raise BatchRefused(
                 403,
@@ -125,7 +127,7 @@ class Receiver:
         if mode == "auto":
             with self.engine.connect() as db:
                 mode = "off" if follow.alive(db) else "streaming"
-        answer = self._take(contingent, sequence, data, mode)
+        answer = self._take(contingent, sequence, data, mode, keys)
         try:
             with self.engine.begin() as db:
                 db.execute(
@@ -157,6 +159,7 @@ class Receiver:
         sequence: int,
         data: dict[str, Any],
         correlate: Literal["streaming", "off"],
+        keys: dict[str, Ed25519Verifier],
     ) -> dict[str, Any]:
         source = f"node {contingent} batch {sequence}"
         intake = Intake(
@@ -167,6 +170,7 @@ class Receiver:
             contingent=contingent,
             keep_outcomes=True,
             correlate=correlate,
+            verifiers=keys,  # read once for the batch's signature: not again
         )
         entries = data["observations"]
         with self.lock:
