@@ -79,6 +79,95 @@ def test_no_chain_through_a_middle_observation() -> None:
     ) == [0, 0, 0]
 
 
+def _with(
+    obs: list[tuple[float, float, float, float, str]],
+    qualifiers: list[dict[str, object]],
+    bearings: list[float | None] | None = None,
+    across: list[float | None] | None = None,
+) -> list[int]:
+    """Labels of observations already in time order, with their evidence."""
+    t = np.array([int(o[0] * 60) for o in obs], dtype=np.int64)
+    x, y = np.array([o[1] for o in obs]), np.array([o[2] for o in obs])
+    ce = np.array([o[3] for o in obs])
+    blank: list[float | None] = [None] * len(obs)
+    evidence = GATING.evidence(qualifiers, bearings or blank, across or blank)
+    group = GATING.codes([o[4] for o in obs])
+    return correlate(t, x, y, ce, group, GATING, evidence=evidence).tolist()
+
+
+def test_what_observers_say_of_the_weapon_tells_two_events_apart() -> None:
+    here = [(0, 0, 0, 50, "explosion"), (1, 60, 0, 50, "explosion")]
+    mortar = {"weapon": "mortar", "calibre_mm": 120.0, "explosion": "impact"}
+    assert _with(here, [mortar, {"weapon": "artillery"}]) == [0, 1]
+    assert _with(here, [mortar, {"weapon": "mortar", "calibre_mm": 82.0}]) == [0, 1]
+    assert _with(here, [mortar, {"explosion": "outgoing"}]) == [0, 1]
+    # Not said, unknown or undetermined agrees with every value.
+    assert _with(here, [mortar, {}]) == [0, 0]
+    assert _with(here, [mortar, {"weapon": "unknown", "explosion": "undetermined"}]) == [0, 0]
+    assert _with(here, [mortar, {"weapon": "mortar", "fire": "bursts"}]) == [0, 0]
+    # A mission whose observers often take one weapon for another can say so.
+    lenient = Gating.of(Correlation(distinct_qualifiers=[]), list(CATEGORIES))
+    t, x, zero, ce = np.array([0, 60]), np.array([0.0, 60.0]), np.zeros(2), np.full(2, 50.0)
+    evidence = lenient.evidence([mortar, {"weapon": "artillery"}], [None] * 2, [None] * 2)
+    group = lenient.codes(["explosion"] * 2)
+    assert correlate(t, x, zero, ce, group, lenient, evidence=evidence).tolist() == [0, 0]
+
+
+def test_a_report_by_bearing_is_uncertain_along_its_bearing_not_across_it() -> None:
+    # A post 3 km south reports an explosion due north in the 2-4 km band: CE 1,349 m (half
+    # the band and the bearing's 5 degrees at 4 km), but only 349 m across the bearing.
+    post = (0, 0, 0, 1349, "explosion")
+    north, east = (1, 0, 1200, 30, "explosion"), (1, 1200, 0, 30, "explosion")
+    bearings, across = [0.0, None], [349.0, None]
+    assert _with([post, north], [{}, {}], bearings, across) == [0, 0]
+    assert _with([post, east], [{}, {}], bearings, across) == [0, 1]
+    assert _with([post, east], [{}, {}]) == [0, 0]  # as a circle: linked
+    # Two posts' reports on parallel bearings: 1.5 km apart along them is one event (the
+    # distance bands are wide), side by side is two.
+    one, ahead, beside = (
+        (0, 0, 0, 1349, "explosion"),
+        (1, 0, 1500, 1349, "explosion"),
+        (
+            1,
+            1500,
+            0,
+            1349,
+            "explosion",
+        ),
+    )
+    assert _with([one, ahead], [{}, {}], [0.0, 0.0], [349.0, 349.0]) == [0, 0]
+    assert _with([one, beside], [{}, {}], [0.0, 0.0], [349.0, 349.0]) == [0, 1]
+
+
+def test_the_combined_ce_of_two_circles_is_the_old_formula() -> None:
+    rng = np.random.default_rng(7)
+    n = 50
+    x, y, ce = rng.uniform(0, 3000, n), rng.uniform(0, 3000, n), rng.uniform(5, 3000, n)
+    i, j = np.triu_indices(n, k=1)
+    dx, dy = x[i] - x[j], y[i] - y[j]
+    blank: list[float | None] = [None] * n
+    evidence = GATING.evidence([{}] * n, blank, blank)
+    combined = correlate_module._combined_ce(i, j, dx, dy, np.hypot(dx, dy), ce, evidence)
+    assert (combined == np.hypot(ce[i], ce[j])).all()
+    # With bearings: the Mahalanobis distance of the summed covariances, worked out by matrix.
+    bearing = rng.uniform(0, 360, n)
+    across = rng.uniform(0.1, 1.0, n) * ce
+    evidence = GATING.evidence([{}] * n, list(bearing), list(across))
+    combined = correlate_module._combined_ce(i, j, dx, dy, np.hypot(dx, dy), ce, evidence)
+    for k in range(0, len(i), 97):
+        cov = _ellipse(ce[i[k]], across[i[k]], bearing[i[k]])
+        cov = cov + _ellipse(ce[j[k]], across[j[k]], bearing[j[k]])
+        d = np.array([dx[k], dy[k]])
+        mahalanobis = float(np.sqrt(d @ np.linalg.inv(cov) @ d))
+        assert combined[k] == pytest.approx(np.hypot(dx[k], dy[k]) / mahalanobis)
+
+
+def _ellipse(along: float, across: float, bearing_deg: float) -> np.ndarray:  # type: ignore[type-arg]
+    u = np.array([np.sin(np.radians(bearing_deg)), np.cos(np.radians(bearing_deg))])
+    v = np.array([u[1], -u[0]])
+    return np.asarray(along**2 * np.outer(u, u) + across**2 * np.outer(v, v))
+
+
 def test_a_fire_incident_lasts_no_longer_than_its_window() -> None:
     # Explosions at the same place every 6 minutes for half an hour: each within 10 min of
     # the next, but an incident of fire spans 10 minutes at most.
@@ -248,7 +337,7 @@ def test_dense_links_kept_as_a_forest_give_the_same_incidents(
     assert 1 < kept.max() + 1 < n  # neither all apart nor all one
 
 
-def _all_links(t, x, y, ce, group, source, track, extent):  # type: ignore[no-untyped-def]
+def _all_links(t, x, y, ce, group, source, track, extent, evidence=None):  # type: ignore[no-untyped-def]
     """Every linked pair by looking at every pair: what the sweep must find."""
     n = len(t)
     i, j = np.triu_indices(n, k=1)
@@ -258,10 +347,26 @@ def _all_links(t, x, y, ce, group, source, track, extent):  # type: ignore[no-un
     dt = (t[j] - t[i]).astype(np.float64)
     near = np.maximum(dt - extent[i], 0.0) <= GATING.window_s[g]
     i, j, dt, g = i[near], j[near], dt[near], g[near]
-    static = np.minimum(GATING.sigma * np.hypot(ce[i], ce[j]) + GATING.slack_m, GATING.max_gate_m)
     distance = np.hypot(x[i] - x[j], y[i] - y[j])
+    combined = np.hypot(ce[i], ce[j])
+    if evidence is not None:
+        for k in np.flatnonzero(np.isfinite(evidence.axis[i]) | np.isfinite(evidence.axis[j])):
+            a, b = i[k], j[k]
+            cov = sum(
+                _ellipse(ce[m], min(evidence.across[m], ce[m]), np.degrees(evidence.axis[m]))
+                if np.isfinite(evidence.axis[m])
+                else ce[m] ** 2 * np.eye(2)
+                for m in (a, b)
+            )
+            d = np.array([x[a] - x[b], y[a] - y[b]])
+            if distance[k] > 0 and np.isfinite(distance[k]):
+                combined[k] = distance[k] / np.sqrt(d @ np.linalg.inv(cov) @ d)
+    static = np.minimum(GATING.sigma * combined + GATING.slack_m, GATING.max_gate_m)
     linked = distance <= static + GATING.speed_ms[g] * dt
     linked &= ~((source[i] >= 0) & (source[i] == source[j]) & ((distance > 0) | (dt > 0)))
+    if evidence is not None:
+        said_i, said_j = evidence.traits[i], evidence.traits[j]
+        linked &= ~((said_i != 0) & (said_j != 0) & (said_i != said_j)).any(axis=1)
     linked |= (track[i] >= 0) & (track[i] == track[j])
     return set(zip(i[linked].tolist(), j[linked].tolist(), strict=True))
 
@@ -285,11 +390,21 @@ def test_the_sweep_in_cells_finds_every_link_and_only_links(
     source = np.where(rng.random(n) < 0.3, rng.integers(0, 3, n), -1).astype(np.int64)
     track = np.where(rng.random(n) < 0.3, rng.integers(0, 4, n), -1).astype(np.int64)
     until = t + np.where(rng.random(n) < 0.3, rng.integers(0, 7200, n), 0)
-    first, second = correlate_module.links(t, x, y, ce, group, GATING, source, track, until)
+    # Half the seeds with evidence: weapons said or not, reports by bearing.
+    evidence = None
+    if seed % 2:
+        weapons = rng.choice(["mortar", "artillery", "unknown", ""], n)
+        qualifiers = [{"weapon": str(w)} if w else {} for w in weapons]
+        bearing = [float(b) if rng.random() < 0.3 else None for b in rng.uniform(0, 360, n)]
+        across = [float(c) * 0.3 for c in ce]
+        evidence = GATING.evidence(qualifiers, bearing, across)
+    first, second = correlate_module.links(
+        t, x, y, ce, group, GATING, source, track, until, evidence
+    )
     found = list(zip(first.tolist(), second.tolist(), strict=True))
     assert len(found) == len(set(found))  # none twice
     extent = correlate_module._extent(t, until, group, GATING)
-    assert set(found) == _all_links(t, x, y, ce, group, source, track, extent)
+    assert set(found) == _all_links(t, x, y, ce, group, source, track, extent, evidence)
 
 
 def test_a_dense_track_is_kept_as_a_forest_too() -> None:

@@ -25,8 +25,9 @@ what makes streaming and batch correlation give the same incidents.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -61,6 +62,7 @@ class Gating:
     max_gate_m: float
     complete: bool
     once_per_event: frozenset[str]  # platform types that report an event once
+    distinct: tuple[str, ...] = ()  # qualifiers whose different values are different events
 
     @classmethod
     def of(cls, config: Correlation, categories: list[str]) -> Gating:
@@ -87,6 +89,7 @@ class Gating:
             max_gate_m=config.max_gate_m,
             complete=config.linkage == "complete",
             once_per_event=frozenset(config.once_per_event),
+            distinct=tuple(config.distinct_qualifiers),
         )
 
     def codes(
@@ -107,8 +110,49 @@ class Gating:
         number = {p: k for k, p in enumerate(sorted(once))}
         return np.array([number.get(p, -1) for p in platform_ids], dtype=np.int64)
 
+    def evidence(
+        self,
+        qualifiers: Sequence[Mapping[str, Any]],
+        bearings_deg: Sequence[float | None],
+        across_m: Sequence[float | None],
+    ) -> Evidence:
+        """The :class:`Evidence` of observations: their qualifiers, and for reports by bearing
+        and distance the bearing and the CE across it (None for the others)."""
+        codes: dict[tuple[str, Any], int] = {}
+        traits = np.zeros((len(qualifiers), len(self.distinct)), np.int64)
+        for n, said in enumerate(qualifiers):
+            for k, name in enumerate(self.distinct):
+                value = said.get(name)
+                if value is not None and value not in WILDCARDS:
+                    traits[n, k] = codes.setdefault((name, value), len(codes) + 1)
+        axis = np.array([np.nan if b is None else np.radians(b) for b in bearings_deg])
+        across = np.array([np.nan if a is None else a for a in across_m], dtype=np.float64)
+        return Evidence(traits, axis.astype(np.float64), across)
+
     def group_name(self, code: int) -> str:
         return self.names[code % len(self.names)]
+
+
+WILDCARDS = frozenset({"unknown", "undetermined"})
+"""Qualifier values that say nothing: they agree with every value."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What else each observation says that tells two events apart (optional).
+
+    ``traits``: a column per qualifier of :attr:`Gating.distinct` (a code per value, 0 when not
+    said): two observations that both say it and differ are two events (a 120 mm mortar and a
+    152 mm gun). ``axis``: for a report by bearing and distance, the bearing (radians from
+    north; NaN for the others); its uncertainty is then an ellipse, the CE along the bearing
+    and ``across`` (metres) across it, instead of a circle of the CE."""
+
+    traits: I64
+    axis: F64
+    across: F64
+
+    def take(self, index: I64) -> Evidence:
+        return Evidence(self.traits[index], self.axis[index], self.across[index])
 
 
 def links(
@@ -121,6 +165,7 @@ def links(
     source: I64 | None = None,
     track: I64 | None = None,
     until: I64 | None = None,
+    evidence: Evidence | None = None,
 ) -> tuple[I64, I64]:
     """Pairs (i, j) of linked observations; the arrays must be sorted by time."""
     first, second, _degree = _links(
@@ -133,6 +178,7 @@ def links(
         _ids(source, t),
         _ids(track, t),
         _extent(t, until, group, gating),
+        evidence,
     )
     return first, second
 
@@ -159,6 +205,7 @@ def _links(
     src: I64,
     track: I64,
     extent: I64,
+    evidence: Evidence | None = None,
 ) -> tuple[I64, I64, I64]:
     """Links, and how many each observation has (counted before any compaction)."""
     firsts: list[I64] = []
@@ -179,6 +226,7 @@ def _links(
             float(gating.window_s[g]),
             float(gating.speed_ms[g]),
             gating,
+            None if evidence is None else evidence.take(members),
         )
         firsts.append(members[i])
         seconds.append(members[j])
@@ -199,6 +247,7 @@ def _sweep(
     window: float,
     speed: float,
     gating: Gating,
+    evidence: Evidence | None = None,
 ) -> tuple[I64, I64, I64]:
     """The links of one group (arrays sorted by time), and each observation's count of them.
 
@@ -219,7 +268,8 @@ def _sweep(
         return kept[0], kept[1], degree
     has_src = src if (src >= 0).any() else None
     held = 0
-    for i, j in _linked_pairs(t, x, y, ce, has_src, track, extent, window, speed, gating):
+    pairs = _linked_pairs(t, x, y, ce, has_src, track, extent, window, speed, gating, evidence)
+    for i, j in pairs:
         firsts.append(i)
         seconds.append(j)
         held += len(i)
@@ -246,6 +296,7 @@ def _linked_pairs(
     window: float,
     speed: float,
     gating: Gating,
+    evidence: Evidence | None = None,
 ) -> Iterator[tuple[I64, I64]]:
     """The links of one group (see :func:`_sweep`), in batches: the candidates of the cells
     that are linked, then the pairs of each track's positions."""
@@ -253,7 +304,7 @@ def _linked_pairs(
     has_track = bool(tracked.any())
     for i, j in _candidates(t, x, y, ce, track, extent, window, speed, gating):
         dt = (t[j] - t[i]).astype(np.float64)
-        linked = _linked(i, j, dt, x, y, ce, src, None, speed, gating)
+        linked = _linked(i, j, dt, x, y, ce, src, None, speed, gating, evidence)
         if has_track:
             # Two positions of one track are paired by the track's own sweep.
             linked &= ~(tracked[i] & (track[i] == track[j]))
@@ -374,12 +425,17 @@ def _linked(
     track: I64 | None,
     speed: float,
     gating: Gating,
+    evidence: Evidence | None = None,
 ) -> Bool:
     """Which pairs (i, j), ``dt`` apart in time, can be one event (the sweep's hot path:
     :func:`_share` without the time, and without sources or tracks where none are given)."""
-    static = np.minimum(gating.sigma * np.hypot(ce[i], ce[j]) + gating.slack_m, gating.max_gate_m)
-    distance = np.hypot(x[i] - x[j], y[i] - y[j])
+    dx, dy = x[i] - x[j], y[i] - y[j]
+    distance = np.hypot(dx, dy)
+    combined = _combined_ce(i, j, dx, dy, distance, ce, evidence)
+    static = np.minimum(gating.sigma * combined + gating.slack_m, gating.max_gate_m)
     linked = distance <= static + speed * dt
+    if evidence is not None:
+        linked &= ~_differ(i, j, evidence)
     if src is not None:
         linked &= ~_twice(i, j, dt, distance, src)
     if track is not None:
@@ -390,6 +446,50 @@ def _linked(
 def _twice(i: I64, j: I64, dt: F64, distance: F64, src: I64) -> Bool:
     """Two reports of a post or patrol: two events, unless one report came twice."""
     return np.asarray((src[i] >= 0) & (src[i] == src[j]) & ((distance > 0) | (dt > 0)))
+
+
+def _differ(i: I64, j: I64, evidence: Evidence) -> Bool:
+    """Pairs that say different things of a qualifier that tells events apart."""
+    a, b = evidence.traits[i], evidence.traits[j]
+    return np.asarray(((a != 0) & (b != 0) & (a != b)).any(axis=-1))
+
+
+def _combined_ce(
+    i: I64, j: I64, dx: F64, dy: F64, distance: F64, ce: F64, evidence: Evidence | None
+) -> F64:
+    """The two observations' uncertainty combined, in the direction from one to the other:
+    ``sqrt(ce_i^2 + ce_j^2)`` for two circles. A report by bearing and distance is uncertain
+    mostly along its bearing (its distance band); across it, only as far as the bearing's
+    error reaches (``across``). Its CE is an ellipse, no wider than the circle: the CE along the
+    bearing and ``across`` across it; the two covariances add, and the combined CE is the
+    distance at which the pair's Mahalanobis distance is 1 (so the circles' formula when both
+    are circles)."""
+    circle = np.hypot(ce[i], ce[j])
+    if evidence is None:
+        return circle
+    shaped = np.isfinite(evidence.axis[i]) | np.isfinite(evidence.axis[j])
+    shaped &= distance > 0
+    if not shaped.any():
+        return circle
+    k = np.nonzero(shaped)  # i and j may be matrices (a row per component)
+    sxx = np.zeros(len(k[0]))
+    sxy = np.zeros(len(k[0]))
+    syy = np.zeros(len(k[0]))
+    for member in (i[k], j[k]):
+        along = ce[member]
+        bearing = evidence.axis[member]
+        round_ = ~np.isfinite(bearing)
+        across = np.where(round_, along, np.minimum(evidence.across[member], along))
+        ux, uy = np.sin(np.where(round_, 0.0, bearing)), np.cos(np.where(round_, 0.0, bearing))
+        sxx += along**2 * ux**2 + across**2 * uy**2
+        syy += along**2 * uy**2 + across**2 * ux**2
+        sxy += (along**2 - across**2) * ux * uy
+    wx, wy = dx[k] / distance[k], dy[k] / distance[k]
+    det = np.maximum(sxx * syy - sxy**2, 1e-9)
+    inverse = (syy * wx**2 - 2 * sxy * wx * wy + sxx * wy**2) / det
+    out = circle.copy()
+    out[k] = 1.0 / np.sqrt(np.maximum(inverse, 1e-18))
+    return np.asarray(out)
 
 
 def _share(
@@ -405,15 +505,21 @@ def _share(
     gating: Gating,
     window: float | F64,
     gap: F64 | None = None,
+    evidence: Evidence | None = None,
 ) -> F64:
     """How far apart pairs (i, j) are as a share of the gate, in space or in time (of
     ``window``), whichever is further: at most 1 when they can be one event, else more.
     ``gap``: the time between them (from the end of the earlier; default ``dt``)."""
     gap = dt if gap is None else gap
-    static = np.minimum(gating.sigma * np.hypot(ce[i], ce[j]) + gating.slack_m, gating.max_gate_m)
-    distance = np.hypot(x[i] - x[j], y[i] - y[j])
+    dx, dy = x[i] - x[j], y[i] - y[j]
+    distance = np.hypot(dx, dy)
+    combined = _combined_ce(i, j, dx, dy, distance, ce, evidence)
+    static = np.minimum(gating.sigma * combined + gating.slack_m, gating.max_gate_m)
     share = np.maximum(distance / (static + speed * dt), gap / window)
-    share = np.where(_twice(i, j, dt, distance, src), APART, share)
+    apart = _twice(i, j, dt, distance, src)
+    if evidence is not None:
+        apart |= _differ(i, j, evidence)
+    share = np.where(apart, APART, share)
     # Positions of one track (the source's own id for one moving object) are one object.
     return np.asarray(np.where((track[i] >= 0) & (track[i] == track[j]), 0.0, share))
 
@@ -460,11 +566,13 @@ def correlate(
     source: I64 | None = None,
     track: I64 | None = None,
     until: I64 | None = None,
+    evidence: Evidence | None = None,
 ) -> I64:
     """Batch correlation: incident labels for observations sorted by time, numbered in order
     of each incident's first observation. ``source``: :meth:`Gating.sources`; ``track``: a
-    code per moving object a source named (-1: none); ``until``: when each sighting ended."""
-    return chains_and_incidents(t, x, y, ce, group, gating, source, track, until)[1]
+    code per moving object a source named (-1: none); ``until``: when each sighting ended;
+    ``evidence``: :meth:`Gating.evidence`."""
+    return chains_and_incidents(t, x, y, ce, group, gating, source, track, until, evidence)[1]
 
 
 def chains_and_incidents(
@@ -477,13 +585,14 @@ def chains_and_incidents(
     source: I64 | None = None,
     track: I64 | None = None,
     until: I64 | None = None,
+    evidence: Evidence | None = None,
 ) -> tuple[I64, I64]:
     """The components of the links (the chains an incident cannot reach beyond) and the
     incident labels (:func:`correlate`), from one sweep."""
     n = len(t)
     src, tracks = _ids(source, t), _ids(track, t)
     extent = _extent(t, until, group, gating)
-    first, second, degree = _links(t, x, y, ce, group, gating, src, tracks, extent)
+    first, second, degree = _links(t, x, y, ce, group, gating, src, tracks, extent, evidence)
     labels = components(n, first, second)
     if not gating.complete or n == 0:
         return labels, labels
@@ -504,7 +613,7 @@ def chains_and_incidents(
     for s in np.unique(sizes).tolist():
         which = sizes == s
         members = order[starts[which][:, None] + np.arange(s)]  # one row a component
-        shares = _shares(members, t, x, y, ce, src, tracks, extent, group, gating)
+        shares = _shares(members, t, x, y, ce, src, tracks, extent, group, gating, evidence)
         for row, share in zip(members, shares, strict=True):
             parts = _complete(share, s)
             if parts.max() > 1:
@@ -525,6 +634,7 @@ def _shares(
     extent: I64,
     group: I64,
     gating: Gating,
+    evidence: Evidence | None = None,
 ) -> F64:
     """For components of one size (a row each, members in time order), the condensed
     matrices of their members' shares of the gate (:func:`_share`; beyond 1: apart)."""
@@ -534,7 +644,7 @@ def _shares(
     dt = (t[b] - t[a]).astype(np.float64)
     gap = np.maximum(dt - extent[a], 0.0)
     window, speed = gating.window_s[code], gating.speed_ms[code]
-    share = _share(a, b, dt, x, y, ce, src, track, speed, gating, window, gap)
+    share = _share(a, b, dt, x, y, ce, src, track, speed, gating, window, gap, evidence)
     return np.asarray(np.where(share <= 1.0, share, APART))
 
 
@@ -580,6 +690,7 @@ def joins(
     group: I64,
     gating: Gating,
     track: I64 | None = None,
+    evidence: Evidence | None = None,
 ) -> list[Join | None]:
     """For each member of one incident (in time order), the link that explains it; None for
     a member alone."""
@@ -597,9 +708,12 @@ def joins(
         gap = np.maximum(dt - extent[early], 0.0)
         window = gating.window_s[group[i]]
         speed = gating.speed_ms[group[i]]
-        gate = np.minimum(gating.sigma * np.hypot(ce[i], ce[j]) + gating.slack_m, gating.max_gate_m)
+        dx, dy = x[i] - x[j], y[i] - y[j]
+        distance = np.hypot(dx, dy)
+        mine = np.full(len(j), i)
+        combined = _combined_ce(mine, j, dx, dy, distance, ce, evidence)
+        gate = np.minimum(gating.sigma * combined + gating.slack_m, gating.max_gate_m)
         gate = gate + speed * dt
-        distance = np.hypot(x[i] - x[j], y[i] - y[j])
         share = np.maximum(distance / gate, gap / window)
         share = np.where((tracks[i] >= 0) & (tracks[j] == tracks[i]), 0.0, share)
         k = int(np.argmin(share))

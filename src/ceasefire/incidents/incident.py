@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from ceasefire.mission.model import SEVERITIES, Mission
+from ceasefire.observations.record import BEARING_UNCERTAINTY_DEG
 
 COMPLAINT = "party-complaint"
 CORROBORATIONS = (
@@ -43,6 +45,11 @@ class Member:
     rules: tuple[str, ...]
     incident_id: str | None
     track: str | None = None  # the source's id of the moving object it saw
+    # What else tells two events apart (correlate.Evidence): the qualifiers said, and for a
+    # report by bearing and distance, the bearing and the CE across it.
+    qualifiers: Mapping[str, Any] = field(default_factory=dict)
+    bearing_deg: float | None = None
+    across_m: float | None = None
 
     @property
     def ref(self) -> str:
@@ -50,6 +57,15 @@ class Member:
 
     def order(self) -> tuple[datetime, str, str]:
         return (self.observed_at, self.contingent, self.source_id)
+
+
+def across_bearing_m(bearing_deg: Any, distance_m: Any) -> float | None:
+    """For a report by bearing and distance band, its CE across the bearing: how far the
+    bearing's error reaches at the band's far edge (the lateral part of :func:`locate`'s CE);
+    None for a report of a place."""
+    if bearing_deg is None or not distance_m:
+        return None
+    return float(distance_m[1]) * math.sin(math.radians(BEARING_UNCERTAINTY_DEG))
 
 
 def incident_id(earliest: Member) -> str:

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, Select, and_, or_, select, tuple_
 from ceasefire.geo.phrase import place_phrase
 from ceasefire.i18n import _, language
 from ceasefire.incidents.correlate import Gating, joins
+from ceasefire.incidents.incident import across_bearing_m
 from ceasefire.incidents.rules import why
 from ceasefire.incidents.tables import incidents
 from ceasefire.mission.model import Mission
@@ -335,7 +336,12 @@ def _joined(mission: Mission, records: list[dict[str, Any]], lang: str) -> None:
     tracks = [f"{r['contingent']}/{r['track']}" if r.get("track") else "" for r in records]
     number = {k: n for n, k in enumerate(sorted(set(tracks) - {""}))}
     track = np.array([number.get(k, -1) for k in tracks], dtype=np.int64)
-    found = joins(t, until, x, y, ce, group, gating, track)
+    evidence = gating.evidence(
+        [r.get("qualifiers") or {} for r in records],
+        [r.get("bearing_deg") for r in records],
+        [across_bearing_m(r.get("bearing_deg"), r.get("distance_m")) for r in records],
+    )
+    found = joins(t, until, x, y, ce, group, gating, track, evidence)
     with language(lang):
         for i, (record, join) in enumerate(zip(records, found, strict=True)):
             if join is None:

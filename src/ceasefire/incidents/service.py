@@ -16,12 +16,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, or_, select, update
 
 from ceasefire.geo.engine import Enricher
 from ceasefire.incidents.correlate import Gating, chains_and_incidents
 from ceasefire.incidents.crossings import Crossing, TrackPosition, crossings
-from ceasefire.incidents.incident import COMPLAINT, Member, summary
+from ceasefire.incidents.incident import COMPLAINT, Member, across_bearing_m, summary
 from ceasefire.incidents.rules import Facts, evaluate
 from ceasefire.incidents.tables import incidents
 from ceasefire.ledger import log
@@ -48,13 +48,20 @@ _MEMBER_COLUMNS = (
     observations.c.rules,
     observations.c.incident_id,
     observations.c.track,
+    observations.c.record,
 )
+
+
+_AT, _LAT, _LON, _CATEGORY = 5, 7, 8, 10
+"""Positions in a row of :data:`_MEMBER_COLUMNS` (the rows are tested before members are made)."""
 
 
 def _member(row: Any) -> Member:
     # by position, in the order of _MEMBER_COLUMNS: a row's attributes by name cost more
     key, contingent, source_id, platform_id, platform_type, at, until = row[:7]
-    lat, lon, ce_m, category, count, rules, incident_id, track = row[7:]
+    lat, lon, ce_m, category, count, rules, incident_id, track, record = row[7:]
+    said = json.loads(record)
+    bearing = said.get("bearing_deg")
     return Member(
         key,
         contingent,
@@ -71,6 +78,9 @@ def _member(row: Any) -> Member:
         _rules(rules),
         incident_id,
         f"{contingent}/{track}" if track else None,
+        said.get("qualifiers") or {},
+        bearing,
+        across_bearing_m(bearing, said.get("distance_m")),
     )
 
 
@@ -124,13 +134,16 @@ class Correlator:
         events = self._components(db, where, {m.key for m in new}, near, {m.key for m in new})
         return Plan(events, *self._crossings(db, observations.c.id.in_(keys)))
 
-    def _near(self, new: list[Member]) -> tuple[Any, Callable[[Member], bool]]:
+    def _near(self, new: list[Member]) -> tuple[Any, Callable[[Any], bool]]:
         """Where the stored observations that could link to ``new`` (sorted) are: of their
         category group, within that group's window in time and its largest gate in space. One
-        indexed query by time, then each group's runs of observations (close in time) as
-        boxes."""
+        indexed query by time (each group within its own window and area: a mine's day-long
+        window must not make a shot read a day of everything), then each group's runs of
+        observations (close in time) as boxes, tested on the rows before they are made
+        members."""
         boxes: dict[str, list[tuple[datetime, datetime, float, float, float, float]]] = {}
         longest = timedelta(0)
+        areas = []
         by_group: dict[int, list[Member]] = {}
         for member in new:
             by_group.setdefault(self.gating.groups[member.category], []).append(member)
@@ -146,20 +159,32 @@ class Correlator:
                 else:
                     runs.append([member])
             group_boxes = [_box(run, window, reach_m) for run in runs]
-            for category, g in self.gating.groups.items():
-                if g == code:
-                    boxes[category] = group_boxes
+            categories = sorted(c for c, g in self.gating.groups.items() if g == code)
+            for category in categories:
+                boxes[category] = group_boxes
+            t0, t1, la0, la1, lo0, lo1 = zip(*group_boxes, strict=True)
+            areas.append(
+                and_(
+                    observations.c.category.in_(categories),
+                    observations.c.observed_at >= min(t0),
+                    observations.c.observed_at <= max(t1),
+                    observations.c.lat.between(min(la0), max(la1)),
+                    observations.c.lon.between(min(lo0), max(lo1)),
+                )
+            )
 
-        def near(m: Member) -> bool:
+        def near(row: Any) -> bool:
+            """Whether a row of :data:`_MEMBER_COLUMNS` is in one of the boxes."""
+            at, lat, lon, category = row[_AT], row[_LAT], row[_LON], row[_CATEGORY]
             return any(
-                t0 <= m.observed_at <= t1 and la0 <= m.lat <= la1 and lo0 <= m.lon <= lo1
-                for t0, t1, la0, la1, lo0, lo1 in boxes.get(m.category, ())
+                t0 <= at <= t1 and la0 <= lat <= la1 and lo0 <= lon <= lo1
+                for t0, t1, la0, la1, lo0, lo1 in boxes.get(category, ())
             )
 
         where = and_(
             observations.c.observed_at >= _shift(new[0].observed_at, -longest),
             observations.c.observed_at <= _shift(new[-1].observed_at, longest),
-            observations.c.category.in_(sorted(boxes)),
+            or_(*areas),
         )
         return where, near
 
@@ -233,7 +258,7 @@ class Correlator:
         db: Connection,
         where: Any,
         new: set[int] | None = None,
-        keep: Callable[[Member], bool] | None = None,
+        keep: Callable[[Any], bool] | None = None,
         covered: set[int] | None = None,
     ) -> list[dict[str, Any]]:
         """Recompute the incidents of the observations matching `where`, closed under links.
@@ -248,9 +273,9 @@ class Correlator:
             query = query.where(where)
         skip = self.skip
         members = {
-            m.key: m
-            for m in map(_member, db.execute(query))
-            if (keep is None or keep(m)) and m.key not in skip
+            row[0]: _member(row)
+            for row in db.execute(query)
+            if (keep is None or keep(row)) and row[0] not in skip
         }
         read: set[str] = set()
         self._add_incidents(db, members, read)
@@ -273,9 +298,9 @@ class Correlator:
             done |= {m.key for m in frontier}
             more, near = self._near(frontier)
             before = len(members)
-            for m in map(_member, db.execute(select(*_MEMBER_COLUMNS).where(more))):
-                if near(m) and m.key not in skip:
-                    members.setdefault(m.key, m)
+            for row in db.execute(select(*_MEMBER_COLUMNS).where(more)):
+                if near(row) and row[0] not in skip and row[0] not in members:
+                    members[row[0]] = _member(row)
             self._add_incidents(db, members, read)
             if len(members) == before:
                 break
@@ -306,9 +331,9 @@ class Correlator:
         read |= touched
         for chunk in _chunks(sorted(touched), 500):
             rows = db.execute(select(*_MEMBER_COLUMNS).where(observations.c.incident_id.in_(chunk)))
-            for m in map(_member, rows):
-                if m.key not in self.skip:
-                    members.setdefault(m.key, m)
+            for row in rows:
+                if row[0] not in self.skip and row[0] not in members:
+                    members[row[0]] = _member(row)
 
     def _write(self, db: Connection, summaries: list[dict[str, Any]]) -> None:
         now = datetime.now(UTC)
@@ -449,8 +474,13 @@ class Correlator:
         tracks = [m.track for m in ordered]
         number = {k: n for n, k in enumerate(sorted({k for k in tracks if k}))}
         track = np.array([number.get(k or "", -1) for k in tracks], dtype=np.int64)
+        evidence = gating.evidence(
+            [m.qualifiers for m in ordered],
+            [m.bearing_deg for m in ordered],
+            [m.across_m for m in ordered],
+        )
         return chains_and_incidents(
-            t, np.asarray(x), np.asarray(y), ce, group, gating, source, track, until
+            t, np.asarray(x), np.asarray(y), ce, group, gating, source, track, until, evidence
         )
 
     def _place(self, summaries: list[dict[str, Any]]) -> None:

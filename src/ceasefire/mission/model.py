@@ -199,6 +199,11 @@ class Correlation(_Strict):
         description="platform types that report an event once: two of their reports are "
         "two events (unless the same report sent twice)",
     )
+    distinct_qualifiers: list[str] = Field(
+        default=["weapon", "calibre_mm", "explosion"],
+        description="qualifiers whose different values are different events (a 120 mm mortar "
+        "and a 152 mm gun); 'unknown', 'undetermined' or not said agree with every value",
+    )
 
 
 Reaction = Literal[
