@@ -63,7 +63,9 @@ from ceasefire.ledger.keys import (
     origin_of,
     witness_url,
 )
+from ceasefire.ledger.leaves import LeafCopy
 from ceasefire.ledger.release import Release, Selection, write_release
+from ceasefire.ledger.witness import WitnessError
 from ceasefire.mission import Mission, load_mission
 from ceasefire.reports import proof as report_proof
 from ceasefire.reports.signing import SignedReport
@@ -603,10 +605,29 @@ class Center:
         stored = make_checkpoint(self.engine, ring, remote=WitnessClient)
         return stored, verify_checkpoint(stored.note, ring)
 
-    def verify(self) -> AuditReport:
+    def verify(
+        self, witnesses: dict[str, str] | None = None, copies: Iterable[LeafCopy] = ()
+    ) -> AuditReport:
         """Audit the store against its log and the cosigned checkpoints: every logged row of
-        every room, each problem named by table and row."""
-        return audit_all(self.engine, self.keyring(secret=False))
+        every room, each problem named by table and row. Each witness with a URL (the key
+        directory's, or ``witnesses``) is asked for its copy of the leaf hashes, and those
+        and ``copies`` (exported from a witness) name each rewritten entry."""
+        ring = self.keyring(secret=False, witnesses=witnesses)
+        held = list(copies)
+        unasked: list[str] = []
+        with WitnessClient() as client:
+            for contingent, url in sorted(ring.witnesses.items()):
+                try:
+                    held.append(client.leaves(url, ring.origin))
+                except WitnessError as e:
+                    unasked.append(
+                        _("no copy of leaf hashes from the witness of {c}: {error}").format(
+                            c=contingent, error=e
+                        )
+                    )
+        report = audit_all(self.engine, ring, held)
+        report.notes.extend(unasked)
+        return report
 
     def release(
         self,

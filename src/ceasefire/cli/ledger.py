@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from ceasefire.ledger.keys import (
     origin_of,
     read_vkeys,
 )
+from ceasefire.ledger.leaves import LeafCopy, LeafCopyError
 from ceasefire.mission import Mission, load_mission
 from ceasefire.workflow.releases import check_recipient, sort_refs
 
@@ -154,6 +156,15 @@ def verify(
     db: str = DB_OPTION,
     mission: str = MISSION_OPTION,
     keys: Path = KEYS_DIR_OPTION,
+    witness: list[str] = WITNESS_OPTION,
+    witness_leaves: list[Path] = typer.Option(
+        [],
+        "--witness-leaves",
+        exists=True,
+        dir_okay=False,
+        help="A witness's copy of the leaf hashes it cosigned (`ceasefire witness leaves`): "
+        "names each rewritten entry (repeatable; witnesses with a URL are asked anyway).",
+    ),
     fmt: Format = typer.Option(Format.text, "--format", help="text or json."),
 ) -> None:
     """Audit the database against its log, or check a release bundle offline (--bundle)."""
@@ -164,8 +175,9 @@ def verify(
         raise typer.BadParameter(
             _("--previous-checkpoint and --trusted-keys go with --bundle"), param_hint="--bundle"
         )
+    copies = [_leaf_copy(path) for path in witness_leaves]
     with common.center(db=db, mission=mission, keys=keys) as center:
-        report = center.verify()
+        report = center.verify(_witness_urls(center.mission, witness), copies)
     if fmt is Format.json:
         print_json(report.as_json())
     else:
@@ -187,6 +199,13 @@ def verify(
             console.print(_("{n} problem(s) found").format(n=len(report.findings)))
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _leaf_copy(path: Path) -> LeafCopy:
+    try:
+        return LeafCopy.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, LeafCopyError) as e:
+        raise InputError(Problem(file=str(path), field="--witness-leaves", reason=str(e))) from None
 
 
 def _verify_bundle(bundle: Path, previous: Path | None, trusted: Path | None, fmt: Format) -> None:

@@ -7,7 +7,9 @@ and runs the C2SP tlog-witness service; the center asks it over HTTP (``witnesse
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
 from pathlib import Path
 
 import typer
@@ -97,8 +99,9 @@ def serve(
     center: str = typer.Option(
         None,
         "--center",
-        help="The center's API URL: before cosigning, read the new entries there and refuse "
-        "if one in this contingent's name lacks its signature (needs --intake-key).",
+        help="The center's API URL: before cosigning, read the new entries there, keep their "
+        "leaf hashes (served on GET /leaves, for `ceasefire verify`) and, with --intake-key, "
+        "refuse if one in this contingent's name lacks its signature.",
     ),
     center_token: str = typer.Option(
         None,
@@ -116,8 +119,9 @@ def serve(
     # imported here: the web stack is only needed by this command
     import uvicorn
 
+    from ceasefire.ledger.leaves import DatabaseLeafStore, LeafKeeper
     from ceasefire.ledger.witness import Witness
-    from ceasefire.witness.server import create_app, followed_logs, open_state
+    from ceasefire.witness.server import CenterEntries, create_app, followed_logs, open_state
 
     if not 1 <= port <= 65535:
         raise InputError(
@@ -126,9 +130,16 @@ def serve(
     signer = load_cosigner(key)
     logs = followed_logs(key, log_key)
     check = None
-    if center is not None or intake_key:
+    if intake_key:
         check = _origin_check(signer.name, center, center_token, intake_key)
-    witness = Witness(signer, logs, open_state(state, signer.name), check)
+    stored = open_state(state, signer.name)
+    keeper = None
+    if center is not None:
+        # what it cosigns, it keeps the leaf hashes of (for `ceasefire verify`)
+        keeper = LeafKeeper(
+            DatabaseLeafStore(stored.engine, signer.name), CenterEntries(center, center_token)
+        )
+    witness = Witness(signer, logs, stored, check, keeper)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     console_err.print(
         _("witness {vkey}\nfollowing {logs}; state in {state}").format(
@@ -148,13 +159,9 @@ def _origin_check(
     """The entry check of a contingent's witness: its intake keys and the center to read."""
     from ceasefire.witness.server import CenterEntries
 
-    if center is None or not values:
+    if center is None:
         raise InputError(
-            Problem(
-                file="witness serve",
-                field="--center" if center is None else "--intake-key",
-                reason=_("--center and --intake-key go together"),
-            )
+            Problem(file="witness serve", field="--center", reason=_("--intake-key needs --center"))
         )
     keys = []
     for value in values:
@@ -177,3 +184,42 @@ def _origin_check(
         keys.append(verifier)
     contingent = cosigner.rsplit("/", 1)[-1]
     return OriginCheck(contingent, tuple(keys), CenterEntries(center, token))
+
+
+@app.command("leaves")
+def leaves(
+    key: Path = typer.Option(
+        ..., "--key", help="This contingent's .skey file, or its key directory (as for serve)."
+    ),
+    state: Path = typer.Option(
+        ..., "--state", exists=True, dir_okay=False, help="The witness's SQLite state file."
+    ),
+    log_key: list[str] = typer.Option(
+        [], "--log-key", help="The center's verifier key, as for serve (names the log)."
+    ),
+    out: Path = typer.Option(
+        None, "--out", help="Write the copy to this file (default: standard output)."
+    ),
+) -> None:
+    """Export the leaf hashes this witness kept, for `ceasefire verify --witness-leaves`."""
+    from ceasefire.ledger.leaves import DatabaseLeafStore, LeafCopy
+    from ceasefire.witness.server import followed_logs, open_state
+
+    signer = load_cosigner(key)
+    origins = sorted(followed_logs(key, log_key))
+    stored = open_state(state, signer.name)
+    try:
+        kept = DatabaseLeafStore(stored.engine, signer.name)
+        copy = LeafCopy(signer.name, origins[0], kept.packed(origins[0]))
+    finally:
+        stored.engine.dispose()
+    text = json.dumps(copy.as_json(), indent=0) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+    console_err.print(
+        _("{n} leaf hashes of {origin} kept by {witness}").format(
+            n=copy.size, origin=copy.origin, witness=copy.witness
+        )
+    )

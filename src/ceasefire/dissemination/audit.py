@@ -9,6 +9,7 @@ retries, acknowledgements and escalations, and the parties' answers and complain
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
@@ -17,6 +18,7 @@ from ceasefire.dissemination.tables import deliveries, delivery_attempts, notice
 from ceasefire.i18n import _
 from ceasefire.ledger.audit import AuditReport
 from ceasefire.ledger.keys import KeyRing
+from ceasefire.ledger.leaves import LeafCopy
 from ceasefire.timeutil import iso
 from ceasefire.workflow import audit as workflow_audit
 from ceasefire.workflow.audit import Check, Log, Row, check_indexed, check_latest
@@ -163,9 +165,12 @@ CHECKS: list[Check] = [*workflow_audit.CHECKS, _notices, _deliveries, _acknowled
 room that owns its table)."""
 
 
-def audit_all(database: Engine | Connection, ring: KeyRing) -> AuditReport:
-    """The ledger's audit and every room's tables checked against the log."""
-    return workflow_audit.audit_all(database, ring, CHECKS)
+def audit_all(
+    database: Engine | Connection, ring: KeyRing, copies: Sequence[LeafCopy] = ()
+) -> AuditReport:
+    """The ledger's audit (with the witnesses' copies of the leaf hashes, ``copies``) and
+    every room's tables checked against the log."""
+    return workflow_audit.audit_all(database, ring, CHECKS, copies)
 
 
 __all__ = ["CHECKS", "audit_all"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -45,6 +46,7 @@ from ceasefire.ledger.entry import (
 )
 from ceasefire.ledger.errors import LedgerError
 from ceasefire.ledger.keys import KeyRing
+from ceasefire.ledger.leaves import LeafCopy, compare_leaves
 from ceasefire.ledger.merkle import MerkleTree
 from ceasefire.ledger.tables import ledger, witness_state
 from ceasefire.observations.record import ObservationError, parse_observation
@@ -118,19 +120,25 @@ def _missing(report: AuditReport, first: int, last: int) -> None:
         )
 
 
-def audit(database: Engine | Connection, ring: KeyRing) -> AuditReport:
+def audit(
+    database: Engine | Connection, ring: KeyRing, copies: Sequence[LeafCopy] = ()
+) -> AuditReport:
     """Audit the database with the keys of ``ring``; every finding named.
 
+    ``copies`` are witnesses' copies of the leaf hashes they cosigned: each entry whose hash
+    differs from one is named (a rewrite that the checkpoints alone show only as a range).
     Given a connection, the audit reads through it (and sees its transaction's changes).
     """
     if isinstance(database, Engine):
         with database.connect() as db:
-            return audit(db, ring)
+            return audit(db, ring, copies)
     report = AuditReport()
     report.head = log.size(database)
     tree = _audit_ledger(database, report)
     _audit_checkpoints(database, ring, tree, report)
     _audit_witnesses(database, ring, tree, report)
+    for copy in copies:
+        _audit_leaf_copy(database, ring, tree, copy, report)
     _audit_observations(database, report)
     _audit_tracks(database, report)
     return report
@@ -295,6 +303,61 @@ def _audit_witnesses(db: Connection, ring: KeyRing, tree: MerkleTree, report: Au
                     "(deleted or rolled back, or refused by another witness?)"
                 ).format(witness=row.witness),
             )
+
+
+def _audit_leaf_copy(
+    db: Connection, ring: KeyRing, tree: MerkleTree, copy: LeafCopy, report: AuditReport
+) -> None:
+    """The ledger's recomputed leaf hashes against a witness's copy of those it cosigned:
+    every entry that differs is named with its index and kind (rewritten, with its leaf hash
+    and its row made to agree, or moved); entries the witness kept and the ledger lacks too."""
+    if copy.origin != ring.origin:
+        report.add(
+            "witness_leaves",
+            copy.witness,
+            _("the copy is of the log {found!r}, not {expected!r}").format(
+                found=copy.origin, expected=ring.origin
+            ),
+        )
+        return
+    named, total = compare_leaves(tree, copy)
+    kinds = {e.index: e for e in log.entries_at(db, named)}
+    for index in named:
+        stored = kinds.get(index)
+        where = (
+            _("index {index} ({kind} {ref})").format(index=index, kind=stored.kind, ref=stored.ref)
+            if stored is not None
+            else _row(index)
+        )
+        report.add(
+            "ledger",
+            where,
+            _(
+                "differs from the leaf hash the witness {witness} kept when it cosigned: this "
+                "entry was rewritten (or moved)"
+            ).format(witness=copy.witness),
+        )
+    if total > len(named):
+        report.add(
+            "ledger",
+            _("{n} more entries").format(n=total - len(named)),
+            _("differ from the leaf hashes the witness {witness} kept").format(
+                witness=copy.witness
+            ),
+        )
+    if copy.size > tree.size:
+        report.add(
+            "ledger",
+            _("indexes {first}..{last}").format(first=tree.size, last=copy.size - 1),
+            _("kept by the witness {witness} but not in the ledger (deleted?)").format(
+                witness=copy.witness
+            ),
+        )
+    report.notes.append(
+        _("leaf hashes compared with the copy of the witness {witness}: entries 0..{last}").format(
+            witness=copy.witness, last=min(copy.size, tree.size) - 1
+        )
+    )
 
 
 _COLUMNS = (

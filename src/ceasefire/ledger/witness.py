@@ -27,6 +27,7 @@ from typing import Protocol
 from ceasefire.ledger.checkpoint import Checkpoint, CheckpointError, CosignatureSigner
 from ceasefire.ledger.entry import entry_leaf_hash
 from ceasefire.ledger.errors import LedgerError
+from ceasefire.ledger.leaves import LeafCopyError, LeafKeeper, LeafSourceError
 from ceasefire.ledger.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
@@ -249,9 +250,12 @@ class Witness:
         logs: Mapping[str, Sequence[Verifier]],
         state: WitnessState | None = None,
         origin_check: OriginCheck | None = None,
+        leaves: LeafKeeper | None = None,
     ) -> None:
-        """``logs`` maps each origin this witness follows to the log's verifier key(s)."""
+        """``logs`` maps each origin this witness follows to the log's verifier key(s);
+        ``leaves`` keeps the leaf hashes of what it cosigns (:mod:`ceasefire.ledger.leaves`)."""
         self._origin_check = origin_check
+        self._leaves = leaves
         self._signer = signer
         self._logs = {origin: tuple(keys) for origin, keys in logs.items()}
         self._state: WitnessState = state if state is not None else MemoryWitnessState()
@@ -259,6 +263,16 @@ class Witness:
     @property
     def name(self) -> str:
         return self._signer.name
+
+    @property
+    def origins(self) -> list[str]:
+        """The logs this witness follows."""
+        return sorted(self._logs)
+
+    @property
+    def leaves(self) -> LeafKeeper | None:
+        """Its copy of the leaf hashes it cosigned, if it keeps one."""
+        return self._leaves
 
     def latest(self, origin: str) -> TreeHead | None:
         """The last tree head cosigned for ``origin``."""
@@ -328,8 +342,14 @@ class Witness:
                 f"consistent with size {old_size}: {e}"
             ) from e
 
+        fetched = self._fetch_leaves(parsed) if self._leaves is not None else None
         if self._origin_check is not None and parsed.size > old_size:
-            self._check_entries(self._origin_check, parsed, old_size, current_root)
+            if fetched is not None and fetched[0] <= old_size:
+                # read once for both: the new entries are the tail of those fetched
+                start, entries = fetched
+                self._check_claims(self._origin_check, entries[old_size - start :], old_size)
+            else:
+                self._check_entries(self._origin_check, parsed, old_size, current_root)
 
         new = TreeHead(parsed.size, parsed.root_hash)
         if not self._state.compare_and_swap(parsed.origin, current, new):
@@ -340,14 +360,23 @@ class Witness:
                 f"(size {latest_size}); retry from that size",
                 latest_size=latest_size,
             )
+        if self._leaves is not None and fetched is not None:
+            self._leaves.keep(parsed.origin, *fetched)
         return self._signer.cosign(parsed)
+
+    def _fetch_leaves(self, parsed: Checkpoint) -> tuple[int, list[str | bytes]]:
+        assert self._leaves is not None
+        try:
+            return self._leaves.fetch(parsed.origin, parsed.size, parsed.root_hash)
+        except LeafSourceError as e:
+            raise EntriesUnavailableError(str(e)) from e
+        except LeafCopyError as e:
+            raise InconsistentError(str(e)) from e
 
     @staticmethod
     def _check_entries(
         check: OriginCheck, parsed: Checkpoint, old_size: int, old_root: bytes
     ) -> None:
-        from ceasefire.ledger.origin import unsigned_claims
-
         try:
             frontier, entries = check.fetch(parsed.origin, old_size, parsed.size)
         except Exception as e:  # the center's answer, whatever went wrong: no cosignature
@@ -369,7 +398,13 @@ class Witness:
                 f"the entries served for {old_size}..{parsed.size - 1} are not those of the "
                 f"checkpoint of size {parsed.size}"
             )
-        problems = unsigned_claims(check.contingent, check.keys, entries, old_size)
+        Witness._check_claims(check, entries, old_size)
+
+    @staticmethod
+    def _check_claims(check: OriginCheck, entries: Sequence[str | bytes], start: int) -> None:
+        from ceasefire.ledger.origin import unsigned_claims
+
+        problems = unsigned_claims(check.contingent, check.keys, list(entries), start)
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise UnsignedEntryError(problems[0] + more)

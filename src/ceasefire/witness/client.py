@@ -20,6 +20,7 @@ import httpx
 
 from ceasefire.i18n import _
 from ceasefire.ledger.checkpoint import Checkpoint, CosignatureVerifier
+from ceasefire.ledger.leaves import LeafCopy, LeafCopyError
 from ceasefire.ledger.note import NoteError, Signature, parse_note, parse_signature_lines
 from ceasefire.ledger.witness import (
     SIZE_TYPE,
@@ -118,6 +119,51 @@ class WitnessClient:
         )
         error = _BY_STATUS.get(answer.status_code, WitnessFailedError)
         raise error(message, status=answer.status_code)
+
+    def leaves(self, url: str, origin: str) -> LeafCopy:
+        """The witness's copy of the leaf hashes of ``origin`` (every page of ``GET
+        <url>/leaves``). Raises :class:`UnreachableError` or :class:`BadAnswerError`."""
+        endpoint = url.rstrip("/") + "/leaves"
+        pages: list[LeafCopy] = []
+        start, size, witness = 0, None, ""
+        while size is None or start < size:
+            try:
+                answer = self._http.get(endpoint, params={"origin": origin, "start": start})
+            except httpx.HTTPError as e:
+                raise UnreachableError(
+                    _("the witness at {url} cannot be reached: {error}").format(
+                        url=endpoint, error=str(e) or type(e).__name__
+                    )
+                ) from e
+            if answer.status_code != 200:
+                raise BadAnswerError(
+                    _("the witness at {url} answered {status}: {said}").format(
+                        url=endpoint,
+                        status=answer.status_code,
+                        said=answer.text.strip()[:MAX_ANSWER_CHARS],
+                    )
+                )
+            try:
+                data = answer.json()
+                if data.get("start") != start:
+                    raise LeafCopyError(f"page from {data.get('start')}, not {start}")
+                page = LeafCopy.from_json({**data, "start": 0})
+                size, witness = int(data["size"]), page.witness
+            except (ValueError, KeyError, TypeError, LeafCopyError) as e:
+                raise BadAnswerError(
+                    _("the witness at {url} answered no copy of leaf hashes: {e}").format(
+                        url=endpoint, e=e
+                    )
+                ) from e
+            if not page.size and start < size:
+                raise BadAnswerError(
+                    _("the witness at {url} answered no copy of leaf hashes: {e}").format(
+                        url=endpoint, e="empty page"
+                    )
+                )
+            pages.append(page)
+            start += page.size
+        return LeafCopy(witness, origin, b"".join(p.packed for p in pages))
 
 
 def _cosignatures(

@@ -6,11 +6,16 @@ with its own signer key and its own state file, and the center asks it over HTTP
 (:mod:`ceasefire.witness.client`). The center then holds only the contingents' verifier
 keys, and a history rewritten at the center cannot get that contingent's cosignature.
 
-One endpoint, as https://c2sp.org/tlog-witness says: ``POST <prefix>/add-checkpoint`` with
+Its endpoint, as https://c2sp.org/tlog-witness says: ``POST <prefix>/add-checkpoint`` with
 ``old N``, the consistency proof lines in base64, an empty line and the signed checkpoint;
 ``200`` with the cosignature line, ``409`` (``text/x.tlog.size``, the latest size) when the old
 size is not the last cosigned one or the checkpoint forks or rolls back, ``404`` unknown origin,
 ``403`` no valid log signature, ``422`` inconsistent proof, ``400`` malformed, ``413`` too large.
+
+A witness given the center's entries to read (``--center``) also keeps the leaf hashes of what
+it cosigns (:mod:`ceasefire.ledger.leaves`) and hands them out: ``GET <prefix>/leaves?origin=&
+start=&end=`` (JSON, at most 100,000 per answer; ``404`` when it keeps none), for
+``ceasefire verify`` to name a rewritten entry.
 
 The state (last cosigned size and root per origin) is a SQLite file of the node's own, written
 with a compare-and-swap before the answer leaves (:class:`DatabaseWitnessState`): durable across
@@ -24,7 +29,7 @@ and the tests); ``ceasefire witness serve`` runs it as a process of its own.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,7 +37,7 @@ from typing import TYPE_CHECKING
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from ceasefire.i18n import _
@@ -45,7 +50,9 @@ from ceasefire.ledger.keys import (
     load_cosigner,
     log_verifiers,
 )
-from ceasefire.ledger.note import Ed25519Verifier, b64decode, parse_note
+from ceasefire.ledger.leaves import PAGE, DatabaseLeafStore, LeafKeeper, LeafSource
+from ceasefire.ledger.merkle import HASH_SIZE
+from ceasefire.ledger.note import Ed25519Verifier, b64decode, b64encode, parse_note
 from ceasefire.ledger.tables import witness_state
 from ceasefire.ledger.witness import (
     MAX_REQUEST_BYTES,
@@ -159,12 +166,17 @@ class OwnWitness:
         state: Path | str,
         log_keys: Sequence[str] = (),
         origin_check: OriginCheck | None = None,
+        leaves_from: LeafSource | None = None,
     ) -> OwnWitness:
-        """``key``: the ``.skey`` or its directory; ``log_keys``: see :func:`followed_logs`."""
+        """``key``: the ``.skey`` or its directory; ``log_keys``: see :func:`followed_logs`;
+        ``leaves_from``: where to read the entries whose leaf hashes it keeps (the center)."""
         signer = load_cosigner(key)
         logs = followed_logs(key, log_keys)
         kept = open_state(state, signer.name)
-        return cls(signer, logs, kept, Witness(signer, logs, kept, origin_check))
+        keeper = None
+        if leaves_from is not None:
+            keeper = LeafKeeper(DatabaseLeafStore(kept.engine, signer.name), leaves_from)
+        return cls(signer, logs, kept, Witness(signer, logs, kept, origin_check, keeper))
 
     def app(self) -> Starlette:
         return create_app(self.witness)
@@ -199,9 +211,10 @@ class WitnessNode(ServedApp):
         host: str = "127.0.0.1",
         port: int = 0,
         origin_check: OriginCheck | None = None,
+        leaves_from: LeafSource | None = None,
     ) -> None:
         self.state_file = Path(state)
-        self.own = OwnWitness.open(key, self.state_file, log_keys, origin_check)
+        self.own = OwnWitness.open(key, self.state_file, log_keys, origin_check, leaves_from)
         self.signer, self.logs = self.own.signer, self.own.logs
         self.state, self.witness = self.own.state, self.own.witness
         super().__init__(self.own.app(), name=f"witness {self.signer.name}", host=host, port=port)
@@ -224,7 +237,46 @@ def create_app(witness: Witness) -> Starlette:
         # the witness reads and writes its state file: not on the event loop
         return await run_in_threadpool(_answer, witness, body)
 
-    return Starlette(routes=[Route("/add-checkpoint", add_checkpoint, methods=["POST"])])
+    async def leaves(request: Request) -> Response:
+        return await run_in_threadpool(_leaves, witness, request.query_params)
+
+    return Starlette(
+        routes=[
+            Route("/add-checkpoint", add_checkpoint, methods=["POST"]),
+            Route("/leaves", leaves, methods=["GET"]),
+        ]
+    )
+
+
+def _leaves(witness: Witness, params: Mapping[str, str]) -> Response:
+    """A page of the leaf hashes this witness kept (hashes only: nothing of the entries)."""
+    keeper = witness.leaves
+    if keeper is None:
+        return PlainTextResponse(_("this witness keeps no leaf hashes") + "\n", status_code=404)
+    origin = params.get("origin") or (witness.origins[0] if len(witness.origins) == 1 else "")
+    if origin not in witness.origins:
+        return PlainTextResponse(
+            _("unknown log origin {origin!r}").format(origin=origin) + "\n", status_code=404
+        )
+    try:
+        start = int(params.get("start", "0"))
+        end = int(params["end"]) if "end" in params else start + PAGE
+    except ValueError:
+        return PlainTextResponse(_("start and end are entry indexes") + "\n", status_code=400)
+    if start < 0 or end < start:
+        return PlainTextResponse(_("start and end are entry indexes") + "\n", status_code=400)
+    packed = keeper.copy(origin, start, min(end, start + PAGE))
+    return JSONResponse(
+        {
+            "witness": witness.name,
+            "origin": origin,
+            "start": min(start, keeper.tree(origin).size),
+            "size": keeper.tree(origin).size,
+            "leaf_hashes": [
+                b64encode(packed[i : i + HASH_SIZE]) for i in range(0, len(packed), HASH_SIZE)
+            ],
+        }
+    )
 
 
 async def _body(request: Request) -> bytes | None:

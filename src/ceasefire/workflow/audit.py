@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +40,7 @@ from ceasefire.ledger.entry import (
     timestamp,
 )
 from ceasefire.ledger.keys import KeyRing
+from ceasefire.ledger.leaves import LeafCopy
 from ceasefire.ledger.tables import ledger, releases
 from ceasefire.store.schema import track_points
 from ceasefire.timeutil import iso
@@ -360,15 +361,18 @@ CHECKS: list[Check] = [
 
 
 def audit_all(
-    database: Engine | Connection, ring: KeyRing, checks: Iterable[Check] = CHECKS
+    database: Engine | Connection,
+    ring: KeyRing,
+    checks: Iterable[Check] = CHECKS,
+    copies: Sequence[LeafCopy] = (),
 ) -> AuditReport:
-    """The ledger's audit (:func:`ceasefire.ledger.audit.audit`) and each table's check
-    (``checks``; the rooms after the workflow add theirs: :mod:`ceasefire.dissemination.audit`
-    checks the notices)."""
+    """The ledger's audit (:func:`ceasefire.ledger.audit.audit`, with the witnesses' copies
+    of the leaf hashes) and each table's check (``checks``; the rooms after the workflow add
+    theirs: :mod:`ceasefire.dissemination.audit` checks the notices)."""
     if isinstance(database, Engine):
         with database.connect() as db:
-            return audit_all(db, ring, checks)
-    report = audit(database, ring)
+            return audit_all(db, ring, checks, copies)
+    report = audit(database, ring, copies)
     log = Log(database)
     for check in checks:
         check(database, report, log)
