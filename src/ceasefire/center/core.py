@@ -29,10 +29,11 @@ from ceasefire import __version__
 from ceasefire.center.leased import call as _call
 from ceasefire.center.leased import leased
 from ceasefire.center.settings import Settings
-from ceasefire.dissemination import messages
+from ceasefire.dissemination import acks, messages
 from ceasefire.dissemination.acks import escalate_unacknowledged
 from ceasefire.dissemination.audit import audit_all
 from ceasefire.dissemination.messages import Message
+from ceasefire.dissemination.notices import get_notice
 from ceasefire.dissemination.outbox import decision_took_effect
 from ceasefire.dissemination.refusals import InvalidField
 from ceasefire.errors import InputError, Problem
@@ -44,6 +45,7 @@ from ceasefire.ingest.listeners import CotListeners, serve_cot
 from ceasefire.ingest.pipeline import BATCH, Intake, IntakeResult
 from ceasefire.ingest.tls import server_context
 from ceasefire.intake.errors import Rejection
+from ceasefire.ledger import intake_keys
 from ceasefire.ledger.audit import AuditReport
 from ceasefire.ledger.checkpoint import CosignatureVerifier
 from ceasefire.ledger.cosign import (
@@ -72,7 +74,15 @@ from ceasefire.reports.signing import SignedReport
 from ceasefire.store import observations as store
 from ceasefire.store import open_database, quarantine
 from ceasefire.store.db import current_revision
-from ceasefire.store.missions import StoredVersion, mission_row, save_mission
+from ceasefire.store.missions import (
+    StoredVersion,
+    mission_row,
+    save_mission,
+    stored_mission,
+    versions,
+)
+from ceasefire.store.sorties import Sortie
+from ceasefire.store.sorties import sorties as find_sorties
 from ceasefire.witness.client import WitnessClient
 from ceasefire.workflow import (
     assessments,
@@ -205,6 +215,18 @@ class Center:
     def mission_row(self) -> int:
         """The mission version's key in the store, which every observation row carries."""
         return mission_row(self.engine, self.version)
+
+    def store_mission(self) -> tuple[StoredVersion, bool]:
+        """Store the mission now: its version, and whether it is new (its files changed)."""
+        return save_mission(self.engine, self.mission, note=self.note)
+
+    def mission_versions(self, mission_id: str | None = None) -> list[StoredVersion]:
+        """The stored versions of a mission (by default this center's), oldest first."""
+        return versions(self.engine, mission_id or self.mission.id)
+
+    def stored_mission(self, version: int | None = None, mission_id: str | None = None) -> Mission:
+        """A mission as stored (by default this center's, its newest version)."""
+        return stored_mission(self.engine, mission_id or self.mission.id, version)
 
     def close(self) -> None:
         if self._owns_engine:
@@ -503,6 +525,45 @@ class Center:
         return self.act(user, step)
 
     # -- what the parties send back ----------------------------------------------------------
+    def acknowledge(
+        self,
+        notice_id: str,
+        *,
+        token: str | None = None,
+        signature: str | None = None,
+        by: str = "",
+        at: datetime | None = None,
+    ) -> acks.Ack:
+        """A notice's recipient acknowledges it, with its link's ``token`` or a note signed by
+        its registered key (``signature``); logged. Refusals name the field."""
+        with self.lock, self.engine.begin() as db:
+            return acks.acknowledge(
+                db,
+                self.mission,
+                notice_id,
+                at=at or utc_now(),
+                token=token,
+                signature=signature,
+                by=by,
+            )
+
+    def notice_digest(self, notice_id: str) -> str:
+        """The SHA-256 of a stored notice's payload, which a signed acknowledgement signs."""
+        with self.engine.connect() as db:
+            return get_notice(db, notice_id).payload_hash
+
+    def answer_notice(
+        self, user: User | str, notice_id: str, text: object, *, at: datetime | None = None
+    ) -> Message:
+        """A party's liaison answers a request for an explanation to its party: logged, and
+        told to every recipient of the request."""
+        return self.act(
+            user,
+            lambda db, acting: messages.answer(
+                db, self.mission, acting, notice_id, text, at or utc_now()
+            ),
+        )
+
     def file_complaint(
         self,
         user: User,
@@ -691,6 +752,19 @@ class Center:
             tcp_contingent=s.cot_tcp_contingent,
             udp_contingent=s.cot_udp_contingent,
         )
+
+    def register_intake_key(self, vkey: str) -> intake_keys.Registered:
+        """Register (or replace) a contingent node's intake verifier key; logged."""
+        return intake_keys.register(self.engine, self.mission, vkey)
+
+    def sorties(self, since: datetime | None = None, until: datetime | None = None) -> list[Sortie]:
+        """The sorties flown (platform, contingent, start, end, points, length) in a period."""
+        return list(find_sorties(self.engine, since, until))
+
+    def quarantined(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """The observations correlation failed on and set aside, newest first, with why."""
+        with self.engine.connect() as db:
+            return quarantine.listing(db, limit)
 
     def status(self) -> dict[str, Any]:
         """What the center's health answer says: mission, database, schema, counts."""

@@ -12,10 +12,8 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from sqlalchemy import Engine
 
 from ceasefire.center import Center, Settings, load_settings
-from ceasefire.store import open_database
 
 console = Console(highlight=False)
 # Errors are not wrapped by Rich: a path or a command in them must stay whole to be copied.
@@ -52,20 +50,12 @@ def settings(**options: Any) -> Settings:
     return load_settings(config_file, **options)
 
 
-def center(**options: Any) -> Center:
+def center(note: str = "", **options: Any) -> Center:
     """The center these settings describe (see :class:`ceasefire.center.Center`), closed
-    when the command ends."""
-    made = Center(settings(**options))
+    when the command ends; ``note`` says why, should it store a new mission version."""
+    made = Center(settings(**options), note=note)
     _close_with_command(made.close)
     return made
-
-
-def database(url: str | None) -> Engine:
-    """The store a command reads or writes (migrated to this version), closed when the
-    command ends: its pooled connections are not left to the garbage collector."""
-    engine = open_database(url)
-    _close_with_command(engine.dispose)
-    return engine
 
 
 _command: typer.Context | None = None

@@ -20,7 +20,6 @@ from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _, current_language
 from ceasefire.intake import csv_, geojson_, jsonl
 from ceasefire.intake.cot import observation_to_cot
-from ceasefire.mission import load_mission
 from ceasefire.observations import Observation
 from ceasefire.reports import export as library
 from ceasefire.reports.rows import (
@@ -78,7 +77,8 @@ def export(
 ) -> None:
     """Write observations or incidents as JSON Lines, GeoJSON, GeoJSON Text Sequences, CSV,
     CoT, KML, GeoPackage or ACLED-compatible CSV."""
-    m = load_mission(mission)
+    center = common.center(db=db, mission=mission)
+    m, engine = center.mission, center.engine
     tz = m.config.timezone
     area = None
     if bbox is not None:
@@ -97,7 +97,6 @@ def export(
         raise _refuse("--out", _("a {format} export needs --out FILE").format(format=fmt.value))
     if fmt is ExportFormat.acled:
         collection = Collection.incidents
-    engine = common.database(db)
     user = None
     if as_user is not None:
         with engine.connect() as conn:

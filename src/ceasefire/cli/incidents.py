@@ -32,7 +32,6 @@ from ceasefire.labels import label
 from ceasefire.observations.record import format_time
 from ceasefire.sim.score import baselines, read_scope, read_truth
 from ceasefire.sim.score import score as score_incidents
-from ceasefire.store import quarantine as quarantine_
 from ceasefire.timeutil import parse_time, shown, shown_text
 
 
@@ -210,7 +209,7 @@ def score(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Score the simulation's own incidents (its period, area and files) against its truth."""
-    engine, events, scope = common.database(db), read_truth(truth), read_scope(truth)
+    engine, events, scope = common.center(db=db).engine, read_truth(truth), read_scope(truth)
     result = score_incidents(engine, events, scope)
     result["baselines"] = baselines(engine, events, scope)
     if as_json:
@@ -312,12 +311,7 @@ def quarantine(
     db: str = DB_OPTION,
 ) -> None:
     """Observations correlation failed on and set aside, with the reason (none: all is well)."""
-    engine = common.database(db)
-    try:
-        with engine.connect() as connection:
-            found = quarantine_.listing(connection, limit)
-    finally:
-        engine.dispose()
+    found = common.center(db=db).quarantined(limit)
     for entry in found:
         entry["observed_at"] = format_time(entry["observed_at"])
         entry["quarantined_at"] = format_time(entry["quarantined_at"])

@@ -16,7 +16,6 @@ from ceasefire.i18n import _, current_language, language
 from ceasefire.labels import label
 from ceasefire.mission import Mission, check_mission, load_mission
 from ceasefire.mission.schema import mission_schema
-from ceasefire.store.missions import save_mission, stored_mission, versions
 from ceasefire.timeutil import iso, shown, shown_text
 
 app = typer.Typer(help="Validate, show and load missions.", no_args_is_help=True)
@@ -188,9 +187,9 @@ def load(
     note: str = typer.Option("", "--note", help="Why this version (e.g. 'corrected line near X')."),
 ) -> None:
     """Store a mission in the database; changed files become a new version."""
-    mission = load_mission(path)
-    engine = common.database(db)
-    version, new = save_mission(engine, mission, note)
+    center = common.center(db=db, mission=path, note=note)
+    mission = center.mission
+    version, new = center.store_mission()
     if new:
         console.print(_("{id}: stored as version {v}").format(id=mission.id, v=version.version))
     else:
@@ -204,9 +203,9 @@ def list_versions(
     fmt: Format = typer.Option(Format.text, "--format"),
 ) -> None:
     """The stored versions of a mission's geography."""
-    engine = common.database(db)
-    rows = versions(engine, mission_id)
-    tz = stored_mission(engine, mission_id, None).config.timezone if rows else "UTC"
+    center = common.center(db=db)
+    rows = center.mission_versions(mission_id)
+    tz = center.stored_mission(mission_id=mission_id).config.timezone if rows else "UTC"
     if fmt is Format.json:
         print_json(
             [
@@ -233,9 +232,7 @@ def mission_for(mission: str | None, db: str | None, version: int | None) -> Mis
     """The mission a command works on: from files, or as stored in the database."""
     if db is None and version is None:
         return load_mission(mission)
-    engine = common.database(db)
-    mission_id = load_mission(mission).id if mission else "karabakh-2020"
-    return stored_mission(engine, mission_id, version)
+    return common.center(db=db, mission=mission).stored_mission(version)
 
 
 __all__ = ["MISSION_OPTION", "app", "mission_for"]

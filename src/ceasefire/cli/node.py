@@ -158,15 +158,13 @@ def register(
     mission: str = MISSION_OPTION,
 ) -> None:
     """At the center: register (or replace) a contingent node's intake key; it is logged."""
-    from ceasefire.ledger import intake_keys
-    from ceasefire.mission import load_mission
+    from ceasefire.ledger.intake_keys import IntakeKeyError
 
     path = Path(vkey)
     text = path.read_text(encoding="utf-8").strip() if path.is_file() else vkey.strip()
-    m = load_mission(mission)
     try:
-        done = intake_keys.register(common.database(db), m, text)
-    except intake_keys.IntakeKeyError as e:
+        done = common.center(db=db, mission=mission).register_intake_key(text)
+    except IntakeKeyError as e:
         raise InputError(Problem(file=vkey, field="", reason=str(e))) from None
     console.print(
         _("{action}: intake key of contingent {c}: {vkey}").format(

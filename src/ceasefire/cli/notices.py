@@ -33,7 +33,6 @@ from ceasefire.errors import CeasefireError, InputError, Problem
 from ceasefire.i18n import _, ngettext
 from ceasefire.labels import label
 from ceasefire.ledger.note import Ed25519Signer, KeyFormatError
-from ceasefire.mission import load_mission
 from ceasefire.timeutil import parse_time, shown
 from ceasefire.workflow import roles
 from ceasefire.workflow.errors import WorkflowError
@@ -225,41 +224,31 @@ def ack(
     mission: str = MISSION_OPTION,
 ) -> None:
     """Acknowledge a notice with its link's token or a signature of the recipient's key."""
-    m = load_mission(mission)
+    center = common.center(db=db, mission=mission)
     now = datetime.now(UTC)
     signature = None
-    engine = common.database(db)
-    try:
-        if key is not None:
-            try:
-                signer = Ed25519Signer.from_skey(key.read_text(encoding="utf-8").strip())
-            except (OSError, KeyFormatError, ValueError) as error:
-                raise InputError(Problem(file=str(key), field="--key", reason=str(error))) from None
-            if received is not None:
-                try:
-                    digest = acks.payload_digest(json.loads(received.read_text(encoding="utf-8")))
-                except (OSError, ValueError) as error:
-                    raise InputError(
-                        Problem(file=str(received), field="--received", reason=str(error))
-                    ) from None
-            else:
-                with engine.connect() as conn:
-                    from ceasefire.dissemination import get_notice
-
-                    try:
-                        digest = get_notice(conn, notice_id).payload_hash
-                    except WorkflowError as error:
-                        raise _refused(error, "notices ack") from None
-            signature = acks.sign_ack(signer, notice_id, digest, now, by or signer.name)
+    if key is not None:
         try:
-            with engine.begin() as conn:
-                done = acks.acknowledge(
-                    conn, m, notice_id, at=now, token=token, signature=signature, by=by
-                )
-        except WorkflowError as error:
-            raise _refused(error, "notices ack") from None
-    finally:
-        engine.dispose()
+            signer = Ed25519Signer.from_skey(key.read_text(encoding="utf-8").strip())
+        except (OSError, KeyFormatError, ValueError) as error:
+            raise InputError(Problem(file=str(key), field="--key", reason=str(error))) from None
+        if received is not None:
+            try:
+                digest = acks.payload_digest(json.loads(received.read_text(encoding="utf-8")))
+            except (OSError, ValueError) as error:
+                raise InputError(
+                    Problem(file=str(received), field="--received", reason=str(error))
+                ) from None
+        else:
+            try:
+                digest = center.notice_digest(notice_id)
+            except WorkflowError as error:
+                raise _refused(error, "notices ack") from None
+        signature = acks.sign_ack(signer, notice_id, digest, now, by or signer.name)
+    try:
+        done = center.acknowledge(notice_id, token=token, signature=signature, by=by, at=now)
+    except WorkflowError as error:
+        raise _refused(error, "notices ack") from None
     if fmt is Format.json:
         print_json(done.record())
     else:
@@ -281,16 +270,12 @@ def answer(
     mission: str = MISSION_OPTION,
 ) -> None:
     """A party's liaison answers a request for an explanation to its party."""
-    m = load_mission(mission)
-    engine = common.database(db)
+    center = common.center(db=db, mission=mission)
+    when = _now(at, center.mission.config.timezone)
     try:
-        with engine.begin() as conn:
-            user = roles.get_user(conn, as_user)
-            made = messages.answer(conn, m, user, notice_id, text, _now(at, m.config.timezone))
+        made = center.answer_notice(as_user, notice_id, text, at=when)
     except WorkflowError as error:
         raise _refused(error, "notices answer") from None
-    finally:
-        engine.dispose()
     _said(made, fmt)
 
 

@@ -30,7 +30,6 @@ from ceasefire.i18n import _, current_language, language
 from ceasefire.ledger.checkpoint import SIGNATURE_TYPE_COSIGNATURE_V1, CosignatureVerifier
 from ceasefire.ledger.keys import default_dir, load_cosigner, load_keys, origin_of, read_vkeys
 from ceasefire.ledger.note import KeyFormatError, VerifierKey
-from ceasefire.mission import load_mission
 from ceasefire.reports import daily, proof, signing, stats
 from ceasefire.reports.scope import scope_for
 from ceasefire.timeutil import parse_time
@@ -267,9 +266,9 @@ def stats_command(
 ) -> None:
     """Incidents and candidate violations by day, area, category, corroboration, joint finding
     or attribution."""
-    m = load_mission(mission)
+    center = common.center(db=db, mission=mission)
+    m, engine = center.mission, center.engine
     tz = m.config.timezone
-    engine = common.database(db)
     user = None
     if as_user is not None:
         with engine.connect() as conn:

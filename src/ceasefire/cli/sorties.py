@@ -8,8 +8,6 @@ from rich.table import Table
 from ceasefire.cli import common
 from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, Format, console, print_json
 from ceasefire.i18n import _
-from ceasefire.mission import load_mission
-from ceasefire.store.sorties import sorties as find_sorties
 from ceasefire.timeutil import parse_time, shown
 
 
@@ -22,10 +20,11 @@ def sorties(
     track: bool = typer.Option(False, "--track", help="With --format json: include the tracks."),
 ) -> None:
     """The sorties flown: platform, contingent, start, end, points and length."""
-    tz = load_mission(mission).config.timezone
+    center = common.center(db=db, mission=mission)
+    tz = center.mission.config.timezone
     start = parse_time(since, tz, field="--since") if since else None
     end = parse_time(until, tz, field="--until") if until else None
-    found = list(find_sorties(common.database(db), start, end))
+    found = center.sorties(start, end)
     if fmt is Format.json:
         print_json([s.as_dict(with_track=track) for s in found])
         return

@@ -10,16 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import threading
 
 import typer
 
+from ceasefire.cli import common
 from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, console_err
-from ceasefire.geo.engine import Enricher
 from ceasefire.i18n import _
-from ceasefire.mission import load_mission
-from ceasefire.store import open_database
-from ceasefire.store.missions import mission_row, save_mission
 
 
 def worker(
@@ -36,12 +32,11 @@ def worker(
     from ceasefire.node.receive import Receiver
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    m = load_mission(mission)
-    engine = open_database(db)
-    stored, _new = save_mission(engine, m)
+    center = common.center(db=db, mission=mission)
+    m = center.mission
     # incidents: the follower's while one runs on this store, else made with each batch
     receiver = Receiver(
-        engine, m, mission_row(engine, stored), Enricher(m), threading.Lock(), correlate="auto"
+        center.engine, m, center.mission_row, center.enricher, center.lock, correlate="auto"
     )
     consumer = Consumer(receiver, nats, m.contingent_ids(), namespace)
 
@@ -57,7 +52,4 @@ def worker(
         )
         await consumer.run(stop)
 
-    try:
-        asyncio.run(main())
-    finally:
-        engine.dispose()
+    asyncio.run(main())

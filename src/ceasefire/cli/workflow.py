@@ -28,7 +28,7 @@ from ceasefire.i18n import _, ngettext
 from ceasefire.labels import label
 from ceasefire.mission import Mission
 from ceasefire.timeutil import parse_time, shown, shown_text
-from ceasefire.workflow import decisions, roles
+from ceasefire.workflow import decisions
 
 users_app = typer.Typer(help="People and programs of the center.", no_args_is_help=True)
 shift_app = typer.Typer(help="The duty roster and the handover.", no_args_is_help=True)
@@ -92,9 +92,7 @@ def users_list(
     db: str = DB_OPTION,
 ) -> None:
     """The users, with role, affiliation and whether disabled."""
-    # no mission needed: the users' table is read as it is
-    with common.database(db).connect() as conn:
-        found = roles.list_users(conn)
+    found = common.center(db=db).users()
     if fmt is Format.json:
         print_json([u.__dict__ for u in found])
         return
@@ -126,8 +124,7 @@ def users_token(
     db: str = DB_OPTION,
 ) -> None:
     """Issue an API token for a user; it is printed once and only its hash is kept."""
-    with common.database(db).begin() as conn:
-        token = roles.issue_token(conn, name, label)
+    token = common.center(db=db).issue_token(name, label)
     sys.stdout.write(token + "\n")
 
 
