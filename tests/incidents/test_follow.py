@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, select, update
 from test_correlate import partition, scenario
 
@@ -172,3 +173,28 @@ def test_a_running_follower_is_seen_and_other_writers_of_incidents_step_aside(
         assert db_.execute(select(incidents.c.id)).first() is not None
     assert cli("correlate", "--db", db).code == 0  # nothing runs beside it now
     engine.dispose()
+
+
+def test_after_a_part_chunk_the_follower_lets_records_gather(
+    engine: Engine,
+    demo_mission: Mission,
+    demo_enricher: Enricher,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A step costs its neighbourhood whatever the number of new records: behind by a chunk it
+    # steps on at once, after a part chunk it waits for more, with nothing new it idles.
+    follower = _follower(engine, demo_mission, demo_enricher, chunk=50)
+    found = iter([50, 50, 7, 0, 3])
+    monkeypatch.setattr(follower, "step", lambda: next(found, 0))
+    waits: list[float] = []
+
+    class Stop:
+        def is_set(self) -> bool:
+            return len(waits) >= 3
+
+        def wait(self, timeout: float | None = None) -> bool:
+            waits.append(float(timeout or 0))
+            return self.is_set()
+
+    follower.run(Stop(), idle=0.2, gather=1.5)
+    assert waits == [1.5, 0.2, 1.5]

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import orjson
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, or_, select, update
 
 from ceasefire.geo.engine import Enricher
@@ -60,7 +61,7 @@ def _member(row: Any) -> Member:
     # by position, in the order of _MEMBER_COLUMNS: a row's attributes by name cost more
     key, contingent, source_id, platform_id, platform_type, at, until = row[:7]
     lat, lon, ce_m, category, count, rules, incident_id, track, record = row[7:]
-    said = json.loads(record)
+    said = orjson.loads(record)
     bearing = said.get("bearing_deg")
     return Member(
         key,
