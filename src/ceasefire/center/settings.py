@@ -95,6 +95,12 @@ class Settings(BaseModel):
         "TAK server's authority (ca.pem) and the certificate it issued to the center "
         "(client.pem, client.key).",
     )
+    tiles: Path | None = Field(
+        None,
+        description="An MBTiles file of raster tiles (PNG, JPEG or WebP) drawn beneath the "
+        "map, served by the center at /tiles/{z}/{x}/{y} (none: the Natural Earth borders and "
+        "the mission's layers only).",
+    )
     workers: int = Field(
         1, ge=1, le=64, description="API processes sharing the HTTP port (`serve --workers`)."
     )

@@ -186,6 +186,19 @@ def create_web(center: Center) -> FastAPI:
             sees_observations=may(user, "read_observations", _force(mission)),
         )
 
+    @app.get("/tiles/{z}/{x}/{y}")
+    def tile(request: Request, z: int, x: int, y: int) -> Response:
+        """A tile of the local tile source (the ``tiles`` setting), for signed-in users."""
+        web.user(request)
+        found = web.tiles.tile(z, x, y) if web.tiles is not None else None
+        if found is None or web.tiles is None:
+            return Response(status_code=404, headers={"Cache-Control": "no-store"})
+        return Response(
+            found,
+            media_type=web.tiles.tileset.media_type,
+            headers={"Cache-Control": "private, max-age=3600"},
+        )
+
     @app.get("/map/zones.json")
     def map_zones(request: Request, at: str | None = None) -> Response:
         web.user(request)

@@ -19,6 +19,7 @@ from ceasefire.i18n import LANGUAGES, _, language, ngettext
 from ceasefire.ledger.log import LogTree
 from ceasefire.web import format as fmt
 from ceasefire.web import labels, session
+from ceasefire.web.tiles import MBTiles
 from ceasefire.workflow.errors import Forbidden
 from ceasefire.workflow.roles import User, authorize
 
@@ -56,6 +57,9 @@ class Web:
         self._tree = LogTree()
         self._tree_lock = threading.Lock()
         self._enricher: Enricher | None = None
+        # the local tile source, checked when the pages are built (a bad file is told at start)
+        given = center.settings.tiles
+        self.tiles = MBTiles(given) if given is not None else None
         self.env = Environment(
             loader=PackageLoader("ceasefire.web", "templates"),
             autoescape=select_autoescape(["html"]),
@@ -158,6 +162,7 @@ class Web:
                 contingents=self.mission.contingents_for(lang),
                 csrf=session.csrf_token(request),
                 may=lambda action: may(user, action),
+                tiles=self.tiles.tileset.config() if self.tiles else None,
                 here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
                 **context,
             )

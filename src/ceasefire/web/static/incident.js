@@ -6,8 +6,9 @@
   const lat = Number(box.dataset.lat), lon = Number(box.dataset.lon), ce = Number(box.dataset.ce) || 100;
   const map = L.map(box, { preferCanvas: true, minZoom: 4, maxZoom: 16, attributionControl: false, scrollWheelZoom: false });
   map.setView([lat, lon], 11);
+  const tiled = window.ceasefireTiles(map);
   fetch("/static/vendor/countries-50m.json").then((r) => r.json()).then((topo) => {
-    L.geoJSON(topojson.feature(topo, topo.objects.countries), { interactive: false, style: { color: "#5b6672", weight: 1, fillColor: "#1f262d", fillOpacity: 1 } }).addTo(map).bringToBack();
+    L.geoJSON(topojson.feature(topo, topo.objects.countries), { interactive: false, style: { color: "#5b6672", weight: 1, fillColor: "#1f262d", fillOpacity: tiled ? 0 : 1 } }).addTo(map).bringToBack();
   });
   fetch(`/map/zones.json?at=${encodeURIComponent(box.dataset.at)}`).then((r) => r.json()).then((zones) => {
     L.geoJSON(zones, {

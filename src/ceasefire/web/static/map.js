@@ -40,11 +40,13 @@
   const [w, s, e, n] = config.area;
   map.fitBounds([[s, w], [n, e]]);
 
-  // base map: Natural Earth countries, drawn on a canvas below everything else
-  map.createPane("base").style.zIndex = 200;
+  // base map: the local tiles if the center has them, and Natural Earth countries (filled
+  // where there are no tiles, outlined above them where there are), below everything else
+  const tiled = window.ceasefireTiles(map);
+  map.createPane("base").style.zIndex = tiled ? 250 : 200;
   fetch("/static/vendor/countries-50m.json").then((r) => r.json()).then((topo) => {
     const land = topojson.feature(topo, topo.objects.countries);
-    L.geoJSON(land, { pane: "base", interactive: false, style: { color: "#5b6672", weight: 1, fillColor: "#1f262d", fillOpacity: 1 } }).addTo(map);
+    L.geoJSON(land, { pane: "base", interactive: false, style: { color: "#5b6672", weight: 1, fillColor: "#1f262d", fillOpacity: tiled ? 0 : 1 } }).addTo(map);
   });
 
   const zones = L.geoJSON(null, {
