@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import html
+import io
 import json
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -60,6 +61,7 @@ from ceasefire.center.core import Center
 from ceasefire.geo.engine import Enricher
 from ceasefire.geo.phrase import place_phrase
 from ceasefire.i18n import _, language
+from ceasefire.intake import formats
 from ceasefire.intake._common import JsonProblem, strict_json, validate
 from ceasefire.intake.errors import Rejection, encodes
 from ceasefire.mission.model import Mission
@@ -209,13 +211,20 @@ class _Api:
 
     # -- intake ---------------------------------------------------------------------------
     def intake(
-        self, records: list[Any], source: str, lang: str, user: User | None = None
+        self,
+        records: list[Any],
+        source: str,
+        lang: str,
+        user: User | None = None,
+        items: list[Any] | None = None,
     ) -> dict[str, Any]:
         """Check, store and answer a batch; with ``user``, a record of a contingent the user
-        may not ingest for is rejected (field ``contingent``)."""
+        may not ingest for is rejected (field ``contingent``). ``items``: the batch as a
+        registered format's parser read it (``records`` then only name them)."""
         with language(lang):
             intake = self.center.intake(keep_outcomes=True, correlate=self.correlate)
-            items = [_validated(data, source, n) for n, data in enumerate(records, start=1)]
+            if items is None:
+                items = [_validated(data, source, n) for n, data in enumerate(records, start=1)]
             if user is not None:
                 items = [_ingestable(item, user, source, n) for n, item in enumerate(items, 1)]
             with self.center.lock:
@@ -496,7 +505,9 @@ def center_app(
     )
     async def post_observations(request: Request) -> Response:
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media_type and media_type not in JSON_TYPES and not media_type.endswith("+json"):
+        # the body's format, from the registry (none named: JSON, the documented batch)
+        fmt = formats.of_media_type(media_type) if media_type else formats.get("jsonl")
+        if fmt is None:
             raise Problem(
                 415,
                 _("The body must be JSON (Content-Type: application/json); got {type}.").format(
@@ -504,14 +515,22 @@ def center_app(
                 ),
                 type=problems.UNSUPPORTED_MEDIA_TYPE,
             )
-        if PARSED not in request.scope:  # an empty body
-            raise Problem(400, _("The body is empty."), type=problems.INVALID_JSON)
-        records = _records(request.scope[PARSED], api.max_batch)
         client = request.client
         source = f"api {client.host}" if client is not None else "api"
         lang = request_language(request)
         user = access.current_user(request)
-        result = await run_in_threadpool(api.intake, records, source, lang, user)
+        items = None
+        if fmt.name == "jsonl":
+            if PARSED not in request.scope:  # an empty body
+                raise Problem(400, _("The body is empty."), type=problems.INVALID_JSON)
+            records = _records(request.scope[PARSED], api.max_batch)
+        else:
+            # a format a mission's package registers for HTTP: its parser reads the body
+            body = await _read_body(request, MAX_BODY_BYTES)
+            contingent = user.contingent if user is not None else None
+            items = list(fmt.parse(io.BytesIO(body), source, contingent))
+            records = _records([{} for _item in items], api.max_batch)
+        result = await run_in_threadpool(api.intake, records, source, lang, user, items)
         # orjson: the answer names every record of the batch, and json.dumps of it costs
         # fifteen times as much
         return Response(orjson.dumps(result), media_type="application/json")

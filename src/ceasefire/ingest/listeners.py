@@ -62,17 +62,11 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from ceasefire.i18n import _
 from ceasefire.ingest.pipeline import Intake
 from ceasefire.ingest.tls import contingent_of
-from ceasefire.intake import tak
+from ceasefire.intake import formats, tak
 from ceasefire.intake._common import Discarded
-from ceasefire.intake.cot import (
-    MAX_EVENT_BYTES,
-    CotStreamSplitter,
-    EventProblem,
-    element_to_event,
-    event_to_item,
-    parse_xml,
-)
-from ceasefire.intake.errors import RAW_LIMIT, Rejection, raw_text
+from ceasefire.intake.cot import MAX_EVENT_BYTES, CotStreamSplitter
+from ceasefire.intake.errors import Rejection, raw_text
+from ceasefire.intake.events import Control, Decoded, EventDecoder, Unreadable
 from ceasefire.observations import format_time
 from ceasefire.observations.record import Observation
 from ceasefire.observations.track import TrackPoint
@@ -102,7 +96,6 @@ MAX_UNREADABLE = 5
 """Unreadable events in a row after which a TCP client is disconnected."""
 READ_SIZE = 64 * 1024
 REPLY_TIMEOUT = 5.0
-CONTROL_PREFIX = "t-x-"
 TAKP_REQUEST = "t-x-takp-q"
 TAKP_RESPONSE = "t-x-takp-r"
 
@@ -147,61 +140,18 @@ def bind(item: Stored, contingent: str | None, source: str, number: int) -> Stor
 IntakeSource: TypeAlias = Intake | Callable[[], Intake]
 
 
-@dataclass(frozen=True)
-class Unreadable:
-    """Bytes that could not be read as an event at all (a strike against a TCP client)."""
-
-    rejection: Rejection
+# -- decoding: the registry's per-event decoders (ceasefire.intake.formats) -------------------
 
 
-@dataclass(frozen=True)
-class Control:
-    """A CoT control event (``t-x-...``): never stored; a TAK request may need an answer."""
-
-    type: str
-    element: Element | None = None
-
-
-Decoded: TypeAlias = Observation | TrackPoint | Rejection | Unreadable | Control
-
-
-# -- decoding ---------------------------------------------------------------------------------
-
-
-def decode_xml(data: bytes, source: str, number: int) -> Decoded:
-    """One CoT XML event to an item, a rejection, or a control event."""
-    raw = raw_text(data)
-    try:
-        root = parse_xml(data)
-    except EventProblem as problem:
-        return Unreadable(Rejection(source, number, problem.field, problem.reason, raw, "event"))
-    kind = root.get("type") or ""
-    if root.tag == "event" and kind.startswith(CONTROL_PREFIX):
-        return Control(kind, root)
-    try:
-        event = element_to_event(root)
-    except EventProblem as problem:
-        return Rejection(source, number, problem.field, problem.reason, raw, "event")
-    return event_to_item(event, source, number, raw)
-
-
-def decode_tak(payload: bytes, source: str, number: int) -> Decoded:
-    """One serialised ``TakMessage`` to an item, a rejection, or a control event."""
-    message = tak._tak_message()()
-    try:
-        message.ParseFromString(payload)
-    except Exception:  # protobuf raises DecodeError, and others on hostile input
-        reason = _("The bytes are not a valid TAK protobuf message.")
-        raw = payload[:RAW_LIMIT].hex(" ")
-        return Unreadable(Rejection(source, number, "", reason, raw, "frame"))
-    if message.HasField("cotEvent") and message.cotEvent.type.startswith(CONTROL_PREFIX):
-        return Control(str(message.cotEvent.type))
-    return tak.decode_payload(payload, source, number)
+def decoder(encoding: str, name: str = "cot") -> EventDecoder:
+    """The registered format's per-event decoder of an encoding (CoT's ``xml`` or ``tak``)."""
+    return formats.get(name).decoders[encoding]
 
 
 def decode_datagram(data: bytes, source: str, number: int) -> Decoded:
     """One UDP datagram: a CoT XML event, a TAK mesh frame, or a TAK stream frame."""
     if data[:1] == bytes([tak.MAGIC]):
+        decode_tak = decoder("tak")
         if data[1:3] == bytes([tak.PROTOCOL_VERSION, tak.MAGIC]):
             return decode_tak(data[3:], source, number)
         with contextlib.suppress(tak.VarintError):
@@ -209,7 +159,7 @@ def decode_datagram(data: bytes, source: str, number: int) -> Decoded:
             if decoded is not None and decoded[0] + decoded[1] == len(data):
                 return decode_tak(data[decoded[1] :], source, number)
         return tak.decode_mesh(data, source, number)  # refused, with the mesh reading's reason
-    return decode_xml(data.strip(), source, number)
+    return decoder("xml")(data.strip(), source, number)
 
 
 def _control_event(kind: str, child: Element) -> bytes:
@@ -259,6 +209,7 @@ class StreamSession:
         self.number = 0
         self.unreadable = 0
         self._splitter = CotStreamSplitter()
+        self._decode_xml, self._decode_tak = decoder("xml"), decoder("tak")
         # a TAK frame gets the same size limit as an XML event
         self._frames = tak.TakStreamDecoder(MAX_EVENT_BYTES)
 
@@ -312,9 +263,9 @@ class StreamSession:
                 fed.close = piece.reason  # the framing is lost: nothing after it can be trusted
                 return
             if self.mode == "xml":
-                decoded = decode_xml(piece, self.source, self.number)
+                decoded = self._decode_xml(piece, self.source, self.number)
             else:
-                decoded = decode_tak(piece, self.source, self.number)
+                decoded = self._decode_tak(piece, self.source, self.number)
             if isinstance(decoded, Unreadable):
                 fed.rejections.append(decoded.rejection)
                 self.unreadable += 1
@@ -823,7 +774,6 @@ __all__ = [
     "Unreadable",
     "bind",
     "decode_datagram",
-    "decode_tak",
-    "decode_xml",
+    "decoder",
     "serve_cot",
 ]

@@ -13,15 +13,16 @@ an entry point in the group ``ceasefire.formats`` naming its :class:`Format`::
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
-from ceasefire.intake import cot, csv_, geojson_, jsonl, klv
+from ceasefire.intake import cot, csv_, events, geojson_, jsonl, klv
 from ceasefire.intake._common import IntakeItem, Stream
+from ceasefire.intake.events import EventDecoder
 
 ENTRY_POINTS = "ceasefire.formats"
 SNIFF_BYTES = 4096
@@ -49,6 +50,14 @@ class Format:
     """Whether a file starting with these bytes (at most :data:`SNIFF_BYTES`) is of this
     format; asked only when the suffix is none of a format's."""
     description: str = ""
+    decoders: Mapping[str, EventDecoder] = field(default_factory=dict)
+    """Per-event decoders by the events' encoding: one event's bytes to an item (or a
+    rejection, a control event, unreadable bytes), for what receives events one at a time
+    rather than files (the CoT listeners: ``cot`` has ``xml`` and ``tak``, the TAK protocol's
+    protobuf messages)."""
+    media_types: tuple[str, ...] = ()
+    """Content types under which the HTTP intake (``POST /observations``) takes a body of
+    this format; none: not over HTTP."""
 
 
 def _is_klv(head: bytes) -> bool:
@@ -81,6 +90,8 @@ BUILTIN: tuple[Format, ...] = (
         (".jsonl", ".ndjson"),
         _is_jsonl,
         "JSON Lines, one canonical record a line",
+        # over HTTP: a batch, a JSON array of the same records (docs/api.md)
+        media_types=("application/json",),
     ),
     Format(
         "geojson",
@@ -102,6 +113,7 @@ BUILTIN: tuple[Format, ...] = (
         (".cot", ".xml"),
         _is_cot,
         "Cursor on Target XML events",
+        decoders={"xml": events.decode_xml, "tak": events.decode_tak},
     ),
     Format(
         "klv",
@@ -162,4 +174,23 @@ def of_file(path: Path, name: str | None = None) -> Format:
     )
 
 
-__all__ = ["BUILTIN", "ENTRY_POINTS", "Format", "Parser", "formats", "get", "of_file"]
+def of_media_type(media_type: str) -> Format | None:
+    """The format the HTTP intake reads a body of this content type as (``+json`` types are
+    JSON); None: no registered format is taken over HTTP in this type."""
+    wanted = "application/json" if media_type.endswith("+json") else media_type
+    for candidate in formats().values():
+        if wanted in candidate.media_types:
+            return candidate
+    return None
+
+
+__all__ = [
+    "BUILTIN",
+    "ENTRY_POINTS",
+    "Format",
+    "Parser",
+    "formats",
+    "get",
+    "of_file",
+    "of_media_type",
+]
