@@ -119,7 +119,8 @@ def serve(
     # imported here: the web stack is only needed by this command
     import uvicorn
 
-    from ceasefire.ledger.leaves import DatabaseLeafStore, LeafKeeper
+    from ceasefire.ledger.cosign import DatabaseLeafStore
+    from ceasefire.ledger.leaves import LeafKeeper
     from ceasefire.ledger.witness import Witness
     from ceasefire.witness.server import CenterEntries, create_app, followed_logs, open_state
 
@@ -202,7 +203,8 @@ def leaves(
     ),
 ) -> None:
     """Export the leaf hashes this witness kept, for `ceasefire verify --witness-leaves`."""
-    from ceasefire.ledger.leaves import DatabaseLeafStore, LeafCopy
+    from ceasefire.ledger.cosign import DatabaseLeafStore
+    from ceasefire.ledger.leaves import LeafCopy
     from ceasefire.witness.server import followed_logs, open_state
 
     signer = load_cosigner(key)

@@ -47,6 +47,7 @@ from ceasefire.ledger.keys import (
     key_name,
     new_key,
 )
+from ceasefire.ledger.merkle import HASH_SIZE
 from ceasefire.ledger.note import (
     Ed25519Verifier,
     NoteError,
@@ -57,7 +58,7 @@ from ceasefire.ledger.note import (
     parse_note,
     parse_signature_lines,
 )
-from ceasefire.ledger.tables import checkpoints, witness_state
+from ceasefire.ledger.tables import checkpoints, witness_leaves, witness_state
 from ceasefire.ledger.witness import (
     AddCheckpointRequest,
     ConflictError,
@@ -154,6 +155,42 @@ class DatabaseWitnessState:
                 return done.rowcount == 1
         except IntegrityError:
             return False
+
+
+class DatabaseLeafStore:
+    """A witness's :class:`~ceasefire.ledger.leaves.LeafStore` in its node's state file (the
+    table made if need be): never in the center's database, whose attacker it guards against."""
+
+    def __init__(self, engine: Engine, witness: str) -> None:
+        self.engine = engine
+        self.witness = witness
+        witness_leaves.create(engine, checkfirst=True)
+
+    def packed(self, origin: str) -> bytes:
+        t = witness_leaves
+        with self.engine.connect() as db:
+            rows = db.execute(
+                select(t.c.start, t.c.leaves)
+                .where(t.c.witness == self.witness, t.c.origin == origin)
+                .order_by(t.c.start)
+            ).all()
+        held = bytearray()
+        for start, leaves in rows:
+            if int(start) * HASH_SIZE != len(held):
+                break  # a gap: only the contiguous part counts
+            held += bytes(leaves)
+        return bytes(held)
+
+    def add(self, origin: str, start: int, packed: bytes) -> None:
+        try:
+            with self.engine.begin() as db:
+                db.execute(
+                    insert(witness_leaves).values(
+                        witness=self.witness, origin=origin, start=start, leaves=packed
+                    )
+                )
+        except IntegrityError:
+            pass  # kept already (another request, the same leaves: they made the same root)
 
 
 @dataclass(frozen=True)

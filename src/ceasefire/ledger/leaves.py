@@ -21,36 +21,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Engine,
-    LargeBinary,
-    MetaData,
-    String,
-    Table,
-    insert,
-    select,
-)
-from sqlalchemy.exc import IntegrityError
-
 from ceasefire.ledger.entry import entry_leaf_hash
 from ceasefire.ledger.errors import LedgerError
 from ceasefire.ledger.merkle import HASH_SIZE, MerkleTree, extend_frontier, root_from_frontier
 from ceasefire.ledger.note import b64decode, b64encode
-
-# Only in a witness node's own state file, never in the center's database: what it holds
-# must not be where the attacker it guards against writes. One row per cosigned growth: the
-# leaf hashes of entries start.., 32 bytes each.
-node_metadata = MetaData()
-witness_leaves = Table(
-    "witness_leaves",
-    node_metadata,
-    Column("witness", String(64), primary_key=True),
-    Column("origin", String(255), primary_key=True),
-    Column("start", BigInteger, primary_key=True, autoincrement=False),
-    Column("leaves", LargeBinary, nullable=False),
-)
 
 PAGE = 100_000
 """Most leaf hashes a witness hands out in one answer (3.2 MB of hashes)."""
@@ -89,41 +63,6 @@ class MemoryLeafStore:
         held = self._packed.get(origin, b"")
         if len(held) == start * HASH_SIZE:
             self._packed[origin] = held + packed
-
-
-class DatabaseLeafStore:
-    """A :class:`LeafStore` in the witness node's state file (made if need be)."""
-
-    def __init__(self, engine: Engine, witness: str) -> None:
-        self.engine = engine
-        self.witness = witness
-        witness_leaves.create(engine, checkfirst=True)
-
-    def packed(self, origin: str) -> bytes:
-        t = witness_leaves
-        with self.engine.connect() as db:
-            rows = db.execute(
-                select(t.c.start, t.c.leaves)
-                .where(t.c.witness == self.witness, t.c.origin == origin)
-                .order_by(t.c.start)
-            ).all()
-        held = bytearray()
-        for start, leaves in rows:
-            if int(start) * HASH_SIZE != len(held):
-                break  # a gap: only the contiguous part counts
-            held += bytes(leaves)
-        return bytes(held)
-
-    def add(self, origin: str, start: int, packed: bytes) -> None:
-        try:
-            with self.engine.begin() as db:
-                db.execute(
-                    insert(witness_leaves).values(
-                        witness=self.witness, origin=origin, start=start, leaves=packed
-                    )
-                )
-        except IntegrityError:
-            pass  # kept already (another request, the same leaves: they made the same root)
 
 
 class LeafKeeper:

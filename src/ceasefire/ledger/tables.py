@@ -5,7 +5,18 @@ functions."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, String, Table, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
 
 from ceasefire.store.schema import BigKey, UTCDateTime, metadata
 
@@ -93,4 +104,18 @@ intake_keys = Table(
     Column("vkey", Text, nullable=False, unique=True),
     Column("registered_at", UTCDateTime, nullable=False),
     Column("retired_at", UTCDateTime, nullable=True),
+)
+
+
+# Only in a witness node's own state file, never in the center's database: what it holds
+# must not be where the attacker it guards against writes. One row per cosigned growth: the
+# leaf hashes of entries start.., 32 bytes each.
+node_metadata = MetaData()
+witness_leaves = Table(
+    "witness_leaves",
+    node_metadata,
+    Column("witness", String(64), primary_key=True),
+    Column("origin", String(255), primary_key=True),
+    Column("start", BigInteger, primary_key=True, autoincrement=False),
+    Column("leaves", LargeBinary, nullable=False),
 )

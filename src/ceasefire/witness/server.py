@@ -42,7 +42,7 @@ from starlette.routing import Route
 
 from ceasefire.i18n import _
 from ceasefire.ledger.checkpoint import Checkpoint, CosignatureSigner
-from ceasefire.ledger.cosign import DatabaseWitnessState
+from ceasefire.ledger.cosign import DatabaseLeafStore, DatabaseWitnessState
 from ceasefire.ledger.keys import (
     CENTER,
     KeyFileError,
@@ -50,7 +50,7 @@ from ceasefire.ledger.keys import (
     load_cosigner,
     log_verifiers,
 )
-from ceasefire.ledger.leaves import PAGE, DatabaseLeafStore, LeafKeeper, LeafSource
+from ceasefire.ledger.leaves import PAGE, LeafKeeper, LeafSource
 from ceasefire.ledger.merkle import HASH_SIZE
 from ceasefire.ledger.note import Ed25519Verifier, b64decode, b64encode, parse_note
 from ceasefire.ledger.tables import witness_state
