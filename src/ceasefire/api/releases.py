@@ -32,6 +32,8 @@ def router(prefix: str, engine: Engine) -> APIRouter:
     def listing(request: Request) -> JSONResponse:
         with engine.connect() as db:
             rows = releases.readable(db, current_user(request))
+            # what each released incident has become since (the same for every reader)
+            incidents = releases.released_incidents(db, [r.ledger_index for _id, r in rows])
         return JSONResponse(
             {
                 "releases": [
@@ -42,6 +44,7 @@ def router(prefix: str, engine: Engine) -> APIRouter:
                         "log_size": r.log_size,
                         "entries": r.entries,
                         "bundle_sha256": r.bundle_sha256,
+                        "incidents": incidents.get(r.ledger_index, []),
                         "href": f"{prefix}/releases/{public_id}",
                     }
                     for public_id, r in rows

@@ -707,10 +707,13 @@ class Center:
         chosen = [
             Selection(KIND_OBSERVATION, None if observations is None else tuple(observations))
         ]
+        incidents = list(incidents)
         for incident in incidents:
             chosen += incident_selections(self.engine, incident)
         ring = self.keyring(witnesses=witnesses)
-        return write_release(self.engine, ring, path, to, chosen, list(since), WitnessClient)
+        return write_release(
+            self.engine, ring, path, to, chosen, list(since), WitnessClient, incidents
+        )
 
     def report_proof(
         self, report: SignedReport, witnesses: dict[str, str] | None = None

@@ -235,6 +235,7 @@ def _verify_bundle(bundle: Path, previous: Path | None, trusted: Path | None, fm
                 "consistent_with": report.consistent_with,
                 "signed_by": report.signed_by,
                 "unsigned": report.unsigned,
+                "superseded": report.superseded,
                 "warnings": report.warnings,
             }
         )
@@ -267,6 +268,16 @@ def _verify_bundle(bundle: Path, previous: Path | None, trusted: Path | None, fm
                 "{n} observations are the center's word alone: not signed by their "
                 "contingent's node"
             ).format(n=report.unsigned)
+        )
+    for incident, after in sorted(report.superseded.items()):
+        console.print(
+            "[yellow]![/yellow] "
+            + (
+                _("incident {id} was superseded by {successor} before this release: read it there")
+                if after
+                else _("incident {id} was superseded before this release")
+            ).format(id=incident, successor=after),
+            soft_wrap=True,
         )
     if report.consistent_with is not None:
         console.print(

@@ -137,6 +137,12 @@ def _table(found: list[Notice], zone: str) -> None:
                 text += f": {d.last_error}"
             lines.append(text)
         skew = "" if n.party_skew_ms is None else f"{n.party_skew_ms:.0f} ms"
+        if n.superseded_by:
+            lines.append(
+                _("incident {id} superseded by {successor}").format(
+                    id=n.incident_id, successor=n.superseded_by
+                )
+            )
         table.add_row(
             n.id,
             f"{n.recipient} ({n.role})",

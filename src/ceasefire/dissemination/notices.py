@@ -16,6 +16,7 @@ from sqlalchemy import Connection, select, update
 
 from ceasefire.dissemination.tables import deliveries, notices
 from ceasefire.i18n import _
+from ceasefire.incidents.queries import successions
 from ceasefire.ledger import log
 from ceasefire.ledger.entry import LogEntry
 from ceasefire.timeutil import iso
@@ -75,6 +76,9 @@ class Notice:
     deliveries: tuple[Delivery, ...] = ()
     party_skew_ms: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    superseded_by: str | None = None
+    """The incident that now stands for this notice's incident, if correlation replaced it
+    after the notice went out (the latest of its successors)."""
 
     @property
     def delivered_at(self) -> datetime | None:
@@ -117,6 +121,7 @@ class Notice:
             "escalated_at": iso(self.escalated_at) if self.escalated_at else None,
             "ledger_index": self.ledger_index,
             "party_skew_ms": self.party_skew_ms,
+            "superseded_by": self.superseded_by,
             "deliveries": [d.record() for d in self.deliveries],
         }
 
@@ -178,6 +183,7 @@ def list_notices(
                 )
             )
     skews = _party_skews(connection, {r.batch for r in rows if r.recipient_kind == "party"})
+    followed = successions(connection, {r.incident_id for r in rows if r.incident_id})
     return [
         Notice(
             id=r.id,
@@ -201,6 +207,7 @@ def list_notices(
             ledger_index=r.ledger_index,
             deliveries=tuple(by_notice[r.id]),
             party_skew_ms=skews.get(r.batch),
+            superseded_by=followed[r.incident_id][-1] if r.incident_id in followed else None,
         )
         for r in rows
     ]

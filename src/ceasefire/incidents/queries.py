@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -293,6 +293,30 @@ def to_geojson(records: list[dict[str, Any]]) -> dict[str, Any]:
             for r in records
         ],
     }
+
+
+def successions(connection: Connection, ids: Iterable[str]) -> dict[str, list[str]]:
+    """For each of ``ids`` that correlation superseded, the incidents that followed it, in
+    order (a successor may itself have given way since): what a release or a notice made on
+    it must point to now."""
+    chains: dict[str, list[str]] = {}
+    for incident_id in sorted(set(ids)):
+        chain: list[str] = []
+        current = incident_id
+        while True:
+            row = connection.execute(
+                select(incidents.c.status, incidents.c.detail).where(incidents.c.id == current)
+            ).first()
+            if row is None or row.status != "superseded":
+                break
+            after = json.loads(row.detail or "{}").get("superseded_by")
+            if not after or after == incident_id or after in chain:
+                break
+            chain.append(after)
+            current = after
+        if chain:
+            chains[incident_id] = chain
+    return chains
 
 
 def incident_refs(connection: Connection, incident_id: str) -> tuple[str, ...] | None:

@@ -26,7 +26,7 @@ from ceasefire.incidents.incident import COMPLAINT, Member, across_bearing_m, su
 from ceasefire.incidents.rules import Facts, evaluate
 from ceasefire.incidents.tables import incidents
 from ceasefire.ledger import log
-from ceasefire.ledger.entry import LogEntry
+from ceasefire.ledger.entry import KIND_SUPERSEDED, LogEntry
 from ceasefire.mission.model import SEVERITIES, Mission
 from ceasefire.observations.taxonomy import CATEGORIES
 from ceasefire.store import bulk
@@ -538,9 +538,8 @@ class Correlator:
 
 SUPERSEDED = "superseded"
 """The status of an incident that correlation replaced (merged into another, or a crossing a
-later position undid) but that the workflow had already taken up: it is kept, not deleted."""
-KIND_SUPERSEDED = "superseded"
-"""The ledger kind that records an incident the workflow had taken up giving way."""
+later position undid) but that the workflow had already taken up: it is kept, not deleted.
+Its giving way is logged as an entry of kind :data:`~ceasefire.ledger.entry.KIND_SUPERSEDED`."""
 
 Holder = Callable[[Connection, list[str]], set[str]]
 """Which incidents among the ids (at most 500) a later room keeps records of."""

@@ -44,7 +44,13 @@ from ceasefire.ledger.checkpoint import (
     CosignatureVerifier,
     cosignature_timestamp,
 )
-from ceasefire.ledger.entry import KIND_OBSERVATION, EntryError, entry_leaf_hash, parse_envelope
+from ceasefire.ledger.entry import (
+    KIND_OBSERVATION,
+    KIND_SUPERSEDED,
+    EntryError,
+    entry_leaf_hash,
+    parse_envelope,
+)
 from ceasefire.ledger.errors import LedgerError
 from ceasefire.ledger.merkle import HASH_SIZE, MAX_PROOF_HASHES, ProofError, verify_consistency
 from ceasefire.ledger.merkle import verify_inclusion as _verify_inclusion
@@ -91,6 +97,9 @@ class BundleReport:
     """Contingent to the number of its observations whose node signature verified."""
     unsigned: int = 0
     """Observations in a contingent's name without a node signature (the center's word)."""
+    superseded: dict[str, str | None] = field(default_factory=dict)
+    """Released incidents that correlation replaced before the release, to what replaced
+    them: proven by their ``superseded`` entries in the bundle."""
 
 
 def encode_hashes(hashes: Sequence[bytes]) -> list[str]:
@@ -254,6 +263,7 @@ def verify_bundle(
         )
 
     entries = bundle["entries"]
+    superseded: dict[str, str | None] = {}
     for n, item in enumerate(entries):
         where = _("entry {n}").format(n=n)
         if not isinstance(item, dict):
@@ -281,9 +291,13 @@ def verify_bundle(
             )
             continue
         try:
-            parse_envelope(record)
+            env = parse_envelope(record)
         except EntryError as e:
             warnings.append(_("{where}: {e}").format(where=where, e=e))
+            continue
+        if env.kind == KIND_SUPERSEDED and isinstance(env.record, dict):
+            after = env.record.get("superseded_by")
+            superseded[str(env.ref)] = str(after) if after else None
 
     signed_by, unsigned = _origins(bundle, origin, trusted_keys, problems, warnings)
 
@@ -306,6 +320,7 @@ def verify_bundle(
         warnings=warnings,
         signed_by=signed_by,
         unsigned=unsigned,
+        superseded=superseded,
     )
 
 

@@ -38,6 +38,9 @@ from ceasefire.ledger.errors import LedgerError
 KIND_OBSERVATION = "observation"
 KIND_KEY = "key"
 KIND_RELEASE = "release"
+KIND_SUPERSEDED = "superseded"
+"""Correlation replaced an incident the workflow had records of (ref: the incident; record:
+``incident``, ``superseded_by``, ``at``): a bundle releasing it carries this entry too."""
 
 _LEAF_PREFIX = b"\x00"
 

@@ -154,9 +154,15 @@ def write_release(
     selections: Sequence[Selection],
     since: Sequence[int] = (),
     remote: RemoteWitnesses | None = None,
+    incidents: Sequence[str] = (),
 ) -> Release:
-    """Build a bundle, log the release, and write the file (all of it or none of it)."""
+    """Build a bundle, log the release, and write the file (all of it or none of it).
+
+    ``incidents``: the incidents released (by the releasing side's selections), named in the
+    bundle and the logged record, so a listing can say later what followed them."""
     bundle = build_bundle(engine, ring, to, selections, since, remote=remote)
+    if incidents:
+        bundle["incidents"] = list(incidents)
     data = (json.dumps(bundle, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     digest = hashlib.sha256(data).hexdigest()
     record = {
@@ -166,6 +172,7 @@ def write_release(
         "root_hash": _root_of(bundle["checkpoint"]),
         "entries": [e["index"] for e in bundle["entries"]],
         "bundle_sha256": digest,
+        **({"incidents": list(incidents)} if incidents else {}),
     }
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(data)

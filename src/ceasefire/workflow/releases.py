@@ -17,8 +17,9 @@ from sqlalchemy import Connection, Engine, func, select
 
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
-from ceasefire.incidents.queries import incident_refs
-from ceasefire.ledger.entry import KIND_OBSERVATION
+from ceasefire.incidents.queries import incident_refs, successions
+from ceasefire.ledger import log
+from ceasefire.ledger.entry import KIND_OBSERVATION, KIND_SUPERSEDED, parse_envelope
 from ceasefire.ledger.release import Selection
 from ceasefire.ledger.tables import releases
 from ceasefire.mission.model import Mission
@@ -46,10 +47,38 @@ def incident_selections(engine: Engine, incident_id: str) -> list[Selection]:
         version = db.execute(
             select(func.max(findings.c.version)).where(findings.c.incident_id == incident_id)
         ).scalar()
+        # Released after correlation replaced it: the bundle proves what followed it too.
+        followed = [incident_id, *successions(db, [incident_id]).get(incident_id, [])][:-1]
+        logged = {e.ref for e in log.entries_of(db, KIND_SUPERSEDED, followed)}
     chosen = [Selection(KIND_OBSERVATION, refs)]
     if version is not None:
         chosen.append(Selection(KIND_FINDING, (f"{incident_id}/{version}",)))
+    if logged:
+        chosen.append(Selection(KIND_SUPERSEDED, tuple(sorted(logged))))
     return chosen
+
+
+def released_incidents(db: Connection, indexes: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+    """The incidents each release (by its entry's index) released, each with the incidents
+    that have followed it since (``superseded_by``: the latest; ``successors``: in order),
+    as every reader of the release sees them."""
+    named: dict[int, list[str]] = {}
+    for stored in log.entries_at(db, sorted(set(indexes))):
+        record = parse_envelope(stored.entry).record
+        found = record.get("incidents") if isinstance(record, dict) else None
+        named[stored.index] = [str(i) for i in found] if isinstance(found, list) else []
+    chains = successions(db, [i for ids in named.values() for i in ids])
+    return {
+        index: [
+            {
+                "id": i,
+                "superseded_by": chains[i][-1] if i in chains else None,
+                "successors": chains.get(i, []),
+            }
+            for i in ids
+        ]
+        for index, ids in named.items()
+    }
 
 
 def recipients(mission: Mission) -> list[str]:
@@ -117,6 +146,7 @@ def readable(db: Connection, user: User, to: str | None = None) -> list[tuple[st
     public id; the bundles themselves are not read."""
     query = select(
         releases.c.id,
+        releases.c.ledger_index,
         releases.c.released_to,
         releases.c.released_at,
         releases.c.log_size,
@@ -151,6 +181,7 @@ __all__ = [
     "numbered",
     "readable",
     "recipients",
+    "released_incidents",
     "sort_refs",
     "visible_to",
 ]
