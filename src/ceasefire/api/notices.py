@@ -23,10 +23,11 @@ NOTICE_ID = Path(max_length=80, description="the notice's id, e.g. NTC-1a2b3c4d5
 
 
 def plug(center: Center) -> None:
-    """The dispatcher beside the API (one at a time across every center on the store: it
-    runs where the lease ``dispatcher`` is held), and the notices' routes."""
+    """The dispatcher beside the API (one at a time across every center on the store: its
+    process runs where the lease ``dispatcher-process`` is held, and sends under the lease
+    ``dispatcher``), and the notices' routes."""
     if center.settings.dispatch:  # a leased job stands by even when it has nothing to run
-        center.add_job(dispatch_.dispatch_job, lease="dispatcher")
+        center.add_job(dispatch_.dispatch_job, lease=dispatch_.PROCESS_LEASE)
     center.add_router(router)
 
 

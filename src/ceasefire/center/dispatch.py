@@ -45,6 +45,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+PROCESS_LEASE = "dispatcher-process"
+"""The lease deciding which center runs the dispatcher process (a :class:`~ceasefire.center.
+leased.LeasedJob`'s); the process itself sends under the lease ``dispatcher``, which also keeps
+`ceasefire notices dispatch` out while it runs."""
+
 WATCH_EVERY = 2.0
 """Seconds between looks at whether the dispatcher process still lives."""
 
@@ -243,6 +248,7 @@ def dispatcher_state(center: Center, user: User | str | None = None) -> Dispatch
 
 
 __all__ = [
+    "PROCESS_LEASE",
     "DispatchJob",
     "DispatcherState",
     "dispatch",

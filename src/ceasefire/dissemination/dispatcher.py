@@ -2,13 +2,13 @@
 
 How it works, and why:
 
-- **One at a time.** It works only while it holds the dispatcher's lease (:class:`Lease`):
-  the row of ``dispatcher_lease`` names its holder and is renewed with every write; on
-  PostgreSQL the holder also keeps a session advisory lock, which the server drops the moment
-  the holder's connection dies, so a killed dispatcher is replaced at once. On SQLite a
-  holder on this host whose process is gone is replaced at once (:mod:`ceasefire.lease`),
-  another after :data:`LEASE_TTL`. Every write checks the row still names this holder (a
-  fence): a dispatcher that lost its lease writes nothing more.
+- **One at a time.** It works only while it holds the store's lease ``dispatcher``
+  (:class:`ceasefire.lease.Lease`, the one mechanism of every single writer: a PostgreSQL
+  session advisory lock, or a file lock beside SQLite), which ends with its holder's session or
+  process, so a killed dispatcher is replaced at once by one waiting for it. Every write first
+  checks the lease is still held (a fence): a dispatcher that lost it writes nothing more. The
+  row of ``dispatcher_lease`` only names the holder, with a sign of life, for those who ask who
+  sends.
 - **A queue per recipient and channel.** The deliveries due now are taken queue by queue, at
   most ``per_queue`` in flight in each, so a slow or dead recipient fills only its own queue
   and never delays another's notices.
@@ -45,7 +45,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from ceasefire import lease as lease_
 from ceasefire.dissemination import channels as channels_
@@ -66,10 +65,12 @@ from ceasefire.timeutil import iso
 KIND_DELIVERY = "delivery"
 """The ledger kind of one delivery attempt (ref ``<delivery id>/<attempt number>``)."""
 
+LEASE_NAME = "dispatcher"
+"""The store's lease (:class:`ceasefire.lease.Lease`) a dispatcher sends under."""
 LEASE_ID = 1
 LEASE_TTL = 15.0
-"""Seconds without a sign of life after which another dispatcher may take the lease."""
-ADVISORY_KEY = 0x6365_6173_6469_7370  # "ceasdisp": the PostgreSQL advisory lock's key
+"""Seconds between the holder's signs of life (in thirds): after this long without one, the row
+no longer names a live holder (:func:`lease_holder`); the lease itself ends with its holder."""
 
 log_ = logging.getLogger(__name__)
 
@@ -102,78 +103,59 @@ class LeaseHeld(RuntimeError):
 
 
 class LeaseLost(RuntimeError):
-    """This dispatcher's lease was taken over: it must stop writing."""
+    """This dispatcher's lease was lost (its session to the store broke): it must stop writing."""
 
 
 class Lease:
-    """The one-dispatcher-at-a-time lease (see the module's notes)."""
+    """The one-dispatcher-at-a-time lease: the store's lease ``dispatcher``
+    (:class:`ceasefire.lease.Lease`: a PostgreSQL session advisory lock, or a file lock beside
+    SQLite), held by the process that sends. Its holder is also written to the row of
+    ``dispatcher_lease`` with a sign of life, only so that others can say who sends
+    (:func:`lease_holder`); the row decides nothing."""
 
     def __init__(self, engine: Engine, holder: str, ttl: float = LEASE_TTL) -> None:
         self.engine = engine
         self.holder = holder
         self.ttl = ttl
-        self._advisory: Connection | None = None
+        self.lease = lease_.Lease(engine, LEASE_NAME)
+        self._checking = threading.Lock()  # the writer and the heartbeat, in two threads
 
     def try_acquire(self, now: datetime | None = None) -> bool:
-        """Take the lease if it is free (or stale, or its holder known gone); whether held."""
-        moment = now or utc_now()
-        if self.engine.dialect.name == "postgresql" and self._advisory is None:
-            connection = self.engine.connect()
-            got = connection.exec_driver_sql(
-                f"SELECT pg_try_advisory_lock({ADVISORY_KEY})"
-            ).scalar_one()
-            connection.commit()
-            if not got:
-                connection.close()
-                return False
-            self._advisory = connection
-        with self.engine.begin() as db:
-            row = db.execute(
-                select(dispatcher_lease).where(dispatcher_lease.c.id == LEASE_ID)
-            ).one_or_none()
-            if row is None:
-                try:
-                    with db.begin_nested():
-                        db.execute(
-                            insert(dispatcher_lease).values(
-                                id=LEASE_ID, owner=self.holder, alive_at=moment
-                            )
-                        )
-                except IntegrityError:
-                    return self._give_up()
-                return True
-            free = (
-                self._advisory is not None  # the advisory lock is the lease on PostgreSQL
-                or row.owner == self.holder
-                or moment - row.alive_at > timedelta(seconds=self.ttl)
-                or lease_.holder_gone(row.owner)
-            )
-            if not free:
-                return self._give_up()
-            taken = db.execute(
-                update(dispatcher_lease)
-                .where(
-                    dispatcher_lease.c.id == LEASE_ID,
-                    dispatcher_lease.c.owner == row.owner,
-                    dispatcher_lease.c.alive_at == row.alive_at,
-                )
-                .values(owner=self.holder, alive_at=moment)
-            ).rowcount
-            return taken == 1 or self._give_up()
+        """Take the lease if it is free; whether held."""
+        if not self.lease.acquire():
+            return False
+        try:
+            with self.engine.begin() as db:
+                self._mark(db, now or utc_now())
+        except Exception:
+            self.lease.release()
+            raise
+        return True
 
-    def _give_up(self) -> bool:
-        self._close_advisory()
-        return False
+    def _mark(self, db: Connection, moment: datetime) -> None:
+        """Name this holder in the row (made if missing), alive at ``moment``."""
+        named = db.execute(
+            update(dispatcher_lease)
+            .where(dispatcher_lease.c.id == LEASE_ID)
+            .values(owner=self.holder, alive_at=moment)
+        ).rowcount
+        if not named:
+            db.execute(
+                insert(dispatcher_lease).values(id=LEASE_ID, owner=self.holder, alive_at=moment)
+            )
 
     def renew(self, db: Connection, now: datetime | None = None) -> None:
-        """Within a writing transaction: check the lease is still ours and mark it alive."""
-        renewed = db.execute(
+        """Within a writing transaction: check the lease is still held (a fence: a dispatcher
+        whose lock session broke writes nothing more) and mark it alive."""
+        with self._checking:  # on PostgreSQL a query on the lock's own session
+            held = self.lease.held()
+        if not held:
+            raise LeaseLost(_("the dispatcher's lease was lost"))
+        db.execute(
             update(dispatcher_lease)
-            .where(dispatcher_lease.c.id == LEASE_ID, dispatcher_lease.c.owner == self.holder)
-            .values(alive_at=now or utc_now())
-        ).rowcount
-        if renewed != 1:
-            raise LeaseLost(_("another dispatcher took the lease"))
+            .where(dispatcher_lease.c.id == LEASE_ID)
+            .values(owner=self.holder, alive_at=now or utc_now())
+        )
 
     def beat(self) -> None:
         with self.engine.begin() as db:
@@ -187,20 +169,7 @@ class Lease:
                 .where(dispatcher_lease.c.id == LEASE_ID, dispatcher_lease.c.owner == self.holder)
                 .values(alive_at=datetime(1970, 1, 1, tzinfo=UTC))
             )
-        self._close_advisory()
-
-    def _close_advisory(self) -> None:
-        connection, self._advisory = self._advisory, None
-        if connection is None:
-            return
-        try:  # a session lock outlives the connection's return to the pool: unlock first
-            connection.exec_driver_sql(f"SELECT pg_advisory_unlock({ADVISORY_KEY})")
-            connection.commit()
-        except Exception:
-            with contextlib.suppress(Exception):
-                connection.invalidate()  # closes the session, and the lock with it
-        with contextlib.suppress(Exception):
-            connection.close()
+        self.lease.release()
 
 
 def lease_holder(connection: Connection, now: datetime | None = None) -> str | None:
@@ -715,6 +684,10 @@ class DispatcherProcess:
         return self._process.pid if self._process is not None else None
 
     def start(self) -> None:
+        # A new event for each process, as the follower's (FollowerProcess.start): one killed
+        # while it looked at the event leaves the event's lock held, and the next process's
+        # look, or setting it to stop, would then hang for ever.
+        self._stop = self._context.Event()
         self._process = self._context.Process(
             target=dispatch_database, args=(self.args, self._stop), name="dispatcher", daemon=True
         )
