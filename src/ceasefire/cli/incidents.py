@@ -21,6 +21,7 @@ from ceasefire.cli.common import (
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _, current_language, language, ngettext
 from ceasefire.incidents.coverage import coverage as line_coverage
+from ceasefire.incidents.launches import possible_launches
 from ceasefire.incidents.queries import (
     IncidentFilter,
     explain,
@@ -111,6 +112,7 @@ def incident(
             )
         )
     explain(m, found, lang)
+    found["possible_launches"] = possible_launches(center.engine, found, lang)
     if fmt is not ListFormat.table:
         print_json(to_geojson([found]) if fmt is ListFormat.geojson else found)
         return
@@ -138,6 +140,12 @@ def incident(
                 console.print("    " + _("joined") + f" {record['joined']['sentence']}")
             for sentence in record["why"]:
                 console.print(f"    → {sentence}")
+        if found["possible_launches"]:
+            console.print(
+                _("Possible launches (consistent in range and time: to verify, not a finding):")
+            )
+            for launch in found["possible_launches"]:
+                console.print(f"  {launch['sentence']}")
 
 
 def correlate(
