@@ -1,7 +1,7 @@
 """`verify` audits drone track points: each contingent's points of each intake batch are
-logged as one entry (count and digest), so deleting a contingent's points (which empties its
-coverage of the line), cutting a batch, editing a position or slipping in a point is named,
-for either contingent."""
+logged as one entry (count, digest and each point's short digest), so deleting a contingent's
+points (which empties its coverage of the line), cutting a batch, editing a position or slipping
+in a point is named, for either contingent, and an edited or deleted point by itself."""
 
 from __future__ import annotations
 
@@ -78,11 +78,28 @@ def test_deleting_or_editing_a_contingents_track_points_is_named(
     assert len(gone) == 2 and all("track_points" in f and side in f for f in gone), gone
     assert "5 points logged, 0 stored" in " ".join(gone)
     cut = named(f"DELETE FROM track_points WHERE platform_id = '{other}-uav' AND lat > 39.802")
-    assert len(cut) == 1 and "4 points logged, 3 stored" in cut[0] and other in cut[0], cut
+    assert len(cut) == 2 and "4 points logged, 3 stored" in cut[0] and other in cut[0], cut
+    assert "point 4 of the batch logged at index" in cut[1] and "deleted" in cut[1], cut
     moved = named(f"UPDATE track_points SET lat = lat + 0.1 WHERE platform_id = '{side}-uav'")
-    assert len(moved) == 2 and all("edited" in f for f in moved), moved
+    assert len(moved) == 7 and all("edited" in f and f"{side}-uav" in f for f in moved), moved
     claimed = named(f"UPDATE track_points SET contingent = '{side}' WHERE contingent = '{other}'")
-    assert len(claimed) == 1 and "edited" in claimed[0] and other in claimed[0], claimed
+    assert len(claimed) == 4, claimed
+    assert all("edited" in f and f"{other}-uav" in f for f in claimed), claimed
+    # One point edited: that point is named, by its row, track and time, and its place in
+    # the batch (not only the batch it came in).
+    with engine.connect() as db:
+        third = db.execute(
+            sa.select(track_points.c.id, track_points.c.time)
+            .where(track_points.c.platform_id == f"{side}-uav")
+            .order_by(track_points.c.time)
+            .offset(2)
+            .limit(1)
+        ).one()
+    one = named(f"UPDATE track_points SET lat = lat + 0.001 WHERE id = {third.id}")
+    assert len(one) == 1, one
+    when = (T0 + timedelta(seconds=20, microseconds=2)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert one[0].startswith(f"track_points, id {third.id} ({side}-uav, {when})"), one
+    assert "differs from point 3 of the batch logged at index" in one[0], one
     added = named(
         "INSERT INTO track_points (platform_id, contingent, time, lat, lon, source) "
         f"VALUES ('{other}-uav', '{other}', '2021-02-01 11:00:00.000000', 39.9, 46.8, 'sql')"

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,7 +50,7 @@ from ceasefire.ledger.keys import KeyRing
 from ceasefire.ledger.leaves import LeafCopy, compare_leaves
 from ceasefire.ledger.merkle import MerkleTree
 from ceasefire.ledger.tables import ledger, witness_state
-from ceasefire.observations.record import ObservationError, parse_observation
+from ceasefire.observations.record import ObservationError, format_time, parse_observation
 from ceasefire.store import tracks as tracks_
 from ceasefire.store.schema import observations, track_points
 
@@ -360,6 +361,85 @@ def _audit_leaf_copy(
     )
 
 
+MOST_POINTS = 10
+"""Points of one batch named one by one; the rest are counted."""
+
+
+def _differing_points(
+    index: int, record: dict[str, Any], group: list[dict[str, Any]]
+) -> list[Finding]:
+    """The points of a batch that its entry's short digests do not account for: each stored
+    point matched to a logged one of the same digest; those left over are edited (paired in
+    order), inserted or deleted. Nothing for a batch logged before points had digests."""
+    logged = tracks_.point_digests(record)
+    if logged is None:
+        return []
+    ordered = sorted(group, key=tracks_.sort_key)
+    stored = [tracks_.point_digest(p) for p in ordered]
+    unmatched = Counter(logged)
+    extra = []  # positions of stored points no logged digest accounts for
+    for k, digest in enumerate(stored):
+        if unmatched[digest]:
+            unmatched[digest] -= 1
+        else:
+            extra.append(k)
+    left = Counter(stored)
+    missing = []  # positions of logged points no stored point accounts for
+    for k, digest in enumerate(logged):
+        if left[digest]:
+            left[digest] -= 1
+        else:
+            missing.append(k)
+    found: list[Finding] = []
+
+    def point(k: int) -> str:
+        p = ordered[k]
+        return _("id {id} ({platform}, {time})").format(
+            id=p["id"], platform=p["platform_id"], time=format_time(p["time"])
+        )
+
+    paired = min(len(extra), len(missing))
+    for k, at in zip(extra[:paired], missing[:paired], strict=True):
+        found.append(
+            Finding(
+                "track_points",
+                point(k),
+                _("differs from point {n} of the batch logged at index {index} (edited?)").format(
+                    n=at + 1, index=index
+                ),
+            )
+        )
+    for k in extra[paired:]:
+        found.append(
+            Finding(
+                "track_points",
+                point(k),
+                _("not a point of the batch logged at index {index} (inserted?)").format(
+                    index=index
+                ),
+            )
+        )
+    for at in missing[paired:]:
+        found.append(
+            Finding(
+                "track_points",
+                _("point {n} of the batch logged at index {index}").format(n=at + 1, index=index),
+                _("logged but not stored (deleted?)"),
+            )
+        )
+    if len(found) > MOST_POINTS:
+        rest = len(found) - MOST_POINTS
+        found = found[:MOST_POINTS]
+        found.append(
+            Finding(
+                "track_points",
+                _("batch logged at index {index}").format(index=index),
+                _("{n} more points differ from the logged batch").format(n=rest),
+            )
+        )
+    return found
+
+
 _COLUMNS = (
     "platform_id",
     "platform_type",
@@ -506,7 +586,8 @@ def _audit_observations(db: Connection, report: AuditReport) -> None:
 def _audit_tracks(db: Connection, report: AuditReport) -> None:
     """Each logged batch of drone track points (kind ``tracks``) against the points stored
     under its index: a batch deleted, cut, added to or edited is named with its contingent,
-    platforms and times; a point under no logged batch is named as inserted."""
+    platforms and times, and each point that differs from its short digest in the entry by
+    itself (its id, platform and time); a point under no logged batch is named as inserted."""
     logged: dict[int, dict[str, Any]] = {}
     for index, entry in db.execute(
         select(_position, ledger.c.entry).where(
@@ -523,13 +604,16 @@ def _audit_tracks(db: Connection, report: AuditReport) -> None:
         track_points.c.ledger_index, track_points.c.id
     )
     stored: dict[int | None, tuple[int, str]] = {}
+    points: dict[int, list[Finding]] = {}
     unlogged: list[int] = []
     group: list[dict[str, Any]] = []
     current: int | None = None
 
     def close() -> None:
-        if group:
+        if group and current is not None:
             stored[current] = tracks_.digest(group)
+            if stored[current] != (logged[current].get("count"), logged[current].get("sha256")):
+                points[current] = _differing_points(current, logged[current], group)
 
     for row in db.execution_options(yield_per=STREAM).execute(query):
         index = None if row.ledger_index is None else int(row.ledger_index)
@@ -539,7 +623,7 @@ def _audit_tracks(db: Connection, report: AuditReport) -> None:
         if index != current:
             close()
             group, current = [], index
-        group.append({c: getattr(row, c) for c in tracks_.COLUMNS})
+        group.append({"id": int(row.id), **{c: getattr(row, c) for c in tracks_.COLUMNS}})
     close()
     for index, record in sorted(logged.items()):
         where = _(
@@ -552,6 +636,7 @@ def _audit_tracks(db: Connection, report: AuditReport) -> None:
             last=record.get("last"),
         )
         count, sha256 = stored.get(index, (0, ""))
+        named = points.get(index, [])
         if count != record.get("count"):
             report.add(
                 "track_points",
@@ -560,10 +645,11 @@ def _audit_tracks(db: Connection, report: AuditReport) -> None:
                     logged=record.get("count"), stored=count
                 ),
             )
-        elif sha256 != record.get("sha256"):
+        elif sha256 != record.get("sha256") and not named:
             report.add(
                 "track_points", where, _("the points differ from the logged batch (edited?)")
             )
+        report.findings.extend(named)
     if unlogged:
         shown = ", ".join(str(i) for i in unlogged[:10]) + (", ..." if len(unlogged) > 10 else "")
         report.add(

@@ -339,9 +339,9 @@ def _not_logged(db: Connection, report: AuditReport, log: Log) -> None:
     points = db.execute(select(func.count()).select_from(track_points)).scalar_one()
     report.notes.append(
         _(
-            "track_points: {n} drone positions are logged a batch at a time (count and "
-            "SHA-256 of each contingent's points of each intake batch), not one by one: a "
-            "changed point is named by its batch"
+            "track_points: {n} drone positions are logged a batch at a time (count, "
+            "SHA-256 and an 8-byte digest of each point, per contingent and intake batch), "
+            "not one entry each"
         ).format(n=points)
     )
 
