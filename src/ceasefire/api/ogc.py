@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 from sqlalchemy import Engine
@@ -60,7 +59,7 @@ def _params(request: Request) -> dict[str, str]:
 
 def _json(data: dict[str, Any], media_type: str = "application/json") -> Response:
     # orjson: a page of 1,000 features costs json.dumps about as much as building them
-    return Response(orjson.dumps(data), media_type=media_type)
+    return Response(ogc.encode(data), media_type=media_type)
 
 
 def _item_parameters() -> list[dict[str, Any]]:

@@ -192,7 +192,7 @@ def page_timings(
 
     def answer(features: list[dict[str, Any]]) -> list[str]:
         # encoded as the API answers it: the page is not served until it is JSON
-        orjson.dumps({"type": "FeatureCollection", "features": features})
+        ogc.encode({"type": "FeatureCollection", "features": features})
         return [f["id"] for f in features]
 
     def keyset() -> list[str]:
@@ -206,7 +206,10 @@ def page_timings(
         with engine.connect() as db:
             rows = db.execute(select).all()[:page]
         return answer(
-            [feature(observation_row(r, mission, places, "en"), OBSERVATION_FIELDS) for r in rows]
+            [
+                feature(observation_row(r, mission, places, "en"), OBSERVATION_FIELDS, False)
+                for r in rows
+            ]
         )
 
     # one untimed round each first: the first read of freshly written pages sets their hint

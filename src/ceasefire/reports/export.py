@@ -62,10 +62,11 @@ def _times(fields: Fields) -> tuple[str, ...]:
     return tuple(name for name, kind in fields if kind == "time")
 
 
-def feature(row: dict[str, Any], fields: Fields) -> dict[str, Any]:
-    """An RFC 7946 Point feature of a row (its times as text: only the time fields are)."""
+def feature(row: dict[str, Any], fields: Fields, times_as_text: bool = True) -> dict[str, Any]:
+    """An RFC 7946 Point feature of a row, its times as text (only the time fields are), or
+    left as UTC datetimes for an encoder that writes them so (the OGC API's: orjson)."""
     properties = {name: row[name] for name, _kind in fields}
-    for name in _times(fields):
+    for name in _times(fields) if times_as_text else ():
         value = properties[name]
         if value is not None:
             properties[name] = utc_text(value)
