@@ -5,29 +5,123 @@ Exit codes: 0 ok, 1 the input was refused, 2 usage error, 3 internal error (see 
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
+from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
+import typer.main
+from typer.core import TyperGroup
 
 from ceasefire import __version__
-from ceasefire.cli import bench, common, db, demo, ingest, mission, node, serve, sorties, where
-from ceasefire.cli import certs as certs_cli
-from ceasefire.cli import config as config_cli
-from ceasefire.cli import export as export_cli
-from ceasefire.cli import inbox as inbox_cli
-from ceasefire.cli import incidents as incidents_cli
-from ceasefire.cli import ledger as ledger_cli
-from ceasefire.cli import notices as notices_cli
-from ceasefire.cli import reports as reports_cli
-from ceasefire.cli import simulate as simulate_cli
-from ceasefire.cli import witness as witness_cli
-from ceasefire.cli import worker as worker_cli
-from ceasefire.cli import workflow as workflow_cli
-from ceasefire.cli.common import console_err
 from ceasefire.errors import CeasefireError
 from ceasefire.i18n import LANGUAGES, set_language
+
+if TYPE_CHECKING:
+    from typer import _click as click  # typer's own copy of click, whose types it uses
+
+COMMANDS: dict[str, str] = {
+    # the commands, then the groups of commands: the order of `ceasefire --help`
+    "checkpoint": "ceasefire.cli.ledger:checkpoint",
+    "verify": "ceasefire.cli.ledger:verify",
+    "backup": "ceasefire.cli.db:backup",
+    "restore": "ceasefire.cli.db:restore",
+    "release": "ceasefire.cli.ledger:release",
+    "where": "ceasefire.cli.where:where",
+    "demo": "ceasefire.cli.demo:demo",
+    "ingest": "ceasefire.cli.ingest:ingest",
+    "serve": "ceasefire.cli.serve:serve",
+    "worker": "ceasefire.cli.worker:worker",
+    "sorties": "ceasefire.cli.sorties:sorties",
+    "simulate": "ceasefire.cli.simulate:simulate",
+    "incidents": "ceasefire.cli.incidents:incidents",
+    "incident": "ceasefire.cli.incidents:incident",
+    "correlate": "ceasefire.cli.incidents:correlate",
+    "coverage": "ceasefire.cli.incidents:coverage",
+    "quarantine": "ceasefire.cli.incidents:quarantine",
+    "score": "ceasefire.cli.incidents:score",
+    "export": "ceasefire.cli.export:export",
+    "stats": "ceasefire.cli.reports:stats_command",
+    "assess": "ceasefire.cli.workflow:assess",
+    "finding": "ceasefire.cli.workflow:finding",
+    "unblind": "ceasefire.cli.workflow:unblind",
+    "decide": "ceasefire.cli.workflow:decide",
+    "approve": "ceasefire.cli.workflow:approve",
+    "confirm": "ceasefire.cli.workflow:confirm",
+    "decisions": "ceasefire.cli.workflow:decisions_list",
+    "complain": "ceasefire.cli.notices:complain",
+    "mission": "ceasefire.cli.mission:app",
+    "config": "ceasefire.cli.config:app",
+    "bench": "ceasefire.cli.bench:app",
+    "db": "ceasefire.cli.db:app",
+    "keys": "ceasefire.cli.ledger:keys_app",
+    "witness": "ceasefire.cli.witness:app",
+    "node": "ceasefire.cli.node:app",
+    "certs": "ceasefire.cli.certs:app",
+    "report": "ceasefire.cli.reports:app",
+    "users": "ceasefire.cli.workflow:users_app",
+    "shift": "ceasefire.cli.workflow:shift_app",
+    "notices": "ceasefire.cli.notices:app",
+    "inbox": "ceasefire.cli.inbox:app",
+}
+"""Each command (or group of commands) as ``module:attribute``: a Typer app or a function.
+A command's module is imported only when that command runs (or the help lists it), so
+``ceasefire --version`` or ``ceasefire mission validate`` does not import the web stack, the
+geometry and the store. Add a command here."""
+
+
+def _load(name: str, where: str) -> click.Command:
+    module, _sep, attribute = where.partition(":")
+    target = getattr(importlib.import_module(module), attribute)
+    if isinstance(target, typer.Typer):
+        command: click.Command = typer.main.get_group(target)  # as add_typer made it
+    else:
+        single = typer.Typer(add_completion=False)
+        single.command(name)(target)
+        command = typer.main.get_command(single)
+    command.name = name
+    return command
+
+
+class _Commands(MutableMapping[str, Any]):
+    """The root's commands, each made from its module the first time it is asked for."""
+
+    def __init__(self, made: Mapping[str, click.Command]) -> None:
+        self._made = dict(made)
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._made:
+            if name not in COMMANDS:
+                raise KeyError(name)
+            self._made[name] = _load(name, COMMANDS[name])
+        return self._made[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._made[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._made[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*COMMANDS, *self._made]))
+
+    def __len__(self) -> int:
+        return len(dict.fromkeys([*COMMANDS, *self._made]))
+
+
+class _LazyGroup(TyperGroup):
+    """The root command: its commands' names are known, their modules imported on use."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = _Commands(self.commands)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)  # the names only: nothing imported
+
 
 app = typer.Typer(
     name="ceasefire",
@@ -35,48 +129,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_LazyGroup,
 )
-app.add_typer(mission.app, name="mission")
-app.add_typer(config_cli.app, name="config")
-app.add_typer(bench.app, name="bench")
-app.add_typer(db.app, name="db")
-app.add_typer(ledger_cli.keys_app, name="keys")
-app.add_typer(witness_cli.app, name="witness")
-app.add_typer(node.app, name="node")
-app.add_typer(certs_cli.app, name="certs")
-app.command("checkpoint")(ledger_cli.checkpoint)
-app.command("verify")(ledger_cli.verify)
-app.command("backup")(db.backup)
-app.command("restore")(db.restore)
-app.command("release")(ledger_cli.release)
-app.command("where")(where.where)
-app.command("demo")(demo.demo)
-app.command("ingest")(ingest.ingest)
-app.command("serve")(serve.serve)
-app.command("worker")(worker_cli.worker)
-app.command("sorties")(sorties.sorties)
-app.command("simulate")(simulate_cli.simulate)
-app.command("incidents")(incidents_cli.incidents)
-app.command("incident")(incidents_cli.incident)
-app.command("correlate")(incidents_cli.correlate)
-app.command("coverage")(incidents_cli.coverage)
-app.command("quarantine")(incidents_cli.quarantine)
-app.command("score")(incidents_cli.score)
-app.command("export")(export_cli.export)
-app.add_typer(reports_cli.app, name="report")
-app.command("stats")(reports_cli.stats_command)
-app.add_typer(workflow_cli.users_app, name="users")
-app.add_typer(workflow_cli.shift_app, name="shift")
-app.command("assess")(workflow_cli.assess)
-app.command("finding")(workflow_cli.finding)
-app.command("unblind")(workflow_cli.unblind)
-app.command("decide")(workflow_cli.decide)
-app.command("approve")(workflow_cli.approve)
-app.command("confirm")(workflow_cli.confirm)
-app.command("decisions")(workflow_cli.decisions_list)
-app.add_typer(notices_cli.app, name="notices")
-app.command("complain")(notices_cli.complain)
-app.add_typer(inbox_cli.app, name="inbox")
 
 
 def _version(value: bool) -> None:
@@ -102,6 +156,8 @@ def _main(
     ),
 ) -> None:
     """Joint ceasefire monitoring center."""
+    from ceasefire.cli import common
+
     common.begin(context)
     common.config_file = config
     if lang is not None:
@@ -115,11 +171,15 @@ def main() -> None:
     try:
         app()
     except CeasefireError as exc:
+        from ceasefire.cli.common import console_err
+
         console_err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
         sys.exit(exc.exit_code)
     except Exception as exc:
         if os.environ.get("CEASEFIRE_DEBUG"):
             raise
+        from ceasefire.cli.common import console_err
+
         console_err.print(
             f"[red]internal error:[/red] {type(exc).__name__}: {exc}\n"
             "Set CEASEFIRE_DEBUG=1 to see the traceback, and please report it.",

@@ -8,12 +8,13 @@ import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
-from ceasefire.center import Center, Settings, load_settings
+if TYPE_CHECKING:
+    from ceasefire.center import Center, Settings
 
 console = Console(highlight=False)
 # Errors are not wrapped by Rich: a path or a command in them must stay whole to be copied.
@@ -47,12 +48,16 @@ config_file: Path | None = None
 
 def settings(**options: Any) -> Settings:
     """The center's settings: the settings file, the environment, then these options."""
+    from ceasefire.center import load_settings  # the whole center: only for a command that needs it
+
     return load_settings(config_file, **options)
 
 
 def center(note: str = "", **options: Any) -> Center:
     """The center these settings describe (see :class:`ceasefire.center.Center`), closed
     when the command ends; ``note`` says why, should it store a new mission version."""
+    from ceasefire.center import Center
+
     made = Center(settings(**options), note=note)
     _close_with_command(made.close)
     return made
