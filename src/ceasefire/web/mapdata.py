@@ -16,7 +16,7 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry import mapping
 from shapely.ops import substring
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import BigInteger, Connection, Engine, Float, Numeric, cast, extract, func, select
 
 from ceasefire.geo.engine import Enricher
 from ceasefire.incidents.tables import incidents
@@ -73,6 +73,22 @@ def _in_box(table: Any, box: Box | None) -> list[Any]:
     return [table.c.lat.between(min_lat, max_lat), table.c.lon.between(min_lon, max_lon)]
 
 
+def _epoch_seconds(db: Connection, column: Any) -> Any:
+    """A time column as whole seconds since 1970, computed by the database: converting
+    thousands of SQLite's text times to datetimes in Python was half of a map view's time."""
+    if db.dialect.name == "sqlite":  # stored as UTC text without an offset
+        return cast(func.strftime("%s", column), BigInteger)
+    return cast(func.floor(extract("epoch", column)), BigInteger)
+
+
+def _rounded(db: Connection, column: Any, digits: int = 5) -> Any:
+    """A coordinate to ``digits`` decimals (about a metre), by the database: Python's round()
+    on every coordinate was a third of what was left of a map view's time."""
+    if db.dialect.name == "sqlite":
+        return func.round(column, digits)
+    return cast(func.round(cast(column, Numeric), digits), Float)
+
+
 INCIDENT_COLUMNS = ("id", "lon", "lat", "status", "corroboration", "category", "severity", "t")
 
 
@@ -84,7 +100,16 @@ def incidents_in(
     bytes of GeoJSON for 10,000 markers."""
     c = incidents.c
     rows = db.execute(
-        select(c.id, c.lon, c.lat, c.status, c.corroboration, c.category, c.severity, c.started_at)
+        select(
+            c.id,
+            _rounded(db, c.lon),
+            _rounded(db, c.lat),
+            c.status,
+            c.corroboration,
+            c.category,
+            c.severity,
+            _epoch_seconds(db, c.started_at),
+        )
         .where(
             c.status != "superseded",
             c.started_at < until,
@@ -98,10 +123,7 @@ def incidents_in(
     rows = rows[:MAX_INCIDENTS]
     return {
         "columns": INCIDENT_COLUMNS,
-        "rows": [
-            (r[0], round(r[1], 5), round(r[2], 5), r[3], r[4], r[5], r[6], int(r[7].timestamp()))
-            for r in rows
-        ],
+        "rows": [tuple(r) for r in rows],  # the times are whole seconds already
         "truncated": truncated,
     }
 
