@@ -49,6 +49,8 @@ def _record(n: int, row: Row) -> Observation:
         "category": category,
         "sensed_by": SENSED_BY.get(kind, "drone-eo"),
     }
+    if "observer" in more:  # a report by bearing and distance band, not of a place
+        del data["location"]
     return Observation.model_validate(data | more)
 
 
@@ -77,6 +79,31 @@ def hot_area() -> list[Observation]:
         ("tb2", 30, 0, -2000, 30, "movement_vehicle", {"track": "T1"}),
         ("tb2", 31, 400, -2000, 30, "movement_vehicle", {"track": "T1"}),
         ("forpost", 45, 5000, -2100, 50, "movement_heavy_weapon", {}),
+    ]
+    # Weapons said (a gun and a mortar at the first spot: two events) and posts' reports by
+    # bearing (each an ellipse along its bearing).
+    post = {"lat": 39.85 - 1.5 / 111.32, "lon": 46.85}
+    rows += [
+        ("orlan", 1, 10, 10, 80, "explosion", {"qualifiers": {"weapon": "artillery"}}),
+        ("tb2", 1.5, 30, 0, 30, "explosion", {"qualifiers": {"weapon": "mortar"}}),
+        (
+            "op-tr",
+            3,
+            0,
+            0,
+            0,
+            "explosion",
+            {"observer": post, "bearing_deg": 0.0, "distance_m": [1000, 2000]},
+        ),
+        (
+            "op-ru",
+            4,
+            0,
+            0,
+            0,
+            "explosion",
+            {"observer": post, "bearing_deg": 20.0, "distance_m": [1000, 2000]},
+        ),
     ]
     # A village shelled every 6 minutes for most of an hour, each report at the same place:
     # each links to the next, the chain reaches beyond any one report's window, and complete

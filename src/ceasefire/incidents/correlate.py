@@ -25,6 +25,7 @@ what makes streaming and batch correlation give the same incidents.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -153,6 +154,17 @@ class Evidence:
 
     def take(self, index: I64) -> Evidence:
         return Evidence(self.traits[index], self.axis[index], self.across[index])
+
+    @functools.cached_property
+    def said(self) -> Bool:
+        """Which observations said any of the qualifiers."""
+        return np.asarray((self.traits != 0).any(axis=1))
+
+    @functools.cached_property
+    def narrow(self) -> F64:
+        """The narrowest each observation's CE can be (across the bearing, or the CE): two
+        are linked when closer than the gate of these, whatever their directions."""
+        return np.asarray(np.where(np.isfinite(self.axis), self.across, np.inf))
 
 
 def links(
@@ -431,11 +443,25 @@ def _linked(
     :func:`_share` without the time, and without sources or tracks where none are given)."""
     dx, dy = x[i] - x[j], y[i] - y[j]
     distance = np.hypot(dx, dy)
-    combined = _combined_ce(i, j, dx, dy, distance, ce, evidence)
-    static = np.minimum(gating.sigma * combined + gating.slack_m, gating.max_gate_m)
+    static = np.minimum(gating.sigma * np.hypot(ce[i], ce[j]) + gating.slack_m, gating.max_gate_m)
     linked = distance <= static + speed * dt
     if evidence is not None:
-        linked &= ~_differ(i, j, evidence)
+        # The evidence only ever parts a pair (an ellipse lies inside its circle), so it is
+        # looked at for the pairs the circles link; and the ellipses only for those farther
+        # apart than the gate of the narrowest their CEs can be.
+        k = np.flatnonzero(linked)
+        a, b = i[k], j[k]
+        narrow = np.hypot(
+            np.minimum(evidence.narrow[a], ce[a]), np.minimum(evidence.narrow[b], ce[b])
+        )
+        sure = np.minimum(gating.sigma * narrow + gating.slack_m, gating.max_gate_m)
+        far = k[distance[k] > sure + speed * dt[k]]
+        a, b = i[far], j[far]
+        combined = _combined_ce(a, b, dx[far], dy[far], distance[far], ce, evidence)
+        gate = np.minimum(gating.sigma * combined + gating.slack_m, gating.max_gate_m)
+        linked[far] = distance[far] <= gate + speed * dt[far]
+        k = np.flatnonzero(linked)
+        linked[k] = ~_differ(i[k], j[k], evidence)
     if src is not None:
         linked &= ~_twice(i, j, dt, distance, src)
     if track is not None:
@@ -450,8 +476,12 @@ def _twice(i: I64, j: I64, dt: F64, distance: F64, src: I64) -> Bool:
 
 def _differ(i: I64, j: I64, evidence: Evidence) -> Bool:
     """Pairs that say different things of a qualifier that tells events apart."""
-    a, b = evidence.traits[i], evidence.traits[j]
-    return np.asarray(((a != 0) & (b != 0) & (a != b)).any(axis=-1))
+    both = evidence.said[i] & evidence.said[j]
+    out = np.zeros(both.shape, dtype=bool)
+    if both.any():
+        a, b = evidence.traits[i[both]], evidence.traits[j[both]]
+        out[both] = ((a != 0) & (b != 0) & (a != b)).any(axis=-1)
+    return out
 
 
 def _combined_ce(
