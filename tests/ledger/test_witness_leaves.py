@@ -24,7 +24,7 @@ from ceasefire.ledger.keys import CENTER, WITNESSES_FILE, KeyRing, init_key, loa
 from ceasefire.ledger.leaves import LeafCopy, LeafKeeper, MemoryLeafStore
 from ceasefire.ledger.merkle import MerkleTree
 from ceasefire.ledger.note import Ed25519Signer
-from ceasefire.ledger.witness import InconsistentError, Witness
+from ceasefire.ledger.witness import InconsistentError, OriginCheck, UnsignedEntryError, Witness
 from ceasefire.mission import Mission
 from ceasefire.witness.client import WitnessClient
 from ceasefire.witness.server import WitnessNode
@@ -194,3 +194,40 @@ def test_a_witness_keeps_only_leaves_that_make_what_it_cosigns() -> None:
     tree = MerkleTree(entry_leaf_hash(e) for e in entries)
     witness.add_checkpoint(note(5), 2, tree.consistency_proof(2, 5))
     assert keeper.copy("o") == tree.packed_leaves()
+
+
+def test_with_the_origin_check_the_entries_are_read_once_and_still_checked() -> None:
+    """A witness that checks its contingent's signatures and keeps leaves reads each
+    checkpoint's entries once, for both; an unsigned record in its name is still refused,
+    and nothing of that checkpoint is kept."""
+    key = Ed25519Signer.generate("o")
+    good = '{"appended_at":"2021-01-01T00:00:00.000000Z","kind":"key","record":{},"ref":"x"}'
+    unsigned = (
+        '{"appended_at":"2021-01-01T00:00:00.000000Z","kind":"observation",'
+        '"record":{"contingent":"RU","id":"RU-1"},"ref":"RU/RU-1"}'
+    )
+    entries = [good, good.replace('"x"', '"y"'), unsigned]
+    reads: list[tuple[int, int]] = []
+
+    def source(origin: str, start: int, end: int) -> tuple[list[bytes], list[str | bytes]]:
+        reads.append((start, end))
+        return [], list(entries[start:end])
+
+    intake = Ed25519Signer.generate("o/RU/intake")
+    check = OriginCheck("RU", (intake.verifier(),), source)
+    keeper = LeafKeeper(MemoryLeafStore(), source)
+    witness = Witness(
+        CosignatureSigner.generate("o/RU"), {"o": [key.verifier()]}, origin_check=check,
+        leaves=keeper,
+    )  # fmt: skip
+    tree = MerkleTree(entry_leaf_hash(e) for e in entries)
+
+    def note(size: int) -> bytes:
+        return sign_checkpoint(Checkpoint("o", size, tree.root(size)), key).encode()
+
+    witness.add_checkpoint(note(2), 0, [])
+    assert reads == [(0, 2)]  # once, for the check and the copy
+    with pytest.raises(UnsignedEntryError, match="RU/RU-1"):
+        witness.add_checkpoint(note(3), 2, tree.consistency_proof(2, 3))
+    assert reads == [(0, 2), (2, 3)]
+    assert keeper.copy("o") == tree.packed_leaves(0, 2)  # the refused growth is not kept
