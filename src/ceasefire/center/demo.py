@@ -617,7 +617,9 @@ class Demo:
             for party in mission.party_ids():
                 path = self.workdir / f"release-{worst['id']}-{party}.json"
                 chosen = incident_selections(engine, worst["id"])
-                write_release(engine, ring, path, party, chosen, remote=WitnessClient)
+                write_release(
+                    engine, ring, path, party, chosen, remote=WitnessClient, incidents=[worst["id"]]
+                )
                 checked = verify_bundle(path.read_text(encoding="utf-8"))
                 done.bundles.append((party, path, checked.entries))
         records = {
