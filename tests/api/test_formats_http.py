@@ -18,6 +18,7 @@ from ceasefire.intake import formats
 from ceasefire.intake.formats import Format
 from ceasefire.mission import Mission
 from ceasefire.observations import Observation
+from formats_support import install_format
 
 SAMPLE = Path(__file__).parents[2] / "examples" / "observations-sample.jsonl"
 
@@ -38,15 +39,7 @@ def _semicolons(stream: Any, source: str, contingent: str | None) -> Iterator[Ob
 @pytest.fixture
 def semicolons(monkeypatch: pytest.MonkeyPatch) -> Iterator[Format]:
     mine = Format("semicolons", _semicolons, media_types=("text/x-semicolons",))
-
-    class Point:
-        name = "semicolons"
-
-        def load(self) -> Format:
-            return mine
-
-    monkeypatch.setattr(formats, "entry_points", lambda group: [Point()])
-    formats.formats.cache_clear()
+    install_format(monkeypatch, mine)
     yield mine
     formats.formats.cache_clear()
 

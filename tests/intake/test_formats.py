@@ -13,6 +13,7 @@ from ceasefire.errors import InputError
 from ceasefire.intake import cot, formats, klv
 from ceasefire.intake.formats import Format
 from ceasefire.observations import Observation
+from formats_support import install_format
 
 SAMPLE = Path(__file__).parents[2] / "examples" / "observations-sample.jsonl"
 
@@ -75,15 +76,7 @@ def test_a_package_adds_a_format_through_an_entry_point(
             )
 
     mine = Format("semicolons", parse, (".semi",), description="id;contingent lines")
-
-    class Point:
-        name = "semicolons"
-
-        def load(self) -> Format:
-            return mine
-
-    monkeypatch.setattr(formats, "entry_points", lambda group: [Point()])
-    formats.formats.cache_clear()
+    install_format(monkeypatch, mine)
     try:
         assert formats.formats()["semicolons"] is mine
         path = tmp_path / "extra.semi"

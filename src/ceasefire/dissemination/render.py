@@ -10,20 +10,18 @@ is an error then, never a notice in the wrong language later.
 from __future__ import annotations
 
 import gettext
-from datetime import datetime
 from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jinja2
-from babel.dates import format_datetime
 
 from ceasefire.errors import CeasefireError
 from ceasefire.geo.phrase import place_phrase
 from ceasefire.i18n import DOMAIN, LOCALE_DIR, _, language, ngettext, pgettext
 from ceasefire.incidents.rules import category_name
+from ceasefire.labels import label
 from ceasefire.mission.model import Mission
-from ceasefire.timeutil import parse_time
+from ceasefire.timeutil import parse_time, shown_in
 
 TEMPLATES = ("notice.txt.j2", "notice.html.j2")
 
@@ -72,17 +70,8 @@ def check_languages(mission: Mission) -> None:
 
 
 def sensed_name(code: str) -> str:
-    names = {
-        "drone-eo": pgettext("sensed by", "drone, daylight camera"),
-        "drone-ir": pgettext("sensed by", "drone, thermal camera"),
-        "fixed-camera": pgettext("sensed by", "fixed camera"),
-        "post": pgettext("sensed by", "observation post"),
-        "patrol-seen": pgettext("sensed by", "patrol, seen"),
-        "patrol-heard": pgettext("sensed by", "patrol, heard"),
-        "party-complaint": pgettext("sensed by", "complaint of a party"),
-        "other": pgettext("sensed by", "other"),
-    }
-    return names.get(code, code)
+    """What sensed, in the language in force: the label the pages and the CLI show."""
+    return label("sensed_by", code)
 
 
 def kind_title(kind: str) -> str:
@@ -108,10 +97,8 @@ def reaction_name(reaction: str | None) -> str:
 
 def when(mission: Mission, text: str, lang: str) -> str:
     """A UTC time as "1 Feb 2021, 14:32 (Asia/Baku) = 10:32 UTC" in ``lang``."""
-    moment: datetime = parse_time(text)
-    local = format_datetime(moment, "medium", tzinfo=ZoneInfo(mission.config.timezone), locale=lang)
-    utc = format_datetime(moment, "medium", tzinfo=ZoneInfo("UTC"), locale=lang)
-    return f"{local} ({mission.config.timezone}) = {utc} UTC"
+    zone = mission.config.timezone
+    return shown_in(parse_time(text), zone, lang, utc_format="medium", between="=")
 
 
 def _party_name(mission: Mission, party: str | None, lang: str) -> str:

@@ -206,6 +206,17 @@ class Intake:
         raw = obs.to_json()
         self._reject(Rejection(source, record, field, reason, raw=raw[:200], unit="record"), obs)
 
+    def _refuse_taken_id(self, p: _Pending) -> None:
+        """A different record under an id its contingent already used: refused (a
+        correction needs a new id; the first record stands)."""
+        self._refuse(
+            p.observation,
+            p.source,
+            p.record,
+            "id",
+            _("a different record with this id was already received; a correction needs a new id"),
+        )
+
     def _observation(
         self, obs: Observation, source: str, record: int, signature: str | None = None
     ) -> None:
@@ -391,16 +402,7 @@ class Intake:
                 elif known[key] == p.digest:
                     self._outcome("duplicate", p)
                 else:
-                    self._refuse(
-                        p.observation,
-                        p.source,
-                        p.record,
-                        "id",
-                        _(
-                            "a different record with this id was already received; "
-                            "a correction needs a new id"
-                        ),
-                    )
+                    self._refuse_taken_id(p)
             if fresh:
                 rows = self._rows(fresh)
                 ledger_log.append_observations(db, rows)  # same transaction: both or neither

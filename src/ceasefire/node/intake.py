@@ -15,7 +15,6 @@ from typing import Any
 import orjson
 
 from ceasefire.geo.engine import Enricher
-from ceasefire.i18n import _
 from ceasefire.ingest.pipeline import Intake, _Pending
 from ceasefire.ledger.note import Ed25519Signer
 from ceasefire.ledger.origin import sign_records
@@ -80,16 +79,7 @@ class NodeIntake(Intake):
         self.result.track_points += outcomes[len(pending) :].count("accepted")
         for p, outcome in zip(pending, outcomes, strict=False):
             if outcome == "conflict":
-                self._refuse(
-                    p.observation,
-                    p.source,
-                    p.record,
-                    "id",
-                    _(
-                        "a different record with this id was already received; "
-                        "a correction needs a new id"
-                    ),
-                )
+                self._refuse_taken_id(p)
             else:
                 self._outcome("accepted" if outcome == "accepted" else "duplicate", p)
 
