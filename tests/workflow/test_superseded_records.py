@@ -7,6 +7,7 @@ import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, select
 
@@ -50,7 +51,7 @@ def obs(i: int, contingent: str, minutes: float) -> Observation:
 
 
 def test_releases_and_notices_name_the_incident_that_replaced_theirs(
-    engine: Engine, demo_mission: Mission, demo_enricher: Enricher, tmp_path: Path
+    engine: Engine, demo_mission: Mission, demo_enricher: Enricher, tmp_path: Path, cli: Any
 ) -> None:
     # Incidents merge only where a mission chose single linkage: such a mission, here.
     config = demo_mission.config.correlation.model_copy(update={"linkage": "single"})
@@ -110,3 +111,6 @@ def test_releases_and_notices_name_the_incident_that_replaced_theirs(
     assert bundle["incidents"] == [second]
     report = verify_bundle(bundle)
     assert report.superseded == {second: first}
+    shown = cli("verify", "--bundle", str(later))  # what the party reads, offline
+    assert shown.code == 0, shown.err
+    assert f"incident {second} was superseded by {first} before this release" in shown.out
