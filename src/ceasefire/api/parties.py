@@ -16,13 +16,11 @@ from typing import Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from ceasefire.api import problems
 from ceasefire.api.access import current_user
 from ceasefire.api.problems import Problem, field_error, workflow_problem
-from ceasefire.api.workflow import writer
 from ceasefire.center.core import Center
 from ceasefire.dissemination import acks, messages
 from ceasefire.dissemination.refusals import FieldRefusal
@@ -129,21 +127,15 @@ def router(prefix: str, center: Center, correlate: str = "streaming") -> APIRout
     """``/notices/{id}/ack``, ``/notices/{id}/answer``, ``/complaints`` and ``/messages``."""
     api = APIRouter(prefix=prefix)
     engine, mission = center.engine, center.mission
-    write = writer(engine, center.lock)
 
     def acknowledge(notice_id: str, body: dict[str, str]) -> acks.Ack:
-        def step(db: Connection) -> acks.Ack:
-            return acks.acknowledge(
-                db,
-                mission,
-                notice_id,
-                at=datetime.now(UTC),
-                token=body.get("token"),
-                signature=body.get("signature"),
-                by=body.get("by", ""),
-            )
-
-        return write(step)
+        return center.acknowledge(
+            notice_id,
+            token=body.get("token"),
+            signature=body.get("signature"),
+            by=body.get("by", ""),
+            at=datetime.now(UTC),
+        )
 
     @api.get(
         "/notices/{notice_id}/ack",
@@ -239,11 +231,7 @@ def router(prefix: str, center: Center, correlate: str = "streaming") -> APIRout
     def post_answer(request: Request, body: AnswerIn, notice_id: str = NOTICE_ID) -> JSONResponse:
         user = current_user(request)
         try:
-            made = write(
-                lambda db: messages.answer(
-                    db, mission, user, notice_id, body.text, datetime.now(UTC)
-                )
-            )
+            made = center.answer_notice(user, notice_id, body.text, at=datetime.now(UTC))
         except WorkflowError as error:
             raise refused(error) from None
         return JSONResponse(made.record(), status_code=201)
