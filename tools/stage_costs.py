@@ -22,6 +22,7 @@ Run: ``.venv/bin/python tools/stage_costs.py [--store sqlite|postgresql] [--reco
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import cProfile
 import json
@@ -31,10 +32,12 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import nats
 import orjson
 
 from ceasefire.bench.e2e import _store
@@ -49,11 +52,13 @@ from ceasefire.ledger.note import Ed25519Signer
 from ceasefire.ledger.origin import intake_key_name, verify_record
 from ceasefire.mission import load_mission
 from ceasefire.node.config import load_config
+from ceasefire.node.jetstream import Consumer, JetStreamTransport, stream_name
+from ceasefire.node.outbox import Batch
 from ceasefire.node.receive import Receiver
 from ceasefire.node.run import Node
 
-POST = 500
-BATCH = 1000
+SIZES = {"post": 500, "batch": 1000}
+"""Records per HTTP body to a node (the bench's driver at 10,000/s), per forwarded batch."""
 
 
 def _node(folder: Path, mission: Any, contingent: str) -> Node:
@@ -65,7 +70,7 @@ def _node(folder: Path, mission: Any, contingent: str) -> Node:
         folder,
         contingent=contingent,
         mission=mission.id,
-        batch=BATCH,
+        batch=SIZES["batch"],
         cot_tcp_port=-1,
         cot_udp_port=-1,
         http_port=-1,
@@ -98,7 +103,39 @@ class Clock:
                 self.profiler.disable()
 
 
-def run(store: str, n: int, profile: str | None, tmp: Path) -> dict[str, Any]:
+async def _over_jetstream(
+    clock: Clock, receiver: Receiver, url: str, batches: list[tuple[str, bytes, str]]
+) -> None:
+    """The batches published as the nodes do (``node_publish``), then taken by the center's
+    consumer as ``ceasefire worker`` does (``worker_take``: the receive and the broker's
+    round trips, acknowledgements and answers)."""
+    namespace = f"stages{uuid.uuid4().hex[:8]}"
+    mission = receiver.mission.id
+    transports = {c: JetStreamTransport(url, mission, c, namespace) for c, _p, _s in batches}
+    with clock.stage("node_publish"):
+        for contingent, payload, signature in batches:
+            sequence = orjson.loads(payload)["sequence"]
+            count = 0  # not read by the transport
+            batch = Batch(contingent, sequence, payload, signature, count)
+            await transports[contingent].send(batch)
+    consumer = Consumer(receiver, url, sorted(transports), namespace)
+    stop = asyncio.Event()
+    with clock.stage("worker_take"):
+        task = asyncio.create_task(consumer.run(stop))
+        while consumer.taken < len(batches):
+            await asyncio.sleep(0.01)
+        stop.set()
+        await task
+    js = (await nats.connect(url)).jetstream()
+    for contingent, transport in transports.items():
+        await transport.close()
+        await js.delete_stream(stream_name(namespace, mission, contingent))
+    await js._nc.close()
+
+
+def run(
+    store: str, n: int, profile: str | None, tmp: Path, nats_url: str | None = None
+) -> dict[str, Any]:
     mission = load_mission()
     clock = Clock(profile)
     made = records(n, 11, "S")
@@ -120,24 +157,27 @@ def run(store: str, n: int, profile: str | None, tmp: Path) -> dict[str, Any]:
         batches: list[tuple[str, bytes, str]] = []
         for contingent, part in by_contingent.items():
             node = nodes[contingent]
-            for start in range(0, len(part), POST):
-                body = orjson.dumps(part[start : start + POST])
+            for start in range(0, len(part), SIZES["post"]):
+                body = orjson.dumps(part[start : start + SIZES["post"]])
                 with clock.stage("node_json"):
                     data = strict_json(body)
                 with clock.stage("node_take"):
                     node.take(data, "node api 127.0.0.1")
             while True:
                 with clock.stage("node_batch"):
-                    batch = node.outbox.next_batch(node.signer, BATCH)
+                    batch = node.outbox.next_batch(node.signer, SIZES["batch"])
                 if batch is None:
                     break
                 node.outbox.delivered(batch.sequence)  # as over JetStream: the next may go
                 batches.append((contingent, batch.payload, batch.signature))
         # In the order the nodes sent them, as a worker takes them.
         batches.sort(key=lambda b: orjson.loads(b[1])["sequence"])
-        for contingent, payload, signature in batches:
-            with clock.stage("center_receive"):
-                receiver.receive(contingent, payload, signature)
+        if nats_url:
+            asyncio.run(_over_jetstream(clock, receiver, nats_url, batches))
+        else:
+            for contingent, payload, signature in batches:
+                with clock.stage("center_receive"):
+                    receiver.receive(contingent, payload, signature)
         follower = Follower(center.engine, mission, center.mission_row, center.enricher)
         with clock.stage("follower"):
             follower.catch_up()
@@ -172,9 +212,13 @@ def main() -> None:
     parser.add_argument("--store", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--records", type=int, default=20_000)
     parser.add_argument("--profile", default=None)
+    parser.add_argument("--nats", default=None, help="through JetStream at this URL")
+    parser.add_argument("--post", type=int, default=500, help="records per HTTP body")
+    parser.add_argument("--batch", type=int, default=1000, help="records per forwarded batch")
     args = parser.parse_args()
+    SIZES.update(post=args.post, batch=args.batch)
     with tempfile.TemporaryDirectory(prefix="ceasefire-stages-") as tmp:
-        result = run(args.store, args.records, args.profile, Path(tmp))
+        result = run(args.store, args.records, args.profile, Path(tmp), args.nats)
     print(json.dumps(result, indent=1))
 
 

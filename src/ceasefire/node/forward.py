@@ -35,6 +35,9 @@ class TransportError(Exception):
 
 
 class Transport(Protocol):
+    """May also say ``max_in_flight``: the batches delivered but not yet answered before the
+    next waits (missing or None: no limit)."""
+
     async def send(self, batch: Batch) -> dict[str, Any] | None:
         """The center's answer, or None when it will come later (:meth:`listen`);
         :class:`BatchRefused` or :class:`TransportError`."""
@@ -49,6 +52,8 @@ class Transport(Protocol):
 
 class HttpTransport:
     """``POST <center>/api/v1/nodes/<contingent>/batches`` with the payload as the body."""
+
+    max_in_flight: int | None = None  # each batch is answered before the next is sent
 
     def __init__(
         self, center: str, timeout: float = 60.0, client: httpx.AsyncClient | None = None
@@ -108,7 +113,12 @@ class Forwarder:
 
     async def step(self) -> bool | None:
         """Send the next batch: True when answered, False when it must wait, None if none."""
-        batch = await asyncio.to_thread(self.outbox.next_batch, self.signer, self.batch_size)
+        batch = await asyncio.to_thread(
+            self.outbox.next_batch,
+            self.signer,
+            self.batch_size,
+            getattr(self.transport, "max_in_flight", None),
+        )
         if batch is None:
             return None
         try:

@@ -60,6 +60,10 @@ CALL_TIMEOUT = 10.0
 """The longest wait for the server on any one call (connect, stream, publish, close)."""
 REFUSED_WAIT = 60.0
 """A node sends a batch the center refused whole again after this long."""
+IN_FLIGHT = 4
+"""Batches a node lets wait in the stream for the center's answer before it makes the next:
+a center that falls behind then gets fuller batches (up to the node's batch size) instead of
+ever more small ones, each of which costs it a transaction whatever its size."""
 
 
 def stream_name(namespace: str, mission: str, contingent: str) -> str:
@@ -125,6 +129,8 @@ class _Link:
 
 class JetStreamTransport:
     """The node's side: publish batches, read the center's answers into the outbox."""
+
+    max_in_flight: int | None = IN_FLIGHT
 
     def __init__(self, url: str, mission: str, contingent: str, namespace: str = NAMESPACE) -> None:
         self.link = _Link(url, f"ceasefire-node-{contingent}")

@@ -197,9 +197,12 @@ class Outbox:
         return outcomes
 
     # -- forwarding -------------------------------------------------------------------------
-    def next_batch(self, signer: Ed25519Signer, limit: int) -> Batch | None:
+    def next_batch(
+        self, signer: Ed25519Signer, limit: int, in_flight: int | None = None
+    ) -> Batch | None:
         """The oldest batch neither answered nor delivered, else a new one of the oldest waiting
-        records; None when there is nothing to send, or the oldest must wait (``retry_at``)."""
+        records; None when there is nothing to send, the oldest must wait (``retry_at``), or
+        ``in_flight`` batches delivered to the broker still wait for the center's answer."""
         with self.lock, self.engine.begin() as db:
             row = db.execute(
                 select(
@@ -222,6 +225,17 @@ class Outbox:
                 return Batch(
                     self.contingent, row.sequence, row.payload, row.signature, count, row.round
                 )
+            if in_flight is not None:
+                # Back-pressure: while the center is behind, the waiting records go in fuller
+                # batches later rather than as many small ones now (each batch costs the
+                # center a transaction and several round trips, whatever its size).
+                unanswered = db.execute(
+                    select(func.count()).where(
+                        batches.c.delivered_at.is_not(None), batches.c.answered_at.is_(None)
+                    )
+                ).scalar_one()
+                if unanswered >= in_flight:
+                    return None
             waiting = db.execute(
                 select(
                     records.c.seq,
