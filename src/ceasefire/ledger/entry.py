@@ -9,7 +9,8 @@ object (keys in RFC 8785 order)::
      "ref": "RU/RU-0001"}
 
 An observation signed by its contingent's node carries one more member, ``"signature"`` (last
-in RFC 8785 order): base64 of the node's key ID and Ed25519 signature over the record
+in RFC 8785 order): base64 of the node's key ID and Ed25519 signature over the record, or over
+the root of the group of records it was signed in, followed by its inclusion path
 (:mod:`ceasefire.ledger.origin`). Entries without it are the center's word alone.
 
 ``kind`` says what the record is (``observation``, ``key``, ``release``; later assessments,
