@@ -312,3 +312,60 @@ def test_coverage_is_the_json_of_the_cli(
         ({"since": "x", "until": "y"}, ["since", "until"]),
     ]:
         assert_problem(client.get(url, params=params), 422, *fields)
+
+
+def test_an_impacts_possible_launches_are_the_same_for_every_reader(
+    engine: Engine, demo_mission: Mission, demo_enricher: Any
+) -> None:
+    """An impact's record carries the launches it fits (as ``ceasefire incident ID``); the
+    same for both contingents before and after one side's blind view of the launch (parity,
+    blindness); a party's liaison does not read incidents here."""
+    from ceasefire.incidents.launches import possible_launches
+    from ceasefire.workflow import assessments
+    from ceasefire.workflow.roles import get_user
+
+    def said(n: int, seconds: float, north_km: float, category: str, **q: Any) -> dict[str, Any]:
+        at = T0 + timedelta(days=20, seconds=seconds)
+        return {
+            **sighting(0, "TR"),
+            "id": f"TR-L{n}",
+            "observed_at": at.isoformat(),
+            "location": {"lat": 39.85 + north_km / 111.32, "lon": 46.85, "ce_m": 30},
+            "category": category,
+            "qualifiers": q,
+        }
+
+    tokens = add_staff(engine, demo_mission)
+    readers = ["ru-analyst", "tr-analyst", "tr-head", "auditor"]
+    with TestClient(create_app(engine, demo_mission, enricher=demo_enricher)) as client:
+        records = [
+            said(1, 0, 0, "explosion", explosion="impact", weapon="mortar"),
+            said(2, -40, 5, "muzzle_flash", weapon="mortar"),
+        ]
+        assert post_by_contingent(client, records, tokens) == 2
+        found = list_incidents(engine, demo_mission, IncidentFilter())
+        [impact] = [i["id"] for i in found if i["observation_ids"] == ["TR/TR-L1"]]
+        [launch] = [i["id"] for i in found if i["observation_ids"] == ["TR/TR-L2"]]
+
+        def seen(reader: str) -> Any:
+            got = client.get(f"{API}/incidents/{impact}", headers=bearer(tokens[reader]))
+            assert got.status_code == 200, got.text
+            return got.json()
+
+        before = {r: seen(r) for r in readers}
+        [relation] = before["tr-analyst"]["possible_launches"]
+        assert relation["incident"] == launch and relation["seconds_before"] == 40
+        assert "40 s before the impact" in relation["sentence"]
+        stored = get_incident(engine, demo_mission, impact)
+        assert stored is not None
+        assert before["ru-analyst"]["possible_launches"] == possible_launches(engine, stored)
+        assert all(before[r] == before["tr-analyst"] for r in readers)  # parity
+        with engine.begin() as db:  # TR's view of the launch, blind to RU until RU's
+            assessments.submit(
+                db, demo_mission, get_user(db, "tr-duty-officer"), launch, violation="yes",
+                clauses=["1"], attribution="AZ", severity="high", remarks="x",
+            )  # fmt: skip
+        assert {r: seen(r) for r in readers} == before
+        for liaison in ("az-liaison", "am-liaison"):
+            got = client.get(f"{API}/incidents/{impact}", headers=bearer(tokens[liaison]))
+            assert got.status_code == 403, got.text

@@ -165,8 +165,28 @@ class IncidentObservation(BaseModel):
     why: list[str] = Field(description="one sentence per rule, in the request's language")
 
 
+class PossibleLaunch(BaseModel):
+    """A launch incident an impact is consistent with in range, time and direction: a
+    hypothesis to verify, never merged (docs/incidents.md)."""
+
+    incident: str = Field(description="the launch incident's id")
+    category: str = Field(description="muzzle_flash or explosion (said to be outgoing)")
+    weapon: str | None = Field(description="the weapon the launch's observers said, if one")
+    distance_m: float = Field(description="from the impact")
+    bearing_deg: float = Field(description="of the launch from the impact, clockwise from north")
+    seconds_before: float = Field(
+        description="how long before the impact; negative: after it, within the reports' "
+        "time errors"
+    )
+    sentence: str = Field(description="the relation in a sentence, in the request's language")
+
+
 class IncidentDetail(Incident):
     observations: list[IncidentObservation]
+    possible_launches: list[PossibleLaunch] = Field(
+        description="for an impact, the launch incidents it is consistent with, the best fit "
+        "first; empty for any other incident"
+    )
 
 
 class CoverageGap(BaseModel):
@@ -270,6 +290,7 @@ __all__ = [
     "Location",
     "NearestSettlement",
     "ObservationPage",
+    "PossibleLaunch",
     "RecordOutcome",
     "StoredObservation",
 ]
