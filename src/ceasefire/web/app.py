@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -240,8 +240,14 @@ def create_web(center: Center) -> FastAPI:
         user = web.user(request)
         if not may(user, "read_releases", (user.affiliation,)) and user.contingent is None:
             raise Forbidden(_("Your role does not read releases."))
-        listed = web.read(lambda db: releases.readable(db, user))
-        return web.render(request, "releases.html", user, releases=listed[::-1])
+
+        def listing(db: Connection) -> tuple[list[Any], dict[int, list[dict[str, Any]]]]:
+            rows = releases.readable(db, user)
+            # what each released incident has become since (the same for every reader)
+            return rows, releases.released_incidents(db, [r.ledger_index for _id, r in rows])
+
+        listed, released = web.read(listing)
+        return web.render(request, "releases.html", user, releases=listed[::-1], incidents=released)
 
     @app.get("/releases/{release_id}.json")
     def release_bundle(request: Request, release_id: str) -> Response:
