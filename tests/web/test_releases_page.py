@@ -95,3 +95,5 @@ def test_the_releases_page_names_the_incident_that_replaced_the_released_one(
         assert shown(name) == after, name
     assert shown("az-liaison", "ru") == [f"{second}: инцидент {second} заменён инцидентом {first}"]
     assert shown("tr-analyst", "tr") == [f"{second}: {second} olayının yerini {first} aldı"]
+    assert shown("ru-analyst", "az") == [f"{second}: {second} hadisəsini {first} əvəz edib"]
+    assert shown("az-liaison", "hy") == [f"{second}: {second} միջադեպը փոխարինվել է {first}-ով"]
