@@ -87,7 +87,8 @@ def keeps_the_rules_across_members(case: schemathesis.Case, mission: Mission) ->
     """Whether a case keeps the rules between members that a JSON Schema of one member
     cannot state: a later until than since, a bbox's minimum latitude not above its maximum,
     a shift that ends after it starts, a role's affiliation, a violation's clause, a
-    decision's party or contingent; and a cursor is valid only as the server gave it out.
+    decision's party, contingent and tier; and a cursor is valid only as the server gave it
+    out.
     A positive case that breaks one of them is not a valid request; the server answers it
     422 with the reason, which the other tests check. (Ledger indexes are brought within the
     log by :func:`fit_to_the_log` instead.)"""
@@ -115,6 +116,8 @@ def keeps_the_rules_across_members(case: schemathesis.Case, mission: Mission) ->
             decisions._check_target(
                 mission, str(body.get("reaction")), body.get("party"), body.get("contingent")
             )
+            # and a reaction that needs both heads is never taken in the urgent tier
+            decisions._tier(mission, str(body.get("reaction")), bool(body.get("urgent")))
         except Invalid:
             return False
     if path.endswith("/users") and case.method == "POST":
