@@ -55,11 +55,11 @@ def _ring(
     secret: bool = True,
     witnesses: list[str] | None = None,
 ) -> KeyRing:
-    urls = _witness_urls(mission, witnesses)
+    urls = witness_urls(mission, witnesses)
     return load_ring(mission, common.settings(keys=directory), secret, urls)
 
 
-def _witness_urls(mission: Mission, witnesses: list[str] | None) -> dict[str, str]:
+def witness_urls(mission: Mission, witnesses: list[str] | None) -> dict[str, str]:
     """The ``--witness CONTINGENT=URL`` options by contingent."""
     urls: dict[str, str] = {}
     for option in witnesses or []:
@@ -126,7 +126,7 @@ def checkpoint(
 ) -> None:
     """Make (if the log grew) and print the latest checkpoint cosigned by every contingent."""
     with common.center(db=db, mission=mission, keys=keys) as center:
-        stored, verified = center.checkpoint(_witness_urls(center.mission, witness))
+        stored, verified = center.checkpoint(witness_urls(center.mission, witness))
     console_err.print(
         _("checkpoint of {n} entries, cosigned by {who}").format(
             n=stored.size, who=", ".join(verified.cosigned_at)
@@ -177,7 +177,7 @@ def verify(
         )
     copies = [_leaf_copy(path) for path in witness_leaves]
     with common.center(db=db, mission=mission, keys=keys) as center:
-        report = center.verify(_witness_urls(center.mission, witness), copies)
+        report = center.verify(witness_urls(center.mission, witness), copies)
     if fmt is Format.json:
         print_json(report.as_json())
     else:
@@ -318,7 +318,7 @@ def release(
             incidents=incidents,
             observations=None if release_all else wanted,
             since=since,
-            witnesses=_witness_urls(center.mission, witness),
+            witnesses=witness_urls(center.mission, witness),
         )
     console.print(
         _(

@@ -9,6 +9,7 @@ import sys
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -23,8 +24,7 @@ from ceasefire.cli.common import (
     console_err,
     print_json,
 )
-from ceasefire.cli.ledger import WITNESS_OPTION
-from ceasefire.cli.ledger import _witness_urls as witness_urls
+from ceasefire.cli.ledger import WITNESS_OPTION, witness_urls
 from ceasefire.errors import CeasefireError, InputError, Problem
 from ceasefire.i18n import _, current_language, language
 from ceasefire.ledger.checkpoint import SIGNATURE_TYPE_COSIGNATURE_V1, CosignatureVerifier
@@ -110,12 +110,7 @@ def _write_proof(
             ).format(reason=error, path=path)
         )
         return
-    target.write_text(json.dumps(made, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    console.print(
-        _("{path}: the report's ledger entry, proven in the checkpoint of {size} entries").format(
-            path=target, size=made["log_size"]
-        )
-    )
+    _save_proof(target, made)
 
 
 @app.command("proof")
@@ -146,12 +141,7 @@ def report_proof(
             )
         made = center.report_proof(stored, witness_urls(center.mission, witness))
     target = out or Path(proof.proof_name(str(file)))
-    target.write_text(json.dumps(made, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    console.print(
-        _("{path}: the report's ledger entry, proven in the checkpoint of {size} entries").format(
-            path=target, size=made["log_size"]
-        )
-    )
+    _save_proof(target, made)
 
 
 @app.command("verify")
@@ -306,3 +296,12 @@ def stats_command(
             )
     if chart is not None:
         console_err.print(_("chart written to {path}").format(path=chart))
+
+
+def _save_proof(target: Path, made: dict[str, Any]) -> None:
+    target.write_text(json.dumps(made, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    console.print(
+        _("{path}: the report's ledger entry, proven in the checkpoint of {size} entries").format(
+            path=target, size=made["log_size"]
+        )
+    )

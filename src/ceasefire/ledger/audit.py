@@ -365,6 +365,18 @@ MOST_POINTS = 10
 """Points of one batch named one by one; the rest are counted."""
 
 
+def _unaccounted(these: Sequence[bytes], others: Sequence[bytes]) -> list[int]:
+    """Positions in ``these`` of the digests that ``others`` (counted) does not account for."""
+    left = Counter(others)
+    unaccounted = []
+    for k, digest in enumerate(these):
+        if left[digest]:
+            left[digest] -= 1
+        else:
+            unaccounted.append(k)
+    return unaccounted
+
+
 def _differing_points(
     index: int, record: dict[str, Any], group: list[dict[str, Any]]
 ) -> list[Finding]:
@@ -376,20 +388,8 @@ def _differing_points(
         return []
     ordered = sorted(group, key=tracks_.sort_key)
     stored = [tracks_.point_digest(p) for p in ordered]
-    unmatched = Counter(logged)
-    extra = []  # positions of stored points no logged digest accounts for
-    for k, digest in enumerate(stored):
-        if unmatched[digest]:
-            unmatched[digest] -= 1
-        else:
-            extra.append(k)
-    left = Counter(stored)
-    missing = []  # positions of logged points no stored point accounts for
-    for k, digest in enumerate(logged):
-        if left[digest]:
-            left[digest] -= 1
-        else:
-            missing.append(k)
+    extra = _unaccounted(stored, logged)  # stored points no logged digest accounts for
+    missing = _unaccounted(logged, stored)  # logged points no stored point accounts for
     found: list[Finding] = []
 
     def point(k: int) -> str:
