@@ -587,13 +587,15 @@ class Demo:
             await channels_.close(made.values())
 
     # -- 6. ---------------------------------------------------------------------------------
-    def record(self, found: list[dict[str, Any]]) -> Record:
+    def record(self, found: list[dict[str, Any]], center_url: str | None = None) -> Record:
         """Checkpoint, cosigned by each contingent's witness on its own node; audit; release
-        the gravest incident to both parties, each release verified offline."""
+        the gravest incident to both parties, each release verified offline. Given the center's
+        API (``center_url``), each witness reads the entries it cosigns and keeps their leaf
+        hashes, so that ``verify`` can later name an entry rewritten behind its back."""
         engine, mission = self.center.engine, self.mission
         origin = origin_of(mission.id)
         with ExitStack() as running:  # the nodes stop when done, and on any error
-            witnesses = self._witness_nodes(running)
+            witnesses = self._witness_nodes(running, center_url)
             ring = load_keys(self.keys, origin, mission.contingent_ids())
             with_party_witnesses(ring, mission)  # the parties' inboxes, not required
             nodes = [Node(c, w.url, w.state_file) for c, w in witnesses.items()]
@@ -629,7 +631,9 @@ class Demo:
         done.same = len(records) == 1
         return done
 
-    def _witness_nodes(self, running: ExitStack) -> dict[str, WitnessNode]:
+    def _witness_nodes(
+        self, running: ExitStack, center_url: str | None = None
+    ) -> dict[str, WitnessNode]:
         """Each contingent's witness on a node of its own, set up as docs/ledger.md says.
 
         Each node's directory holds its own signer key (``ceasefire witness init``), the
@@ -639,7 +643,7 @@ class Demo:
         closes.
         """
         # imported here: the web stack is only needed while the witnesses serve
-        from ceasefire.witness.server import WitnessNode
+        from ceasefire.witness.server import CenterEntries, WitnessNode
 
         mission, keys = self.mission, self.keys
         origin = origin_of(mission.id)
@@ -652,7 +656,13 @@ class Demo:
         started: dict[str, WitnessNode] = {}
         for contingent, home in homes.items():
             shutil.copy(keys / f"{CENTER}.vkey", home)  # the center's verifier key, handed over
-            started[contingent] = running.enter_context(WitnessNode(home, home / "witness.db"))
+            leaves = None
+            if center_url is not None:  # read as the contingent's head, as a node would be set up
+                token = self.center.issue_token(f"{contingent.lower()}-head", "witness")
+                leaves = CenterEntries(center_url, token)
+            started[contingent] = running.enter_context(
+                WitnessNode(home, home / "witness.db", leaves_from=leaves)
+            )
         # on the way out, first ask every node to stop, then wait for each: they stop together
         for node in started.values():
             running.callback(node.signal_stop)

@@ -113,18 +113,20 @@ def _show(run: Demo) -> None:
         console.print(_step(step, mission.config.timezone))
 
     console.rule(_("6. Direct lines: the decision's notices, acknowledged or escalated"))
-    # imported here: only this step serves the center's API (for the acknowledgements)
+    # imported here: only steps 6 and 7 serve the center's API (the acknowledgements, the
+    # witnesses' reading of the entries they cosign)
     from ceasefire.api.app import center_app
     from ceasefire.served import ServedApp
 
     with ServedApp(center_app(run.center), name="center API") as api:
         lines = run.lines(api.url)
-    _show_lines(run, lines)
+        _show_lines(run, lines)
 
-    _show_nodes(run)
+        _show_nodes(run)
 
-    console.rule(_("7. The record neither side can rewrite"))
-    record = run.record(incidents.found)
+        console.rule(_("7. The record neither side can rewrite"))
+        # the witnesses read the entries they cosign from the center's API
+        record = run.record(incidents.found, api.url)
     _show_record(run, record)
 
     console.rule(_("Where to look"))
