@@ -10,6 +10,7 @@ a page that is no longer current is refused and shown again with what was typed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -271,11 +272,7 @@ def add_routes(app: FastAPI, web: Web) -> None:
                     page=data.get("stamp", ""),
                 )
 
-            refused: str | None = None
-            try:
-                await run_in_threadpool(step)
-            except WorkflowError as error:
-                refused = str(error)
+            refused = await _refusal(step)
             if refused is None:
                 return RedirectResponse(
                     f"/incidents/{incident_id}?done=assessment#assessments", 303
@@ -320,11 +317,7 @@ def add_routes(app: FastAPI, web: Web) -> None:
                     page=data.get("stamp", ""),
                 )
 
-            refused: str | None = None
-            try:
-                await run_in_threadpool(step)
-            except WorkflowError as error:
-                refused = str(error)
+            refused = await _refusal(step)
             if refused is None:
                 return RedirectResponse(f"/incidents/{incident_id}?done=decision#decisions", 303)
             errors["form"] = refused
@@ -394,6 +387,15 @@ def add_routes(app: FastAPI, web: Web) -> None:
         if request.headers.get("hx-request"):
             return Response(status_code=204)
         return RedirectResponse(f"/incidents/{incident_id}#work", 303)
+
+
+async def _refusal(step: Callable[[], None]) -> str | None:
+    """Run a form's step in the thread pool; the workflow's reason if it refused, else None."""
+    try:
+        await run_in_threadpool(step)
+    except WorkflowError as error:
+        return str(error)
+    return None
 
 
 def _batches(sent: list[Any], mission: Any, lang: str) -> list[dict[str, Any]]:
