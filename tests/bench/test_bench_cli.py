@@ -95,5 +95,8 @@ def test_bench_notify_json(cli) -> None:  # type: ignore[no-untyped-def]
         ours = data["scenarios"][scenario]["ours"]
         assert ours["notices"] == ours["delivered"] == 30 and ours["lost"] == 0
         assert ours["skew_p99_ms"] is not None
+    alone = data["scenarios"]["dispatcher"]["ours"]
+    assert alone["notices"] == alone["delivered"] == 30 and alone["rate"] > 0
+    assert alone["cpu_ms_per_delivery_sending"] is not None
     naive = data["scenarios"]["flaky"]["baseline"]
     assert naive["notices"] == 6 and naive["lost"] >= 1  # no retry: the failures are lost

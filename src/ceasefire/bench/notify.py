@@ -10,12 +10,17 @@ thread of its own). One receiver (the peacekeepers') is bad: it answers after ``
 - **baseline**: a naive sender that writes the same notices and then posts each one inline,
   in the request that records the decision, one after the other (the way many systems do it),
   without retries; on a smaller number of decisions, since every decision waits for the slow
-  receiver.
+  receiver. It posts with one ``httpx.Client`` for the whole run (connections kept alive and
+  reused, as a careful user of httpx would), never a connection per post;
+- **the dispatcher alone** (scenario ``dispatcher``): ``n`` decisions fill the outbox first,
+  then one dispatcher sends it all, every receiver answering at once: what the dispatcher
+  can send, apart from how fast decisions come.
 
 Figures: deliveries/s (from the first decision to the last delivery), decision-to-delivery
 latency p50 / p99 (the two parties', and every delivery's), the skew between the two parties'
 deliveries of a batch p50 / p99, what the baseline lost, the process's CPU per delivery
-(deciding, sending and receiving alike: all run in this process) and the load average.
+(deciding, sending and receiving alike: all run in this process; ours also split by part:
+the deciding thread's, the receivers' thread's, and the rest, sending) and the load average.
 """
 
 from __future__ import annotations
@@ -76,6 +81,12 @@ class Receivers:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
         self._loop.close()
+
+    def cpu(self) -> float:
+        """Seconds of CPU the receivers' thread spent so far."""
+        ident = self._thread.ident
+        assert ident is not None
+        return time.clock_gettime(time.pthread_getcpuclockid(ident))
 
     def url(self, recipient: str) -> str:
         return f"http://127.0.0.1:{self.port}/{recipient}"
@@ -182,9 +193,15 @@ def _decide(engine: Engine, mission: Mission, i: int) -> list[str]:
 
 
 def _figures(
-    engine: Engine, receivers: Receivers, started: float, ids: list[str], cpu: float
+    engine: Engine,
+    receivers: Receivers,
+    started: float,
+    ids: list[str],
+    cpu: float,
+    parts: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """``cpu``: seconds of CPU the whole process spent (deciding, sending, the receivers)."""
+    """``cpu``: seconds of CPU the whole process spent (deciding, sending, the receivers);
+    ``parts``: seconds of it by part (``deciding``, ``receivers``; ``sending`` is the rest)."""
     wanted = set(ids)
     with engine.connect() as db:
         rows = [
@@ -217,6 +234,11 @@ def _figures(
         found = _percentile(values, q)
         return None if found is None else round(found * 1000, 1)
 
+    split: dict[str, float | None] = {}
+    if parts is not None and delivered:
+        sending = cpu - sum(parts.values())
+        for name, seconds in (*parts.items(), ("sending", sending)):
+            split[f"cpu_ms_per_delivery_{name}"] = round(seconds * 1000 / delivered, 2)
     return {
         "notices": len(rows),
         "delivered": delivered,
@@ -230,6 +252,7 @@ def _figures(
         "latency_p99_ms": ms(latency, 0.99),
         "skew_p50_ms": None if not skew else round(_percentile(skew, 0.5) or 0, 1),
         "skew_p99_ms": None if not skew else round(_percentile(skew, 0.99) or 0, 1),
+        **split,
     }
 
 
@@ -250,12 +273,14 @@ def _ours(
     thread = threading.Thread(target=loop.run_until_complete, args=(dispatch(),), daemon=True)
     thread.start()
     started = time.time()
-    cpu = time.process_time()
+    cpu, receiving = time.process_time(), receivers.cpu()
     ids: list[str] = []
     try:
+        deciding = time.thread_time()
         for i in range(n):
             ids += _decide(engine, mission, i)
         decided = time.time() - started
+        deciding = time.thread_time() - deciding
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             with engine.connect() as db:
@@ -271,9 +296,43 @@ def _ours(
         loop.call_soon_threadsafe(stop.set)
         thread.join(120)
         loop.close()
+    parts = {"deciding": deciding, "receivers": receivers.cpu() - receiving}
     return {
-        **_figures(engine, receivers, started, ids, time.process_time() - cpu),
+        **_figures(engine, receivers, started, ids, time.process_time() - cpu, parts),
         "decisions_s": round(decided, 3),
+        "decision_cpu_ms": round(deciding * 1000 / n, 2),
+    }
+
+
+def _drain(
+    engine: Engine, mission: Mission, receivers: Receivers, n: int, options: Options
+) -> dict[str, Any]:
+    """The dispatcher alone: ``n`` decisions fill the outbox first, then one dispatcher sends
+    everything (every receiver answering at once); rate and CPU from its start to the last
+    delivery. Latency would be the time notices waited in the outbox: not reported (None)."""
+    ids: list[str] = []
+    deciding, decided = time.thread_time(), time.time()
+    for i in range(n):
+        ids += _decide(engine, mission, i + 2_000_000)
+    deciding, decided = time.thread_time() - deciding, time.time() - decided
+    signer = Ed25519Signer.generate("bench/center")
+
+    async def drain() -> None:
+        made = channels.load(["http"], channels.Context(signer=signer, timeout=30.0))
+        try:
+            await Dispatcher(engine, made, options=options).drain()
+        finally:
+            await channels.close(made.values())
+
+    started = time.time()
+    cpu, receiving = time.process_time(), receivers.cpu()
+    asyncio.run(drain())
+    parts = {"receivers": receivers.cpu() - receiving}
+    figures = _figures(engine, receivers, started, ids, time.process_time() - cpu, parts)
+    return {
+        **{k: None if "latency" in k or "skew" in k else v for k, v in figures.items()},
+        "decisions_s": round(decided, 3),
+        "decision_cpu_ms": round(deciding * 1000 / n, 2),
     }
 
 
@@ -337,6 +396,17 @@ def run(
         finally:
             engine.dispose()
             shutil.rmtree(work, ignore_errors=True)
+    work = Path(tempfile.mkdtemp(prefix="ceasefire-bench-notify-", dir=directory))
+    engine = open_database(db or str(work / "bench.db"))
+    try:
+        with Receivers("", 0.0) as receivers:
+            say(f"dispatcher alone: {n} decisions into the outbox, then sent")
+            scenarios["dispatcher"] = {
+                "ours": _drain(engine, _mission_with(mission, receivers), receivers, n, options)
+            }
+    finally:
+        engine.dispose()
+        shutil.rmtree(work, ignore_errors=True)
     slow_ours = scenarios["slow"]["ours"]
     slow_naive = scenarios["slow"]["baseline"]
     return {

@@ -348,7 +348,9 @@ def notify_bench(
         return
     for name, scenario in result["scenarios"].items():
         for who in ("ours", "baseline"):
-            r = scenario[who]
+            r = scenario.get(who)
+            if r is None:  # the dispatcher alone has no baseline
+                continue
             console.print(
                 _(
                     "{scenario} {who}: {delivered}/{notices} delivered, {rate:,.0f} deliveries/s; "
