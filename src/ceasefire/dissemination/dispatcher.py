@@ -30,12 +30,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
-import multiprocessing.process
 import os
 import random
-import signal
-import sys
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -60,6 +56,7 @@ from ceasefire.i18n import _
 from ceasefire.ledger import log
 from ceasefire.ledger.entry import LogEntry
 from ceasefire.mission.model import Mission
+from ceasefire.supervise import Supervised, enter_child
 from ceasefire.timeutil import iso
 
 KIND_DELIVERY = "delivery"
@@ -629,9 +626,7 @@ def dispatch_database(args: ProcessArgs, stop: Any) -> None:
     from ceasefire.mission import load_mission
     from ceasefire.store import open_database
 
-    lease_.die_with_parent(args.parent)
-    signal.signal(signal.SIGTERM, _exit)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    enter_child(args.parent)
     mission = load_mission(args.mission)
     engine = open_database(args.db, migrate=False)
     try:
@@ -664,56 +659,19 @@ async def _run_until(
         await channels_.close(made.values())
 
 
-def _exit(signum: int, frame: object) -> None:
-    sys.exit(0)
-
-
-class DispatcherProcess:
+class DispatcherProcess(Supervised):
     """The dispatcher in a process of its own, started again if it dies: notices must not
     silently stop leaving while the center goes on deciding."""
 
     def __init__(self, args: ProcessArgs) -> None:
-        self._context = multiprocessing.get_context("spawn")
-        self._stop = self._context.Event()
+        super().__init__(dispatch_database, (args,), name="dispatcher", kill=True)
         self.args = args
-        self._process: multiprocessing.process.BaseProcess | None = None
-        self.restarts = 0
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
-    def start(self) -> None:
-        # A new event for each process, as the follower's (FollowerProcess.start): one killed
-        # while it looked at the event leaves the event's lock held, and the next process's
-        # look, or setting it to stop, would then hang for ever.
-        self._stop = self._context.Event()
-        self._process = self._context.Process(
-            target=dispatch_database, args=(self.args, self._stop), name="dispatcher", daemon=True
-        )
-        self._process.start()
-
-    def keep_alive(self) -> bool:
-        """Start the dispatcher again if it has died; whether it had to."""
-        process = self._process
-        if process is None or process.is_alive() or self._stop.is_set():
-            return False
-        log_.error(
-            _("The dispatcher stopped (exit code {code}); starting it again.").format(
-                code=process.exitcode
-            )
-        )
-        self.restarts += 1
-        self.start()
-        return True
+    def died(self, code: int | None) -> str:
+        return _("The dispatcher stopped (exit code {code}); starting it again.").format(code=code)
 
     def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        if self._process is not None:
-            self._process.join(timeout)
-            if self._process.is_alive():
-                self._process.kill()
-                self._process.join()
+        super().stop(timeout)
 
 
 def attempts_of(connection: Connection, delivery_id: int) -> Iterator[Any]:

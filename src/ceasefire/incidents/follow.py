@@ -15,11 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
-import multiprocessing.process
 import os
-import signal
-import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -38,6 +34,7 @@ from ceasefire.mission.model import Mission
 from ceasefire.store import open_database
 from ceasefire.store import quarantine as quarantine_
 from ceasefire.store.schema import observations
+from ceasefire.supervise import Supervised, enter_child
 
 CHUNK = 5000
 """Observations per transaction: large enough to share the neighbourhood queries, small
@@ -255,7 +252,7 @@ class Stop(Protocol):
 
 
 def follow_database(
-    url: str | None, mission_source: str | None, mission_row: int, stop: Stop, parent: int
+    url: str | None, mission_source: str | None, mission_row: int, parent: int, stop: Stop
 ) -> None:
     """A follower process's life: open the store and the mission (already stored, as row
     ``mission_row``), follow until stopped.
@@ -263,9 +260,7 @@ def follow_database(
     Interrupts are the parent's to handle: it sets ``stop`` and waits for the chunk at hand.
     A parent that dies without doing so (even while this process starts) ends it too: the
     kernel's SIGTERM, made a clean exit here, or the parent's pid seen to change."""
-    lease.die_with_parent(parent)
-    signal.signal(signal.SIGTERM, _exit)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    enter_child(parent)
     # Storing what arrives comes first: incidents may follow a moment later, an accepted
     # record may not wait for them. The intake gets the processor when both want it.
     os.nice(NICENESS)
@@ -284,10 +279,6 @@ def follow_database(
         engine.dispose()
 
 
-def _exit(signum: int, frame: object) -> None:
-    sys.exit(0)  # unwinds: the transaction at hand rolls back, the sign of life is cleared
-
-
 class _WhileParentLives:
     """``stop``, which also counts as set once the parent process is gone."""
 
@@ -303,7 +294,7 @@ class _WhileParentLives:
         return self.is_set()
 
 
-class FollowerProcess:
+class FollowerProcess(Supervised):
     """The follower in a process of its own (``follow_database``), started again if it dies:
     incidents must not silently stop being made while the intake goes on."""
 
@@ -316,49 +307,17 @@ class FollowerProcess:
     ) -> None:
         # ``target``: ``follow_database`` or a wrapper whose module wires the hooks correlation
         # asks (the center's: a spawned process imports only what its target needs)
-        self._target = target or follow_database
-        self._context = multiprocessing.get_context("spawn")
-        self._stop = self._context.Event()
-        self._stopping = False
-        self._args = (url, mission_source, mission_row, os.getpid())
-        self._process: multiprocessing.process.BaseProcess | None = None
-        self.restarts = 0
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
-    def start(self) -> None:
-        # A new event for each process: one killed (SIGKILL, the OOM killer) while it waited
-        # on the event leaves the event's lock held, and setting it would then hang for ever.
-        self._stop = self._context.Event()
-        url, mission_source, mission_row, parent = self._args
-        self._process = self._context.Process(
-            target=self._target,
-            args=(url, mission_source, mission_row, self._stop, parent),
+        super().__init__(
+            target or follow_database,
+            (url, mission_source, mission_row, os.getpid()),
             name="correlation",
-            daemon=True,
         )
-        self._process.start()
 
-    def keep_alive(self) -> bool:
-        """Start the follower again if it has died; whether it had to."""
-        process = self._process
-        if process is None or process.is_alive() or self._stopping:
-            return False
-        log.error(
-            _("The correlation follower stopped (exit code {code}); starting it again.").format(
-                code=process.exitcode
-            )
+    def died(self, code: int | None) -> str:
+        return _("The correlation follower stopped (exit code {code}); starting it again.").format(
+            code=code
         )
-        self.restarts += 1
-        self.start()
-        return True
 
     def stop(self, timeout: float = 60.0) -> None:
         """Ask it to stop after the chunk at hand, and wait for it."""
-        self._stopping = True
-        if self._process is not None and self._process.is_alive():
-            self._stop.set()
-        if self._process is not None:
-            self._process.join(timeout)
+        super().stop(timeout)
