@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from ceasefire.mission import Mission, load_mission
-from databases import postgres_url
+from databases import Templates, postgres_url
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -26,13 +26,28 @@ def demo_enricher(demo_mission: Mission):  # type: ignore[no-untyped-def]
     return Enricher(demo_mission)
 
 
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
+    """Databases migrated once a session, copied for the tests that open a migrated engine."""
+    made = Templates(tmp_path_factory.mktemp("templates"))
+    yield made
+    made.close()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database on each engine."""
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, templates: Templates
+) -> Iterator[str]:
+    """A fresh database on each engine: empty, or already migrated (a copy of the session's
+    migrated template) when the test opens a migrated :func:`engine` on it anyway."""
+    migrated = "engine" in request.fixturenames
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.db'}"
+        path = tmp_path / "test.db"
+        if migrated:
+            templates.sqlite_copy(path)
+        yield f"sqlite:///{path}"
     else:
-        yield from postgres_url()
+        yield from postgres_url(templates.postgres_template() if migrated else None)
 
 
 @pytest.fixture
