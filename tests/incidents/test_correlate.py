@@ -147,13 +147,13 @@ def test_the_combined_ce_of_two_circles_is_the_old_formula() -> None:
     dx, dy = x[i] - x[j], y[i] - y[j]
     blank: list[float | None] = [None] * n
     evidence = GATING.evidence([{}] * n, blank, blank)
-    combined = correlate_module._combined_ce(i, j, dx, dy, np.hypot(dx, dy), ce, evidence)
+    combined = correlate_module.combined_ce(i, j, dx, dy, np.hypot(dx, dy), ce, evidence)
     assert (combined == np.hypot(ce[i], ce[j])).all()
     # With bearings: the Mahalanobis distance of the summed covariances, worked out by matrix.
     bearing = rng.uniform(0, 360, n)
     across = rng.uniform(0.1, 1.0, n) * ce
     evidence = GATING.evidence([{}] * n, list(bearing), list(across))
-    combined = correlate_module._combined_ce(i, j, dx, dy, np.hypot(dx, dy), ce, evidence)
+    combined = correlate_module.combined_ce(i, j, dx, dy, np.hypot(dx, dy), ce, evidence)
     for k in range(0, len(i), 97):
         cov = _ellipse(ce[i[k]], across[i[k]], bearing[i[k]])
         cov = cov + _ellipse(ce[j[k]], across[j[k]], bearing[j[k]])

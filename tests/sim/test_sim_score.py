@@ -107,6 +107,15 @@ def test_a_bad_day_is_scored_apart_from_other_data_and_beats_single_linkage(
     assert counts["listed"] == len(listed)
     assert counts["listed"] == sum(v for k, v in counts.items() if k != "listed")
     assert scored["both_contingents"]["share"] >= 0.9
+    # The bound on tagging both: what position and time allow, beside what was achieved.
+    bound = scored["both_ambiguous"]
+    assert bound["events"] == scored["both_contingents"]["events"]
+    assert bound["bound_by_chance"] <= bound["bound_by_fit"] <= 1
+    assert bound["ambiguous"] >= bound["own_fits_best"] > 0
+    assert (
+        scored["both_contingents"]["tagged_with_its_own"]
+        <= scored["both_contingents"]["tagged_both"]
+    )
     assert scored["location_error_m"]["p50"] <= scored["location_error_m"]["p90"]
     assert "both_contingents" in scored["per_corroboration"]
     # The naive baselines, worked out in the same run, score well below.
@@ -115,7 +124,7 @@ def test_a_bad_day_is_scored_apart_from_other_data_and_beats_single_linkage(
     assert naive["single_linkage_before"]["f1"] < scored["f1"] - 0.2
     assert naive["one_incident_per_observation"]["incidents"] > scored["incidents"]
     text = cli("score", "--truth", str(truth), "--db", str(db))
-    assert text.code == 0 and "line crossings" in text.out
+    assert text.code == 0 and "line crossings" in text.out and "choosing the better fit" in text.out
     # Single linkage on the same store chains the day's distinct events together (less since
     # weapons said and posts' bearings keep some apart: 0.935 against 0.972 on this seed).
     config = demo_mission.config.correlation.model_copy(update={"linkage": "single"})
@@ -125,4 +134,81 @@ def test_a_bad_day_is_scored_apart_from_other_data_and_beats_single_linkage(
     Correlator(single, row, Enricher(demo_mission)).recorrelate(engine)
     chained = score(engine, read_truth(truth), read_scope(truth))
     assert chained["f1"] < scored["f1"] - 0.03, chained["f1"]
+    engine.dispose()
+
+
+def test_the_bound_on_tagging_both_tells_clean_ambiguous_and_unreachable_events(
+    demo_mission: Mission, tmp_path: Path
+) -> None:
+    """A hand-made day whose answer is known: one event whose two reports nothing else fits
+    (clean), two near-simultaneous pairs of explosions 400 m apart which one contingent reported
+    both of and the other once (ambiguous: once its own fits better, once the other does), and
+    one event whose two reports are beyond the gate."""
+    import json
+    import math
+
+    from ceasefire.geo import Enricher
+    from ceasefire.incidents.service import Correlator
+    from ceasefire.ingest.pipeline import Intake
+    from ceasefire.observations import parse_observation
+    from ceasefire.sim.score import ambiguity, read_scope, score
+    from ceasefire.store import open_database
+    from ceasefire.store.missions import mission_row, save_mission
+
+    lat0, lon0 = 39.9, 46.8
+
+    def place(east_m: float) -> dict[str, float]:
+        return {"lat": lat0, "lon": lon0 + east_m / (111_320.0 * math.cos(math.radians(lat0)))}
+
+    # event: (hour, true place east in m, {contingent: (place reported, CE)})
+    events = {
+        "E-1": (10, 0, {"RU": (0, 50), "TR": (30, 50)}),
+        "E-2": (11, 20_000, {"RU": (20_000, 100), "TR": (20_100, 100)}),  # own fits best
+        "E-3": (11, 20_400, {"RU": (20_400, 100)}),
+        "E-5": (12, 40_000, {"RU": (40_000, 100), "TR": (40_300, 100)}),  # E-6 fits better
+        "E-6": (12, 40_400, {"RU": (40_400, 100)}),
+        "E-4": (13, 60_000, {"RU": (60_000, 50), "TR": (65_000, 50)}),  # beyond the gate
+    }
+    truth = tmp_path / "truth.jsonl"
+    records = []
+    with truth.open("w", encoding="utf-8") as f:
+        for n, (event_id, (hour, east, seen)) in enumerate(events.items()):
+            at = f"2021-02-01T{hour:02d}:00:00Z"
+            refs = [f"{c}-{n}" for c in seen]
+            sightings = [{"observation": r, "contingent": r[:2]} for r in refs]
+            row = {"id": event_id, "real": True, "category": "explosion", "time": at, **place(east)}
+            f.write(json.dumps(row | {"seen_by": refs, "sightings": sightings}) + "\n")
+            for contingent, (reported, ce) in seen.items():
+                records.append(
+                    {
+                        "id": f"{contingent}-{n}",
+                        "contingent": contingent,
+                        "platform": {"id": f"{contingent.lower()}-drone", "type": "orlan-10"},
+                        "observed_at": f"2021-02-01T{hour:02d}:00:30Z",
+                        "location": place(reported) | {"ce_m": ce},
+                        "category": "explosion",
+                        "sensed_by": "drone-eo",
+                    }
+                )
+    engine = open_database(str(tmp_path / "hand.db"))
+    row = mission_row(engine, save_mission(engine, demo_mission)[0])
+    enricher = Enricher(demo_mission)
+    Intake(engine, demo_mission, row, enricher).feed(
+        [parse_observation(r) for r in records], "hand"
+    )
+    events_read = read_truth(truth)
+    found = ambiguity(
+        engine, events_read, read_scope(truth), Correlator(demo_mission, row, enricher)
+    )
+    assert found["events"] == 4  # E-1, E-2, E-5, E-4: E-3 and E-6 were seen by RU only
+    assert found["events_beyond_gate"] == ["E-4"]
+    assert found["events_ambiguous"] == ["E-2", "E-5"]
+    assert found["events_another_fits_better"] == ["E-5"]
+    assert found["own_fits_best"] == 1
+    assert found["chance"] == 1.0  # two candidates each: right half the time
+    assert found["bound_by_chance"] == round((1 + 1.0) / 4, 3)  # E-1, and half of E-2, E-5
+    assert found["bound_by_fit"] == round((1 + 1) / 4, 3)  # E-1 and E-2
+    scored = score(engine, events_read, read_scope(truth))
+    assert "E-4" in scored["both_contingents"]["not_tagged_with_its_own"]
+    assert "E-1" not in scored["both_contingents"]["not_tagged_with_its_own"]
     engine.dispose()

@@ -31,7 +31,7 @@ from ceasefire.incidents.queries import (
 )
 from ceasefire.labels import label
 from ceasefire.observations.record import format_time
-from ceasefire.sim.score import baselines, read_scope, read_truth
+from ceasefire.sim.score import ambiguity, baselines, read_scope, read_truth
 from ceasefire.sim.score import score as score_incidents
 from ceasefire.timeutil import parse_time, shown, shown_text
 
@@ -217,9 +217,11 @@ def score(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Score the simulation's own incidents (its period, area and files) against its truth."""
-    engine, events, scope = common.center(db=db).engine, read_truth(truth), read_scope(truth)
+    center = common.center(db=db)
+    engine, events, scope = center.engine, read_truth(truth), read_scope(truth)
     result = score_incidents(engine, events, scope)
     result["baselines"] = baselines(engine, events, scope)
+    result["both_ambiguous"] = ambiguity(engine, events, scope, center.correlator())
     if as_json:
         print_json(result)
         return
@@ -284,6 +286,21 @@ def score(
             tagged=both["tagged_both"],
             share=both["share"],
             c50=both["corroboration_delay_s"]["p50"],
+        )
+    )
+    bound = result["both_ambiguous"]
+    console.print(
+        _(
+            "  {own} of them with their own observations of both; {beyond} beyond every gate, "
+            "{ambiguous} ambiguous within it ({fits} fit their own best): at most {by_fit} "
+            "choosing the better fit, {by_chance} choosing at random"
+        ).format(
+            own=both["tagged_with_its_own"],
+            beyond=bound["beyond_gate"],
+            ambiguous=bound["ambiguous"],
+            fits=bound["own_fits_best"],
+            by_fit=bound["bound_by_fit"],
+            by_chance=bound["bound_by_chance"],
         )
     )
     table = Table()

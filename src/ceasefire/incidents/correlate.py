@@ -195,6 +195,45 @@ def links(
     return first, second
 
 
+def every_link(
+    t: I64,
+    x: F64,
+    y: F64,
+    ce: F64,
+    group: I64,
+    gating: Gating,
+    source: I64 | None = None,
+    track: I64 | None = None,
+    until: I64 | None = None,
+    evidence: Evidence | None = None,
+) -> tuple[I64, I64]:
+    """Every linked pair (i, j), i < j, of observations sorted by time: :func:`links` keeps
+    only a forest of them once they are many, which has the same components; this keeps
+    them all (memory grows with the links: for looking at a day, not for correlating)."""
+    src, tracks = _ids(source, t), _ids(track, t)
+    extent = _extent(t, until, group, gating)
+    has_src = src if (src >= 0).any() else None
+    firsts, seconds = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
+    for g in np.unique(group):
+        m = np.flatnonzero(group == g)
+        for i, j in _linked_pairs(
+            t[m],
+            x[m],
+            y[m],
+            ce[m],
+            None if has_src is None else has_src[m],
+            tracks[m],
+            extent[m],
+            float(gating.window_s[g]),
+            float(gating.speed_ms[g]),
+            gating,
+            None if evidence is None else evidence.take(m),
+        ):
+            firsts.append(m[np.minimum(i, j)])
+            seconds.append(m[np.maximum(i, j)])
+    return np.concatenate(firsts), np.concatenate(seconds)
+
+
 def _extent(t: I64, until: I64 | None, group: I64, gating: Gating) -> I64:
     """How long each observation lasts (``until`` - ``t``), at most its group's window: a
     sighting that lasts links to one up to a window after its end."""
@@ -457,7 +496,7 @@ def _linked(
         sure = np.minimum(gating.sigma * narrow + gating.slack_m, gating.max_gate_m)
         far = k[distance[k] > sure + speed * dt[k]]
         a, b = i[far], j[far]
-        combined = _combined_ce(a, b, dx[far], dy[far], distance[far], ce, evidence)
+        combined = combined_ce(a, b, dx[far], dy[far], distance[far], ce, evidence)
         gate = np.minimum(gating.sigma * combined + gating.slack_m, gating.max_gate_m)
         linked[far] = distance[far] <= gate + speed * dt[far]
         k = np.flatnonzero(linked)
@@ -484,7 +523,7 @@ def _differ(i: I64, j: I64, evidence: Evidence) -> Bool:
     return out
 
 
-def _combined_ce(
+def combined_ce(
     i: I64, j: I64, dx: F64, dy: F64, distance: F64, ce: F64, evidence: Evidence | None
 ) -> F64:
     """The two observations' uncertainty combined, in the direction from one to the other:
@@ -543,7 +582,7 @@ def _share(
     gap = dt if gap is None else gap
     dx, dy = x[i] - x[j], y[i] - y[j]
     distance = np.hypot(dx, dy)
-    combined = _combined_ce(i, j, dx, dy, distance, ce, evidence)
+    combined = combined_ce(i, j, dx, dy, distance, ce, evidence)
     static = np.minimum(gating.sigma * combined + gating.slack_m, gating.max_gate_m)
     share = np.maximum(distance / (static + speed * dt), gap / window)
     apart = _twice(i, j, dt, distance, src)
@@ -552,6 +591,33 @@ def _share(
     share = np.where(apart, APART, share)
     # Positions of one track (the source's own id for one moving object) are one object.
     return np.asarray(np.where((track[i] >= 0) & (track[i] == track[j]), 0.0, share))
+
+
+def pair_shares(
+    i: I64,
+    j: I64,
+    t: I64,
+    x: F64,
+    y: F64,
+    ce: F64,
+    group: I64,
+    gating: Gating,
+    source: I64 | None = None,
+    track: I64 | None = None,
+    until: I64 | None = None,
+    evidence: Evidence | None = None,
+) -> F64:
+    """How far apart pairs (i, j) of time-ordered observations are as a share of their gate
+    or window, whichever is further (:func:`_share`, what complete linkage cuts at 1): the
+    measure of how well two observations fit one event."""
+    a, b = np.minimum(i, j), np.maximum(i, j)
+    dt = (t[b] - t[a]).astype(np.float64)
+    extent = _extent(t, until, group, gating)
+    gap = np.maximum(dt - extent[a], 0.0)
+    code = group[a]
+    window, speed = gating.window_s[code], gating.speed_ms[code]
+    src, tracks = _ids(source, t), _ids(track, t)
+    return _share(a, b, dt, x, y, ce, src, tracks, speed, gating, window, gap, evidence)
 
 
 COMPACT_AT = 4
@@ -741,7 +807,7 @@ def joins(
         dx, dy = x[i] - x[j], y[i] - y[j]
         distance = np.hypot(dx, dy)
         mine = np.full(len(j), i)
-        combined = _combined_ce(mine, j, dx, dy, distance, ce, evidence)
+        combined = combined_ce(mine, j, dx, dy, distance, ce, evidence)
         gate = np.minimum(gating.sigma * combined + gating.slack_m, gating.max_gate_m)
         gate = gate + speed * dt
         share = np.maximum(distance / gate, gap / window)

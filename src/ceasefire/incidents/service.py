@@ -13,14 +13,14 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import orjson
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, or_, select, update
 
 from ceasefire.geo.engine import Enricher
-from ceasefire.incidents.correlate import Gating, chains_and_incidents
+from ceasefire.incidents.correlate import F64, I64, Evidence, Gating, chains_and_incidents
 from ceasefire.incidents.crossings import Crossing, TrackPosition, crossings
 from ceasefire.incidents.incident import COMPLAINT, Member, across_bearing_m, summary
 from ceasefire.incidents.rules import Facts, evaluate
@@ -83,6 +83,29 @@ def _member(row: Any) -> Member:
         bearing,
         across_bearing_m(bearing, said.get("distance_m")),
     )
+
+
+def read_members(db: Connection, where: Any = None) -> list[Member]:
+    """The stored observations matching ``where`` as correlation sees them, in time order."""
+    query = select(*_MEMBER_COLUMNS)
+    if where is not None:
+        query = query.where(where)
+    return sorted((_member(r) for r in db.execute(query)), key=Member.order)
+
+
+class Arrays(NamedTuple):
+    """Time-ordered observations as correlation works on them (:meth:`Correlator.arrays`)."""
+
+    t: I64
+    x: F64
+    y: F64
+    ce: F64
+    group: I64
+    gating: Gating
+    source: I64
+    track: I64
+    until: I64
+    evidence: Evidence
 
 
 @functools.lru_cache(maxsize=4096)
@@ -457,6 +480,11 @@ class Correlator:
 
     def _labels(self, ordered: list[Member]) -> tuple[Any, Any]:
         """The chains (components of the links) and incident labels of time-ordered members."""
+        return chains_and_incidents(*self.arrays(ordered))
+
+    def arrays(self, ordered: list[Member]) -> Arrays:
+        """What correlation works on, for time-ordered members (the arguments of
+        :func:`~ceasefire.incidents.correlate.chains_and_incidents` and ``links``)."""
         lat = np.array([m.lat for m in ordered])
         lon = np.array([m.lon for m in ordered])
         x, y = self.enricher.to_metric(lon, lat)
@@ -480,7 +508,7 @@ class Correlator:
             [m.bearing_deg for m in ordered],
             [m.across_m for m in ordered],
         )
-        return chains_and_incidents(
+        return Arrays(
             t, np.asarray(x), np.asarray(y), ce, group, gating, source, track, until, evidence
         )
 

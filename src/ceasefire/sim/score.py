@@ -34,12 +34,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Engine, select
 
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
-from ceasefire.incidents.correlate import Gating, correlate
+from ceasefire.incidents.correlate import Gating, components, correlate, every_link, pair_shares
 from ceasefire.incidents.incident import COMPLAINT
+from ceasefire.incidents.service import Correlator, read_members
 from ceasefire.incidents.tables import incidents
 from ceasefire.mission.model import Correlation
 from ceasefire.observations.taxonomy import CATEGORIES
@@ -222,6 +224,8 @@ def score(engine: Engine, truth: list[TrueEvent], scope: Scope | None = None) ->
     sided = [e for e in true_positives if e.party and found[e.id].line_side]
     both = [e for e in observed if len({r.split("/", 1)[0] for r in e.refs}) > 1]
     tagged = [e for e in both if e.id in found and found[e.id].corroboration == "both_contingents"]
+    # Tagged with its own observations of both contingents (not another event's).
+    rightly = [e for e in tagged if len({r.split("/", 1)[0] for r in _held(e, members, found)}) > 1]
     corroborated = [_corroboration_delay(members[found[e.id].id]) for e in tagged]
     result.update(
         {
@@ -237,6 +241,8 @@ def score(engine: Engine, truth: list[TrueEvent], scope: Scope | None = None) ->
                 "events": len(both),
                 "tagged_both": len(tagged),
                 "share": round(len(tagged) / len(both), 3) if both else None,
+                "tagged_with_its_own": len(rightly),
+                "not_tagged_with_its_own": sorted({e.id for e in both} - {e.id for e in rightly}),
                 "corroboration_delay_s": {
                     f"p{q}": _round(_percentile(corroborated, q)) for q in (50, 90)
                 },
@@ -269,6 +275,140 @@ def score(engine: Engine, truth: list[TrueEvent], scope: Scope | None = None) ->
             else None,
         }
     return result
+
+
+def ambiguity(
+    engine: Engine, truth: list[TrueEvent], scope: Scope, correlator: Correlator
+) -> dict[str, Any]:
+    """How many of the events seen by both contingents any association within the
+    correlator's gates and windows could tag as seen by both, from what the observations carry.
+
+    For each such event, its *pairs*: an observation of one contingent and one of the other,
+    both of it, linked (``correlate.every_link``: category group, window, gate from the CEs, posts'
+    reports, weapons said; for movement, joined through the event's own positions). None: the
+    event is ``beyond_gate`` (no association within the gates joins it). A pair is *clean* when
+    neither end is linked to an observation of the other contingent from another event; an
+    event with a clean pair is distinguishable. Else it is ``ambiguous``: one of its
+    observations is as consistent, within the gate, with another event's observation as with
+    its own, and position and time cannot tell which. An associator that knew every other
+    event right and picked at random among the ``k`` events consistent with the ends of the
+    event's best pair would tag it ``1/k`` of the time: ``chance`` sums these, and ``bound``
+    is (clean + chance) / events. It is an estimate, not a proof: an associator may use what
+    this leaves out (another event's own pairing, a track's heading), and a beyond-gate event
+    can be joined by a wider association, which then meets more rivals."""
+    ids = {e.id: n for n, e in enumerate(truth)}
+    event_of = {ref: ids[e.id] for e in truth for ref in e.refs}
+    with engine.connect() as db:
+        members = [
+            m for m in read_members(db) if m.ref in scope.refs and m.platform_type != COMPLAINT
+        ]
+    both = [
+        n for n, e in enumerate(truth) if e.refs and len({r.split("/", 1)[0] for r in e.refs}) > 1
+    ]
+    out: dict[str, Any] = {
+        "events": len(both),
+        "beyond_gate": 0,
+        "ambiguous": 0,
+        "own_fits_best": 0,
+        "chance": 0.0,
+    }
+    if not members or not both:
+        return out | {"bound_by_chance": None, "bound_by_fit": None}
+    arrays = correlator.arrays(members)
+    first, second = every_link(*arrays)
+    event = np.array([event_of.get(m.ref, -1 - k) for k, m in enumerate(members)])
+    contingent = np.array([m.contingent for m in members])
+    # How well each link of two contingents fits one event: how far apart as a share of
+    # the gate or window (the correlator's measure; lower fits better).
+    across = contingent[first] != contingent[second]
+    i, j = first[across], second[across]
+    fit = -pair_shares(i, j, *arrays)
+    # For each observation, the events of the other contingent's observations linked to it,
+    # and how well it fits its own event's best (the truth's pairing).
+    candidates: dict[int, set[int]] = {}
+    fits: dict[int, list[tuple[int, float]]] = {}
+    best_own: dict[int, float] = {}
+    for a, b, f in zip(i.tolist(), j.tolist(), fit.tolist(), strict=True):
+        for end, other in ((a, b), (b, a)):
+            candidates.setdefault(end, set()).add(int(event[other]))
+            fits.setdefault(end, []).append((other, f))
+            if event[other] == event[end]:
+                best_own[end] = max(f, best_own.get(end, -np.inf))
+
+    def misled(end: int) -> bool:
+        """Whether an observation of another event fits ``end`` better than its own event
+        does, and is not itself better fitted by its own event: an associator choosing the
+        better fit, jointly, pairs ``end`` wrong."""
+        mine = best_own.get(end, -np.inf)
+        return any(
+            event[other] != event[end] and f > mine and f > best_own.get(other, -np.inf)
+            for other, f in fits[end]
+        )
+
+    own = event[first] == event[second]
+    by_event: dict[int, list[tuple[int, int]]] = {}
+    for a, b in zip(first[own].tolist(), second[own].tolist(), strict=True):
+        by_event.setdefault(int(event[a]), []).append((a, b))
+    moving = arrays.gating.speed_ms[arrays.group] > 0
+    ambiguous: list[str] = []
+    beyond: list[str] = []
+    misleading: list[str] = []
+    for n in both:
+        mine = np.flatnonzero(event == n)
+        pairs = _pairs(by_event.get(n, []), contingent, bool(moving[mine].any()))
+        if not pairs:
+            out["beyond_gate"] += 1
+            beyond.append(truth[n].id)
+            continue
+        k = min(len(candidates[a] | candidates[b]) for a, b in pairs)
+        if k == 1:
+            continue
+        ambiguous.append(truth[n].id)
+        out["chance"] += 1 / k
+        if any(not misled(a) and not misled(b) for a, b in pairs):
+            out["own_fits_best"] += 1
+        else:
+            misleading.append(truth[n].id)
+    out["ambiguous"] = len(ambiguous)
+    clean = len(both) - out["beyond_gate"] - len(ambiguous)
+    out["chance"] = round(out["chance"], 1)
+    out["bound_by_chance"] = round((clean + out["chance"]) / len(both), 3)
+    out["bound_by_fit"] = round((clean + out["own_fits_best"]) / len(both), 3)
+    out["events_beyond_gate"] = beyond
+    out["events_ambiguous"] = ambiguous
+    out["events_another_fits_better"] = misleading
+    return out
+
+
+def _pairs(
+    linked: list[tuple[int, int]], contingent: npt.NDArray[np.str_], moving: bool
+) -> list[tuple[int, int]]:
+    """An event's pairs of observations of two contingents, from the links between its own
+    observations: those linked directly, or for a movement (followed position after position)
+    any two joined through its own positions."""
+    pairs = [(a, b) for a, b in linked if contingent[a] != contingent[b]]
+    if pairs or not moving or not linked:
+        return pairs
+    nodes = sorted({k for pair in linked for k in pair})
+    number = {k: i for i, k in enumerate(nodes)}
+    label = components(
+        len(nodes),
+        np.array([number[a] for a, _b in linked]),
+        np.array([number[b] for _a, b in linked]),
+    )
+    return [
+        (a, b)
+        for a in nodes
+        for b in nodes
+        if a < b and label[number[a]] == label[number[b]] and contingent[a] != contingent[b]
+    ]
+
+
+def _held(
+    event: TrueEvent, members: dict[str, list[tuple[str, datetime]]], found: dict[str, Any]
+) -> list[str]:
+    """The event's own observations in the incident found for it."""
+    return [ref for ref, _at in members[found[event.id].id] if ref in event.refs]
 
 
 def _match(
