@@ -40,7 +40,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, case, func, insert, select, update
 
 from ceasefire import lease as lease_
 from ceasefire.dissemination import channels as channels_
@@ -56,6 +56,7 @@ from ceasefire.i18n import _
 from ceasefire.ledger import log
 from ceasefire.ledger.entry import LogEntry
 from ceasefire.mission.model import Mission
+from ceasefire.store import bulk
 from ceasefire.supervise import Supervised, enter_child
 from ceasefire.timeutil import iso
 
@@ -243,6 +244,21 @@ def _due_query(now: datetime) -> Any:
     )
 
 
+_SET_STATE = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        attempts=bindparam("b_attempts"),
+        next_at=bindparam("b_next_at"),
+        delivered_at=bindparam("b_delivered_at"),
+        last_error=bindparam("b_error"),
+        updated_at=bindparam("b_updated_at"),
+    )
+)
+"""A delivery's new state after an attempt (executed for a batch of them at once)."""
+
+
 class Dispatcher:
     """Sends the outbox's due deliveries over ``channels`` while it holds the lease."""
 
@@ -274,56 +290,72 @@ class Dispatcher:
     # -- the outbox ---------------------------------------------------------------------
     def _due(self, now: datetime, inflight: dict[str, frozenset[int]]) -> list[_Due]:
         """Due deliveries, up to each queue's free room, not already in flight (``inflight``:
-        a copy taken on the loop, since this runs in a worker thread)."""
+        a copy taken on the loop, since this runs in a worker thread): one query for every
+        queue, each queue's due deliveries ranked oldest first and cut at its room."""
         per_queue = self.options.per_queue
-        taken: list[_Due] = []
+        busy = sorted(i for ids in inflight.values() for i in ids)
+        room = {q: per_queue - len(ids) for q, ids in inflight.items()}
+        full = [q for q, r in room.items() if r <= 0]
+        ranked = select(
+            deliveries.c.id,
+            func.row_number()
+            .over(partition_by=deliveries.c.queue, order_by=(deliveries.c.next_at, deliveries.c.id))
+            .label("rank"),
+        ).where(deliveries.c.status == PENDING, deliveries.c.next_at <= now)
+        if busy:
+            ranked = ranked.where(deliveries.c.id.not_in(busy))
+        if full:
+            ranked = ranked.where(deliveries.c.queue.not_in(full))
+        cut = ranked.subquery()
+        limit: Any = per_queue
+        partial = {q: r for q, r in room.items() if 0 < r < per_queue}
+        if partial:
+            limit = case(partial, value=deliveries.c.queue, else_=per_queue)
+        query = (
+            _due_query(now)
+            .join(cut, cut.c.id == deliveries.c.id)
+            .where(cut.c.rank <= limit)
+            .order_by(None)
+            .order_by(deliveries.c.queue, cut.c.rank)
+        )
         with self.engine.connect() as db:
-            queues = db.execute(
-                select(deliveries.c.queue)
-                .where(deliveries.c.status == PENDING, deliveries.c.next_at <= now)
-                .group_by(deliveries.c.queue)
-            ).scalars()
-            for queue in list(queues):
-                busy = inflight.get(queue, frozenset())
-                room = per_queue - len(busy)
-                if room <= 0:
-                    continue
-                query = _due_query(now).where(deliveries.c.queue == queue)
-                if busy:
-                    query = query.where(deliveries.c.id.not_in(sorted(busy)))
-                for r in db.execute(query.limit(room)):
-                    taken.append(
-                        _Due(
-                            id=int(r.id),
-                            queue=r.queue,
-                            channel=r.channel,
-                            attempts=int(r.attempts),
-                            outgoing=Outgoing(
-                                notice_id=r.notice_id,
-                                kind=r.kind,
-                                recipient=r.recipient,
-                                role=r.role,
-                                lang=r.lang,
-                                subject=r.subject,
-                                body=r.body,
-                                payload=r.payload,
-                                incident_id=r.incident_id,
-                                created_at=r.created_at,
-                                attempt=int(r.attempts) + 1,
-                                address=r.address,
-                            ),
-                        )
-                    )
-        return taken
+            rows = db.execute(query).all()
+        return [
+            _Due(
+                id=int(r.id),
+                queue=r.queue,
+                channel=r.channel,
+                attempts=int(r.attempts),
+                outgoing=Outgoing(
+                    notice_id=r.notice_id,
+                    kind=r.kind,
+                    recipient=r.recipient,
+                    role=r.role,
+                    lang=r.lang,
+                    subject=r.subject,
+                    body=r.body,
+                    payload=r.payload,
+                    incident_id=r.incident_id,
+                    created_at=r.created_at,
+                    attempt=int(r.attempts) + 1,
+                    address=r.address,
+                ),
+            )
+            for r in rows
+        ]
 
     def _write(self, outcomes: list[_Outcome]) -> None:
-        """Record a batch of outcomes: attempts, ledger entries, the deliveries' new state."""
+        """Record a batch of outcomes: attempts, ledger entries, the deliveries' new state.
+
+        Everything is worked out before the transaction that takes the log's writer lock,
+        which then only appends and writes (three statements): deciding, which appends to the
+        same log, waits for that lock no longer than the writing itself. The attempts' numbers
+        are counted before it too: only the lease's holder adds attempts, and a holder that
+        lost the lease finds it out in the transaction (the fence) and writes nothing."""
         with self.lock if self.lock is not None else contextlib.nullcontext():
             now = self.clock()
-            with self.engine.begin() as db:
-                log.lock(db)  # first: on SQLite this makes the transaction the writer
-                self.lease.renew(db, now)
-                ids = sorted({o.due.id for o in outcomes})
+            ids = sorted({o.due.id for o in outcomes})
+            with self.engine.connect() as db:
                 made: dict[int, int] = dict(
                     db.execute(
                         select(delivery_attempts.c.delivery_id, func.count())
@@ -331,79 +363,70 @@ class Dispatcher:
                         .group_by(delivery_attempts.c.delivery_id)
                     ).all()
                 )
-                entries, rows, states = [], [], []
-                for o in outcomes:
-                    d = o.due
-                    number = made.get(d.id, 0) + 1
-                    made[d.id] = number
-                    failures = 0 if o.ok else d.attempts + 1
-                    if o.ok:
-                        status, next_at = DELIVERED, o.at
-                    elif not o.retry or failures >= self.options.attempts:
-                        status, next_at = DEAD, o.at
-                    else:
-                        status = PENDING
-                        next_at = o.at + timedelta(
-                            seconds=backoff(failures, self.options, self.rng)
-                        )
-                    record = {
-                        "delivery": d.id,
-                        "notice": d.outgoing.notice_id,
-                        "channel": d.channel,
-                        "address": d.outgoing.address,
+            entries, rows, states, ends = [], [], [], []
+            for o in outcomes:
+                d = o.due
+                number = made.get(d.id, 0) + 1
+                made[d.id] = number
+                failures = 0 if o.ok else d.attempts + 1
+                if o.ok:
+                    status, next_at = DELIVERED, o.at
+                elif not o.retry or failures >= self.options.attempts:
+                    status, next_at = DEAD, o.at
+                else:
+                    status = PENDING
+                    next_at = o.at + timedelta(seconds=backoff(failures, self.options, self.rng))
+                record = {
+                    "delivery": d.id,
+                    "notice": d.outgoing.notice_id,
+                    "channel": d.channel,
+                    "address": d.outgoing.address,
+                    "number": number,
+                    "at": iso(o.at),
+                    "ok": o.ok,
+                    "detail": o.detail,
+                    "status": status,
+                    "attempts": failures,
+                }
+                entries.append(LogEntry.of(KIND_DELIVERY, f"{d.id}/{number}", record))
+                rows.append(
+                    {
+                        "delivery_id": d.id,
                         "number": number,
-                        "at": iso(o.at),
-                        "ok": o.ok,
+                        "at": o.at,
+                        "ok": int(o.ok),
                         "detail": o.detail,
-                        "status": status,
-                        "attempts": failures,
                     }
-                    entries.append(LogEntry.of(KIND_DELIVERY, f"{d.id}/{number}", record))
-                    rows.append(
-                        {
-                            "delivery_id": d.id,
-                            "number": number,
-                            "at": o.at,
-                            "ok": int(o.ok),
-                            "detail": o.detail,
-                        }
-                    )
-                    states.append(
-                        {
-                            "b_id": d.id,
-                            "b_status": status,
-                            "b_attempts": failures,
-                            "b_next_at": next_at,
-                            "b_delivered_at": o.at if o.ok else None,
-                            "b_error": "" if o.ok else o.detail,
-                            "b_updated_at": now,
-                        }
-                    )
-                    self.counts.attempts += 1
-                    self.counts.by_queue[d.queue] += 1
-                    if o.ok:
-                        self.counts.delivered += 1
-                    elif status == DEAD:
-                        self.counts.dead += 1
-                    else:
-                        self.counts.failed += 1
+                )
+                states.append(
+                    {
+                        "b_id": d.id,
+                        "b_status": status,
+                        "b_attempts": failures,
+                        "b_next_at": next_at,
+                        "b_delivered_at": o.at if o.ok else None,
+                        "b_error": "" if o.ok else o.detail,
+                        "b_updated_at": now,
+                    }
+                )
+                ends.append((d.queue, status))
+            with self.engine.begin() as db:
+                log.lock(db)  # first: on SQLite this makes the transaction the writer
+                self.lease.renew(db, now)
                 indexes = log.append(db, entries, at=now)
                 for row, index in zip(rows, indexes, strict=True):
                     row["ledger_index"] = index
-                db.execute(insert(delivery_attempts), rows)
-                db.execute(
-                    update(deliveries)
-                    .where(deliveries.c.id == bindparam("b_id"))
-                    .values(
-                        status=bindparam("b_status"),
-                        attempts=bindparam("b_attempts"),
-                        next_at=bindparam("b_next_at"),
-                        delivered_at=bindparam("b_delivered_at"),
-                        last_error=bindparam("b_error"),
-                        updated_at=bindparam("b_updated_at"),
-                    ),
-                    states,
-                )
+                bulk.insert_rows(db, delivery_attempts, rows)
+                db.execute(_SET_STATE, states)
+            for queue, status in ends:
+                self.counts.attempts += 1
+                self.counts.by_queue[queue] += 1
+                if status == DELIVERED:
+                    self.counts.delivered += 1
+                elif status == DEAD:
+                    self.counts.dead += 1
+                else:
+                    self.counts.failed += 1
 
     # -- sending ------------------------------------------------------------------------
     async def _send(self, due: _Due) -> None:
