@@ -6,7 +6,9 @@ thread of its own). One receiver (the peacekeepers') is bad: it answers after ``
 
 - **ours**: ``n`` decisions, each one transaction writing its batch of three notices through
   the transactional outbox (:func:`ceasefire.dissemination.outbox.notify`), as fast as they
-  come, while the dispatcher (:mod:`ceasefire.dissemination.dispatcher`) sends them;
+  come, while the dispatcher (:mod:`ceasefire.dissemination.dispatcher`) sends them from a
+  process of its own, as ``ceasefire serve`` runs it (deciding and sending do not share one
+  interpreter's lock);
 - **baseline**: a naive sender that writes the same notices and then posts each one inline,
   in the request that records the decision, one after the other (the way many systems do it),
   without retries; on a smaller number of decisions, since every decision waits for the slow
@@ -18,15 +20,17 @@ thread of its own). One receiver (the peacekeepers') is bad: it answers after ``
 
 Figures: deliveries/s (from the first decision to the last delivery), decision-to-delivery
 latency p50 / p99 (the two parties', and every delivery's), the skew between the two parties'
-deliveries of a batch p50 / p99, what the baseline lost, the process's CPU per delivery
-(deciding, sending and receiving alike: all run in this process; ours also split by part:
-the deciding thread's, the receivers' thread's, and the rest, sending) and the load average.
+deliveries of a batch p50 / p99, what the baseline lost, the CPU per delivery (deciding,
+sending and receiving alike: this process's and, for ours, the dispatcher process's; ours also
+split by part: the deciding thread's, the receivers' thread's, and the rest, mostly the
+dispatcher's, ``sending``) and the load average.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 import os
 import resource
 import shutil
@@ -256,26 +260,98 @@ def _figures(
     }
 
 
-def _ours(
-    engine: Engine, mission: Mission, receivers: Receivers, n: int, options: Options
-) -> dict[str, Any]:
-    signer = Ed25519Signer.generate("bench/center")
-    stop = asyncio.Event()
-    loop = asyncio.new_event_loop()
+def _dispatch(
+    url: str, skey: str, options: Options, drain: bool, stop: Any, ready: Any, spent: Any
+) -> None:
+    """The dispatcher's process, apart from the deciding one as under ``ceasefire serve``:
+    ``drain`` sends until the outbox is empty, else until ``stop``. Into ``spent``: its CPU
+    seconds and the wall clock from ``ready`` (set once the channels are made) to its end."""
+    engine = open_database(url, migrate=False)
 
     async def dispatch() -> None:
-        made = channels.load(["http"], channels.Context(signer=signer, timeout=30.0))
+        made = channels.load(
+            ["http"], channels.Context(signer=Ed25519Signer.from_skey(skey), timeout=30.0)
+        )
+        dispatcher = Dispatcher(engine, made, options=options)
+        stopping = asyncio.Event()
+
+        async def watch() -> None:
+            while not stop.is_set():
+                await asyncio.sleep(0.05)
+            stopping.set()
+
+        watcher = asyncio.create_task(watch())
+        cpu, began = time.process_time(), time.time()
+        ready.set()
         try:
-            await Dispatcher(engine, made, options=options).run(stop)
+            if drain:
+                await dispatcher.drain()
+            else:
+                await dispatcher.run(stopping)
         finally:
+            spent[0], spent[1] = time.process_time() - cpu, began
+            watcher.cancel()
             await channels.close(made.values())
 
-    thread = threading.Thread(target=loop.run_until_complete, args=(dispatch(),), daemon=True)
-    thread.start()
-    started = time.time()
-    cpu, receiving = time.process_time(), receivers.cpu()
-    ids: list[str] = []
     try:
+        asyncio.run(dispatch())
+    finally:
+        engine.dispose()
+
+
+class _Dispatching:
+    """A dispatcher process started for the bench, stopped (or awaited) on the way out."""
+
+    def __init__(self, url: str, options: Options, drain: bool = False) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.stop, self.ready = context.Event(), context.Event()
+        self.spent = context.Array("d", 2)
+        self.drain = drain
+        self.process = context.Process(
+            target=_dispatch,
+            args=(
+                url,
+                Ed25519Signer.generate("bench/center").skey,
+                options,
+                drain,
+                self.stop,
+                self.ready,
+                self.spent,
+            ),
+            daemon=True,
+        )
+
+    def __enter__(self) -> _Dispatching:
+        self.process.start()
+        if not self.ready.wait(120):
+            self.process.kill()
+            raise RuntimeError("the bench's dispatcher did not start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.drain or exc[0] is not None:
+            self.stop.set()
+        self.process.join(None if self.drain and exc[0] is None else 120)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+    @property
+    def cpu(self) -> float:
+        return float(self.spent[0])
+
+    @property
+    def began(self) -> float:
+        return float(self.spent[1])
+
+
+def _ours(
+    engine: Engine, url: str, mission: Mission, receivers: Receivers, n: int, options: Options
+) -> dict[str, Any]:
+    ids: list[str] = []
+    with _Dispatching(url, options) as dispatching:
+        started = time.time()
+        cpu, receiving = time.process_time(), receivers.cpu()
         deciding = time.thread_time()
         for i in range(n):
             ids += _decide(engine, mission, i)
@@ -292,20 +368,17 @@ def _ours(
             if not left:
                 break
             time.sleep(0.05)
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(120)
-        loop.close()
+        here = time.process_time() - cpu
     parts = {"deciding": deciding, "receivers": receivers.cpu() - receiving}
     return {
-        **_figures(engine, receivers, started, ids, time.process_time() - cpu, parts),
+        **_figures(engine, receivers, started, ids, here + dispatching.cpu, parts),
         "decisions_s": round(decided, 3),
         "decision_cpu_ms": round(deciding * 1000 / n, 2),
     }
 
 
 def _drain(
-    engine: Engine, mission: Mission, receivers: Receivers, n: int, options: Options
+    engine: Engine, url: str, mission: Mission, receivers: Receivers, n: int, options: Options
 ) -> dict[str, Any]:
     """The dispatcher alone: ``n`` decisions fill the outbox first, then one dispatcher sends
     everything (every receiver answering at once); rate and CPU from its start to the last
@@ -315,20 +388,13 @@ def _drain(
     for i in range(n):
         ids += _decide(engine, mission, i + 2_000_000)
     deciding, decided = time.thread_time() - deciding, time.time() - decided
-    signer = Ed25519Signer.generate("bench/center")
-
-    async def drain() -> None:
-        made = channels.load(["http"], channels.Context(signer=signer, timeout=30.0))
-        try:
-            await Dispatcher(engine, made, options=options).drain()
-        finally:
-            await channels.close(made.values())
-
-    started = time.time()
-    cpu, receiving = time.process_time(), receivers.cpu()
-    asyncio.run(drain())
+    receiving = receivers.cpu()
+    with _Dispatching(url, options, drain=True) as dispatching:
+        pass  # until the outbox is empty
     parts = {"receivers": receivers.cpu() - receiving}
-    figures = _figures(engine, receivers, started, ids, time.process_time() - cpu, parts)
+    figures = _figures(
+        engine, receivers, dispatching.began, ids, dispatching.cpu + parts["receivers"], parts
+    )
     return {
         **{k: None if "latency" in k or "skew" in k else v for k, v in figures.items()},
         "decisions_s": round(decided, 3),
@@ -384,12 +450,13 @@ def run(
     load_before = os.getloadavg()
     for scenario, delay in (("slow", slow), ("flaky", 0.0)):
         work = Path(tempfile.mkdtemp(prefix="ceasefire-bench-notify-", dir=directory))
-        engine = open_database(db or str(work / "bench.db"))
+        url = db or str(work / "bench.db")
+        engine = open_database(url)
         try:
             with Receivers("PK", delay) as receivers:
                 lines = _mission_with(mission, receivers)
                 say(f"{scenario}: {n} decisions through the outbox and the dispatcher")
-                ours = _ours(engine, lines, receivers, n, options)
+                ours = _ours(engine, url, lines, receivers, n, options)
                 say(f"{scenario}: {baseline_n} decisions posted inline (baseline)")
                 naive = _naive(engine, lines, receivers, baseline_n)
             scenarios[scenario] = {"ours": ours, "baseline": naive}
@@ -397,13 +464,13 @@ def run(
             engine.dispose()
             shutil.rmtree(work, ignore_errors=True)
     work = Path(tempfile.mkdtemp(prefix="ceasefire-bench-notify-", dir=directory))
-    engine = open_database(db or str(work / "bench.db"))
+    url = db or str(work / "bench.db")
+    engine = open_database(url)
     try:
         with Receivers("", 0.0) as receivers:
             say(f"dispatcher alone: {n} decisions into the outbox, then sent")
-            scenarios["dispatcher"] = {
-                "ours": _drain(engine, _mission_with(mission, receivers), receivers, n, options)
-            }
+            lines = _mission_with(mission, receivers)
+            scenarios["dispatcher"] = {"ours": _drain(engine, url, lines, receivers, n, options)}
     finally:
         engine.dispose()
         shutil.rmtree(work, ignore_errors=True)
