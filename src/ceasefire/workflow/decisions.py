@@ -428,49 +428,6 @@ def reject(
     return _answer(connection, mission, user, decision_id, "reject", remarks, at)
 
 
-def _answer(
-    connection: Connection,
-    mission: Mission,
-    user: User,
-    decision_id: str,
-    verdict: str,
-    remarks: str,
-    at: datetime | None,
-) -> Decision:
-    when = moment(at)
-    require(user, "approve_decision", contingent=user.contingent)
-    log.lock(connection)
-    decision = _load(connection, decision_id)
-    _refuse_blind(connection, mission, user, decision)
-    _refuse_superseded(connection, decision.incident_id)
-    if decision.tier == URGENT:
-        raise Conflict(_("an urgent decision is confirmed or contested, not approved"))
-    if decision.state not in (PROPOSED, ESCALATED):
-        raise Conflict(
-            _("decision {id} is {state}: nothing to approve").format(
-                id=decision_id, state=decision.state
-            )
-        )
-    if not _counts_for(decision, user):
-        raise Forbidden(
-            _("decision {id} needs the heads of every contingent").format(id=decision_id)
-        )
-    if user.contingent in _keys(decision, ("approve", "reject")):
-        raise Conflict(
-            _("{contingent} has already answered decision {id}").format(
-                contingent=user.contingent, id=decision_id
-            )
-        )
-    _step(connection, decision_id, user, verdict, remarks, when)
-    if verdict == "reject":
-        return _set_state(connection, decision_id, when, state=REJECTED)
-    decision = _load(connection, decision_id)
-    if _keys(decision, ("approve",)) >= set(mission.contingent_ids()):
-        decision = _set_state(connection, decision_id, when, state=APPROVED)
-        _took_effect(connection, mission, decision, when)
-    return decision
-
-
 def confirm(
     connection: Connection,
     mission: Mission,
@@ -481,7 +438,7 @@ def confirm(
     at: datetime | None = None,
 ) -> Decision:
     """The other side confirms an urgent decision."""
-    return _respond(connection, mission, user, decision_id, "confirm", remarks, at)
+    return _answer(connection, mission, user, decision_id, "confirm", remarks, at)
 
 
 def contest(
@@ -494,10 +451,10 @@ def contest(
     at: datetime | None = None,
 ) -> Decision:
     """The other side contests an urgent decision: recorded, and left to the heads."""
-    return _respond(connection, mission, user, decision_id, "contest", remarks, at)
+    return _answer(connection, mission, user, decision_id, "contest", remarks, at)
 
 
-def _respond(
+def _answer(
     connection: Connection,
     mission: Mission,
     user: User,
@@ -506,38 +463,76 @@ def _respond(
     remarks: str,
     at: datetime | None,
 ) -> Decision:
+    """A contingent's answer: ``approve`` or ``reject`` a proposal, ``confirm`` or ``contest``
+    an urgent decision; each kind's own rules in :func:`_refuse_approval` and
+    :func:`_refuse_response`."""
     when = moment(at)
-    require(user, "respond_urgent", contingent=user.contingent)
+    urgent = verdict in ("confirm", "contest")
+    require(user, "respond_urgent" if urgent else "approve_decision", contingent=user.contingent)
     log.lock(connection)
     decision = _load(connection, decision_id)
     _refuse_blind(connection, mission, user, decision)
     _refuse_superseded(connection, decision.incident_id)
-    if decision.tier != URGENT or decision.state not in (TAKEN, ESCALATED):
-        raise Conflict(
-            _("decision {id} is not an urgent decision waiting for an answer").format(
-                id=decision_id
-            )
-        )
-    if user.contingent == decision.proposer_contingent:
-        raise Conflict(_("the other contingent confirms or contests an urgent decision"))
-    if decision.state == ESCALATED and user.role != "head":
-        raise Forbidden(
-            _("decision {id} was escalated: the heads answer it").format(id=decision_id)
-        )
-    if user.contingent in _keys(decision, ("confirm", "contest")):
+    if urgent:
+        _refuse_response(decision, user)
+    else:
+        _refuse_approval(decision, user)
+    if user.contingent in _keys(
+        decision, ("confirm", "contest") if urgent else ("approve", "reject")
+    ):
         raise Conflict(
             _("{contingent} has already answered decision {id}").format(
                 contingent=user.contingent, id=decision_id
             )
         )
     _step(connection, decision_id, user, verdict, remarks, when)
+    if verdict == "reject":
+        return _set_state(connection, decision_id, when, state=REJECTED)
     if verdict == "contest":
         return _set_state(connection, decision_id, when, state=CONTESTED)
     decision = _load(connection, decision_id)
-    others = set(mission.contingent_ids()) - {decision.proposer_contingent}
-    if _keys(decision, ("confirm",)) >= others:
-        return _set_state(connection, decision_id, when, state=CONFIRMED)
+    if urgent:
+        others = set(mission.contingent_ids()) - {decision.proposer_contingent}
+        if _keys(decision, ("confirm",)) >= others:
+            return _set_state(connection, decision_id, when, state=CONFIRMED)
+        return decision
+    if _keys(decision, ("approve",)) >= set(mission.contingent_ids()):
+        decision = _set_state(connection, decision_id, when, state=APPROVED)
+        _took_effect(connection, mission, decision, when)
     return decision
+
+
+def _refuse_approval(decision: Decision, user: User) -> None:
+    """A proposal's rules: approved or rejected while it waits, by a role that counts."""
+    if decision.tier == URGENT:
+        raise Conflict(_("an urgent decision is confirmed or contested, not approved"))
+    if decision.state not in (PROPOSED, ESCALATED):
+        raise Conflict(
+            _("decision {id} is {state}: nothing to approve").format(
+                id=decision.id, state=decision.state
+            )
+        )
+    if not _counts_for(decision, user):
+        raise Forbidden(
+            _("decision {id} needs the heads of every contingent").format(id=decision.id)
+        )
+
+
+def _refuse_response(decision: Decision, user: User) -> None:
+    """An urgent decision's rules: confirmed or contested by the other contingent while it
+    waits (by its head once escalated)."""
+    if decision.tier != URGENT or decision.state not in (TAKEN, ESCALATED):
+        raise Conflict(
+            _("decision {id} is not an urgent decision waiting for an answer").format(
+                id=decision.id
+            )
+        )
+    if user.contingent == decision.proposer_contingent:
+        raise Conflict(_("the other contingent confirms or contests an urgent decision"))
+    if decision.state == ESCALATED and user.role != "head":
+        raise Forbidden(
+            _("decision {id} was escalated: the heads answer it").format(id=decision.id)
+        )
 
 
 def escalate_overdue(
