@@ -23,7 +23,7 @@ from ceasefire.api.models import (
     LedgerEntry,
     LedgerRange,
 )
-from ceasefire.api.params import Checks, negotiate_media_type
+from ceasefire.api.params import Checks, invalid, negotiate_media_type
 from ceasefire.api.problems import Problem
 from ceasefire.i18n import _
 from ceasefire.ledger import log
@@ -56,13 +56,14 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
     api = APIRouter(prefix=f"{prefix}/ledger")
     reader = LedgerReader(engine)
 
-    def default_size(given: int | None, field: str, checks: Checks) -> int | None:
+    def requested_size(given: int | None, field: str) -> int:
+        """``given``, or the latest cosigned checkpoint's size (422 without one)."""
         if given is not None:
             return given
         stored = reader.checkpoint()
         if stored is None:
-            checks.fail(field, _("The parameter {field} is required.").format(field=field))
-            return None
+            required = _("The parameter {field} is required.").format(field=field)
+            invalid([problems.field_error(field, required)])
         return stored.size
 
     @api.get(
@@ -200,12 +201,10 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
             description="the tree size; default the latest cosigned checkpoint's",
         ),
     ) -> JSONResponse:
-        checks = Checks()
-        tree_size = default_size(size, "size", checks)
-        checks.done()
-        assert tree_size is not None
+        tree_size = requested_size(size, "size")
 
         def prove(tree: MerkleTree) -> dict[str, Any]:
+            checks = Checks()
             if tree_size > tree.size:
                 checks.fail("size", _at_most("size", tree.size, tree_size))
             elif index >= tree_size and size is None and index < tree.size:
@@ -245,12 +244,10 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
             description="the later tree size; default the latest cosigned checkpoint's",
         ),
     ) -> JSONResponse:
-        checks = Checks()
-        new_size = default_size(new, "new", checks)
-        checks.done()
-        assert new_size is not None
+        new_size = requested_size(new, "new")
 
         def prove(tree: MerkleTree) -> dict[str, Any]:
+            checks = Checks()
             if new_size > tree.size:
                 checks.fail("new", _at_most("new", tree.size, new_size))
             if old > new_size:
