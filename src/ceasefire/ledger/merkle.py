@@ -12,6 +12,7 @@ longer than :data:`MAX_PROOF_HASHES`, and raise :class:`ProofError` saying why a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 
@@ -104,25 +105,35 @@ def root_from_path(leaf: bytes, index: int, size: int, proof: Sequence[bytes]) -
     each, no more than :data:`MAX_PROOF_HASHES`, and ``0 <= index < size``: the same steps
     without checking each hash's type and length again (a node's records are checked by
     the thousand, each with its path)."""
-    fn = index
-    sn = size - 1
+    lefts = _lefts(index, size - 1)
+    if len(proof) > len(lefts):
+        raise ProofError("inclusion proof has more hashes than the path to the root")
+    if len(proof) < len(lefts):
+        raise ProofError("inclusion proof has fewer hashes than the path to the root")
     r = bytes(leaf)
-    for p in proof:
-        if sn == 0:
-            raise ProofError("inclusion proof has more hashes than the path to the root")
-        if fn & 1 or fn == sn:
-            r = _node(p, r)
-            if not fn & 1:
-                while not fn & 1 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            r = _node(r, p)
+    for p, left in zip(proof, lefts, strict=True):
+        r = _node(p, r) if left else _node(r, p)
+    return r
+
+
+@functools.lru_cache(maxsize=4096)
+def _lefts(fn: int, sn: int) -> tuple[bool, ...]:
+    """The walk from node ``fn`` up to the root of a tree whose last node is ``sn`` (RFC 9162
+    section 2.1.3.2 step 4, section 2.1.4.2 step 6), the steps both proofs take: for each
+    hash of the path, whether it is the left sibling (hashed before the value so far). The
+    path has exactly as many hashes as this has entries. Remembered: a node's records come
+    in groups of one size, each record's path walked the same way as its index's."""
+    lefts: list[bool] = []
+    while sn != 0:
+        left = bool(fn & 1) or fn == sn
+        lefts.append(left)
+        if left and not fn & 1:
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
         fn >>= 1
         sn >>= 1
-    if sn != 0:
-        raise ProofError("inclusion proof has fewer hashes than the path to the root")
-    return r
+    return tuple(lefts)
 
 
 def verify_inclusion(
@@ -184,24 +195,19 @@ def verify_consistency(
         sn >>= 1
     # Step 5.
     fr = sr = path[0]
-    # Step 6.
-    for c in path[1:]:
-        if sn == 0:
-            raise ProofError("consistency proof has more hashes than needed")
-        if fn & 1 or fn == sn:
+    # Step 6 (the steps it takes), then 7 (a path of the right length).
+    lefts = _lefts(fn, sn)
+    if len(path) - 1 > len(lefts):
+        raise ProofError("consistency proof has more hashes than needed")
+    if len(path) - 1 < len(lefts):
+        raise ProofError("consistency proof has fewer hashes than needed")
+    for c, left in zip(path[1:], lefts, strict=True):
+        if left:
             fr = _node(c, fr)
             sr = _node(c, sr)
-            if not fn & 1:
-                while not fn & 1 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
         else:
             sr = _node(sr, c)
-        fn >>= 1
-        sn >>= 1
     # Step 7.
-    if sn != 0:
-        raise ProofError("consistency proof has fewer hashes than needed")
     if fr != old_root:
         raise ProofError(f"consistency proof does not lead to the old root (size {old_size})")
     if sr != new_root:
