@@ -16,6 +16,8 @@ meanwhile (a race, or the center's idea of its size was stale): retry from that 
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from ceasefire.i18n import _
@@ -96,29 +98,30 @@ class WitnessClient:
         keys are ignored (the spec's rule), and an answer without a valid one is refused.
         """
         endpoint = url.rstrip("/") + "/add-checkpoint"
+        answer = self._ask(
+            "POST",
+            endpoint,
+            content=request.encode(),
+            headers={"Content-Type": "text/plain; charset=utf-8"},
+        )
+        text, _sigs = parse_note(request.checkpoint)
+        if answer.status_code == 200:
+            return _cosignatures(endpoint, answer.text, text, verifier)
+        if answer.status_code == 409:
+            raise _conflict(endpoint, answer, request, Checkpoint.parse(text).size)
+        error = _BY_STATUS.get(answer.status_code, WitnessFailedError)
+        raise error(_answered(endpoint, answer), status=answer.status_code)
+
+    def _ask(self, method: str, endpoint: str, **options: Any) -> httpx.Response:
+        """The witness's answer; :class:`UnreachableError` if it cannot be asked."""
         try:
-            answer = self._http.post(
-                endpoint,
-                content=request.encode(),
-                headers={"Content-Type": "text/plain; charset=utf-8"},
-            )
+            return self._http.request(method, endpoint, **options)
         except httpx.HTTPError as e:
             raise UnreachableError(
                 _("the witness at {url} cannot be reached: {error}").format(
                     url=endpoint, error=str(e) or type(e).__name__
                 )
             ) from e
-        text, _sigs = parse_note(request.checkpoint)
-        if answer.status_code == 200:
-            return _cosignatures(endpoint, answer.text, text, verifier)
-        if answer.status_code == 409:
-            raise _conflict(endpoint, answer, request, Checkpoint.parse(text).size)
-        said = answer.text.strip()[:MAX_ANSWER_CHARS]
-        message = _("the witness at {url} answered {status}: {said}").format(
-            url=endpoint, status=answer.status_code, said=said
-        )
-        error = _BY_STATUS.get(answer.status_code, WitnessFailedError)
-        raise error(message, status=answer.status_code)
 
     def leaves(self, url: str, origin: str) -> LeafCopy:
         """The witness's copy of the leaf hashes of ``origin`` (every page of ``GET
@@ -127,22 +130,9 @@ class WitnessClient:
         pages: list[LeafCopy] = []
         start, size, witness = 0, None, ""
         while size is None or start < size:
-            try:
-                answer = self._http.get(endpoint, params={"origin": origin, "start": start})
-            except httpx.HTTPError as e:
-                raise UnreachableError(
-                    _("the witness at {url} cannot be reached: {error}").format(
-                        url=endpoint, error=str(e) or type(e).__name__
-                    )
-                ) from e
+            answer = self._ask("GET", endpoint, params={"origin": origin, "start": start})
             if answer.status_code != 200:
-                raise BadAnswerError(
-                    _("the witness at {url} answered {status}: {said}").format(
-                        url=endpoint,
-                        status=answer.status_code,
-                        said=answer.text.strip()[:MAX_ANSWER_CHARS],
-                    )
-                )
+                raise BadAnswerError(_answered(endpoint, answer))
             try:
                 data = answer.json()
                 if data.get("start") != start:
@@ -164,6 +154,13 @@ class WitnessClient:
             pages.append(page)
             start += page.size
         return LeafCopy(witness, origin, b"".join(p.packed for p in pages))
+
+
+def _answered(endpoint: str, answer: httpx.Response) -> str:
+    """A refusal, quoted: the status and the start of the witness's text."""
+    return _("the witness at {url} answered {status}: {said}").format(
+        url=endpoint, status=answer.status_code, said=answer.text.strip()[:MAX_ANSWER_CHARS]
+    )
 
 
 def _cosignatures(
