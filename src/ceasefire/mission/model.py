@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     AwareDatetime,
@@ -28,17 +28,6 @@ Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$")]
 Localized = dict[str, Annotated[str, StringConstraints(min_length=1)]]
 """A text in each working language: {"en": ..., "ru": ..., ...}."""
 
-ZONE_KINDS = (
-    "line_of_contact",
-    "controlled_area",
-    "peacekeeping_zone",
-    "corridor",
-    "buffer_zone",
-    "withdrawal_zone",
-    "handover_area",
-    "road",
-    "site",
-)
 ZoneKind = Literal[
     "line_of_contact",
     "controlled_area",
@@ -50,6 +39,7 @@ ZoneKind = Literal[
     "road",
     "site",
 ]
+ZONE_KINDS: tuple[str, ...] = get_args(ZoneKind)
 LINE_KINDS = frozenset({"line_of_contact", "road"})
 POINT_KINDS = frozenset({"site"})
 
@@ -214,14 +204,7 @@ Reaction = Literal[
     "request_reobservation",
     "escalate_to_heads",
 ]
-REACTIONS: tuple[Reaction, ...] = (
-    "record_only",
-    "notify_peacekeepers",
-    "notify_both_parties",
-    "request_explanation",
-    "request_reobservation",
-    "escalate_to_heads",
-)
+REACTIONS: tuple[Reaction, ...] = get_args(Reaction)
 """The catalogue of reactions. Every one is a communication: none recommends force."""
 
 

@@ -28,7 +28,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from ceasefire.i18n import _
 
@@ -64,16 +64,7 @@ PlatformType = Literal[
     "party-complaint",
     "other",
 ]
-PLATFORM_TYPES: tuple[str, ...] = (
-    "orlan-10",
-    "forpost",
-    "bayraktar-tb2",
-    "fixed-camera",
-    "observation-post",
-    "patrol",
-    "party-complaint",
-    "other",
-)
+PLATFORM_TYPES: tuple[str, ...] = get_args(PlatformType)
 DRONE_PLATFORM_TYPES: frozenset[str] = frozenset({"orlan-10", "forpost", "bayraktar-tb2"})
 
 SensedBy = Literal[
@@ -86,16 +77,7 @@ SensedBy = Literal[
     "party-complaint",
     "other",
 ]
-SENSED_BY: tuple[str, ...] = (
-    "drone-eo",
-    "drone-ir",
-    "fixed-camera",
-    "post",
-    "patrol-seen",
-    "patrol-heard",
-    "party-complaint",
-    "other",
-)
+SENSED_BY: tuple[str, ...] = get_args(SensedBy)
 
 LANGUAGES: tuple[str, ...] = (
     "en",
