@@ -8,10 +8,8 @@ however deep the page. The cursor is opaque to clients (:func:`encode_cursor`).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,11 +25,15 @@ from ceasefire.incidents.rules import why
 from ceasefire.incidents.tables import incidents
 from ceasefire.mission.model import Mission
 from ceasefire.observations.taxonomy import CATEGORIES
-from ceasefire.store.observations import DEFAULT_LIMIT, MAX_LIMIT, CursorError
+from ceasefire.store.observations import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    CursorError,
+    pack_cursor,
+    unpack_cursor,
+)
 from ceasefire.store.schema import observations
 from ceasefire.timeutil import iso
-
-_CURSOR_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -144,22 +146,12 @@ def encode_cursor(after: tuple[datetime, str]) -> str:
     """An opaque cursor for the page after the incident with this (started_at, id)."""
     started_at, incident_id = after
     moment = started_at.astimezone(UTC).isoformat()  # microseconds kept: the key is exact
-    text = json.dumps(
-        {"v": _CURSOR_VERSION, "started_at": moment, "id": incident_id}, separators=(",", ":")
-    )
-    return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
+    return pack_cursor({"started_at": moment, "id": incident_id})
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     """The (started_at, id) a cursor continues after; :class:`CursorError` if it is not ours."""
-    if len(cursor) > 200:
-        raise CursorError(cursor[:40])
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise CursorError(cursor[:40]) from None
-    if not isinstance(data, Mapping) or data.get("v") != _CURSOR_VERSION:
-        raise CursorError(cursor[:40])
+    data = unpack_cursor(cursor)
     moment, incident_id = data.get("started_at"), data.get("id")
     if not isinstance(moment, str) or not isinstance(incident_id, str) or len(incident_id) > 32:
         raise CursorError(cursor[:40])

@@ -73,14 +73,17 @@ class Page:
     after: int | None = None
 
 
-def encode_cursor(after: int) -> str:
-    """An opaque cursor for the page after the row with key ``after``."""
-    text = json.dumps({"v": _CURSOR_VERSION, "after": after}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(text.encode("ascii")).decode("ascii").rstrip("=")
+def pack_cursor(fields: dict[str, Any]) -> str:
+    """An opaque cursor carrying ``fields``: versioned JSON in URL-safe base64 (no padding).
+    Every paged list (observations here, incidents in :mod:`ceasefire.incidents.queries`)
+    makes its cursors so."""
+    text = json.dumps({"v": _CURSOR_VERSION, **fields}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
 
 
-def decode_cursor(cursor: str) -> int:
-    """The key a cursor continues after; raises :class:`CursorError` if it is not ours."""
+def unpack_cursor(cursor: str) -> dict[str, Any]:
+    """The fields of a cursor :func:`pack_cursor` made; :class:`CursorError` if it is not
+    one (the caller checks the fields themselves)."""
     if len(cursor) > 200:
         raise CursorError(cursor[:40])
     try:
@@ -89,7 +92,17 @@ def decode_cursor(cursor: str) -> int:
         raise CursorError(cursor[:40]) from None
     if not isinstance(data, dict) or data.get("v") != _CURSOR_VERSION:
         raise CursorError(cursor[:40])
-    after = data.get("after")
+    return data
+
+
+def encode_cursor(after: int) -> str:
+    """An opaque cursor for the page after the row with key ``after``."""
+    return pack_cursor({"after": after})
+
+
+def decode_cursor(cursor: str) -> int:
+    """The key a cursor continues after; raises :class:`CursorError` if it is not ours."""
+    after = unpack_cursor(cursor).get("after")
     if type(after) is not int or after < 0:
         raise CursorError(cursor[:40])
     return after
