@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -14,6 +15,18 @@ from ceasefire.i18n import _
 from ceasefire.mission import load_mission
 
 app = typer.Typer(help="Benchmarks, each against a peer in the same run.", no_args_is_help=True)
+
+
+def _versus(result: dict[str, Any]) -> dict[str, Any]:
+    """The figures a bench's line names beside its own: our rate, the peer's name and rate,
+    the ratio, and the peak RSS."""
+    return {
+        "rate": result["rate"],
+        "baseline": result["baseline"],
+        "base": result["baseline_rate"],
+        "ratio": result["ratio"],
+        "rss": result["peak_rss_mb"],
+    }
 
 
 @app.command()
@@ -38,11 +51,7 @@ def enrich(
             "enrich: {rate:,.0f} points/s; {baseline}: {base:,.0f} points/s; ratio {ratio:.1f}x; "
             "peak RSS {rss:.0f} MB; answers agree on {agree} of {checked} sampled points"
         ).format(
-            rate=result["rate"],
-            baseline=result["baseline"],
-            base=result["baseline_rate"],
-            ratio=result["ratio"],
-            rss=result["peak_rss_mb"],
+            **_versus(result),
             agree=result["agreement"]["agree"],
             checked=result["agreement"]["checked"],
         )
@@ -74,12 +83,8 @@ def correlate_bench(
         ).format(
             n=result["observations"],
             s=result["seconds"],
-            rate=result["rate"],
             inc=result["incidents"],
-            baseline=result["baseline"],
-            base=result["baseline_rate"],
-            ratio=result["ratio"],
-            rss=result["peak_rss_mb"],
+            **_versus(result),
         )
     )
 
@@ -112,11 +117,8 @@ def ledger(
             "max {cpmax:.0f} ms ({n} checkpoints, {load:,.0f} records/s appended meanwhile); "
             "peak RSS {rss:.0f} MB"
         ).format(
-            rate=result["rate"],
+            **_versus(result),
             batch=result["batch"],
-            baseline=result["baseline"],
-            base=result["baseline_rate"],
-            ratio=result["ratio"],
             agree=result["roots_agree"],
             p50=result["proof_p50_us"],
             p99=result["proof_p99_us"],
@@ -125,7 +127,6 @@ def ledger(
             cpmax=result["checkpoint_max_ms"],
             n=result["checkpoints"],
             load=result["append_rate_under_load"],
-            rss=result["peak_rss_mb"],
         ),
         soft_wrap=True,
     )
@@ -163,12 +164,8 @@ def ingest_bench(
             cot_ratio=result["cot_tcp_ratio"],
             floor=result["floor_rate"],
             lag=result["correlation_lag_s"],
-            rate=result["rate"],
-            baseline=result["baseline"],
-            base=result["baseline_rate"],
-            ratio=result["ratio"],
             cot=result["cot_tcp_rate"],
-            rss=result["peak_rss_mb"],
+            **_versus(result),
         )
     )
 

@@ -6,6 +6,7 @@ import gc
 import json
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,22 @@ DB_OPTION = typer.Option(
 )
 LANG_OPTION = typer.Option(None, "--lang", "-l", help="Language: en, ru, tr, az, hy.")
 FORMAT_OPTION = typer.Option(Format.text, "--format")
+SINCE_OPTION = typer.Option(None, "--since", help="ISO 8601; without offset: mission time.")
+UNTIL_OPTION = typer.Option(None, "--until", help="ISO 8601; without offset: mission time.")
+
+
+def period(
+    since: str | None, until: str | None, timezone: str
+) -> tuple[datetime | None, datetime | None]:
+    """``--since`` and ``--until`` as times (without offset: in ``timezone``), None if not
+    given."""
+    from ceasefire.timeutil import parse_time  # babel: only for a command that reads times
+
+    return (
+        parse_time(since, timezone, field="--since") if since else None,
+        parse_time(until, timezone, field="--until") if until else None,
+    )
+
 
 config_file: Path | None = None
 """The settings file given as ``ceasefire --config FILE`` (else $CEASEFIRE_CONFIG)."""

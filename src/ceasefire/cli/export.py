@@ -29,7 +29,6 @@ from ceasefire.reports.rows import (
     observation_rows,
 )
 from ceasefire.reports.scope import scope_for
-from ceasefire.timeutil import parse_time
 from ceasefire.workflow.roles import get_user
 
 
@@ -63,8 +62,8 @@ def export(
     out: Path = typer.Option(
         None, "--out", help="Write to this file instead of stdout (needed for kml and gpkg)."
     ),
-    since: str = typer.Option(None, "--since", help="ISO 8601; without offset: mission time."),
-    until: str = typer.Option(None, "--until", help="ISO 8601; without offset: mission time."),
+    since: str = common.SINCE_OPTION,
+    until: str = common.UNTIL_OPTION,
     bbox: str = typer.Option(None, "--bbox", help="minlon,minlat,maxlon,maxlat in degrees."),
     category: list[str] = typer.Option([], "--category", help="Repeat for several."),
     contingent: list[str] = typer.Option([], "--contingent", help="Repeat for several."),
@@ -86,9 +85,10 @@ def export(
             area = parse_bbox(bbox)
         except ValueError as error:
             raise _refuse("--bbox", str(error)) from None
+    start, end = common.period(since, until, tz)
     window = Selection(
-        since=parse_time(since, tz, field="--since") if since else None,
-        until=parse_time(until, tz, field="--until") if until else None,
+        since=start,
+        until=end,
         bbox=area,
         categories=tuple(category),
         contingents=tuple(contingent),

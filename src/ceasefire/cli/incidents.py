@@ -43,8 +43,8 @@ class ListFormat(StrEnum):
 
 
 def incidents(
-    since: str = typer.Option(None, "--since", help="ISO 8601; without offset: mission time."),
-    until: str = typer.Option(None, "--until", help="ISO 8601; without offset: mission time."),
+    since: str = common.SINCE_OPTION,
+    until: str = common.UNTIL_OPTION,
     status: str = typer.Option(None, "--status", help="open, assessing, disputed, ..."),
     category: str = typer.Option(None, "--category", help="An observation category."),
     limit: int = typer.Option(None, "--limit", min=1),
@@ -58,9 +58,10 @@ def incidents(
     m = center.mission
     lang = lang or current_language()
     tz = m.config.timezone
+    start, end = common.period(since, until, tz)
     where = IncidentFilter(
-        since=parse_time(since, tz, field="--since") if since else None,
-        until=parse_time(until, tz, field="--until") if until else None,
+        since=start,
+        until=end,
         status=status,
         category=category,
         limit=limit,
@@ -149,18 +150,15 @@ def incident(
 
 
 def correlate(
-    since: str = typer.Option(None, "--since", help="ISO 8601; without offset: mission time."),
-    until: str = typer.Option(None, "--until", help="ISO 8601; without offset: mission time."),
+    since: str = common.SINCE_OPTION,
+    until: str = common.UNTIL_OPTION,
     db: str = DB_OPTION,
     mission: str = MISSION_OPTION,
 ) -> None:
     """Correlate a period again (after a correction of geometry or thresholds)."""
     center = common.center(db=db, mission=mission)
     tz = center.mission.config.timezone
-    n = center.correlate(
-        parse_time(since, tz, field="--since") if since else None,
-        parse_time(until, tz, field="--until") if until else None,
-    )
+    n = center.correlate(*common.period(since, until, tz))
     console.print(
         ngettext("{n} incident in the period", "{n} incidents in the period", n).format(n=n)
     )

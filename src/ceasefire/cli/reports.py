@@ -32,7 +32,6 @@ from ceasefire.ledger.keys import default_dir, load_cosigner, load_keys, origin_
 from ceasefire.ledger.note import KeyFormatError, VerifierKey
 from ceasefire.reports import daily, proof, signing, stats
 from ceasefire.reports.scope import scope_for
-from ceasefire.timeutil import parse_time
 from ceasefire.workflow.roles import get_user
 
 app = typer.Typer(
@@ -245,8 +244,8 @@ class StatsFormat(StrEnum):
 
 def stats_command(
     by: Dimension = typer.Option(Dimension.category, "--by"),
-    since: str = typer.Option(None, "--since", help="ISO 8601; without offset: mission time."),
-    until: str = typer.Option(None, "--until", help="ISO 8601; without offset: mission time."),
+    since: str = common.SINCE_OPTION,
+    until: str = common.UNTIL_OPTION,
     chart: Path = typer.Option(None, "--chart", help="Also draw the table as a PNG chart."),
     as_user: str = typer.Option(None, "--as-user", help="Count what this user may see."),
     fmt: StatsFormat = typer.Option(StatsFormat.text, "--format"),
@@ -266,8 +265,7 @@ def stats_command(
     found = stats.facts(
         engine,
         m,
-        parse_time(since, tz, field="--since") if since else None,
-        parse_time(until, tz, field="--until") if until else None,
+        *common.period(since, until, tz),
         scope_for(engine, m, user),
     )
     language_ = lang or current_language()

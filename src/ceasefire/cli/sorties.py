@@ -8,12 +8,12 @@ from rich.table import Table
 from ceasefire.cli import common
 from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, Format, console, print_json
 from ceasefire.i18n import _
-from ceasefire.timeutil import parse_time, shown
+from ceasefire.timeutil import shown
 
 
 def sorties(
-    since: str = typer.Option(None, "--since", help="ISO 8601; without offset: mission time."),
-    until: str = typer.Option(None, "--until", help="ISO 8601; without offset: mission time."),
+    since: str = common.SINCE_OPTION,
+    until: str = common.UNTIL_OPTION,
     db: str = DB_OPTION,
     mission: str = MISSION_OPTION,
     fmt: Format = typer.Option(Format.text, "--format"),
@@ -22,8 +22,7 @@ def sorties(
     """The sorties flown: platform, contingent, start, end, points and length."""
     center = common.center(db=db, mission=mission)
     tz = center.mission.config.timezone
-    start = parse_time(since, tz, field="--since") if since else None
-    end = parse_time(until, tz, field="--until") if until else None
+    start, end = common.period(since, until, tz)
     found = center.sorties(start, end)
     if fmt is Format.json:
         print_json([s.as_dict(with_track=track) for s in found])

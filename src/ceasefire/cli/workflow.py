@@ -257,30 +257,23 @@ def unblind(
 
 def _decision_lines(d: decisions.Decision, timezone: str) -> list[str]:
     if d.withheld:
-        return [
-            _("{id}: {reaction} on {incident}, {tier}, {state} (due {due})").format(
-                id=d.id,
-                reaction=_("withheld: the incident is still blind"),
-                incident=d.incident_id,
-                tier="-",
-                state=label("decision_state", d.state),
-                due=shown(d.due_at, timezone),
-            )
-        ]
+        reaction, tier = _("withheld: the incident is still blind"), "-"
+    else:
+        reaction, tier = label("reaction", d.reaction), label("tier", d.tier)
+    line = _("{id}: {reaction} on {incident}, {tier}, {state} (due {due})").format(
+        id=d.id,
+        reaction=reaction,
+        incident=d.incident_id,
+        tier=tier,
+        state=label("decision_state", d.state),
+        due=shown(d.due_at, timezone),
+    )
+    if d.withheld:
+        return [line]
     keys = "; ".join(
         f"{label('step', s.verdict)}: {s.contingent or '-'} ({s.user or '-'})" for s in d.steps
     )
-    return [
-        _("{id}: {reaction} on {incident}, {tier}, {state} (due {due})").format(
-            id=d.id,
-            reaction=label("reaction", d.reaction),
-            incident=d.incident_id,
-            tier=label("tier", d.tier),
-            state=label("decision_state", d.state),
-            due=shown(d.due_at, timezone),
-        ),
-        "  " + keys,
-    ]
+    return [line, "  " + keys]
 
 
 def decide(
@@ -431,8 +424,8 @@ def shift_assign(
 
 @shift_app.command("roster")
 def shift_roster(
-    since: str = typer.Option(None, "--since", help="ISO 8601; without offset: mission time."),
-    until: str = typer.Option(None, "--until", help="ISO 8601; without offset: mission time."),
+    since: str = common.SINCE_OPTION,
+    until: str = common.UNTIL_OPTION,
     fmt: Format = FORMAT_OPTION,
     db: str = DB_OPTION,
     mission: str = MISSION_OPTION,
@@ -440,10 +433,7 @@ def shift_roster(
     """The shifts with their officers; shifts missing a contingent are flagged."""
     with common.center(db=db, mission=mission) as center:
         tz = center.mission.config.timezone
-        found = center.roster(
-            parse_time(since, tz, field="--since") if since else None,
-            parse_time(until, tz, field="--until") if until else None,
-        )
+        found = center.roster(*common.period(since, until, tz))
     if fmt is Format.json:
         print_json([s.record() for s in found])
         return
