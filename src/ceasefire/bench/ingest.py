@@ -65,28 +65,34 @@ def records(n: int, seed: int, prefix: str = "B") -> list[dict[str, Any]]:
     out = []
     for i in range(n):
         contingent = "RU" if i % 2 == 0 else "TR"
-        category, qualifiers = CATEGORIES[rng.randrange(len(CATEGORIES))]
-        platform_id, platform_type = PLATFORMS[contingent]
-        out.append(
-            {
-                "id": f"{contingent}-{prefix}{i:07d}",
-                "contingent": contingent,
-                "platform": {"id": platform_id, "type": platform_type},
-                "observed_at": (start + timedelta(seconds=times[i]))
-                .isoformat()
-                .replace("+00:00", "Z"),
-                "location": {
-                    "lat": round(39.6 + rng.random() * 0.6, 6),
-                    "lon": round(46.5 + rng.random() * 0.7, 6),
-                    "ce_m": rng.choice([25, 50, 100, 200]),
-                },
-                "category": category,
-                "qualifiers": qualifiers,
-                "count": 1,
-                "sensed_by": "drone-eo",
-            }
-        )
+        index = rng.randrange(len(CATEGORIES))
+        when = start + timedelta(seconds=times[i])
+        out.append(drone_record(rng, f"{contingent}-{prefix}{i:07d}", contingent, index, when))
     return out
+
+
+def drone_record(
+    rng: random.Random, record_id: str, contingent: str, category: int, when: datetime
+) -> dict[str, Any]:
+    """One drone's observation of ``CATEGORIES[category]`` at ``when``, somewhere in the area
+    (its place and CE drawn from ``rng``)."""
+    name, qualifiers = CATEGORIES[category]
+    platform_id, platform_type = PLATFORMS[contingent]
+    return {
+        "id": record_id,
+        "contingent": contingent,
+        "platform": {"id": platform_id, "type": platform_type},
+        "observed_at": when.isoformat().replace("+00:00", "Z"),
+        "location": {
+            "lat": round(39.6 + rng.random() * 0.6, 6),
+            "lon": round(46.5 + rng.random() * 0.7, 6),
+            "ce_m": rng.choice([25, 50, 100, 200]),
+        },
+        "category": name,
+        "qualifiers": qualifiers,
+        "count": 1,
+        "sensed_by": "drone-eo",
+    }
 
 
 COT_CONTINGENT = "RU"

@@ -37,7 +37,7 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.progress import Progress
 
-from ceasefire.bench.ingest import CATEGORIES, PLATFORMS
+from ceasefire.bench.ingest import drone_record
 from ceasefire.i18n import _
 from ceasefire.mission import Mission, load_mission
 from ceasefire.reports import ogc
@@ -68,24 +68,8 @@ def many_observations(n: int, seed: int = 3) -> Iterator[dict[str, Any]]:
     for i in range(n):
         contingent = "RU" if i % 2 == 0 else "TR"
         index = MOVEMENT if rng.random() < 0.01 else rng.choice((0, 1, 3))
-        category, qualifiers = CATEGORIES[index]
-        platform_id, platform_type = PLATFORMS[contingent]
         when = START + timedelta(seconds=int(i / n * SPAN_S) + rng.randrange(600))
-        yield {
-            "id": f"{contingent}-Y{i:08d}",
-            "contingent": contingent,
-            "platform": {"id": platform_id, "type": platform_type},
-            "observed_at": when.isoformat().replace("+00:00", "Z"),
-            "location": {
-                "lat": round(39.6 + rng.random() * 0.6, 6),
-                "lon": round(46.5 + rng.random() * 0.7, 6),
-                "ce_m": rng.choice([25, 50, 100, 200]),
-            },
-            "category": category,
-            "qualifiers": qualifiers,
-            "count": 1,
-            "sensed_by": "drone-eo",
-        }
+        yield drone_record(rng, f"{contingent}-Y{i:08d}", contingent, index, when)
 
 
 def fill(engine: sa.Engine, mission: Mission, n: int, progress: Console | None = None) -> None:
