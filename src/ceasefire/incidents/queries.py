@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, Select, and_, or_, select, tuple_
+from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, or_, select, tuple_
 
 from ceasefire.geo.phrase import place_phrase
 from ceasefire.i18n import _, language
@@ -106,20 +106,29 @@ def _refs(engine: Engine, ids: list[str]) -> dict[str, list[str]]:
     return found
 
 
+def conditions(where: IncidentFilter) -> list[ColumnElement[bool]]:
+    """The conditions on the incidents table that ``where`` stands for (its limit aside): what
+    the incident list applies, and the map's incidents and clusters too (web.mapdata), so the
+    map never counts an incident the list would not show."""
+    c = incidents.c
+    found: list[ColumnElement[bool]] = []
+    if where.since is not None:
+        found.append(c.ended_at >= where.since)
+    if where.until is not None:
+        found.append(c.started_at < where.until)
+    if where.status is not None:
+        found.append(c.status == where.status)
+    else:  # replaced by correlation and kept only for the workflow's records: asked for by name
+        found.append(c.status != "superseded")
+    if where.category is not None:
+        found.append(c.categories.contains(f'"{where.category}"'))
+    return found
+
+
 def _select(where: IncidentFilter) -> Select[Any]:
     """The incidents matching ``where`` (its limit aside), by start then id."""
     query = select(incidents).order_by(incidents.c.started_at, incidents.c.id)
-    if where.since is not None:
-        query = query.where(incidents.c.ended_at >= where.since)
-    if where.until is not None:
-        query = query.where(incidents.c.started_at < where.until)
-    if where.status is not None:
-        query = query.where(incidents.c.status == where.status)
-    else:  # replaced by correlation and kept only for the workflow's records: asked for by name
-        query = query.where(incidents.c.status != "superseded")
-    if where.category is not None:
-        query = query.where(incidents.c.categories.contains(f'"{where.category}"'))
-    return query
+    return query.where(*conditions(where))
 
 
 def list_incidents(
