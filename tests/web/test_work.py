@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from web_support import build_center, csrf_of, signed_in
 
 from ceasefire.mission import Mission
+from ceasefire.web import mapdata
 from ceasefire.workflow import assessments, locks
 from ceasefire.workflow.roles import get_user
 
@@ -121,12 +122,18 @@ def test_the_queue_and_the_map_move_for_nobody_when_one_side_assesses(
     demo_mission: Mission,
     side: str,
     other: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The queue (sorted by status) and the map's incidents (coloured by status) read the same
-    to the other side and the auditor before and after one side assesses an incident."""
+    """The queue (sorted by status) and the map's incidents (coloured by status, or counted
+    by status in the server's clusters) read the same to the other side and the auditor
+    before and after one side assesses an incident."""
     app, ids = center
     readers = {r: signed_in(app, r) for r in (f"{other}-duty-officer", "auditor")}
-    paths = ["/queue", "/queue?status=assessing", "/map/incidents.json"]
+    monkeypatch.setattr(mapdata, "CLUSTER_ABOVE", 1)  # the two of 2021-02-01: one cluster
+    day = "/map/incidents.json?at=2021-02-01T23:00:00Z&hours=24&zoom=4"
+    paths = ["/queue", "/queue?status=assessing", "/map/incidents.json", day]
+    paths.append(f"{day}&status=assessing")
+    assert signed_in(app, "auditor").get(day).json()["clusters"][0]["count"] == 2
 
     def seen() -> dict[tuple[str, str], str]:
         return {(r, p): c.get(p).text for r, c in readers.items() for p in paths}

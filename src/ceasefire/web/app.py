@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from math import isfinite
 from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import FastAPI, Request
@@ -22,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ceasefire.api.login_limits import LoginLimiter, limiter_for, retry_after
 from ceasefire.api.problems import Problem, problem_response
 from ceasefire.i18n import LANGUAGES, _, language
+from ceasefire.incidents.queries import IncidentFilter
 from ceasefire.incidents.tables import incidents
 from ceasefire.labels import label
 from ceasefire.ledger.tables import ledger
@@ -161,7 +163,13 @@ def create_web(center: Center) -> FastAPI:
     # -- the map -----------------------------------------------------------------------------
 
     @app.get("/map")
-    def map_page(request: Request, at: str | None = None, hours: int = 24) -> Response:
+    def map_page(
+        request: Request,
+        at: str | None = None,
+        hours: int = 24,
+        status: str = "",
+        category: str = "",
+    ) -> Response:
         user = web.user(request)
         first, last = web.read(lambda db: _extent(db, mission))
         chosen = _time(at, last)
@@ -177,10 +185,10 @@ def create_web(center: Center) -> FastAPI:
             last=iso(last),
             settlements=mapdata.settlements(mission, lang),
             shade={c: n for n, c in enumerate(mission.config.neutral_order)},
-            statuses={
-                s: label("incident_status", s) for s in ("open", "assessing", "finding", "disputed")
-            },
+            statuses={s: label("incident_status", s) for s in mapdata.MAP_STATUSES},
             categories={c: label("category", c) for c in CATEGORIES},
+            status=status if status in mapdata.MAP_STATUSES else "",
+            category=category if category in CATEGORIES else "",
             area=list(mission.config.area),
             sees_incidents=may(user, "read_incident"),
             sees_observations=may(user, "read_observations", _force(mission)),
@@ -208,14 +216,34 @@ def create_web(center: Center) -> FastAPI:
 
     @app.get("/map/incidents.json")
     def map_incidents(
-        request: Request, bbox: str | None = None, at: str | None = None, hours: int = 24
+        request: Request,
+        bbox: str | None = None,
+        at: str | None = None,
+        hours: int = 24,
+        zoom: float | None = None,
+        status: str = "",
+        category: str = "",
     ) -> Response:
+        """The incidents of the view (one by one, or clustered by the database in a wide
+        view: ``mapdata.incident_view``) that the incident list shows for the same window,
+        status and category; a status or category the map does not offer is no filter."""
         user = web.user(request)
         if not may(user, "read_incident"):
             raise Forbidden(_("Your role does not read incidents."))
         since, until = _window(at, hours)
         box = _bbox(bbox)
-        return _json(web.read(lambda db: mapdata.incidents_in(db, box, since, until)))
+        where = IncidentFilter(
+            since=since,
+            until=until,
+            status=status if status in mapdata.MAP_STATUSES else None,
+            category=category if category in CATEGORIES else None,
+        )
+        if zoom is None or not isfinite(zoom):
+            level = mapdata.zoom_for(box)  # a program's request: the box decides
+        else:
+            level = max(0, min(30, int(zoom)))
+        middle = (mission.config.area[1] + mission.config.area[3]) / 2
+        return _json(web.read(lambda db: mapdata.incident_view(db, box, where, level, middle)))
 
     @app.get("/map/observations.json")
     def map_observations(

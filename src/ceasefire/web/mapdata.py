@@ -8,6 +8,7 @@ years stays quick to look at; the answers are lean (only what a marker or a line
 from __future__ import annotations
 
 from datetime import datetime
+from math import cos, floor, log2, radians
 from typing import Any
 
 import numpy as np
@@ -16,9 +17,22 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry import mapping
 from shapely.ops import substring
-from sqlalchemy import BigInteger, Connection, Engine, Float, Numeric, cast, extract, func, select
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    Float,
+    Integer,
+    Numeric,
+    case,
+    cast,
+    extract,
+    func,
+    select,
+)
 
 from ceasefire.geo.engine import Enricher
+from ceasefire.incidents.queries import IncidentFilter, conditions
 from ceasefire.incidents.tables import incidents
 from ceasefire.mission.model import Mission
 from ceasefire.store.schema import observations, track_points
@@ -90,14 +104,23 @@ def _rounded(db: Connection, column: Any, digits: int = 5) -> Any:
 
 
 INCIDENT_COLUMNS = ("id", "lon", "lat", "status", "corroboration", "category", "severity", "t")
+MAP_STATUSES = ("open", "assessing", "finding", "disputed")
+"""The statuses the map draws and filters by (superseded incidents are the workflow's only)."""
+
+# A view of more incidents than CLUSTER_ABOVE is answered with clusters made by the database:
+# one per cell of a grid of CELL_PX-wide cells on the screen at the view's zoom, fixed to the
+# globe (so a cluster stays put when the map is panned). From INDIVIDUAL_ZOOM on (streets),
+# incidents always come one by one (at most MAX_INCIDENTS).
+CLUSTER_ABOVE = 2_000
+INDIVIDUAL_ZOOM = 15
+CELL_PX = 64
+TILE_PX = 256
+WIDTH_PX = 1280
+"""The width assumed for a view whose zoom is not given (a program's, not the page's)."""
 
 
-def incidents_in(
-    db: Connection, box: Box | None, since: datetime, until: datetime
-) -> dict[str, Any]:
-    """Incidents that overlap the window in the box, newest first: what a marker needs, as
-    rows of :data:`INCIDENT_COLUMNS` (``t``: the start in seconds since 1970), a tenth of the
-    bytes of GeoJSON for 10,000 markers."""
+def _incident_rows(db: Connection, where: list[Any], limit: int) -> list[tuple[Any, ...]]:
+    """Rows of :data:`INCIDENT_COLUMNS` for the incidents meeting ``where``, newest first."""
     c = incidents.c
     rows = db.execute(
         select(
@@ -110,21 +133,164 @@ def incidents_in(
             c.severity,
             _epoch_seconds(db, c.started_at),
         )
-        .where(
-            c.status != "superseded",
-            c.started_at < until,
-            c.ended_at >= since,
-            *_in_box(incidents, box),
-        )
+        .where(*where)
         .order_by(c.started_at.desc())
-        .limit(MAX_INCIDENTS + 1)
+        .limit(limit)
     ).all()
+    return [tuple(r) for r in rows]  # the times are whole seconds already
+
+
+def _filter(box: Box | None, where: IncidentFilter) -> list[Any]:
+    """The list's conditions (``incidents.queries.conditions``: superseded incidents left out,
+    the window, status and category as ``GET /incidents`` applies them) and the box."""
+    return [*conditions(where), *_in_box(incidents, box)]
+
+
+def incidents_in(db: Connection, box: Box | None, where: IncidentFilter) -> dict[str, Any]:
+    """Incidents in the box that the incident list shows for ``where``, newest first: what a
+    marker needs, as rows of :data:`INCIDENT_COLUMNS` (``t``: the start in seconds since
+    1970), a tenth of the bytes of GeoJSON for 10,000 markers."""
+    rows = _incident_rows(db, _filter(box, where), MAX_INCIDENTS + 1)
     truncated = len(rows) > MAX_INCIDENTS
     rows = rows[:MAX_INCIDENTS]
     return {
         "columns": INCIDENT_COLUMNS,
-        "rows": [tuple(r) for r in rows],  # the times are whole seconds already
+        "rows": rows,
         "truncated": truncated,
+        "clusters": [],
+        "count": len(rows),
+    }
+
+
+def zoom_for(box: Box | None, width_px: int = WIDTH_PX) -> int:
+    """The whole zoom level at which ``box`` is ``width_px`` wide on the screen (Web Mercator,
+    as Leaflet's)."""
+    if box is None:
+        return 0
+    span = max(box[2] - box[0], 1e-9)
+    return max(0, min(INDIVIDUAL_ZOOM, floor(log2(width_px * 360 / (TILE_PX * span)))))
+
+
+def cell_size(zoom: int, lat: float) -> tuple[float, float]:
+    """A grid cell's width and height in degrees at ``zoom``: :data:`CELL_PX` on the screen
+    each way at latitude ``lat`` (a degree of latitude is drawn 1/cos(lat) as tall as one of
+    longitude)."""
+    width = CELL_PX * 360 / (TILE_PX * 2**zoom)
+    return width, width * cos(radians(lat))
+
+
+def _cell(db: Connection, column: Any, origin: float, size: float) -> Any:
+    """The grid cell of a coordinate, counted from ``-origin`` (so always >= 0)."""
+    shifted = (column + origin) / size
+    if db.dialect.name == "sqlite":  # CAST truncates, which is floor for numbers >= 0
+        return cast(shifted, Integer)
+    return cast(func.floor(shifted), Integer)  # PostgreSQL's CAST rounds
+
+
+def incident_view(
+    db: Connection, box: Box | None, where: IncidentFilter, zoom: int, lat: float
+) -> dict[str, Any]:
+    """What the map draws for a view: the incidents one by one (:func:`incidents_in`) when
+    there are at most :data:`CLUSTER_ABOVE` of them or from :data:`INDIVIDUAL_ZOOM` on, else
+    clusters (:func:`clusters_in`). ``count`` is how many incidents the answer stands for;
+    ``lat`` is the latitude at which the grid's cells are square (the mission area's)."""
+    if zoom < INDIVIDUAL_ZOOM:
+        some = (
+            select(incidents.c.id).where(*_filter(box, where)).limit(CLUSTER_ABOVE + 1).subquery()
+        )
+        if db.execute(select(func.count()).select_from(some)).scalar_one() > CLUSTER_ABOVE:
+            return clusters_in(db, box, where, cell_size(zoom, lat))
+    return incidents_in(db, box, where)
+
+
+def clusters_in(
+    db: Connection, box: Box | None, where: IncidentFilter, cell: tuple[float, float]
+) -> dict[str, Any]:
+    """The incidents of :func:`incidents_in` counted by the database per grid cell of
+    ``cell`` (width, height in degrees): one cluster a cell, with its count, its statuses and
+    categories (the incident's main category, as its marker names it), how many both
+    contingents saw, where its incidents lie (``bounds``: west, south, east, north) and their
+    mean position, where the cluster is drawn. A cell with a single incident comes as that
+    incident's row. Every incident in the box is counted: nothing is truncated."""
+    c = incidents.c
+    both = case((c.corroboration == "both_contingents", 1), else_=0)
+    inner = (
+        select(
+            _cell(db, c.lon, 180.0, cell[0]).label("gx"),
+            _cell(db, c.lat, 90.0, cell[1]).label("gy"),
+            c.status,
+            c.category,
+            c.lon,
+            c.lat,
+            both.label("both"),
+            c.id,
+        )
+        .where(*_filter(box, where))
+        .subquery()
+    )
+    i = inner.c
+    groups = db.execute(
+        select(
+            i.gx,
+            i.gy,
+            i.status,
+            i.category,
+            func.count(),
+            func.min(i.lon),
+            func.min(i.lat),
+            func.max(i.lon),
+            func.max(i.lat),
+            func.sum(i.lon),
+            func.sum(i.lat),
+            func.sum(i.both),
+            func.min(i.id),
+        ).group_by(i.gx, i.gy, i.status, i.category)
+    ).all()
+    cells: dict[tuple[int, int], dict[str, Any]] = {}
+    for gx, gy, status, category, n, w, s, e, north, lon_sum, lat_sum, seen, first in groups:
+        found = cells.get((gx, gy))
+        if found is None:
+            found = cells[(gx, gy)] = {
+                "count": 0,
+                "bounds": [w, s, e, north],
+                "sum": [0.0, 0.0],
+                "statuses": {},
+                "categories": {},
+                "both": 0,
+                "id": first,
+            }
+        found["count"] += n
+        b = found["bounds"]
+        b[0], b[1], b[2], b[3] = min(b[0], w), min(b[1], s), max(b[2], e), max(b[3], north)
+        found["sum"][0] += lon_sum
+        found["sum"][1] += lat_sum
+        found["statuses"][status] = found["statuses"].get(status, 0) + n
+        found["categories"][category] = found["categories"].get(category, 0) + n
+        found["both"] += int(seen)
+    single = sorted(f["id"] for f in cells.values() if f["count"] == 1)
+    rows: list[tuple[Any, ...]] = []
+    for start in range(0, len(single), 500):
+        rows += _incident_rows(db, [c.id.in_(single[start : start + 500])], 500)
+    rows.sort(key=lambda r: (-r[7], r[0]))  # newest first, as incidents_in
+    clusters = [
+        {
+            "lon": round(f["sum"][0] / f["count"], 5),
+            "lat": round(f["sum"][1] / f["count"], 5),
+            "count": f["count"],
+            "bounds": [round(v, 5) for v in f["bounds"]],
+            "statuses": f["statuses"],
+            "categories": f["categories"],
+            "both": f["both"],
+        }
+        for _key, f in sorted(cells.items(), key=lambda kv: (-kv[1]["count"], kv[0]))
+        if f["count"] > 1
+    ]
+    return {
+        "columns": INCIDENT_COLUMNS,
+        "rows": rows,
+        "truncated": False,
+        "clusters": clusters,
+        "count": sum(f["count"] for f in cells.values()),
     }
 
 

@@ -1,0 +1,167 @@
+"""The map's incidents in a wide view: clusters made by the database (one per grid cell), which
+count exactly what the incident list shows for the same window, status and category, for
+every reader who may list incidents and for nobody else."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, insert, select
+from web_support import build_center, signed_in
+
+from api.api_support import staff_of
+from ceasefire.incidents.tables import incidents
+from ceasefire.mission import Mission
+from ceasefire.web import mapdata
+from ceasefire.web.bench import END, sample_incidents
+
+WINDOW = f"at={END:%Y-%m-%dT%H:%M:%SZ}&hours=720"  # the 30 days the sample spreads over
+SINCE, UNTIL = "2021-01-02T00:00:00Z", f"{END:%Y-%m-%dT%H:%M:%SZ}"
+BOX = (46.0, 39.4, 47.2, 40.3)
+SAMPLE = 600
+
+
+@pytest.fixture
+def center(
+    engine: Engine, demo_mission: Mission, demo_enricher: Any, monkeypatch: pytest.MonkeyPatch
+) -> FastAPI:
+    """The web tests' center and 600 incidents near the line of contact over the 30 days
+    before END, every 25th superseded; a view of more than 100 incidents is clustered."""
+    app, _ids = build_center(engine, demo_mission, demo_enricher)
+    with engine.begin() as db:
+        row = db.execute(select(incidents.c.mission).limit(1)).scalar_one()
+        made = sample_incidents(demo_mission, row, SAMPLE, seed=5)
+        for n, incident in enumerate(made):
+            if n % 25 == 0:
+                incident["status"] = "superseded"
+        db.execute(insert(incidents), made)
+    monkeypatch.setattr(mapdata, "CLUSTER_ABOVE", 100)
+    return app
+
+
+def listed(client: TestClient, **filters: str) -> list[dict[str, Any]]:
+    """What GET /api/v1/incidents lists for the map's window and these filters, in BOX."""
+    token = client.cookies.get("cf_session")
+    found: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"since": SINCE, "until": UNTIL, "limit": 1000, **filters}
+    url: str | None = "/api/v1/incidents"
+    while url is not None:
+        page = client.get(url, params=params, headers={"Authorization": f"Bearer {token}"})
+        assert page.status_code == 200, page.text
+        found += page.json()["incidents"]
+        url, params = page.json()["next"], {}
+    west, south, east, north = BOX
+    inside = []
+    for i in found:
+        lon, lat = i["location"]["lon"], i["location"]["lat"]
+        # the list rounds to 6 decimals: no incident may sit that close to the box's edge
+        assert min(abs(lon - west), abs(lon - east), abs(lat - south), abs(lat - north)) > 1e-5
+        if west <= lon <= east and south <= lat <= north:
+            inside.append(i)
+    return inside
+
+
+def view(client: TestClient, box: tuple[float, ...] = BOX, **query: Any) -> dict[str, Any]:
+    extra = "".join(f"&{k}={v}" for k, v in query.items())
+    answer = client.get(f"/map/incidents.json?bbox={','.join(map(str, box))}&{WINDOW}{extra}")
+    assert answer.status_code == 200, answer.text
+    data: dict[str, Any] = answer.json()
+    return data
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {},
+        {"status": "open"},
+        {"category": "explosion"},
+        {"status": "disputed", "category": "uav_flight"},
+    ],
+    ids=["all", "open", "explosion", "disputed-uav"],
+)
+def test_clusters_count_what_the_incident_list_shows(
+    center: FastAPI, filters: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = signed_in(center, "tr-duty-officer")
+    expected = listed(client, **filters)
+    assert len(expected) >= 20
+    monkeypatch.setattr(mapdata, "CLUSTER_ABOVE", len(expected) // 3)
+    data = view(client, zoom=7, **filters)
+    assert data["clusters"], "a view of more than CLUSTER_ABOVE incidents is clustered"
+    assert (
+        data["count"]
+        == len(expected)
+        == sum(c["count"] for c in data["clusters"]) + len(data["rows"])
+    )
+    # the breakdowns add up to the list's, singles included
+    statuses = Counter(r[3] for r in data["rows"])
+    categories = Counter(r[5] for r in data["rows"])
+    for cluster in data["clusters"]:
+        assert cluster["count"] > 1
+        assert sum(cluster["statuses"].values()) == cluster["count"]
+        assert sum(cluster["categories"].values()) == cluster["count"]
+        statuses.update(cluster["statuses"])
+        categories.update(cluster["categories"])
+        west, south, east, north = cluster["bounds"]
+        assert BOX[0] <= west <= cluster["lon"] <= east <= BOX[2]
+        assert BOX[1] <= south <= cluster["lat"] <= north <= BOX[3]
+    assert statuses == Counter(i["status"] for i in expected)
+    assert categories == Counter(i["category"] for i in expected)
+    assert "superseded" not in statuses
+    assert sum(c["both"] for c in data["clusters"]) + sum(
+        r[4] == "both_contingents" for r in data["rows"]
+    ) == sum(i["corroboration"] == "both_contingents" for i in expected)
+    # a cell of one incident comes as that incident
+    assert {r[0] for r in data["rows"]} <= {i["id"] for i in expected}
+
+
+def test_a_view_of_few_incidents_or_at_street_level_gets_them_one_by_one(
+    center: FastAPI,
+) -> None:
+    client = signed_in(center, "ru-analyst")
+    expected = listed(client)
+    # at street level, however many
+    close = view(client, zoom=mapdata.INDIVIDUAL_ZOOM)
+    assert close["clusters"] == [] and not close["truncated"]
+    assert sorted(r[0] for r in close["rows"]) == sorted(i["id"] for i in expected)
+    # a box of few incidents, at any zoom
+    west, south, _east, north = BOX
+    lons = sorted(i["location"]["lon"] for i in expected)
+    small = (west, south, (lons[29] + lons[30]) / 2, north)  # the 30 westernmost
+    few = [i for i in expected if i["location"]["lon"] <= small[2]]
+    assert len(few) == 30 <= mapdata.CLUSTER_ABOVE
+    answer = view(client, box=small, zoom=6)
+    assert answer["clusters"] == [] and answer["count"] == len(few)
+    assert sorted(r[0] for r in answer["rows"]) == sorted(i["id"] for i in few)
+    # without a zoom the box's width decides it (a program's request): the same counts
+    assert view(client)["count"] == len(expected)
+
+
+def test_every_reader_sees_the_same_clusters_and_a_party_none(
+    center: FastAPI, demo_mission: Mission
+) -> None:
+    """Parity: every contingent's roles and the auditor get the same answer; a liaison, who may
+    not list incidents (GET /api/v1/incidents refuses it), gets no cluster and no count."""
+    seen: dict[str, Any] = {}
+    for name, role, _affiliation in staff_of(demo_mission):
+        client = signed_in(center, name)
+        token = client.cookies.get("cf_session")
+        listing = TestClient(center).get(
+            "/api/v1/incidents", headers={"Authorization": f"Bearer {token}"}
+        )
+        for query in ("", "&zoom=7", "&zoom=7&status=open"):
+            answer = client.get(
+                f"/map/incidents.json?bbox={','.join(map(str, BOX))}&{WINDOW}{query}"
+            )
+            if role in ("liaison", "party_liaison"):
+                assert listing.status_code == answer.status_code == 403, name
+                assert "count" not in answer.text and "clusters" not in answer.text
+            else:
+                assert listing.status_code == answer.status_code == 200, name
+                seen.setdefault(query, answer.json())
+                assert answer.json() == seen[query], name
+    assert seen["&zoom=7"]["clusters"]
