@@ -96,6 +96,40 @@ def test_the_map_shows_the_incidents_and_replays_aghdam_s_handover(
     assert page.get_by_test_id("disclaimer").is_visible()
 
 
+def test_a_wide_view_s_clusters_zoom_in_from_the_keyboard(
+    live: tuple[str, list[str], Mission], page: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With clustering from two incidents on (the live center is in this process), the two
+    of 2021-02-01 make one cluster of the server at zoom 5; Enter on it zooms in until they
+    come one by one. axe finds nothing serious with the cluster drawn."""
+    from ceasefire.web import mapdata
+
+    monkeypatch.setattr(mapdata, "CLUSTER_ABOVE", 1)
+    base, _ids, _mission = live
+    log_in(page, base, "tr-duty-officer", password("tr-duty-officer"))
+    page.goto(f"{base}/map?at=2021-02-01T23:00:00Z&hours=24")
+    page.wait_for_function("document.getElementById('map').dataset.incidents === '2'")
+    page.evaluate("() => { window.ceasefireMap.map.setZoom(5); }")
+    page.wait_for_function("document.getElementById('map').dataset.clusters === '1'")
+    cluster = page.locator(".cf-cluster[role=button]")
+    assert cluster.inner_text() == "2"
+    assert "2 incidents here" in (cluster.get_attribute("title") or "")
+    assert "2 incidents" in page.locator("#counts").inner_text()
+    shot(page, "map-clusters-zoom-5")
+    assert serious_violations(page) == []
+    cluster.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "document.getElementById('map').dataset.clusters === '0'"
+        " && window.ceasefireMap.map.getZoom() > 5"
+    )
+    assert page.locator("#map").get_attribute("data-incidents") == "2"
+    # the map's filters narrow the same view, as the queue's do
+    page.select_option("#status", "open")
+    page.wait_for_function("new URL(location.href).searchParams.get('status') === 'open'")
+    shot(page, "map-clusters-zoomed-in")
+
+
 def test_the_map_page_has_no_serious_accessibility_violation(
     live: tuple[str, list[str], Mission], page: Any
 ) -> None:

@@ -1,5 +1,8 @@
 // The common operational picture: zones and the line as they were at the chosen time, the
-// incidents (clustered) of the visible box and time window, observations and drone tracks.
+// incidents of the visible box and time window, observations and drone tracks. A wide view's
+// incidents come as clusters made by the server (one per grid cell: count, statuses,
+// categories, bounds); a click (or Enter) on one zooms into its bounds. Fewer incidents come one
+// by one and Leaflet.markercluster groups those that overlap.
 // Everything comes from the center itself: no tiles, no CDN (Natural Earth borders are shipped).
 (function () {
   "use strict";
@@ -11,6 +14,8 @@
   const atInput = document.getElementById("at-input");
   const atText = document.getElementById("at-text");
   const hours = document.getElementById("hours");
+  const statusFilter = document.getElementById("status");
+  const categoryFilter = document.getElementById("category");
   const counts = document.getElementById("counts");
   const layerNote = document.getElementById("layer-note");
   const showObs = document.getElementById("show-obs");
@@ -61,16 +66,58 @@
   showNames.addEventListener("change", placeNames);
   map.on("zoomend", placeNames);
 
-  const clusters = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 45 });
+  const number = (n) => n.toLocaleString(config.lang);
+  // a group's icon: its count inside a ring coloured by its incidents' statuses, the same for
+  // the server's clusters and for those Leaflet.markercluster makes of overlapping markers
+  const ring = (statuses, count) => {
+    let from = 0;
+    const stops = Object.keys(colours).filter((s) => statuses[s]).map((s) => {
+      const to = from + (statuses[s] / count) * 360;
+      const stop = `${colours[s]} ${from.toFixed(1)}deg ${to.toFixed(1)}deg`;
+      from = to;
+      return stop;
+    });
+    return stops.length ? `conic-gradient(${stops.join(", ")})` : "#999999";
+  };
+  const groupIcon = (count, statuses) => {
+    const size = count < 100 ? 36 : count < 1000 ? 42 : 50;
+    return L.divIcon({ html: `<div style="background: ${ring(statuses, count)}"><span>${number(count)}</span></div>`, className: "cf-cluster", iconSize: L.point(size, size) });
+  };
+  const clusters = L.markerClusterGroup({
+    chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 45,
+    iconCreateFunction: (group) => {
+      const statuses = {};
+      for (const m of group.getAllChildMarkers()) statuses[m.options.status] = (statuses[m.options.status] || 0) + 1;
+      return groupIcon(group.getChildCount(), statuses);
+    },
+  });
   clusters.addTo(map);
+  const cells = L.layerGroup().addTo(map); // the server's clusters
   const observed = L.layerGroup().addTo(map);
+
+  // a cluster of the server: into its incidents' bounds, at least one zoom level deeper
+  const zoomInto = ([w, s, e, n]) => {
+    const bounds = L.latLngBounds([[s, w], [n, e]]);
+    const zoom = Math.max(map.getBoundsZoom(bounds.pad(0.2)), Math.floor(map.getZoom()) + 1);
+    map.setView(bounds.getCenter(), Math.min(zoom, map.getMaxZoom()));
+  };
+  const cell = (c) => {
+    const title = text.cluster.replace("{n}", number(c.count));
+    const m = L.marker([c.lat, c.lon], { icon: groupIcon(c.count, c.statuses), title, keyboard: true, riseOnHover: true });
+    const statuses = Object.keys(colours).filter((s) => c.statuses[s]).map((s) => `${text.statuses[s] || s}: ${number(c.statuses[s])}`);
+    const categories = Object.entries(c.categories).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${text.categories[k] || k}: ${number(n)}`);
+    m.bindTooltip(`<strong>${title}</strong><br>${statuses.join(" · ")}<br>${categories.join("<br>")}<br>${text.both}: ${number(c.both)}`, { direction: "top" });
+    m.on("click", () => zoomInto(c.bounds));
+    m.on("keypress", (e) => { if (e.originalEvent.key === "Enter" || e.originalEvent.key === " ") zoomInto(c.bounds); });
+    return m;
+  };
 
   // one row per incident: id, lon, lat, status, corroboration, category, severity, t
   const marker = (row) => {
     const [id, lon, lat, status, corroboration, category, , t] = row;
     const both = corroboration === "both_contingents";
     const colour = colours[status] || "#999999";
-    const m = L.circleMarker([lat, lon], { radius: 7, color: both ? "#ffffff" : colour, weight: both ? 2 : 3, fillColor: colour, fillOpacity: both ? 0.95 : 0.1 });
+    const m = L.circleMarker([lat, lon], { radius: 7, color: both ? "#ffffff" : colour, weight: both ? 2 : 3, fillColor: colour, fillOpacity: both ? 0.95 : 0.1, status });
     m.bindPopup(() => `<strong>${text.categories[category] || category}</strong><br>${text.statuses[status] || status}<br>${format.format(t * 1000)}<br><a href="/incidents/${encodeURIComponent(id)}">${text.open}</a>`);
     return m;
   };
@@ -78,19 +125,26 @@
   let request = 0;
   const bbox = () => map.getBounds().pad(0.1).toBBoxString();
   const query = () => `at=${new Date(at).toISOString()}&hours=${hours.value}`;
+  // the map's filters, as the incident list applies them
+  const filters = () => ["status", "category"].map((k) => document.getElementById(k)).filter((f) => f.value).map((f) => `&${f.id}=${encodeURIComponent(f.value)}`).join("");
 
   async function loadIncidents() {
     if (!config.incidents) return;
     const mine = ++request;
-    const answer = await fetch(`/map/incidents.json?bbox=${bbox()}&${query()}`, { credentials: "same-origin" });
+    const zoom = Math.floor(map.getZoom());
+    const answer = await fetch(`/map/incidents.json?bbox=${bbox()}&zoom=${zoom}&${query()}${filters()}`, { credentials: "same-origin" });
     if (answer.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search) + "&expired=1"; return; }
     const data = await answer.json();
     if (mine !== request) return; // a newer view was asked for meanwhile
     clusters.clearLayers();
+    cells.clearLayers();
     clusters.addLayers(data.rows.map(marker));
-    counts.textContent = `${data.rows.length.toLocaleString(config.lang)} ${text.incidents}` + (data.truncated ? ` (${text.truncated})` : "");
-    document.getElementById("map").dataset.incidents = String(data.rows.length);
-    window.dispatchEvent(new CustomEvent("cf:incidents", { detail: data.rows.length }));
+    data.clusters.forEach((c) => cells.addLayer(cell(c)));
+    counts.textContent = `${number(data.count)} ${text.incidents}` + (data.truncated ? ` (${text.truncated})` : "") + (data.clusters.length ? ` · ${text.grouped}` : "");
+    const shown = document.getElementById("map").dataset;
+    shown.incidents = String(data.count);
+    shown.clusters = String(data.clusters.length);
+    window.dispatchEvent(new CustomEvent("cf:incidents", { detail: data.count }));
   }
 
   async function loadZones() {
@@ -135,6 +189,9 @@
     const url = new URL(location.href);
     url.searchParams.set("at", new Date(at).toISOString());
     url.searchParams.set("hours", hours.value);
+    for (const f of [statusFilter, categoryFilter]) {
+      if (f.value) url.searchParams.set(f.id, f.value); else url.searchParams.delete(f.id);
+    }
     history.replaceState(null, "", url);
   }
 
@@ -148,6 +205,7 @@
   atInput.addEventListener("change", () => { const t = Date.parse(atInput.value + ":00Z"); if (!isNaN(t)) { at = t; timeChanged(); } });
   hours.addEventListener("change", timeChanged);
   document.getElementById("timebar").addEventListener("submit", (event) => { event.preventDefault(); timeChanged(); });
+  for (const f of [statusFilter, categoryFilter]) f.addEventListener("change", () => { showTime(); loadIncidents(); });
   showObs.addEventListener("change", loadObservations);
   showCoverage.addEventListener("change", loadCoverage);
   map.on("moveend", () => { loadIncidents(); loadObservations(); });
@@ -159,7 +217,7 @@
     events.addEventListener("change", () => { clearTimeout(pending); pending = setTimeout(loadIncidents, 500); });
   }
 
-  window.ceasefireMap = { map, clusters, setTime: (iso) => { at = Date.parse(iso); timeChanged(); } };
+  window.ceasefireMap = { map, clusters, cells, setTime: (iso) => { at = Date.parse(iso); timeChanged(); } };
   showTime();
   loadZones();
   loadIncidents();
