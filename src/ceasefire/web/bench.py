@@ -7,9 +7,12 @@ process and Debian's Chromium driven by Playwright (headless):
 - the first map render: from the start of the navigation to ``/map`` until every incident of
   the window is a marker in the clustered layer (the page's ``cf:incidents`` event); the
   median of a few loads;
-- one map view: the page's own request for the visible box and window
-  (``/map/incidents.json``), timed in the browser from the request to the parsed answer, over
-  a series of views (zoomed in and out, panned): p50 and p99;
+- one map view: the page's own request for the visible box, window and zoom
+  (``/map/incidents.json``; a wide view is answered with clusters, ``web.mapdata``), timed
+  in the browser from the request to the parsed answer, over a series of views (zoomed in
+  and out, panned): p50 and p99; ``map_view_incidents`` counts the incidents the views stood
+  for (clustered or not), ``map_view_clustered`` the views answered with clusters and
+  ``map_view_features`` the markers and clusters sent;
 - the peer, in the same browser, for the same views: what a skilled client without the map
   endpoint asks the center's standard interface for each view, OGC API - Features
   ``GET /api/v1/ogc/collections/incidents/items?bbox=<the view's box>&datetime=<the
@@ -41,6 +44,7 @@ from ceasefire.incidents.tables import incidents
 from ceasefire.mission.model import Mission
 from ceasefire.store import open_database
 from ceasefire.store.missions import mission_row, save_mission
+from ceasefire.web.mapdata import zoom_for
 from ceasefire.workflow.roles import add_user, issue_token
 
 CHROMIUM = "/usr/bin/chromium"
@@ -58,7 +62,7 @@ END = datetime(2021, 2, 1, tzinfo=UTC)
 DAYS = 30
 
 
-def _incidents(mission: Mission, row: int, count: int, seed: int) -> list[dict[str, Any]]:
+def sample_incidents(mission: Mission, row: int, count: int, seed: int) -> list[dict[str, Any]]:
     """``count`` incidents within 15 km of the line of contact, over the last ``DAYS`` days."""
     rng = random.Random(seed)
     lines = [z.geometry for z in mission.zones if z.kind == "line_of_contact" and z.valid_at(END)]
@@ -108,15 +112,18 @@ window.addEventListener("cf:incidents", (e) => {
 
 VIEWS = """async ([views, query]) => {
   const times = [];
-  let count = 0;
-  for (const box of views) {
+  let count = 0, clustered = 0, features = 0;
+  for (const [box, zoom] of views) {
     const t0 = performance.now();
-    const data = await (await fetch(`/map/incidents.json?bbox=${box}&${query}`)).json();
+    const url = `/map/incidents.json?bbox=${box}&zoom=${zoom}&${query}`;
+    const data = await (await fetch(url)).json();
     times.push(performance.now() - t0);
     if (!data.rows) throw new Error("no rows");
-    count += data.rows.length;
+    count += data.count;
+    clustered += data.clusters.length ? 1 : 0;
+    features += data.rows.length + data.clusters.length;
   }
-  return {times, count};
+  return {times, count, clustered, features};
 }"""
 
 PEER = """async ([token, views, window]) => {
@@ -154,7 +161,7 @@ def run(
         stored, _new = save_mission(engine, mission, note="bench web")
         row = mission_row(engine, stored)
         with progress.status(f"storing {count:,} incidents"), engine.begin() as db:
-            rows = _incidents(mission, row, count, seed)
+            rows = sample_incidents(mission, row, count, seed)
             for start in range(0, len(rows), 2000):
                 db.execute(insert(incidents), rows[start : start + 2000])
             add_user(db, mission, "bench", "analyst", mission.contingent_ids()[0], "bench-web")
@@ -193,17 +200,20 @@ def run(
                         shown = int(done["n"])
                 area = mission.config.area
                 rng = random.Random(seed)
-                boxes = []
+                boxes: list[str] = []
+                zooms: list[int] = []
                 for _n in range(views):
                     span = rng.uniform(0.2, 1.0)
                     w = area[0] + rng.uniform(0, 1 - span) * (area[2] - area[0])
                     s = area[1] + rng.uniform(0, 1 - span) * (area[3] - area[1])
-                    boxes.append(
-                        f"{w:.4f},{s:.4f},{w + span * (area[2] - area[0]):.4f},"
-                        f"{s + span * (area[3] - area[1]):.4f}"
-                    )
+                    box = (w, s, w + span * (area[2] - area[0]), s + span * (area[3] - area[1]))
+                    boxes.append(",".join(f"{v:.4f}" for v in box))
+                    # the zoom the page asks with: the box across the page's 1,400 pixels
+                    zooms.append(zoom_for(box, 1400))
                 with progress.status(f"{views} map views"):
-                    viewed = page.evaluate(VIEWS, [boxes, f"at={at}&hours=720"])
+                    viewed = page.evaluate(
+                        VIEWS, [list(zip(boxes, zooms, strict=True)), f"at={at}&hours=720"]
+                    )
                     view_ms = viewed["times"]
                 with progress.status("the peer: the same views through OGC API - Features"):
                     peer = page.evaluate(PEER, [token, boxes, f"{since}/{at}"])
@@ -225,6 +235,8 @@ def run(
         "map_view_p99_ms": round(_percentile(view_ms, 0.99), 1),
         "views": len(view_ms),
         "map_view_incidents": viewed["count"],
+        "map_view_clustered": viewed["clustered"],
+        "map_view_features": viewed["features"],
         "rate": round(1000 / p50, 2),
         "baseline": "OGC API - Features items of the same box and window (limit 10,000, "
         "following next), for each view",
