@@ -502,3 +502,23 @@ def test_two_taken_up_incidents_merged_one_gives_way_with_a_record_and_no_decisi
         decisions.approve(db, m, tr, pending.id)
     with pytest.raises(Conflict, match=f"superseded by {first}"), engine.begin() as db:
         decisions.propose(db, m, tr, second, "record_only")
+
+
+def test_a_split_chain_gives_an_observation_to_the_other_contingents_incident_it_fits() -> None:
+    # Small-arms fire lasting 25 minutes: contingent 0's drone sees its start, contingent 0's
+    # post hears it throughout, contingent 1's drones see its end, 23 minutes after the start
+    # (beyond the 20-minute window of the drone's sighting). Complete linkage splits the chain
+    # by contingent; the post's report fits both of contingent 1's and goes to them.
+    t = np.array([0, 0, 1380, 1400], dtype=np.int64)
+    until = np.array([0, 1500, 1380, 1400], dtype=np.int64)
+    x, y = np.array([0.0, 10.0, 100.0, 100.0]), np.zeros(4)
+    ce = np.array([30.0, 30.0, 30.0, 30.0])
+    group = GATING.codes(["small_arms_fire"] * 4)
+    contingent = np.array([0, 0, 1, 1], dtype=np.int64)
+    apart = correlate(t, x, y, ce, group, GATING, until=until)
+    assert apart.tolist() == [0, 0, 1, 1]
+    joined = correlate(t, x, y, ce, group, GATING, until=until, contingent=contingent)
+    assert joined.tolist() == [0, 1, 1, 1]
+    # One contingent only: nothing to corroborate, the split stays.
+    alone = correlate(t, x, y, ce, group, GATING, until=until, contingent=np.zeros(4, np.int64))
+    assert alone.tolist() == [0, 0, 1, 1]

@@ -66,6 +66,7 @@ def synthetic(n: int, seed: int) -> dict[str, npt.NDArray[Any]]:
         "y": y[order],
         "ce": rng.uniform(20, 300, m),
         "category": category[order],
+        "contingent": rng.integers(0, 2, m),  # two contingents, observing alike
     }
 
 
@@ -109,7 +110,14 @@ def run(observations: int, sample: int, seed: int) -> dict[str, Any]:
     )
     start, cpu = time.perf_counter(), time.process_time()
     labels = correlate(
-        data["t"], data["x"], data["y"], data["ce"], group, gating, evidence=evidence
+        data["t"],
+        data["x"],
+        data["y"],
+        data["ce"],
+        group,
+        gating,
+        evidence=evidence,
+        contingent=data["contingent"],
     )
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

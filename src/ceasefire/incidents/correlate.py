@@ -17,7 +17,9 @@ clustering, cut at the gate), which also bounds a fire incident's span by its wi
 Movement is the exception: a column is followed as a track, position after position, so its
 components stay whole. The components of the links are worked out first (a sweep over time
 and a sparse graph); only a component that is not already complete goes through the
-clustering, so the cost stays with the near pairs.
+clustering, so the cost stays with the near pairs. Where complete linkage splits a chain into
+incidents of one contingent each, an observation that fits every member of another
+contingent's incident goes to it (:func:`_corroborate`).
 
 The result depends only on the set of observations, not on the order they arrived in: that is
 what makes streaming and batch correlation give the same incidents.
@@ -35,6 +37,7 @@ import numpy.typing as npt
 from scipy.cluster.hierarchy import linkage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+from scipy.spatial.distance import squareform
 
 from ceasefire.mission.model import Correlation
 
@@ -663,12 +666,16 @@ def correlate(
     track: I64 | None = None,
     until: I64 | None = None,
     evidence: Evidence | None = None,
+    contingent: I64 | None = None,
 ) -> I64:
     """Batch correlation: incident labels for observations sorted by time, numbered in order
     of each incident's first observation. ``source``: :meth:`Gating.sources`; ``track``: a
     code per moving object a source named (-1: none); ``until``: when each sighting ended;
-    ``evidence``: :meth:`Gating.evidence`."""
-    return chains_and_incidents(t, x, y, ce, group, gating, source, track, until, evidence)[1]
+    ``evidence``: :meth:`Gating.evidence`; ``contingent``: a code per observation's contingent
+    (:func:`_corroborate`)."""
+    return chains_and_incidents(
+        t, x, y, ce, group, gating, source, track, until, evidence, contingent
+    )[1]
 
 
 def chains_and_incidents(
@@ -682,6 +689,7 @@ def chains_and_incidents(
     track: I64 | None = None,
     until: I64 | None = None,
     evidence: Evidence | None = None,
+    contingent: I64 | None = None,
 ) -> tuple[I64, I64]:
     """The components of the links (the chains an incident cannot reach beyond) and the
     incident labels (:func:`correlate`), from one sweep."""
@@ -712,6 +720,8 @@ def chains_and_incidents(
         shares = _shares(members, t, x, y, ce, src, tracks, extent, group, gating, evidence)
         for row, share in zip(members, shares, strict=True):
             parts = _complete(share, s)
+            if contingent is not None and parts.max() > 1:
+                parts = _corroborate(parts, squareform(share), contingent[row])
             if parts.max() > 1:
                 split = parts > 1
                 out[row[split]] = fresh + parts[split] - 2
@@ -763,6 +773,38 @@ def _complete(share: F64, n: int) -> I64:
             node = cluster[node]
         parts[leaf] = number.setdefault(node, len(number) + 1)
     return parts
+
+
+def _corroborate(parts: I64, share: F64, contingent: I64) -> I64:
+    """Where complete linkage split a chain into incidents each of one contingent, an
+    observation that fits every member of another contingent's incident goes to it: the split
+    of a chain is otherwise arbitrary (an observation fits two incidents, and merges by share
+    decide), and two contingents watching one place see the same events. The best fit first
+    (the smallest largest share), each incident given or taken from once; an incident never
+    empties (then complete linkage would have merged the two)."""
+    parts = parts.copy()
+    done: set[int] = set()
+    while True:
+        numbers = [p for p in np.unique(parts).tolist() if p not in done]
+        alone = {p: np.unique(contingent[parts == p]) for p in numbers}
+        alone = {p: c for p, c in alone.items() if len(c) == 1}
+        best: tuple[float, int, int, int] | None = None
+        for x_part, x_seen in alone.items():
+            mine = np.flatnonzero(parts == x_part)
+            if len(mine) < 2:
+                continue
+            for y_part, y_seen in alone.items():
+                if y_seen[0] == x_seen[0]:
+                    continue
+                worst = share[np.ix_(mine, np.flatnonzero(parts == y_part))].max(axis=1)
+                k = int(np.argmin(worst))
+                if worst[k] <= 1.0 and (best is None or worst[k] < best[0]):
+                    best = (float(worst[k]), int(mine[k]), x_part, y_part)
+        if best is None:
+            return parts
+        _worst, member, x_part, y_part = best
+        parts[member] = y_part
+        done |= {x_part, y_part}
 
 
 @dataclass(frozen=True)

@@ -480,7 +480,8 @@ class Correlator:
 
     def _labels(self, ordered: list[Member]) -> tuple[Any, Any]:
         """The chains (components of the links) and incident labels of time-ordered members."""
-        return chains_and_incidents(*self.arrays(ordered))
+        contingent = np.unique([m.contingent for m in ordered], return_inverse=True)[1]
+        return chains_and_incidents(*self.arrays(ordered), contingent=contingent)
 
     def arrays(self, ordered: list[Member]) -> Arrays:
         """What correlation works on, for time-ordered members (the arguments of
