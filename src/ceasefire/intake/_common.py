@@ -6,7 +6,7 @@ import json
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import IO, Any, TypeAlias
+from typing import IO, Any, Protocol, TypeAlias, TypeVar
 
 from ceasefire.i18n import _
 from ceasefire.intake.errors import Rejection, raw_text
@@ -21,6 +21,8 @@ Stream: TypeAlias = IO[bytes] | IO[str]
 
 MAX_LINE_BYTES = 1024 * 1024
 CHUNK = 64 * 1024
+
+_Item = TypeVar("_Item")
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,41 @@ def read_chunks(stream: Stream, size: int = CHUNK) -> Iterator[bytes]:
             yield chunk.encode("utf-8", "surrogatepass")
         else:
             yield bytes(chunk)
+
+
+class Splitter(Protocol):
+    """Cuts a byte stream into pieces (CoT events, TAK frames) as it arrives."""
+
+    def feed(self, data: bytes) -> list[bytes | Discarded]: ...
+
+    def close(self) -> list[bytes | Discarded]: ...
+
+
+def split_stream(
+    stream: Stream,
+    splitter: Splitter,
+    parse: Callable[[bytes, str, int], _Item],
+    source: str,
+    raw: Callable[[bytes], str],
+    unit: str,
+) -> Iterator[_Item | Rejection]:
+    """An item for each piece ``splitter`` cuts from the stream, numbered from 1 in order:
+    ``parse(piece, source, number)``, or for a piece it threw away a rejection of the
+    ``unit`` (``raw`` shows its head)."""
+    number = 0
+
+    def items(pieces: list[bytes | Discarded]) -> Iterator[_Item | Rejection]:
+        nonlocal number
+        for piece in pieces:
+            number += 1
+            if isinstance(piece, Discarded):
+                yield Rejection(source, number, piece.field, piece.reason, raw(piece.head), unit)
+            else:
+                yield parse(piece, source, number)
+
+    for chunk in read_chunks(stream, CHUNK):
+        yield from items(splitter.feed(chunk))
+    yield from items(splitter.close())
 
 
 def bounded_lines(stream: Stream, limit: int = MAX_LINE_BYTES) -> Iterator[tuple[int, bytes, bool]]:

@@ -110,11 +110,10 @@ from pydantic_core import PydanticCustomError
 
 from ceasefire.i18n import _
 from ceasefire.intake._common import (
-    CHUNK,
     Discarded,
     JsonProblem,
     Stream,
-    read_chunks,
+    split_stream,
     strict_json,
     validate,
 )
@@ -796,22 +795,7 @@ def parse(
 ) -> Iterator[Observation | TrackPoint | Rejection]:
     """Yield an item for each CoT event in a stream of concatenated events (file or TCP)."""
     splitter = CotStreamSplitter(max_event_bytes)
-    number = 0
-
-    def items(pieces: list[bytes | Discarded]) -> Iterator[Observation | TrackPoint | Rejection]:
-        nonlocal number
-        for piece in pieces:
-            number += 1
-            if isinstance(piece, Discarded):
-                yield Rejection(
-                    source, number, piece.field, piece.reason, raw_text(piece.head), "event"
-                )
-            else:
-                yield parse_event(piece, source, number)
-
-    for chunk in read_chunks(stream, CHUNK):
-        yield from items(splitter.feed(chunk))
-    yield from items(splitter.close())
+    return split_stream(stream, splitter, parse_event, source, raw_text, "event")
 
 
 __all__ = [

@@ -36,7 +36,7 @@ from typing import Any
 from xml.etree.ElementTree import tostring
 
 from ceasefire.i18n import _
-from ceasefire.intake._common import CHUNK, Discarded, Stream, read_chunks
+from ceasefire.intake._common import Discarded, Stream, split_stream
 from ceasefire.intake.cot import (
     UNKNOWN,
     CotEvent,
@@ -393,22 +393,7 @@ def parse_stream(
 ) -> Iterator[Item]:
     """Yield an item for each frame of a TAK stream (a binary file or a TCP connection)."""
     decoder = TakStreamDecoder(max_message_bytes)
-    number = 0
-
-    def items(pieces: list[bytes | Discarded]) -> Iterator[Item]:
-        nonlocal number
-        for piece in pieces:
-            number += 1
-            if isinstance(piece, Discarded):
-                yield Rejection(
-                    source, number, piece.field, piece.reason, raw_hex(piece.head), "frame"
-                )
-            else:
-                yield decode_payload(piece, source, number)
-
-    for chunk in read_chunks(stream, CHUNK):
-        yield from items(decoder.feed(chunk))
-    yield from items(decoder.close())
+    return split_stream(stream, decoder, decode_payload, source, raw_hex, "frame")
 
 
 parse = parse_stream
