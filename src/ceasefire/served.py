@@ -1,5 +1,5 @@
 """An ASGI app served over HTTP from a thread of this process: a contingent's witness node,
-a party's inbox, the demo's center API."""
+a party's inbox, the demo's center API; and what such apps share (a bounded request body)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,21 @@ from typing import TYPE_CHECKING, Any, Self
 
 if TYPE_CHECKING:
     import uvicorn
+    from starlette.requests import Request
+
+
+async def body_within(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None once it says or turns out to be larger than ``limit``
+    bytes (read a chunk at a time: no more than that is held)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
 
 
 class ServedApp:

@@ -68,6 +68,7 @@ from ceasefire.mission.model import Mission
 from ceasefire.observations.record import ID_PATTERN, format_time
 from ceasefire.observations.schema import SCHEMA_PATH, observation_schema
 from ceasefire.observations.taxonomy import CATEGORIES
+from ceasefire.served import body_within
 from ceasefire.store import observations as store
 from ceasefire.store import quarantine
 from ceasefire.workflow.assessments import NOT_ATTRIBUTED
@@ -327,20 +328,14 @@ def _ingestable(item: Any, user: User, source: str, number: int) -> Any:
 async def _read_body(request: Request, limit: int) -> bytes:
     """The raw body, at most ``limit`` bytes (413 beyond), for a route that needs the bytes
     themselves (a node's signed batch)."""
-    too_large = Problem(
-        413,
-        _("The request body is larger than {limit} bytes.").format(limit=limit),
-        type=problems.TOO_LARGE,
-    )
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise too_large
-    return bytes(body)
+    body = await body_within(request, limit)
+    if body is None:
+        raise Problem(
+            413,
+            _("The request body is larger than {limit} bytes.").format(limit=limit),
+            type=problems.TOO_LARGE,
+        )
+    return body
 
 
 def _records(data: object, max_batch: int) -> list[Any]:

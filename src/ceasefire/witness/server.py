@@ -64,7 +64,7 @@ from ceasefire.ledger.witness import (
     Witness,
     WitnessError,
 )
-from ceasefire.served import ServedApp
+from ceasefire.served import ServedApp, body_within
 from ceasefire.store.db import create
 
 if TYPE_CHECKING:
@@ -229,7 +229,7 @@ def create_app(witness: Witness) -> Starlette:
     """The witness's HTTP application: ``POST /add-checkpoint``."""
 
     async def add_checkpoint(request: Request) -> Response:
-        body = await _body(request)
+        body = await body_within(request, MAX_REQUEST_BYTES)
         if body is None:
             return PlainTextResponse(
                 f"request is larger than {MAX_REQUEST_BYTES} bytes\n", status_code=413
@@ -277,19 +277,6 @@ def _leaves(witness: Witness, params: Mapping[str, str]) -> Response:
             ],
         }
     )
-
-
-async def _body(request: Request) -> bytes | None:
-    """The request body, or None once it is larger than any checkpoint request can be."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_REQUEST_BYTES:
-            return None
-    return bytes(body)
 
 
 def _answer(witness: Witness, body: bytes) -> Response:
