@@ -27,6 +27,7 @@ from ceasefire.geo.phrase import place_phrase
 from ceasefire.incidents.tables import incidents
 from ceasefire.mission.model import Mission, Settlement
 from ceasefire.reports.scope import EVERYTHING, Scope
+from ceasefire.store import observations as stored
 from ceasefire.store.schema import observations
 from ceasefire.workflow.tables import findings
 
@@ -111,29 +112,17 @@ class Selection:
     """(column, value) pairs that must hold."""
 
 
-def _in_box(lat: Any, lon: Any, bbox: tuple[float, float, float, float]) -> list[Any]:
-    min_lon, min_lat, max_lon, max_lat = bbox
-    found = [lat.between(min_lat, max_lat)]
-    if min_lon <= max_lon:
-        found.append(lon.between(min_lon, max_lon))
-    else:
-        found.append(or_(lon >= min_lon, lon <= max_lon))
-    return found
-
-
 def observation_conditions(where: Selection, scope: Scope) -> list[ColumnElement[bool]]:
     c = observations.c
-    found: list[ColumnElement[bool]] = []
-    if where.bbox is not None:
-        found += _in_box(c.lat, c.lon, where.bbox)
-    if where.since is not None:
-        found.append(c.observed_at >= where.since)
-    if where.until is not None:
-        found.append(c.observed_at < where.until)
-    if where.categories:
-        found.append(c.category.in_(where.categories))
-    if where.contingents:
-        found.append(c.contingent.in_(where.contingents))
+    found = stored.filter_conditions(
+        stored.ObservationFilter(
+            bbox=where.bbox,
+            since=where.since,
+            until=where.until,
+            categories=where.categories,
+            contingents=where.contingents,
+        )
+    )
     found += [c[name] == value for name, value in where.equals]
     allowed = scope.observation_condition()
     if allowed is not None:
@@ -146,7 +135,7 @@ def incident_conditions(where: Selection, scope: Scope) -> list[ColumnElement[bo
     # replaced by correlation, kept only for the workflow's records
     found: list[ColumnElement[bool]] = [c.status != "superseded"]
     if where.bbox is not None:
-        found += _in_box(c.lat, c.lon, where.bbox)
+        found += stored.in_box(c.lat, c.lon, where.bbox)
     if where.since is not None:
         found.append(c.ended_at >= where.since)
     if where.until is not None:

@@ -108,16 +108,24 @@ def decode_cursor(cursor: str) -> int:
     return after
 
 
-def _conditions(where: ObservationFilter) -> list[ColumnElement[bool]]:
+def in_box(lat: Any, lon: Any, bbox: tuple[float, float, float, float]) -> list[Any]:
+    """The conditions that a row's ``lat`` and ``lon`` columns are in ``bbox`` (min lon, min
+    lat, max lon, max lat; a min lon larger than the max lon crosses the antimeridian)."""
+    min_lon, min_lat, max_lon, max_lat = bbox
+    found = [lat.between(min_lat, max_lat)]
+    if min_lon <= max_lon:
+        found.append(lon.between(min_lon, max_lon))
+    else:
+        found.append(or_(lon >= min_lon, lon <= max_lon))
+    return found
+
+
+def filter_conditions(where: ObservationFilter) -> list[ColumnElement[bool]]:
+    """The conditions on :data:`observations` that select what ``where`` asks."""
     c = observations.c
     conditions: list[ColumnElement[bool]] = []
     if where.bbox is not None:
-        min_lon, min_lat, max_lon, max_lat = where.bbox
-        conditions.append(c.lat.between(min_lat, max_lat))
-        if min_lon <= max_lon:
-            conditions.append(c.lon.between(min_lon, max_lon))
-        else:
-            conditions.append(or_(c.lon >= min_lon, c.lon <= max_lon))
+        conditions += in_box(c.lat, c.lon, where.bbox)
     if where.since is not None:
         conditions.append(c.observed_at >= where.since)
     if where.until is not None:
@@ -157,7 +165,7 @@ def query_observations(
     """Up to ``limit`` observations matching ``where`` with keys above ``after``, by key."""
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be from 1 to {MAX_LIMIT}")
-    conditions = _conditions(where or ObservationFilter())
+    conditions = filter_conditions(where or ObservationFilter())
     if after is not None:
         conditions.append(observations.c.id > after)
     # one row more than asked tells whether another page exists without a count query
@@ -180,7 +188,7 @@ def get_observation(engine: Engine, contingent: str, source_id: str) -> StoredOb
 
 
 def count_observations(engine: Engine, where: ObservationFilter | None = None) -> int:
-    conditions = _conditions(where or ObservationFilter())
+    conditions = filter_conditions(where or ObservationFilter())
     query = select(func.count()).select_from(observations).where(*conditions)
     with engine.connect() as db:
         return int(db.execute(query).scalar_one())
