@@ -271,12 +271,7 @@ def _cot(events: bytes, n: int, tmp: str) -> tuple[float, float]:
         return time.perf_counter() - start, _peak_rss_mb(ours.pid)
     finally:
         # Its follower may still be correlating what was just stored: no need to wait for it.
-        ours.terminate()
-        try:
-            ours.wait(30)
-        except subprocess.TimeoutExpired:
-            ours.kill()
-            ours.wait(30)
+        ingest_taky.stop(ours)
 
 
 def run(n: int, batch: int, seed: int, rounds: int = 3) -> dict[str, Any]:

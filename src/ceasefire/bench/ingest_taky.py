@@ -54,7 +54,8 @@ def _peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Ask a server process to end (SIGTERM), and kill it if it has not within 30 s."""
     process.terminate()
     try:
         process.wait(30)
@@ -127,7 +128,7 @@ def run(events: bytes, n: int, folder: Path) -> dict[str, Any]:
                 client.close()
             rss = _peak_rss_mb(taky.pid)
         finally:
-            _stop(taky)
+            stop(taky)
     finally:
-        _stop(store)
+        stop(store)
     return {"seconds": seconds, "stored": stored, "peak_rss_mb": rss, "version": version()}
