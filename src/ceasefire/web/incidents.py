@@ -244,6 +244,16 @@ def add_routes(app: FastAPI, web: Web) -> None:
             **data,
         )
 
+    async def form_again(
+        request: Request, incident_id: str, errors: dict[str, str], typed: dict[str, str], form: str
+    ) -> Response:
+        """The incident's page again with a form's errors and what was typed: 409 when the
+        workflow refused the step, 422 when the form itself was wrong."""
+        status = 409 if "form" in errors else 422
+        return await run_in_threadpool(
+            incident_page, request, incident_id, status, errors, typed, form
+        )
+
     @app.get("/incidents/{incident_id}")
     def show_incident(request: Request, incident_id: str) -> Response:
         return incident_page(request, incident_id)
@@ -279,15 +289,7 @@ def add_routes(app: FastAPI, web: Web) -> None:
                 )
             errors["form"] = refused
         typed = {**data, "clauses": ",".join(clauses_sent)}
-        return await run_in_threadpool(
-            incident_page,
-            request,
-            incident_id,
-            409 if "form" in errors else 422,
-            errors,
-            typed,
-            "assessment",
-        )
+        return await form_again(request, incident_id, errors, typed, "assessment")
 
     @app.post("/incidents/{incident_id}/decisions")
     async def post_decision(request: Request, incident_id: str) -> Response:
@@ -321,15 +323,7 @@ def add_routes(app: FastAPI, web: Web) -> None:
             if refused is None:
                 return RedirectResponse(f"/incidents/{incident_id}?done=decision#decisions", 303)
             errors["form"] = refused
-        return await run_in_threadpool(
-            incident_page,
-            request,
-            incident_id,
-            409 if "form" in errors else 422,
-            errors,
-            data,
-            "decision",
-        )
+        return await form_again(request, incident_id, errors, data, "decision")
 
     @app.post("/decisions/{decision_id}/{verdict}")
     async def decide(request: Request, decision_id: str, verdict: str) -> Response:
