@@ -15,7 +15,6 @@ holds for it, since a reaction proposed earlier could reveal one side's view.
 from __future__ import annotations
 
 import base64
-import io
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -338,10 +337,7 @@ def map_png(mission: Mission, entries: list[dict[str, Any]], at: datetime, lang:
         axes.set_ylim(min_lat, max_lat)
         axes.set_aspect(1 / 0.766)  # a degree of longitude is cos(40°) of one of latitude here
         axes.tick_params(labelsize=6)
-        figure.tight_layout()
-        out = io.BytesIO()
-        figure.savefig(out, format="png")
-        return out.getvalue()
+        return stats.png_of(figure)
     finally:
         plt.close(figure)
 

@@ -178,12 +178,27 @@ def chart_png(rows: list[dict[str, Any]], title: str, count: str = "incidents") 
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         for spine in ("top", "right"):
             axes.spines[spine].set_visible(False)
-        figure.tight_layout()
-        out = io.BytesIO()
-        figure.savefig(out, format="png")
-        return out.getvalue()
+        return png_of(figure)
     finally:
         plt.close(figure)
 
 
-__all__ = ["DIMENSIONS", "Fact", "area_of", "chart_png", "cross", "facts", "name_of", "table"]
+def png_of(figure: Any) -> bytes:
+    """A drawn matplotlib figure as PNG bytes, laid out tight."""
+    figure.tight_layout()
+    out = io.BytesIO()
+    figure.savefig(out, format="png")
+    return out.getvalue()
+
+
+__all__ = [
+    "DIMENSIONS",
+    "Fact",
+    "area_of",
+    "chart_png",
+    "cross",
+    "facts",
+    "name_of",
+    "png_of",
+    "table",
+]
