@@ -142,13 +142,17 @@ class Lease:
                 insert(dispatcher_lease).values(id=LEASE_ID, owner=self.holder, alive_at=moment)
             )
 
-    def renew(self, db: Connection, now: datetime | None = None) -> None:
+    def fence(self) -> None:
         """Within a writing transaction: check the lease is still held (a fence: a dispatcher
-        whose lock session broke writes nothing more) and mark it alive."""
+        whose lock session broke writes nothing more)."""
         with self._checking:  # on PostgreSQL a query on the lock's own session
             held = self.lease.held()
         if not held:
             raise LeaseLost(_("the dispatcher's lease was lost"))
+
+    def renew(self, db: Connection, now: datetime | None = None) -> None:
+        """:meth:`fence`, and mark the lease alive."""
+        self.fence()
         db.execute(
             update(dispatcher_lease)
             .where(dispatcher_lease.c.id == LEASE_ID)
@@ -411,8 +415,9 @@ class Dispatcher:
                 )
                 ends.append((d.queue, status))
             with self.engine.begin() as db:
-                log.lock(db)  # first: on SQLite this makes the transaction the writer
-                self.lease.renew(db, now)
+                # the fence only: the sign of life is the heartbeat's (every ttl / 3), not a
+                # write of every batch; the append's first statement takes the log's lock
+                self.lease.fence()
                 indexes = log.append(db, entries, at=now)
                 for row, index in zip(rows, indexes, strict=True):
                     row["ledger_index"] = index
