@@ -148,7 +148,6 @@ def test_the_bound_on_tagging_both_tells_clean_ambiguous_and_unreachable_events(
     import math
 
     from ceasefire.geo import Enricher
-    from ceasefire.incidents.service import Correlator
     from ceasefire.ingest.pipeline import Intake
     from ceasefire.observations import parse_observation
     from ceasefire.sim.score import ambiguity, read_scope, score
@@ -197,9 +196,7 @@ def test_the_bound_on_tagging_both_tells_clean_ambiguous_and_unreachable_events(
         [parse_observation(r) for r in records], "hand"
     )
     events_read = read_truth(truth)
-    found = ambiguity(
-        engine, events_read, read_scope(truth), Correlator(demo_mission, row, enricher)
-    )
+    found = ambiguity(engine, events_read, read_scope(truth), demo_mission, enricher)
     assert found["events"] == 4  # E-1, E-2, E-5, E-4: E-3 and E-6 were seen by RU only
     assert found["events_beyond_gate"] == ["E-4"]
     assert found["events_ambiguous"] == ["E-2", "E-5"]

@@ -219,7 +219,7 @@ def score(
     engine, events, scope = center.engine, read_truth(truth), read_scope(truth)
     result = score_incidents(engine, events, scope)
     result["baselines"] = baselines(engine, events, scope)
-    result["both_ambiguous"] = ambiguity(engine, events, scope, center.correlator())
+    result["both_ambiguous"] = ambiguity(engine, events, scope, center.mission, center.enricher)
     if as_json:
         print_json(result)
         return

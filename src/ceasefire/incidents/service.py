@@ -108,6 +108,34 @@ class Arrays(NamedTuple):
     evidence: Evidence
 
 
+def arrays(gating: Gating, enricher: Enricher, ordered: list[Member]) -> Arrays:
+    """What correlation works on, for time-ordered members (the arguments of
+    :func:`~ceasefire.incidents.correlate.chains_and_incidents` and ``links``)."""
+    lat = np.array([m.lat for m in ordered])
+    lon = np.array([m.lon for m in ordered])
+    x, y = enricher.to_metric(lon, lat)
+    t = np.array([int(m.observed_at.timestamp()) for m in ordered], dtype=np.int64)
+    until = np.array(
+        [int((m.observed_until or m.observed_at).timestamp()) for m in ordered], dtype=np.int64
+    )
+    ce = np.array([m.ce_m for m in ordered])
+    group = gating.codes(
+        [m.category for m in ordered], [m.platform_type == COMPLAINT for m in ordered]
+    )
+    source = gating.sources([m.platform_type for m in ordered], [m.platform_id for m in ordered])
+    tracks = [m.track for m in ordered]
+    number = {k: n for n, k in enumerate(sorted({k for k in tracks if k}))}
+    track = np.array([number.get(k or "", -1) for k in tracks], dtype=np.int64)
+    evidence = gating.evidence(
+        [m.qualifiers for m in ordered],
+        [m.bearing_deg for m in ordered],
+        [m.across_m for m in ordered],
+    )
+    return Arrays(
+        t, np.asarray(x), np.asarray(y), ce, group, gating, source, track, until, evidence
+    )
+
+
 @functools.lru_cache(maxsize=4096)
 def _rules(text: str | None) -> tuple[str, ...]:
     """A stored rule list: few distinct ones, each parsed once."""
@@ -484,34 +512,8 @@ class Correlator:
         return chains_and_incidents(*self.arrays(ordered), contingent=contingent)
 
     def arrays(self, ordered: list[Member]) -> Arrays:
-        """What correlation works on, for time-ordered members (the arguments of
-        :func:`~ceasefire.incidents.correlate.chains_and_incidents` and ``links``)."""
-        lat = np.array([m.lat for m in ordered])
-        lon = np.array([m.lon for m in ordered])
-        x, y = self.enricher.to_metric(lon, lat)
-        t = np.array([int(m.observed_at.timestamp()) for m in ordered], dtype=np.int64)
-        until = np.array(
-            [int((m.observed_until or m.observed_at).timestamp()) for m in ordered], dtype=np.int64
-        )
-        ce = np.array([m.ce_m for m in ordered])
-        gating = self.gating
-        group = gating.codes(
-            [m.category for m in ordered], [m.platform_type == COMPLAINT for m in ordered]
-        )
-        source = gating.sources(
-            [m.platform_type for m in ordered], [m.platform_id for m in ordered]
-        )
-        tracks = [m.track for m in ordered]
-        number = {k: n for n, k in enumerate(sorted({k for k in tracks if k}))}
-        track = np.array([number.get(k or "", -1) for k in tracks], dtype=np.int64)
-        evidence = gating.evidence(
-            [m.qualifiers for m in ordered],
-            [m.bearing_deg for m in ordered],
-            [m.across_m for m in ordered],
-        )
-        return Arrays(
-            t, np.asarray(x), np.asarray(y), ce, group, gating, source, track, until, evidence
-        )
+        """What correlation works on, for time-ordered members (:func:`arrays`)."""
+        return arrays(self.gating, self.enricher, ordered)
 
     def _place(self, summaries: list[dict[str, Any]]) -> None:
         """Where each incident is: zones, control, line and settlement at its start."""

@@ -38,11 +38,14 @@ import numpy.typing as npt
 from sqlalchemy import Engine, select
 
 from ceasefire.errors import InputError, Problem
+from ceasefire.geo import Enricher
 from ceasefire.i18n import _
 from ceasefire.incidents.correlate import Gating, components, correlate, every_link, pair_shares
 from ceasefire.incidents.incident import COMPLAINT
-from ceasefire.incidents.service import Correlator, read_members
+from ceasefire.incidents.service import arrays as correlation_arrays
+from ceasefire.incidents.service import read_members
 from ceasefire.incidents.tables import incidents
+from ceasefire.mission import Mission
 from ceasefire.mission.model import Correlation
 from ceasefire.observations.taxonomy import CATEGORIES
 from ceasefire.store.schema import observations
@@ -278,7 +281,7 @@ def score(engine: Engine, truth: list[TrueEvent], scope: Scope | None = None) ->
 
 
 def ambiguity(
-    engine: Engine, truth: list[TrueEvent], scope: Scope, correlator: Correlator
+    engine: Engine, truth: list[TrueEvent], scope: Scope, mission: Mission, enricher: Enricher
 ) -> dict[str, Any]:
     """How many of the events seen by both contingents any association within the
     correlator's gates and windows could tag as seen by both, from what the observations carry.
@@ -314,7 +317,9 @@ def ambiguity(
     }
     if not members or not both:
         return out | {"bound_by_chance": None, "bound_by_fit": None}
-    arrays = correlator.arrays(members)
+    arrays = correlation_arrays(
+        Gating.of(mission.config.correlation, list(CATEGORIES)), enricher, members
+    )
     first, second = every_link(*arrays)
     event = np.array([event_of.get(m.ref, -1 - k) for k, m in enumerate(members)])
     contingent = np.array([m.contingent for m in members])
