@@ -23,6 +23,7 @@ from ceasefire.dissemination.tables import notices
 from ceasefire.dissemination.webhooks import webhook_headers
 from ceasefire.inbox import Inbox, init_inbox
 from ceasefire.inbox.server import InboxNode, page
+from ceasefire.inbox.store import MAX_BODY
 from ceasefire.ledger.note import Ed25519Signer
 from ceasefire.mission import Mission
 from ceasefire.workflow import assessments, decisions
@@ -136,6 +137,20 @@ def test_the_inbox_takes_signed_notices_once_and_refuses_the_rest(line: Line) ->
     tampered = line.post("AZ", body.replace(b'"AZ"', b'"AM"', 1), headers)
     assert tampered.status_code == 401
     assert len(line.inboxes["AZ"].notices()) == 1
+
+
+def test_a_body_too_large_is_refused_declared_or_chunked(line: Line) -> None:
+    body, headers = line.signed("AZ")
+    with InboxNode(line.inboxes["AZ"], lang="az") as node:
+        declared = httpx.post(node.webhook_url, content=b"x" * (MAX_BODY + 1), headers=headers)
+        # no Content-Length: the body arrives in chunks and is cut off at the limit
+        chunks = (b"x" * 65536 for _ in range(MAX_BODY // 65536 + 2))
+        chunked = httpx.post(node.webhook_url, content=chunks, headers=headers)
+        after = httpx.post(node.webhook_url, content=body, headers=headers)
+    assert declared.status_code == 413 and chunked.status_code == 413
+    assert "content-length" not in chunked.request.headers
+    assert after.status_code == 201
+    assert [n.id for n in line.inboxes["AZ"].notices()] == [line.rows["AZ"].id]
 
 
 def test_the_page_is_in_the_partys_language_and_acknowledges(line: Line) -> None:

@@ -27,7 +27,7 @@ from starlette.types import ASGIApp
 from ceasefire.errors import CeasefireError
 from ceasefire.i18n import _, language
 from ceasefire.inbox.store import MAX_BODY, Inbox, Received, Refused
-from ceasefire.served import ServedApp
+from ceasefire.served import ServedApp, body_within
 from ceasefire.timeutil import parse_time, shown
 
 if TYPE_CHECKING:
@@ -92,10 +92,10 @@ def create_app(inbox: Inbox, lang: str, timezone: str, witness: ASGIApp | None =
     served under ``/witness`` too: the center asks ``POST /witness/add-checkpoint``."""
 
     async def webhook(request: Request) -> Response:
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY:
+        # read a chunk at a time: a chunked body with no length is bounded too
+        body = await body_within(request, MAX_BODY)
+        if body is None:
             return JSONResponse({"detail": "too large"}, status_code=413)
-        body = await request.body()
         try:
             new, notice_id = await run_in_threadpool(inbox.receive, request.headers, body)
         except Refused as refused:
