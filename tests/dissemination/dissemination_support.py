@@ -11,6 +11,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+# the center wires a decision's notices into the workflow (decisions.on_effect) when it is
+# imported, as in every process that runs it; these tests drive the rooms directly
+import ceasefire.center  # noqa: F401
 from ceasefire.incidents.tables import incidents
 from ceasefire.mission import Mission
 from ceasefire.store.schema import missions
