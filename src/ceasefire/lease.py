@@ -20,6 +20,7 @@ import ctypes
 import ctypes.util
 import fcntl
 import hashlib
+import logging
 import os
 import signal
 import socket
@@ -30,6 +31,8 @@ from typing import IO, TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
+
+log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
 
@@ -218,7 +221,9 @@ class Lease:
 
             try:
                 self._connection.execute(text("SELECT 1"))
-            except Exception:
+            except Exception as error:
+                # the lock lives in this session: whatever broke it, the lock may be gone
+                log.warning("lease %s: its session failed (%s); given up", self.key, error)
                 self._drop()
                 return False
         return True
