@@ -101,6 +101,23 @@ def test_the_map_asks_for_a_box_and_a_time(center: tuple[FastAPI, list[str]]) ->
     assert "am-aghdam" not in {f["id"] for f in after["features"]}
 
 
+def test_a_box_the_map_cannot_draw_is_a_clear_400(center: tuple[FastAPI, list[str]]) -> None:
+    app, ids = center
+    client = signed_in(app, "ru-duty-officer")
+    bad_boxes = ("nan,39.9,47,40.1", "46.8,inf,47,40.1", "46.8,39.9,47", "a,b,c,d", "0,41,1,40")
+    for bad in bad_boxes:
+        for route in ("incidents", "observations"):
+            answer = client.get(f"/map/{route}.json?at=2021-02-01T23:00:00Z&bbox={bad}")
+            assert answer.status_code == 400, (route, bad, answer.text)
+            assert "bbox" in answer.json()["detail"]
+    # across the antimeridian (west larger than east) is a box, not an error: none there
+    across = client.get("/map/incidents.json?at=2021-02-01T23:00:00Z&bbox=179,39,-179,41")
+    assert across.status_code == 200 and across.json()["rows"] == []
+    # the whole world as the page asks for it zoomed out (unwrapped, padded past the poles)
+    world = client.get("/map/incidents.json?at=2021-02-01T23:00:00Z&bbox=-200,-102,200,102")
+    assert {r[0] for r in world.json()["rows"]} == set(ids[:2])
+
+
 def test_languages_and_the_disclaimer(center: tuple[FastAPI, list[str]]) -> None:
     app, _ids = center
     client = signed_in(app, "tr-head")

@@ -35,6 +35,7 @@ from ceasefire.geo.engine import Enricher
 from ceasefire.incidents.queries import IncidentFilter, conditions
 from ceasefire.incidents.tables import incidents
 from ceasefire.mission.model import Mission
+from ceasefire.store.observations import in_box
 from ceasefire.store.schema import observations, track_points
 from ceasefire.timeutil import iso
 
@@ -81,10 +82,7 @@ def settlements(mission: Mission, lang: str) -> list[dict[str, Any]]:
 
 
 def _in_box(table: Any, box: Box | None) -> list[Any]:
-    if box is None:
-        return []
-    min_lon, min_lat, max_lon, max_lat = box
-    return [table.c.lat.between(min_lat, max_lat), table.c.lon.between(min_lon, max_lon)]
+    return [] if box is None else in_box(table.c.lat, table.c.lon, box)
 
 
 def _epoch_seconds(db: Connection, column: Any) -> Any:
@@ -167,7 +165,7 @@ def zoom_for(box: Box | None, width_px: int = WIDTH_PX) -> int:
     as Leaflet's)."""
     if box is None:
         return 0
-    span = max(box[2] - box[0], 1e-9)
+    span = max(box[2] - box[0] + (360 if box[2] < box[0] else 0), 1e-9)  # the antimeridian
     return max(0, min(INDIVIDUAL_ZOOM, floor(log2(width_px * 360 / (TILE_PX * span)))))
 
 
