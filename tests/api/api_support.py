@@ -1,4 +1,5 @@
-"""Shared by the API tests: users of every role and their tokens, and authenticated posting."""
+"""Shared by the API tests: users of every role and their tokens, authenticated posting, one
+incident both contingents saw, and problem details."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from ceasefire.mission import Mission
 from ceasefire.workflow.roles import add_user, issue_token
 
 API = "/api/v1"
+PROBLEM = "application/problem+json"
 
 
 def staff_of(mission: Mission) -> list[tuple[str, str, str]]:
@@ -62,3 +64,38 @@ def post_by_contingent(
         assert response.status_code == 200, response.text
         accepted += int(response.json()["accepted"])
     return accepted
+
+
+def sighting(contingent: str, minutes: int) -> dict[str, Any]:
+    """The same impact seen by ``contingent``'s drone ``minutes`` past ten (id ``RU-W001``, ...)."""
+    return {
+        "id": f"{contingent}-W001",
+        "contingent": contingent,
+        "platform": {"id": "p-07", "type": "orlan-10" if contingent == "RU" else "bayraktar-tb2"},
+        "observed_at": f"2021-02-01T10:{minutes:02d}:00Z",
+        "location": {"lat": 39.82, "lon": 46.70, "ce_m": 50},
+        "category": "explosion",
+        "qualifiers": {"explosion": "impact"},
+        "sensed_by": "drone-eo",
+    }
+
+
+def post_both_saw(client: TestClient, tokens: dict[str, str]) -> None:
+    """RU's and TR's sightings of the same impact, each posted by its duty officer: the store
+    then holds one incident both contingents saw."""
+    for contingent, minutes in (("RU", 0), ("TR", 2)):
+        sent = client.post(
+            f"{API}/observations",
+            json=[sighting(contingent, minutes)],
+            headers=bearer(tokens[f"{contingent.lower()}-duty-officer"]),
+        )
+        assert sent.json()["accepted"] == 1, sent.text
+
+
+def problem(response: Any, status: int) -> dict[str, Any]:
+    """The body of a problem-details answer of that status (RFC 9457)."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status and body["detail"]
+    return body

@@ -12,10 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from api_support import add_staff, bearer
+from api_support import add_staff, bearer, post_both_saw
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
-from test_workflow_api import sighting
 
 from ceasefire.api import create_app
 from ceasefire.dissemination.tables import notices
@@ -68,13 +67,7 @@ def blind_incident(
     """One incident both saw; only RU has assessed it (in 2021) and proposed reactions."""
     tokens = add_staff(engine, demo_mission)
     client = TestClient(create_app(engine, demo_mission, enricher=demo_enricher))
-    for contingent, minutes in (("RU", 0), ("TR", 2)):
-        sent = client.post(
-            f"{API}/observations",
-            json=[sighting(contingent, minutes)],
-            headers=bearer(tokens[f"{contingent.lower()}-duty-officer"]),
-        )
-        assert sent.json()["accepted"] == 1, sent.text
+    post_both_saw(client, tokens)
     [incident] = client.get(f"{API}/incidents", headers=bearer(tokens["ru-analyst"])).json()[
         "incidents"
     ]

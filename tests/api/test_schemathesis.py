@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from api_support import add_staff, bearer, staff_of
+from api_support import add_staff, bearer, post_both_saw, staff_of
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
@@ -31,7 +31,6 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import negative_data_rejection
 from sqlalchemy import Engine, func, select
-from test_workflow_api import sighting
 
 from ceasefire.api import create_app
 from ceasefire.api.incidents import MAX_COVERAGE_DAYS
@@ -63,13 +62,7 @@ def api_schema(
     """The document of an app whose store holds an incident both contingents saw."""
     app = create_app(engine, demo_mission, enricher=demo_enricher)
     with TestClient(app) as client:
-        for contingent, minutes in (("RU", 0), ("TR", 2)):
-            sent = client.post(
-                f"{API}/observations",
-                json=[sighting(contingent, minutes)],
-                headers=bearer(tokens[f"{contingent.lower()}-duty-officer"]),
-            )
-            assert sent.json()["accepted"] == 1, sent.text
+        post_both_saw(client, tokens)
     # Unknown query parameters are ignored, as HTTP APIs commonly do (and the document says
     # nothing of them): schemathesis is told not to send them as "invalid".
     config = SchemathesisConfig.from_dict({"generation": {"allow-extra-parameters": False}})

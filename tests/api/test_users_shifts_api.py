@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from api_support import add_staff, bearer
+from api_support import add_staff, bearer, problem
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -19,16 +19,7 @@ from ceasefire.ledger.tables import ledger
 from ceasefire.mission import Mission
 
 API = "/api/v1"
-PROBLEM = "application/problem+json"
 SIDES = (("RU", "TR"), ("TR", "RU"))
-
-
-def problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status and body["detail"]
-    return body
 
 
 @pytest.fixture

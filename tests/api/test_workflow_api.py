@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from api_support import add_staff, bearer
+from api_support import add_staff, bearer, post_both_saw, problem, sighting
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -16,28 +16,6 @@ from ceasefire.mission import Mission
 from ceasefire.workflow.roles import set_password
 
 API = "/api/v1"
-PROBLEM = "application/problem+json"
-
-
-def sighting(contingent: str, minutes: int) -> dict[str, Any]:
-    return {
-        "id": f"{contingent}-W001",
-        "contingent": contingent,
-        "platform": {"id": "p-07", "type": "orlan-10" if contingent == "RU" else "bayraktar-tb2"},
-        "observed_at": f"2021-02-01T10:{minutes:02d}:00Z",
-        "location": {"lat": 39.82, "lon": 46.70, "ce_m": 50},
-        "category": "explosion",
-        "qualifiers": {"explosion": "impact"},
-        "sensed_by": "drone-eo",
-    }
-
-
-def problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status and body["detail"]
-    return body
 
 
 @pytest.fixture
@@ -50,13 +28,7 @@ def center(
         for name in ("ru-head", "tr-head"):
             set_password(db, name, f"{name} secret")
     client = TestClient(create_app(engine, demo_mission, enricher=demo_enricher))
-    for contingent, minutes in (("RU", 0), ("TR", 2)):
-        sent = client.post(
-            f"{API}/observations",
-            json=[sighting(contingent, minutes)],
-            headers=bearer(tokens[f"{contingent.lower()}-duty-officer"]),
-        )
-        assert sent.json()["accepted"] == 1, sent.text
+    post_both_saw(client, tokens)
     listed = client.get(f"{API}/incidents", headers=bearer(tokens["ru-analyst"])).json()
     [incident] = listed["incidents"]
     return client, tokens, incident["id"]
