@@ -28,7 +28,7 @@ test: $(STAMP) $(FRONTEND) services
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/pytest -n 2 --cov --cov-report=
+	$(BIN)/pytest -n 2 --dist worksteal --cov --cov-report=
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from ceasefire.mission import Mission, load_mission
+from cli_support import CliResult, run_main
 from databases import Templates, postgres_url
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -65,35 +66,13 @@ def mini_mission() -> Mission:
     return load_mission(FIXTURES / "mini-mission")
 
 
-class CliResult:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-    def json(self):  # type: ignore[no-untyped-def]
-        import json
-
-        return json.loads(self.out)
-
-
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
     """Run `ceasefire ARGS...` in this process; returns exit code, stdout and stderr."""
-    import contextvars
-    import sys
-
-    from ceasefire.cli import main
 
     def run(*args: str) -> CliResult:
-        monkeypatch.setattr(sys, "argv", ["ceasefire", *args])
-        monkeypatch.setenv("COLUMNS", "200")
         capsys.readouterr()
-        try:
-            # In a context of its own, as a process of its own would be: `--lang` sets the
-            # language for this command only, not for the tests that follow.
-            contextvars.copy_context().run(main)
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        code = run_main(monkeypatch, args)
         captured = capsys.readouterr()
         return CliResult(code, captured.out, captured.err)
 

@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from contextlib import ExitStack
 from pathlib import Path
 
+import pytest
+
 from ceasefire.ledger.keys import WITNESSES_FILE
 from ceasefire.witness.server import WitnessNode
+from cli_support import run_cli
 
 
-def test_demo_runs_the_whole_center(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    workdir = tmp_path / "demo"
-    result = cli("demo", "--dir", str(workdir), "--hours", "6")
+@pytest.fixture(scope="module")
+def english_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """One run of `ceasefire demo --hours 6` in English: its folder and what it printed. The
+    tests only read the folder; one that changes what is in it works on a copy."""
+    workdir = tmp_path_factory.mktemp("english") / "demo"
+    result = run_cli("demo", "--dir", str(workdir), "--hours", "6")
     assert result.code == 0, result.err
-    out = " ".join(result.out.split())
+    return workdir, result.out
+
+
+def test_demo_runs_the_whole_center(cli, english_demo: tuple[Path, str], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    workdir, printed = english_demo
+    out = " ".join(printed.split())
     assert "controlled by AM" in out and "controlled by AZ" in out
     assert "observations accepted, 0 rejected" in out
     assert "F1" in out
@@ -164,9 +176,11 @@ def test_demo_runs_the_whole_center(cli, tmp_path: Path) -> None:  # type: ignor
     assert roles == {"analyst", "duty_officer", "head", "liaison", "party_liaison", "auditor"}
 
 
-def test_releasing_an_incident_carries_its_observations_and_finding(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    workdir = tmp_path / "demo"
-    assert cli("demo", "--dir", str(workdir), "--hours", "6").code == 0
+def test_releasing_an_incident_carries_its_observations_and_finding(  # type: ignore[no-untyped-def]
+    cli, english_demo: tuple[Path, str], tmp_path: Path
+) -> None:
+    workdir = tmp_path / "demo"  # a copy: the release adds to its log and its witnesses' state
+    shutil.copytree(english_demo[0], workdir)
     db, keys = str(workdir / "ceasefire.db"), str(workdir / "keys")
     listed = cli("incidents", "--db", db, "--status", "finding", "--format", "json").json()
     [incident] = listed
