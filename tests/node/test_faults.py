@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from node_support import (
     record,
     register,
 )
-from scale_support import CLI, correlated, count, grouping, kill, processes, start, until
+from scale_support import correlated, count, grouping, kill, processes, start, until
 from sqlalchemy import Engine, func, select
 
 from ceasefire.center import Center, Settings
@@ -59,6 +58,7 @@ def test_kill_cycles_lose_and_double_nothing(
     tmp_path: Path,
     nats_url: str,
     namespace: str,
+    cli: Any,
 ) -> None:
     rng = random.Random(14)
     folder = _node_dir(tmp_path, demo_mission, nats_url, namespace)
@@ -98,14 +98,13 @@ def test_kill_cycles_lose_and_double_nothing(
             select(func.count()).select_from(ledger).where(ledger.c.kind == "observation")
         ).scalar_one()
     assert (count(engine), ids, entries) == (total, total, total)
-    keys = tmp_path / "keys"
-    for args in (["keys", "init", "--dir", str(keys)], ["checkpoint", "--keys", str(keys)]):
-        with_db = args if args[0] == "keys" else [*args, "--db", database_url]
-        assert subprocess.run([*CLI, *with_db], capture_output=True).returncode == 0
-    checked = subprocess.run(
-        [*CLI, "verify", "--db", database_url, "--keys", str(keys)], capture_output=True, text=True
-    )
-    assert checked.returncode == 0, checked.stdout + checked.stderr
+    keys = tmp_path / "keys"  # (in this process: the processes under test are all gone)
+    made = cli("keys", "init", "--dir", str(keys))
+    assert made.code == 0, made.err
+    cut = cli("checkpoint", "--keys", str(keys), "--db", database_url)
+    assert cut.code == 0, cut.err
+    checked = cli("verify", "--db", database_url, "--keys", str(keys))
+    assert checked.code == 0, checked.out + checked.err
     # the same records, once, without faults
     reference = Center(Settings(db=f"sqlite:///{tmp_path / 'reference.db'}"), mission=demo_mission)
     try:
