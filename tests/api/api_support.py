@@ -3,16 +3,32 @@ incident both contingents saw, and problem details."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from ceasefire.mission import Mission
+from ceasefire.workflow import roles
 from ceasefire.workflow.roles import add_user, issue_token
 
 API = "/api/v1"
 PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(autouse=True)
+def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Light argon2 parameters, for the tests of a module or folder that imports this fixture:
+    tests that make many password checks and count them (tests/api/test_login.py), or whose
+    centers give passwords to a whole staff to test the pages (tests/web), not the hash's
+    cost. A center of a module fixture, made before this runs, keeps the real ones."""
+    monkeypatch.setattr(roles, "_hasher", PasswordHasher(time_cost=1, memory_cost=64))
+    roles._dummy_hash.cache_clear()  # made with the hasher in use
+    yield
+    roles._dummy_hash.cache_clear()
 
 
 def staff_of(mission: Mission) -> list[tuple[str, str, str]]:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
+from api_support import cheap_hashes  # noqa: F401  (light argon2: these tests count checks)
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -17,16 +17,6 @@ from ceasefire.mission import Mission
 from ceasefire.workflow import roles
 
 SESSION = "/api/v1/session"
-
-
-@pytest.fixture(autouse=True)
-def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Light argon2 parameters: these tests make dozens of checks; what they count is how
-    many, not how long."""
-    monkeypatch.setattr(roles, "_hasher", PasswordHasher(time_cost=1, memory_cost=64))
-    roles._dummy_hash.cache_clear()  # made with the hasher in use
-    yield
-    roles._dummy_hash.cache_clear()
 
 
 @pytest.fixture
