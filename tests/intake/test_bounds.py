@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
+import records
 from ceasefire.ingest.pipeline import Intake
 from ceasefire.intake import cot, csv_, geojson_, jsonl, klv, tak
 from ceasefire.mission import Mission
@@ -21,18 +22,7 @@ from ceasefire.store.schema import observations, track_points
 
 
 def observation(**changes: Any) -> Observation:
-    data: dict[str, Any] = {
-        "id": "RU-B00001",
-        "contingent": "RU",
-        "platform": {"id": "orlan-10-07", "type": "orlan-10"},
-        "observed_at": "2021-02-01T10:32:00Z",
-        "location": {"lat": 39.93, "lon": 46.83, "ce_m": 50},
-        "category": "explosion",
-        "qualifiers": {"explosion": "impact"},
-        "sensed_by": "drone-eo",
-    }
-    data.update(changes)
-    return Observation.model_validate(data)
+    return Observation.model_validate(records.explosion(1, "RU", "B", 0.0, **changes))
 
 
 def _text(write: Callable[[list[Observation], io.StringIO], int]) -> Callable[..., bytes]:

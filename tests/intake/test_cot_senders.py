@@ -21,16 +21,7 @@ from ceasefire.ingest.listeners import serve_cot
 from ceasefire.ingest.pipeline import Intake
 from ceasefire.ingest.tls import server_context
 from ceasefire.intake import cot
-from ceasefire.mission import Mission
-from ceasefire.store.missions import mission_row, save_mission
 from ceasefire.store.schema import observations, track_points
-
-
-@pytest.fixture
-def make_intake(engine: Engine, demo_mission: Mission, demo_enricher: Any) -> Callable[[], Intake]:
-    stored, _new = save_mission(engine, demo_mission)
-    row = mission_row(engine, stored)
-    return lambda: Intake(engine, demo_mission, row, enricher=demo_enricher)
 
 
 def certificates(cli: Any, tmp_path: Path) -> Path:

@@ -16,40 +16,19 @@ import pytest
 from sqlalchemy import Engine, func, select
 from test_cot_senders import certificates
 
+import records
 from ceasefire.ingest.listeners import serve_cot
 from ceasefire.ingest.pipeline import Intake
 from ceasefire.ingest.tls import server_context
 from ceasefire.intake import cot
-from ceasefire.mission import Mission
 from ceasefire.observations import Observation
-from ceasefire.store.missions import mission_row, save_mission
 from ceasefire.store.schema import observations
 
 RU_STATION, TR_STATION = "127.0.0.1", "127.0.0.2"
 
 
 def event(i: int, contingent: str) -> bytes:
-    return cot.observation_to_cot(
-        Observation.model_validate(
-            {
-                "id": f"{contingent}-F{i:05d}",
-                "contingent": contingent,
-                "platform": {"id": "orlan-10-07", "type": "orlan-10"},
-                "observed_at": "2021-02-01T10:32:00Z",
-                "location": {"lat": 39.93 + i * 1e-4, "lon": 46.83, "ce_m": 50},
-                "category": "explosion",
-                "qualifiers": {"explosion": "impact"},
-                "sensed_by": "drone-eo",
-            }
-        )
-    )
-
-
-@pytest.fixture
-def make_intake(engine: Engine, demo_mission: Mission, demo_enricher: Any) -> Callable[[], Intake]:
-    stored, _new = save_mission(engine, demo_mission)
-    row = mission_row(engine, stored)
-    return lambda: Intake(engine, demo_mission, row, enricher=demo_enricher)
+    return cot.observation_to_cot(Observation.model_validate(records.explosion(i, contingent, "F")))
 
 
 def stored(engine: Engine) -> int:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import Engine, func, select
 
+import records
 from ceasefire.ingest.listeners import (
     Control,
     CotListeners,
@@ -26,9 +27,7 @@ from ceasefire.ingest.listeners import (
 )
 from ceasefire.ingest.pipeline import Intake
 from ceasefire.intake import cot, tak
-from ceasefire.mission import Mission
 from ceasefire.observations import Observation, TrackPoint
-from ceasefire.store.missions import mission_row, save_mission
 from ceasefire.store.schema import observations, track_points
 
 with warnings.catch_warnings():
@@ -41,18 +40,7 @@ T = TypeVar("T")
 
 
 def observation(i: int, contingent: str = "RU", **changes: Any) -> Observation:
-    data: dict[str, Any] = {
-        "id": f"{contingent}-L{i:05d}",
-        "contingent": contingent,
-        "platform": {"id": "orlan-10-07", "type": "orlan-10"},
-        "observed_at": "2021-02-01T10:32:00Z",
-        "location": {"lat": 39.93 + i * 1e-4, "lon": 46.83, "ce_m": 50},
-        "category": "explosion",
-        "qualifiers": {"explosion": "impact"},
-        "sensed_by": "drone-eo",
-    }
-    data.update(changes)
-    return Observation.model_validate(data)
+    return Observation.model_validate(records.explosion(i, contingent, "L", **changes))
 
 
 def track(i: int) -> TrackPoint:
@@ -86,13 +74,6 @@ async def until(check: Callable[[], bool], timeout: float = 60.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting for the listeners")
         await asyncio.sleep(0.05)
-
-
-@pytest.fixture
-def make_intake(engine: Engine, demo_mission: Mission, demo_enricher: Any) -> Callable[[], Intake]:
-    stored, _new = save_mission(engine, demo_mission)
-    row = mission_row(engine, stored)
-    return lambda: Intake(engine, demo_mission, row, enricher=demo_enricher)
 
 
 async def send_with_pytak(url: str, events: Iterable[bytes], tak_proto: int, **more: str) -> None:
