@@ -23,10 +23,9 @@ from ceasefire.center.core import load_ring
 from ceasefire.inbox import Inbox, init_inbox
 from ceasefire.inbox.server import InboxNode
 from ceasefire.inbox.store import WITNESS_STATE, init_witness, witness_key_file
-from ceasefire.ledger import TreeHead, log
+from ceasefire.ledger import TreeHead
 from ceasefire.ledger.checkpoint import IncompleteCheckpointError
 from ceasefire.ledger.cosign import CheckpointRefusedError, make_checkpoint, verify_checkpoint
-from ceasefire.ledger.entry import LogEntry, entry_leaf_hash
 from ceasefire.ledger.keys import CENTER, KeyRing, init_keys, origin_of
 from ceasefire.ledger.tables import checkpoints, witness_state
 from ceasefire.mission import Mission
@@ -34,6 +33,7 @@ from ceasefire.mission.load import BUILTIN_DIR
 from ceasefire.mission.model import Checkpoints, PartyWitness
 from ceasefire.witness.client import WitnessClient
 from ceasefire.witness.server import OwnWitness
+from centers import forge_entry, grow
 
 
 @dataclasses.dataclass
@@ -81,20 +81,10 @@ def _ring(tmp_path: Path, mission: Mission, az: PartyLine, required: bool) -> Ke
     )
 
 
-def _grow(engine: sa.Engine, n: int, start: int = 0) -> None:
-    with engine.begin() as db:
-        log.append(db, [LogEntry.of("test", f"t{i}", {"i": i}) for i in range(start, start + n)])
-
-
 def _rewrite_history(engine: sa.Engine) -> None:
     """Change a logged entry and forget what the center's in-process witnesses cosigned."""
     with engine.begin() as db:
-        entry = db.execute(sa.text('SELECT entry FROM ledger WHERE "index" = 4')).scalar_one()
-        forged = entry.replace('"i":4', '"i":40')
-        db.execute(
-            sa.text('UPDATE ledger SET entry = :e, leaf_hash = :h WHERE "index" = 4'),
-            {"e": forged, "h": entry_leaf_hash(forged)},
-        )
+        forge_entry(db, 4)
         db.execute(sa.delete(witness_state))
 
 
@@ -114,17 +104,17 @@ def test_a_party_cosigns_then_refuses_a_rewritten_history(
 ) -> None:
     ring = _ring(tmp_path, demo_mission, az, required)
     assert ring.parties_required is required and list(ring.parties) == ["AZ"]
-    _grow(engine, 6)
+    grow(engine, 6)
     first = make_checkpoint(engine, ring, remote=WitnessClient)
     cosigned = verify_checkpoint(first.note, ring, parties=True).cosigned_at
     assert sorted(cosigned) == sorted([*demo_mission.contingent_ids(), "AZ"])
     assert az.own.witness.latest(ring.origin) == TreeHead(first.size, first.root_hash)
-    _grow(engine, 3, 6)
+    grow(engine, 3, 6)
     second = make_checkpoint(engine, ring, remote=WitnessClient)
     assert "AZ" in verify_checkpoint(second.note, ring, parties=True).cosigned_at
 
     _rewrite_history(engine)
-    _grow(engine, 2, 9)
+    grow(engine, 2, 9)
     if required:
         with pytest.raises(CheckpointRefusedError, match="party AZ refused") as refused:
             make_checkpoint(engine, ring, remote=WitnessClient)

@@ -23,7 +23,6 @@ from ceasefire.ledger.cosign import (
     stored_checkpoints,
     verify_checkpoint,
 )
-from ceasefire.ledger.entry import LogEntry, entry_leaf_hash
 from ceasefire.ledger.errors import LedgerError
 from ceasefire.ledger.keys import (
     KeyFileError,
@@ -36,11 +35,7 @@ from ceasefire.ledger.keys import (
 )
 from ceasefire.ledger.tables import checkpoints
 from ceasefire.mission import Mission
-
-
-def grow(engine: sa.Engine, n: int, start: int = 0) -> None:
-    with engine.begin() as db:
-        log.append(db, [LogEntry.of("test", f"t{i}", {"i": i}) for i in range(start, start + n)])
+from centers import forge_entry, grow
 
 
 def count(engine: sa.Engine) -> int:
@@ -93,12 +88,7 @@ def test_witnesses_refuse_a_rewritten_log(
     grow(engine, 6)
     make_checkpoint(engine, ring)
     with engine.begin() as db:
-        entry = db.execute(sa.text('SELECT entry FROM ledger WHERE "index" = 2')).scalar_one()
-        forged = entry.replace('"i":2', '"i":20')
-        db.execute(
-            sa.text('UPDATE ledger SET entry = :e, leaf_hash = :h WHERE "index" = 2'),
-            {"e": forged, "h": entry_leaf_hash(forged)},
-        )
+        forge_entry(db, 2)
     grow(engine, 2, 6)
     with pytest.raises(CheckpointRefusedError, match="inconsistent") as refused:
         make_checkpoint(engine, ring)

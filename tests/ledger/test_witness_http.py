@@ -18,7 +18,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 import uvicorn
-from test_store_checkpoint import checkpoints_while_appending, grow
+from test_store_checkpoint import checkpoints_while_appending
 
 from ceasefire.center import Center, Settings
 from ceasefire.center.checkpointer import Checkpointer
@@ -31,7 +31,6 @@ from ceasefire.ledger.cosign import (
     stored_checkpoints,
     verify_checkpoint,
 )
-from ceasefire.ledger.entry import entry_leaf_hash
 from ceasefire.ledger.keys import (
     CENTER,
     WITNESSES_FILE,
@@ -53,6 +52,7 @@ from ceasefire.ledger.witness import (
 from ceasefire.mission import Mission
 from ceasefire.witness.client import WitnessClient
 from ceasefire.witness.server import WitnessNode, create_app, open_state
+from centers import forge_entry, grow
 
 
 class Recorder:
@@ -252,12 +252,7 @@ def test_a_fork_and_a_rewritten_past_are_refused(
     grow(engine, 6)
     assert make_checkpoint(engine, ring, remote=WitnessClient).size == 9
     with engine.begin() as db:
-        entry = db.execute(sa.text('SELECT entry FROM ledger WHERE "index" = 4')).scalar_one()
-        forged = entry.replace('"i":4', '"i":40')
-        db.execute(
-            sa.text('UPDATE ledger SET entry = :e, leaf_hash = :h WHERE "index" = 4'),
-            {"e": forged, "h": entry_leaf_hash(forged)},
-        )
+        forge_entry(db, 4)
     # Same size, another root: a fork (409, the witness's size is the one sent).
     with pytest.raises(CheckpointRefusedError, match="fork") as refused:
         make_checkpoint(engine, ring, remote=WitnessClient)
