@@ -96,9 +96,9 @@ def sighting(contingent: str, minutes: int) -> dict[str, Any]:
     }
 
 
-def post_both_saw(client: TestClient, tokens: dict[str, str]) -> None:
+def post_both_saw(client: TestClient, tokens: dict[str, str]) -> dict[str, Any]:
     """RU's and TR's sightings of the same impact, each posted by its duty officer: the store
-    then holds one incident both contingents saw."""
+    then holds one incident both contingents saw, which is returned as RU's analyst lists it."""
     for contingent, minutes in (("RU", 0), ("TR", 2)):
         sent = client.post(
             f"{API}/observations",
@@ -106,6 +106,9 @@ def post_both_saw(client: TestClient, tokens: dict[str, str]) -> None:
             headers=bearer(tokens[f"{contingent.lower()}-duty-officer"]),
         )
         assert sent.json()["accepted"] == 1, sent.text
+    listed = client.get(f"{API}/incidents", headers=bearer(tokens["ru-analyst"])).json()
+    [incident] = listed["incidents"]
+    return dict(incident)
 
 
 def problem(response: Any, status: int) -> dict[str, Any]:

@@ -67,10 +67,7 @@ def blind_incident(
     """One incident both saw; only RU has assessed it (in 2021) and proposed reactions."""
     tokens = add_staff(engine, demo_mission)
     client = TestClient(create_app(engine, demo_mission, enricher=demo_enricher))
-    post_both_saw(client, tokens)
-    [incident] = client.get(f"{API}/incidents", headers=bearer(tokens["ru-analyst"])).json()[
-        "incidents"
-    ]
+    incident = post_both_saw(client, tokens)
     m = demo_mission
     with engine.begin() as db:
         ru_do, ru_head = get_user(db, "ru-duty-officer"), get_user(db, "ru-head")

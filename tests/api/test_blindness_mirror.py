@@ -127,10 +127,7 @@ def both_saw(
     """One incident both contingents saw; nobody has assessed it yet."""
     tokens = add_staff(engine, demo_mission)
     client = TestClient(create_app(engine, demo_mission, enricher=demo_enricher))
-    post_both_saw(client, tokens)
-    [incident] = client.get(f"{API}/incidents", headers=bearer(tokens["ru-analyst"])).json()[
-        "incidents"
-    ]
+    incident = post_both_saw(client, tokens)
     return client, tokens, incident["id"]
 
 

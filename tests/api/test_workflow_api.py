@@ -28,9 +28,7 @@ def center(
         for name in ("ru-head", "tr-head"):
             set_password(db, name, f"{name} secret")
     client = TestClient(create_app(engine, demo_mission, enricher=demo_enricher))
-    post_both_saw(client, tokens)
-    listed = client.get(f"{API}/incidents", headers=bearer(tokens["ru-analyst"])).json()
-    [incident] = listed["incidents"]
+    incident = post_both_saw(client, tokens)
     return client, tokens, incident["id"]
 
 
