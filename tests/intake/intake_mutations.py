@@ -56,7 +56,8 @@ NUMBERED: list[tuple[str, Any]] = [
 """Every (field, bad value) pair."""
 
 
-def _set(record: dict[str, Any], path: str, value: Any) -> None:
+def set_path(record: dict[str, Any], path: str, value: Any) -> None:
+    """Set the field at ``path`` (dotted, ``[0]`` for a list's first item) to ``value``."""
     target: Any = record
     parts = path.replace("[0]", ".0").split(".")
     for part in parts[:-1]:
@@ -71,7 +72,7 @@ def _set(record: dict[str, Any], path: str, value: Any) -> None:
 def mutated(field: str, value: Any) -> dict[str, Any]:
     """A copy of the good record with one field set to a bad value."""
     record = copy.deepcopy(GOOD)
-    _set(record, field, value)
+    set_path(record, field, value)
     return record
 
 

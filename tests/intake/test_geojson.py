@@ -9,7 +9,7 @@ from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
-from intake_mutations import NUMBERED
+from intake_mutations import NUMBERED, set_path
 from observation_strategies import FAST, GOOD, good_record, observations
 
 from ceasefire.intake import Rejection, geojson_
@@ -31,15 +31,7 @@ def _feature_with(field: str, value: Any) -> tuple[str, str]:
     if field == "location.ce_m":
         feature["properties"]["ce_m"] = value
         return json.dumps(feature), "properties.ce_m"
-    target: Any = feature["properties"]
-    parts = field.replace("[0]", ".0").split(".")
-    for part in parts[:-1]:
-        target = target[int(part)] if part.isdigit() else target[part]
-    last = parts[-1]
-    if last.isdigit():
-        target[int(last)] = value
-    else:
-        target[last] = value
+    set_path(feature["properties"], field, value)
     return json.dumps(feature), "properties." + field
 
 
