@@ -733,17 +733,8 @@ class Center:
             ("cot_tcp_contingent", s.cot_tcp_contingent),
             ("cot_udp_contingent", s.cot_udp_contingent),
         ):
-            if contingent is not None and contingent not in self.mission.contingent_ids():
-                raise InputError(
-                    Problem(
-                        file="settings",
-                        field=field,
-                        record=contingent,
-                        reason=_("not a contingent of the mission: one of {choices}").format(
-                            choices=", ".join(self.mission.contingent_ids())
-                        ),
-                    )
-                )
+            if contingent is not None:
+                self.mission.check_contingent(contingent, "settings", field)
         return await serve_cot(
             lambda: self.intake(correlate="off"),
             host,

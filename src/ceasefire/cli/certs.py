@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from ceasefire.cli.common import MISSION_OPTION, console
-from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
 from ceasefire.ingest.tls import init_certs, issue_cert
 from ceasefire.mission import load_mission
@@ -39,17 +38,7 @@ def issue(
 ) -> None:
     """Issue a client certificate naming the contingent (its OU): CONTINGENT.pem and .key."""
     m = load_mission(mission)
-    if contingent not in m.contingent_ids():
-        raise InputError(
-            Problem(
-                file="certs issue",
-                field="CONTINGENT",
-                record=contingent,
-                reason=_("not a contingent of the mission: one of {choices}").format(
-                    choices=", ".join(m.contingent_ids())
-                ),
-            )
-        )
+    m.check_contingent(contingent, "certs issue", "CONTINGENT")
     path = issue_cert(directory, contingent, name)
     console.print(
         _("certificate for {contingent}: {path}").format(contingent=contingent, path=path)

@@ -121,16 +121,7 @@ def init(
 
     directory: Path = ctx.obj["directory"]
     m = load_mission(mission)
-    if contingent not in m.contingent_ids():
-        raise InputError(
-            Problem(
-                file="node init",
-                field="CONTINGENT",
-                reason=_("{c} is not a contingent of the mission ({known})").format(
-                    c=contingent, known=", ".join(m.contingent_ids())
-                ),
-            )
-        )
+    m.check_contingent(contingent, "node init", "CONTINGENT")
     directory.mkdir(parents=True, exist_ok=True)
     skey = directory / f"{contingent}.intake.skey"
     if not skey.exists():

@@ -50,16 +50,7 @@ def init(
 ) -> None:
     """Create this contingent's cosigner key only (kept if it exists); print its verifier key."""
     m = load_mission(mission)
-    if contingent not in m.contingent_ids():
-        raise InputError(
-            Problem(
-                file="witness init",
-                field="CONTINGENT",
-                reason=_("{c} is not a contingent of the mission ({known})").format(
-                    c=contingent, known=", ".join(m.contingent_ids())
-                ),
-            )
-        )
+    m.check_contingent(contingent, "witness init", "CONTINGENT")
     folder = directory or default_dir(m.id)
     if init_key(folder, origin_of(m.id), contingent):
         console_err.print(_("created the key of {c} in {dir}").format(c=contingent, dir=folder))

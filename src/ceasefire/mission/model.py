@@ -23,6 +23,9 @@ from pydantic import (
 )
 from shapely.geometry.base import BaseGeometry
 
+from ceasefire.errors import InputError, Problem
+from ceasefire.i18n import _
+
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,3}$")]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$")]
 Localized = dict[str, Annotated[str, StringConstraints(min_length=1)]]
@@ -420,6 +423,21 @@ class Mission:
 
     def contingent_ids(self) -> list[str]:
         return [c.id for c in self.config.contingents]
+
+    def check_contingent(self, contingent: str, file: str, field: str) -> None:
+        """Raise an :class:`~ceasefire.errors.InputError` naming ``file`` and ``field`` unless
+        ``contingent`` is one of the mission's (a command's argument, a setting)."""
+        if contingent not in self.contingent_ids():
+            raise InputError(
+                Problem(
+                    file=file,
+                    field=field,
+                    record=contingent,
+                    reason=_("not a contingent of the mission: one of {choices}").format(
+                        choices=", ".join(self.contingent_ids())
+                    ),
+                )
+            )
 
     def contingents_for(self, lang: str) -> list[Contingent]:
         """The contingents in the order a locale names them (its own side first)."""
