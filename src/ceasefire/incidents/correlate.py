@@ -182,7 +182,9 @@ def links(
     until: I64 | None = None,
     evidence: Evidence | None = None,
 ) -> tuple[I64, I64]:
-    """Pairs (i, j) of linked observations; the arrays must be sorted by time."""
+    """Pairs (i, j) of linked observations, the arrays sorted by time: every pair while they
+    are few, only a forest of them (the same components) once they pass :data:`COMPACT_AT`
+    per observation; :func:`every_link` gives them all."""
     first, second, _degree = _links(
         t,
         x,
