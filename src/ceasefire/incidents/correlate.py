@@ -170,6 +170,10 @@ class Evidence:
         return np.asarray(np.where(np.isfinite(self.axis), self.across, np.inf))
 
 
+COMPACT_AT = 4
+"""Links kept per observation before they are reduced to a forest with the same components."""
+
+
 def links(
     t: I64,
     x: F64,
@@ -215,28 +219,20 @@ def every_link(
     """Every linked pair (i, j), i < j, of observations sorted by time: :func:`links` keeps
     only a forest of them once they are many, which has the same components; this keeps
     them all (memory grows with the links: for looking at a day, not for correlating)."""
-    src, tracks = _ids(source, t), _ids(track, t)
-    extent = _extent(t, until, group, gating)
-    has_src = src if (src >= 0).any() else None
-    firsts, seconds = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
-    for g in np.unique(group):
-        m = np.flatnonzero(group == g)
-        for i, j in _linked_pairs(
-            t[m],
-            x[m],
-            y[m],
-            ce[m],
-            None if has_src is None else has_src[m],
-            tracks[m],
-            extent[m],
-            float(gating.window_s[g]),
-            float(gating.speed_ms[g]),
-            gating,
-            None if evidence is None else evidence.take(m),
-        ):
-            firsts.append(m[np.minimum(i, j)])
-            seconds.append(m[np.maximum(i, j)])
-    return np.concatenate(firsts), np.concatenate(seconds)
+    first, second, _degree = _links(
+        t,
+        x,
+        y,
+        ce,
+        group,
+        gating,
+        _ids(source, t),
+        _ids(track, t),
+        _extent(t, until, group, gating),
+        evidence,
+        compact_at=float("inf"),
+    )
+    return np.minimum(first, second), np.maximum(first, second)
 
 
 def _extent(t: I64, until: I64 | None, group: I64, gating: Gating) -> I64:
@@ -262,6 +258,7 @@ def _links(
     track: I64,
     extent: I64,
     evidence: Evidence | None = None,
+    compact_at: float = COMPACT_AT,
 ) -> tuple[I64, I64, I64]:
     """Links, and how many each observation has (counted before any compaction)."""
     firsts: list[I64] = []
@@ -283,6 +280,7 @@ def _links(
             float(gating.speed_ms[g]),
             gating,
             None if evidence is None else evidence.take(members),
+            compact_at,
         )
         firsts.append(members[i])
         seconds.append(members[j])
@@ -304,6 +302,7 @@ def _sweep(
     speed: float,
     gating: Gating,
     evidence: Evidence | None = None,
+    compact_at: float = COMPACT_AT,
 ) -> tuple[I64, I64, I64]:
     """The links of one group (arrays sorted by time), and each observation's count of them.
 
@@ -329,7 +328,7 @@ def _sweep(
         firsts.append(i)
         seconds.append(j)
         held += len(i)
-        if held > COMPACT_AT * n:
+        if held > compact_at * n:
             # Dense data links nearly everything to everything near it; only the components
             # matter here, so keep a forest of them and memory stays linear in n.
             first, second = np.concatenate(firsts), np.concatenate(seconds)
@@ -623,10 +622,6 @@ def pair_shares(
     window, speed = gating.window_s[code], gating.speed_ms[code]
     src, tracks = _ids(source, t), _ids(track, t)
     return _share(a, b, dt, x, y, ce, src, tracks, speed, gating, window, gap, evidence)
-
-
-COMPACT_AT = 4
-"""Links kept per observation before they are reduced to a forest with the same components."""
 
 
 def _forest(n: int, first: I64, second: I64) -> tuple[I64, I64]:
