@@ -258,7 +258,7 @@ def _links(
     track: I64,
     extent: I64,
     evidence: Evidence | None = None,
-    compact_at: float = COMPACT_AT,
+    compact_at: float | None = None,
 ) -> tuple[I64, I64, I64]:
     """Links, and how many each observation has (counted before any compaction)."""
     firsts: list[I64] = []
@@ -302,7 +302,7 @@ def _sweep(
     speed: float,
     gating: Gating,
     evidence: Evidence | None = None,
-    compact_at: float = COMPACT_AT,
+    compact_at: float | None = None,
 ) -> tuple[I64, I64, I64]:
     """The links of one group (arrays sorted by time), and each observation's count of them.
 
@@ -323,12 +323,13 @@ def _sweep(
         return kept[0], kept[1], degree
     has_src = src if (src >= 0).any() else None
     held = 0
+    limit = (COMPACT_AT if compact_at is None else compact_at) * n  # None: the module's
     pairs = _linked_pairs(t, x, y, ce, has_src, track, extent, window, speed, gating, evidence)
     for i, j in pairs:
         firsts.append(i)
         seconds.append(j)
         held += len(i)
-        if held > compact_at * n:
+        if held > limit:
             # Dense data links nearly everything to everything near it; only the components
             # matter here, so keep a forest of them and memory stays linear in n.
             first, second = np.concatenate(firsts), np.concatenate(seconds)
