@@ -185,10 +185,13 @@ def links(
     track: I64 | None = None,
     until: I64 | None = None,
     evidence: Evidence | None = None,
+    *,
+    every: bool = False,
 ) -> tuple[I64, I64]:
-    """Pairs (i, j) of linked observations, the arrays sorted by time: every pair while they
-    are few, only a forest of them (the same components) once they pass :data:`COMPACT_AT`
-    per observation; :func:`every_link` gives them all."""
+    """Pairs (i, j), i < j, of linked observations, the arrays sorted by time: every pair
+    while they are few, only a forest of them (the same components) once they pass
+    :data:`COMPACT_AT` per observation; with ``every``, all of them (memory grows with the
+    links: for looking at a day, not for correlating)."""
     first, second, _degree = _links(
         t,
         x,
@@ -200,39 +203,9 @@ def links(
         _ids(track, t),
         _extent(t, until, group, gating),
         evidence,
+        compact_at=float("inf") if every else None,
     )
     return first, second
-
-
-def every_link(
-    t: I64,
-    x: F64,
-    y: F64,
-    ce: F64,
-    group: I64,
-    gating: Gating,
-    source: I64 | None = None,
-    track: I64 | None = None,
-    until: I64 | None = None,
-    evidence: Evidence | None = None,
-) -> tuple[I64, I64]:
-    """Every linked pair (i, j), i < j, of observations sorted by time: :func:`links` keeps
-    only a forest of them once they are many, which has the same components; this keeps
-    them all (memory grows with the links: for looking at a day, not for correlating)."""
-    first, second, _degree = _links(
-        t,
-        x,
-        y,
-        ce,
-        group,
-        gating,
-        _ids(source, t),
-        _ids(track, t),
-        _extent(t, until, group, gating),
-        evidence,
-        compact_at=float("inf"),
-    )
-    return np.minimum(first, second), np.maximum(first, second)
 
 
 def _extent(t: I64, until: I64 | None, group: I64, gating: Gating) -> I64:

@@ -40,7 +40,7 @@ from sqlalchemy import Engine, select
 from ceasefire.errors import InputError, Problem
 from ceasefire.geo import Enricher
 from ceasefire.i18n import _
-from ceasefire.incidents.correlate import Gating, components, correlate, every_link, pair_shares
+from ceasefire.incidents.correlate import Gating, components, correlate, links, pair_shares
 from ceasefire.incidents.incident import COMPLAINT
 from ceasefire.incidents.service import arrays as correlation_arrays
 from ceasefire.incidents.service import read_members
@@ -287,8 +287,9 @@ def ambiguity(
     correlator's gates and windows could tag as seen by both, from what the observations carry.
 
     For each such event, its *pairs*: an observation of one contingent and one of the other,
-    both of it, linked (``correlate.every_link``: category group, window, gate from the CEs, posts'
-    reports, weapons said; for movement, joined through the event's own positions). None: the
+    both of it, linked (``correlate.links``, every link: category group, window, gate from the
+    CEs, posts' reports, weapons said; for movement, joined through the event's own
+    positions). None: the
     event is ``beyond_gate`` (no association within the gates joins it). A pair is *clean* when
     neither end is linked to an observation of the other contingent from another event; an
     event with a clean pair is distinguishable. Else it is ``ambiguous``: one of its
@@ -320,7 +321,7 @@ def ambiguity(
     arrays = correlation_arrays(
         Gating.of(mission.config.correlation, list(CATEGORIES)), enricher, members
     )
-    first, second = every_link(*arrays)
+    first, second = links(*arrays, every=True)
     event = np.array([event_of.get(m.ref, -1 - k) for k, m in enumerate(members)])
     contingent = np.array([m.contingent for m in members])
     # How well each link of two contingents fits one event: how far apart as a share of
