@@ -107,10 +107,13 @@ def some_of(allowed: Sequence[str]) -> dict[str, Any]:
     return {"pattern": rf"^{name}(,{name})*$", "maxLength": 2000}
 
 
-def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """``minlon,minlat,maxlon,maxlat`` in degrees; raises :class:`ValueError` with a reason."""
+def parse_bbox(text: str, *, view: bool = False) -> tuple[float, float, float, float]:
+    """``minlon,minlat,maxlon,maxlat`` in degrees; raises :class:`ValueError` with a reason.
+    ``view``: a map's view as Leaflet gives it, its longitudes unwrapped past ±180 (brought
+    back; a min larger than the max then crosses the antimeridian) and its latitudes padded
+    past the poles (cut at ±90)."""
     parts = text.split(",")
-    if len(parts) == 4 and not _BBOX.match(text):
+    if len(parts) == 4 and not view and not _BBOX.match(text):  # a view may be unwrapped
         raise ValueError(
             _("The parameter bbox must be four decimal numbers: minlon,minlat,maxlon,maxlat.")
         )
@@ -125,6 +128,11 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
     min_lon, min_lat, max_lon, max_lat = values
     if not all(math.isfinite(v) for v in values):
         raise ValueError(_("The parameter bbox must hold finite numbers."))
+    if view:
+        if max_lon - min_lon >= 360:
+            min_lon, max_lon = -180.0, 180.0
+        min_lon, max_lon = _wrapped(min_lon), _wrapped(max_lon)
+        min_lat, max_lat = max(min_lat, -90.0), min(max_lat, 90.0)
     if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180):
         raise ValueError(_("The longitudes of bbox must be from -180 to 180."))
     if not (-90 <= min_lat <= max_lat <= 90):
@@ -132,6 +140,10 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
             _("The latitudes of bbox must be from -90 to 90, the minimum not above the maximum.")
         )
     return min_lon, min_lat, max_lon, max_lat
+
+
+def _wrapped(lon: float) -> float:
+    return lon if -180 <= lon <= 180 else (lon + 180) % 360 - 180
 
 
 def parse_time(text: str, name: str) -> datetime:

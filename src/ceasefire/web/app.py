@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ceasefire.api.login_limits import LoginLimiter, limiter_for, retry_after
+from ceasefire.api.params import parse_bbox
 from ceasefire.api.problems import Problem, problem_response
 from ceasefire.i18n import LANGUAGES, _, language
 from ceasefire.incidents.queries import IncidentFilter
@@ -388,32 +389,14 @@ def _window(at: str | None, hours: int) -> tuple[datetime, datetime]:
 
 
 def _bbox(text: str | None) -> mapdata.Box | None:
-    """The view's box (west, south, east, north), its longitudes brought into -180..180 from
-    Leaflet's unwrapped ones (a west larger than the east then crosses the antimeridian) and
-    its latitudes into -90..90; a 400 naming the parameter for anything else."""
+    """The view's box as the page asks for it (:func:`parse_bbox` of a view); a 400 naming
+    the parameter for anything else."""
     if not text:
         return None
     try:
-        west, south, east, north = (float(p) for p in text.split(","))
-    except ValueError:
-        west = south = east = north = float("nan")
-    if not all(isfinite(v) for v in (west, south, east, north)) or south > north:
-        raise StarletteHTTPException(
-            400,
-            _(
-                "bbox: four numbers are expected, west, south, east and north, south not "
-                "above north, not {text}"
-            ).format(text=text[:100]),
-        )
-    # the page pads its view by a tenth, past the poles when zoomed out
-    south, north = max(south, -90.0), min(north, 90.0)
-    if east - west >= 360:
-        return (-180.0, south, 180.0, north)
-    return (_wrapped(west), south, _wrapped(east), north)
-
-
-def _wrapped(lon: float) -> float:
-    return lon if -180 <= lon <= 180 else (lon + 180) % 360 - 180
+        return parse_bbox(text, view=True)
+    except ValueError as error:
+        raise StarletteHTTPException(400, str(error)) from None
 
 
 def _json(data: Any) -> Response:
