@@ -13,7 +13,6 @@ from sqlalchemy import Engine, select
 from web_support import password, signed_in
 
 from ceasefire.api import create_app
-from ceasefire.incidents.service import on_hold
 from ceasefire.incidents.tables import incidents
 from ceasefire.ingest.pipeline import Intake
 from ceasefire.ledger.keys import init_keys, load_keys, origin_of
@@ -22,7 +21,6 @@ from ceasefire.mission import Mission
 from ceasefire.observations import Observation
 from ceasefire.store.missions import mission_row, save_mission
 from ceasefire.workflow.assessments import submit
-from ceasefire.workflow.holds import taken_up
 from ceasefire.workflow.releases import incident_selections
 from ceasefire.workflow.roles import add_user, set_password
 
@@ -55,7 +53,6 @@ def test_the_releases_page_names_the_incident_that_replaced_the_released_one(
     m = dataclasses.replace(
         demo_mission, config=demo_mission.config.model_copy(update={"correlation": config})
     )
-    on_hold(taken_up)  # as the center wires it
     stored, _ = save_mission(engine, m)
     intake = Intake(engine, m, mission_row(engine, stored), enricher=demo_enricher)
     intake.feed([obs(1, "RU", 0), obs(2, "RU", 18)], "first")  # 18 min apart: two incidents

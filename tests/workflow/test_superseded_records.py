@@ -15,7 +15,6 @@ from ceasefire.dissemination.notices import list_notices
 from ceasefire.dissemination.outbox import notify
 from ceasefire.dissemination.recipients import INCIDENT
 from ceasefire.geo.engine import Enricher
-from ceasefire.incidents.service import on_hold
 from ceasefire.incidents.tables import incidents
 from ceasefire.ingest.pipeline import Intake
 from ceasefire.ledger.bundle import verify_bundle
@@ -25,7 +24,6 @@ from ceasefire.mission import Mission
 from ceasefire.observations import Observation
 from ceasefire.store.missions import mission_row, save_mission
 from ceasefire.workflow.assessments import submit
-from ceasefire.workflow.holds import taken_up
 from ceasefire.workflow.releases import incident_selections, readable, released_incidents
 from ceasefire.workflow.roles import User, add_user
 
@@ -58,7 +56,6 @@ def test_releases_and_notices_name_the_incident_that_replaced_theirs(
     m = dataclasses.replace(
         demo_mission, config=demo_mission.config.model_copy(update={"correlation": config})
     )
-    on_hold(taken_up)  # as the center wires it: what the workflow took up is kept
     stored, _ = save_mission(engine, m)
     intake = Intake(engine, m, mission_row(engine, stored), enricher=demo_enricher)
     intake.feed([obs(1, "RU", 0), obs(2, "RU", 18)], "first")  # 18 min apart: two incidents

@@ -39,7 +39,7 @@ from ceasefire.dissemination.refusals import InvalidField
 from ceasefire.errors import InputError, Problem
 from ceasefire.geo.engine import Enricher
 from ceasefire.i18n import _
-from ceasefire.incidents import follow, service
+from ceasefire.incidents import follow
 from ceasefire.incidents.service import Correlator
 from ceasefire.ingest.listeners import CotListeners, serve_cot
 from ceasefire.ingest.pipeline import BATCH, Intake, IntakeResult
@@ -93,7 +93,6 @@ from ceasefire.workflow import (
     screens,
     shifts,
 )
-from ceasefire.workflow.holds import taken_up
 from ceasefire.workflow.releases import check_recipient, incident_selections
 from ceasefire.workflow.roles import User
 from ceasefire.workflow.scheduler import DEFAULT_INTERVAL, EscalationScheduler, utc_now
@@ -104,11 +103,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The hooks by which a room asks the rooms after it, wired here, once per process:
-# a decision that takes effect writes its notices in its own transaction (the outbox);
-# correlation keeps an incident the workflow has records of instead of deleting it.
+# The hook by which a room asks the rooms after it, wired here, once per process:
+# a decision that takes effect writes its notices in its own transaction (the outbox).
 decisions.on_effect(decision_took_effect)
-service.on_hold(taken_up)
 
 CAPABILITIES: tuple[str, ...] = (
     "ceasefire.node.center:plug",
@@ -347,9 +344,7 @@ class Center:
     def follower_process(self) -> follow.FollowerProcess:
         """The correlation follower in a process of its own, on this store and mission."""
         source = self.settings.mission or self.mission.source
-        return follow.FollowerProcess(
-            self.settings.db, source, self.mission_row, target=follow_database
-        )
+        return follow.FollowerProcess(self.settings.db, source, self.mission_row)
 
     def backlog(self) -> int:
         """Observations a correlation follower has still to take."""
@@ -837,12 +832,6 @@ def _load(name: str) -> Callable[[Center], None]:
     module, _sep, function = name.partition(":")
     plug: Callable[[Center], None] = getattr(importlib.import_module(module), function)
     return plug
-
-
-def follow_database(*args: Any) -> None:
-    """The correlation follower process's life (:func:`.follow.follow_database`) with the
-    center's hooks wired: the process is spawned, and imports this module first."""
-    follow.follow_database(*args)
 
 
 __all__ = [

@@ -305,8 +305,8 @@ class FollowerProcess(Supervised):
         mission_row: int,
         target: Callable[..., None] | None = None,
     ) -> None:
-        # ``target``: ``follow_database`` or a wrapper whose module wires the hooks correlation
-        # asks (the center's: a spawned process imports only what its target needs)
+        # ``target``: ``follow_database`` or a wrapper of it (a spawned process imports only
+        # what its target needs; correlation needs no hook wired: it reads its own tables)
         super().__init__(
             target or follow_database,
             (url, mission_source, mission_row, os.getpid()),

@@ -20,6 +20,7 @@ import orjson
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, or_, select, update
 
 from ceasefire.geo.engine import Enricher
+from ceasefire.incidents import holds
 from ceasefire.incidents.correlate import F64, I64, Evidence, Gating, chains_and_incidents
 from ceasefire.incidents.crossings import Crossing, TrackPosition, crossings
 from ceasefire.incidents.incident import COMPLAINT, Member, across_bearing_m, summary
@@ -572,27 +573,11 @@ SUPERSEDED = "superseded"
 later position undid) but that the workflow had already taken up: it is kept, not deleted.
 Its giving way is logged as an entry of kind :data:`~ceasefire.ledger.entry.KIND_SUPERSEDED`."""
 
-Holder = Callable[[Connection, list[str]], set[str]]
-"""Which incidents among the ids (at most 500) a later room keeps records of."""
-_HOLDERS: list[Holder] = []
-
-
-def on_hold(holder: Holder) -> None:
-    """Have correlation ask ``holder`` which incidents a later room has taken up: those keep
-    their id and are kept as superseded rather than deleted. The center wires the workflow's
-    (:func:`ceasefire.workflow.holds.taken_up`, in :mod:`ceasefire.center.core`); correlation
-    itself reads no other room's tables."""
-    if holder not in _HOLDERS:
-        _HOLDERS.append(holder)
-
 
 def _taken(db: Connection, ids: Iterable[str]) -> set[str]:
-    """The incidents among ``ids`` that the workflow has records of."""
-    taken: set[str] = set()
-    for chunk in _chunks(sorted(ids), 500):
-        for holder in _HOLDERS:
-            taken |= holder(db, chunk)
-    return taken
+    """The incidents among ``ids`` that a later room has taken up (:mod:`ceasefire.incidents.
+    holds`: the workflow holds an incident in the transaction of its first record of it)."""
+    return holds.held(db, ids)
 
 
 def _keep_taken_ids(db: Connection, summaries: list[dict[str, Any]]) -> None:

@@ -1,4 +1,5 @@
-"""The tables of incidents (docs/incidents.md): incidents and the correlation follower's cursor.
+"""The tables of incidents (docs/incidents.md): incidents, their holds and the correlation
+follower's cursor.
 Only :mod:`ceasefire.incidents` reads and writes them; others go through its functions."""
 
 from __future__ import annotations
@@ -57,6 +58,19 @@ incidents = Table(
 incidents.append_column(Column("track", String(160), nullable=True))  # contingent/track
 incidents.append_column(Column("refs", Text, nullable=True))  # JSON refs, for line crossings
 incidents.append_column(Column("detail", Text, nullable=True))  # JSON, e.g. from/to side
+
+
+# The incidents a later room keeps records of (the workflow: an assessment, a finding, a
+# decision), written by that room through :func:`ceasefire.incidents.holds.hold` in the
+# transaction of its first record. Correlation keeps a held incident's id, and keeps it as
+# superseded rather than deleting it (:mod:`ceasefire.incidents.service`). No foreign key: a
+# hold outlives nothing, it only says "do not delete".
+incident_holds = Table(
+    "incident_holds",
+    metadata,
+    Column("incident_id", String(32), primary_key=True),
+    Column("held_at", UTCDateTime, nullable=False),
+)
 
 
 # One row (id 1): the newest observation the correlation follower has put into incidents.

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, func, insert, select
 
 from ceasefire.i18n import _
+from ceasefire.incidents import holds
 from ceasefire.ledger import log
 from ceasefire.mission.model import SEVERITIES, Mission
 from ceasefire.timeutil import iso
@@ -184,6 +185,7 @@ def submit(
             ledger_index=index,
         )
     )
+    holds.hold(connection, incident_id, when)  # correlation keeps it (and its id) from now on
     if status == OPEN and not is_blind(connection, mission, incident_id):
         # Only once the blind period is over: while it lasts, "assessing" would tell the other
         # side (and everyone outside) that this side has assessed, and when.

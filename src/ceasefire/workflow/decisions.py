@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from ceasefire.i18n import _
+from ceasefire.incidents import holds
 from ceasefire.incidents.tables import incidents
 from ceasefire.ledger import log
 from ceasefire.mission.model import REACTIONS, Mission
@@ -391,6 +392,7 @@ def propose(
             remarks=remarks,
         )
     )
+    holds.hold(connection, incident_id, when)
     _step(connection, decision_id, user, "take" if tier == URGENT else "propose", remarks, when)
     decision = _load(connection, decision_id)
     record_entry(connection, KIND_DECISION, decision_id, decision.record(), when)

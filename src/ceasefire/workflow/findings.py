@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from ceasefire.i18n import _
+from ceasefire.incidents import holds
 from ceasefire.mission.model import SEVERITIES, Mission
 from ceasefire.timeutil import iso
 from ceasefire.workflow._common import (
@@ -160,6 +161,7 @@ def determine(
             ledger_index=index,
         )
     )
+    holds.hold(connection, incident_id, when)
     set_incident_status(connection, incident_id, outcome, when)
     return Finding(incident_id, version, outcome, record, when, index)
 
