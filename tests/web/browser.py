@@ -8,7 +8,6 @@ test log's header), so a person can look at what the tests saw.
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +17,8 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+
+from ceasefire.served import listening
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -37,8 +38,7 @@ AXE = Path(__file__).parents[2] / "frontend" / "node_modules" / "axe-core" / "ax
 @contextmanager
 def serving(app: FastAPI) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 on a free port in a thread; the base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock = listening()  # TCP_NODELAY (a bare socket.socket() leaves Nagle on)
     config = uvicorn.Config(app, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

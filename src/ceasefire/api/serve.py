@@ -25,6 +25,7 @@ from ceasefire.api.app import center_app
 from ceasefire.center import Center, Settings
 from ceasefire.i18n import _
 from ceasefire.incidents.follow import FollowerProcess
+from ceasefire.served import listening
 
 log = logging.getLogger(__name__)
 
@@ -132,12 +133,7 @@ class ApiWorkers:
         s = self.settings
         if s.workers < 2 or not s.port:
             return
-        family = socket.AF_INET6 if ":" in s.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((s.host, s.port))
-        sock.listen(2048)
-        self._socket = sock
+        self._socket = listening(s.host, s.port)  # TCP_NODELAY on its connections
         self._processes = [self._spawn() for _n in range(s.workers - 1)]
 
     def _spawn(self) -> multiprocessing.process.BaseProcess:

@@ -42,6 +42,7 @@ from sqlalchemy import insert
 
 from ceasefire.incidents.tables import incidents
 from ceasefire.mission.model import Mission
+from ceasefire.served import listening
 from ceasefire.store import open_database
 from ceasefire.store.missions import mission_row, save_mission
 from ceasefire.web.mapdata import zoom_for
@@ -167,10 +168,7 @@ def run(
             add_user(db, mission, "bench", "analyst", mission.contingent_ids()[0], "bench-web")
             token = issue_token(db, "bench", "bench web")
         app = create_app(engine, mission, correlate="off")  # with the pages (a capability)
-        import socket
-
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
+        sock = listening()  # TCP_NODELAY: no delayed-ACK wait in the figures
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()
