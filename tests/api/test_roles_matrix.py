@@ -188,6 +188,11 @@ def design_spot_checks(answers: dict[tuple[str, str, str], int]) -> None:
                 ("POST", f"{api}/notices/{{notice_id}}/ack"),
                 ("POST", f"{api}/notices/{{notice_id}}/answer"),
                 ("POST", f"{api}/complaints"),
+                # a daily report's notice is its recipient's credential for the report (the
+                # route checks the token: tests/inbox/test_inbox_reports.py)
+                ("GET", f"{api}/notices/{{notice_id}}/report"),
+                ("GET", f"{api}/notices/{{notice_id}}/report/signature"),
+                ("GET", f"{api}/notices/{{notice_id}}/report/proof"),
             }
             assert (got not in (401, 403)) == expected_open, (method, path, name, got)
     observations = ("GET", f"{api}/observations")

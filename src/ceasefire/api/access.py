@@ -142,6 +142,11 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/reports/{report_id}"): action("read_incident"),
     ("GET", "/reports/{report_id}/signature"): action("read_incident"),
     ("GET", "/reports/{report_id}/proof"): action("read_incident"),
+    # ... and a daily report's notice is its recipient's credential for the report it points
+    # to (the token of the notice's link, checked by the route; a party's inbox has no account)
+    ("GET", "/notices/{notice_id}/report"): PUBLIC,
+    ("GET", "/notices/{notice_id}/report/signature"): PUBLIC,
+    ("GET", "/notices/{notice_id}/report/proof"): PUBLIC,
     # notices: both contingents read every one and its dead letters; either side's duty
     # officer sends a dead letter again
     ("GET", "/notices"): action("read_notices"),

@@ -1,4 +1,9 @@
-"""Statistics and the signed daily reports over HTTP (:mod:`ceasefire.reports`)."""
+"""Statistics and the signed daily reports over HTTP (:mod:`ceasefire.reports`).
+
+A daily report's notice (:mod:`ceasefire.dissemination.daily`) is also its recipient's way to
+the report: ``/notices/{id}/report``, ``.../signature`` and ``.../proof`` with the token of the
+notice's link serve the report that notice points to, to a party's inbox that has no account.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ from ceasefire.api import access, ogc, problems
 from ceasefire.api.params import TIME, Checks, one_of, parse_choice, parse_time, request_language
 from ceasefire.api.problems import Problem
 from ceasefire.center import Center
+from ceasefire.dissemination import acks
+from ceasefire.dissemination import daily as lines_daily
 from ceasefire.i18n import _
 from ceasefire.ledger.merkle import MerkleTree
 from ceasefire.ledger.reader import LedgerReader
@@ -20,6 +27,8 @@ from ceasefire.reports import daily, proof, signing, stats
 from ceasefire.reports.scope import scope_for
 
 MAX_ID = 2**63 - 1  # a report's id is a 64-bit integer in the store
+NOTICE_ID = Path(max_length=60, description="the notice's id, e.g. NTC-1b726a4cfe30a067")
+TOKEN = Query(max_length=100, description="the token of the notice's link (its ack.token)")
 
 
 # The statistics' parameters, alike for the table and its chart.
@@ -143,15 +152,7 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
         signed, _data = found(report_id)
         return Response(signed.note, media_type="text/plain; charset=utf-8")
 
-    @api.get(
-        "/reports/{report_id}/proof",
-        summary="The proof that the report is in the log: its ledger entry with an RFC 9162 "
-        "inclusion proof at the latest checkpoint cosigned by every contingent, and the keys "
-        "(a release bundle, ceasefire-release/v1)",
-        responses=problems.responses(404, 409, 422),
-    )
-    def report_proof(report_id: int = Path(ge=1, le=MAX_ID)) -> JSONResponse:
-        signed, _data = found(report_id)
+    def report_proof_of(signed: signing.SignedReport) -> JSONResponse:
         stored = reader.checkpoint()
         try:
             if stored is None:
@@ -172,6 +173,72 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
                 ).format(reason=error),
                 type=problems.CONFLICT,
             ) from None
+
+    @api.get(
+        "/reports/{report_id}/proof",
+        summary="The proof that the report is in the log: its ledger entry with an RFC 9162 "
+        "inclusion proof at the latest checkpoint cosigned by every contingent, and the keys "
+        "(a release bundle, ceasefire-release/v1)",
+        responses=problems.responses(404, 409, 422),
+    )
+    def report_proof(report_id: int = Path(ge=1, le=MAX_ID)) -> JSONResponse:
+        signed, _data = found(report_id)
+        return report_proof_of(signed)
+
+    # A daily report's notice is its recipient's credential for the report it points to (the
+    # token of its link, as for an acknowledgement): a party's inbox has no account.
+    def pointed(notice_id: str, token: str) -> tuple[signing.SignedReport, bytes]:
+        with engine.connect() as db:
+            row = acks.notice_for_token(db, notice_id, token)
+        document = lines_daily.document_of(row.payload) if row is not None else None
+        report = signing.get_report(engine, int(document["id"])) if document else None
+        if report is None:  # no such notice, not its token, no report: one answer
+            raise Problem(
+                403,
+                _("This link is not the link of a daily report's notice."),
+                type=problems.FORBIDDEN,
+            )
+        return report
+
+    @api.get(
+        "/notices/{notice_id}/report",
+        summary="The daily report a notice points its recipient to (PDF or HTML), with the "
+        "token of the notice's link",
+        response_class=Response,
+        responses=problems.responses(403, 422),
+        tags=["direct lines"],
+    )
+    def notice_report(notice_id: str = NOTICE_ID, token: str = TOKEN) -> Response:
+        signed, data = pointed(notice_id, token)
+        return Response(
+            data,
+            media_type=daily.MEDIA_TYPES[signed.format],
+            headers={
+                "Content-Disposition": f'inline; filename="daily-{signed.day}-{signed.lang}.'
+                f'{signed.format}"'
+            },
+        )
+
+    @api.get(
+        "/notices/{notice_id}/report/signature",
+        summary="That report's signed note of both contingents, with the notice's token",
+        response_class=Response,
+        responses=problems.responses(403, 422),
+        tags=["direct lines"],
+    )
+    def notice_report_signature(notice_id: str = NOTICE_ID, token: str = TOKEN) -> Response:
+        signed, _data = pointed(notice_id, token)
+        return Response(signed.note, media_type="text/plain; charset=utf-8")
+
+    @api.get(
+        "/notices/{notice_id}/report/proof",
+        summary="That report's proof that it is in the log, with the notice's token",
+        responses=problems.responses(403, 409, 422),
+        tags=["direct lines"],
+    )
+    def notice_report_proof(notice_id: str = NOTICE_ID, token: str = TOKEN) -> JSONResponse:
+        signed, _data = pointed(notice_id, token)
+        return report_proof_of(signed)
 
     return api
 

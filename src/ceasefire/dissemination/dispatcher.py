@@ -44,8 +44,10 @@ from sqlalchemy import Connection, Engine, bindparam, case, func, insert, select
 
 from ceasefire import lease as lease_
 from ceasefire.dissemination import channels as channels_
+from ceasefire.dissemination import daily
 from ceasefire.dissemination.channels import Channel, DeliveryFailed, Outgoing
 from ceasefire.dissemination.notices import DEAD, DELIVERED, PENDING
+from ceasefire.dissemination.recipients import DAILY
 from ceasefire.dissemination.tables import (
     deliveries,
     delivery_attempts,
@@ -62,6 +64,10 @@ from ceasefire.timeutil import iso
 
 KIND_DELIVERY = "delivery"
 """The ledger kind of one delivery attempt (ref ``<delivery id>/<attempt number>``)."""
+
+CARRY_FILES = ("email", "file")
+"""The channels a daily report's document travels with (:attr:`Outgoing.attachments`); a
+webhook carries the references only, and the receiver fetches the document."""
 
 LEASE_NAME = "dispatcher"
 """The store's lease (:class:`ceasefire.lease.Lease`) a dispatcher sends under."""
@@ -324,6 +330,11 @@ class Dispatcher:
         )
         with self.engine.connect() as db:
             rows = db.execute(query).all()
+            files = {
+                r.id: daily.attachments_of(db, r.payload)
+                for r in rows
+                if r.kind == DAILY and r.channel in CARRY_FILES
+            }
         return [
             _Due(
                 id=int(r.id),
@@ -343,6 +354,7 @@ class Dispatcher:
                     created_at=r.created_at,
                     attempt=int(r.attempts) + 1,
                     address=r.address,
+                    attachments=files.get(r.id, ()),
                 ),
             )
             for r in rows

@@ -21,7 +21,9 @@ EXPLANATION = "explanation_request"
 REOBSERVATION = "reobservation_request"
 COMPLAINT = "complaint_received"
 ANSWER = "answer_received"
-KINDS = (INCIDENT, EXPLANATION, REOBSERVATION, COMPLAINT, ANSWER)
+DAILY = "daily_report"
+"""The signed daily report, made and logged (:mod:`ceasefire.dissemination.daily`)."""
+KINDS = (INCIDENT, EXPLANATION, REOBSERVATION, COMPLAINT, ANSWER, DAILY)
 
 NOTICE_OF_REACTION = {
     "notify_peacekeepers": INCIDENT,
@@ -78,9 +80,9 @@ def route(
 ) -> list[tuple[Recipient, str]]:
     """(recipient, addressee|copy) for a notice of ``kind``, in a stable order.
 
-    - incident notices, requests for an explanation, complaints and answers: every party (the
-      one addressed, if any, marked so; the others as copies: same content, same moment), the
-      peacekeeping force, the contingents' HQs that have a line;
+    - incident notices, requests for an explanation, complaints, answers and the daily report:
+      every party (the one addressed, if any, marked so; the others as copies: same content,
+      same moment), the peacekeeping force, the contingents' HQs that have a line;
     - a request for re-observation: the HQ of the contingent asked (the other HQs as copies);
       no party.
     ``to_parties`` False (the reaction ``notify_peacekeepers``) leaves every party out alike:

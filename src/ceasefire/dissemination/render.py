@@ -10,11 +10,15 @@ is an error then, never a notice in the wrong language later.
 from __future__ import annotations
 
 import gettext
+from datetime import date
 from functools import cache
 from typing import Any
 
 import jinja2
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
 
+from ceasefire.dissemination.daily import document_for, notice_links
 from ceasefire.errors import CeasefireError
 from ceasefire.geo.phrase import place_phrase
 from ceasefire.i18n import DOMAIN, LOCALE_DIR, _, language, ngettext, pgettext
@@ -90,6 +94,7 @@ def kind_title(kind: str) -> str:
         "reobservation_request": _("Request for re-observation"),
         "complaint_received": _("Complaint received"),
         "answer_received": _("Answer received"),
+        "daily_report": _("Daily report"),
     }
     return titles.get(kind, kind)
 
@@ -108,6 +113,44 @@ def when(mission: Mission, text: str, lang: str) -> str:
     """A UTC time as "1 Feb 2021, 14:32 (Asia/Baku) = 10:32 UTC" in ``lang``."""
     zone = mission.config.timezone
     return shown_in(parse_time(text), zone, lang, utc_format="medium", between="=")
+
+
+def language_name(code: str, lang: str) -> str:
+    """A language's name in ``lang`` (Babel's CLDR names): "русский", "Russian", "rusça"."""
+    try:
+        return Locale.parse(lang).languages.get(code) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
+def _report(mission: Mission, notice: dict[str, Any], lang: str) -> dict[str, Any] | None:
+    """The daily report a notice points its recipient to, as the templates show it."""
+    facts = notice["facts"]
+    document = document_for(facts, lang)
+    if document is None:
+        return None
+    period = facts.get("period") or {}
+    made = facts["report"]
+    langs = sorted({str(r["lang"]) for r in facts.get("reports") or []} | {str(made["lang"])})
+    return {
+        **document,
+        "day_shown": format_date(date.fromisoformat(document["day"]), "long", locale=lang),
+        "language": language_name(str(document["lang"]), lang),
+        "own": document["lang"] == lang,
+        "format_shown": str(document["format"]).upper(),
+        "start": when(mission, period["start"], lang) if period.get("start") else "",
+        "cutoff": when(mission, period["end"], lang) if period.get("end") else "",
+        "made_language": language_name(str(made["lang"]), lang),
+        "is_made": document["id"] == made["id"],
+        "languages": ", ".join(language_name(code, lang) for code in langs),
+        "note_lines": str(document["note"]).rstrip("\n").split("\n"),
+        # with the notice's token, for a recipient without an account: in the HTML part and
+        # the JSON only, as the acknowledgement link (never in the stored plain text)
+        "by_notice": notice_links(
+            notice["id"], notice.get("ack", {}).get("token", ""), mission.config.lines.base()
+        ),
+        "by_notice_path": notice_links(notice["id"])["href"],
+    }
 
 
 def _party_name(mission: Mission, party: str | None, lang: str) -> str:
@@ -145,6 +188,7 @@ def view(mission: Mission, notice: dict[str, Any], lang: str) -> dict[str, Any]:
         "incident": None,
         "finding": None,
         "disclaimer": mission.disclaimer(lang),
+        "report": _report(mission, notice, lang),
     }
     if incident is not None:
         place = places.get(incident["settlement"] or "")
@@ -204,6 +248,8 @@ def render(mission: Mission, notice: dict[str, Any]) -> tuple[str, str, str]:
         subject = f"[{mission.name(lang)}] {shown['title']}"
         if shown["incident"] is not None:
             subject += f": {shown['incident']['phrase'] or shown['incident']['id']}"
+        elif shown["report"] is not None:
+            subject += f": {shown['report']['day_shown']}"
         text = template("notice.txt.j2").render(shown)
         html = template("notice.html.j2").render(shown)
     return subject, text, html

@@ -8,7 +8,7 @@ Every row that says something happened has the ledger index of its entry.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, String, Table, Text
 
 from ceasefire.store.schema import UTCDateTime, metadata
 
@@ -91,6 +91,18 @@ party_messages = Table(
     Column("text", Text, nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Column("ledger_index", BigInteger, nullable=False),
+)
+
+# Files a notice carries where its channel can (e-mail): a signed daily report's document, by
+# its SHA-256 (migration 0018). The outbox holds what it sends: the dispatcher reads nothing of
+# another room, and a document is kept once however many notices point to it.
+notice_files = Table(
+    "notice_files",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("media_type", String(80), nullable=False),
+    Column("content", LargeBinary, nullable=False),
 )
 
 # One dispatcher at a time: it holds this row and renews it while it lives.

@@ -11,7 +11,10 @@ and every contingent signs it with its key (the key its witness cosigns checkpoi
 ``<origin>/<contingent>``, held by that contingent: its head's signature). The second line is
 not a number, so such a note can never pass for a checkpoint of the log. The note and the hash
 are logged (kind ``report``, ref ``daily/<date>/<lang>/<format>/<version>``) in the same
-transaction that stores the report (table ``daily_reports``).
+transaction that stores the report (table ``daily_reports``), and so are its notices over the
+direct lines (kind ``daily_report``, :mod:`ceasefire.dissemination.daily`): to every party, the
+force and the contingents' HQs, each pointed to the report in its own language if one was made
+for that day.
 
 A reader checks a report with the file, its note and the contingents' verifier keys only
 (``ceasefire report verify``; :func:`verify`): the SHA-256 of the file is the one in the note,
@@ -22,11 +25,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select
 
+from ceasefire.dissemination import daily as lines_daily
+from ceasefire.dissemination.recipients import recipients
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
 from ceasefire.ledger import log
@@ -134,7 +139,63 @@ def store(
             )
             .returning(daily_reports.c.id)
         ).scalar_one()
+        _announce(db, mission, int(key), record, index, data, when)
     return SignedReport(int(key), day, lang, fmt, version, digest, note, index)
+
+
+def _announce(
+    db: Connection,
+    mission: Mission,
+    key: int,
+    record: dict[str, Any],
+    index: int,
+    data: bytes,
+    at: datetime,
+) -> list[str]:
+    """The report's notices over the direct lines, in the transaction that stores it: every
+    party, the force and the contingents' HQs, each pointed to the report of that day in its
+    own language if one was made (docs/direct-lines.md, "The daily report")."""
+    from ceasefire.reports.daily import period_of
+
+    base = mission.config.lines.base()
+    c = daily_reports.c
+    latest = (
+        select(c.lang, c.format, func.max(c.version).label("version"))
+        .where(c.day == record["day"])
+        .group_by(c.lang, c.format)
+        .subquery()
+    )
+    rows = db.execute(
+        select(c.id, c.day, c.lang, c.format, c.version, c.sha256, c.note, c.ledger_index)
+        .join(
+            latest,
+            (latest.c.lang == c.lang)
+            & (latest.c.format == c.format)
+            & (latest.c.version == c.version),
+        )
+        .where(c.day == record["day"])
+        .order_by(c.lang, c.format)
+    ).all()
+    day_reports = [lines_daily.entry(*row, base=base) for row in rows]
+    made = next(r for r in day_reports if r["id"] == key)
+    documents = {made["sha256"]: data}
+    wanted = {
+        str(d["sha256"])
+        for lang in {r.language for r in recipients(mission).values()}
+        if (d := lines_daily.document_for({"report": made, "reports": day_reports}, lang))
+    }
+    for sha, content in db.execute(
+        select(c.sha256, c.content).where(
+            c.id.in_([r["id"] for r in day_reports if r["sha256"] in wanted - set(documents)])
+        )
+    ):
+        documents[sha] = bytes(content)
+    try:
+        period = period_of(mission, date.fromisoformat(record["day"]))
+        span: tuple[str, str] | None = (iso(period.start), iso(period.end))
+    except (InputError, ValueError):
+        span = None
+    return lines_daily.notify_report(db, mission, made, day_reports, span, documents, at)
 
 
 def verify(data: bytes, note: str, verifiers: list[CosignatureVerifier]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from functools import cache
 from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
 
+from ceasefire.dissemination.daily import Attachment
 from ceasefire.dissemination.webhooks import Signer
 from ceasefire.errors import CeasefireError
 from ceasefire.i18n import _
@@ -57,6 +58,9 @@ class Outgoing:
     created_at: datetime
     attempt: int  # 1 for the first try of this delivery
     address: str  # the contact's address: URL, e-mail address, directory, tcp://host:port
+    attachments: tuple[Attachment, ...] = ()
+    """Files for a channel that carries them (e-mail, the file drop): a daily report's document
+    and its signed note; the webhook carries only the references its payload holds."""
 
 
 class DeliveryFailed(Exception):
@@ -160,6 +164,7 @@ __all__ = [
     "BUILTIN",
     "CHANNELS",
     "ENTRY_POINTS",
+    "Attachment",
     "Channel",
     "ChannelError",
     "Context",

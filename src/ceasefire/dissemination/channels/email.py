@@ -1,5 +1,8 @@
 """E-mail (channel ``email``): the notice as a message with plain text and HTML parts, its
-payload and the payload's detached signature attached, sent to the mission's SMTP relay.
+payload and the payload's detached signature attached, sent to the mission's SMTP relay. A
+daily report's notice carries the report's document (PDF or HTML) and its signed note
+(``.sig``) too: a mail system carries files of that size, and an e-mail is often read where the
+center cannot be reached.
 
 The ``Message-ID`` is made from the notice id, the same on every attempt, so a mail system
 (or a reader's filter) drops a repeat. A recipient the relay refuses with a permanent code
@@ -65,6 +68,17 @@ class Email:
             subtype="octet-stream",
             filename=f"{outgoing.notice_id}.json.sig",
         )
+        # a daily report's document and the note both contingents' heads signed over it
+        # (as bytes, base64: the signed SHA-256 is of these bytes, which a text part's line
+        # endings could change in transit)
+        for attached in outgoing.attachments:
+            message.add_attachment(
+                attached.data,
+                maintype=attached.maintype,
+                subtype=attached.subtype,
+                filename=attached.filename,
+                params={"charset": "utf-8"} if attached.maintype == "text" else {},
+            )
         return message
 
     async def send(self, outgoing: Outgoing) -> None:

@@ -4,7 +4,8 @@ For a line carried by hand or by another system: the directory is the contact's 
 Each file is written whole under a temporary name, flushed to disk, then renamed, so a reader
 never sees half a notice; writing it again (a retry) replaces it with the same bytes. The
 signature (``<notice id>.json.sig``) is written first: once the notice is there, so is what
-checks it.
+checks it. A daily report's notice brings the report and its signed note, as
+``<notice id>.daily-<date>-<lang>.<format>`` and ``....sig``.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ class FileDrop:
         payload = outgoing.payload.encode("utf-8")
         name = f"{outgoing.notice_id}.json"
         try:
+            # a daily report's document and its signed note first: once the notice is
+            # there, so is what it points to
+            for attached in outgoing.attachments:
+                _write(folder / f"{outgoing.notice_id}.{attached.filename}", attached.data)
             _write(folder / f"{name}.sig", sign_payload(self.signer, payload).encode())
             _write(folder / name, payload)
             _sync_dir(folder)

@@ -1,0 +1,194 @@
+"""The signed daily report over the direct lines: stored and announced in one transaction to
+both parties and the force (one batch, each in its language, pointed to the report in its own
+language when one was made), its notices logged as the others are, and the e-mail carrying the
+document and its signed note to a real SMTP server (aiosmtpd). On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import json
+import socket
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+
+from ceasefire.dissemination import channels
+from ceasefire.dissemination.daily import document_of
+from ceasefire.dissemination.dispatcher import Dispatcher, Options
+from ceasefire.dissemination.notices import list_notices
+from ceasefire.dissemination.recipients import DAILY, check_parity, route
+from ceasefire.dissemination.tables import notice_files, notices
+from ceasefire.dissemination.webhooks import verify_payload
+from ceasefire.i18n import _, language
+from ceasefire.ledger import log
+from ceasefire.ledger.entry import parse_envelope
+from ceasefire.ledger.keys import KeyRing, init_keys, load_keys, origin_of
+from ceasefire.mission import Mission
+from ceasefire.reports import signing
+
+DAY = "2021-02-01"
+AT = datetime(2021, 2, 1, 15, 0, tzinfo=UTC)
+LANGS = {"AM": "hy", "AZ": "az", "PK": "ru"}
+
+
+def _ring(mission: Mission, folder: Path) -> KeyRing:
+    init_keys(folder, origin_of(mission.id), mission.contingent_ids())
+    return load_keys(folder, origin_of(mission.id), mission.contingent_ids())
+
+
+def _store(
+    engine: sa.Engine, mission: Mission, ring: KeyRing, lang: str, data: bytes
+) -> signing.SignedReport:
+    note = signing.sign(mission, DAY, lang, "html", data, list(ring.cosigners.values()))
+    return signing.store(engine, mission, DAY, lang, "html", data, note, at=AT)
+
+
+def _payloads(engine: sa.Engine, batch: str) -> dict[str, dict[str, Any]]:
+    with engine.connect() as db:
+        rows = db.execute(sa.select(notices).where(notices.c.batch == batch)).all()
+    return {r.recipient: json.loads(r.payload) for r in rows}
+
+
+def test_a_signed_report_reaches_both_parties_and_the_force_in_one_batch(
+    engine: sa.Engine, demo_mission: Mission, tmp_path: Path
+) -> None:
+    mission = demo_mission
+    ring = _ring(mission, tmp_path / "keys")
+    data = "<html><body><h1>Ежедневный отчёт</h1></body></html>".encode()
+    stored = _store(engine, mission, ring, "ru", data)
+
+    with engine.connect() as db:
+        found = list_notices(db)
+    by = {n.recipient: n for n in found}
+    assert set(by) == {r.id for r, _role in route(mission, DAILY)} == set(LANGS)
+    check_parity(mission, list(by))
+    assert {n.kind for n in found} == {DAILY}
+    assert len({n.batch for n in found}) == 1 and len({n.content_hash for n in found}) == 1
+    assert {n.recipient: n.lang for n in found} == LANGS
+    assert {n.role for n in found if n.recipient_kind == "party"} == {"addressee"}
+    for n in found:
+        with language(n.lang):
+            assert n.subject.startswith(f"[{mission.name(n.lang)}] {_('Daily report')}: ")
+            own = n.lang == "ru"
+            said = (
+                _("In your language (%(language)s): %(format)s, version %(version)s.")
+                if own
+                else _(
+                    "No report of this day was made in your language; this one is in "
+                    "%(language)s: %(format)s, version %(version)s."
+                )
+            )
+        assert said.split("%(")[0] in n.body, n.recipient
+        assert stored.sha256 in n.body and f"/api/v1/reports/{stored.id}/proof" in n.body
+        assert stored.note.splitlines()[0] in n.body  # the heads' signed note, quoted
+        assert n.ledger_index > stored.ledger_index  # in the report's transaction, after it
+        payload = _payloads(engine, n.batch)[n.recipient]
+        assert payload["ack"]["token"] not in n.body  # the link's secret only in the payload
+        assert payload["ack"]["token"] in payload["html"]  # the report's links with it
+        document = document_of(json.dumps(payload))
+        assert document is not None and document["id"] == stored.id
+        assert document["ledger_index"] == stored.ledger_index and document["note"] == stored.note
+
+    # each notice's hash in the ledger, like any notice's
+    with engine.connect() as db:
+        entries = log.entries_of(db, "notice", [n.id for n in found])
+        kept = db.execute(sa.select(notice_files.c.sha256, notice_files.c.content)).all()
+    logged = {e.ref: parse_envelope(e.entry).record for e in entries}
+    assert {ref: r["payload_hash"] for ref, r in logged.items()} == {
+        n.id: n.payload_hash for n in found
+    }
+    assert {r["kind"] for r in logged.values()} == {DAILY}
+    assert [(sha, bytes(content)) for sha, content in kept] == [(stored.sha256, data)]
+
+    # the Azerbaijani report of the same day: AZ is pointed to it, the force keeps its Russian
+    # one, Armenia (no Armenian report) to the one just signed; every notice names both
+    az = _store(engine, mission, ring, "az", b"<html><body>Gundelik hesabat</body></html>")
+    with engine.connect() as db:
+        later = [n for n in list_notices(db) if n.batch not in {f.batch for f in found}]
+    assert len({n.batch for n in later}) == 1 and {n.recipient for n in later} == set(LANGS)
+    payloads = _payloads(engine, later[0].batch)
+    pointed = {p: document_of(json.dumps(payloads[p])) for p in LANGS}
+    assert {p: d["id"] for p, d in pointed.items() if d} == {
+        "AZ": az.id,
+        "PK": stored.id,
+        "AM": az.id,
+    }
+    for n in later:
+        with language(n.lang):
+            made_in = _("Made for this day in: %(languages)s").split("%(")[0]
+        line = next(x for x in n.body.splitlines() if x.startswith(made_in))
+        assert line.count(",") == 1, line  # two languages
+    with engine.connect() as db:
+        assert db.execute(sa.select(sa.func.count()).select_from(notice_files)).scalar() == 2
+
+
+class _Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append((list(envelope.rcpt_tos), message))
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_email_carries_the_report_and_its_signature(
+    engine: sa.Engine, demo_mission: Mission, tmp_path: Path
+) -> None:
+    ring = _ring(demo_mission, tmp_path / "keys")
+    data = b"%PDF-1.7 not really a PDF, but bytes as the report's"
+    note = signing.sign(demo_mission, DAY, "ru", "pdf", data, list(ring.cosigners.values()))
+    stored = signing.store(engine, demo_mission, DAY, "ru", "pdf", data, note, at=AT)
+    mailbox = _Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        context = channels.Context(
+            signer=ring.signer(), mission=demo_mission.id, smtp=f"127.0.0.1:{controller.port}"
+        )
+        made = channels.load(["email"], context)
+
+        async def run() -> None:
+            try:
+                dispatcher = Dispatcher(engine, made, options=Options(poll=0.01))
+                await dispatcher.drain()
+            finally:
+                await channels.close(made.values())
+
+        asyncio.run(run())
+    finally:
+        controller.stop()
+    assert len(mailbox.messages) == 3
+    for to, message in mailbox.messages:
+        files = {a.get_filename(): a for a in message.iter_attachments()}
+        assert files["daily-2021-02-01-ru.pdf"].get_content() == data, to
+        assert files["daily-2021-02-01-ru.pdf"].get_content_type() == "application/pdf"
+        assert files["daily-2021-02-01-ru.pdf.sig"].get_content() == stored.note
+        notice_id = message["X-Ceasefire-Notice"]
+        payload = files[f"{notice_id}.json"].get_content()
+        verify_payload(
+            payload, files[f"{notice_id}.json.sig"].get_content().decode(), ring.signer().vkey
+        )
+        assert b"PDF-1.7" not in payload  # the notice names the document; the mail carries it
+        verify = signing.verify(
+            files["daily-2021-02-01-ru.pdf"].get_content(),
+            files["daily-2021-02-01-ru.pdf.sig"].get_content(),
+            list(ring.cosigner_verifiers.values()),
+        )
+        assert verify["sha256"] == stored.sha256
