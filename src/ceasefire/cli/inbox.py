@@ -18,10 +18,12 @@ from ceasefire.i18n import _, language
 from ceasefire.inbox.store import (
     CENTER_KEY,
     DB_FILE,
+    FAILED,
     WITNESS_STATE,
     Inbox,
     init_inbox,
     init_witness,
+    read_trusted_keys,
     read_vkey,
     rows,
     witness_key_file,
@@ -34,6 +36,12 @@ app = typer.Typer(help="A party's inbox at its end of the direct line.", no_args
 PARTY = typer.Option(..., "--party", help="The party whose inbox this is, e.g. AZ.")
 DIR = typer.Option(None, "--dir", help="The inbox's folder (default ./inbox-PARTY).")
 PORT = 8300
+TRUSTED = typer.Option(
+    None,
+    "--trusted-keys",
+    help="The contingents' verifier keys (ceasefire keys show), got apart from the center's "
+    "line, to check the daily reports with (default DIR/trusted.vkeys).",
+)
 
 
 def _party(mission: Mission, party: str) -> str:
@@ -109,6 +117,7 @@ def serve(
         help="Cosign the center's checkpoints at /witness when the party's witness key is in "
         "DIR (inbox init makes it).",
     ),
+    trusted_keys: Path = TRUSTED,
     mission: str = MISSION_OPTION,
 ) -> None:
     """Receive the center's webhooks, show the notices, acknowledge them; until interrupted."""
@@ -132,7 +141,14 @@ def serve(
         if witness and witness_key.exists()
         else None
     )
-    inbox = Inbox(folder, party, center_key, center, tolerance=tolerance)
+    inbox = Inbox(
+        folder,
+        party,
+        center_key,
+        center,
+        tolerance=tolerance,
+        trusted_keys=read_trusted_keys(trusted_keys, folder),
+    )
     shown_lang = lang or _language(m, party)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     with language(shown_lang):
@@ -173,6 +189,8 @@ def list_notices(
         raise InputError(
             Problem(file=str(folder / DB_FILE), field="--dir", reason=_("no inbox here"))
         )
+    from ceasefire.inbox.server import report_state
+
     found = list(rows(folder))
     if fmt is Format.json:
         print_json([n.record() for n in found])
@@ -186,8 +204,52 @@ def list_notices(
             )
             console.print(f"{n.id}  {n.received_at}  {state}", soft_wrap=True)
             console.print(f"  {n.subject}", soft_wrap=True)
+            if report_state(n):
+                console.print(f"  {report_state(n)}", soft_wrap=True)
             if n.ack_error:
                 console.print(f"  {n.ack_error}", soft_wrap=True)
+
+
+@app.command("check")
+def check(
+    notice_id: str = typer.Argument(
+        None, help="A daily report's notice (default: every one not yet verified or failed)."
+    ),
+    party: str = PARTY,
+    directory: Path = DIR,
+    key: str = typer.Option(None, "--key", help="The center's verifier key (as for serve)."),
+    center: str = typer.Option("http://127.0.0.1:8000", "--center", help="The center's address."),
+    trusted_keys: Path = TRUSTED,
+    fmt: Format = typer.Option(Format.text, "--format"),
+    mission: str = MISSION_OPTION,
+) -> None:
+    """Check the daily reports announced to the inbox: fetch each from the center, check both
+    contingents' signatures, its SHA-256 and the proof that it is in the center's log."""
+    from ceasefire.inbox.server import report_state
+
+    m = load_mission(mission)
+    folder = _folder(directory, _party(m, party))
+    center_key = read_vkey(key if key is not None else folder / CENTER_KEY)
+    with (
+        language(_language(m, party)),
+        Inbox(
+            folder,
+            party,
+            center_key,
+            center,
+            trusted_keys=read_trusted_keys(trusted_keys, folder),
+        ) as inbox,
+    ):
+        done = [inbox.check_report(notice_id)] if notice_id else inbox.recheck()
+        if fmt is Format.json:
+            print_json([c.__dict__ for c in done])
+            return
+        for c in done:
+            found = inbox.get(c.notice_id)
+            assert found is not None
+            console.print(f"{c.notice_id}  {report_state(found)}", soft_wrap=True)
+    if any(c.state == FAILED for c in done):
+        raise typer.Exit(1)
 
 
 @app.command("ack")

@@ -12,7 +12,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +24,8 @@ from ceasefire.dissemination.acks import payload_digest, sign_ack
 from ceasefire.dissemination.webhooks import TOLERANCE, SignatureRefused, verify_webhook
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
-from ceasefire.ledger.keys import init_key, load_cosigner
+from ceasefire.inbox.reports import FAILED, NOT_YET, VERIFIED, check
+from ceasefire.ledger.keys import init_key, load_cosigner, read_vkeys
 from ceasefire.ledger.note import Ed25519Signer, Ed25519Verifier, KeyFormatError
 
 DB_FILE = "inbox.db"
@@ -50,7 +51,17 @@ CREATE TABLE IF NOT EXISTS notices (
   ack_index INTEGER,
   ack_error TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS report_checks (
+  notice_id TEXT PRIMARY KEY REFERENCES notices (id),
+  state TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  checked_at TEXT NOT NULL,
+  result TEXT NOT NULL DEFAULT '{}'
+);
 """
+TRUSTED_KEYS = "trusted.vkeys"
+"""The contingents' verifier keys (``ceasefire keys show``), got apart from the center's lines:
+what a daily report's signatures and its proof's checkpoint are checked against."""
 
 
 def key_file(folder: Path, party: str) -> Path:
@@ -128,9 +139,26 @@ class Received:
     acked_by: str | None
     ack_index: int | None
     ack_error: str
+    report_state: str | None = None
+    """A daily report's notice: verified, not_yet_provable or failed (None: not checked yet,
+    or another kind of notice)."""
+    report_reason: str = ""
+    report_checked_at: str | None = None
 
     def record(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class ReportCheck:
+    """The check of the daily report a notice points to: ``state`` with the ``reason``, and
+    what was checked (``result``: the report's verifier's answer once verified)."""
+
+    notice_id: str
+    state: str
+    reason: str
+    checked_at: str
+    result: dict[str, Any]
 
 
 class Refused(Exception):
@@ -155,9 +183,12 @@ class Inbox:
         tolerance: float = TOLERANCE,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         client: httpx.Client | None = None,
+        trusted_keys: Sequence[str] = (),
     ) -> None:
         self.folder, self.party = folder, party
         self.center_key = center_key
+        self.trusted_keys = list(trusted_keys)
+        """The contingents' verifier keys, for the daily reports (the center's is added)."""
         self.center_url = center_url.rstrip("/")
         self.tolerance = tolerance
         self.clock = clock
@@ -240,14 +271,12 @@ class Inbox:
     def notices(self) -> list[Received]:
         """Every notice received, newest first."""
         with self._lock:
-            rows = self._db.execute(
-                "SELECT * FROM notices ORDER BY received_at DESC, id DESC"
-            ).fetchall()
+            rows = self._db.execute(f"{SELECT} ORDER BY n.received_at DESC, n.id DESC").fetchall()
         return [_received(r) for r in rows]
 
     def get(self, notice_id: str) -> Received | None:
         with self._lock:
-            row = self._db.execute("SELECT * FROM notices WHERE id = ?", (notice_id,)).fetchone()
+            row = self._db.execute(f"{SELECT} WHERE n.id = ?", (notice_id,)).fetchone()
         return _received(row) if row is not None else None
 
     def payload(self, notice_id: str) -> str | None:
@@ -310,6 +339,74 @@ class Inbox:
         assert result is not None
         return result
 
+    # -- the daily report -------------------------------------------------------------------
+    def report_notices(self, states: Sequence[str | None] = (None, NOT_YET)) -> list[str]:
+        """The ids of the daily reports' notices whose check is in ``states`` (None: never
+        checked), oldest first: what a recheck goes through."""
+        from ceasefire.dissemination.recipients import DAILY
+
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT n.id, c.state FROM notices n LEFT JOIN report_checks c "
+                "ON c.notice_id = n.id WHERE n.kind = ? ORDER BY n.received_at, n.id",
+                (DAILY,),
+            ).fetchall()
+        return [str(r[0]) for r in rows if r[1] in states]
+
+    def check_report(self, notice_id: str) -> ReportCheck:
+        """Fetch the daily report a notice points to (the document, its signed note, its
+        inclusion proof) from the center and check it: the SHA-256 the notice states, the
+        signatures of every contingent, and the proof against a checkpoint cosigned by every
+        contingent (:func:`ceasefire.reports.proof.verify`, the verifier of
+        ``ceasefire report verify``). Kept, and shown with the notice."""
+        payload = self.payload(notice_id)
+        if payload is None:
+            raise InputError(
+                Problem(
+                    file=str(self.folder / DB_FILE),
+                    field="notice",
+                    reason=_("no notice {id} was received").format(id=notice_id[:60]),
+                )
+            )
+        state, reason, result = check(payload, self._fetch, [self.center_key, *self.trusted_keys])
+        done = ReportCheck(
+            notice_id, state, reason, self.clock().isoformat(timespec="seconds"), result
+        )
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT INTO report_checks (notice_id, state, reason, checked_at, result) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (notice_id) DO UPDATE SET "
+                "state = excluded.state, reason = excluded.reason, "
+                "checked_at = excluded.checked_at, result = excluded.result",
+                (notice_id, state, reason, done.checked_at, json.dumps(result)),
+            )
+        return done
+
+    def recheck(self) -> list[ReportCheck]:
+        """Check every daily report not yet checked or not yet provable."""
+        return [self.check_report(notice_id) for notice_id in self.report_notices()]
+
+    def _fetch(self, where: str) -> httpx.Response:
+        """GET a path of the center's (or an absolute URL a notice gave)."""
+        url = where if "://" in where else self.center_url + where
+        with contextlib.ExitStack() as stack:
+            client = self.client or stack.enter_context(httpx.Client(timeout=30.0))
+            return client.get(url)
+
+
+def read_trusted_keys(value: str | Path | None, folder: Path) -> list[str]:
+    """The contingents' verifier keys from ``value`` (a file of ``ceasefire keys show``), or
+    from the inbox's ``trusted.vkeys`` if there is one; none else."""
+    path = Path(value) if value is not None else folder / TRUSTED_KEYS
+    if value is None and not path.is_file():
+        return []
+    try:
+        return read_vkeys(path)
+    except OSError as error:
+        raise InputError(
+            Problem(file=str(path), field="--trusted-keys", reason=error.strerror or str(error))
+        ) from None
+
 
 def _problem_text(answer: httpx.Response) -> str:
     try:
@@ -319,6 +416,13 @@ def _problem_text(answer: httpx.Response) -> str:
     errors = body.get("errors") or []
     field = f"{errors[0].get('field')}: " if errors else ""
     return f"{field}{body.get('detail', '')}"[:500]
+
+
+SELECT = (
+    "SELECT n.*, c.state AS report_state, c.reason AS report_reason, "
+    "c.checked_at AS report_checked_at FROM notices n "
+    "LEFT JOIN report_checks c ON c.notice_id = n.id"
+)
 
 
 def _received(row: sqlite3.Row) -> Received:
@@ -336,6 +440,9 @@ def _received(row: sqlite3.Row) -> Received:
         row["acked_by"],
         row["ack_index"],
         row["ack_error"],
+        row["report_state"],
+        row["report_reason"] or "",
+        row["report_checked_at"],
     )
 
 
@@ -343,8 +450,23 @@ def rows(folder: Path) -> Iterator[Received]:
     """The notices of an inbox's file, for reading without serving."""
     with contextlib.closing(sqlite3.connect(folder / DB_FILE)) as db:
         db.row_factory = sqlite3.Row
-        for row in db.execute("SELECT * FROM notices ORDER BY received_at DESC, id DESC"):
+        db.executescript(SCHEMA)  # an inbox made before the reports' checks
+        for row in db.execute(f"{SELECT} ORDER BY n.received_at DESC, n.id DESC"):
             yield _received(row)
 
 
-__all__ = ["CENTER_KEY", "DB_FILE", "Inbox", "Received", "Refused", "init_inbox", "read_vkey"]
+__all__ = [
+    "CENTER_KEY",
+    "DB_FILE",
+    "FAILED",
+    "NOT_YET",
+    "TRUSTED_KEYS",
+    "VERIFIED",
+    "Inbox",
+    "Received",
+    "Refused",
+    "ReportCheck",
+    "init_inbox",
+    "read_trusted_keys",
+    "read_vkey",
+]

@@ -1,0 +1,180 @@
+"""A party's inbox checks the signed daily report its notice announces: a real report, made and
+signed with the test keys, fetched from the center's API with the notice's token; not yet
+provable before a checkpoint cosigned by every contingent covers it, verified after; a tampered
+report, or keys that are not the contingents', refused with the reason. SQLite and PostgreSQL
+(the center's store)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from ceasefire.api import create_app
+from ceasefire.dissemination.tables import notices
+from ceasefire.dissemination.webhooks import webhook_headers
+from ceasefire.inbox import Inbox, init_inbox
+from ceasefire.inbox.reports import FAILED, NOT_YET, VERIFIED, check
+from ceasefire.inbox.server import InboxNode, page
+from ceasefire.ledger.cosign import make_checkpoint
+from ceasefire.ledger.keys import KeyRing, init_keys, load_keys, origin_of
+from ceasefire.mission import Mission
+from ceasefire.reports import daily, signing
+from ceasefire.reports.tables import daily_reports
+
+DAY = date(2021, 2, 1)
+
+
+@dataclass
+class Line:
+    engine: sa.Engine
+    mission: Mission
+    ring: KeyRing
+    client: TestClient
+    report: signing.SignedReport
+    rows: dict[str, Any]
+    folder: Path
+
+    def inbox(self, party: str, trusted: list[str] | None = None) -> Inbox:
+        keys = [vkey for _holder, vkey in self.ring.vkeys()] if trusted is None else trusted
+        init_inbox(self.folder / party, party)
+        return Inbox(
+            self.folder / party,
+            party,
+            self.ring.signer().vkey,
+            "http://testserver",
+            client=self.client,
+            trusted_keys=keys,
+        )
+
+
+@pytest.fixture
+def line(
+    engine: sa.Engine, demo_mission: Mission, demo_enricher: Any, tmp_path: Path
+) -> Iterator[Line]:
+    """The center's API, and the Azerbaijani daily report of 2021-02-01 made, signed by both
+    contingents with the test keys and stored: its notices written."""
+    origin = origin_of(demo_mission.id)
+    init_keys(tmp_path / "keys", origin, demo_mission.contingent_ids())
+    ring = load_keys(tmp_path / "keys", origin, demo_mission.contingent_ids())
+    client = TestClient(create_app(engine, demo_mission, enricher=demo_enricher))
+    data = daily.render(engine, demo_mission, DAY, "az", "html")
+    day = DAY.isoformat()
+    note = signing.sign(demo_mission, day, "az", "html", data, list(ring.cosigners.values()))
+    report = signing.store(engine, demo_mission, day, "az", "html", data, note)
+    with engine.connect() as db:
+        rows = {r.recipient: r for r in db.execute(sa.select(notices))}
+    yield Line(engine, demo_mission, ring, client, report, rows, tmp_path)
+    client.close()
+
+
+def _state(inbox: Inbox, notice_id: str) -> str | None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        found = inbox.get(notice_id)
+        if found is not None and found.report_state is not None:
+            return found.report_state
+        time.sleep(0.05)
+    return None
+
+
+def test_the_inbox_verifies_the_report_once_a_cosigned_checkpoint_covers_it(line: Line) -> None:
+    row = line.rows["AZ"]
+    body = row.payload.encode()
+    with line.inbox("AZ") as inbox:
+        # the webhook is answered, then the report fetched and checked: signed, not yet logged
+        # under a cosigned checkpoint (none was made since it was stored)
+        with InboxNode(inbox, lang="az") as node:
+            sent = httpx.post(
+                node.webhook_url,
+                content=body,
+                headers=webhook_headers(line.ring.signer(), row.id, body),
+            )
+            assert sent.status_code == 201
+            assert _state(inbox, row.id) == NOT_YET
+        first = inbox.get(row.id)
+        assert first is not None and "checkpoint" in first.report_reason
+
+        make_checkpoint(line.engine, line.ring)
+        [done] = inbox.recheck()
+        assert (done.notice_id, done.state, done.reason) == (row.id, VERIFIED, "")
+        assert done.result["sha256"] == line.report.sha256
+        assert done.result["ledger_index"] == line.report.ledger_index
+        assert len(done.result["signed_by"]) == 2  # both contingents' heads
+        assert inbox.recheck() == []  # verified stays verified: nothing asked again
+        shown = page(inbox, "az", "Asia/Baku")
+        assert "report-verified" in shown and "SHA-256" in shown
+
+
+def test_a_tampered_report_or_keys_not_the_contingents_are_refused_with_the_reason(
+    line: Line,
+) -> None:
+    row = line.rows["AM"]
+    make_checkpoint(line.engine, line.ring)
+    with line.inbox("AM") as inbox:
+        new, _id = inbox.receive(
+            webhook_headers(line.ring.signer(), row.id, row.payload.encode()),
+            row.payload.encode(),
+        )
+        assert new
+        assert inbox.check_report(row.id).state == VERIFIED
+
+        # the center now serves other bytes for the same report
+        with line.engine.begin() as db:
+            db.execute(
+                sa.update(daily_reports)
+                .where(daily_reports.c.id == line.report.id)
+                .values(content=b"<html><body>another report</body></html>")
+            )
+        refused = inbox.check_report(row.id)
+        assert refused.state == FAILED
+        assert "SHA-256" in refused.reason and line.report.sha256 in refused.reason
+        found = inbox.get(row.id)
+        assert found is not None and found.report_state == FAILED
+
+    # keys that are not the contingents' (someone else's, given as trusted): refused
+    other = line.folder / "other-keys"
+    init_keys(other, origin_of(line.mission.id), line.mission.contingent_ids())
+    strangers = [v for _h, v in load_keys(other, origin_of(line.mission.id), ["RU", "TR"]).vkeys()]
+    with line.engine.begin() as db:  # the true bytes back
+        db.execute(
+            sa.update(daily_reports)
+            .where(daily_reports.c.id == line.report.id)
+            .values(content=daily.render(line.engine, line.mission, DAY, "az", "html"))
+        )
+
+    def fetch(where: str) -> httpx.Response:
+        return line.client.get(where)
+
+    state, reason, _result = check(row.payload, fetch, [line.ring.signer().vkey, *strangers[1:]])
+    assert state == FAILED and "signature" in reason, reason
+
+    # a notice whose stated SHA-256 is not the document's: refused, naming both
+    notice = json.loads(row.payload)
+    notice["facts"]["report"]["sha256"] = "0" * 64
+    notice["facts"]["reports"] = [notice["facts"]["report"]]
+    state, reason, _result = check(json.dumps(notice), fetch, [v for _h, v in line.ring.vkeys()])
+    assert state == FAILED and "0" * 64 in reason, reason
+
+
+def test_the_report_by_the_notice_needs_the_notice_token(line: Line) -> None:
+    row = line.rows["AZ"]
+    base = f"/api/v1/notices/{row.id}/report"
+    assert line.client.get(f"{base}?token={row.ack_token}").content.startswith(b"<!")
+    assert line.client.get(f"{base}/signature?token={row.ack_token}").text == line.report.note
+    assert line.client.get(f"{base}/proof?token={row.ack_token}").status_code == 409  # not yet
+    for wrong in (
+        f"{base}?token=not-the-token",
+        f"/api/v1/notices/NTC-0/report?token={row.ack_token}",
+    ):
+        refused = line.client.get(wrong)
+        assert refused.status_code == 403, wrong
