@@ -200,6 +200,7 @@ def _notice_kind() -> dict[str, str]:
         "reobservation_request": pgettext("notice kind", "request for re-observation"),
         "complaint_received": pgettext("notice kind", "complaint received"),
         "answer_received": pgettext("notice kind", "answer received"),
+        "daily_report": pgettext("notice kind", "daily report"),
     }
 
 

@@ -27,6 +27,7 @@ from ceasefire.dissemination.recipients import DAILY, check_parity, route
 from ceasefire.dissemination.tables import notice_files, notices
 from ceasefire.dissemination.webhooks import verify_payload
 from ceasefire.i18n import _, language
+from ceasefire.labels import label
 from ceasefire.ledger import log
 from ceasefire.ledger.entry import parse_envelope
 from ceasefire.ledger.keys import KeyRing, init_keys, load_keys, origin_of
@@ -73,6 +74,8 @@ def test_a_signed_report_reaches_both_parties_and_the_force_in_one_batch(
     assert len({n.batch for n in found}) == 1 and len({n.content_hash for n in found}) == 1
     assert {n.recipient: n.lang for n in found} == LANGS
     assert {n.role for n in found if n.recipient_kind == "party"} == {"addressee"}
+    with language("ru"):
+        assert label("notice_kind", DAILY) == "ежедневный отчёт"  # as `ceasefire notices` shows it
     for n in found:
         with language(n.lang):
             assert n.subject.startswith(f"[{mission.name(n.lang)}] {_('Daily report')}: ")
@@ -192,3 +195,37 @@ def test_the_email_carries_the_report_and_its_signature(
             list(ring.cosigner_verifiers.values()),
         )
         assert verify["sha256"] == stored.sha256
+
+
+def test_the_file_drop_carries_the_report_beside_the_notice(tmp_path: Path) -> None:
+    from ceasefire.dissemination.channels import Outgoing
+    from ceasefire.dissemination.daily import Attachment
+    from ceasefire.ledger.note import Ed25519Signer
+
+    signer = Ed25519Signer.generate("ceasefire.test/center")
+    out = Outgoing(
+        notice_id="NTC-1",
+        kind=DAILY,
+        recipient="AZ",
+        role="addressee",
+        lang="az",
+        subject="Gündəlik hesabat",
+        body="...",
+        payload='{"id": "NTC-1"}',
+        incident_id=None,
+        created_at=AT,
+        attempt=1,
+        address=str(tmp_path),
+        attachments=(
+            Attachment("daily-2021-02-01-az.pdf", "application", "pdf", b"%PDF"),
+            Attachment("daily-2021-02-01-az.pdf.sig", "text", "plain", b"note\n"),
+        ),
+    )
+    asyncio.run(channels.factory("file")(channels.Context(signer=signer)).send(out))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "NTC-1.daily-2021-02-01-az.pdf",
+        "NTC-1.daily-2021-02-01-az.pdf.sig",
+        "NTC-1.json",
+        "NTC-1.json.sig",
+    ]
+    assert (tmp_path / "NTC-1.daily-2021-02-01-az.pdf").read_bytes() == b"%PDF"
