@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
 from ceasefire.dissemination import channels
+from ceasefire.dissemination.audit import audit_all
 from ceasefire.dissemination.daily import document_of
 from ceasefire.dissemination.dispatcher import Dispatcher, Options
 from ceasefire.dissemination.notices import list_notices
@@ -130,6 +131,8 @@ def test_a_signed_report_reaches_both_parties_and_the_force_in_one_batch(
         assert line.count(",") == 1, line  # two languages
     with engine.connect() as db:
         assert db.execute(sa.select(sa.func.count()).select_from(notice_files)).scalar() == 2
+    audited = audit_all(engine, ring)  # the notices' rows against their entries, as any notice's
+    assert audited.ok, audited.findings
 
 
 class _Mailbox:

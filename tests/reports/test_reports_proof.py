@@ -120,6 +120,8 @@ def test_the_command_writes_the_proof_and_the_verifiers_check_it(
     assert made.code == 0, made.err
     bundle = Path(f"{out}.proof.json")
     assert bundle.is_file() and "proof.json" in made.out
+    # stored, and announced to both parties and the force in the same transaction
+    assert "announced over the direct lines: 3 notices" in " ".join(made.out.split())
     trusted = tmp_path / "keys.txt"
     trusted.write_text(cli("keys", "show", "--dir", str(world.keys)).out)
 

@@ -26,7 +26,7 @@ from ceasefire.cli.common import (
 )
 from ceasefire.cli.ledger import WITNESS_OPTION, witness_urls
 from ceasefire.errors import CeasefireError, InputError, Problem
-from ceasefire.i18n import _, current_language, language
+from ceasefire.i18n import _, current_language, language, ngettext
 from ceasefire.ledger.checkpoint import SIGNATURE_TYPE_COSIGNATURE_V1, CosignatureVerifier
 from ceasefire.ledger.keys import default_dir, load_cosigner, load_keys, origin_of, read_vkeys
 from ceasefire.ledger.note import KeyFormatError, VerifierKey
@@ -91,6 +91,16 @@ def report_daily(
                 "{path}: signed by both contingents ({sig}); SHA-256 {sha}, ledger entry {index}"
             ).format(path=path, sig=signature, sha=stored.sha256, index=stored.ledger_index)
         )
+        if stored.notices:
+            console.print(
+                ngettext(
+                    "announced over the direct lines: {n} notice (ceasefire notices), sent by "
+                    "the dispatcher of ceasefire serve",
+                    "announced over the direct lines: {n} notices (ceasefire notices), sent by "
+                    "the dispatcher of ceasefire serve",
+                    len(stored.notices),
+                ).format(n=len(stored.notices))
+            )
         _write_proof(center, stored, path, witness_urls(m, witness))
 
 

@@ -56,6 +56,8 @@ class SignedReport:
     sha256: str
     note: str
     ledger_index: int
+    notices: tuple[str, ...] = ()
+    """The notices that announced it over the direct lines (as stored; empty when read)."""
 
 
 def note_text(mission: Mission, day: str, lang: str, fmt: str, sha256: str) -> str:
@@ -139,8 +141,8 @@ def store(
             )
             .returning(daily_reports.c.id)
         ).scalar_one()
-        _announce(db, mission, int(key), record, index, data, when)
-    return SignedReport(int(key), day, lang, fmt, version, digest, note, index)
+        sent = _announce(db, mission, int(key), record, index, data, when)
+    return SignedReport(int(key), day, lang, fmt, version, digest, note, index, tuple(sent))
 
 
 def _announce(
