@@ -178,3 +178,31 @@ def test_the_report_by_the_notice_needs_the_notice_token(line: Line) -> None:
     ):
         refused = line.client.get(wrong)
         assert refused.status_code == 403, wrong
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_inbox_check_and_list_say_what_the_check_came_to(cli, line: Line) -> None:  # type: ignore[no-untyped-def]
+    from ceasefire.served import ServedApp
+
+    row = line.rows["AZ"]
+    folder = line.folder / "AZ"
+    with line.inbox("AZ") as inbox:
+        inbox.receive(
+            webhook_headers(line.ring.signer(), row.id, row.payload.encode()),
+            row.payload.encode(),
+        )
+    (folder / "center.vkey").write_text(line.ring.signer().vkey + "\n")
+    keys = line.folder / "keys.txt"
+    keys.write_text(cli("keys", "show", "--dir", str(line.folder / "keys")).out)
+    make_checkpoint(line.engine, line.ring)
+    with ServedApp(line.client.app, name="center API") as api:
+        args = ["--party", "AZ", "--dir", str(folder), "--center", api.url]
+        refused = cli("inbox", "check", *args)  # no contingent key given: refused, with why
+        assert refused.code == 1 and "--trusted-keys" in " ".join(refused.out.split())
+        done = cli("inbox", "check", *args, "--trusted-keys", str(keys), "--format", "json")
+    assert done.code == 0, done.err
+    [checked] = done.json()
+    assert (checked["notice_id"], checked["state"]) == (row.id, VERIFIED)
+    listed = cli("inbox", "list", "--party", "AZ", "--dir", str(folder), "--format", "json")
+    [received] = listed.json()
+    assert received["report_state"] == VERIFIED and received["kind"] == "daily_report"

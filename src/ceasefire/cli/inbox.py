@@ -213,7 +213,7 @@ def list_notices(
 @app.command("check")
 def check(
     notice_id: str = typer.Argument(
-        None, help="A daily report's notice (default: every one not yet verified or failed)."
+        None, help="A daily report's notice (default: every one not yet verified)."
     ),
     party: str = PARTY,
     directory: Path = DIR,
@@ -240,7 +240,7 @@ def check(
             trusted_keys=read_trusted_keys(trusted_keys, folder),
         ) as inbox,
     ):
-        done = [inbox.check_report(notice_id)] if notice_id else inbox.recheck()
+        done = [inbox.check_report(notice_id)] if notice_id else inbox.recheck(failed=True)
         if fmt is Format.json:
             print_json([c.__dict__ for c in done])
             return

@@ -382,9 +382,11 @@ class Inbox:
             )
         return done
 
-    def recheck(self) -> list[ReportCheck]:
-        """Check every daily report not yet checked or not yet provable."""
-        return [self.check_report(notice_id) for notice_id in self.report_notices()]
+    def recheck(self, failed: bool = False) -> list[ReportCheck]:
+        """Check every daily report not yet checked or not yet provable (``failed``: and those
+        that failed, as a person asks after giving the keys, say)."""
+        states: tuple[str | None, ...] = (None, NOT_YET, FAILED) if failed else (None, NOT_YET)
+        return [self.check_report(notice_id) for notice_id in self.report_notices(states)]
 
     def _fetch(self, where: str) -> httpx.Response:
         """GET a path of the center's (or an absolute URL a notice gave)."""
