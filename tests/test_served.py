@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from ceasefire.served import listening
+from ceasefire.served import listening, settle
 
 
 def test_connections_of_a_listening_socket_send_at_once() -> None:
@@ -33,3 +33,18 @@ def test_connections_of_a_listening_socket_send_at_once() -> None:
 
     asyncio.run(main())
     assert seen and seen[0] != 0
+
+
+def test_settle_leaves_the_collector_only_what_comes_after() -> None:
+    import gc
+
+    before = gc.get_freeze_count()
+    try:
+        made = [[n] for n in range(1000)]
+        settle()
+        assert gc.get_freeze_count() >= before + len(made)
+        later = [[n] for n in range(10)]
+        assert any(x is later for x in gc.get_objects())
+        assert not any(x is made for x in gc.get_objects())
+    finally:
+        gc.unfreeze()

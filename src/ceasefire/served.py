@@ -3,6 +3,7 @@ a party's inbox, the demo's center API; and what such apps share (a bounded requ
 
 from __future__ import annotations
 
+import gc
 import socket
 import threading
 from types import TracebackType
@@ -25,6 +26,17 @@ async def body_within(request: Request, limit: int) -> bytes | None:
         if len(body) > limit:
             return None
     return bytes(body)
+
+
+def settle() -> None:
+    """Put what starting a server made (modules, classes, the app and its caches) out of the
+    cyclic garbage collector's way, once the app is built and before it serves: a full
+    collection walks every tracked object: a center's ~174,000 took 110 to 170 ms (load 5.7),
+    and the two that fell among 200 map views held a request up to 255 ms (load 6.7; frozen,
+    the longest was 15 ms). They live as long as the server anyway; what requests make is
+    collected as before."""
+    gc.collect()
+    gc.freeze()
 
 
 def listening(host: str = "127.0.0.1", port: int = 0, backlog: int = 2048) -> socket.socket:

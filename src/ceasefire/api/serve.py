@@ -25,7 +25,7 @@ from ceasefire.api.app import center_app
 from ceasefire.center import Center, Settings
 from ceasefire.i18n import _
 from ceasefire.incidents.follow import FollowerProcess
-from ceasefire.served import listening
+from ceasefire.served import listening, settle
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,7 @@ async def _run(
             await _until_signalled()
             return
         app = center_app(center, correlate="off")
+        settle()
         ready()
         config = uvicorn.Config(app, host=s.host, port=s.port, log_level="info")
         say(_("API on http://{host}:{port}/api/v1").format(host=s.host, port=s.port))
@@ -186,6 +187,7 @@ def _api_worker(settings: Settings, sock: socket.socket, parent: int) -> None:
     center = Center(settings)
     try:
         app = center_app(center, correlate="off")
+        settle()
         config = uvicorn.Config(app, log_level="warning")
         uvicorn.Server(config).run(sockets=[sock])
     finally:

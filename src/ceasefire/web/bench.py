@@ -42,7 +42,7 @@ from sqlalchemy import insert
 
 from ceasefire.incidents.tables import incidents
 from ceasefire.mission.model import Mission
-from ceasefire.served import listening
+from ceasefire.served import listening, settle
 from ceasefire.store import open_database
 from ceasefire.store.missions import mission_row, save_mission
 from ceasefire.web.mapdata import zoom_for
@@ -168,6 +168,7 @@ def run(
             add_user(db, mission, "bench", "analyst", mission.contingent_ids()[0], "bench-web")
             token = issue_token(db, "bench", "bench web")
         app = create_app(engine, mission, correlate="off")  # with the pages (a capability)
+        settle()  # as `ceasefire serve` does before it serves
         sock = listening()  # TCP_NODELAY: no delayed-ACK wait in the figures
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
