@@ -93,10 +93,20 @@ def test_demo_runs_the_whole_center(cli, english_demo: tuple[Path, str], tmp_pat
     from ceasefire.dissemination.tables import notices as notices_table
     from ceasefire.store import open_database as open_db
 
-    [mail] = sorted((workdir / "mail").glob("*.eml"))
+    # then the day's report's: the force's e-mail carries the report and its signature
+    mail, report_mail = sorted((workdir / "mail").glob("*.eml"))
     message = email_.message_from_bytes(mail.read_bytes())
     [attached] = [p for p in message.walk() if p.get_content_type() == "application/json"]
     assert json.loads(attached.get_payload(decode=True))["lang"] == "ru"
+    reports = workdir / "reports"
+    report = reports / "daily-2021-02-01-en.pdf"
+    carried = {
+        p.get_filename(): p.get_payload(decode=True)
+        for p in email_.message_from_bytes(report_mail.read_bytes()).walk()
+        if p.get_filename()
+    }
+    assert carried[report.name] == report.read_bytes()
+    assert carried[f"{report.name}.sig"].decode() == (reports / f"{report.name}.sig").read_text()
     for party, lang in (("AM", "hy"), ("AZ", "az")):
         listed = cli(
             "inbox",
@@ -109,12 +119,27 @@ def test_demo_runs_the_whole_center(cli, english_demo: tuple[Path, str], tmp_pat
             "json",
         )
         assert listed.code == 0, listed.err
-        [received] = listed.json()
+        by_kind = {n["kind"]: n for n in listed.json()}
+        assert sorted(by_kind) == ["daily_report", "incident_notice"]
+        received = by_kind["incident_notice"]
         assert received["lang"] == lang
         assert (received["acked_at"] is None) == (party == "AM")
+        # the day's report, announced in the party's language, checked by its inbox
+        announced = by_kind["daily_report"]
+        assert announced["lang"] == lang
+        assert announced["report_state"] == "verified", announced["report_reason"]
+        assert (
+            f"{party}'s inbox took the report's notice by signed webhook, in {lang}: "
+            "Report verified: signed by every contingent" in out
+        )
     engine = open_db(str(workdir / "ceasefire.db"))
     with engine.connect() as connection:
-        sent = {r.recipient: r for r in connection.execute(notices_table.select())}
+        sent = {
+            r.recipient: r
+            for r in connection.execute(
+                notices_table.select().where(notices_table.c.kind == "incident_notice")
+            )
+        }
         acks = {
             json.loads(e)["record"]["recipient"]: json.loads(e)["record"]["how"]
             for e in connection.exec_driver_sql(
@@ -146,6 +171,17 @@ def test_demo_runs_the_whole_center(cli, english_demo: tuple[Path, str], tmp_pat
     assert " ".join(compared.out.split()).count("leaf hashes compared with the copy") == 2
     bundle = next(workdir.glob("release-*-AZ.json"))
     assert cli("verify", "--bundle", str(bundle)).code == 0
+    # The day's report: signed by both heads with the keys on their nodes, logged, and
+    # proven in a checkpoint both contingents' witnesses (and the parties' inboxes) cosigned.
+    assert "the daily report of 2021-02-01 (en, PDF)" in out
+    assert "signed by the heads of RU, TR, each with the key on its own node" in out
+    assert re.search(r"checkpoint: \d+ entries, cosigned by RU, TR, AM, AZ; the proof", out), out
+    assert report.read_bytes().startswith(b"%PDF")
+    assert (reports / f"{report.name}.proof.json").is_file()
+    checked = cli("report", "verify", str(report), "--trusted-keys", str(reports / "trusted.vkeys"))
+    assert checked.code == 0, checked.out + checked.err
+    assert "in the log: entry" in " ".join(checked.out.split())
+    assert out.count("(the report: verified)") == 2
     # "Where to look" works from any folder: its paths are absolute.
     # (compared without white space: a long temporary path may be wrapped)
     assert f"--db{workdir.resolve() / 'ceasefire.db'}" in "".join(out.split())
@@ -220,6 +256,9 @@ def test_the_demo_reads_in_the_users_language(cli, tmp_path: Path) -> None:  # t
     for code in ("small_arms_fire", "explosion", "single_source", "party_complaint_only"):
         assert code not in out, code
     assert " km " not in out and " км " in out
+    # the day's report in the language of the run, verified by both inboxes
+    assert (tmp_path / "demo" / "reports" / "daily-2021-02-01-ru.pdf").is_file()
+    assert out.count("(отчёт: проверен)") == 2, out
 
     # Times read as the mission's people live them: local (Asia/Baku) with UTC beside it.
     db = str(tmp_path / "demo" / "ceasefire.db")

@@ -20,6 +20,12 @@ escalation scheduler hands to the heads. Each inbox is a witness of the center's
 parties' keys) are set on the mission in memory for this run only: the stored mission is the
 built-in one.
 
+The day ends as a center's does: the daily report of the simulated day (one language, PDF) is
+made, signed by both contingents' heads with the keys on their nodes, logged, and covered by a
+checkpoint their witnesses cosign; its notices then go over the same lines, each party's inbox
+fetches the report, its signature and its proof from the center and checks them (verified), and
+the peacekeepers' e-mail carries the report and its signature as attachments.
+
 Each step is a method of :class:`Demo` that returns what it did as data; ``ceasefire demo``
 calls them in order and renders the answers (a test or a web page can do the same).
 """
@@ -32,9 +38,11 @@ import email
 import json
 import shutil
 import socket
+import time
+from collections.abc import Collection
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,14 +59,27 @@ from ceasefire.errors import CeasefireError
 from ceasefire.geo.locate import describe
 from ceasefire.i18n import _, current_language
 from ceasefire.inbox import Inbox, init_inbox
-from ceasefire.inbox.store import WITNESS_STATE, init_witness, witness_key_file
+from ceasefire.inbox.store import (
+    TRUSTED_KEYS,
+    WITNESS_STATE,
+    Received,
+    init_witness,
+    witness_key_file,
+)
 from ceasefire.incidents.coverage import coverage
 from ceasefire.incidents.queries import IncidentFilter, list_incidents
 from ceasefire.ingest.pipeline import IntakeResult
 from ceasefire.intake import cot, jsonl
 from ceasefire.ledger.bundle import verify_bundle
 from ceasefire.ledger.cosign import make_checkpoint, verify_checkpoint
-from ceasefire.ledger.keys import CENTER, WITNESSES_FILE, init_key, load_keys, origin_of
+from ceasefire.ledger.keys import (
+    CENTER,
+    WITNESSES_FILE,
+    init_key,
+    load_cosigner,
+    load_keys,
+    origin_of,
+)
 from ceasefire.ledger.note import Ed25519Signer
 from ceasefire.ledger.release import write_release
 from ceasefire.mission import DEFAULT_MISSION, Mission, load_mission
@@ -182,6 +203,35 @@ class Lines:
     escalated_at: datetime | None = None
 
 
+@dataclass
+class DayReport:
+    """The day's end: the daily report made, signed by both heads, logged, proven and sent."""
+
+    day: str
+    lang: str
+    format: str
+    file: Path
+    signature: Path
+    """The note both contingents' heads signed (``FILE.sig``)."""
+    proof: Path
+    """The proof that the report is in the log (``FILE.proof.json``)."""
+    trusted: Path
+    """The verifier keys a reader checks it with (the center's and the contingents')."""
+    sha256: str
+    ledger_index: int
+    signed_by: list[str]
+    size: int = 0
+    """The entries of the checkpoint that covers it."""
+    cosigned_by: list[str] = field(default_factory=list)
+    """The contingents, then the parties' inboxes, that cosigned that checkpoint."""
+    sent: list[Sent] = field(default_factory=list)
+    """Its notices to the parties and the force, over their lines."""
+    received: dict[str, Received] = field(default_factory=dict)
+    """Each party's inbox's copy of its notice, with the inbox's check of the report."""
+    mail: list[tuple[Path, list[str]]] = field(default_factory=list)
+    """Each e-mail that announced it, with the names of the files it carries."""
+
+
 class _Mailbox:
     """An aiosmtpd handler keeping each message it takes as a file."""
 
@@ -220,6 +270,8 @@ class Demo:
         self.keys, self.nodes = workdir / "keys", workdir / "nodes"
         self.inbox_dir, self.mail_dir = workdir / "inboxes", workdir / "mail"
         self._running = ExitStack()
+        self._witnesses: dict[str, WitnessNode] | None = None
+        self._witnessing = ExitStack()  # the witness nodes, from record() to report()
         try:
             mission = self._open_lines(load_mission(DEFAULT_MISSION))
             self.center = Center(
@@ -237,9 +289,26 @@ class Demo:
 
     def close(self) -> None:
         try:
-            self._running.close()
+            self.stop_witnesses()
         finally:
-            self.center.close()
+            try:
+                self._running.close()
+            finally:
+                self.center.close()
+
+    def witnesses(self, center_url: str | None = None) -> dict[str, WitnessNode]:
+        """Each contingent's witness on its own node (:meth:`_witness_nodes`), started on the
+        first call and serving until :meth:`stop_witnesses` (or :meth:`close`): the record's
+        checkpoint and the day's report's are cosigned by the same nodes, at the addresses
+        ``witnesses.toml`` names."""
+        if self._witnesses is None:
+            self._witnesses = self._witness_nodes(self._witnessing, center_url)
+        return self._witnesses
+
+    def stop_witnesses(self) -> None:
+        """Stop the witness nodes (each keeps its key and state file for a later start)."""
+        self._witnesses = None
+        self._witnessing.close()
 
     def _open_lines(self, mission: Mission) -> Mission:
         """Start each party's inbox and the SMTP server; the mission with those lines (the
@@ -518,13 +587,7 @@ class Demo:
         party leaves its notice unacknowledged, and the escalation scheduler's pass after its
         due time hands it to the heads."""
         engine, mission = self.center.engine, self.mission
-        signer = Ed25519Signer.from_skey(
-            (self.keys / f"{CENTER}.skey").read_text(encoding="utf-8").strip()
-        )
-        context = channels_.Context(
-            signer=signer, mission=mission.id, smtp=f"127.0.0.1:{self._smtp.port}"
-        )
-        asyncio.run(self._dispatch(context))
+        self._send()
         silent, *answering = mission.party_ids()
         for party in answering:
             inbox = self.inboxes[party].inbox
@@ -551,14 +614,34 @@ class Demo:
         if latest is not None:
             escalated_at = latest + timedelta(minutes=1)
             self.center.escalation(clock=lambda: escalated_at).run_once()
-        with engine.connect() as db:
-            rows = db.execute(
-                select(notices, deliveries.c.channel, deliveries.c.status)
-                .join(deliveries, deliveries.c.notice_id == notices.c.id)
-                .where(notices.c.recipient_kind != "contingent")
-                .order_by(notices.c.created_at, notices.c.recipient)
-            ).all()
-        sent = [
+        folders = {p: node.inbox.folder for p, node in self.inboxes.items()}
+        return Lines(self._sent(), folders, list(self._mailbox.files), escalated_at)
+
+    def _send(self) -> None:
+        """The dispatcher's pass over what waits in the outbox: signed webhooks to the
+        parties' inboxes, e-mail to the force through the local relay."""
+        signer = Ed25519Signer.from_skey(
+            (self.keys / f"{CENTER}.skey").read_text(encoding="utf-8").strip()
+        )
+        context = channels_.Context(
+            signer=signer, mission=self.mission.id, smtp=f"127.0.0.1:{self._smtp.port}"
+        )
+        asyncio.run(self._dispatch(context))
+
+    def _sent(self, ids: Collection[str] | None = None) -> list[Sent]:
+        """The notices to the parties and the force (those of ``ids`` if given) over their
+        lines, and what became of each."""
+        query = (
+            select(notices, deliveries.c.channel, deliveries.c.status)
+            .join(deliveries, deliveries.c.notice_id == notices.c.id)
+            .where(notices.c.recipient_kind != "contingent")
+            .order_by(notices.c.created_at, notices.c.recipient)
+        )
+        if ids is not None:
+            query = query.where(notices.c.id.in_(sorted(ids)))
+        with self.center.engine.connect() as db:
+            rows = db.execute(query).all()
+        return [
             Sent(
                 r.id,
                 r.recipient,
@@ -571,8 +654,6 @@ class Demo:
             )
             for r in rows
         ]
-        folders = {p: node.inbox.folder for p, node in self.inboxes.items()}
-        return Lines(sent, folders, list(self._mailbox.files), escalated_at)
 
     async def _dispatch(self, context: channels_.Context) -> None:
         made = channels_.load({"http", "email"}, context)
@@ -588,42 +669,42 @@ class Demo:
 
     # -- 6. ---------------------------------------------------------------------------------
     def record(self, found: list[dict[str, Any]], center_url: str | None = None) -> Record:
-        """Checkpoint, cosigned by each contingent's witness on its own node; audit; release
+        """Checkpoint, cosigned by each contingent's witness on its own node (:meth:`witnesses`,
+        left serving for :meth:`report`); audit; release
         the gravest incident to both parties, each release verified offline. Given the center's
         API (``center_url``), each witness reads the entries it cosigns and keeps their leaf
         hashes, so that ``verify`` can later name an entry rewritten behind its back."""
         engine, mission = self.center.engine, self.mission
         origin = origin_of(mission.id)
-        with ExitStack() as running:  # the nodes stop when done, and on any error
-            witnesses = self._witness_nodes(running, center_url)
-            ring = load_keys(self.keys, origin, mission.contingent_ids())
-            with_party_witnesses(ring, mission)  # the parties' inboxes, not required
-            nodes = [Node(c, w.url, w.state_file) for c, w in witnesses.items()]
-            held = sorted((p.name for p in self.keys.iterdir() if p.is_file()), key=str.lower)
-            done = Record(nodes, held)
-            checkpoint = make_checkpoint(engine, ring, remote=WitnessClient)
-            cosigned = verify_checkpoint(checkpoint.note, ring).cosigned_at
-            report = audit_all(engine, ring)
-            done.size = checkpoint.size
-            done.cosigned_by = [n for n in nodes if n.contingent in cosigned]
-            done.parties_cosigned = [p for p in ring.parties if p in cosigned]
-            done.audit_ok, done.audit_findings = report.ok, len(report.findings)
-            # Neutrality: both parties get the same release, and each verifies it offline.
-            worst = next(
-                (r for r in found if r["severity"] in ("critical", "high")),
-                found[0] if found else None,
+        witnesses = self.witnesses(center_url)  # serving until the day's report is made
+        ring = load_keys(self.keys, origin, mission.contingent_ids())
+        with_party_witnesses(ring, mission)  # the parties' inboxes, not required
+        nodes = [Node(c, w.url, w.state_file) for c, w in witnesses.items()]
+        held = sorted((p.name for p in self.keys.iterdir() if p.is_file()), key=str.lower)
+        done = Record(nodes, held)
+        checkpoint = make_checkpoint(engine, ring, remote=WitnessClient)
+        cosigned = verify_checkpoint(checkpoint.note, ring).cosigned_at
+        report = audit_all(engine, ring)
+        done.size = checkpoint.size
+        done.cosigned_by = [n for n in nodes if n.contingent in cosigned]
+        done.parties_cosigned = [p for p in ring.parties if p in cosigned]
+        done.audit_ok, done.audit_findings = report.ok, len(report.findings)
+        # Neutrality: both parties get the same release, and each verifies it offline.
+        worst = next(
+            (r for r in found if r["severity"] in ("critical", "high")),
+            found[0] if found else None,
+        )
+        if worst is None:
+            return done
+        done.released = worst["id"]
+        for party in mission.party_ids():
+            path = self.workdir / f"release-{worst['id']}-{party}.json"
+            chosen = incident_selections(engine, worst["id"])
+            write_release(
+                engine, ring, path, party, chosen, remote=WitnessClient, incidents=[worst["id"]]
             )
-            if worst is None:
-                return done
-            done.released = worst["id"]
-            for party in mission.party_ids():
-                path = self.workdir / f"release-{worst['id']}-{party}.json"
-                chosen = incident_selections(engine, worst["id"])
-                write_release(
-                    engine, ring, path, party, chosen, remote=WitnessClient, incidents=[worst["id"]]
-                )
-                checked = verify_bundle(path.read_text(encoding="utf-8"))
-                done.bundles.append((party, path, checked.entries))
+            checked = verify_bundle(path.read_text(encoding="utf-8"))
+            done.bundles.append((party, path, checked.entries))
         records = {
             json.dumps([e["record"] for e in json.loads(path.read_text())["entries"]])
             for _party, path, _n in done.bundles
@@ -672,9 +753,125 @@ class Demo:
         )
         return started
 
+    # -- 7. ---------------------------------------------------------------------------------
+    def report_day(self) -> date:
+        """The day whose report (the 24 hours up to that day's cut-off, mission time) covers
+        most of the simulated hours; the earliest of equals."""
+        from ceasefire.reports.daily import period_of
+
+        start = self._start or self.mission.config.period.start
+        end = start + timedelta(hours=self.hours)
+        first = start.date() - timedelta(days=1)
+        best, most = start.date(), timedelta(0)
+        for n in range((end.date() - first).days + 2):
+            day = first + timedelta(days=n)
+            try:
+                period = period_of(self.mission, day)
+            except CeasefireError:  # before the ceasefire: no report
+                continue
+            covered = min(end, period.end) - max(start, period.start)
+            if covered > most:
+                best, most = day, covered
+        return best
+
+    def report(self, center_url: str, lang: str | None = None, fmt: str = "pdf") -> DayReport:
+        """The day's end: the daily report of :meth:`report_day` in ``lang`` (default: the
+        language in force) as ``fmt``, signed by each contingent's head with the key on its
+        node, logged; a checkpoint cosigned by the contingents' witnesses (and the parties'
+        inboxes) covers it, and its proof is written beside it. Its notices then go over the
+        lines: each party's inbox, trusting the contingents' keys it holds apart from the line,
+        fetches the report from the center's API (``center_url``, served by the caller) and
+        checks it; the force's e-mail carries the report and its signature."""
+        # imported here: only the day's end makes a report (HTML, charts, PDF)
+        from ceasefire.reports import daily as daily_report
+        from ceasefire.reports import proof as report_proof
+        from ceasefire.reports import signing
+
+        engine, mission = self.center.engine, self.mission
+        lang = lang or current_language()
+        day = self.report_day()
+        contingents = mission.contingent_ids()
+        folder = self.workdir / "reports"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"daily-{day.isoformat()}-{lang}.{fmt}"
+        try:
+            self.witnesses(center_url)  # each node with its key, as record() started them
+            # each head signs on its own node: the center holds no contingent's signer key
+            signers = [load_cosigner(self.nodes / c) for c in contingents]
+            data = daily_report.render(engine, mission, day, lang, fmt)
+            note = signing.sign(mission, day.isoformat(), lang, fmt, data, signers)
+            stored = signing.store(engine, mission, day.isoformat(), lang, fmt, data, note)
+            ring = load_keys(self.keys, origin_of(mission.id), contingents)
+            with_party_witnesses(ring, mission)
+            checkpoint = make_checkpoint(engine, ring, remote=WitnessClient)
+            cosigned = verify_checkpoint(checkpoint.note, ring).cosigned_at
+        finally:
+            self.stop_witnesses()  # the day's last checkpoint: the nodes stop here
+        path.write_bytes(data)
+        signature = path.with_name(path.name + ".sig")
+        signature.write_text(note, encoding="utf-8")
+        proven = report_proof.prove(engine, stored, checkpoint, contingents)
+        proof = Path(report_proof.proof_name(str(path)))
+        proof.write_text(json.dumps(proven, indent=2) + "\n", encoding="utf-8")
+        vkeys = [
+            (self.keys / f"{h}.vkey").read_text(encoding="utf-8").strip()
+            for h in (CENTER, *contingents)
+        ]
+        trusted = folder / "trusted.vkeys"
+        trusted.write_text("\n".join(vkeys) + "\n", encoding="utf-8")
+        done = DayReport(
+            day=day.isoformat(),
+            lang=lang,
+            format=fmt,
+            file=path,
+            signature=signature,
+            proof=proof,
+            trusted=trusted,
+            sha256=stored.sha256,
+            ledger_index=stored.ledger_index,
+            signed_by=list(contingents),
+            size=checkpoint.size,
+            cosigned_by=[c for c in [*contingents, *mission.party_ids()] if c in cosigned],
+        )
+        # Each party holds the contingents' verifier keys, got apart from the line (the
+        # center's it has already), and reads the report from the center's API.
+        for node in self.inboxes.values():
+            node.inbox.center_url = center_url
+            node.inbox.trusted_keys = vkeys[1:]
+            (node.inbox.folder / TRUSTED_KEYS).write_text(
+                "\n".join(vkeys[1:]) + "\n", encoding="utf-8"
+            )
+        mailed = len(self._mailbox.files)
+        self._send()
+        done.sent = self._sent(stored.notices)
+        done.received = self._checked(set(stored.notices))
+        done.mail = [(p, _attached(p)) for p in self._mailbox.files[mailed:]]
+        return done
+
+    def _checked(self, ids: Collection[str], wait: float = 30.0) -> dict[str, Received]:
+        """Each party's copy of its notice among ``ids`` once its inbox has checked the report
+        (it does so as soon as it has answered the webhook); checked here if not within
+        ``wait`` seconds."""
+        deadline = time.monotonic() + wait
+        found: dict[str, Received] = {}
+        for party, node in self.inboxes.items():
+            inbox = node.inbox
+            mine = next((n for n in inbox.notices() if n.id in ids), None)
+            if mine is None:
+                continue
+            while mine.report_state is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+                mine = inbox.get(mine.id) or mine
+            if mine.report_state is None:
+                inbox.check_report(mine.id)
+                mine = inbox.get(mine.id) or mine
+            found[party] = mine
+        return found
+
 
 __all__ = [
     "PLACES",
+    "DayReport",
     "Demo",
     "Incidents",
     "Lines",
@@ -697,6 +894,12 @@ def _ack_link(path: Path) -> tuple[str, str] | None:
                 ack = json.loads(data).get("ack") or {}
                 return str(ack.get("endpoint", "")), str(ack.get("token", ""))
     return None
+
+
+def _attached(path: Path) -> list[str]:
+    """The names of the files an e-mail carries."""
+    message = email.message_from_bytes(path.read_bytes())
+    return [name for part in message.walk() if (name := part.get_filename())]
 
 
 def demo_password(name: str) -> str:

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from ceasefire.center.demo import (
+    DayReport,
     Demo,
     Lines,
     Record,
@@ -127,10 +128,16 @@ def _show(run: Demo) -> None:
         console.rule(_("7. The record neither side can rewrite"))
         # the witnesses read the entries they cosign from the center's API
         record = run.record(incidents.found, api.url)
-    _show_record(run, record)
+        _show_record(run, record)
+
+        console.rule(_("8. The day ends: its report, signed by both heads"))
+        # the parties' inboxes fetch the report, its signature and its proof from the API
+        with console_err.status(_("making the daily report")):
+            report = run.report(api.url)
+    _show_report(run, report)
 
     console.rule(_("Where to look"))
-    _where_to_look(run, incidents.found, record)
+    _where_to_look(run, incidents.found, record, report)
 
 
 def _step(step: Step, timezone: str) -> str:
@@ -288,7 +295,56 @@ def _show_record(run: Demo, record: Record) -> None:
         )
 
 
-def _where_to_look(run: Demo, found: list[dict[str, object]], record: Record) -> None:
+def _show_report(run: Demo, report: DayReport) -> None:
+    from ceasefire.inbox.server import report_state
+
+    console.print(
+        _("  the daily report of {day} ({lang}, {format}): {path}").format(
+            day=report.day, lang=report.lang, format=report.format.upper(), path=report.file
+        )
+    )
+    console.print(
+        _(
+            "  signed by the heads of {who}, each with the key on its own node ({sig}); "
+            "SHA-256 {sha}, ledger entry {index}"
+        ).format(
+            who=", ".join(report.signed_by),
+            sig=report.signature.name,
+            sha=report.sha256,
+            index=report.ledger_index,
+        )
+    )
+    console.print(
+        _(
+            "  checkpoint: {size} entries, cosigned by {who}; the proof that the report is in "
+            "the log: {proof}"
+        ).format(size=report.size, who=", ".join(report.cosigned_by), proof=report.proof.name)
+    )
+    channels = {"http": _("signed webhook"), "email": _("e-mail")}
+    for sent in report.sent:
+        received = report.received.get(sent.recipient)
+        if received is not None:
+            console.print(
+                _(
+                    "  {party}'s inbox took the report's notice by {line}, in {lang}: {state}"
+                ).format(
+                    party=sent.recipient,
+                    line=channels.get(sent.channel, sent.channel),
+                    lang=received.lang,
+                    state=report_state(received),
+                )
+            )
+    for path, files in report.mail:
+        console.print(
+            _("  the peacekeepers' e-mail {path} carries {files}").format(
+                path=path.name, files=", ".join(files)
+            )
+        )
+
+
+def _where_to_look(
+    run: Demo, found: list[dict[str, object]], record: Record, report: DayReport
+) -> None:
     db_path, keys, nodes = run.db_path, run.keys, run.nodes
     console.print(_("  database:        {path}").format(path=db_path.resolve()))
     console.print(_("  simulation:      {path}").format(path=run.sim_dir.resolve()))
@@ -334,10 +390,34 @@ def _where_to_look(run: Demo, found: list[dict[str, object]], record: Record) ->
         )
     )
     console.print(_("  a place:         ceasefire where 39.76 46.75 --at 2021-02-01 --lang az"))
-    for party in run.mission.party_ids():
+    console.print(_("  the daily report: {path}").format(path=report.file))
+    console.print(
+        _("    its signature {sig}, its proof {proof}").format(
+            sig=report.signature.name, proof=report.proof.name
+        )
+    )
+    console.print(
+        _("  check it offline: ceasefire report verify {path} --trusted-keys {keys}").format(
+            path=report.file, keys=report.trusted
+        )
+    )
+    for n, party in enumerate(run.mission.party_ids()):
         console.print(
             _("  {party}'s inbox:      ceasefire inbox list --party {party} --dir {path}").format(
                 party=party, path=run.inbox_dir / party
+            )
+        )
+        received = report.received.get(party)
+        port = 8300 + n
+        console.print(
+            _(
+                "  {party}'s inbox page: ceasefire inbox serve --party {party} --dir {path} "
+                "--port {port}  ->  http://127.0.0.1:{port}/ (the report: {state})"
+            ).format(
+                party=party,
+                path=run.inbox_dir / party,
+                port=port,
+                state=_report_word(received.report_state if received else None),
             )
         )
 
@@ -356,6 +436,18 @@ def _where_to_look(run: Demo, found: list[dict[str, object]], record: Record) ->
             user.name, label("role", user.role), user.affiliation or "-", demo_password(user.name)
         )
     console.print(table)
+
+
+def _report_word(state: str | None) -> str:
+    """A report check's outcome in a word or two (the inbox's page says it at length)."""
+    from ceasefire.inbox.reports import FAILED, NOT_YET, VERIFIED
+
+    words = {
+        VERIFIED: _("verified"),
+        NOT_YET: _("not yet provable"),
+        FAILED: _("check failed"),
+    }
+    return words.get(state or "", _("not checked"))
 
 
 def _show_nodes(run: Demo) -> None:
