@@ -129,3 +129,89 @@ def test_escalation_rises_and_quiet_is_the_default(demo_mission: Mission) -> Non
     assert [e.id for e in quiet.events] == [e.id for e in default.events]
     assert quiet.counts() == default.counts()
     assert simulate(demo_mission, hours=24, seed=2, preset="busy").counts()["events"] > 150
+
+
+def test_launches_are_paired_with_their_impacts_from_the_firing_side(
+    bad_day: Scenario, demo_mission: Mission
+) -> None:
+    """A share of mortar and artillery impacts have their launch as an event: the same
+    shots, a flight earlier, a weapon's distance away, on the firing party's side."""
+    import numpy as np
+
+    from ceasefire.geo import Enricher
+    from ceasefire.sim.launches import WEAPONS
+
+    launches = [e for e in bad_day.events if e.launch_of is not None]
+    impacts = [e for e in bad_day.events if e.fired_from_deg is not None]
+    assert len(launches) >= 40 and 0.3 < len(launches) / len(impacts) < 0.7
+    assert {e.category for e in launches} == {"muzzle_flash", "explosion"}
+    parties = Enricher(demo_mission)
+    for launch in launches:
+        impact = launch.launch_of
+        assert impact is not None and launch.id.startswith("L-") and impact.launches == [launch]
+        assert impact.qualifiers["explosion"] == "impact" and launch.party == impact.party
+        (near, far), (slow, fast) = WEAPONS[impact.qualifiers["weapon"]]
+        assert near <= metres(launch, impact) <= far
+        assert launch.qualifiers.get("explosion", "outgoing") == "outgoing"
+        assert launch.bursts is not None and impact.bursts is not None
+        flight = impact.bursts - launch.bursts
+        assert len(set(flight.tolist())) == 1  # every shot the same flight
+        assert near / fast - 1 <= flight[0] <= far / slow + 1
+        sides = parties.enrich(
+            np.array([launch.lat, impact.lat]), np.array([launch.lon, impact.lon]), launch.start
+        ).line_side
+        assert sides[0] == parties.parties.index(str(launch.party)) != sides[1]
+    seen = bad_day.seen_by()
+    assert bad_day.counts()["launches_seen_with_impact"] == sum(
+        e.id in seen and e.launch_of.id in seen for e in launches if e.launch_of
+    )
+    assert bad_day.counts()["launches_seen_with_impact"] >= 20
+    truth = {r["id"]: r for r in bad_day.truth()}
+    for launch in launches:
+        assert launch.launch_of is not None
+        assert truth[launch.id]["launch_of"] == launch.launch_of.id
+        assert truth[launch.launch_of.id]["launches"] == [launch.id]
+
+
+def test_drones_say_where_the_fire_came_from_for_a_share_of_the_impacts(
+    bad_day: Scenario,
+) -> None:
+    said = {e.id: e.fired_from_deg for e in bad_day.events if e.direction_said}
+    assert said
+    of = {s.observation_id: s.event_id for s in bad_day.sightings}
+    directions = [
+        (o.qualifiers["direction_deg"], said[of[o.id]])
+        for records in bad_day.observations.values()
+        for o in records
+        if o.category == "explosion"
+        and of.get(o.id) in said
+        and o.platform.type != "observation-post"
+        and "direction_deg" in o.qualifiers
+    ]
+    assert len(directions) >= 10
+    off = [abs((a - b + 180) % 360 - 180) for a, b in directions]
+    assert sorted(off)[len(off) // 2] < 15  # a drone crew's direction: 10 degrees sd
+
+
+def test_launches_leave_the_other_events_of_a_seed_as_they_were(
+    bad_day: Scenario, demo_mission: Mission
+) -> None:
+    """Launches and directions draw from streams of their own."""
+    import dataclasses
+
+    from ceasefire.sim.presets import BAD_DAY
+
+    without = simulate(
+        demo_mission,
+        hours=24,
+        seed=1,
+        preset=dataclasses.replace(BAD_DAY, launch_share=0.0, direction_share=0.0),
+    )
+    assert not any(e.launch_of for e in without.events)
+    mine = [e for e in bad_day.events if e.launch_of is None]
+    assert [(e.id, e.x0, e.y0, e.start) for e in mine] == [
+        (e.id, e.x0, e.y0, e.start) for e in without.events
+    ]
+    assert sum(len(v) for v in without.observations.values()) < sum(
+        len(v) for v in bad_day.observations.values()
+    )

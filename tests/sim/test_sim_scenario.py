@@ -208,7 +208,8 @@ def test_every_observation_belongs_to_one_truth_record(default_run: Run) -> None
     assert sorted(linked) == sorted(written)
     for record in truth:
         if record["real"]:
-            assert record["id"].startswith("E-") and "claimed_by" not in record
+            assert record["id"][:2] in ("E-", "L-") and "claimed_by" not in record
+            assert ("launch_of" in record) == record["id"].startswith("L-")  # a launch's impact
         else:  # a false complaint's claim: seen by nobody, complained about only
             assert record["id"].startswith("F-") and record["claimed_by"]
             assert not record["seen_by"] and record["complaints"] and not record["violation"]

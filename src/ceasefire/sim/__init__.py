@@ -7,7 +7,8 @@ parties' complaints, the ground truth and a summary. See docs/simulator.md.
 One module per concept: :mod:`~ceasefire.sim.platforms` (figures), :mod:`~ceasefire.sim.lines`
 (the line of contact in metres), :mod:`~ceasefire.sim.daylight` (day or night),
 :mod:`~ceasefire.sim.flights` (sorties), :mod:`~ceasefire.sim.posts` (posts and patrols),
-:mod:`~ceasefire.sim.events` (the truth), :mod:`~ceasefire.sim.sensing` (who saw what),
+:mod:`~ceasefire.sim.events` (the truth), :mod:`~ceasefire.sim.launches` (launches paired
+with their impacts), :mod:`~ceasefire.sim.sensing` (who saw what),
 :mod:`~ceasefire.sim.scenario` (all of it, and the files).
 """
 

@@ -115,6 +115,10 @@ class Event:
     claimed_by: str | None = None  # the complaining party, for a false claim
     report_category: str = ""
     report_qualifiers: dict[str, Any] = field(default_factory=dict)
+    fired_from_deg: float | None = None  # an impact: the bearing to where it was fired from
+    direction_said: bool = False  # an impact: its drones' reports say fired_from_deg
+    launch_of: Event | None = None  # a launch: the impact it caused (ceasefire.sim.launches)
+    launches: list[Event] = field(default_factory=list)  # an impact: its launch, if an event
 
     @property
     def moving(self) -> bool:

@@ -35,6 +35,10 @@ class Preset:
     mixed_min: float = 5.0  # within how many minutes of it
     duplicate_share: float = 0.0  # of drone reports, the share sent again under a new id
     column_kmh: tuple[float, float] = (15.0, 30.0)  # how fast heavy weapons move
+    launch_share: float = 0.5  # of mortar and artillery impacts, the share whose launch is
+    # an event of its own (ceasefire.sim.launches)
+    direction_share: float = 0.3  # of those impacts, the share whose drones say where the
+    # fire came from
 
 
 def _scaled(

@@ -31,6 +31,7 @@ from ceasefire.observations import Observation, parse_observation
 from ceasefire.observations.record import format_time
 from ceasefire.sim.events import Event, Placer, generate_events
 from ceasefire.sim.flights import Sortie, fleets_for, plan_sorties
+from ceasefire.sim.launches import fire_from, say_directions
 from ceasefire.sim.lines import LineBook, Projection
 from ceasefire.sim.posts import GroundObserver, place_posts, plan_patrols
 from ceasefire.sim.presets import PRESETS, QUIET, Preset
@@ -54,6 +55,8 @@ STREAMS = {
     "sensing": 4,
     "complaints": 5,
     "duplicates": 6,
+    "launches": 7,
+    "launch_sensing": 8,
 }
 """Each part draws from its own stream, seeded with (seed, stream)."""
 STAGES = ("flights", "events", "sensing", "complaints", "records")
@@ -110,6 +113,11 @@ class Scenario:
             "events": len(self.events),
             "repeats": sum(e.repeat_of is not None for e in self.events),
             "mixed": sum(e.near is not None for e in self.events),
+            "launches": sum(e.launch_of is not None for e in self.events),
+            "launches_seen_with_impact": sum(
+                e.launch_of is not None and e.id in seen and e.launch_of.id in seen
+                for e in self.events
+            ),
             "resent": sum(s.resent for s in self.sightings),
             "violations": sum(e.violation for e in self.events),
             "benign": sum(not e.violation for e in self.events),
@@ -162,6 +170,13 @@ class Scenario:
                 record["repeat_of"] = event.repeat_of.id
             if event.near is not None:
                 record["near"] = event.near.id
+            if event.launch_of is not None:
+                record["launch_of"] = event.launch_of.id
+            if event.launches:
+                record["launches"] = [launch.id for launch in event.launches]
+            if event.fired_from_deg is not None:
+                record["fired_from_deg"] = event.fired_from_deg
+                record["direction_said"] = event.direction_said
             if event.path:
                 record["path"] = [
                     {"time": _iso(t), "lat": lat, "lon": lon} for t, lat, lon in event.path
@@ -239,11 +254,25 @@ def simulate(
         book, enricher, events_rng, preset.hotspots, preset.hotspot_share, preset.hotspot_sd_m
     )
     events = generate_events(placer, parties, lo, hi, events_rng, preset)
+    launches_rng = _rng(seed, "launches")
+    launched = fire_from(
+        events,
+        Placer(book, enricher, launches_rng),
+        launches_rng,
+        preset.launch_share,
+        preset.direction_share,
+        lo,
+    )
 
     step("sensing")
     sensing_rng = _rng(seed, "sensing")
     reports = sense_drones(events, sorties, projection, lo, hi, sensing_rng)
     reports += sense_ground(events, observers, projection, lo, hi, sensing_rng)
+    # Launches after the rest, from a stream of their own: the rest is seen as without them.
+    seen_rng = _rng(seed, "launch_sensing")
+    reports += sense_drones(launched, sorties, projection, lo, hi, seen_rng)
+    reports += sense_ground(launched, observers, projection, lo, hi, seen_rng)
+    say_directions(reports, events, seen_rng)
     reports += resent(reports, preset, _rng(seed, "duplicates"))
 
     step("complaints")
@@ -273,7 +302,7 @@ def simulate(
         hours=hours,
         sorties=sorties,
         observers=observers,
-        events=events,
+        events=events + launched,
         claims=claims,
         observations=observations,
         complaints=complaint_records,
