@@ -360,6 +360,15 @@ def test_an_impacts_possible_launches_are_the_same_for_every_reader(
         assert stored is not None
         assert before["ru-analyst"]["possible_launches"] == possible_launches(engine, stored)
         assert all(before[r] == before["tr-analyst"] for r in readers)  # parity
+        assert relation["why"] and relation["launch_said"] and relation["seconds_off"] == 0
+        # The other end: the launch's record names the impact, alike for every reader.
+        ends = [
+            client.get(f"{API}/incidents/{launch}", headers=bearer(tokens[r])).json()
+            for r in readers
+        ]
+        assert [i["incident"] for i in ends[0]["possible_impacts"]] == [impact]
+        assert ends[0]["possible_impacts"][0]["rank"] == 1
+        assert all(e == ends[0] for e in ends) and ends[0]["possible_launches"] == []
         with engine.begin() as db:  # TR's view of the launch, blind to RU until RU's
             assessments.submit(
                 db, demo_mission, get_user(db, "tr-duty-officer"), launch, violation="yes",

@@ -123,5 +123,69 @@ def test_the_command_line_shows_the_possible_launches(
     shown = cli("incident", impact, "--db", db, "--lang", "en")
     assert shown.code == 0, shown.err
     assert "Possible launches" in shown.out and "40 s before the impact" in shown.out
+    assert "within the reach of the weapon said (mortar: 8 km)" in shown.out
     data = cli("incident", impact, "--db", db, "--format", "json").json()
     assert [f["seconds_before"] for f in data["possible_launches"]] == [40]
+    assert data["possible_impacts"] == []
+    launch = data["possible_launches"][0]["incident"]
+    other = cli("incident", launch, "--db", db, "--lang", "en")
+    assert "Possible impacts of this launch" in other.out and impact in other.out
+    assert "40 s later" in other.out
+
+
+def test_the_relation_follows_the_incidents_when_they_merge_and_change_their_id(
+    engine: Engine, demo_mission: Mission, demo_enricher: Enricher
+) -> None:
+    """Worked out from the stored incidents, the relation names the incidents as they are:
+    when an earlier report gives the impact, then the launch, another id, the old ids are
+    gone from it (and from the store), never left dangling."""
+    from ceasefire.incidents.launches import every_relation
+
+    intake = intake_of(engine, demo_mission, demo_enricher)
+    intake.feed(
+        [
+            _obs(1, 0, 0, "explosion", explosion="impact", weapon="mortar"),
+            _obs(2, -40, 5, "muzzle_flash", weapon="mortar"),
+        ],
+        "x",
+    )
+    impact, launch = _ids(engine, "TR-L001")[0], _ids(engine, "TR-L002")[0]
+    assert {i: [f["incident"] for f in found] for i, found in every_relation(engine).items()} == {
+        impact: [launch]
+    }
+    intake.feed([_obs(3, -5, 0.02, "explosion", explosion="impact")], "x")  # the impact, earlier
+    intake.feed([_obs(4, -45, 5.02, "muzzle_flash")], "x")  # the launch, earlier
+    merged_impact, merged_launch = _ids(engine, "TR-L001")[0], _ids(engine, "TR-L002")[0]
+    assert _ids(engine, "TR-L003") == [merged_impact] and _ids(engine, "TR-L004") == [merged_launch]
+    assert merged_impact != impact and merged_launch != launch  # ids from the earliest report
+    related = every_relation(engine)
+    assert {i: [f["incident"] for f in found] for i, found in related.items()} == {
+        merged_impact: [merged_launch]
+    }
+    shown = possible_launches(engine, _incident_of(engine, demo_mission, "TR-L001"))
+    assert [f["incident"] for f in shown] == [merged_launch]
+    # Spans -5..0 s and -45..-40 s: 35 to 45 s apart, 35 the nearest to a typical flight (20 s).
+    assert shown[0]["seconds_before"] == 35 and shown[0]["seconds_off"] == 0
+    with engine.connect() as db:
+        assert not db.execute(
+            select(incidents.c.id).where(incidents.c.id.in_([impact, launch]))
+        ).all()
+
+
+def test_an_explosion_not_said_to_be_an_impact_may_be_one(
+    engine: Engine, demo_mission: Mission, demo_enricher: Enricher
+) -> None:
+    """A post hears an explosion it cannot tell: it may be an impact, and is related; one said
+    to be outgoing is a launch, and never an impact. With no weapon said, the reach is tube
+    artillery's."""
+    intake_of(engine, demo_mission, demo_enricher).feed(
+        [
+            _obs(1, 0, 0, "explosion", explosion="undetermined"),
+            _obs(2, -30, 6, "muzzle_flash"),
+            _obs(3, -60, -45, "explosion", explosion="outgoing"),  # beyond a gun's 40 km
+        ],
+        "x",
+    )
+    unsaid = possible_launches(engine, _incident_of(engine, demo_mission, "TR-L001"))
+    assert [f["incident"] for f in unsaid] == _ids(engine, "TR-L002")
+    assert possible_launches(engine, _incident_of(engine, demo_mission, "TR-L003")) == []

@@ -26,7 +26,7 @@ from ceasefire.geo.engine import Enricher
 from ceasefire.i18n import _
 from ceasefire.incidents import queries as store
 from ceasefire.incidents.coverage import coverage
-from ceasefire.incidents.launches import possible_launches
+from ceasefire.incidents.launches import possible_impacts, possible_launches
 from ceasefire.mission.model import Mission
 from ceasefire.observations.taxonomy import CATEGORIES
 from ceasefire.store.observations import DEFAULT_LIMIT, MAX_LIMIT
@@ -156,6 +156,7 @@ def router(prefix: str, engine: Engine, mission: Mission, enricher: Enricher) ->
         store.explain(mission, found, lang)
         # As `ceasefire incident ID` shows them: the same for every reader (no blind content)
         found["possible_launches"] = possible_launches(engine, found, lang)
+        found["possible_impacts"] = possible_impacts(engine, found, lang)
         return JSONResponse(found)
 
     @api.get(

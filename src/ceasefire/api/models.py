@@ -178,6 +178,27 @@ class PossibleLaunch(BaseModel):
         description="how long before the impact; negative: after it, within the reports' "
         "time errors"
     )
+    seconds_off: float = Field(
+        description="how far the two incidents' spans of reports are from allowing any "
+        "plausible flight (0: they allow one), within the reports' time errors"
+    )
+    launch_said: bool = Field(
+        description="a muzzle flash or an explosion said to be outgoing; false: an explosion "
+        "not said to be either (listed after those said)"
+    )
+    reach_m: float = Field(description="the reach it was tested against (the weapon said)")
+    sentence: str = Field(description="the relation in a sentence, in the request's language")
+    why: list[str] = Field(description="why it is consistent, one sentence per test")
+
+
+class PossibleImpact(BaseModel):
+    """An impact incident that lists this launch incident among its possible launches."""
+
+    incident: str = Field(description="the impact incident's id")
+    category: str
+    distance_m: float = Field(description="from the launch")
+    seconds_after: float = Field(description="how long after the launch")
+    rank: int = Field(description="the launch's place in the impact's list (1: its best fit)")
     sentence: str = Field(description="the relation in a sentence, in the request's language")
 
 
@@ -186,6 +207,10 @@ class IncidentDetail(Incident):
     possible_launches: list[PossibleLaunch] = Field(
         description="for an impact, the launch incidents it is consistent with, the best fit "
         "first; empty for any other incident"
+    )
+    possible_impacts: list[PossibleImpact] = Field(
+        description="for a launch, the impact incidents that list it among their possible "
+        "launches; empty for any other incident"
     )
 
 
@@ -290,6 +315,7 @@ __all__ = [
     "Location",
     "NearestSettlement",
     "ObservationPage",
+    "PossibleImpact",
     "PossibleLaunch",
     "RecordOutcome",
     "StoredObservation",

@@ -21,7 +21,7 @@ from ceasefire.cli.common import (
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _, current_language, language, ngettext
 from ceasefire.incidents.coverage import coverage as line_coverage
-from ceasefire.incidents.launches import possible_launches
+from ceasefire.incidents.launches import possible_impacts, possible_launches
 from ceasefire.incidents.queries import (
     IncidentFilter,
     explain,
@@ -114,6 +114,7 @@ def incident(
         )
     explain(m, found, lang)
     found["possible_launches"] = possible_launches(center.engine, found, lang)
+    found["possible_impacts"] = possible_impacts(center.engine, found, lang)
     if fmt is not ListFormat.table:
         print_json(to_geojson([found]) if fmt is ListFormat.geojson else found)
         return
@@ -147,6 +148,12 @@ def incident(
             )
             for launch in found["possible_launches"]:
                 console.print(f"  {launch['sentence']}")
+                for reason in launch["why"]:
+                    console.print(f"    → {reason}")
+        if found["possible_impacts"]:
+            console.print(_("Possible impacts of this launch (to verify, not a finding):"))
+            for impact in found["possible_impacts"]:
+                console.print(f"  {impact['sentence']}")
 
 
 def correlate(
@@ -299,6 +306,22 @@ def score(
             fits=bound["own_fits_best"],
             by_fit=bound["bound_by_fit"],
             by_chance=bound["bound_by_chance"],
+        )
+    )
+    launches = result["launch_relations"]
+    best, listed = launches["best"], launches["listed"]
+    console.print(
+        _(
+            "impacts related to launches: {pairs} true pairs seen; the first launch listed "
+            "precision {p} recall {r}; any listed precision {lp} recall {lr}; an impact whose "
+            "launch was seen lists it first {share}"
+        ).format(
+            pairs=launches["true_pairs_seen"],
+            p=best["precision"],
+            r=best["recall"],
+            lp=listed["precision"],
+            lr=listed["recall"],
+            share=launches["best_is_its_launch"],
         )
     )
     table = Table()

@@ -42,6 +42,7 @@ from ceasefire.geo import Enricher
 from ceasefire.i18n import _
 from ceasefire.incidents.correlate import Gating, components, correlate, links, pair_shares
 from ceasefire.incidents.incident import COMPLAINT
+from ceasefire.incidents.launches import every_relation
 from ceasefire.incidents.service import arrays as correlation_arrays
 from ceasefire.incidents.service import read_members
 from ceasefire.incidents.tables import incidents
@@ -82,6 +83,7 @@ class TrueEvent:
     party: str | None
     refs: set[str] = field(default_factory=set)  # monitors' observations
     complaints: set[str] = field(default_factory=set)
+    launch_of: str | None = None  # a launch: the impact it caused
 
 
 def _time(text: str) -> datetime:
@@ -150,6 +152,7 @@ def read_truth(path: Path) -> list[TrueEvent]:
                         party=raw.get("party"),
                         refs={_ref(o, sightings.get(o)) for o in raw.get("seen_by", [])},
                         complaints={_ref(o) for o in raw.get("complaints", [])},
+                        launch_of=raw.get("launch_of"),
                     )
                 )
             except (ValueError, KeyError, TypeError) as exc:
@@ -259,6 +262,7 @@ def score(engine: Engine, truth: list[TrueEvent], scope: Scope | None = None) ->
             "false_positives": false_positives,
             "per_category": {},
             "per_corroboration": {},
+            "launch_relations": launch_relations(engine, truth, members, set(rows), event_of),
         }
     )
     for category in sorted({e.category for e in observed} | set(fp_by["category"])):
@@ -278,6 +282,56 @@ def score(engine: Engine, truth: list[TrueEvent], scope: Scope | None = None) ->
             else None,
         }
     return result
+
+
+def launch_relations(
+    engine: Engine,
+    truth: list[TrueEvent],
+    members: dict[str, list[tuple[str, datetime]]],
+    scored: set[str],
+    event_of: dict[str, TrueEvent],
+) -> dict[str, Any]:
+    """How well the relation of an impact to the launches it is consistent with
+    (:mod:`ceasefire.incidents.launches`) finds the simulator's pairs of a launch and its
+    impact.
+
+    Each scored incident stands for its majority event. A relation is right when its impact
+    incident's event and its launch incident's event are a true pair. ``best``: the first
+    launch listed for each impact incident (the most consistent); ``listed``: every launch
+    listed (up to five: a list for the analysts to verify, so its precision is low by design).
+    Recall counts the true pairs whose impact and launch were both seen by a monitor; a pair
+    is found when a relation of some incident of its impact names an incident of its launch."""
+    observed = {e.id for e in truth if e.refs}
+    pairs = {(e.launch_of, e.id) for e in truth if e.launch_of and e.id in observed}
+    pairs = {(i, launch) for i, launch in pairs if i in observed}
+
+    def majority(incident_id: str) -> str | None:
+        votes = Counter(event_of[r].id for r, _at in members.get(incident_id, []) if r in event_of)
+        return votes.most_common(1)[0][0] if votes else None
+
+    related = {i: found for i, found in every_relation(engine).items() if i in scored}
+    out: dict[str, Any] = {"true_pairs_seen": len(pairs), "impacts_related": len(related)}
+    # The impact incidents whose own launch was seen, and whether the first listed is it.
+    launch_of = {i: launch for i, launch in pairs}
+    own = [i for i in scored if launch_of.get(majority(i) or "")]
+    hits = sum(
+        bool(related.get(i)) and majority(related[i][0]["incident"]) == launch_of[majority(i) or ""]
+        for i in own
+    )
+    out["impacts_whose_launch_was_seen"] = len(own)
+    out["best_is_its_launch"] = round(hits / len(own), 3) if own else None
+    for name, take in (("best", 1), ("listed", None)):
+        made = {(i, f["incident"]) for i, found in related.items() for f in found[:take]}
+        right = {(majority(a), majority(b)) for a, b in made} & pairs
+        tp = sum((majority(a), majority(b)) in pairs for a, b in made)
+        out[name] = {
+            "relations": len(made),
+            "right": tp,
+            "pairs_found": len(right),
+            "precision": round(tp / len(made), 3) if made else None,
+            "recall": round(len(right) / len(pairs), 3) if pairs else None,
+        }
+    return out
 
 
 def ambiguity(
