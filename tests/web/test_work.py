@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from web_support import build_center, csrf_of, signed_in
+from web_support import build_center, csrf_of, sighting, signed_in
 
 from ceasefire.mission import Mission
 from ceasefire.web import mapdata
@@ -317,3 +317,38 @@ def test_the_shift_board_and_a_handover_both_sides_confirm(
     assert again.status_code == 409
     auditor = signed_in(app, "auditor").get("/shifts").text
     assert "/handover" not in auditor and "Put me on it" not in auditor
+
+
+def test_an_impact_s_page_shows_its_possible_launches_alike_to_both_sides(
+    center: tuple[FastAPI, list[str]], engine: Engine, demo_mission: Mission, demo_enricher: Any
+) -> None:
+    """The incident both saw (an impact) relates to a muzzle flash 5 km north 40 s before it;
+    the launch's page names the impact. Worked out from the incidents: the same for both."""
+    from sqlalchemy import select
+
+    from ceasefire.observations import parse_observation
+    from ceasefire.store.schema import observations
+    from centers import intake_of
+
+    app, ids = center
+    flash = sighting("TR", 9, "2021-02-01T09:59:20Z", "khankendi")
+    flash["location"]["lat"] += 5 / 111.32
+    flash.update(category="muzzle_flash", qualifiers={"weapon": "mortar"})
+    intake_of(engine, demo_mission, demo_enricher).feed([parse_observation(flash)], "web")
+    with engine.connect() as db:
+        launch = db.execute(
+            select(observations.c.incident_id).where(observations.c.source_id == "TR-W009")
+        ).scalar_one()
+    impact = ids[1]
+    pages = {
+        name: signed_in(app, name).get(f"/incidents/{impact}").text
+        for name in ("ru-duty-officer", "tr-duty-officer")
+    }
+    for page in pages.values():
+        related = page[page.index('id="related"') : page.index('id="obs-h"')]
+        assert f'data-related="launch" data-incident="{launch}"' in related
+        assert "40 s before the impact" in related and "not a finding" in related
+    assert pages["ru-duty-officer"].count(launch) == pages["tr-duty-officer"].count(launch)
+    other = signed_in(app, "ru-duty-officer").get(f"/incidents/{launch}").text
+    assert f'data-related="impact" data-incident="{impact}"' in other
+    assert 'id="related"' not in signed_in(app, "ru-duty-officer").get(f"/incidents/{ids[0]}").text

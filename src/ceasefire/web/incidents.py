@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from ceasefire.center.core import ANSWERS, Answer
 from ceasefire.center.dispatch import notices_seen
 from ceasefire.i18n import _
+from ceasefire.incidents.launches import possible_impacts, possible_launches
 from ceasefire.incidents.queries import get_incident
 from ceasefire.incidents.tables import incidents
 from ceasefire.ledger import log
@@ -194,6 +195,9 @@ def add_routes(app: FastAPI, web: Web) -> None:
                 404,
                 message=_("no such incident: {id}").format(id=incident_id),
             )
+        # Worked out from the incidents alone: the same for every reader (parity, no blindness).
+        incident["possible_launches"] = possible_launches(web.engine, incident, lang)
+        incident["possible_impacts"] = possible_impacts(web.engine, incident, lang)
 
         def step(db: Connection) -> dict[str, Any]:
             seen = assessments.latest(db, mission, user, incident_id)
