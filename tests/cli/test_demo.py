@@ -7,9 +7,12 @@ import re
 import shutil
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from ceasefire.inbox import Inbox
+from ceasefire.inbox.server import page
 from ceasefire.ledger.keys import WITNESSES_FILE
 from ceasefire.witness.server import WitnessNode
 from cli_support import run_cli
@@ -100,7 +103,7 @@ def test_demo_runs_the_whole_center(cli, english_demo: tuple[Path, str], tmp_pat
     assert json.loads(attached.get_payload(decode=True))["lang"] == "ru"
     reports = workdir / "reports"
     report = reports / "daily-2021-02-01-en.pdf"
-    carried = {
+    carried: dict[str | None, Any] = {
         p.get_filename(): p.get_payload(decode=True)
         for p in email_.message_from_bytes(report_mail.read_bytes()).walk()
         if p.get_filename()
@@ -128,6 +131,12 @@ def test_demo_runs_the_whole_center(cli, english_demo: tuple[Path, str], tmp_pat
         announced = by_kind["daily_report"]
         assert announced["lang"] == lang
         assert announced["report_state"] == "verified", announced["report_reason"]
+        # and the inbox's page (what `inbox serve` shows) says so, in the party's language
+        folder = workdir / "inboxes" / party
+        with Inbox(folder, party, (folder / "center.vkey").read_text().strip()) as inbox:
+            shown = page(inbox, lang, "Asia/Baku")
+        assert f"<article id='{announced['id']}'>" in shown and f"<html lang='{lang}'>" in shown
+        assert "<p class='report-verified'>" in shown
         assert (
             f"{party}'s inbox took the report's notice by signed webhook, in {lang}: "
             "Report verified: signed by every contingent" in out
