@@ -26,6 +26,7 @@ from ceasefire.node.config import load_config
 from ceasefire.node.forward import HttpTransport, TransportError
 from ceasefire.node.outbox import Batch, Outbox
 from ceasefire.node.run import Node
+from ceasefire.served import listening
 
 
 def record(i: int, contingent: str = "RU", **changes: Any) -> dict[str, Any]:
@@ -91,9 +92,7 @@ def served(app: Any) -> Iterator[str]:
     """``app`` on a real socket of 127.0.0.1 (a free port), from a thread; its URL."""
     import uvicorn
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
+    sock = listening()  # TCP_NODELAY on its connections (served.listening)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import threading
 import time
@@ -26,6 +25,7 @@ from ceasefire.ledger.keys import init_keys, load_keys, origin_of
 from ceasefire.ledger.release import write_release
 from ceasefire.mission import Mission
 from ceasefire.observations import parse_observation
+from ceasefire.served import listening
 from ceasefire.store.missions import mission_row, save_mission
 from ceasefire.workflow import assessments
 from ceasefire.workflow.releases import incident_selections
@@ -119,8 +119,7 @@ def build_world(engine: sa.Engine, mission: Mission, keys: Path) -> World:
 @contextlib.contextmanager
 def serving(app: Any) -> Iterator[str]:
     """A real uvicorn server of ``app`` on 127.0.0.1, on a port the system picks; its URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
+    sock = listening()  # TCP_NODELAY on its connections (served.listening)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
