@@ -74,12 +74,18 @@ def test_a_holder_whose_session_ends_knows_it_lost_the_lease(engine: sa.Engine) 
     lease = Lease(engine, "job")
     assert lease.acquire()
     if engine.dialect.name == "postgresql":
-        with engine.connect() as db:  # an administrator ends the holder's session
+        # an administrator ends the holder's session: only this lease's, in this database
+        # (tests run in parallel, and another test's leases in the cluster must live on)
+        with engine.connect() as db:
             db.execute(
                 sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_locks "
-                    "WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"
-                )
+                    "SELECT pg_terminate_backend(l.pid) FROM pg_locks l"
+                    " JOIN pg_database d ON d.oid = l.database"
+                    " WHERE l.locktype = 'advisory' AND d.datname = current_database()"
+                    " AND l.classid::bigint = :high AND l.objid::bigint = :low"
+                    " AND l.pid <> pg_backend_pid()"
+                ),
+                {"high": (lease.key >> 32) & 0xFFFFFFFF, "low": lease.key & 0xFFFFFFFF},
             )
         assert not lease.held()
         successor = Lease(engine, "job")
