@@ -1,11 +1,17 @@
-"""ceasefire.served: the sockets handed to uvicorn."""
+"""ceasefire.served: the sockets handed to uvicorn, and logs without the notices' tokens."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 
-from ceasefire.served import listening, settle
+import httpx
+import pytest
+
+from ceasefire.served import hide_secrets, listening, settle
+
+SECRET = "Zr0aQ7-the-links-secret_xyz"
 
 
 def test_connections_of_a_listening_socket_send_at_once() -> None:
@@ -48,3 +54,35 @@ def test_settle_leaves_the_collector_only_what_comes_after() -> None:
         assert not any(x is made for x in gc.get_objects())
     finally:
         gc.unfreeze()
+
+
+def test_the_logs_of_served_requests_keep_no_notice_token(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A notice's token in a URL (its acknowledgement link, the daily report it points to) is
+    the party's credential: uvicorn's access log (as ``ceasefire serve`` writes it) and httpx's
+    request log (``ceasefire inbox serve`` fetching its report) keep the path, not the token.
+    ``tests/api/test_serve.py`` checks the log of a real ``ceasefire serve``."""
+    hide_secrets()
+    path = f"/api/v1/notices/NTC-0123456789abcdef/report/proof?token={SECRET}&x=1"
+    access = logging.getLogger("uvicorn.access")
+    access.addHandler(caplog.handler)  # uvicorn's own set-up may stop it from propagating
+    try:
+        with caplog.at_level(logging.INFO):
+            # the call uvicorn's h11 and httptools protocols make for each response
+            access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", path, "1.1", 403)
+            answer = httpx.Response(200, text="ok")
+            with httpx.Client(transport=httpx.MockTransport(lambda _request: answer)) as client:
+                client.get(f"http://center.example{path}")
+                client.get(f"http://center.example/api/v1/notices/NTC-1/ack?token={SECRET}")
+    finally:
+        access.removeHandler(caplog.handler)
+    records = {id(r): r for r in caplog.records}.values()  # handled here and by the root
+    said = [r.getMessage() for r in records if r.name in ("uvicorn.access", "httpx")]
+    assert len(said) == 3, said
+    assert not [m for m in said if SECRET in m], said
+    assert (
+        '"GET /api/v1/notices/NTC-0123456789abcdef/report/proof?token=[redacted]&x=1' in (said[0])
+    )
+    assert "report/proof?token=[redacted]&x=1" in said[1] and "200 OK" in said[1]
+    assert "/ack?token=[redacted]" in said[2]

@@ -1,9 +1,12 @@
 """An ASGI app served over HTTP from a thread of this process: a contingent's witness node,
-a party's inbox, the demo's center API; and what such apps share (a bounded request body)."""
+a party's inbox, the demo's center API; and what such apps share (a bounded request body, logs
+without the notices' secrets)."""
 
 from __future__ import annotations
 
 import gc
+import logging
+import re
 import socket
 import threading
 from types import TracebackType
@@ -26,6 +29,51 @@ async def body_within(request: Request, limit: int) -> bytes | None:
         if len(body) > limit:
             return None
     return bytes(body)
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+SECRET_QUERY = re.compile(r"([?&]token=)[^&#\s\"']+")
+"""A notice's link in a URL: its ``token`` (the credential of an acknowledgement and of the
+daily report the notice points to) is what a log must not keep."""
+REDACTED_LOGGERS = ("uvicorn.access", "uvicorn.error", "httpx")
+"""The loggers that write request URLs: uvicorn's access log (``ceasefire serve``: every
+``GET /api/v1/notices/{id}/report?token=...`` and ``.../ack?token=...``) and httpx's request
+log (``ceasefire inbox serve`` fetching its report with the token)."""
+
+
+def redacted(text: str) -> str:
+    """``text`` with the value of every ``token=`` of a URL's query replaced."""
+    return SECRET_QUERY.sub(r"\1[redacted]", text)
+
+
+class _HideSecrets(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and "token=" in record.msg:
+            record.msg = redacted(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redacted(str(a)) if not isinstance(a, int | float) and "token=" in str(a) else a
+                for a in record.args
+            )
+        return True
+
+
+def hide_secrets() -> None:
+    """Keep the notices' tokens out of the records of :data:`REDACTED_LOGGERS` (once per
+    process; uvicorn's logging set-up keeps a logger's filters)."""
+    for name in REDACTED_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _HideSecrets) for f in logger.filters):
+            logger.addFilter(_HideSecrets())
+
+
+def log_to_stderr(level: int = logging.INFO) -> None:
+    """The log of a long-running command (``serve``, ``inbox serve``, ``witness serve``,
+    ``node run``, ``worker``): on standard error, at ``level``, without the notices' tokens.
+    Whoever reads the center's log (either contingent's operators) must not be able to
+    acknowledge a party's notice or fetch its report in the party's name."""
+    logging.basicConfig(level=level, format=LOG_FORMAT)
+    hide_secrets()
 
 
 def settle() -> None:

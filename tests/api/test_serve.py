@@ -21,6 +21,7 @@ from ceasefire.observations import Observation
 from ceasefire.store import open_database
 
 HOST = "127.0.0.1"
+LINK_SECRET = "q9Xv-a-notice-links-secret"
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
@@ -79,6 +80,11 @@ def test_serve_runs_the_api_and_the_listeners_and_stops_on_sigint(tmp_path: Path
     try:
         first = wait_for(lambda: health(http), 30)
         assert first["counts"]["observations"] == 0 and first["database"] == "sqlite"
+        # a notice's link, as a party's inbox or a browser asks for it: the access log keeps
+        # the path, not the token (whoever reads this log could act in the party's name)
+        for path in ("report", "report/proof", "ack"):
+            url = f"http://{HOST}:{http}/api/v1/notices/NTC-0123456789abcdef/{path}"
+            assert httpx.get(f"{url}?token={LINK_SECRET}", timeout=5).status_code in (403, 404)
         event = Observation.model_validate(
             {
                 "id": "RU-S1",
@@ -112,12 +118,14 @@ def test_serve_runs_the_api_and_the_listeners_and_stops_on_sigint(tmp_path: Path
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            _out, err = process.communicate(timeout=20)
+            out, err = process.communicate(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
-            _out, err = process.communicate()
+            out, err = process.communicate()
     assert process.returncode == 0, err
     assert "CoT over TCP" in err and "/api/v1" in err
+    said = out + err  # uvicorn writes its access log on standard output
+    assert LINK_SECRET not in said and "/report/proof?token=[redacted] HTTP/1.1" in said
     assert "Escalating overdue decisions every 60 s" in err  # the scheduler ran beside them
 
 

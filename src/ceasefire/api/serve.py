@@ -25,7 +25,7 @@ from ceasefire.api.app import center_app
 from ceasefire.center import Center, Settings
 from ceasefire.i18n import _
 from ceasefire.incidents.follow import FollowerProcess
-from ceasefire.served import listening, settle
+from ceasefire.served import hide_secrets, listening, settle
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +184,7 @@ def _api_worker(settings: Settings, sock: socket.socket, parent: int) -> None:
     over by multiprocessing, which passes the descriptor itself)."""
     lease.die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process stops it with SIGTERM
+    hide_secrets()  # a process of its own: the notices' tokens out of its log too
     center = Center(settings)
     try:
         app = center_app(center, correlate="off")

@@ -7,7 +7,6 @@ takes the center's webhooks, shows the notices and acknowledges them signed with
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import typer
@@ -30,6 +29,7 @@ from ceasefire.inbox.store import (
 )
 from ceasefire.ledger.keys import origin_of
 from ceasefire.mission import Mission, load_mission
+from ceasefire.served import log_to_stderr
 
 app = typer.Typer(help="A party's inbox at its end of the direct line.", no_args_is_help=True)
 
@@ -150,7 +150,7 @@ def serve(
         trusted_keys=read_trusted_keys(trusted_keys, folder),
     )
     shown_lang = lang or _language(m, party)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log_to_stderr()
     with language(shown_lang):
         console.print(
             _(

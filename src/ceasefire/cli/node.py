@@ -9,7 +9,6 @@ center, which can then prove which contingent each record came from (docs/nodes.
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import time
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from ceasefire.cli import common
 from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, console, console_err, print_json
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
+from ceasefire.served import log_to_stderr
 from ceasefire.timeutil import shown
 
 app = typer.Typer(
@@ -74,7 +74,7 @@ def node(
 
     config = _config(**ctx.obj)
     the_node = Node.open(config)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log_to_stderr()
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import typer
@@ -16,6 +15,7 @@ from ceasefire.cli.common import (
 )
 from ceasefire.errors import InputError, Problem
 from ceasefire.i18n import _
+from ceasefire.served import log_to_stderr
 
 
 def serve(
@@ -85,7 +85,7 @@ def serve(
         raise InputError(
             Problem(file="serve", field="--port", reason=_("every listener is disabled"))
         )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log_to_stderr()
     # imported here: the web stack is only needed by this command
     from ceasefire.api.serve import serve as serve_center
     from ceasefire.center import Center

@@ -8,7 +8,6 @@ and runs the C2SP tlog-witness service; the center asks it over HTTP (``witnesse
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from ceasefire.ledger.note import Ed25519Verifier, KeyFormatError
 from ceasefire.ledger.origin import INTAKE
 from ceasefire.ledger.witness import OriginCheck
 from ceasefire.mission import load_mission
+from ceasefire.served import log_to_stderr
 
 PORT = 8180
 """The witness's default port (the center's API is on 8000, CoT on 8087)."""
@@ -132,7 +132,7 @@ def serve(
             DatabaseLeafStore(stored.engine, signer.name), CenterEntries(center, center_token)
         )
     witness = Witness(signer, logs, stored, check, keeper)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log_to_stderr()
     console_err.print(
         _("witness {vkey}\nfollowing {logs}; state in {state}").format(
             vkey=signer.vkey, logs=", ".join(sorted(logs)), state=state

@@ -8,7 +8,6 @@ batches among them; none keeps anything in memory another needs (docs/nodes.md).
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 
 import typer
@@ -16,6 +15,7 @@ import typer
 from ceasefire.cli import common
 from ceasefire.cli.common import DB_OPTION, MISSION_OPTION, console_err
 from ceasefire.i18n import _
+from ceasefire.served import log_to_stderr
 
 
 def worker(
@@ -31,7 +31,7 @@ def worker(
     from ceasefire.node.jetstream import Consumer
     from ceasefire.node.receive import Receiver
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log_to_stderr()
     center = common.center(db=db, mission=mission)
     m = center.mission
     # incidents: the follower's while one runs on this store, else made with each batch
