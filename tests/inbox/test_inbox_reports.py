@@ -180,6 +180,80 @@ def test_the_report_by_the_notice_needs_the_notice_token(line: Line) -> None:
         assert refused.status_code == 403, wrong
 
 
+def test_no_other_token_opens_a_notices_report_and_every_refusal_reads_the_same(
+    line: Line, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the other party, the force, a contingent's officer, an auditor or anyone: the token
+    of one notice opens that notice's report only; another recipient's token, an incident
+    notice's token (a notice of another kind), a staff member's API token, a guessed token or
+    a notice that does not exist all get the same 403, byte for byte but the path (no oracle),
+    and the token is compared with hmac.compare_digest. A token does not expire with the
+    acknowledgement: the party may fetch its report again (docs/direct-lines.md)."""
+    from ceasefire.dissemination import acks
+    from ceasefire.workflow.roles import add_user, issue_token
+    from dissemination.dissemination_support import notify_batches
+
+    rows = line.rows
+    assert {"AM", "AZ", "PK"} <= set(rows)
+    [incident_notice, *_rest] = notify_batches(line.engine, line.mission, 1)
+    with line.engine.connect() as db:
+        other_kind = db.execute(sa.select(notices).where(notices.c.id == incident_notice)).one()
+    with line.engine.begin() as db:
+        add_user(db, line.mission, "tr-head", "head", "TR")
+        add_user(db, line.mission, "az-liaison", "party_liaison", "AZ")
+        staff = [issue_token(db, name, "test") for name in ("tr-head", "az-liaison")]
+    compared: list[tuple[bytes, bytes]] = []
+    real = acks.hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        compared.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(acks.hmac, "compare_digest", spy)
+    parts = ("", "/signature", "/proof")
+
+    def refusal(notice_id: str, token: str, part: str) -> tuple[int, str, str]:
+        answer = line.client.get(
+            f"/api/v1/notices/{notice_id}/report{part}", params={"token": token}
+        )
+        body = answer.json()
+        assert body.pop("instance") == f"/api/v1/notices/{notice_id}/report{part}"
+        return answer.status_code, answer.headers["content-type"], json.dumps(body, sort_keys=True)
+
+    wrong: list[tuple[str, str]] = [
+        (row.id, other.ack_token)  # another recipient's token on this notice
+        for holder, row in rows.items()
+        for reader, other in rows.items()
+        if reader != holder
+    ]
+    wrong += [(row.id, other_kind.ack_token) for row in rows.values()]  # an incident notice's
+    wrong += [(other_kind.id, other_kind.ack_token)]  # its own token: no report behind it
+    wrong += [(other_kind.id, row.ack_token) for row in rows.values()]
+    wrong += [(row.id, token) for row in rows.values() for token in staff]  # staff API tokens
+    row = rows["AZ"]  # guessed: one character short, one too many, anything
+    wrong += [(row.id, row.ack_token[:-1]), (row.id, row.ack_token + "A"), (row.id, "x")]
+    wrong += [("NTC-0000000000000000", rows["AZ"].ack_token), ("NTC-0", "guess")]
+    answers = {refusal(n, t, part) for n, t in wrong for part in parts}
+    [(status, media, body)] = answers
+    assert status == 403 and media == "application/problem+json", answers
+    assert json.loads(body)["type"].endswith(":forbidden"), body
+    # the tokens were compared in constant time, the whole of each
+    assert (row.ack_token[:-1].encode(), row.ack_token.encode()) in compared
+
+    # each recipient's own token opens its own notice's report, also once acknowledged
+    for recipient, row in rows.items():
+        own = line.client.get(f"/api/v1/notices/{row.id}/report", params={"token": row.ack_token})
+        assert own.status_code == 200 and own.content.startswith(b"<!"), recipient
+    taken = line.client.post(
+        f"/api/v1/notices/{rows['AM'].id}/ack", json={"token": rows["AM"].ack_token, "by": "AM"}
+    )
+    assert taken.status_code == 201, taken.text
+    again = line.client.get(
+        f"/api/v1/notices/{rows['AM'].id}/report/signature", params={"token": rows["AM"].ack_token}
+    )
+    assert again.status_code == 200 and again.text == line.report.note
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_inbox_check_and_list_say_what_the_check_came_to(cli, line: Line) -> None:  # type: ignore[no-untyped-def]
     from ceasefire.served import ServedApp
