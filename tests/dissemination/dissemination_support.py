@@ -183,6 +183,34 @@ def notify_batches(engine: sa.Engine, mission: Mission, n: int, start: int = 0) 
     return ids
 
 
+def with_channels(mission: Mission, mix: tuple[str, str]) -> Mission:
+    """The demo mission with party AM on channel mix[0] and AZ on mix[1] (every mix of the
+    parties' channels: parity must hold over each)."""
+    addresses = {
+        "email": "line@party.example.org",
+        "http": "https://party.example.org/hook",
+        "tak": "tcp://127.0.0.1:8087",
+        "file": "/var/spool/ceasefire",
+    }
+    parties = [
+        p.model_copy(
+            update={
+                "contacts": [
+                    c.model_copy(update={"channel": channel, "address": addresses[channel]})
+                    for c in p.contacts
+                ]
+            }
+        )
+        for p, channel in zip(mission.config.parties, mix, strict=True)
+    ]
+    return mission.__class__(
+        config=mission.config.model_copy(update={"parties": parties}),
+        zones=mission.zones,
+        settlements=mission.settlements,
+        source=mission.source,
+    )
+
+
 def with_keys(mission: Mission, keys: dict[str, list[str]]) -> Mission:
     """The mission with these verifier keys registered for its parties (and force)."""
     import dataclasses

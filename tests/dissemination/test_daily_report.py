@@ -8,9 +8,10 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import itertools
 import json
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -18,14 +19,15 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from dissemination_support import with_channels
 
 from ceasefire.dissemination import channels
 from ceasefire.dissemination.audit import audit_all
-from ceasefire.dissemination.daily import document_of
+from ceasefire.dissemination.daily import attachments_of, document_of
 from ceasefire.dissemination.dispatcher import Dispatcher, Options
 from ceasefire.dissemination.notices import list_notices
 from ceasefire.dissemination.recipients import DAILY, check_parity, route
-from ceasefire.dissemination.tables import notice_files, notices
+from ceasefire.dissemination.tables import deliveries, notice_files, notices
 from ceasefire.dissemination.webhooks import verify_payload
 from ceasefire.i18n import _, language
 from ceasefire.labels import label
@@ -33,6 +35,7 @@ from ceasefire.ledger import log
 from ceasefire.ledger.entry import parse_envelope
 from ceasefire.ledger.keys import KeyRing, init_keys, load_keys, origin_of
 from ceasefire.mission import Mission
+from ceasefire.mission.model import CHANNELS
 from ceasefire.reports import signing
 
 DAY = "2021-02-01"
@@ -133,6 +136,58 @@ def test_a_signed_report_reaches_both_parties_and_the_force_in_one_batch(
         assert db.execute(sa.select(sa.func.count()).select_from(notice_files)).scalar() == 2
     audited = audit_all(engine, ring)  # the notices' rows against their entries, as any notice's
     assert audited.ok, audited.findings
+
+
+ADDRESSED = {"id", "recipient", "recipient_name", "lang", "center", "subject", "text", "html"}
+"""What may differ between two parties' notices of one batch: whom it is addressed to, the
+language it is written in, and the link that is each one's own secret (``ack``)."""
+
+
+def test_both_parties_get_the_same_report_notice_over_every_channel_mix(
+    engine: sa.Engine, demo_mission: Mission, tmp_path: Path
+) -> None:
+    """Parity of the daily report's notice, as of a reaction's (test_outbox.py): under every
+    mix of the parties' channels, AM and AZ are each an addressee of one batch, written at one
+    moment with the same facts, each on its own channel and in its own language; a channel
+    that carries files has the document for either; and the two notices differ in nothing but
+    whom they address, their language and their link (nothing of one reaches the other)."""
+    ring = _ring(demo_mission, tmp_path / "keys")
+    signers = list(ring.cosigners.values())
+    for n, mix in enumerate(itertools.product(CHANNELS, repeat=2)):
+        mission = with_channels(demo_mission, mix)
+        data = f"<html><body>report {n}</body></html>".encode()
+        note = signing.sign(mission, DAY, "ru", "html", data, signers)
+        at = AT + timedelta(minutes=n)
+        stored = signing.store(engine, mission, DAY, "ru", "html", data, note, at=at)
+        with engine.connect() as db:
+            rows = {
+                r.recipient: r
+                for r in db.execute(sa.select(notices).where(notices.c.id.in_(stored.notices)))
+            }
+            channels_of = {
+                r: [c for (c,) in db.execute(
+                    sa.select(deliveries.c.channel).where(deliveries.c.notice_id == rows[r].id)
+                )]
+                for r in ("AM", "AZ")
+            }  # fmt: skip
+            files = {r: attachments_of(db, rows[r].payload) for r in ("AM", "AZ")}
+        am, az = rows["AM"], rows["AZ"]
+        assert (am.batch, am.created_at, am.content_hash) == (
+            az.batch,
+            az.created_at,
+            az.content_hash,
+        )
+        assert am.created_at.replace(tzinfo=UTC) == at and (am.role, az.role) == ("addressee",) * 2
+        assert channels_of == {"AM": [mix[0]], "AZ": [mix[1]]}, mix
+        assert (am.lang, az.lang) == ("hy", "az")
+        assert [f.data for f in files["AM"]][:1] == [f.data for f in files["AZ"]][:1] == [data]
+        sent = {r.recipient: json.loads(r.payload) for r in (am, az)}
+        assert sent["AM"].keys() == sent["AZ"].keys()
+        differ = {k for k in sent["AM"] if sent["AM"][k] != sent["AZ"][k]}
+        assert differ <= ADDRESSED | {"ack"}, (mix, differ)
+        assert sent["AM"]["ack"]["token"] != sent["AZ"]["ack"]["token"]
+        assert sent["AZ"]["ack"]["token"] not in json.dumps(sent["AM"]), mix
+        assert az.id not in am.payload and am.id not in az.payload, mix
 
 
 class _Mailbox:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from dissemination_support import T0, Center, make_center
+from dissemination_support import T0, Center, make_center, with_channels
 
 from ceasefire.dissemination import list_notices
 from ceasefire.dissemination.recipients import ParityError, check_parity
@@ -128,33 +128,6 @@ def test_parity_is_refused_to_be_broken(demo_mission: Mission) -> None:
         check_parity(demo_mission, ["AM", "PK"])
 
 
-def _with_channels(mission: Mission, mix: tuple[str, str]) -> Mission:
-    """The demo mission with party AM on channel mix[0] and AZ on mix[1]."""
-    addresses = {
-        "email": "line@party.example.org",
-        "http": "https://party.example.org/hook",
-        "tak": "tcp://127.0.0.1:8087",
-        "file": "/var/spool/ceasefire",
-    }
-    parties = [
-        p.model_copy(
-            update={
-                "contacts": [
-                    c.model_copy(update={"channel": channel, "address": addresses[channel]})
-                    for c in p.contacts
-                ]
-            }
-        )
-        for p, channel in zip(mission.config.parties, mix, strict=True)
-    ]
-    return mission.__class__(
-        config=mission.config.model_copy(update={"parties": parties}),
-        zones=mission.zones,
-        settlements=mission.settlements,
-        source=mission.source,
-    )
-
-
 @pytest.mark.parametrize("reaction", REACTIONS)
 def test_both_parties_or_neither_for_every_reaction_and_channel_mix(
     engine: sa.Engine, demo_mission: Mission, reaction: str
@@ -162,7 +135,7 @@ def test_both_parties_or_neither_for_every_reaction_and_channel_mix(
     """No code path notifies one party alone: every reaction, every mix of the parties'
     channels, every party named by a request."""
     mixes = list(itertools.product(CHANNELS, repeat=2))
-    centers = [make_center(engine, _with_channels(demo_mission, mix)) for mix in mixes[:1]]
+    centers = [make_center(engine, with_channels(demo_mission, mix)) for mix in mixes[:1]]
     # one database, so the staff once; the mission (its channels) changes per case
     base = centers[0]
     targets: list[dict[str, str | None]] = [{}]
@@ -171,7 +144,7 @@ def test_both_parties_or_neither_for_every_reaction_and_channel_mix(
     if reaction == "request_reobservation":
         targets = [{"contingent": c} for c in demo_mission.contingent_ids()]
     for n, (mix, target) in enumerate(itertools.product(mixes, targets)):
-        mission = _with_channels(demo_mission, mix)
+        mission = with_channels(demo_mission, mix)
         case = Center(engine, mission, base.users, base.key)
         incident = case.incident(f"INC-{n}")
         case.assess(incident)  # no longer blind: the other side may answer
