@@ -190,6 +190,45 @@ def test_both_parties_get_the_same_report_notice_over_every_channel_mix(
         assert az.id not in am.payload and am.id not in az.payload, mix
 
 
+def test_the_reports_notices_read_alike_on_the_command_line_and_never_with_a_link(
+    cli: Any, engine: sa.Engine, database_url: str, demo_mission: Mission, tmp_path: Path
+) -> None:
+    """``ceasefire notices --as-user``: both contingents' officers and the auditor list the
+    same daily report's notices, in JSON and as text, and no answer carries a notice's token
+    (the link that fetches the report in a party's name); a party's or the force's liaison is
+    refused and shown none."""
+    from ceasefire.workflow.roles import add_user
+
+    stored = _store(engine, demo_mission, _ring(demo_mission, tmp_path / "keys"), "ru", b"<p/>")
+    readers = ("ru-analyst", "tr-duty-officer", "tr-head", "auditor")
+    liaisons = {"am-liaison": "AM", "az-liaison": "AZ", "pk-liaison": "PK"}
+    with engine.begin() as db:
+        for name in readers[:3]:
+            role = name.split("-", 1)[1].replace("-", "_")
+            add_user(db, demo_mission, name, role, name[:2].upper())
+        add_user(db, demo_mission, "auditor", "auditor", "")
+        for name, party in liaisons.items():
+            add_user(db, demo_mission, name, "liaison" if party == "PK" else "party_liaison", party)
+        tokens = list(db.execute(sa.select(notices.c.ack_token)).scalars())
+    assert len(tokens) == len(stored.notices) >= 3
+    listed = {}
+    for reader in readers:
+        for fmt in ("json", "text"):
+            shown = cli("notices", "--as-user", reader, "--format", fmt, "--db", database_url)
+            assert shown.code == 0, (reader, shown.err)
+            assert not [t for t in tokens if t in shown.out + shown.err], (reader, fmt)
+            assert all(n in shown.out for n in stored.notices) or fmt == "text", reader
+        listed[reader] = json.loads(
+            cli("notices", "--as-user", reader, "--format", "json", "--db", database_url).out
+        )["notices"]
+    assert all(listed[r] == listed["auditor"] for r in readers), "parity"
+    assert {n["id"] for n in listed["auditor"]} == set(stored.notices)
+    for name in liaisons:
+        refused = cli("notices", "--as-user", name, "--format", "json", "--db", database_url)
+        assert refused.code == 1 and "may not" in refused.err, name
+        assert not [n for n in stored.notices if n in refused.out + refused.err], name
+
+
 class _Mailbox:
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], EmailMessage]] = []
