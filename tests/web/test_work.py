@@ -13,10 +13,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from web_support import build_center, csrf_of, sighting, signed_in
 
+from api.api_support import bearer
 from ceasefire.mission import Mission
 from ceasefire.web import mapdata
-from ceasefire.workflow import assessments, locks
-from ceasefire.workflow.roles import get_user
+from ceasefire.workflow import assessments, decisions, locks
+from ceasefire.workflow.roles import get_user, issue_token
 
 
 @pytest.fixture
@@ -352,3 +353,37 @@ def test_an_impact_s_page_shows_its_possible_launches_alike_to_both_sides(
     other = signed_in(app, "ru-duty-officer").get(f"/incidents/{launch}").text
     assert f'data-related="impact" data-incident="{impact}"' in other
     assert 'id="related"' not in signed_in(app, "ru-duty-officer").get(f"/incidents/{ids[0]}").text
+
+    # RU alone assesses the impact and reacts at once (blind): what TR and the auditor read of
+    # the relation (both pages' sections, the launch's whole page, the API's incident records)
+    # does not move
+    readers = {name: signed_in(app, name) for name in ("tr-duty-officer", "auditor")}
+    with engine.begin() as db:
+        tokens = {name: issue_token(db, name, "test") for name in readers}
+
+    def related(client: TestClient, incident: str) -> str:
+        page = client.get(f"/incidents/{incident}").text
+        return page[page.index('id="related"') : page.index('id="obs-h"')]
+
+    def seen() -> dict[tuple[str, str], str]:
+        found = {}
+        for name, client in readers.items():
+            found[(name, "impact")] = related(client, impact)
+            found[(name, "launch")] = related(client, launch)
+            found[(name, "launch page")] = client.get(f"/incidents/{launch}").text
+        api = TestClient(app)
+        for name, token in tokens.items():
+            for incident in (impact, launch):
+                answer = api.get(f"/api/v1/incidents/{incident}", headers=bearer(token))
+                found[(name, f"api {incident}")] = answer.text
+        return found
+
+    before = seen()
+    with engine.begin() as db:
+        ru = get_user(db, "ru-duty-officer")
+        assessments.submit(
+            db, demo_mission, ru, impact, violation="yes", clauses=["1"], attribution="AZ"
+        )
+        decisions.propose(db, demo_mission, ru, impact, "notify_peacekeepers", urgent=True)
+    after = seen()
+    assert [k for k in before if before[k] != after[k]] == []
