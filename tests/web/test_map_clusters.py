@@ -165,3 +165,59 @@ def test_every_reader_sees_the_same_clusters_and_a_party_none(
                 seen.setdefault(query, answer.json())
                 assert answer.json() == seen[query], name
     assert seen["&zoom=7"]["clusters"]
+
+
+def test_a_liaisons_map_tells_nothing_of_incidents_not_released_to_it(
+    center: FastAPI, engine: Engine, demo_mission: Mission
+) -> None:
+    """A party's or the force's liaison may list no incident it was not released: its map's
+    time range (the page's latest moment, which the zones follow too) and the stamp of its live
+    events (``/events``: what moved) stay put when an incident it was not sent comes in, or
+    changes; the auditor's move (each stamp as ``mapdata.stamp`` makes it for that reader)."""
+    import html
+    import json
+    import re
+    from datetime import datetime, timedelta
+
+    from sqlalchemy import func, update
+
+    from ceasefire.reports.scope import scope_for
+    from ceasefire.workflow.roles import get_user
+
+    names = ("am-liaison", "az-liaison", "pk-liaison", "auditor")
+    clients = {name: signed_in(center, name) for name in names}
+
+    def seen() -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for name, client in clients.items():
+            page = client.get("/map").text
+            config = re.search(
+                r'<script type="application/json" id="map-config">(.*?)</script>', page, re.S
+            )
+            assert config is not None, name
+            shown = json.loads(html.unescape(config.group(1)))
+            found[f"{name} map"] = [shown["at"], shown["first"], shown["last"]]
+            found[f"{name} zones"] = client.get("/map/zones.json").text
+            with engine.connect() as db:
+                user = get_user(db, name)
+            scope = scope_for(engine, demo_mission, user)
+            with engine.connect() as db:
+                found[f"{name} events"] = json.dumps(mapdata.stamp(db, scope), default=str)
+        return found
+
+    before = seen()
+    with engine.begin() as db:  # the newest incident ends a day later, and changes
+        newest = db.execute(
+            select(incidents.c.id).order_by(incidents.c.ended_at.desc()).limit(1)
+        ).scalar_one()
+        ended = db.execute(select(incidents.c.ended_at).where(incidents.c.id == newest)).scalar()
+        changed = db.execute(select(func.max(incidents.c.updated_at))).scalar()
+        assert isinstance(ended, datetime) and isinstance(changed, datetime)
+        db.execute(
+            update(incidents)
+            .where(incidents.c.id == newest)
+            .values(ended_at=ended + timedelta(days=1), updated_at=changed + timedelta(days=1))
+        )
+    after = seen()
+    moved = sorted(k for k in before if before[k] != after[k])
+    assert moved == ["auditor events", "auditor map"], moved

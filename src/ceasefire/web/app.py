@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -25,11 +25,10 @@ from ceasefire.api.params import parse_bbox
 from ceasefire.api.problems import Problem, problem_response
 from ceasefire.i18n import LANGUAGES, _, language
 from ceasefire.incidents.queries import IncidentFilter
-from ceasefire.incidents.tables import incidents
 from ceasefire.labels import label
-from ceasefire.ledger.tables import ledger
 from ceasefire.mission.model import Mission
 from ceasefire.observations.taxonomy import CATEGORIES
+from ceasefire.reports.scope import scope_for
 from ceasefire.timeutil import iso
 from ceasefire.web import mapdata, session
 from ceasefire.web.incidents import add_routes as incident_routes
@@ -172,7 +171,8 @@ def create_web(center: Center) -> FastAPI:
         category: str = "",
     ) -> Response:
         user = web.user(request)
-        first, last = web.read(lambda db: _extent(db, mission))
+        scope = scope_for(engine, mission, user)
+        first, last = web.read(lambda db: mapdata.extent(db, mission, scope))
         chosen = _time(at, last)
         lang = web.language_of(request)
         return web.render(
@@ -210,8 +210,8 @@ def create_web(center: Center) -> FastAPI:
 
     @app.get("/map/zones.json")
     def map_zones(request: Request, at: str | None = None) -> Response:
-        web.user(request)
-        _first, last = web.read(lambda db: _extent(db, mission))
+        scope = scope_for(engine, mission, web.user(request))
+        _first, last = web.read(lambda db: mapdata.extent(db, mission, scope))
         data = mapdata.zones_at(mission, _time(at, last), web.language_of(request))
         return _json(data)
 
@@ -303,14 +303,18 @@ def create_web(center: Center) -> FastAPI:
     async def events(request: Request) -> Response:
         """Server-sent events: ``change`` whenever the record grows or an incident changes, so
         open pages fetch what they show again without reloading."""
-        web.user(request)
+        user = web.user(request)
+
+        def stamp() -> list[Any]:  # the reader's scope again each time: a release widens it
+            scope = scope_for(engine, mission, user)
+            return web.read(lambda db: mapdata.stamp(db, scope))
 
         async def stream() -> AsyncIterator[str]:
-            seen = await run_in_threadpool(web.read, _stamp)
+            seen = await run_in_threadpool(stamp)
             yield "retry: 3000\n\n"
             while not await request.is_disconnected():
                 await asyncio.sleep(EVENT_POLL_S)
-                now = await run_in_threadpool(web.read, _stamp)
+                now = await run_in_threadpool(stamp)
                 if now != seen:
                     seen = now
                     yield f"event: change\ndata: {mapdata.dumps(now).decode()}\n\n"
@@ -346,13 +350,6 @@ def _check_password(
     return user
 
 
-def _stamp(db: Any) -> list[Any]:
-    """What moves when something new is there: the log's size and the latest incident change."""
-    size = db.execute(select(func.max(ledger.c.index))).scalar()
-    changed = db.execute(select(func.max(incidents.c.updated_at))).scalar()
-    return [size, iso(changed) if changed is not None else None]
-
-
 def _start_page(user: Any) -> str:
     return "/releases" if user.role in releases.LIAISONS else "/map"
 
@@ -360,16 +357,6 @@ def _start_page(user: Any) -> str:
 def _force(mission: Mission) -> tuple[str, ...]:
     force = mission.config.peacekeeping_force
     return (force.id,) if force is not None else ()
-
-
-def _extent(db: Any, mission: Mission) -> tuple[datetime, datetime]:
-    """From the mission's start to the latest incident (or now, with none)."""
-    first = mission.config.period.start.astimezone(UTC)
-    latest = db.execute(select(func.max(incidents.c.ended_at))).scalar()
-    last = latest if latest is not None else datetime.now(UTC)
-    if last.tzinfo is None:
-        last = last.replace(tzinfo=UTC)
-    return first, max(first + timedelta(days=1), last)
 
 
 def _time(text: str | None, default: datetime) -> datetime:

@@ -7,7 +7,7 @@ years stays quick to look at; the answers are lean (only what a marker or a line
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from math import cos, floor, log2, radians
 from typing import Any
 
@@ -34,7 +34,9 @@ from sqlalchemy import (
 from ceasefire.geo.engine import Enricher
 from ceasefire.incidents.queries import IncidentFilter, conditions
 from ceasefire.incidents.tables import incidents
+from ceasefire.ledger.tables import ledger
 from ceasefire.mission.model import Mission
+from ceasefire.reports.scope import Scope
 from ceasefire.store.observations import in_box
 from ceasefire.store.schema import observations, track_points
 from ceasefire.timeutil import iso
@@ -67,6 +69,42 @@ def zones_at(mission: Mission, at: datetime, lang: str) -> dict[str, Any]:
         if zone.valid_at(at)
     ]
     return {"type": "FeatureCollection", "features": features}
+
+
+def _newest(db: Connection, column: Any, condition: Any) -> Any:
+    query = select(func.max(column))
+    return db.execute(query if condition is None else query.where(condition)).scalar()
+
+
+def extent(db: Connection, mission: Mission, scope: Scope) -> tuple[datetime, datetime]:
+    """The map's time range for a reader of ``scope`` (:func:`ceasefire.reports.scope.
+    scope_for`): from the mission's start to the latest incident it may see (and, for a reader
+    who may not see every incident, the latest observation it may see), or the end of the
+    current hour with none. A
+    liaison's range never follows an incident not released to it: its end would tell when
+    the newest of them happened."""
+    first = mission.config.period.start.astimezone(UTC)
+    found = [_newest(db, incidents.c.ended_at, scope.incident_condition())]
+    if scope.incidents is not None:
+        found.append(_newest(db, observations.c.observed_at, scope.observation_condition()))
+    known = [t if t.tzinfo is not None else t.replace(tzinfo=UTC) for t in found if t is not None]
+    # with none: the end of the current hour (a time that tells nothing, and stays put)
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    last = max(known) if known else now
+    return first, max(first + timedelta(days=1), last)
+
+
+def stamp(db: Connection, scope: Scope) -> list[Any]:
+    """What moves when something new is there (the live events of ``/events``), for a reader
+    of ``scope``: the log's size and the latest incident change for a reader of every record;
+    for a liaison, the newest of the observations and the incidents it may see only (the log's
+    growth, or another incident's change, would tell it of records not released to it)."""
+    if scope.observations is None and scope.incidents is None:
+        size = _newest(db, ledger.c.index, None)
+    else:
+        size = _newest(db, observations.c.ledger_index, scope.observation_condition())
+    changed = _newest(db, incidents.c.updated_at, scope.incident_condition())
+    return [size, iso(changed) if changed is not None else None]
 
 
 def settlements(mission: Mission, lang: str) -> list[dict[str, Any]]:
