@@ -68,7 +68,8 @@ def test_the_logs_of_served_requests_keep_no_notice_token(
     access = logging.getLogger("uvicorn.access")
     access.addHandler(caplog.handler)  # uvicorn's own set-up may stop it from propagating
     try:
-        with caplog.at_level(logging.INFO):
+        # an earlier uvicorn.Config in this process may have set the access log's level higher
+        with caplog.at_level(logging.INFO), caplog.at_level(logging.INFO, "uvicorn.access"):
             # the call uvicorn's h11 and httptools protocols make for each response
             access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", path, "1.1", 403)
             answer = httpx.Response(200, text="ok")
