@@ -125,7 +125,15 @@ def test_acknowledged_in_json_with_a_signature_and_refusals_name_the_field(
     assert field_of(client.post(path, json={}), 422) == "token"
     assert field_of(client.post(path, json={"token": 1}), 422) == "token"
     assert field_of(client.post(path, json={"tokn": "x"}), 422) == "tokn"
-    assert field_of(client.post(f"{API}/notices/NTC-0/ack", json={"token": "x"}), 404) == "notice"
+    # a token on a notice that does not exist: refused as a wrong token (a guess tells nothing)
+    nowhere = client.post(f"{API}/notices/NTC-0/ack", json={"token": am.ack_token})
+    assert field_of(nowhere, 403) == "token"
+    wrong = client.post(path, json={"token": am.ack_token}).json()
+    assert nowhere.json()["detail"].replace("NTC-0", az.id) == wrong["detail"]
+    assert am.id not in wrong["detail"]  # nor does it name the notice a token opens
+    assert field_of(
+        client.post(f"{API}/notices/NTC-0/ack", json={"signature": misplaced}), 404
+    ) == ("notice")
     note = acks.sign_ack(signer, az.id, az.payload_hash, at, "Major Aliyev")
     done = client.post(path, json={"signature": note})
     assert done.status_code == 201, done.text

@@ -73,14 +73,25 @@ def test_acknowledged_with_the_link_once_and_logged(center: Center) -> None:
 
 
 def test_the_other_party_cannot_acknowledge_with_its_own_link(center: Center) -> None:
+    """AM's link on AZ's notice, a guessed token, and any token on a notice that does not exist
+    get one refusal (the field, the status, the words): no answer names the notice a token
+    opens, or tells a missing notice from a wrong token."""
     rows = _decided(center)
     am, az = rows["AM"], rows["AZ"]
     with pytest.raises(ForbiddenField) as other:
         _ack(center, az.id, token=am.ack_token)  # AM's link, on AZ's notice
-    assert other.value.field == "token" and am.id in str(other.value)
+    assert other.value.field == "token" and am.id not in str(other.value)
     with pytest.raises(ForbiddenField) as forged:
         _ack(center, az.id, token="guessed-" + "x" * 24)
     assert forged.value.field == "token"
+    assert str(forged.value) == str(other.value)
+    missing = "NTC-0000000000000000"
+    answers = set()
+    for token in (am.ack_token, az.ack_token, "guessed"):
+        with pytest.raises(ForbiddenField) as nowhere:
+            _ack(center, missing, token=token)
+        answers.add((nowhere.value.field, str(nowhere.value).replace(missing, az.id)))
+    assert answers == {("token", str(other.value))}
     with pytest.raises(InvalidField) as neither:
         _ack(center, az.id)
     assert neither.value.field == "token"
