@@ -103,6 +103,21 @@ def test_parity_of_names(mission_dir: Path) -> None:
     ]
 
 
+def test_parity_of_the_time_to_acknowledge(mission_dir: Path) -> None:
+    """Both parties' copies of a notice fall due at the same moment: a mission giving one
+    party less time than the other to acknowledge (so escalating it to the heads first) is
+    refused, naming the party's field."""
+    toml = mission_dir / "mission.toml"
+    text = toml.read_text()
+    toml.write_text(text.replace('id = "BB"\n', 'id = "BB"\nack_hours = 0.5\n'))
+    assert problems_of(mission_dir) == [
+        "mission.toml, parties[1].ack_hours: every party has the same time to acknowledge a "
+        "notice (parity): 0.5 h here, 2 h for AA"
+    ]
+    toml.write_text(text.replace('id = "BB"\n', 'id = "BB"\nack_hours = 2\n'))
+    assert load_mission(mission_dir).id == "mini"  # the default, said out loud: the same
+
+
 def test_broken_toml_and_schema_errors(mission_dir: Path) -> None:
     toml = mission_dir / "mission.toml"
     text = toml.read_text()

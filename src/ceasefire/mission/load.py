@@ -314,6 +314,21 @@ class _Checker:
             self.problem(f, "lines.public_url", reason)
         for i, party in enumerate(config.parties):
             self.check_party_witness(f"parties[{i}]", party, config.checkpoints.parties_required)
+        # Parity: the same notice gives every party the same time to acknowledge it before
+        # the heads are told (its ack_due_at); a mission may not give one party less.
+        first = config.parties[0]
+        for i, party in enumerate(config.parties):
+            if party.ack_hours != first.ack_hours:
+                self.problem(
+                    f,
+                    f"parties[{i}].ack_hours",
+                    _(
+                        "every party has the same time to acknowledge a notice (parity): "
+                        "{hours} h here, {other} h for {party}"
+                    ).format(
+                        hours=f"{party.ack_hours:g}", other=f"{first.ack_hours:g}", party=first.id
+                    ),
+                )
 
         clause_ids = [c.id for c in config.clauses]
         for dup in {c for c in clause_ids if clause_ids.count(c) > 1}:
