@@ -244,6 +244,9 @@ def test_no_other_token_opens_a_notices_report_and_every_refusal_reads_the_same(
     for recipient, row in rows.items():
         own = line.client.get(f"/api/v1/notices/{row.id}/report", params={"token": row.ack_token})
         assert own.status_code == 200 and own.content.startswith(b"<!"), recipient
+        # its URL holds the credential: kept by no cache, sent on as no Referer
+        assert own.headers["cache-control"] == "no-store", recipient
+        assert own.headers["referrer-policy"] == "no-referrer", recipient
     taken = line.client.post(
         f"/api/v1/notices/{rows['AM'].id}/ack", json={"token": rows["AM"].ack_token, "by": "AM"}
     )
@@ -252,6 +255,7 @@ def test_no_other_token_opens_a_notices_report_and_every_refusal_reads_the_same(
         f"/api/v1/notices/{rows['AM'].id}/report/signature", params={"token": rows["AM"].ack_token}
     )
     assert again.status_code == 200 and again.text == line.report.note
+    assert again.headers["cache-control"] == "no-store"
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -29,6 +29,9 @@ from ceasefire.reports.scope import scope_for
 MAX_ID = 2**63 - 1  # a report's id is a 64-bit integer in the store
 NOTICE_ID = Path(max_length=60, description="the notice's id, e.g. NTC-1b726a4cfe30a067")
 TOKEN = Query(max_length=100, description="the token of the notice's link (its ack.token)")
+BY_LINK = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+"""What is served to a notice's link, whose URL holds its credential (as the acknowledgement's
+page): kept by no cache on the way, and sent on as no Referer from a page it opens."""
 
 
 # The statistics' parameters, alike for the table and its chart.
@@ -215,7 +218,8 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
             media_type=daily.MEDIA_TYPES[signed.format],
             headers={
                 "Content-Disposition": f'inline; filename="daily-{signed.day}-{signed.lang}.'
-                f'{signed.format}"'
+                f'{signed.format}"',
+                **BY_LINK,
             },
         )
 
@@ -228,7 +232,7 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
     )
     def notice_report_signature(notice_id: str = NOTICE_ID, token: str = TOKEN) -> Response:
         signed, _data = pointed(notice_id, token)
-        return Response(signed.note, media_type="text/plain; charset=utf-8")
+        return Response(signed.note, media_type="text/plain; charset=utf-8", headers=BY_LINK)
 
     @api.get(
         "/notices/{notice_id}/report/proof",
@@ -238,7 +242,9 @@ def router(prefix: str, engine: Engine, mission: Mission) -> APIRouter:
     )
     def notice_report_proof(notice_id: str = NOTICE_ID, token: str = TOKEN) -> JSONResponse:
         signed, _data = pointed(notice_id, token)
-        return report_proof_of(signed)
+        answer = report_proof_of(signed)
+        answer.headers.update(BY_LINK)
+        return answer
 
     return api
 
