@@ -227,7 +227,10 @@ class _Api:
             if items is None:
                 items = [_validated(data, source, n) for n, data in enumerate(records, start=1)]
             if user is not None:
-                items = [_ingestable(item, user, source, n) for n, item in enumerate(items, 1)]
+                refusals: dict[str, str] = {}  # the user's right is per contingent: asked once
+                items = [
+                    _ingestable(item, user, source, n, refusals) for n, item in enumerate(items, 1)
+                ]
             with self.center.lock:
                 for number, item in enumerate(items, start=1):
                     intake.add(item, source, number)
@@ -313,15 +316,22 @@ def _validated(data: Any, source: str, number: int) -> Any:
     return validate(data, source, number, "", "record")
 
 
-def _ingestable(item: Any, user: User, source: str, number: int) -> Any:
-    """The item, or a rejection if ``user`` may not ingest for its contingent."""
+def _ingestable(item: Any, user: User, source: str, number: int, refusals: dict[str, str]) -> Any:
+    """The item, or a rejection if ``user`` may not ingest for its contingent. ``refusals``:
+    why the user may not ingest for each contingent asked about so far ('' if it may)."""
     contingent = getattr(item, "contingent", None)
     if isinstance(item, Rejection) or contingent is None:
         return item
-    try:
-        require(user, "ingest_observations", contingent=contingent)
-    except Forbidden as refused:
-        return Rejection(source, number, "contingent", str(refused), "", "record")
+    refusal = refusals.get(contingent)
+    if refusal is None:
+        try:
+            require(user, "ingest_observations", contingent=contingent)
+            refusal = ""
+        except Forbidden as refused:
+            refusal = str(refused)
+        refusals[contingent] = refusal
+    if refusal:
+        return Rejection(source, number, "contingent", refusal, "", "record")
     return item
 
 
