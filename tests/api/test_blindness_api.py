@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from ceasefire.api import create_app
+from ceasefire.dissemination.outbox import notice_effects
 from ceasefire.dissemination.tables import notices
 from ceasefire.ledger.tables import ledger
 from ceasefire.mission import Mission
@@ -83,6 +84,7 @@ def blind_incident(
             db, m, ru_do, incident["id"], "request_reobservation", contingent="TR", urgent=True,
             remarks=f"{SECRET} urgent", at=T0,
         )  # fmt: skip
+        notice_effects(db, m)  # its notices, as the dispatcher writes them
     return client, tokens, incident["id"]
 
 

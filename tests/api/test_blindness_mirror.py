@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select
 from test_blindness_api import leaks
 
 from ceasefire.api import create_app
+from ceasefire.dissemination.outbox import notice_effects
 from ceasefire.dissemination.tables import notices
 from ceasefire.ledger.tables import ledger
 from ceasefire.mission import Mission
@@ -149,6 +150,7 @@ def give_view(engine: Engine, mission: Mission, side: str, incident: str) -> Non
             db, mission, officer, incident, "notify_peacekeepers", urgent=True,
             remarks="SECRET-RU", at=T0,
         )  # fmt: skip
+        notice_effects(db, mission)  # its notices, as the dispatcher writes them
 
 
 @pytest.mark.parametrize(("side", "other"), SIDES)

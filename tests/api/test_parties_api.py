@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from ceasefire.api import create_app
 from ceasefire.dissemination import acks
+from ceasefire.dissemination.outbox import notice_effects
 from ceasefire.dissemination.tables import notices
 from ceasefire.ledger.note import Ed25519Signer
 from ceasefire.mission import Mission
@@ -85,6 +86,7 @@ def line(
             db, mission, ru, incident["id"], "request_explanation", party="AZ", at=at
         )
         decisions.approve(db, mission, tr, d.id, at=at)
+        notice_effects(db, mission)  # its notices, as the dispatcher writes them
         rows = {r.recipient: r for r in db.execute(sa.select(notices))}
     return client, tokens, rows, signer
 

@@ -11,9 +11,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-# the center wires a decision's notices into the workflow (decisions.on_effect) when it is
-# imported, as in every process that runs it; these tests drive the rooms directly
-import ceasefire.center  # noqa: F401
+from ceasefire.dissemination.outbox import notice_effects
 from ceasefire.incidents.tables import incidents
 from ceasefire.mission import Mission
 from ceasefire.store.schema import missions
@@ -93,7 +91,26 @@ class Center:
         contingent: str | None = None,
         at: datetime | None = None,
     ) -> decisions.Decision:
-        """Make ``reaction`` take effect: two keys, or taken urgently."""
+        """Make ``reaction`` take effect (two keys, or taken urgently), then write its notices
+        as the dispatcher (or the center after its verb) does, in a transaction of their own."""
+        made = self._decide(incident_id, reaction, party=party, contingent=contingent, at=at)
+        self.notice()
+        return made
+
+    def notice(self) -> dict[str, list[str]]:
+        """The notices of the decisions that took effect and have none yet, written now."""
+        with self.engine.begin() as db:
+            return notice_effects(db, self.mission)
+
+    def _decide(
+        self,
+        incident_id: str,
+        reaction: str,
+        *,
+        party: str | None = None,
+        contingent: str | None = None,
+        at: datetime | None = None,
+    ) -> decisions.Decision:
         when = at or T0 + timedelta(hours=1)
         m, u = self.mission, self.users
         with self.engine.begin() as db:

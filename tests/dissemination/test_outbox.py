@@ -1,5 +1,5 @@
-"""The outbox: notices written with the decision that causes them, to both parties alike, in
-each recipient's language, and in the ledger."""
+"""The outbox: notices written from the effect of the decision that causes them, once, to both
+parties alike, in each recipient's language, and in the ledger."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ import sqlalchemy as sa
 from dissemination_support import T0, Center, make_center, with_channels
 
 from ceasefire.dissemination import list_notices
+from ceasefire.dissemination.outbox import notice_effects
 from ceasefire.dissemination.recipients import ParityError, check_parity
 from ceasefire.dissemination.render import check_languages
-from ceasefire.dissemination.tables import deliveries, notices
+from ceasefire.dissemination.tables import deliveries, effect_notices, notices
 from ceasefire.errors import CeasefireError
 from ceasefire.ledger import log
 from ceasefire.ledger.tables import ledger
@@ -25,28 +26,69 @@ from ceasefire.mission.model import CHANNELS, REACTIONS
 from ceasefire.workflow import decisions
 
 
-def test_notices_commit_with_the_decision_or_not_at_all(center: Center) -> None:
+def _waiting(engine: sa.Engine) -> list[str]:
+    """The decisions that took effect and have no notices yet (as the dispatcher finds them)."""
+    with engine.connect() as db:
+        return [e.decision_id for e in decisions.effects_without(db, effect_notices.c.decision_id)]
+
+
+def _count(engine: sa.Engine, table: sa.Table) -> int:
+    with engine.connect() as db:
+        return int(db.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+def test_the_effect_commits_with_the_decision_and_its_notices_follow_once(
+    center: Center,
+) -> None:
     m, u = center.mission, center.users
     center.incident("INC-1")
     center.assess("INC-1")  # no longer blind: the other side may answer
     with center.engine.begin() as db:
         d = decisions.propose(db, m, u["ru-head"], "INC-1", "notify_both_parties", at=T0)
         assert list_notices(db) == []  # proposed: nothing leaves the center yet
+    assert _waiting(center.engine) == [] and center.notice() == {}
+    # the effect commits with the decision or not at all
     with pytest.raises(RuntimeError), center.engine.begin() as db:
         decisions.approve(db, m, u["tr-head"], d.id, at=T0)
-        assert {n.recipient for n in list_notices(db)} == {"AM", "AZ", "PK"}
+        assert [
+            e.decision_id for e in decisions.effects_without(db, effect_notices.c.decision_id)
+        ] == [d.id]
         raise RuntimeError("the transaction fails after the approval")
-    with center.engine.connect() as db:
-        assert list_notices(db) == []
-        assert db.execute(sa.select(sa.func.count()).select_from(deliveries)).scalar() == 0
+    assert _waiting(center.engine) == [] and center.notice() == {}
     with center.engine.begin() as db:
         decisions.approve(db, m, u["tr-head"], d.id, at=T0)
+    # decided: the effect waits, and no notice is written by the decision itself
+    assert _waiting(center.engine) == [d.id]
+    assert _count(center.engine, notices) == 0
+    # a crash between writing the notices and their commit: nothing of them stays
+    with pytest.raises(RuntimeError), center.engine.begin() as db:
+        assert len(notice_effects(db, m)[d.id]) == 3
+        raise RuntimeError("the dissemination's transaction fails after the notices")
+    assert _waiting(center.engine) == [d.id]
+    assert _count(center.engine, notices) == 0 and _count(center.engine, deliveries) == 0
+    # then they follow, exactly once however often it runs
+    made = center.notice()
+    assert list(made) == [d.id] and len(made[d.id]) == 3
+    assert center.notice() == {} and _waiting(center.engine) == []
+    assert _count(center.engine, notices) == 3 and _count(center.engine, effect_notices) == 1
     with center.engine.connect() as db:
         found = list_notices(db, incident_id="INC-1")
         entries = {
             r.ref: json.loads(r.entry)["record"]
             for r in db.execute(sa.select(ledger).where(ledger.c.kind == "notice"))
         }
+        decided = db.execute(
+            sa.select(sa.func.max(ledger.c["index"])).where(
+                ledger.c.kind == "decision", ledger.c.ref == d.id
+            )
+        ).scalar_one()
+        payloads = list(db.execute(sa.select(notices.c.payload)).scalars())
+    # as the decision's own transaction wrote them: at its moment, naming its log entry
+    assert {n.created_at for n in found} == {T0}
+    for payload in payloads:
+        facts = json.loads(payload)["facts"]
+        assert facts["decision"] == {"id": d.id, "ledger_index": decided}
+        assert facts["finding"]["outcome"] == "finding"
     assert {n.recipient: n.role for n in found} == {
         "AM": "addressee",
         "AZ": "addressee",
@@ -231,3 +273,42 @@ def test_mission_validate_names_file_recipient_and_field(cli, tmp_path: Path) ->
 def test_the_demo_mission_loads_with_its_recipients() -> None:
     mission = load_mission("karabakh-2020")
     assert all(p.contacts for p in mission.config.parties)
+
+
+def test_two_writers_at_once_give_each_effect_its_notices_once(center: Center) -> None:
+    """Two processes' notice steps (the dispatcher's and a center's after its verb) racing over
+    the same effects, each on a connection of its own: every effect gets one batch."""
+    import threading
+
+    for n in range(4):
+        center.incident(f"INC-{n}")
+        center.assess(f"INC-{n}")
+        center._decide(f"INC-{n}", "notify_both_parties")
+    start = threading.Barrier(2)
+    made: list[dict[str, list[str]]] = []
+    failed: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            start.wait()
+            with center.engine.begin() as db:
+                made.append(notice_effects(db, center.mission))
+        except BaseException as e:  # reported below
+            failed.append(e)
+
+    writers = [threading.Thread(target=write) for _ in range(2)]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join(60)
+    assert not failed, failed
+    noticed = [d for m in made for d in m]
+    assert len(noticed) == len(set(noticed)) == 4  # each effect by one writer only
+    with center.engine.connect() as db:
+        batches = db.execute(
+            sa.select(notices.c.cause, sa.func.count(sa.distinct(notices.c.batch))).group_by(
+                notices.c.cause
+            )
+        ).all()
+    assert len(batches) == 4 and {n for _cause, n in batches} == {1}
+    assert _count(center.engine, notices) == 12 and _waiting(center.engine) == []

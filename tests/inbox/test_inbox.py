@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from ceasefire.api import create_app
+from ceasefire.dissemination.outbox import notice_effects
 from ceasefire.dissemination.tables import notices
 from ceasefire.dissemination.webhooks import webhook_headers
 from ceasefire.inbox import Inbox, init_inbox
@@ -104,6 +105,7 @@ def line(
             db, mission, get_user(db, "ru-head"), incident, "notify_both_parties", at=at
         )
         decisions.approve(db, mission, get_user(db, "tr-head"), d.id, at=at)
+        notice_effects(db, mission)  # its notices, as the dispatcher writes them
         rows = {r.recipient: r for r in db.execute(sa.select(notices))}
     center_key = Ed25519Signer.generate("center")
     inboxes = {

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, select, update
 from web_support import build_center, signed_in
 
 from api.api_support import bearer
+from ceasefire.dissemination.outbox import notice_effects
 from ceasefire.dissemination.tables import deliveries, notices
 from ceasefire.mission import Mission
 from ceasefire.workflow import assessments, decisions
@@ -60,6 +61,7 @@ def give_view(engine: Engine, mission: Mission, side: str, incident: str) -> Non
             db, mission, officer, incident, "notify_peacekeepers", urgent=True,
             remarks="SECRET-RU",
         )  # fmt: skip
+        notice_effects(db, mission)  # its notices, as the dispatcher writes them
 
 
 def both_parties_told(engine: Engine, mission: Mission, incident: str) -> None:
@@ -72,6 +74,7 @@ def both_parties_told(engine: Engine, mission: Mission, incident: str) -> None:
             if made.state != "approved":
                 made = decisions.approve(db, mission, get_user(db, head), made.id)
         assert made.state == "approved", made
+        notice_effects(db, mission)  # its notices, as the dispatcher writes them
 
 
 def both_assess(engine: Engine, mission: Mission, incident: str) -> None:

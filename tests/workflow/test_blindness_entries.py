@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from workflow_support import T0, Center
 
+from ceasefire.dissemination.outbox import notice_effects
 from ceasefire.ledger import log
 from ceasefire.ledger.entry import LogEntry
 from ceasefire.ledger.tables import ledger
@@ -29,6 +30,7 @@ def test_notices_of_a_blind_urgent_reaction_and_their_deliveries_stay_with_its_s
             db, m, u[f"{s}-do"], "INC-1", "notify_peacekeepers",
             urgent=True, at=T0,
         )  # fmt: skip
+        notice_effects(db, m)  # its notices, as the dispatcher writes them
         [notice] = db.execute(
             sa.select(ledger.c.ref).where(ledger.c.kind == "notice").limit(1)
         ).scalars()

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from workflow_support import T0, Center
 
 from ceasefire.dissemination.audit import audit_all
+from ceasefire.dissemination.outbox import notice_effects
 from ceasefire.ledger.keys import KeyRing, init_keys, load_keys, origin_of
 from ceasefire.ledger.release import Selection, write_release
 from ceasefire.ledger.tables import witness_state
@@ -42,6 +43,7 @@ def filled(center: Center, tmp_path: Path) -> tuple[Center, KeyRing, dict[str, s
         assessments.submit(db, m, u["tr-do"], "INC-1", at=T0, **VIEW)
         d = decisions.propose(db, m, u["ru-head"], "INC-1", "notify_both_parties", at=T0)
         decisions.approve(db, m, u["tr-head"], d.id, at=T0)
+        notice_effects(db, m)  # its notices, as the dispatcher writes them
         shift = shifts.add_shift(db, m, u["ru-do"], T0, T0.replace(hour=18), "day", at=T0)
         shifts.assign(db, m, u["ru-do"], shift.id, "ru-do", at=T0)
         token = roles.issue_token(db, "tr-do", "console", at=T0)
@@ -141,8 +143,18 @@ def mutations(ids: dict[str, str]) -> list[tuple[str, Mutation, str, str]]:
             f"{d}/3",
         ),
         (
+            "the decision's effect deleted (its notices would never be written)",
+            sql("DELETE FROM decision_effects"),
+            "decision_effects",
+            d,
+        ),
+        (
             "the decision and its steps deleted",
-            sql("DELETE FROM decision_steps", "DELETE FROM decisions"),
+            sql(
+                "DELETE FROM decision_steps",
+                "DELETE FROM decision_effects",
+                "DELETE FROM decisions",
+            ),
             "decisions",
             d,
         ),

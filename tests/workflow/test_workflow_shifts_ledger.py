@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from workflow_support import T0, Center
 
+from ceasefire.dissemination.outbox import notice_effects
 from ceasefire.ledger.audit import audit
 from ceasefire.ledger.cosign import make_checkpoint
 from ceasefire.ledger.keys import init_keys, load_keys, origin_of
@@ -63,6 +64,7 @@ def test_every_record_is_in_the_ledger_and_the_audit_passes(center: Center, tmp_
         assessments.submit(db, m, u["tr-do"], "INC-1", at=T0, **VIOLATION)
         d = decisions.propose(db, m, u["ru-head"], "INC-1", "notify_both_parties", at=T0)
         decisions.approve(db, m, u["tr-head"], d.id, at=T0)
+        notice_effects(db, m)  # its notices, as the dispatcher writes them
     # A refused step leaves nothing behind, in the tables or the log.
     with center.engine.connect() as db:
         before = db.execute(sa.select(sa.func.count()).select_from(ledger)).scalar()

@@ -34,7 +34,7 @@ from ceasefire.dissemination.acks import escalate_unacknowledged
 from ceasefire.dissemination.audit import audit_all
 from ceasefire.dissemination.messages import Message
 from ceasefire.dissemination.notices import get_notice
-from ceasefire.dissemination.outbox import decision_took_effect
+from ceasefire.dissemination.outbox import notice_effects
 from ceasefire.dissemination.refusals import InvalidField
 from ceasefire.errors import InputError, Problem
 from ceasefire.geo.engine import Enricher
@@ -102,10 +102,6 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
 log = logging.getLogger(__name__)
-
-# The hook by which a room asks the rooms after it, wired here, once per process:
-# a decision that takes effect writes its notices in its own transaction (the outbox).
-decisions.on_effect(decision_took_effect)
 
 CAPABILITIES: tuple[str, ...] = (
     "ceasefire.node.center:plug",
@@ -477,7 +473,25 @@ class Center:
                 at=at,
             )
 
-        return self.act(user, step)
+        return self.noticed(self.act(user, step))
+
+    def noticed(self, decision: T) -> T:
+        """``decision`` (a verb's result), once the notices of every decision that took effect
+        and has none yet are written (:func:`ceasefire.dissemination.outbox.notice_effects`),
+        in a transaction after the decision's: a command or a page that decided finds them,
+        as the dispatcher would write them. Should that fail, the decision stands and the
+        dispatcher writes them."""
+        try:
+            self.notice_effects()
+        except Exception:
+            log.exception(_("Writing the notices of decisions failed: the dispatcher will."))
+        return decision
+
+    def notice_effects(self) -> dict[str, list[str]]:
+        """Write the notices of every decision that took effect and has none yet; their ids
+        by decision (what the dispatcher does before it sends)."""
+        with self.lock, self.engine.begin() as db:
+            return notice_effects(db, self.mission)
 
     def answer(
         self,
@@ -491,11 +505,13 @@ class Center:
         """One contingent's answer to a decision: ``approve`` or ``reject`` a proposal,
         ``confirm`` or ``contest`` an urgent one; the decision after it."""
         answered = ANSWERS[answer]
-        return self.act(
-            user,
-            lambda db, acting: answered(
-                db, self.mission, acting, decision_id, remarks=remarks, at=at
-            ),
+        return self.noticed(
+            self.act(
+                user,
+                lambda db, acting: answered(
+                    db, self.mission, acting, decision_id, remarks=remarks, at=at
+                ),
+            )
         )
 
     def list_decisions(

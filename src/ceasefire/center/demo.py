@@ -668,6 +668,7 @@ class Demo:
                 made,
                 options=Options(attempts=3, base=0.05, cap=0.2),
                 lock=self.center.lock,
+                mission=self.mission,
             ).drain()
         finally:
             await channels_.close(made.values())

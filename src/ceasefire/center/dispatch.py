@@ -134,7 +134,11 @@ def dispatch(center: Center, *, once: bool = False) -> Counts:
         made = channels_for(center)
         try:
             dispatcher = Dispatcher(
-                center.engine, made, options=options_of(center.mission), lock=center.lock
+                center.engine,
+                made,
+                options=options_of(center.mission),
+                lock=center.lock,
+                mission=center.mission,
             )
             return await dispatcher.drain(once=once)
         finally:

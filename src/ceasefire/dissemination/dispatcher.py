@@ -23,6 +23,10 @@ How it works, and why:
 - **Everything logged**: each attempt is a row of ``delivery_attempts`` and an entry of kind
   ``delivery`` in the ledger, in one transaction with the delivery's new state; outcomes are
   written in batches, so the log costs one transaction per batch, not per notice.
+- **Decisions' notices first.** Given the mission, each look at the outbox begins by writing
+  the notices of the decisions that took effect and have none yet
+  (:func:`ceasefire.dissemination.outbox.notice_effects`, under the lease's fence): whichever
+  process decided, its notices are written by the dispatcher at the latest.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import logging
 import os
 import random
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -47,6 +52,7 @@ from ceasefire.dissemination import channels as channels_
 from ceasefire.dissemination import daily
 from ceasefire.dissemination.channels import Channel, DeliveryFailed, Outgoing
 from ceasefire.dissemination.notices import DEAD, DELIVERED, PENDING
+from ceasefire.dissemination.outbox import effects_waiting, notice_effects, waiting_effects
 from ceasefire.dissemination.recipients import DAILY
 from ceasefire.dissemination.tables import (
     deliveries,
@@ -94,12 +100,19 @@ class Options:
     batch: int = 500  # outcomes written per transaction at most
     poll: float = 0.1  # seconds between looks at the outbox when nothing is due
     ttl: float = LEASE_TTL
+    # seconds a decision's effect is left to the process that decided (the center writes its
+    # notices just after the decision) before a running dispatcher writes them; 0 in drain
+    effects_grace: float = 1.0
 
 
 def backoff(failures: int, options: Options, rng: random.Random | None = None) -> float:
     """Seconds to wait after the ``failures``-th failure in a row: full jitter."""
     ceiling = min(options.cap, options.base * 2 ** max(failures - 1, 0))
     return (rng or random).uniform(0, ceiling)
+
+
+EFFECTS_RETRY = 5.0
+"""Seconds before writing decisions' notices is tried again after it failed."""
 
 
 class LeaseHeld(RuntimeError):
@@ -282,10 +295,17 @@ class Dispatcher:
         lock: threading.Lock | None = None,
         clock: Callable[[], datetime] = utc_now,
         rng: random.Random | None = None,
+        mission: Mission | None = None,
     ) -> None:
+        """``mission``: given, the dispatcher also writes the notices of decisions that took
+        effect (:meth:`notice_effects`) before each look at the outbox."""
         self.engine = engine
+        self.mission = mission
+        self._effects_after = 0.0  # monotonic: no look at the effects before then
         self.channels = channels
         self.options = options or Options()
+        self._grace = self.options.effects_grace
+        self._seen: dict[str, float] = {}  # effects waiting: when first seen (monotonic)
         self.lease = Lease(engine, holder or lease_.holder(os.getppid()), self.options.ttl)
         self.lock = lock
         self.clock = clock
@@ -296,6 +316,48 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()  # an outcome waits to be written
         self._room = asyncio.Event()  # outcomes were written: their queues have room again
+
+    # -- decisions' effects -------------------------------------------------------------
+    def notice_effects(self) -> int:
+        """Write the notices of the decisions that took effect and have none yet (a batch of
+        them, in one transaction under the fence), once one of them has waited
+        ``effects_grace`` seconds; how many decisions. Nothing to write costs one read and no
+        lock. The grace leaves a decision's notices to the process that decided, which writes
+        them at once: the two do not queue for the store's write lock over the same rows."""
+        if self.mission is None:
+            return 0
+        with self.engine.connect() as db:
+            waiting = waiting_effects(db) if effects_waiting(db) else []
+        now = time.monotonic()
+        self._seen = {d: self._seen.get(d, now) for d in waiting}
+        if not waiting or now - min(self._seen.values()) < self._grace:
+            return 0
+        with (
+            self.lock if self.lock is not None else contextlib.nullcontext(),
+            self.engine.begin() as db,
+        ):
+            self.lease.fence()
+            made = len(notice_effects(db, self.mission))
+        self._seen.clear()
+        return made
+
+    async def _notice_effects(self) -> None:
+        """:meth:`notice_effects`; one that fails (a store failing, a notice that cannot be
+        written) does not keep what is due from being sent: it is logged and tried again
+        after :data:`EFFECTS_RETRY` seconds. A lost lease ends the dispatcher."""
+        now = time.monotonic()
+        if self.mission is None or now < self._effects_after:
+            return
+        # a running dispatcher looks twice per grace (PostgreSQL counts 20,000 effects in
+        # ~2-5 ms: not at every poll); one draining looks every time
+        self._effects_after = now + self._grace / 2
+        try:
+            await asyncio.to_thread(self.notice_effects)
+        except LeaseLost:
+            raise
+        except Exception:
+            log_.exception(_("Writing the notices of decisions failed; trying again."))
+            self._effects_after = now + EFFECTS_RETRY
 
     # -- the outbox ---------------------------------------------------------------------
     def _due(self, now: datetime, inflight: dict[str, frozenset[int]]) -> list[_Due]:
@@ -485,7 +547,9 @@ class Dispatcher:
         return written
 
     async def _take(self) -> int:
-        """Start what is due and has room; how many."""
+        """Write the notices of decisions that took effect, then start what is due and has
+        room; how many started."""
+        await self._notice_effects()
         inflight = {q: frozenset(ids) for q, ids in self._inflight.items() if ids}
         due = await asyncio.to_thread(self._due, self.clock(), inflight)
         for d in due:
@@ -533,6 +597,8 @@ class Dispatcher:
             self._room.clear()
             try:
                 started = await self._take()
+            except LeaseLost:
+                raise
             except Exception:  # the store failing: nothing is lost, try again shortly
                 log_.exception(_("Dispatching failed; trying again."))
                 with contextlib.suppress(TimeoutError):
@@ -575,10 +641,12 @@ class Dispatcher:
             await asyncio.to_thread(self.lease.release)
 
     async def drain(self, *, once: bool = False, stop: asyncio.Event | None = None) -> Counts:
-        """Send until no delivery is pending (``once``: one attempt of each delivery due now);
-        raises :class:`LeaseHeld` when another dispatcher runs."""
+        """Send until no delivery is pending and no decision waits for its notices (``once``:
+        write the notices waiting, then one attempt of each delivery due now); raises
+        :class:`LeaseHeld` when another dispatcher runs."""
         if not await asyncio.to_thread(self.lease.try_acquire):
             raise LeaseHeld(_("another dispatcher is running on this store"))
+        self._grace = 0.0  # asked to send what there is: the decisions' notices at once
         stopping = stop or asyncio.Event()
         try:
             if once:
@@ -592,8 +660,11 @@ class Dispatcher:
         return self.counts
 
     def _pending(self) -> int:
+        """Deliveries pending, and one more while a decision waits for its notices (when the
+        dispatcher writes them)."""
         with self.engine.connect() as db:
-            return int(
+            waiting = self.mission is not None and effects_waiting(db)
+            return int(waiting) + int(
                 db.execute(
                     select(func.count())
                     .select_from(deliveries)
@@ -672,7 +743,11 @@ def dispatch_database(args: ProcessArgs, stop: Any) -> None:
     try:
         made = channels_.load(wanted_channels(engine, mission), context_of(args, mission))
         dispatcher = Dispatcher(
-            engine, made, options=args.options, holder=lease_.holder(args.parent)
+            engine,
+            made,
+            options=args.options,
+            holder=lease_.holder(args.parent),
+            mission=mission,
         )
         asyncio.run(_run_until(dispatcher, made, stop, args.parent))
     finally:

@@ -59,15 +59,16 @@ def incident_facts(connection: Connection, incident_id: str) -> dict[str, Any] |
     }
 
 
-def finding_facts(connection: Connection, incident_id: str) -> dict[str, Any] | None:
+def finding_facts(
+    connection: Connection, incident_id: str, before: int | None = None
+) -> dict[str, Any] | None:
     """The joint finding, or that the contingents disagree (on what, never each side's view:
-    the views stay inside the center)."""
-    row = connection.execute(
-        select(findings.c.record)
-        .where(findings.c.incident_id == incident_id)
-        .order_by(desc(findings.c.version))
-        .limit(1)
-    ).first()
+    the views stay inside the center); ``before``: as it stood before that log entry (a
+    decision's, whose notices are written after it)."""
+    query = select(findings.c.record).where(findings.c.incident_id == incident_id)
+    if before is not None:
+        query = query.where(findings.c.ledger_index < before)
+    row = connection.execute(query.order_by(desc(findings.c.version)).limit(1)).first()
     if row is None:
         return None
     record = json.loads(row.record)

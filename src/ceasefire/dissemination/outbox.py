@@ -1,9 +1,16 @@
-"""The transactional outbox: notices written in the transaction of what causes them.
+"""The transactional outbox: notices written in a transaction of their own cause's room.
 
-Why: a decision and the notices it causes commit together or not at all, so a crash between
+Why: what causes notices and the notices commit together or not at all, so a crash between
 "decided" and "sent" loses nothing; the dispatcher (:mod:`ceasefire.dissemination.dispatcher`)
 sends what the outbox holds, at least once. Each notice has a stable id that goes with it on
 every channel and every retry, so a receiver drops a repeat.
+
+A decision's notices follow its effect: the workflow writes a row of ``decision_effects`` in
+the decision's transaction and knows nothing of notices; :func:`notice_effects` turns every
+effect without notices into its batch, in one transaction with the row of ``effect_notices``
+that marks it done (its primary key: an effect gives notices once, whoever runs it, however
+many at once). The dispatcher runs it before it takes due deliveries, and the center after its
+decision verbs, so that the notices are there when the command returns.
 
 One batch per cause: every recipient's notice carries the same facts (``content_hash``) and
 the same ``created_at``; only the language and the mark addressee / copy differ.
@@ -13,10 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, insert, select
 
 from ceasefire.canonical import canonical_json
 from ceasefire.dissemination import facts as facts_
@@ -27,13 +34,13 @@ from ceasefire.dissemination.recipients import (
     route,
 )
 from ceasefire.dissemination.render import render
-from ceasefire.dissemination.tables import deliveries, notices
+from ceasefire.dissemination.tables import deliveries, effect_notices, notices
 from ceasefire.ledger import log
 from ceasefire.ledger.entry import LogEntry
 from ceasefire.mission.model import Mission
 from ceasefire.store import bulk
 from ceasefire.timeutil import iso
-from ceasefire.workflow.decisions import Decision
+from ceasefire.workflow import decisions
 
 KIND_NOTICE = "notice"
 
@@ -53,9 +60,11 @@ def notify(
     addressee: str | None = None,
     to_parties: bool = True,
     extra: dict[str, Any] | None = None,
+    as_of: int | None = None,
 ) -> list[str]:
     """Write one batch of notices (and their deliveries, and their ledger entries) in the
-    caller's transaction; the notice ids. Nothing to write when nobody is routed."""
+    caller's transaction; the notice ids. Nothing to write when nobody is routed. ``as_of``:
+    the log entry of the cause, the incident's finding stated as it stood before it."""
     routed = route(mission, kind, addressee=addressee, to_parties=to_parties)
     if not routed:
         return []
@@ -73,7 +82,7 @@ def notify(
     }
     if incident_id is not None:
         facts["incident"] = facts_.incident_facts(connection, incident_id)
-        facts["finding"] = facts_.finding_facts(connection, incident_id)
+        facts["finding"] = facts_.finding_facts(connection, incident_id, before=as_of)
     content_hash = facts_.content_hash(facts)
     batch = "BAT-" + secrets.token_hex(8)
     made: list[tuple[dict[str, Any], dict[str, Any]]] = []
@@ -173,15 +182,20 @@ def notify_decision(
     party: str | None,
     contingent: str | None,
     at: datetime,
+    decision_index: int | None = None,
 ) -> list[str]:
     """The notices a decision causes once it takes effect (approved, or taken urgently).
 
-    The decision's remarks stay inside the center: they are the contingents' words to each
-    other, not the center's to the parties."""
+    ``decision_index``: the decision's log entry as it took effect (by default its newest);
+    the notices name it, and state the finding as it stood then. The decision's remarks stay
+    inside the center: they are the contingents' words to each other, not the center's to the
+    parties."""
     kind = NOTICE_OF_REACTION.get(reaction)
     if kind is None:
         return []
-    index = facts_.ledger_index_of(connection, "decision", decision_id)
+    index = decision_index
+    if index is None:
+        index = facts_.ledger_index_of(connection, "decision", decision_id)
     return notify(
         connection,
         mission,
@@ -195,21 +209,72 @@ def notify_decision(
             "reaction": reaction,
             "decision": {"id": decision_id, "ledger_index": index},
         },
+        as_of=index,
     )
 
 
-def decision_took_effect(
-    connection: Connection, mission: Mission, decision: Decision, at: datetime
-) -> None:
-    """:func:`notify_decision` as the workflow's effect of a decision (wired by the center:
-    :func:`ceasefire.workflow.decisions.on_effect`)."""
-    notify_decision(
-        connection,
-        mission,
-        decision.id,
-        decision.incident_id,
-        decision.reaction,
-        decision.party,
-        decision.contingent,
-        at,
-    )
+EFFECTS_BATCH = 200
+"""Effects turned into notices per call (per transaction) at most."""
+
+
+def effects_waiting(connection: Connection) -> bool:
+    """Whether a decision took effect and has no notices yet.
+
+    First the two counts, in one statement: ``effect_notices`` holds only effects' ids and
+    neither table loses rows, so equal counts mean every effect has its notices (SQLite counts
+    20,000 rows in 0.02 ms; the anti-join took 5 ms). Else the anti-join says."""
+    done = select(func.count()).select_from(effect_notices).scalar_subquery()
+    ahead = connection.execute(select(decisions.effects_count() - done)).scalar_one()
+    return bool(ahead) and bool(waiting_effects(connection, limit=1))
+
+
+def waiting_effects(connection: Connection, limit: int = EFFECTS_BATCH) -> list[str]:
+    """The decisions that took effect and have no notices yet, oldest first (up to
+    ``limit``)."""
+    return [
+        e.decision_id
+        for e in decisions.effects_without(connection, effect_notices.c.decision_id, limit=limit)
+    ]
+
+
+def notice_effects(
+    connection: Connection, mission: Mission, *, limit: int = EFFECTS_BATCH
+) -> dict[str, list[str]]:
+    """The notices of every decision that took effect and has none yet (up to ``limit``
+    decisions, oldest first), in the caller's transaction; their ids by decision.
+
+    Each effect's notices are written exactly as its decision's own transaction wrote them
+    before (:func:`notify_decision`: at the moment it took effect, naming its log entry), with
+    the row of ``effect_notices`` that marks it done. Every writer of notices takes the log's
+    writer lock first (their entries go to the log), and the effects are read again under it:
+    a second process that waited for the lock finds them done, and the primary key of
+    ``effect_notices`` refuses what would still slip through. Nothing waiting: nothing locked."""
+    if not effects_waiting(connection):
+        return {}
+    log.lock(connection)
+    made: dict[str, list[str]] = {}
+    noticed_at = datetime.now(UTC)
+    for effect in decisions.effects_without(connection, effect_notices.c.decision_id, limit=limit):
+        ids = notify_decision(
+            connection,
+            mission,
+            effect.decision_id,
+            effect.incident_id,
+            effect.reaction,
+            effect.party,
+            effect.contingent,
+            effect.at,
+            decision_index=effect.ledger_index,
+        )
+        batch = None
+        if ids:
+            batch = connection.execute(
+                select(notices.c.batch).where(notices.c.id == ids[0])
+            ).scalar_one()
+        connection.execute(
+            insert(effect_notices).values(
+                decision_id=effect.decision_id, batch=batch, noticed_at=noticed_at
+            )
+        )
+        made[effect.decision_id] = ids
+    return made

@@ -105,6 +105,19 @@ notice_files = Table(
     Column("content", LargeBinary, nullable=False),
 )
 
+# What dissemination made of each decision's effect (the workflow's ``decision_effects``, read
+# through :func:`ceasefire.workflow.decisions.effects_without`): one row per effect, written in
+# the transaction of its notices (migration 0019). The primary key is what makes an effect give
+# notices once, whatever process, however many at once, a crash between; ``batch`` is the
+# notices' (None: the reaction speaks to nobody outside the center).
+effect_notices = Table(
+    "effect_notices",
+    metadata,
+    Column("decision_id", String(32), primary_key=True),
+    Column("batch", String(40)),
+    Column("noticed_at", UTCDateTime, nullable=False),
+)
+
 # One dispatcher at a time: it holds this row and renews it while it lives.
 dispatcher_lease = Table(
     "dispatcher_lease",

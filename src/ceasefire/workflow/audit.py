@@ -13,7 +13,8 @@ checked one of two ways:
   row;
 - rows whose state is the latest entry of their ref: decisions (ref the id), users (the name),
   API tokens (the id), shifts (the id) (and notices' escalations, the notice id). Each must
-  equal what its latest entry says, and every ref in the log must have its row.
+  equal what its latest entry says, and every ref in the log must have its row;
+- decisions' effects: one where, and only where, a decision's entries say it took effect.
 
 Every finding names the table, the row and what differs. What is not logged (password hashes,
 drone track points) is said in the report's notes. :data:`CHECKS` is the list the command runs:
@@ -44,10 +45,11 @@ from ceasefire.ledger.leaves import LeafCopy
 from ceasefire.ledger.tables import ledger, releases
 from ceasefire.store.schema import track_points
 from ceasefire.timeutil import iso
-from ceasefire.workflow.decisions import _load
+from ceasefire.workflow.decisions import APPROVED, TAKEN, URGENT, _load
 from ceasefire.workflow.tables import (
     api_tokens,
     assessments,
+    decision_effects,
     decision_steps,
     decisions,
     findings,
@@ -237,6 +239,42 @@ def _decisions(db: Connection, report: AuditReport, log: Log) -> None:
     ids = db.execute(select(decisions.c.id).order_by(decisions.c.id)).scalars()
     rows = [Row(str(i), str(i), _load(db, i).record()) for i in list(ids)]
     check_latest(report, log, "decisions", "decision", rows)
+    _effects(db, report, log)
+
+
+def _effects(db: Connection, report: AuditReport, log: Log) -> None:
+    """A decision's effect (what the rooms after the workflow act on: its notices) where, and
+    only where, the log says it took effect: its first entry approved, or taken urgently;
+    the effect must name that entry. A deleted effect would leave its notices unwritten."""
+    took: dict[str, int] = {}
+    for logged in sorted(log.of("decision"), key=lambda e: e.index):
+        record = logged.record if isinstance(logged.record, dict) else {}
+        effect = record.get("state") == APPROVED or (
+            record.get("tier") == URGENT and record.get("state") == TAKEN
+        )
+        if effect and logged.ref not in took:
+            took[logged.ref] = logged.index
+    found = {
+        r.decision_id: r.ledger_index
+        for r in db.execute(select(decision_effects.c.decision_id, decision_effects.c.ledger_index))
+    }
+    for decision_id, index in sorted(took.items()):
+        if decision_id not in found:
+            report.add(
+                "decision_effects",
+                decision_id,
+                _("took effect at index {index} but has no effect (deleted?)").format(index=index),
+            )
+        elif found[decision_id] is not None and found[decision_id] != index:
+            report.add(
+                "decision_effects",
+                decision_id,
+                _("names index {found}; the decision took effect at index {index}").format(
+                    found=found[decision_id], index=index
+                ),
+            )
+    for decision_id in sorted(set(found) - set(took)):
+        report.add("decision_effects", decision_id, _("no logged decision took effect (inserted?)"))
 
 
 def _users(db: Connection, report: AuditReport, log: Log) -> None:

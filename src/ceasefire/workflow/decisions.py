@@ -17,6 +17,11 @@ Monitoring only: the catalogue (:data:`ceasefire.mission.model.REACTIONS`) is cl
 reaction is a communication; no reaction recommends force. Every step is logged: the decision
 as kind ``decision`` (at each change of state), each approval or answer as ``approval``.
 
+Effects flow one way: a decision that takes effect (approved, or taken urgently) writes a row
+of ``decision_effects`` in its own transaction, and nothing else; dissemination reads them
+(:func:`effects_without`) and writes the notices, each effect's once
+(:func:`ceasefire.dissemination.outbox.notice_effects`), whichever process decided.
+
 Blind (:mod:`ceasefire.workflow.blindness`): while the incident is blind, a decision is its
 proposer's side's. The other side sees that it exists, who proposed it, its state and due time,
 but not the reaction, its tier, the party or contingent it names, nor any remarks; nor may it
@@ -27,12 +32,11 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import ColumnElement, Connection, ScalarSelect, exists, func, insert, select, update
 
 from ceasefire.i18n import _
 from ceasefire.incidents import holds
@@ -44,7 +48,7 @@ from ceasefire.workflow import blindness
 from ceasefire.workflow._common import SUPERSEDED, incident_status, moment, record_entry
 from ceasefire.workflow.errors import Conflict, Forbidden, Invalid, NotFound
 from ceasefire.workflow.roles import User, require
-from ceasefire.workflow.tables import decision_steps, decisions
+from ceasefire.workflow.tables import decision_effects, decision_steps, decisions
 
 KIND_DECISION = "decision"
 KIND_APPROVAL = "approval"
@@ -298,34 +302,87 @@ def _set_state(
     at: datetime,
     **values: Any,
 ) -> Decision:
+    return _set_state_logged(connection, decision_id, at, **values)[0]
+
+
+def _set_state_logged(
+    connection: Connection,
+    decision_id: str,
+    at: datetime,
+    **values: Any,
+) -> tuple[Decision, int]:
+    """:func:`_set_state`, with the index of the decision's new log entry."""
     connection.execute(
         update(decisions).where(decisions.c.id == decision_id).values(updated_at=at, **values)
     )
     decision = _load(connection, decision_id)
-    record_entry(connection, KIND_DECISION, decision_id, decision.record(), at)
-    return decision
+    index = record_entry(connection, KIND_DECISION, decision_id, decision.record(), at)
+    return decision, index
 
 
-Effect = Callable[[Connection, Mission, "Decision", datetime], None]
-"""What a decision taking effect causes in the rooms after the workflow, in its transaction."""
-_EFFECTS: list[Effect] = []
+@dataclass(frozen=True)
+class Effect:
+    """A decision that took effect, as the rooms after the workflow read it
+    (:func:`effects_without`): what to act on, and the moment and log entry of the act."""
+
+    decision_id: str
+    incident_id: str
+    reaction: str
+    party: str | None
+    contingent: str | None
+    at: datetime
+    ledger_index: int | None
+    """The decision's log entry as it took effect (later steps add entries of their own)."""
 
 
-def on_effect(effect: Effect) -> None:
-    """Have ``effect`` run in the transaction of every decision that takes effect (approved,
-    or taken urgently). The center wires dissemination's outbox here
-    (:mod:`ceasefire.center.core`), so a decision and its notices commit together; the workflow
-    itself knows nothing of notices."""
-    if effect not in _EFFECTS:
-        _EFFECTS.append(effect)
+def _took_effect(connection: Connection, decision: Decision, at: datetime, index: int) -> None:
+    """Every path that makes a decision take effect passes here: the effect's row, in the
+    decision's transaction. The rooms after the workflow act on it in their own time
+    (dissemination writes the notices: :func:`ceasefire.dissemination.outbox.notice_effects`);
+    the workflow knows nothing of them, and no process can decide without leaving it."""
+    connection.execute(
+        insert(decision_effects).values(decision_id=decision.id, at=at, ledger_index=index)
+    )
 
 
-def _took_effect(
-    connection: Connection, mission: Mission, decision: Decision, at: datetime
-) -> None:
-    # every path that makes a decision take effect passes here
-    for effect in _EFFECTS:
-        effect(connection, mission, decision, at)
+def effects_count() -> ScalarSelect[int]:
+    """How many decisions took effect, as a scalar subquery: a later room compares it with
+    the count of its own rows in one statement (one snapshot), which is far cheaper than the
+    anti-join of :func:`effects_without` when they agree."""
+    return select(func.count()).select_from(decision_effects).scalar_subquery()
+
+
+def effects_without(
+    connection: Connection, done: ColumnElement[Any], *, limit: int | None = None
+) -> list[Effect]:
+    """The effects a later room has not yet acted on, in the order they took effect.
+
+    ``done``: the column of decision ids in that room's own table of what it made of each
+    effect; the query is an anti-join on it (an effect with no row there), so an effect that
+    committed late is found as surely as any other (no "highest seen" cursor skips it). The
+    workflow only receives the column: it imports nothing of the room that owns it."""
+    e, d = decision_effects, decisions
+    query = (
+        select(e.c.decision_id, e.c.at, e.c.ledger_index, d.c.incident_id, d.c.reaction)
+        .add_columns(d.c.party, d.c.contingent)
+        .join(d, d.c.id == e.c.decision_id)
+        .where(~exists().where(done == e.c.decision_id))
+        .order_by(e.c.at, e.c.decision_id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [
+        Effect(
+            decision_id=r.decision_id,
+            incident_id=r.incident_id,
+            reaction=r.reaction,
+            party=r.party,
+            contingent=r.contingent,
+            at=r.at,
+            ledger_index=None if r.ledger_index is None else int(r.ledger_index),
+        )
+        for r in connection.execute(query)
+    ]
 
 
 def _counts_for(decision: Decision, user: User) -> bool:
@@ -395,9 +452,9 @@ def propose(
     holds.hold(connection, incident_id, when)
     _step(connection, decision_id, user, "take" if tier == URGENT else "propose", remarks, when)
     decision = _load(connection, decision_id)
-    record_entry(connection, KIND_DECISION, decision_id, decision.record(), when)
+    index = record_entry(connection, KIND_DECISION, decision_id, decision.record(), when)
     if tier == URGENT:
-        _took_effect(connection, mission, decision, when)
+        _took_effect(connection, decision, when, index)
     elif _counts_for(decision, user):
         _step(connection, decision_id, user, "approve", "", when)
         decision = _load(connection, decision_id)
@@ -499,8 +556,8 @@ def _answer(
             return _set_state(connection, decision_id, when, state=CONFIRMED)
         return decision
     if _keys(decision, ("approve",)) >= set(mission.contingent_ids()):
-        decision = _set_state(connection, decision_id, when, state=APPROVED)
-        _took_effect(connection, mission, decision, when)
+        decision, index = _set_state_logged(connection, decision_id, when, state=APPROVED)
+        _took_effect(connection, decision, when, index)
     return decision
 
 

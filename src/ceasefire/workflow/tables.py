@@ -1,5 +1,7 @@
 """The tables of the joint workflow (docs/workflow.md): users and tokens, assessments, findings,
-decisions and their steps, shifts. Only :mod:`ceasefire.workflow` reads and writes them."""
+decisions, their steps and their effects, shifts. Only :mod:`ceasefire.workflow` reads and
+writes them; later rooms read decisions' effects through
+:func:`ceasefire.workflow.decisions.effects_without`."""
 
 from __future__ import annotations
 
@@ -110,6 +112,19 @@ decision_steps = Table(
     Column("at", UTCDateTime, nullable=False),
     Column("remarks", Text, nullable=False),
     Column("ledger_index", BigInteger, nullable=False),
+)
+
+# A decision that took effect (approved, or taken urgently), written in the transaction that
+# made it so: what the rooms after the workflow act on (dissemination writes its notices from
+# these rows, docs/direct-lines.md). One per decision: a decision takes effect once.
+# ``ledger_index``: the decision's log entry as it took effect (None only for a decision
+# backfilled by migration 0019 without one).
+decision_effects = Table(
+    "decision_effects",
+    metadata,
+    Column("decision_id", String(32), ForeignKey("decisions.id"), primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("ledger_index", BigInteger),
 )
 
 # The duty roster: shifts and the officers of each contingent on them.
