@@ -4,32 +4,38 @@ Both parties and the peacekeepers are webhook receivers on loopback (a small HTT
 thread of its own). One receiver (the peacekeepers') is bad: it answers after ``slow`` seconds
 (scenario ``slow``) or fails every other request with 500 (scenario ``flaky``).
 
-- **ours**: ``n`` decisions, each one transaction writing its batch of three notices through
-  the transactional outbox (:func:`ceasefire.dissemination.outbox.notify`), as fast as they
-  come, while the dispatcher (:mod:`ceasefire.dissemination.dispatcher`) sends them from a
-  process of its own, as ``ceasefire serve`` runs it (deciding and sending do not share one
-  interpreter's lock);
-- **baseline**: a naive sender that writes the same notices and then posts each one inline,
-  in the request that records the decision, one after the other (the way many systems do it),
-  without retries; on a smaller number of decisions, since every decision waits for the slow
-  receiver. It posts with one ``httpx.Client`` for the whole run (connections kept alive and
-  reused, as a careful user of httpx would), never a connection per post;
-- **the dispatcher alone** (scenario ``dispatcher``): ``n`` decisions fill the outbox first,
-  then one dispatcher sends it all, every receiver answering at once: what the dispatcher
-  can send, apart from how fast decisions come.
+- **ours**: ``n`` decisions (``notify_both_parties``, proposed and approved by the two
+  contingents' heads through the workflow, on one incident both contingents assessed), each
+  one transaction leaving its effect, followed by a transaction writing its batch of three
+  notices (:func:`ceasefire.dissemination.outbox.notice_effects`, as the center does after its
+  decision verbs), as fast as they come, while the dispatcher
+  (:mod:`ceasefire.dissemination.dispatcher`) sends them from a process of its own, as
+  ``ceasefire serve`` runs it (deciding and sending do not share one interpreter's lock);
+- **baseline**: a naive sender that decides the same way, writes the notices in the
+  decision's transaction and then posts each one inline, in the request that records it,
+  one after the other (the way many systems do it), without retries; on a smaller number of
+  decisions, since every decision waits for the slow receiver. It posts with one
+  ``httpx.Client`` for the whole run (connections kept alive and reused, as a careful user of
+  httpx would), never a connection per post;
+- **the dispatcher alone** (scenario ``dispatcher``): ``n`` decisions leave their effects
+  first (as a process driving the workflow itself leaves them), then one dispatcher writes
+  their notices and sends them all, every receiver answering at once: what the dispatcher can
+  do, rendering included, apart from how fast decisions come.
 
 Figures: deliveries/s (from the first decision to the last delivery), decision-to-delivery
 latency p50 / p99 (the two parties', and every delivery's), the skew between the two parties'
 deliveries of a batch p50 / p99, what the baseline lost, the CPU per delivery (deciding,
 sending and receiving alike: this process's and, for ours, the dispatcher process's; ours also
 split by part: the deciding thread's, the receivers' thread's, and the rest, mostly the
-dispatcher's, ``sending``) and the load average.
+dispatcher's, ``sending``; ``decision_notices_cpu_ms``, the part of ``decision_cpu_ms``
+writing the notices) and the load average.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import multiprocessing
 import os
 import resource
@@ -48,13 +54,18 @@ from sqlalchemy import Engine, delete, func, select
 
 from ceasefire.dissemination import channels
 from ceasefire.dissemination.dispatcher import Dispatcher, Options
-from ceasefire.dissemination.outbox import notify
-from ceasefire.dissemination.recipients import INCIDENT
+from ceasefire.dissemination.outbox import effects_waiting, notice_effects
 from ceasefire.dissemination.tables import deliveries, notices
 from ceasefire.dissemination.webhooks import webhook_headers
+from ceasefire.incidents.tables import incidents
 from ceasefire.ledger.note import Ed25519Signer
+from ceasefire.mission import load_mission
 from ceasefire.mission.model import Mission
 from ceasefire.store import open_database
+from ceasefire.store.missions import mission_row, save_mission
+from ceasefire.workflow import assessments, decisions
+from ceasefire.workflow.errors import NotFound
+from ceasefire.workflow.roles import User, add_user, get_user
 
 RECIPIENTS = ("AM", "AZ", "PK")
 PARTIES = ("AM", "AZ")
@@ -92,8 +103,12 @@ class Receivers:
         assert ident is not None
         return time.clock_gettime(time.pthread_getcpuclockid(ident))
 
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
     def url(self, recipient: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{recipient}"
+        return f"{self.base}/{recipient}"
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
@@ -148,12 +163,15 @@ class Receivers:
                 await writer.wait_closed()
 
 
-def _mission_with(mission: Mission, receivers: Receivers) -> Mission:
+def _mission_with(mission: Mission, base: str) -> Mission:
+    """The mission with every recipient reached by webhook at ``base``/its id (the
+    receivers'), and the contingents reached by nothing."""
+
     def lines(body: Any) -> Any:
         return body.model_copy(
             update={
                 "contacts": [
-                    c.model_copy(update={"channel": "http", "address": receivers.url(body.id)})
+                    c.model_copy(update={"channel": "http", "address": f"{base}/{body.id}"})
                     for c in body.contacts[:1]
                 ]
             }
@@ -164,12 +182,8 @@ def _mission_with(mission: Mission, receivers: Receivers) -> Mission:
     if config.peacekeeping_force is not None:
         update["peacekeeping_force"] = lines(config.peacekeeping_force)
     update["contingents"] = [c.model_copy(update={"contacts": []}) for c in config.contingents]
-    return mission.__class__(
-        config=config.model_copy(update=update),
-        zones=mission.zones,
-        settlements=mission.settlements,
-        source=mission.source,
-    )
+    # its files and digest kept: the decisions' incident refers to the stored mission
+    return dataclasses.replace(mission, config=config.model_copy(update=update))
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -184,16 +198,78 @@ def _peak_rss_mb() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
-def _decide(engine: Engine, mission: Mission, i: int) -> list[str]:
+INCIDENT_ID = "INC-BENCH"
+STAFF = (("ru-head", "RU"), ("tr-head", "TR"), ("ru-do", "RU"), ("tr-do", "TR"))
+
+
+def _staff(engine: Engine, mission: Mission) -> tuple[User, User]:
+    """The bench's incident, assessed alike by both contingents (so no longer blind), and the
+    two heads who decide on it: proposer and approver."""
+    stored, _new = save_mission(engine, mission)
+    key = mission_row(engine, stored)
+    at = datetime.now(UTC)
     with engine.begin() as db:
-        return notify(
-            db,
-            mission,
-            kind=INCIDENT,
-            cause=f"DEC-B{i:06d}",
-            at=datetime.now(UTC),
-            extra={"text": f"bench {i}"},
-        )
+        made: dict[str, User] = {}
+        for name, contingent in STAFF:
+            try:
+                made[name] = get_user(db, name)
+            except NotFound:
+                role = "head" if name.endswith("head") else "duty_officer"
+                made[name] = add_user(db, mission, name, role, contingent, at=at)
+        if db.execute(select(incidents.c.id).where(incidents.c.id == INCIDENT_ID)).first():
+            return made["ru-head"], made["tr-head"]
+        db.execute(
+            incidents.insert().values(
+                id=INCIDENT_ID, mission=key, status="open", kind="event",
+                category="explosion", categories='["explosion"]', started_at=at, ended_at=at,
+                lat=39.78, lon=46.73, ce_m=150.0, count=1, observation_count=2,
+                contingents='["RU", "TR"]', platforms='["orlan-10-07", "tb2-03"]',
+                corroboration="both_contingents", rules="[]", zones="[]", updated_at=at,
+            )
+        )  # fmt: skip
+        for officer in ("ru-do", "tr-do"):
+            assessments.submit(
+                db, mission, made[officer], INCIDENT_ID, violation="yes", clauses=["1"],
+                attribution="AZ", severity="high", at=at,
+            )  # fmt: skip
+    return made["ru-head"], made["tr-head"]
+
+
+def _decide(
+    engine: Engine, mission: Mission, heads: tuple[User, User], notices_: str = "after"
+) -> tuple[str, list[str], float]:
+    """One decision taking effect (both heads' keys), in one transaction; its id, its notices'
+    ids and the thread's CPU seconds writing them. ``notices_``: ``after``, written in a
+    transaction of their own once it committed (what the center does after its decision verbs:
+    ``ceasefire serve``'s API, the CLI); ``inline``, in the decision's transaction (the
+    baseline's way, and the center's before the effects); ``none``, left to the dispatcher (a
+    process that drives the workflow itself)."""
+    proposer, approver = heads
+    with engine.begin() as db:
+        d = decisions.propose(db, mission, proposer, INCIDENT_ID, "notify_both_parties")
+        if d.state != decisions.APPROVED:
+            d = decisions.approve(db, mission, approver, d.id)
+        if notices_ == "inline":
+            began = time.thread_time()
+            made = notice_effects(db, mission).get(d.id, [])
+            return d.id, made, time.thread_time() - began
+    if notices_ == "none":
+        return d.id, [], 0.0
+    began = time.thread_time()
+    with engine.begin() as db:
+        made = notice_effects(db, mission).get(d.id, [])
+    return d.id, made, time.thread_time() - began
+
+
+def _notices_of(engine: Engine, decided: list[str]) -> list[str]:
+    """The ids of the notices the decisions ``decided`` caused."""
+    found: list[str] = []
+    with engine.connect() as db:
+        for start in range(0, len(decided), 500):
+            found += db.execute(
+                select(notices.c.id).where(notices.c.cause.in_(decided[start : start + 500]))
+            ).scalars()
+    return found
 
 
 def _figures(
@@ -261,18 +337,29 @@ def _figures(
 
 
 def _dispatch(
-    url: str, skey: str, options: Options, drain: bool, stop: Any, ready: Any, spent: Any
+    url: str,
+    skey: str,
+    options: Options,
+    drain: bool,
+    stop: Any,
+    ready: Any,
+    spent: Any,
+    source: str,
+    base: str,
 ) -> None:
-    """The dispatcher's process, apart from the deciding one as under ``ceasefire serve``:
-    ``drain`` sends until the outbox is empty, else until ``stop``. Into ``spent``: its CPU
-    seconds and the wall clock from ``ready`` (set once the channels are made) to its end."""
+    """The dispatcher's process, apart from the deciding one as under ``ceasefire serve``,
+    on the mission ``source`` with its recipients at ``base``: it writes the decisions'
+    notices and sends them; ``drain`` until nothing is left, else until ``stop``. Into
+    ``spent``: its CPU seconds and the wall clock from ``ready`` (set once the channels are
+    made) to its end."""
     engine = open_database(url, migrate=False)
+    mission = _mission_with(load_mission(source), base)
 
     async def dispatch() -> None:
         made = channels.load(
             ["http"], channels.Context(signer=Ed25519Signer.from_skey(skey), timeout=30.0)
         )
-        dispatcher = Dispatcher(engine, made, options=options)
+        dispatcher = Dispatcher(engine, made, options=options, mission=mission)
         stopping = asyncio.Event()
 
         async def watch() -> None:
@@ -302,7 +389,9 @@ def _dispatch(
 class _Dispatching:
     """A dispatcher process started for the bench, stopped (or awaited) on the way out."""
 
-    def __init__(self, url: str, options: Options, drain: bool = False) -> None:
+    def __init__(
+        self, url: str, options: Options, mission: Mission, base: str, drain: bool = False
+    ) -> None:
         context = multiprocessing.get_context("spawn")
         self.stop, self.ready = context.Event(), context.Event()
         self.spent = context.Array("d", 2)
@@ -317,6 +406,8 @@ class _Dispatching:
                 self.stop,
                 self.ready,
                 self.spent,
+                mission.source,
+                base,
             ),
             daemon=True,
         )
@@ -346,15 +437,24 @@ class _Dispatching:
 
 
 def _ours(
-    engine: Engine, url: str, mission: Mission, receivers: Receivers, n: int, options: Options
+    engine: Engine,
+    url: str,
+    mission: Mission,
+    receivers: Receivers,
+    n: int,
+    options: Options,
+    notices_: str = "after",
 ) -> dict[str, Any]:
-    ids: list[str] = []
-    with _Dispatching(url, options) as dispatching:
+    heads = _staff(engine, mission)
+    made: list[str] = []
+    with _Dispatching(url, options, mission, receivers.base) as dispatching:
         started = time.time()
         cpu, receiving = time.process_time(), receivers.cpu()
-        deciding = time.thread_time()
-        for i in range(n):
-            ids += _decide(engine, mission, i)
+        deciding, noticing = time.thread_time(), 0.0
+        for _i in range(n):
+            decision, _ids, spent = _decide(engine, mission, heads, notices_)
+            made.append(decision)
+            noticing += spent
         decided = time.time() - started
         deciding = time.thread_time() - deciding
         deadline = time.monotonic() + 600
@@ -365,33 +465,39 @@ def _ours(
                     .select_from(deliveries)
                     .where(deliveries.c.status == "pending")
                 ).scalar_one()
+                left += effects_waiting(db)  # notices the dispatcher has still to write
             if not left:
                 break
             time.sleep(0.05)
         here = time.process_time() - cpu
     parts = {"deciding": deciding, "receivers": receivers.cpu() - receiving}
+    ids = _notices_of(engine, made)
     return {
         **_figures(engine, receivers, started, ids, here + dispatching.cpu, parts),
         "decisions_s": round(decided, 3),
         "decision_cpu_ms": round(deciding * 1000 / n, 2),
+        "decision_notices_cpu_ms": round(noticing * 1000 / n, 2),
     }
 
 
 def _drain(
     engine: Engine, url: str, mission: Mission, receivers: Receivers, n: int, options: Options
 ) -> dict[str, Any]:
-    """The dispatcher alone: ``n`` decisions fill the outbox first, then one dispatcher sends
-    everything (every receiver answering at once); rate and CPU from its start to the last
-    delivery. Latency would be the time notices waited in the outbox: not reported (None)."""
-    ids: list[str] = []
+    """The dispatcher alone: ``n`` decisions leave their effects first, then one dispatcher
+    writes their notices and sends everything (every receiver answering at once); rate and
+    CPU from its start to the last delivery. Latency would be the time the decisions waited
+    for it: not reported (None)."""
+    heads = _staff(engine, mission)
+    made: list[str] = []
     deciding, decided = time.thread_time(), time.time()
-    for i in range(n):
-        ids += _decide(engine, mission, i + 2_000_000)
+    for _i in range(n):
+        made.append(_decide(engine, mission, heads, "none")[0])
     deciding, decided = time.thread_time() - deciding, time.time() - decided
     receiving = receivers.cpu()
-    with _Dispatching(url, options, drain=True) as dispatching:
-        pass  # until the outbox is empty
+    with _Dispatching(url, options, mission, receivers.base, drain=True) as dispatching:
+        pass  # until every effect has its notices and the outbox is empty
     parts = {"receivers": receivers.cpu() - receiving}
+    ids = _notices_of(engine, made)
     figures = _figures(
         engine, receivers, dispatching.began, ids, dispatching.cpu + parts["receivers"], parts
     )
@@ -403,14 +509,16 @@ def _drain(
 
 
 def _naive(engine: Engine, mission: Mission, receivers: Receivers, n: int) -> dict[str, Any]:
-    """Each decision's notices posted inline, one after the other, before it returns."""
+    """Each decision's notices written in its transaction and posted inline, one after the
+    other, before it returns."""
     signer = Ed25519Signer.generate("bench/center")
+    heads = _staff(engine, mission)
     started = time.time()
     cpu = time.process_time()
     ids: list[str] = []
     with httpx.Client(timeout=30.0, follow_redirects=False) as client:
-        for i in range(n):
-            made = _decide(engine, mission, i + 1_000_000)
+        for _i in range(n):
+            made = _decide(engine, mission, heads, "inline")[1]
             ids += made
             with engine.connect() as db:
                 rows = db.execute(
@@ -443,8 +551,11 @@ def run(
     directory: Path | None = None,
     options: Options | None = None,
     say: Callable[[str], None] = lambda text: None,
+    notices: str = "after",
 ) -> dict[str, Any]:
-    """Both scenarios (a slow receiver, a failing one), ours and the baseline in each."""
+    """Both scenarios (a slow receiver, a failing one), ours and the baseline in each, then
+    the dispatcher alone; ``notices``: how our deciding side writes the notices (``after`` or
+    ``inline``, :func:`_decide`)."""
     options = options or Options(per_queue=64, base=0.05, cap=1.0, attempts=20)
     scenarios: dict[str, Any] = {}
     load_before = os.getloadavg()
@@ -454,9 +565,9 @@ def run(
         engine = open_database(url)
         try:
             with Receivers("PK", delay) as receivers:
-                lines = _mission_with(mission, receivers)
+                lines = _mission_with(mission, receivers.base)
                 say(f"{scenario}: {n} decisions through the outbox and the dispatcher")
-                ours = _ours(engine, url, lines, receivers, n, options)
+                ours = _ours(engine, url, lines, receivers, n, options, notices)
                 say(f"{scenario}: {baseline_n} decisions posted inline (baseline)")
                 naive = _naive(engine, lines, receivers, baseline_n)
             scenarios[scenario] = {"ours": ours, "baseline": naive}
@@ -469,7 +580,7 @@ def run(
     try:
         with Receivers("", 0.0) as receivers:
             say(f"dispatcher alone: {n} decisions into the outbox, then sent")
-            lines = _mission_with(mission, receivers)
+            lines = _mission_with(mission, receivers.base)
             scenarios["dispatcher"] = {"ours": _drain(engine, url, lines, receivers, n, options)}
     finally:
         engine.dispose()
@@ -479,6 +590,7 @@ def run(
     return {
         "name": "notify",
         "decisions": n,
+        "notices": notices,
         "rate": slow_ours["rate"],
         "baseline": "a naive sender posting each notice inline in the decision's request",
         "baseline_decisions": baseline_n,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -317,6 +318,13 @@ def e2e(
         )
 
 
+class NoticesAt(StrEnum):
+    """Where bench notify's deciding side writes a decision's notices."""
+
+    after = "after"
+    inline = "inline"
+
+
 @app.command("notify")
 def notify_bench(
     decisions: int = typer.Option(1000, "--decisions", min=1, help="Decisions to notify."),
@@ -327,6 +335,13 @@ def notify_bench(
     db: str = typer.Option(None, "--db", help="Database URL (default: a scratch SQLite file)."),
     mission: str = MISSION_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    notices: NoticesAt = typer.Option(
+        NoticesAt.after,
+        "--notices",
+        help="Where our deciding side writes a decision's notices: after (a transaction of "
+        "their own once it committed, as the center does) or inline (in the decision's "
+        "transaction, as before decisions left effects).",
+    ),
 ) -> None:
     """Decisions to notices delivered over webhooks, one receiver slow or failing, against a
     naive sender posting each notice inline in the decision's request."""
@@ -339,6 +354,7 @@ def notify_bench(
         slow,
         db,
         say=lambda text: console_err.print(text),
+        notices=notices.value,
     )
     if as_json:
         print_json(result)

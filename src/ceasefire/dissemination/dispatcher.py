@@ -337,9 +337,7 @@ class Dispatcher:
             self.engine.begin() as db,
         ):
             self.lease.fence()
-            made = len(notice_effects(db, self.mission))
-        self._seen.clear()
-        return made
+            return len(notice_effects(db, self.mission))
 
     async def _notice_effects(self) -> None:
         """:meth:`notice_effects`; one that fails (a store failing, a notice that cannot be
