@@ -8,6 +8,7 @@ and the components found in it are exactly those a full batch run finds.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 from collections.abc import Callable, Iterable, Sequence
@@ -21,7 +22,14 @@ from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, or_, s
 
 from ceasefire.geo.engine import Enricher
 from ceasefire.incidents import holds
-from ceasefire.incidents.correlate import F64, I64, Evidence, Gating, chains_and_incidents
+from ceasefire.incidents.correlate import (
+    F64,
+    I64,
+    Evidence,
+    Gating,
+    chains_and_incidents,
+    links,
+)
 from ceasefire.incidents.crossings import Crossing, TrackPosition, crossings
 from ceasefire.incidents.incident import COMPLAINT, Member, across_bearing_m, summary
 from ceasefire.incidents.rules import Facts, evaluate
@@ -332,31 +340,13 @@ class Correlator:
         }
         read: set[str] = set()
         self._add_incidents(db, members, read)
-        done = set(covered or ())
-        while True:
-            if not members:
-                return []
-            ordered = sorted(members.values(), key=Member.order)
-            chains, labels = (a.tolist() for a in self._labels(ordered))
-            chained = {
-                c for c, m in zip(chains, ordered, strict=True) if new is None or m.key in new
-            }
-            frontier = [
-                m
-                for c, m in zip(chains, ordered, strict=True)
-                if c in chained and m.key not in done
-            ]
-            if covered is None or not frontier:
-                break
-            done |= {m.key for m in frontier}
-            more, near = self._near(frontier)
-            before = len(members)
-            for row in db.execute(select(*_MEMBER_COLUMNS).where(more)):
-                if near(row) and row[0] not in skip and row[0] not in members:
-                    members[row[0]] = _member(row)
-            self._add_incidents(db, members, read)
-            if len(members) == before:
-                break
+        if covered is not None:
+            self._widen(db, members, read, new, set(covered))
+        if not members:
+            return []
+        ordered = sorted(members.values(), key=Member.order)
+        chains, labels = (a.tolist() for a in self._labels(ordered))
+        chained = {c for c, m in zip(chains, ordered, strict=True) if new is None or m.key in new}
         groups: dict[int, list[Member]] = {}
         for label, chain, member in zip(labels, chains, ordered, strict=True):
             if chain in chained:
@@ -373,6 +363,42 @@ class Correlator:
             # single writer, which the intake waits for, only while it writes.
             s["row"] = self._row(s, now)
         return summaries
+
+    def _widen(
+        self,
+        db: Connection,
+        members: dict[int, Member],
+        read: set[str],
+        new: set[int] | None,
+        done: set[int],
+    ) -> None:
+        """Add to ``members`` every stored observation linked, directly or through others, to
+        a new one (to any, without ``new``): the chains of the new ones are widened around
+        their members not ``done`` until no more join.
+
+        The chains are kept up to date as members join (:class:`_Chains`): only the links of
+        those that joined are looked for, not the whole set's again at each widening (a
+        month-long movement chain grows by a window at a time)."""
+        chains = _Chains(self, members, done)
+        skip = self.skip
+        while members:
+            if new is None:
+                frontier = [m for m in members.values() if m.key not in done]
+            else:
+                frontier = chains.pending({chains.find(k) for k in new if k in members})
+            if not frontier:
+                return
+            frontier.sort(key=Member.order)
+            done |= {m.key for m in frontier}
+            more, near = self._near(frontier)
+            before = len(members)
+            for row in db.execute(select(*_MEMBER_COLUMNS).where(more)):
+                if near(row) and row[0] not in skip and row[0] not in members:
+                    members[row[0]] = _member(row)
+            self._add_incidents(db, members, read)
+            if len(members) == before:
+                return
+            chains.add(list(members.values())[before:])
 
     def _add_incidents(
         self, db: Connection, members: dict[int, Member], read: set[str] | None = None
@@ -566,6 +592,134 @@ class Correlator:
             "settlement_bearing_deg": s["settlement_bearing_deg"],
             "updated_at": now,
         }
+
+
+class _Chains:
+    """The chains (components of the links) of a growing set of members, kept as they join.
+
+    Links are between pairs, and a pair is linked only within twice its group's window in
+    time (a sighting lasts a window at most and links a window beyond its end): the links of
+    the members that join are among them and the members of their groups that near in time,
+    and those alone are looked for. Whether a platform reports an event once is a property of
+    the whole set (:meth:`Gating.sources`): the codes are those of every member so far, and if
+    a joining member makes a platform already there one that reports once, the old links may
+    change, so all of them are found again."""
+
+    def __init__(self, correlator: Correlator, members: dict[int, Member], done: set[int]) -> None:
+        self.correlator = correlator
+        self.all = members
+        self.done = done
+        self.parent: dict[int, int] = {}
+        self.size: dict[int, int] = {}
+        self.waiting: dict[int, list[Member]] = {}
+        """A chain's members not ``done``, by its root (:meth:`find`)."""
+        self.times: dict[int, list[int]] = {}
+        """Per group code, the members' times in order, and their keys alongside."""
+        self.keys: dict[int, list[int]] = {}
+        self.once: set[str] = set()
+        """The platforms that report an event once."""
+        self.platforms: set[str] = set()
+        self._rebuild()
+
+    def find(self, key: int) -> int:
+        parent = self.parent
+        root = key
+        while parent[root] != root:
+            root = parent[root]
+        while parent[key] != root:
+            parent[key], key = root, parent[key]
+        return root
+
+    def _union(self, a: int, b: int) -> None:
+        a, b = self.find(a), self.find(b)
+        if a == b:
+            return
+        if self.size[a] < self.size[b]:
+            a, b = b, a
+        self.parent[b] = a
+        self.size[a] += self.size.pop(b)
+        self.waiting[a] += self.waiting.pop(b)
+
+    def pending(self, roots: set[int]) -> list[Member]:
+        """The members of the chains of ``roots`` not ``done`` yet; they are ``done`` now
+        (the caller adds them)."""
+        out = [m for root in roots for m in self.waiting[root]]
+        for root in roots:
+            self.waiting[root] = []
+        return out
+
+    def _start(self, joined: Iterable[Member]) -> None:
+        for m in joined:
+            self.parent[m.key] = m.key
+            self.size[m.key] = 1
+            self.waiting[m.key] = [] if m.key in self.done else [m]
+
+    def _rebuild(self) -> None:
+        """Every chain found again, from every link of the set."""
+        self.parent, self.size, self.waiting = {}, {}, {}
+        self._start(self.all.values())
+        self.times, self.keys = {}, {}
+        self.once, self.platforms = set(), set()
+        self._link(list(self.all.values()), [])
+
+    def add(self, joined: list[Member]) -> None:
+        """Members that joined the set (already in it)."""
+        gating = self.correlator.gating
+        once = {m.platform_id for m in joined if m.platform_type in gating.once_per_event}
+        if (once - self.once) & self.platforms:
+            self._rebuild()
+            return
+        self._start(joined)
+        self._link(joined, self._near(joined))
+
+    def _near(self, joined: list[Member]) -> list[int]:
+        """The keys of the members already there that could link to ``joined``."""
+        gating = self.correlator.gating
+        fresh = sorted(joined, key=Member.order)
+        group = gating.codes(
+            [m.category for m in fresh], [m.platform_type == COMPLAINT for m in fresh]
+        ).tolist()
+        near: list[int] = []
+        spans: dict[int, list[list[int]]] = {}
+        for m, code in zip(fresh, group, strict=True):
+            t = int(m.observed_at.timestamp())
+            reach = int(2 * float(gating.window_s[code])) + 1
+            runs = spans.setdefault(code, [])
+            if runs and t - reach <= runs[-1][1]:
+                runs[-1][1] = max(runs[-1][1], t + reach)
+            else:
+                runs.append([t - reach, t + reach])
+        for code, runs in spans.items():
+            times, keys = self.times.get(code, []), self.keys.get(code, [])
+            for low, high in runs:
+                near += keys[bisect.bisect_left(times, low) : bisect.bisect_right(times, high)]
+        return near
+
+    def _link(self, joined: list[Member], near: list[int]) -> None:
+        """Find the links among ``joined`` and the members ``near``, join their chains, and
+        place the joined ones by group and time."""
+        gating = self.correlator.gating
+        self.once |= {m.platform_id for m in joined if m.platform_type in gating.once_per_event}
+        self.platforms |= {m.platform_id for m in joined}
+        ordered = sorted([*joined, *(self.all[k] for k in set(near))], key=Member.order)
+        if not ordered:
+            return
+        found = self.correlator.arrays(ordered)
+        number = {p: n for n, p in enumerate(sorted(self.once))}
+        source = np.array([number.get(m.platform_id, -1) for m in ordered], dtype=np.int64)
+        first, second = links(*found._replace(source=source))
+        keys = [m.key for m in ordered]
+        for i, j in zip(first.tolist(), second.tolist(), strict=True):
+            self._union(keys[i], keys[j])
+        group = found.group.tolist()
+        t = found.t.tolist()
+        joined_keys = {m.key for m in joined}
+        for n, key in enumerate(keys):
+            if key in joined_keys:
+                times = self.times.setdefault(group[n], [])
+                at = bisect.bisect_right(times, t[n])
+                times.insert(at, t[n])
+                self.keys.setdefault(group[n], []).insert(at, key)
 
 
 SUPERSEDED = "superseded"
