@@ -621,6 +621,8 @@ class _Chains:
         self.platforms: set[str] = set()
         self._rebuild()
 
+    # A union-find of its own rather than scipy's DisjointSet: the same chains, but the
+    # follower's whole step cost 10-13 % more with it (serve, 40,000 records, two runs each).
     def find(self, key: int) -> int:
         parent = self.parent
         root = key
