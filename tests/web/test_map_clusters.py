@@ -221,3 +221,58 @@ def test_a_liaisons_map_tells_nothing_of_incidents_not_released_to_it(
     after = seen()
     moved = sorted(k for k in before if before[k] != after[k])
     assert moved == ["auditor events", "auditor map"], moved
+
+
+@pytest.mark.parametrize("released, other", [("AM", "AZ"), ("AZ", "AM")])
+def test_a_release_moves_its_partys_map_and_not_the_other_partys(
+    engine: Engine,
+    demo_mission: Mission,
+    demo_enricher: Any,
+    tmp_path: Any,
+    released: str,
+    other: str,
+) -> None:
+    """Mirrored, each party in turn: a release to one party widens what its liaison's map
+    follows (the time range and the live events' stamp) and leaves the other party's as it
+    was; neither is refused what the other is given."""
+    import html
+    import json
+    import re
+
+    from ceasefire.ledger.keys import init_keys, load_keys, origin_of
+    from ceasefire.ledger.release import write_release
+    from ceasefire.reports.scope import scope_for
+    from ceasefire.workflow.releases import incident_selections
+    from ceasefire.workflow.roles import get_user
+
+    app, ids = build_center(engine, demo_mission, demo_enricher)
+    clients = {p: signed_in(app, f"{p.lower()}-liaison") for p in ("AM", "AZ")}
+
+    def seen(party: str) -> list[Any]:
+        page = clients[party].get("/map").text
+        config = re.search(
+            r'<script type="application/json" id="map-config">(.*?)</script>', page, re.S
+        )
+        assert config is not None, party
+        shown = json.loads(html.unescape(config.group(1)))
+        with engine.connect() as db:
+            user = get_user(db, f"{party.lower()}-liaison")
+        scope = scope_for(engine, demo_mission, user)
+        with engine.connect() as db:
+            stamp = mapdata.stamp(db, scope)
+        return [shown["last"], json.dumps(stamp, default=str)]
+
+    before = {p: seen(p) for p in ("AM", "AZ")}
+    assert before["AM"] == before["AZ"]  # nothing released yet: the same for both
+    origin = origin_of(demo_mission.id)
+    init_keys(tmp_path / "keys", origin, demo_mission.contingent_ids())
+    ring = load_keys(tmp_path / "keys", origin, demo_mission.contingent_ids())
+    newest = ids[0]
+    selections = incident_selections(engine, newest)
+    write_release(
+        engine, ring, tmp_path / f"{released}.json", released, selections, incidents=[newest]
+    )
+    after = {p: seen(p) for p in ("AM", "AZ")}
+    assert after[other] == before[other], other
+    assert after[released][0] != before[released][0], after  # its range reaches the incident
+    assert after[released][1] != before[released][1], after  # and its events moved
