@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from alembic import command
-from test_migration_holds import incident
+from test_migration_holds import incident, mission_key
 
 from ceasefire.dissemination.outbox import notice_effects
 from ceasefire.dissemination.tables import effect_notices, notices
@@ -17,7 +17,6 @@ from ceasefire.incidents.tables import incidents
 from ceasefire.ledger.tables import ledger, ledger_head
 from ceasefire.mission import load_mission
 from ceasefire.store.db import alembic_config, create, upgrade
-from ceasefire.store.schema import missions
 from ceasefire.workflow.tables import decision_effects, decisions
 
 T0 = datetime(2021, 2, 1, 10, 0, tzinfo=UTC)
@@ -67,11 +66,7 @@ def test_effects_backfilled_and_old_notices_never_doubled(database_url: str) -> 
     try:
         command.upgrade(alembic_config(engine), "0018")
         with engine.begin() as db:
-            key = db.execute(
-                sa.insert(missions)
-                .values(mission_id="m", version=1, digest="d", loaded_at=T0, source="s", note="")
-                .returning(missions.c.id)
-            ).scalar_one()
+            key = mission_key(db)
             db.execute(sa.insert(incidents).values(incident("INC-A", key)))
             rows = [
                 decision("DEC-NOTICED", "two_key", "approved", "notify_both_parties"),

@@ -17,6 +17,17 @@ from ceasefire.workflow.tables import assessments, decisions, findings
 T0 = datetime(2021, 2, 1, 10, 0, tzinfo=UTC)
 
 
+def mission_key(db: sa.Connection) -> int:
+    """A mission's row in a store at an older revision (its key)."""
+    return int(
+        db.execute(
+            sa.insert(missions)
+            .values(mission_id="m", version=1, digest="d", loaded_at=T0, source="s", note="")
+            .returning(missions.c.id)
+        ).scalar_one()
+    )
+
+
 def incident(incident_id: str, mission: int) -> dict[str, object]:
     return {
         "id": incident_id,
@@ -46,11 +57,7 @@ def test_holds_backfilled_from_the_workflows_records(database_url: str) -> None:
     try:
         command.upgrade(alembic_config(engine), "0016")
         with engine.begin() as db:
-            key = db.execute(
-                sa.insert(missions)
-                .values(mission_id="m", version=1, digest="d", loaded_at=T0, source="s", note="")
-                .returning(missions.c.id)
-            ).scalar_one()
+            key = mission_key(db)
             for name in ("INC-A", "INC-D", "INC-NONE"):
                 db.execute(sa.insert(incidents).values(incident(name, key)))
             for minutes in (5, 2):
