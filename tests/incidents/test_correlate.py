@@ -7,6 +7,7 @@ import dataclasses
 import json
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pytest
@@ -274,7 +275,19 @@ def test_streaming_in_any_order_equals_batch(
     Correlator(demo_mission, key, demo_enricher).recorrelate(engine)
     assert partition(engine) == streamed
     with engine.connect() as db:
-        assert {r for r in db.execute(select(incidents.c.id)).scalars()} == set(streamed)
+        rows = db.execute(select(incidents.c.id, incidents.c.status, incidents.c.detail)).all()
+    # Every incident made on the way is still there: those the late reports replaced say
+    # which incident followed them, one that holds observations now.
+    current = {r.id for r in rows if r.status != "superseded"}
+    assert current == set(streamed)
+    replaced = {
+        r.id: json.loads(r.detail)["superseded_by"] for r in rows if r.status == "superseded"
+    }
+    assert replaced  # shuffled, some late reports came earlier than an incident's first
+    for after in replaced.values():
+        while after in replaced:
+            after = replaced[after]
+        assert after in current
     other.dispose()
 
 
@@ -424,39 +437,59 @@ def test_a_dense_track_is_kept_as_a_forest_too() -> None:
 def test_a_late_earlier_report_joins_the_assessed_incident_which_keeps_its_identity(
     engine: Engine, demo_mission: Mission, demo_enricher
 ) -> None:  # type: ignore[no-untyped-def]
-    from ceasefire.workflow.assessments import submit
+    from ceasefire.workflow.assessments import submit, visible
     from ceasefire.workflow.roles import add_user
+
+    def assess(officer: Any, incident_id: str) -> None:
+        with engine.begin() as db:
+            submit(
+                db,
+                demo_mission,
+                officer,
+                incident_id,
+                violation="yes",
+                clauses=["1"],
+                attribution="not_attributed",
+            )
+
+    def rows() -> dict[str, Any]:
+        with engine.connect() as db:
+            return {r.id: r for r in db.execute(select(incidents))}
 
     intake = intake_of(engine, demo_mission, demo_enricher)
     intake.feed([obs(2, "TR", 3, 39.93, 46.83)], "first")
-    with engine.connect() as db:
-        [assessed] = db.execute(select(incidents.c.id)).scalars()
+    [blind] = rows()
     with engine.begin() as db:
-        officer = add_user(db, demo_mission, "tr-duty", "duty_officer", "TR")
-        submit(
-            db,
-            demo_mission,
-            officer,
-            assessed,
-            violation="yes",
-            clauses=["1"],
-            attribution="not_attributed",
-        )
-    # RU's report of the same explosion, made a minute earlier, arrives late: it joins the
-    # incident the workflow has taken up, which keeps its id, its status and its assessment.
+        tr = add_user(db, demo_mission, "tr-duty", "duty_officer", "TR")
+        ru = add_user(db, demo_mission, "ru-duty", "duty_officer", "RU")
+    assess(tr, blind)
+    # While TR alone has assessed it, the incident is correlated as if nobody had: RU's report
+    # of the same explosion, a minute earlier and late, gives it RU's id, as it would any
+    # incident (keeping TR's would tell RU that TR had assessed it). The old one stays, with
+    # TR's assessment on it, and says what followed it.
     intake.feed([obs(1, "RU", 2, 39.9301, 46.8301)], "late")
+    found = rows()
+    [merged] = [i for i, r in found.items() if r.status != "superseded"]
+    assert merged != blind and found[merged].observation_count == 2
+    assert json.loads(found[blind].detail) == {"superseded_by": merged, "status_before": "open"}
     with engine.connect() as db:
-        rows = {r.id: r for r in db.execute(select(incidents))}
+        assert [a.contingent for a in visible(db, demo_mission, tr, blind)] == ["TR"]
+        assert visible(db, demo_mission, ru, blind) == []  # still blind to RU
+    # Both sides assess the merged incident: its records are everyone's, and from now on a
+    # late earlier report joins it without changing its id, status or assessments.
+    assess(tr, merged)
+    assess(ru, merged)
+    intake.feed([obs(3, "TR", 1, 39.9302, 46.8302)], "later still")
+    found = rows()
+    assert [i for i, r in found.items() if r.status != "superseded"] == [merged]
+    assert found[merged].status == "finding" and found[merged].observation_count == 3
+    with engine.connect() as db:
         members = db.execute(
-            select(observations.c.source_id).where(observations.c.incident_id == assessed)
+            select(observations.c.source_id).where(observations.c.incident_id == merged)
         ).scalars()
-        assert sorted(members) == ["RU-0001", "TR-0002"]
-    # "open": only TR has assessed it, and a blind incident's status does not say so.
-    assert list(rows) == [assessed] and rows[assessed].status == "open"
-    assert rows[assessed].observation_count == 2
-    assert json.loads(rows[assessed].contingents) == ["RU", "TR"]
+        assert sorted(members) == ["RU-0001", "TR-0002", "TR-0003"]
     listed = [r["id"] for r in list_incidents(engine, demo_mission, IncidentFilter())]
-    assert listed == [assessed]
+    assert listed == [merged]
 
 
 def test_two_taken_up_incidents_merged_one_gives_way_with_a_record_and_no_decision(
@@ -495,7 +528,7 @@ def test_two_taken_up_incidents_merged_one_gives_way_with_a_record_and_no_decisi
         ).all()
     assert rows[first].status == "finding" and rows[first].observation_count == 3
     assert rows[second].status == "superseded"
-    assert json.loads(rows[second].detail) == {"superseded_by": first}
+    assert json.loads(rows[second].detail) == {"superseded_by": first, "status_before": "finding"}
     assert [r.ref for r in logged] == [second]
     assert json.loads(logged[0].entry)["record"]["superseded_by"] == first
     with pytest.raises(Conflict, match=f"superseded by {first}"), engine.begin() as db:
@@ -522,3 +555,37 @@ def test_a_split_chain_gives_an_observation_to_the_other_contingents_incident_it
     # One contingent only: nothing to corroborate, the split stays.
     alone = correlate(t, x, y, ce, group, GATING, until=until, contingent=np.zeros(4, np.int64))
     assert alone.tolist() == [0, 0, 1, 1]
+
+
+def test_an_incident_made_again_after_giving_way_returns_to_its_status(
+    engine: Engine, demo_mission: Mission, demo_enricher
+) -> None:  # type: ignore[no-untyped-def]
+    """Complete linkage may give way an incident and make it again as later reports reshape
+    a chain: it then returns to the status it had, no longer pointing at a successor."""
+    from ceasefire.incidents import service
+    from ceasefire.workflow.assessments import submit
+    from ceasefire.workflow.roles import add_user
+
+    intake = intake_of(engine, demo_mission, demo_enricher)
+    intake.feed([obs(1, "RU", 2, 39.93, 46.83)], "one")
+    with engine.connect() as db:
+        [made] = db.execute(select(incidents.c.id)).scalars()
+    with engine.begin() as db:
+        for c in ("RU", "TR"):
+            officer = add_user(db, demo_mission, f"{c.lower()}-duty", "duty_officer", c)
+            submit(db, demo_mission, officer, made, violation="no", clauses=[], attribution="AZ")
+        # As a reshaped chain does: the incident gives way to another for a while.
+        service._retire(db, {made: "INC-000000000000"}, datetime.now(UTC))
+    with engine.connect() as db:
+        row = db.execute(select(incidents).where(incidents.c.id == made)).one()
+    assert row.status == "superseded"
+    assert json.loads(row.detail) == {
+        "superseded_by": "INC-000000000000",
+        "status_before": "finding",
+    }
+    Correlator(demo_mission, intake.mission_row, demo_enricher).recorrelate(engine)
+    with engine.connect() as db:
+        row = db.execute(select(incidents).where(incidents.c.id == made)).one()
+    assert row.status == "finding" and row.detail is None
+    listed = [r["id"] for r in list_incidents(engine, demo_mission, IncidentFilter())]
+    assert listed == [made]

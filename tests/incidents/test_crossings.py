@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, select
 
@@ -34,9 +35,18 @@ def position(i: int, lon: float, track: str = "RU-S-1-T1") -> Observation:
     )
 
 
-def crossing_rows(engine: Engine) -> list[object]:
+def crossing_rows(engine: Engine, status: str = "current") -> list[Any]:
+    """The crossings correlation makes now (or those it has replaced: ``superseded``)."""
+    superseded = incidents.c.status == "superseded"
     with engine.connect() as db:
-        return list(db.execute(select(incidents).where(incidents.c.kind == "line_crossing")))
+        return list(
+            db.execute(
+                select(incidents).where(
+                    incidents.c.kind == "line_crossing",
+                    superseded if status == "superseded" else ~superseded,
+                )
+            )
+        )
 
 
 def test_a_track_across_the_line(engine: Engine, mini_mission: Mission) -> None:
@@ -48,6 +58,11 @@ def test_a_track_across_the_line(engine: Engine, mini_mission: Mission) -> None:
     intake.feed([track[2], track[0], track[3], track[1]], "track")
     [row] = crossing_rows(engine)
     assert json.loads(row.detail) == {"from_side": "AA", "to_side": "BB"}
+    # Out of order, the crossing first seen between positions 0 and 2 gave way once position
+    # 1 came: kept, with no successor (a later position undid it), and its status before.
+    assert [json.loads(r.detail) for r in crossing_rows(engine, "superseded")] == [
+        {"from_side": "AA", "to_side": "BB", "status_before": "open"}
+    ]
     assert json.loads(row.refs) == ["XX/RU-RU-S-1-T1-1", "XX/RU-RU-S-1-T1-2"]
     assert 20.15 < row.lon < 20.24 and abs(row.lon - 20.2) < 0.01  # interpolated at the line
     record = get_incident(engine, mini_mission, row.id)

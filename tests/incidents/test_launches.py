@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -138,7 +139,7 @@ def test_the_relation_follows_the_incidents_when_they_merge_and_change_their_id(
 ) -> None:
     """Worked out from the stored incidents, the relation names the incidents as they are:
     when an earlier report gives the impact, then the launch, another id, the old ids are
-    gone from it (and from the store), never left dangling."""
+    gone from it (the store keeps them as superseded), never left dangling."""
     from ceasefire.incidents.launches import every_relation
 
     intake = intake_of(engine, demo_mission, demo_enricher)
@@ -166,10 +167,16 @@ def test_the_relation_follows_the_incidents_when_they_merge_and_change_their_id(
     assert [f["incident"] for f in shown] == [merged_launch]
     # Spans -5..0 s and -45..-40 s: 35 to 45 s apart, 35 the nearest to a typical flight (20 s).
     assert shown[0]["seconds_before"] == 35 and shown[0]["seconds_off"] == 0
-    with engine.connect() as db:
-        assert not db.execute(
-            select(incidents.c.id).where(incidents.c.id.in_([impact, launch]))
+    with engine.connect() as db:  # the old ids stay, each pointing at what followed it
+        old = db.execute(
+            select(incidents.c.id, incidents.c.status, incidents.c.detail).where(
+                incidents.c.id.in_([impact, launch])
+            )
         ).all()
+    assert {r.id: (r.status, json.loads(r.detail)["superseded_by"]) for r in old} == {
+        impact: ("superseded", merged_impact),
+        launch: ("superseded", merged_launch),
+    }
 
 
 def test_an_explosion_not_said_to_be_an_impact_may_be_one(

@@ -1,5 +1,6 @@
 """Migration 0017: a store made before holds gets one for every incident the workflow has a
-record of (held since the earliest), and none for the others."""
+record of (held since the earliest), and none for the others; 0020 then drops those of the
+incidents still blind."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from alembic import command
 
 from ceasefire.incidents.tables import incident_holds, incidents
+from ceasefire.ledger.tables import ledger
 from ceasefire.store.db import alembic_config, create, upgrade
 from ceasefire.store.schema import missions
 from ceasefire.workflow.tables import assessments, decisions, findings
@@ -58,7 +60,7 @@ def test_holds_backfilled_from_the_workflows_records(database_url: str) -> None:
         command.upgrade(alembic_config(engine), "0016")
         with engine.begin() as db:
             key = mission_key(db)
-            for name in ("INC-A", "INC-D", "INC-NONE"):
+            for name in ("INC-A", "INC-D", "INC-L", "INC-NONE"):
                 db.execute(sa.insert(incidents).values(incident(name, key)))
             for minutes in (5, 2):
                 db.execute(
@@ -100,12 +102,45 @@ def test_holds_backfilled_from_the_workflows_records(database_url: str) -> None:
                     remarks="",
                 )
             )
-        upgrade(engine)
+            for n, ref in enumerate(("INC-D/RU", "INC-L/RU", "INC-L/TR")):
+                db.execute(
+                    sa.insert(ledger).values(
+                        index=10 + n,
+                        kind="unblind",
+                        ref=ref,
+                        entry="{}",
+                        leaf_hash=bytes(32),
+                        appended_at=T0,
+                    )
+                )
+            db.execute(
+                sa.insert(decisions).values(
+                    id="DEC-2",
+                    incident_id="INC-L",
+                    reaction="record_only",
+                    tier="joint",
+                    state="proposed",
+                    proposed_by="x",
+                    proposer_contingent="RU",
+                    proposed_at=T0 + timedelta(minutes=7),
+                    due_at=T0 + timedelta(hours=9),
+                    updated_at=T0,
+                    remarks="",
+                )
+            )
+        command.upgrade(alembic_config(engine), "0019")
         with engine.connect() as db:
             held = {r.incident_id: r.held_at for r in db.execute(sa.select(incident_holds))}
         assert held == {
             "INC-A": T0 + timedelta(minutes=2),
             "INC-D": T0 + timedelta(minutes=9),
+            "INC-L": T0 + timedelta(minutes=7),
         }
+        # 0020: INC-D's decision was made while it was blind (nobody's finding, one head's key
+        # of two): its hold goes; INC-A has a finding, both heads lifted INC-L's blind period.
+        upgrade(engine)
+        with engine.connect() as db:
+            held = {r.incident_id: r.held_at for r in db.execute(sa.select(incident_holds))}
+        assert held == {"INC-A": T0 + timedelta(minutes=2), "INC-L": T0 + timedelta(minutes=7)}
     finally:
         engine.dispose()

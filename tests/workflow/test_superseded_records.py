@@ -9,22 +9,25 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, select
 
 from ceasefire.dissemination.notices import list_notices
 from ceasefire.dissemination.outbox import notify
 from ceasefire.dissemination.recipients import INCIDENT
 from ceasefire.geo.engine import Enricher
+from ceasefire.incidents.holds import held
 from ceasefire.incidents.tables import incidents
 from ceasefire.ingest.pipeline import Intake
 from ceasefire.ledger.bundle import verify_bundle
 from ceasefire.ledger.keys import init_keys, load_keys, origin_of
 from ceasefire.ledger.release import write_release
+from ceasefire.ledger.tables import ledger
 from ceasefire.mission import Mission
 from ceasefire.observations import Observation
 from ceasefire.store.missions import mission_row, save_mission
-from ceasefire.workflow.assessments import submit
+from ceasefire.workflow import decisions
+from ceasefire.workflow.assessments import submit, visible
+from ceasefire.workflow.blindness import lift
 from ceasefire.workflow.releases import incident_selections, readable, released_incidents
 from ceasefire.workflow.roles import User, add_user
 
@@ -66,9 +69,9 @@ def test_releases_and_notices_name_the_incident_that_replaced_theirs(
         ru = add_user(db, m, "ru-duty", "duty_officer", "RU")
         tr = add_user(db, m, "tr-duty", "duty_officer", "TR")
         officers: list[User] = [ru, tr]
-        for officer in officers:
-            submit(db, m, officer, second, violation="no", clauses=[], attribution="AZ")
-        submit(db, m, ru, first, violation="no", clauses=[], attribution="AZ")
+        for officer in officers:  # both assessed both: each holds its id (blind no longer)
+            for incident_id in (second, first):
+                submit(db, m, officer, incident_id, violation="no", clauses=[], attribution="AZ")
         notified = notify(
             db, m, kind=INCIDENT, cause="DEC-T1", at=datetime.now(UTC), incident_id=second
         )
@@ -114,21 +117,15 @@ def test_releases_and_notices_name_the_incident_that_replaced_theirs(
     assert f"incident {second} was superseded by {first} before this release" in shown.out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not controlled yet (THREAT_MODEL.md): an incident held by one side's blind "
-    "assessment keeps its id when correlation merges it, and the other side can see that",
-)
 def test_one_sides_blind_assessment_does_not_show_in_how_correlation_merges(
     engine: Engine, demo_mission: Mission, demo_enricher: Enricher
 ) -> None:
     """Two events alike, each two explosions 18 minutes apart (two incidents) that a late
     report between them merges: in the first, RU alone has assessed the later incident (blind:
     TR has not); in the second, nobody has. TR sends the late reports itself (its analysts may
-    ingest its own, with any time in the mission's period) and reads which id each merged
-    incident kept. Blindness asks that it cannot tell the two events apart; the workflow's
-    hold (incidents/holds.py: an incident with a record keeps its id) makes the first keep
-    RU's id, where the second keeps the earlier one: TR learns that RU assessed it."""
+    ingest its own, with any time in the mission's period) and reads what correlation did with
+    each. Blindness asks that it cannot tell the two events apart: the same id survives in
+    both, and the one that gave way is kept alike in both, saying the same things."""
     config = demo_mission.config.correlation.model_copy(update={"linkage": "single"})
     m = dataclasses.replace(
         demo_mission, config=demo_mission.config.model_copy(update={"correlation": config})
@@ -137,18 +134,62 @@ def test_one_sides_blind_assessment_does_not_show_in_how_correlation_merges(
     intake = Intake(engine, m, mission_row(engine, stored), enricher=demo_enricher)
     intake.feed([obs(1, "RU", 0), obs(2, "RU", 18), obs(11, "RU", 180), obs(12, "RU", 198)], "one")
     with engine.connect() as db:
-        a1, a2, b1, _b2 = db.execute(select(incidents.c.id).order_by("started_at")).scalars()
+        a1, a2, b1, b2 = db.execute(select(incidents.c.id).order_by("started_at")).scalars()
     with engine.begin() as db:
         ru = add_user(db, m, "ru-duty", "duty_officer", "RU")
+        tr = add_user(db, m, "tr-duty", "duty_officer", "TR")
         submit(db, m, ru, a2, violation="yes", clauses=["1"], attribution="AZ")
     intake.feed([obs(3, "TR", 9), obs(13, "TR", 189)], "late")  # TR's own, late
     with engine.connect() as db:
-        shown = list(
-            db.execute(
-                select(incidents.c.id)
-                .where(incidents.c.status != "superseded")
-                .order_by("started_at")
-            ).scalars()
-        )
-    assert len(shown) == 2 and shown[1] == b1  # nobody's incident: the earlier id stays
-    assert shown[0] == a1, (a1, a2, shown)  # RU's blind one: the same, or TR can tell
+        rows = {r.id: r for r in db.execute(select(incidents).order_by("started_at"))}
+        logged = {
+            r.ref: r.entry
+            for r in db.execute(
+                select(ledger.c.ref, ledger.c.entry).where(ledger.c.kind == "superseded")
+            )
+        }
+        tr_reads = visible(db, m, tr, a2)
+        ru_reads = visible(db, m, ru, a2)
+    shown = [i for i, r in rows.items() if r.status != "superseded"]
+    assert shown == [a1, b1]  # RU's blind one gives way as nobody's does: the earlier id stays
+    gave_way = {i: (r.status, json.loads(r.detail)) for i, r in rows.items() if i in (a2, b2)}
+    assert gave_way == {
+        a2: ("superseded", {"superseded_by": a1, "status_before": "open"}),
+        b2: ("superseded", {"superseded_by": b1, "status_before": "open"}),
+    }
+    records = {ref: json.loads(entry)["record"] for ref, entry in logged.items()}
+    assert {ref: r["superseded_by"] for ref, r in records.items()} == {a2: a1, b2: b1}
+    # Nothing is lost: RU's assessment stays on the incident it made it on, blind to TR.
+    assert tr_reads == [] and [a.contingent for a in ru_reads] == ["RU"]
+
+
+def test_an_incident_is_held_once_its_blind_period_ends(
+    engine: Engine, demo_mission: Mission, demo_enricher: Enricher
+) -> None:
+    """The hold that keeps an incident's id through merges comes when its records become
+    everyone's: the last side's assessment, or the last head's key that lifts blindness; an
+    urgent decision taken while blind does not hold it."""
+    stored, _ = save_mission(engine, demo_mission)
+    intake = Intake(engine, demo_mission, mission_row(engine, stored), enricher=demo_enricher)
+    intake.feed([obs(1, "RU", 0), obs(11, "RU", 180)], "one")
+    with engine.connect() as db:
+        first, second = db.execute(select(incidents.c.id).order_by("started_at")).scalars()
+    m = demo_mission
+    with engine.begin() as db:
+        ru = add_user(db, m, "ru-duty", "duty_officer", "RU")
+        tr = add_user(db, m, "tr-duty", "duty_officer", "TR")
+        heads = [add_user(db, m, f"{c.lower()}-head", "head", c) for c in ("RU", "TR")]
+        submit(db, m, ru, first, violation="yes", clauses=["1"], attribution="AZ")
+        submit(db, m, ru, second, violation="yes", clauses=["1"], attribution="AZ")
+        decisions.propose(db, m, ru, second, "notify_peacekeepers", urgent=True)
+    with engine.connect() as db:
+        assert held(db, [first, second]) == set()  # blind: nobody's hold yet
+    with engine.begin() as db:
+        submit(db, m, tr, first, violation="no", clauses=[], attribution="AZ")
+        lift(db, m, heads[0], second)
+    with engine.connect() as db:
+        assert held(db, [first, second]) == {first}  # one key of two: still blind
+    with engine.begin() as db:
+        lift(db, m, heads[1], second)
+    with engine.connect() as db:
+        assert held(db, [first, second]) == {first, second}

@@ -55,7 +55,7 @@ def test_correlation_keeps_an_incident_the_workflow_took_up(database_url: str) -
     # Two explosions 18 minutes apart (two incidents); the later one is assessed and has a
     # decision; a report between them links both under single linkage. The merged incident
     # keeps the id the workflow took up (its assessments and decision stay on it); without the
-    # hold it would take the earlier incident's id and the taken-up one would be deleted.
+    # hold it would take the earlier incident's id and the taken-up one would give way.
     run(
         """
         from ceasefire.incidents.tables import incidents
@@ -81,8 +81,10 @@ def test_correlation_keeps_an_incident_the_workflow_took_up(database_url: str) -
         intake.feed([obs(3, "RU", 9)], "late")
         with engine.connect() as db:
             rows = {r.id: r for r in db.execute(select(incidents))}
-        assert list(rows) == [second], (first, second, list(rows))
+        current = [i for i, r in rows.items() if r.status != "superseded"]
+        assert current == [second], (first, second, current)
         assert rows[second].status == "finding" and rows[second].observation_count == 3
+        assert json.loads(rows[first].detail)["superseded_by"] == second
         """,
         database_url,
     )

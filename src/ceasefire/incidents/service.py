@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import orjson
-from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, or_, select, update
 
 from ceasefire.geo.engine import Enricher
 from ceasefire.incidents import holds
@@ -264,7 +264,7 @@ class Correlator:
         """Batch: correlate a period again (e.g. after a geometry correction), a day at a time
         so that memory stays bounded however long the period. Components do not depend on
         the order of work, so the result is the same as one pass. Returns the number of
-        incidents overlapping the period."""
+        incidents overlapping the period (those correlation makes, not those it replaced)."""
         period = []
         if since is not None:
             period.append(observations.c.observed_at >= since)
@@ -309,7 +309,11 @@ class Correlator:
                 db.execute(
                     select(func.count())
                     .select_from(incidents)
-                    .where(incidents.c.ended_at >= low, incidents.c.started_at <= high)
+                    .where(
+                        incidents.c.ended_at >= low,
+                        incidents.c.started_at <= high,
+                        incidents.c.status != SUPERSEDED,
+                    )
                 ).scalar_one()
             )
 
@@ -726,27 +730,27 @@ class _Chains:
 
 SUPERSEDED = "superseded"
 """The status of an incident that correlation replaced (merged into another, or a crossing a
-later position undid) but that the workflow had already taken up: it is kept, not deleted.
-Its giving way is logged as an entry of kind :data:`~ceasefire.ledger.entry.KIND_SUPERSEDED`."""
+later position undid): it is kept, not deleted, pointing at its successor, and its giving way
+is logged as an entry of kind :data:`~ceasefire.ledger.entry.KIND_SUPERSEDED`."""
 
-
-def _taken(db: Connection, ids: Iterable[str]) -> set[str]:
-    """The incidents among ``ids`` that a later room has taken up (:mod:`ceasefire.incidents.
-    holds`: the workflow holds an incident in the transaction of its first record of it)."""
-    return holds.held(db, ids)
+STATUS_BEFORE = "status_before"
+"""Where a superseded incident's ``detail`` keeps its status: correlation may make the same
+incident again (a later report reshapes complete linkage), and it then returns to it."""
 
 
 def _keep_taken_ids(db: Connection, summaries: list[dict[str, Any]]) -> None:
-    """An incident the workflow has taken up keeps its id when correlation changes it.
+    """An incident the workflow holds keeps its id when correlation changes it.
 
     Ids derive from the earliest observation, so a late report of the same event, earlier
-    than any before, would otherwise give the incident a new id and strand its assessments,
-    findings and decisions on a superseded one. Each taken-up id stays with the component
-    that derives it, or else with the earliest component holding one of its observations.
-    Only when one component holds two taken-up incidents does one of them give way (kept as
-    superseded, and logged: see :func:`_retire`)."""
-    held = {m.incident_id for s in summaries for m in s["members"] if m.incident_id}
-    taken = _taken(db, held)
+    than any before, would otherwise give the incident a new id and leave its findings and
+    decisions on a superseded one. Each held id stays with the component that derives it, or
+    else with the earliest component holding one of its observations. Only when one component
+    holds two held incidents does one of them give way (kept as superseded, and logged: see
+    :func:`_retire`). The workflow holds an incident only once its records are everyone's
+    (``workflow.blindness.hold_when_shared``): ids must not tell one side what the other has
+    done while the incident is blind."""
+    ids = {m.incident_id for s in summaries for m in s["members"] if m.incident_id}
+    taken = holds.held(db, ids)
     if not taken:
         return
     derived = {s["id"] for s in summaries}
@@ -761,12 +765,19 @@ def _keep_taken_ids(db: Connection, summaries: list[dict[str, Any]]) -> None:
 
 
 def _store(db: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert new incidents; update known ones, whose status belongs to the workflow."""
+    """Insert new incidents; update known ones, whose status belongs to the workflow (one
+    that had been superseded and is made again returns to the status it had)."""
     existing: set[str] = set()
+    returning: list[dict[str, Any]] = []
     for chunk in _chunks(sorted(r["id"] for r in rows), 500):
-        existing |= set(
-            db.execute(select(incidents.c.id).where(incidents.c.id.in_(chunk))).scalars()
-        )
+        for incident_id, status, detail in db.execute(
+            select(incidents.c.id, incidents.c.status, incidents.c.detail).where(
+                incidents.c.id.in_(chunk)
+            )
+        ):
+            existing.add(incident_id)
+            if status == SUPERSEDED:
+                returning.append({"v_id": incident_id, "v_detail": detail})
     fresh = [r for r in rows if r["id"] not in existing]
     known = [r for r in rows if r["id"] in existing]
     bulk.insert_rows(db, incidents, fresh)
@@ -778,29 +789,58 @@ def _store(db: Connection, rows: list[dict[str, Any]]) -> None:
             update(incidents).where(incidents.c.id == bindparam("v_id")).values(**values),
             [{f"v_{k}": v for k, v in r.items() if k != "status"} for r in known],
         )
+    if returning:
+        made = {r["id"]: r for r in known}
+        for back in returning:
+            before = json.loads(back["v_detail"] or "{}")
+            back["v_status"] = before.pop(STATUS_BEFORE, "open")
+            before.pop("superseded_by", None)
+            detail = made[back["v_id"]].get("detail")  # a crossing's, just written
+            back["v_detail"] = detail if detail else json.dumps(before) if before else None
+        db.execute(
+            update(incidents)
+            .where(incidents.c.id == bindparam("v_id"))
+            .values(status=bindparam("v_status"), detail=bindparam("v_detail")),
+            returning,
+        )
 
 
 def _retire(db: Connection, successor: dict[str, str | None], now: datetime) -> None:
-    """Remove incidents correlation no longer makes; one the workflow has records of is kept
-    as superseded (pointing at its successor, if any), so no assessment loses its incident."""
-    taken = _taken(db, successor)
-    for chunk in _chunks(sorted(set(successor) - taken), 500):
-        db.execute(delete(incidents).where(incidents.c.id.in_(chunk)))
-    for incident_id in sorted(taken):
+    """Mark superseded the incidents correlation no longer makes, pointing at their successor
+    (None: a crossing a later position undid), and log each.
+
+    None is deleted, whether the workflow has records of it or not: an id once made stays
+    readable and says what replaced it, and treating every incident alike is what keeps a
+    blind assessment from showing in how correlation merges (a deleted incident beside a
+    superseded one would tell the other side which one had a record)."""
+    rows: list[Any] = []
+    for chunk in _chunks(sorted(successor), 500):
+        rows += db.execute(
+            select(incidents.c.id, incidents.c.status, incidents.c.detail).where(
+                incidents.c.id.in_(chunk), incidents.c.status != SUPERSEDED
+            )
+        ).all()
+    if not rows:
+        return
+    changes, entries = [], []
+    for incident_id, status, text in sorted(rows, key=lambda r: str(r[0])):  # one log order
         after = successor[incident_id]
-        before = db.execute(select(incidents.c.detail).where(incidents.c.id == incident_id))
-        detail = json.loads(before.scalar_one() or "{}")
+        detail = json.loads(text or "{}") | {STATUS_BEFORE: status}
         if after:
             detail["superseded_by"] = after
-        db.execute(
-            update(incidents)
-            .where(incidents.c.id == incident_id)
-            .values(status=SUPERSEDED, detail=json.dumps(detail), updated_at=now)
-        )
-        # Both contingents read it in the log: their records stay on this incident, which a
-        # decision can no longer be answered on (workflow/decisions.py names the successor).
+        changes.append({"v_id": incident_id, "v_detail": json.dumps(detail)})
+        # Both contingents read it in the log: the records on this incident stay on it, and
+        # a decision can no longer be answered on it (workflow/decisions.py names the
+        # successor).
         record = {"incident": incident_id, "superseded_by": after, "at": iso(now)}
-        log.append(db, [LogEntry.of(KIND_SUPERSEDED, incident_id, record)], at=now)
+        entries.append(LogEntry.of(KIND_SUPERSEDED, incident_id, record))
+    db.execute(
+        update(incidents)
+        .where(incidents.c.id == bindparam("v_id"))
+        .values(status=SUPERSEDED, detail=bindparam("v_detail"), updated_at=now),
+        changes,
+    )
+    log.append(db, entries, at=now)
 
 
 def _box(

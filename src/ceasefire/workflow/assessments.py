@@ -19,7 +19,6 @@ from typing import Any, Literal
 from sqlalchemy import Connection, func, insert, select
 
 from ceasefire.i18n import _
-from ceasefire.incidents import holds
 from ceasefire.ledger import log
 from ceasefire.mission.model import SEVERITIES, Mission
 from ceasefire.timeutil import iso
@@ -32,7 +31,7 @@ from ceasefire.workflow._common import (
     record_entry,
     set_incident_status,
 )
-from ceasefire.workflow.blindness import is_blind, withheld
+from ceasefire.workflow.blindness import hold_when_shared, is_blind, withheld
 from ceasefire.workflow.errors import Invalid
 from ceasefire.workflow.roles import User, require
 from ceasefire.workflow.tables import assessments
@@ -185,7 +184,7 @@ def submit(
             ledger_index=index,
         )
     )
-    holds.hold(connection, incident_id, when)  # correlation keeps it (and its id) from now on
+    hold_when_shared(connection, mission, incident_id, when)
     if status == OPEN and not is_blind(connection, mission, incident_id):
         # Only once the blind period is over: while it lasts, "assessing" would tell the other
         # side (and everyone outside) that this side has assessed, and when.

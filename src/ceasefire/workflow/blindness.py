@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from ceasefire.i18n import _
+from ceasefire.incidents import holds
 from ceasefire.ledger import log
 from ceasefire.ledger.tables import ledger
 from ceasefire.mission.model import Mission
@@ -75,6 +76,22 @@ def is_blind(connection: Connection, mission: Mission, incident_id: str) -> bool
     if submitted(connection, incident_id) >= everyone:
         return False
     return not lifted(connection, mission, incident_id) >= everyone
+
+
+def hold_when_shared(
+    connection: Connection, mission: Mission, incident_id: str, at: datetime
+) -> None:
+    """Hold the incident for correlation (:mod:`ceasefire.incidents.holds`: it then keeps its
+    id through merges) once its records are everyone's, in the caller's transaction.
+
+    Why not at once: which id survives a merge is visible to both sides, and the other side
+    can cause a merge with a late report of its own. A hold placed by one side's blind
+    assessment (or urgent decision) would tell the other side *that* it has acted on the
+    incident. Until the blind period ends the incident is correlated as if nobody had touched
+    it (correlation keeps every incident it replaces, records and all, as superseded); the
+    record that ends the period (the last side's assessment, the last head's key) holds it."""
+    if not is_blind(connection, mission, incident_id):
+        holds.hold(connection, incident_id, at)
 
 
 def withheld(
@@ -184,6 +201,7 @@ def lift(
     record_entry(connection, KIND_UNBLIND, f"{incident_id}/{user.contingent}", record, when)
     agreed |= {user.contingent}
     everyone = set(mission.contingent_ids())
+    hold_when_shared(connection, mission, incident_id, when)  # if this was the last key
     if (
         agreed >= everyone
         and submitted(connection, incident_id)

@@ -39,7 +39,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, ScalarSelect, exists, func, insert, select, update
 
 from ceasefire.i18n import _
-from ceasefire.incidents import holds
 from ceasefire.incidents.tables import incidents
 from ceasefire.ledger import log
 from ceasefire.mission.model import REACTIONS, Mission
@@ -449,7 +448,7 @@ def propose(
             remarks=remarks,
         )
     )
-    holds.hold(connection, incident_id, when)
+    blindness.hold_when_shared(connection, mission, incident_id, when)
     _step(connection, decision_id, user, "take" if tier == URGENT else "propose", remarks, when)
     decision = _load(connection, decision_id)
     index = record_entry(connection, KIND_DECISION, decision_id, decision.record(), when)
