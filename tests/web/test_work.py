@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from web_support import build_center, csrf_of, sighting, signed_in
 
 from api.api_support import bearer
+from ceasefire.incidents.tables import incidents
 from ceasefire.mission import Mission
 from ceasefire.web import mapdata
 from ceasefire.workflow import assessments, decisions, locks
@@ -387,3 +388,34 @@ def test_an_impact_s_page_shows_its_possible_launches_alike_to_both_sides(
         decisions.propose(db, demo_mission, ru, impact, "notify_peacekeepers", urgent=True)
     after = seen()
     assert [k for k in before if before[k] != after[k]] == []
+
+
+def test_an_incident_that_gave_way_links_to_what_followed_it_alike_for_both_sides(
+    center: tuple[FastAPI, list[str]], engine: Engine
+) -> None:
+    # RU alone assesses the incident only RU saw; TR then sends its own report of the same
+    # explosion, a minute earlier and late: the incident takes TR's id, as any would.
+    app, ids = center
+    incident = ids[0]  # seen by RU alone, at Aghdam at 13:00
+    ru, tr = signed_in(app, "ru-duty-officer"), signed_in(app, "tr-duty-officer")
+    sent = assess(
+        ru, incident, violation="yes", clauses="1", attribution="not_attributed", severity="high"
+    )
+    assert sent.status_code == 303, sent.text
+    with engine.begin() as db:
+        token = issue_token(db, "tr-duty-officer", "late report")
+    late = sighting("TR", 2, "2021-02-01T12:59:00Z", "aghdam")
+    posted = TestClient(app).post("/api/v1/observations", json=[late], headers=bearer(token))
+    assert posted.json()["accepted"] == 1, posted.text
+    with engine.connect() as db:
+        current = db.execute(select(incidents.c.id).where(incidents.c.status != "superseded"))
+        followed = [i for i in current.scalars() if i not in ids]
+    assert len(followed) == 1
+    pages = {
+        side: client.get(f"/incidents/{incident}").text for side, client in (("RU", ru), ("TR", tr))
+    }
+    for side, page in pages.items():
+        link = re.search(r'data-testid="superseded-by"><a href="/incidents/([^"]+)"', page)
+        assert link and link.group(1) == followed[0], side
+    # RU's view stays on the incident it was given on, still blind to TR.
+    assert 'data-hidden="RU"' in pages["TR"] and 'data-hidden="RU"' not in pages["RU"]
