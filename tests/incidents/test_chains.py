@@ -50,17 +50,27 @@ def _partition(groups: list[list[int]]) -> set[frozenset[int]]:
     return {frozenset(g) for g in groups}
 
 
+@pytest.mark.parametrize("some_groups", [False, True])
 @pytest.mark.parametrize("hours", [1, 8])
 @pytest.mark.parametrize("seed", range(8))
 def test_chains_kept_as_members_join_equal_the_whole_sets(
-    demo_mission, demo_enricher, seed: int, hours: int
+    demo_mission, demo_enricher, seed: int, hours: int, some_groups: bool
 ) -> None:  # type: ignore[no-untyped-def]
     correlator = Correlator(demo_mission, 1, demo_enricher)
     everyone = _members(seed, 160, hours)
     rng = random.Random(seed)
     rng.shuffle(everyone)
     members = {m.key: m for m in everyone[:40]}
-    chains = _Chains(correlator, members, set())
+    groups = None
+    done: set[int] = set()
+    if some_groups:
+        # The chains of two groups only; the others' members are done (nothing to widen
+        # around), but for one joining later, which adds its group.
+        gating = correlator.gating
+        groups = {gating.groups["explosion"], gating.groups["movement_vehicle"]}
+        done = {m.key for m in everyone if _Chains.code(gating, m) not in groups}
+        done.discard(next(m.key for m in everyone[100:] if m.category == "muzzle_flash"))
+    chains = _Chains(correlator, members, done, groups)
     rest = everyone[40:]
     while rest:
         k = rng.randrange(1, 30)
@@ -74,9 +84,16 @@ def test_chains_kept_as_members_join_equal_the_whole_sets(
         for label, m in zip(labels, ordered, strict=True):
             whole.setdefault(label, []).append(m.key)
         kept: dict[int, list[int]] = {}
-        for key in members:
+        for key in chains.parent:
             kept.setdefault(chains.find(key), []).append(key)
+        if chains.groups is not None:
+            codes = {m.key: _Chains.code(correlator.gating, m) for m in members.values()}
+            assert set(chains.parent) == {k for k, c in codes.items() if c in chains.groups}
+            whole = {c: [k for k in ks if k in chains.parent] for c, ks in whole.items()}
+            whole = {c: ks for c, ks in whole.items() if ks}
         assert _partition(list(kept.values())) == _partition(list(whole.values()))
+    if some_groups:
+        assert correlator.gating.groups["muzzle_flash"] in chains.groups  # the one that joined
 
 
 def test_a_post_joining_parts_its_platforms_reports_already_there(

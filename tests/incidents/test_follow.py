@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select, update
-from test_correlate import partition, scenario
+from test_correlate import obs, partition, scenario
 
 from ceasefire.geo.engine import Enricher
 from ceasefire.incidents.follow import Follower, FollowerProcess, alive, behind, cursor
@@ -58,6 +58,37 @@ def test_the_follower_finds_what_inline_correlation_finds(
     assert partition(engine) == partition(inline)
     assert 20 <= len(partition(engine)) <= 30
     inline.dispose()
+
+
+def test_a_step_correlates_as_if_nothing_after_its_chunk_were_stored(
+    engine: Engine, demo_mission: Mission, demo_enricher: Enricher, tmp_path: Path
+) -> None:
+    # A column seen every 15 minutes for ten hours (one movement chain) among fire, stored
+    # in any order well ahead of the follower, as the intake is under a flood.
+    column = [
+        obs(500 + k, ("RU", "TR")[k % 2], 15 * k, 39.85 + 0.009 * k, 46.9, "movement_vehicle")
+        for k in range(40)
+    ]
+    records = scenario(7) + column
+    random.Random(3).shuffle(records)
+    _intake(engine, demo_mission, demo_enricher, correlate="off").feed(records, "ahead")
+    follower = _follower(engine, demo_mission, demo_enricher, chunk=30)
+    for done in (30, 60):
+        assert follower.step() == 30
+        # What is stored after the chunk is left to its own step: the incidents so far are
+        # those of one batch run over the records up to it.
+        found = partition(engine)
+        assert len(found.pop(None)) == len(records) - done
+        prefix = open_database(f"sqlite:///{tmp_path / f'prefix{done}.db'}")
+        _intake(prefix, demo_mission, demo_enricher).feed(records[:done], "prefix")
+        assert found == partition(prefix)
+        prefix.dispose()
+    follower.catch_up()
+    whole = open_database(f"sqlite:///{tmp_path / 'whole.db'}")
+    _intake(whole, demo_mission, demo_enricher).feed(records, "whole")
+    assert partition(engine) == partition(whole)
+    assert any(len(v) > 10 for v in partition(engine).values())  # the column, one incident
+    whole.dispose()
 
 
 def test_correlating_again_from_the_start_changes_nothing(

@@ -140,7 +140,7 @@ class Follower:
             self.correlator.skip = quarantine_.keys(db)
             poison: dict[int, str] = {}
             try:
-                plan = self.correlator.plan(db, keys)
+                plan = self.correlator.plan(db, keys, keys[-1])
             except SQLAlchemyError:
                 raise  # the store failed, not a record: try again later
             except Exception:
@@ -183,12 +183,13 @@ class Follower:
         if not poison:
             raise RuntimeError("a chunk fails though each of its observations alone does not")
         self.correlator.skip = quarantined | set(poison)
-        return self.correlator.plan(db, [k for k in keys if k not in poison]), poison
+        kept = [k for k in keys if k not in poison]
+        return self.correlator.plan(db, kept, keys[-1]), poison
 
     def _fails(self, db: Connection, keys: list[int]) -> str:
         """Why planning ``keys`` fails ('' if it does not); the store's own errors propagate."""
         try:
-            self.correlator.plan(db, keys)
+            self.correlator.plan(db, keys, keys[-1])
         except SQLAlchemyError:
             raise
         except Exception as error:

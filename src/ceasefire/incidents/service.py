@@ -177,11 +177,19 @@ class Correlator:
         """Correlate newly stored observations (their primary keys), in the caller's transaction."""
         self.apply(db, self.plan(db, keys))
 
-    def plan(self, db: Connection, keys: Sequence[int]) -> Plan:
+    def plan(self, db: Connection, keys: Sequence[int], upto: int | None = None) -> Plan:
         """What correlating newly stored observations changes, read from ``db`` but not written:
         the work can happen outside the transaction that writes it (:meth:`apply`), as long as
         nothing else writes incidents meanwhile (the correlation follower is their only writer
-        then; a later observation that links to these is correlated by a later plan)."""
+        then; a later observation that links to these is correlated by a later plan).
+
+        ``upto`` (the follower: the last key of its chunk, every observation up to which is
+        correlated once this plan is written): the observations stored after it are left out,
+        as if not stored yet; their own steps correlate them. The incidents written are then
+        those of one batch run over the observations up to ``upto`` (the chains of the others
+        did not change), so once every key is correlated they are the batch's; and a step never
+        walks a chain on into what is stored but not yet correlated (the intake may be a month
+        of records ahead)."""
         if not keys:
             return Plan([], [], [])
         new = sorted(
@@ -192,7 +200,10 @@ class Correlator:
             key=Member.order,
         )
         where, near = self._near(new)
-        events = self._components(db, where, {m.key for m in new}, near, {m.key for m in new})
+        if upto is not None:
+            where = and_(where, observations.c.id <= upto)
+        fresh = {m.key for m in new}
+        events = self._components(db, where, fresh, near, fresh, upto)
         return Plan(events, *self._crossings(db, observations.c.id.in_(keys)))
 
     def _near(self, new: list[Member]) -> tuple[Any, Callable[[Any], bool]]:
@@ -325,6 +336,7 @@ class Correlator:
         new: set[int] | None = None,
         keep: Callable[[Any], bool] | None = None,
         covered: set[int] | None = None,
+        upto: int | None = None,
     ) -> list[dict[str, Any]]:
         """Recompute the incidents of the observations matching `where`, closed under links.
 
@@ -332,7 +344,8 @@ class Correlator:
         other incident can have changed. `covered`: the observations whose every possible link
         `where` already holds; the set is widened around the others until every observation
         linked, directly or through others, to a new one is in it (complete linkage splits
-        such a chain by looking at all of it)."""
+        such a chain by looking at all of it). `upto`: only the observations up to this key
+        (:meth:`plan`)."""
         query = select(*_MEMBER_COLUMNS)
         if where is not None:
             query = query.where(where)
@@ -343,9 +356,9 @@ class Correlator:
             if (keep is None or keep(row)) and row[0] not in skip
         }
         read: set[str] = set()
-        self._add_incidents(db, members, read)
+        self._add_incidents(db, members, read, upto)
         if covered is not None:
-            self._widen(db, members, read, new, set(covered))
+            self._widen(db, members, read, new, set(covered), upto)
         if not members:
             return []
         ordered = sorted(members.values(), key=Member.order)
@@ -375,6 +388,7 @@ class Correlator:
         read: set[str],
         new: set[int] | None,
         done: set[int],
+        upto: int | None = None,
     ) -> None:
         """Add to ``members`` every stored observation linked, directly or through others, to
         a new one (to any, without ``new``): the chains of the new ones are widened around
@@ -382,38 +396,72 @@ class Correlator:
 
         The chains are kept up to date as members join (:class:`_Chains`): only the links of
         those that joined are looked for, not the whole set's again at each widening (a
-        month-long movement chain grows by a window at a time)."""
-        chains = _Chains(self, members, done)
+        month-long movement chain grows by a window at a time).
+
+        With ``upto`` (:meth:`plan`), every stored observation up to it is correlated but the
+        new ones, and what is stored is one batch run's over them: an incident that is a whole
+        chain (a movement's, followed as a track, or any with single linkage) then holds
+        every observation its members are linked to but the new ones, whose links the first
+        reading found. Its members are ``done`` once read (:meth:`_whole`): the widening is
+        left to the chains that complete linkage may have split into several incidents."""
+        if upto is not None:
+            done |= {m.key for m in members.values() if self._whole(m)}
+        # Only the groups with a member to widen around need their chains (a group whose
+        # members are all done has nothing pending, and links stay within a group).
+        groups = {_Chains.code(self.gating, m) for m in members.values() if m.key not in done}
+        if not groups:
+            return
+        chains = _Chains(self, members, done, groups)
         skip = self.skip
         while members:
             if new is None:
                 frontier = [m for m in members.values() if m.key not in done]
             else:
-                frontier = chains.pending({chains.find(k) for k in new if k in members})
+                frontier = chains.pending({chains.find(k) for k in new if k in chains.parent})
             if not frontier:
                 return
             frontier.sort(key=Member.order)
             done |= {m.key for m in frontier}
             more, near = self._near(frontier)
+            if upto is not None:
+                more = and_(more, observations.c.id <= upto)
             before = len(members)
             for row in db.execute(select(*_MEMBER_COLUMNS).where(more)):
                 if near(row) and row[0] not in skip and row[0] not in members:
                     members[row[0]] = _member(row)
-            self._add_incidents(db, members, read)
+            self._add_incidents(db, members, read, upto)
             if len(members) == before:
                 return
-            chains.add(list(members.values())[before:])
+            joined = list(members.values())[before:]
+            if upto is not None:
+                done |= {m.key for m in joined if self._whole(m)}
+            chains.add(joined)
+
+    def _whole(self, member: Member) -> bool:
+        """Whether ``member``'s stored incident is its whole chain (a movement, followed as a
+        track, or single linkage): the incidents complete linkage may split are the others."""
+        if member.incident_id is None:
+            return False
+        code = self.gating.groups[member.category]
+        return not self.gating.complete or bool(self.gating.speed_ms[code] > 0)
 
     def _add_incidents(
-        self, db: Connection, members: dict[int, Member], read: set[str] | None = None
+        self,
+        db: Connection,
+        members: dict[int, Member],
+        read: set[str] | None = None,
+        upto: int | None = None,
     ) -> None:
         """Close the set: every member of every incident touched (those in ``read`` are in
-        already; it is updated)."""
+        already; it is updated); with ``upto``, those up to that key (:meth:`plan`)."""
         read = set() if read is None else read
         touched = {m.incident_id for m in members.values() if m.incident_id} - read
         read |= touched
         for chunk in _chunks(sorted(touched), 500):
-            rows = db.execute(select(*_MEMBER_COLUMNS).where(observations.c.incident_id.in_(chunk)))
+            where: Any = observations.c.incident_id.in_(chunk)
+            if upto is not None:
+                where = and_(where, observations.c.id <= upto)
+            rows = db.execute(select(*_MEMBER_COLUMNS).where(where))
             for row in rows:
                 if row[0] not in self.skip and row[0] not in members:
                     members[row[0]] = _member(row)
@@ -607,12 +655,22 @@ class _Chains:
     and those alone are looked for. Whether a platform reports an event once is a property of
     the whole set (:meth:`Gating.sources`): the codes are those of every member so far, and if
     a joining member makes a platform already there one that reports once, the old links may
-    change, so all of them are found again."""
+    change, so all of them are found again.
 
-    def __init__(self, correlator: Correlator, members: dict[int, Member], done: set[int]) -> None:
+    ``groups``: the group codes whose chains are kept (default: all); a member of another
+    group that joins not ``done`` adds its group (all of that group's links found then)."""
+
+    def __init__(
+        self,
+        correlator: Correlator,
+        members: dict[int, Member],
+        done: set[int],
+        groups: set[int] | None = None,
+    ) -> None:
         self.correlator = correlator
         self.all = members
         self.done = done
+        self.groups = groups
         self.parent: dict[int, int] = {}
         self.size: dict[int, int] = {}
         self.waiting: dict[int, list[Member]] = {}
@@ -660,13 +718,38 @@ class _Chains:
             self.size[m.key] = 1
             self.waiting[m.key] = [] if m.key in self.done else [m]
 
+    @staticmethod
+    def code(gating: Gating, member: Member) -> int:
+        """A member's group code (:meth:`Gating.codes`)."""
+        return gating.groups[member.category] + len(gating.names) * (
+            member.platform_type == COMPLAINT
+        )
+
+    def _kept(self, joined: Iterable[Member]) -> list[Member]:
+        """Those of ``joined`` in the groups whose chains are kept."""
+        if self.groups is None:
+            return list(joined)
+        gating, groups = self.correlator.gating, self.groups
+        return [m for m in joined if self.code(gating, m) in groups]
+
     def _rebuild(self) -> None:
         """Every chain found again, from every link of the set."""
         self.parent, self.size, self.waiting = {}, {}, {}
-        self._start(self.all.values())
+        kept = self._kept(self.all.values())
+        self._start(kept)
         self.times, self.keys = {}, {}
         self.once, self.platforms = set(), set()
-        self._link(list(self.all.values()), [])
+        self._count(self.all.values())
+        self._link(kept, [])
+
+    def _count(self, joined: Iterable[Member]) -> None:
+        """Note the platforms of ``joined``, and those that report once (of the whole set:
+        the final correlation codes them so)."""
+        once_per_event = self.correlator.gating.once_per_event
+        for m in joined:
+            self.platforms.add(m.platform_id)
+            if m.platform_type in once_per_event:
+                self.once.add(m.platform_id)
 
     def add(self, joined: list[Member]) -> None:
         """Members that joined the set (already in it)."""
@@ -675,8 +758,16 @@ class _Chains:
         if (once - self.once) & self.platforms:
             self._rebuild()
             return
-        self._start(joined)
-        self._link(joined, self._near(joined))
+        if self.groups is not None:
+            opened = {self.code(gating, m) for m in joined if m.key not in self.done}
+            if opened - self.groups:
+                self.groups |= opened
+                self._rebuild()
+                return
+        self._count(joined)
+        kept = self._kept(joined)
+        self._start(kept)
+        self._link(kept, self._near(kept))
 
     def _near(self, joined: list[Member]) -> list[int]:
         """The keys of the members already there that could link to ``joined``."""
@@ -704,9 +795,6 @@ class _Chains:
     def _link(self, joined: list[Member], near: list[int]) -> None:
         """Find the links among ``joined`` and the members ``near``, join their chains, and
         place the joined ones by group and time."""
-        gating = self.correlator.gating
-        self.once |= {m.platform_id for m in joined if m.platform_type in gating.once_per_event}
-        self.platforms |= {m.platform_id for m in joined}
         ordered = sorted([*joined, *(self.all[k] for k in set(near))], key=Member.order)
         if not ordered:
             return
