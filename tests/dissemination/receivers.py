@@ -27,6 +27,8 @@ class Seen:
     by_path: dict[str, list[str]] = field(default_factory=dict)
     requests: Counter[str] = field(default_factory=Counter)  # every request, by path
     refused: list[str] = field(default_factory=list)  # signatures that did not verify
+    busy: Counter[str] = field(default_factory=Counter)  # requests being answered now, by path
+    peak: Counter[str] = field(default_factory=Counter)  # the most ever at once, by path
 
 
 class Receiver:
@@ -102,6 +104,17 @@ class Receiver:
         path = path.strip("/")
         with self.lock:
             self.seen.requests[path] += 1
+            self.seen.busy[path] += 1
+            self.seen.peak[path] = max(self.seen.peak[path], self.seen.busy[path])
+        try:
+            return await self._answer(path, headers, body, writer)
+        finally:
+            with self.lock:
+                self.seen.busy[path] -= 1
+
+    async def _answer(
+        self, path: str, headers: dict[str, str], body: bytes, writer: asyncio.StreamWriter
+    ) -> bool:
         if path == "hang":
             await asyncio.sleep(3600)
         if path == "gate":

@@ -24,6 +24,7 @@ from ceasefire.dissemination.dispatcher import (
     Lease,
     LeaseHeld,
     Options,
+    _Due,
     backoff,
 )
 from ceasefire.dissemination.tables import deliveries, delivery_attempts
@@ -158,6 +159,59 @@ def test_a_slow_recipient_delays_no_other(engine: sa.Engine, tmp_path: Path) -> 
         assert parties_first and not force_meanwhile
         assert r.seen.requests["gate"] >= 4  # the force's queue was busy all along
         assert len(r.seen.by_path["gate"]) == 8  # and then got every notice
+
+
+def test_a_slow_receivers_window_widens(engine: sa.Engine, tmp_path: Path) -> None:
+    """A webhook receiver that answers slowly but surely gets more requests at once than
+    ``per_queue`` (its window widens while full), up to the ceiling; a channel that does not
+    widen stays at ``per_queue``."""
+    with Receiver(key=SIGNER.vkey, slow=0.3) as r:
+        mission = _mission(tmp_path, r, "ok", "ok", "slow")
+        make_center(engine, mission)
+        notify_batches(engine, mission, 60)
+        began = time.monotonic()
+        counts = _drain(engine, Options(attempts=3, per_queue=4, poll=0.02, widen={"http": 16}))
+        took = time.monotonic() - began
+        assert counts.delivered == 180 and counts.failed == 0
+        assert len(r.seen.by_path["slow"]) == 60
+        assert 4 < r.seen.peak["slow"] <= 16  # wider than per_queue, never past the ceiling
+        assert took < 60 * 0.3 / 4  # faster than 4 at a time could have been
+    (tmp_path / "fixed").mkdir()
+    with Receiver(key=SIGNER.vkey, slow=0.2) as r:
+        mission = _mission(tmp_path / "fixed", r, "ok", "ok", "slow")
+        notify_batches(engine, mission, 10, start=100)
+        _drain(engine, Options(attempts=3, per_queue=4, poll=0.02, widen={}))
+        assert r.seen.peak["slow"] <= 4
+
+
+def test_a_failing_receivers_window_narrows(engine: sa.Engine) -> None:
+    """One more in flight per success while the window is full; half (not under per_queue) on
+    a failure; only for the channels that widen."""
+    dispatcher = Dispatcher(engine, {}, options=Options(per_queue=4, widen={"http": 10}))
+    outgoing = channels.Outgoing(
+        "NTC-1", "incident_notice", "PK", "copy", "ru", "", "", "{}", None,
+        datetime.now(UTC), 1, "http://127.0.0.1:9/",
+    )  # fmt: skip
+    due = [_Due(i, "PK/http", "http", 0, outgoing) for i in range(20)]
+    mail = _Due(99, "PK/email", "email", 0, outgoing)
+    for d in due[:4]:
+        dispatcher._inflight["PK/http"].add(d.id)
+    dispatcher._widen(due[0], True)
+    assert dispatcher.window("PK/http") == 5  # full: one more
+    dispatcher._inflight["PK/http"].discard(due[0].id)
+    dispatcher._widen(due[1], True)
+    assert dispatcher.window("PK/http") == 5  # not full (3 of 5): the outbox held it back
+    for d in due[4:12]:
+        dispatcher._inflight["PK/http"].add(d.id)
+        dispatcher._widen(d, True)
+    assert dispatcher.window("PK/http") == 10  # the ceiling
+    dispatcher._widen(due[5], False)
+    assert dispatcher.window("PK/http") == 5
+    dispatcher._widen(due[6], False)
+    assert dispatcher.window("PK/http") == 4  # never under per_queue
+    dispatcher._inflight["PK/email"].update(range(50, 54))
+    dispatcher._widen(mail, True)
+    assert dispatcher.window("PK/email") == 4  # e-mail does not widen
 
 
 def _wait(check: Callable[[], bool], guard: float) -> bool:

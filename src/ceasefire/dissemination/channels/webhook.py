@@ -32,9 +32,11 @@ from ceasefire.dissemination.channels import Context, DeliveryFailed, Outgoing
 from ceasefire.dissemination.webhooks import Signer, webhook_headers
 from ceasefire.i18n import _
 
-KEPT = 64
-"""Idle connections kept per recipient and origin (the dispatcher bounds the requests in flight
-in each queue, hence the connections open at once)."""
+KEPT = 512
+"""Idle connections kept per recipient and origin at most (the dispatcher bounds the requests
+in flight in each queue, hence the connections open at once: a webhook queue's window widens
+while its receiver answers slowly, up to ``Options.widen``, 256 by default; a connection
+closed after each answer would cost a new one for each request)."""
 CONNECT_TIMEOUT = 5.0
 """Seconds to open a connection at most (within the attempt's timeout)."""
 MAX_ANSWER = 1 << 20
