@@ -36,7 +36,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, ScalarSelect, exists, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    ScalarSelect,
+    bindparam,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from ceasefire.i18n import _
 from ceasefire.incidents.tables import incidents
@@ -44,7 +54,7 @@ from ceasefire.ledger import log
 from ceasefire.mission.model import REACTIONS, Mission
 from ceasefire.timeutil import iso
 from ceasefire.workflow import blindness
-from ceasefire.workflow._common import SUPERSEDED, incident_status, moment, record_entry
+from ceasefire.workflow._common import SUPERSEDED, moment, record_entry
 from ceasefire.workflow.errors import Conflict, Forbidden, Invalid, NotFound
 from ceasefire.workflow.roles import User, require
 from ceasefire.workflow.tables import decision_effects, decision_steps, decisions
@@ -191,15 +201,24 @@ def _check_target(
         raise Invalid(_("only request_reobservation names a contingent"))
 
 
+_SELECT_DECISION = select(decisions).where(decisions.c.id == bindparam("decision_id"))
+_SELECT_STEPS = (
+    select(decision_steps)
+    .where(decision_steps.c.decision_id == bindparam("decision_id"))
+    .order_by(decision_steps.c.id)
+)
+_INSERT_STEP = insert(decision_steps)
+_INSERT_DECISION = insert(decisions)
+_INSERT_EFFECT = insert(decision_effects)
+"""Built once: a statement built per call cost more of a decision's CPU than running it
+(SQLAlchemy coerces every clause and makes its cache key again each time)."""
+
+
 def _load(connection: Connection, decision_id: str) -> Decision:
-    row = connection.execute(select(decisions).where(decisions.c.id == decision_id)).first()
+    row = connection.execute(_SELECT_DECISION, {"decision_id": decision_id}).first()
     if row is None:
         raise NotFound(_("no such decision: {id}").format(id=decision_id))
-    steps = connection.execute(
-        select(decision_steps)
-        .where(decision_steps.c.decision_id == decision_id)
-        .order_by(decision_steps.c.id)
-    )
+    steps = connection.execute(_SELECT_STEPS, {"decision_id": decision_id})
     return Decision(
         id=row.id,
         incident_id=row.incident_id,
@@ -235,12 +254,19 @@ def _as_seen(
     return decision
 
 
-def _refuse_superseded(connection: Connection, incident_id: str) -> None:
+_INCIDENT_STATUS = select(incidents.c.status, incidents.c.detail).where(
+    incidents.c.id == bindparam("incident_id")
+)
+
+
+def _refuse_superseded(connection: Connection, incident_id: str, *, known: bool = True) -> None:
     """No decision is proposed or answered on an incident correlation has replaced: the
-    reaction would go out on a record that no longer stands for the event."""
-    row = connection.execute(
-        select(incidents.c.status, incidents.c.detail).where(incidents.c.id == incident_id)
-    ).first()
+    reaction would go out on a record that no longer stands for the event. ``known``: False
+    when the incident may not exist (a proposal names it): then no such incident is refused
+    too (the same words as :func:`ceasefire.workflow._common.incident_status`)."""
+    row = connection.execute(_INCIDENT_STATUS, {"incident_id": incident_id}).first()
+    if row is None and not known:
+        raise NotFound(_("no such incident: {id}").format(id=incident_id))
     if row is None or row.status != SUPERSEDED:
         return
     successor = json.loads(row.detail or "{}").get("superseded_by") or "-"
@@ -264,15 +290,17 @@ def _refuse_blind(connection: Connection, mission: Mission, user: User, d: Decis
 
 def _step(
     connection: Connection,
-    decision_id: str,
+    decision: Decision,
     user: User | None,
     verdict: str,
     remarks: str,
     at: datetime,
-) -> None:
-    count = len(_load(connection, decision_id).steps)
+) -> Decision:
+    """Record a step of ``decision`` (as it stands, steps included: the caller read it under
+    the log's lock); the decision with that step added, as :func:`_load` would read it."""
+    count = len(decision.steps)
     record = {
-        "decision": decision_id,
+        "decision": decision.id,
         "user": user.name if user is not None else None,
         "contingent": user.contingent if user is not None else None,
         "role": user.role if user is not None else None,
@@ -280,42 +308,54 @@ def _step(
         "at": iso(at),
         "remarks": remarks,
     }
-    index = record_entry(connection, KIND_APPROVAL, f"{decision_id}/{count + 1}", record, at)
-    connection.execute(
-        insert(decision_steps).values(
-            decision_id=decision_id,
-            user_name=user.name if user is not None else "",
-            contingent=user.contingent if user is not None else None,
-            role=user.role if user is not None else None,
-            verdict=verdict,
-            at=at,
-            remarks=remarks,
-            ledger_index=index,
-        )
+    index = record_entry(connection, KIND_APPROVAL, f"{decision.id}/{count + 1}", record, at)
+    step = Step(
+        user.name if user is not None else "",
+        user.contingent if user is not None else None,
+        user.role if user is not None else None,
+        verdict,
+        at,
+        remarks,
+        index,
     )
+    connection.execute(
+        _INSERT_STEP,
+        {
+            "decision_id": decision.id,
+            "user_name": step.user,
+            "contingent": step.contingent,
+            "role": step.role,
+            "verdict": verdict,
+            "at": at,
+            "remarks": remarks,
+            "ledger_index": index,
+        },
+    )
+    return replace(decision, steps=(*decision.steps, step))
 
 
 def _set_state(
     connection: Connection,
-    decision_id: str,
+    decision: Decision,
     at: datetime,
     **values: Any,
 ) -> Decision:
-    return _set_state_logged(connection, decision_id, at, **values)[0]
+    return _set_state_logged(connection, decision, at, **values)[0]
 
 
 def _set_state_logged(
     connection: Connection,
-    decision_id: str,
+    decision: Decision,
     at: datetime,
     **values: Any,
 ) -> tuple[Decision, int]:
-    """:func:`_set_state`, with the index of the decision's new log entry."""
+    """:func:`_set_state`, with the index of the decision's new log entry. ``values``: columns
+    of :class:`Decision` (``state``, ``due_at``), set in the row and in the decision."""
     connection.execute(
-        update(decisions).where(decisions.c.id == decision_id).values(updated_at=at, **values)
+        update(decisions).where(decisions.c.id == decision.id).values(updated_at=at, **values)
     )
-    decision = _load(connection, decision_id)
-    index = record_entry(connection, KIND_DECISION, decision_id, decision.record(), at)
+    decision = replace(decision, **values)
+    index = record_entry(connection, KIND_DECISION, decision.id, decision.record(), at)
     return decision, index
 
 
@@ -340,7 +380,7 @@ def _took_effect(connection: Connection, decision: Decision, at: datetime, index
     (dissemination writes the notices: :func:`ceasefire.dissemination.outbox.notice_effects`);
     the workflow knows nothing of them, and no process can decide without leaving it."""
     connection.execute(
-        insert(decision_effects).values(decision_id=decision.id, at=at, ledger_index=index)
+        _INSERT_EFFECT, {"decision_id": decision.id, "at": at, "ledger_index": index}
     )
 
 
@@ -426,37 +466,50 @@ def propose(
         require(user, "take_urgent", contingent=user.contingent)
     assert user.contingent is not None  # require() refuses users outside the contingents
     log.lock(connection)
-    incident_status(connection, incident_id)
-    _refuse_superseded(connection, incident_id)
+    _refuse_superseded(connection, incident_id, known=False)
     policy = mission.config.policy
     hours = policy.confirm_hours if tier == URGENT else policy.escalate_hours
-    decision_id = "DEC-" + secrets.token_hex(6)
+    decision = Decision(
+        id="DEC-" + secrets.token_hex(6),
+        incident_id=incident_id,
+        reaction=reaction,
+        party=party,
+        contingent=contingent,
+        tier=tier,
+        state=TAKEN if tier == URGENT else PROPOSED,
+        proposed_by=user.name,
+        proposer_contingent=user.contingent,
+        proposed_at=when,
+        due_at=when + timedelta(hours=hours),
+        remarks=remarks,
+    )
     connection.execute(
-        insert(decisions).values(
-            id=decision_id,
-            incident_id=incident_id,
-            reaction=reaction,
-            party=party,
-            contingent=contingent,
-            tier=tier,
-            state=TAKEN if tier == URGENT else PROPOSED,
-            proposed_by=user.name,
-            proposer_contingent=user.contingent,
-            proposed_at=when,
-            due_at=when + timedelta(hours=hours),
-            updated_at=when,
-            remarks=remarks,
-        )
+        _INSERT_DECISION,
+        {
+            "id": decision.id,
+            "incident_id": incident_id,
+            "reaction": reaction,
+            "party": party,
+            "contingent": contingent,
+            "tier": tier,
+            "state": decision.state,
+            "proposed_by": user.name,
+            "proposer_contingent": user.contingent,
+            "proposed_at": when,
+            "due_at": decision.due_at,
+            "updated_at": when,
+            "remarks": remarks,
+        },
     )
     blindness.hold_when_shared(connection, mission, incident_id, when)
-    _step(connection, decision_id, user, "take" if tier == URGENT else "propose", remarks, when)
-    decision = _load(connection, decision_id)
-    index = record_entry(connection, KIND_DECISION, decision_id, decision.record(), when)
+    decision = _step(
+        connection, decision, user, "take" if tier == URGENT else "propose", remarks, when
+    )
+    index = record_entry(connection, KIND_DECISION, decision.id, decision.record(), when)
     if tier == URGENT:
         _took_effect(connection, decision, when, index)
     elif _counts_for(decision, user):
-        _step(connection, decision_id, user, "approve", "", when)
-        decision = _load(connection, decision_id)
+        decision = _step(connection, decision, user, "approve", "", when)
     return decision
 
 
@@ -543,19 +596,18 @@ def _answer(
                 contingent=user.contingent, id=decision_id
             )
         )
-    _step(connection, decision_id, user, verdict, remarks, when)
+    decision = _step(connection, decision, user, verdict, remarks, when)
     if verdict == "reject":
-        return _set_state(connection, decision_id, when, state=REJECTED)
+        return _set_state(connection, decision, when, state=REJECTED)
     if verdict == "contest":
-        return _set_state(connection, decision_id, when, state=CONTESTED)
-    decision = _load(connection, decision_id)
+        return _set_state(connection, decision, when, state=CONTESTED)
     if urgent:
         others = set(mission.contingent_ids()) - {decision.proposer_contingent}
         if _keys(decision, ("confirm",)) >= others:
-            return _set_state(connection, decision_id, when, state=CONFIRMED)
+            return _set_state(connection, decision, when, state=CONFIRMED)
         return decision
     if _keys(decision, ("approve",)) >= set(mission.contingent_ids()):
-        decision, index = _set_state_logged(connection, decision_id, when, state=APPROVED)
+        decision, index = _set_state_logged(connection, decision, when, state=APPROVED)
         _took_effect(connection, decision, when, index)
     return decision
 
@@ -607,10 +659,8 @@ def escalate_overdue(
     escalated = []
     heads_due = when + timedelta(hours=mission.config.policy.escalate_hours)
     for decision_id in list(due):
-        _step(connection, decision_id, None, "escalate", "", when)
-        escalated.append(
-            _set_state(connection, decision_id, when, state=ESCALATED, due_at=heads_due)
-        )
+        decision = _step(connection, _load(connection, decision_id), None, "escalate", "", when)
+        escalated.append(_set_state(connection, decision, when, state=ESCALATED, due_at=heads_due))
     return escalated
 
 
