@@ -17,6 +17,7 @@ from typing import Any
 import jinja2
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
+from markupsafe import Markup
 
 from ceasefire.dissemination.daily import document_for, notice_links
 from ceasefire.errors import CeasefireError
@@ -48,7 +49,20 @@ def environment() -> jinja2.Environment:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=_, ngettext=ngettext, pgettext=pgettext, newstyle=True
     )
+    env.globals["_"] = _template_gettext
     return env
+
+
+@jinja2.pass_eval_context
+def _template_gettext(eval_context: Any, message: str, /, **variables: Any) -> str:
+    """The templates' ``_``: what the i18n extension's newstyle ``gettext`` does (the message
+    translated, marked safe where the template escapes, then ``%`` the variables, escaped
+    there), without its alias's two more calls through the template's context: a notice
+    translates some 25 messages in each of its two templates."""
+    text: str = _(message)
+    if eval_context.autoescape:
+        text = Markup(text)
+    return text % variables
 
 
 @cache
