@@ -51,10 +51,11 @@ from sqlalchemy import (
 from ceasefire.i18n import _
 from ceasefire.incidents.tables import incidents
 from ceasefire.ledger import log
+from ceasefire.ledger.entry import LogEntry
 from ceasefire.mission.model import REACTIONS, Mission
 from ceasefire.timeutil import iso
 from ceasefire.workflow import blindness
-from ceasefire.workflow._common import SUPERSEDED, moment, record_entry
+from ceasefire.workflow._common import SUPERSEDED, moment
 from ceasefire.workflow.errors import Conflict, Forbidden, Invalid, NotFound
 from ceasefire.workflow.roles import User, require
 from ceasefire.workflow.tables import decision_effects, decision_steps, decisions
@@ -288,16 +289,51 @@ def _refuse_blind(connection: Connection, mission: Mission, user: User, d: Decis
         )
 
 
+class _Entries:
+    """A verb's log entries, appended at once when it has made them all (one append, one
+    update of the log's head, where each step and state took one), and the rows of its steps,
+    which name their entries' indexes. The entries, their order and their records are those
+    the steps made one by one."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+        self.entries: list[LogEntry] = []
+        self.steps: list[tuple[int, dict[str, Any]]] = []  # (entry's position, step row)
+
+    def add(self, kind: str, ref: str, record: Any) -> int:
+        """Queue an entry; its position among this verb's entries."""
+        self.entries.append(LogEntry.of(kind, ref, record))
+        return len(self.entries) - 1
+
+    def write(self, connection: Connection, decision: Decision) -> tuple[Decision, range]:
+        """Append the entries and insert the steps' rows; ``decision`` with its new steps'
+        ledger indexes (its last steps, those queued here), and the entries' indexes."""
+        indexes = log.append(connection, self.entries, at=self.at)
+        if not self.steps:
+            return decision, indexes
+        rows = [{**row, "ledger_index": indexes[position]} for position, row in self.steps]
+        connection.execute(_INSERT_STEP, rows)
+        kept = decision.steps[: len(decision.steps) - len(rows)]
+        made = decision.steps[len(kept) :]
+        steps = tuple(
+            replace(step, ledger_index=row["ledger_index"])
+            for step, row in zip(made, rows, strict=True)
+        )
+        self.entries, self.steps = [], []
+        return replace(decision, steps=(*kept, *steps)), indexes
+
+
 def _step(
-    connection: Connection,
+    entries: _Entries,
     decision: Decision,
     user: User | None,
     verdict: str,
     remarks: str,
-    at: datetime,
 ) -> Decision:
-    """Record a step of ``decision`` (as it stands, steps included: the caller read it under
-    the log's lock); the decision with that step added, as :func:`_load` would read it."""
+    """Queue a step of ``decision`` (as it stands, steps included: the caller read it under
+    the log's lock) in ``entries``; the decision with that step added (its ledger index known
+    once ``entries`` are written), as :func:`_load` would read it then."""
+    at = entries.at
     count = len(decision.steps)
     record = {
         "decision": decision.id,
@@ -308,7 +344,7 @@ def _step(
         "at": iso(at),
         "remarks": remarks,
     }
-    index = record_entry(connection, KIND_APPROVAL, f"{decision.id}/{count + 1}", record, at)
+    position = entries.add(KIND_APPROVAL, f"{decision.id}/{count + 1}", record)
     step = Step(
         user.name if user is not None else "",
         user.contingent if user is not None else None,
@@ -316,47 +352,38 @@ def _step(
         verdict,
         at,
         remarks,
-        index,
+        -1,
     )
-    connection.execute(
-        _INSERT_STEP,
-        {
-            "decision_id": decision.id,
-            "user_name": step.user,
-            "contingent": step.contingent,
-            "role": step.role,
-            "verdict": verdict,
-            "at": at,
-            "remarks": remarks,
-            "ledger_index": index,
-        },
+    entries.steps.append(
+        (
+            position,
+            {
+                "decision_id": decision.id,
+                "user_name": step.user,
+                "contingent": step.contingent,
+                "role": step.role,
+                "verdict": verdict,
+                "at": at,
+                "remarks": remarks,
+            },
+        )
     )
     return replace(decision, steps=(*decision.steps, step))
 
 
 def _set_state(
-    connection: Connection,
-    decision: Decision,
-    at: datetime,
-    **values: Any,
-) -> Decision:
-    return _set_state_logged(connection, decision, at, **values)[0]
-
-
-def _set_state_logged(
-    connection: Connection,
-    decision: Decision,
-    at: datetime,
-    **values: Any,
+    connection: Connection, entries: _Entries, decision: Decision, **values: Any
 ) -> tuple[Decision, int]:
-    """:func:`_set_state`, with the index of the decision's new log entry. ``values``: columns
-    of :class:`Decision` (``state``, ``due_at``), set in the row and in the decision."""
+    """Set ``values`` (columns of :class:`Decision`: ``state``, ``due_at``) in the row and in
+    the decision, and queue its new log entry in ``entries``; the decision and the entry's
+    position there."""
     connection.execute(
-        update(decisions).where(decisions.c.id == decision.id).values(updated_at=at, **values)
+        update(decisions)
+        .where(decisions.c.id == decision.id)
+        .values(updated_at=entries.at, **values)
     )
     decision = replace(decision, **values)
-    index = record_entry(connection, KIND_DECISION, decision.id, decision.record(), at)
-    return decision, index
+    return decision, entries.add(KIND_DECISION, decision.id, decision.record())
 
 
 @dataclass(frozen=True)
@@ -502,14 +529,14 @@ def propose(
         },
     )
     blindness.hold_when_shared(connection, mission, incident_id, when)
-    decision = _step(
-        connection, decision, user, "take" if tier == URGENT else "propose", remarks, when
-    )
-    index = record_entry(connection, KIND_DECISION, decision.id, decision.record(), when)
+    entries = _Entries(when)
+    decision = _step(entries, decision, user, "take" if tier == URGENT else "propose", remarks)
+    position = entries.add(KIND_DECISION, decision.id, decision.record())
+    if tier != URGENT and _counts_for(decision, user):
+        decision = _step(entries, decision, user, "approve", "")
+    decision, indexes = entries.write(connection, decision)
     if tier == URGENT:
-        _took_effect(connection, decision, when, index)
-    elif _counts_for(decision, user):
-        decision = _step(connection, decision, user, "approve", "", when)
+        _took_effect(connection, decision, when, indexes[position])
     return decision
 
 
@@ -596,19 +623,22 @@ def _answer(
                 contingent=user.contingent, id=decision_id
             )
         )
-    decision = _step(connection, decision, user, verdict, remarks, when)
+    entries = _Entries(when)
+    decision = _step(entries, decision, user, verdict, remarks)
+    took_effect = None
     if verdict == "reject":
-        return _set_state(connection, decision, when, state=REJECTED)
-    if verdict == "contest":
-        return _set_state(connection, decision, when, state=CONTESTED)
-    if urgent:
+        decision, _position = _set_state(connection, entries, decision, state=REJECTED)
+    elif verdict == "contest":
+        decision, _position = _set_state(connection, entries, decision, state=CONTESTED)
+    elif urgent:
         others = set(mission.contingent_ids()) - {decision.proposer_contingent}
         if _keys(decision, ("confirm",)) >= others:
-            return _set_state(connection, decision, when, state=CONFIRMED)
-        return decision
-    if _keys(decision, ("approve",)) >= set(mission.contingent_ids()):
-        decision, index = _set_state_logged(connection, decision, when, state=APPROVED)
-        _took_effect(connection, decision, when, index)
+            decision, _position = _set_state(connection, entries, decision, state=CONFIRMED)
+    elif _keys(decision, ("approve",)) >= set(mission.contingent_ids()):
+        decision, took_effect = _set_state(connection, entries, decision, state=APPROVED)
+    decision, indexes = entries.write(connection, decision)
+    if took_effect is not None:
+        _took_effect(connection, decision, when, indexes[took_effect])
     return decision
 
 
@@ -659,8 +689,12 @@ def escalate_overdue(
     escalated = []
     heads_due = when + timedelta(hours=mission.config.policy.escalate_hours)
     for decision_id in list(due):
-        decision = _step(connection, _load(connection, decision_id), None, "escalate", "", when)
-        escalated.append(_set_state(connection, decision, when, state=ESCALATED, due_at=heads_due))
+        entries = _Entries(when)
+        decision = _step(entries, _load(connection, decision_id), None, "escalate", "")
+        decision, _position = _set_state(
+            connection, entries, decision, state=ESCALATED, due_at=heads_due
+        )
+        escalated.append(entries.write(connection, decision)[0])
     return escalated
 
 
