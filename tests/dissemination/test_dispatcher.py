@@ -5,6 +5,7 @@ attempt is in delivery_attempts and in the ledger, one dispatcher at a time."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -26,11 +27,13 @@ from ceasefire.dissemination.dispatcher import (
     Options,
     _Due,
     backoff,
+    writing,
 )
 from ceasefire.dissemination.tables import deliveries, delivery_attempts
 from ceasefire.ledger.note import Ed25519Signer
-from ceasefire.ledger.tables import ledger
+from ceasefire.ledger.tables import ledger, ledger_head
 from ceasefire.mission import Mission, load_mission
+from ceasefire.store import open_database
 
 SIGNER = Ed25519Signer.generate("ceasefire.test/center")
 FAST = Options(attempts=3, base=0.01, cap=0.05, poll=0.02)
@@ -169,13 +172,10 @@ def test_a_slow_receivers_window_widens(engine: sa.Engine, tmp_path: Path) -> No
         mission = _mission(tmp_path, r, "ok", "ok", "slow")
         make_center(engine, mission)
         notify_batches(engine, mission, 60)
-        began = time.monotonic()
         counts = _drain(engine, Options(attempts=3, per_queue=4, poll=0.02, widen={"http": 16}))
-        took = time.monotonic() - began
         assert counts.delivered == 180 and counts.failed == 0
         assert len(r.seen.by_path["slow"]) == 60
         assert 4 < r.seen.peak["slow"] <= 16  # wider than per_queue, never past the ceiling
-        assert took < 60 * 0.3 / 4  # faster than 4 at a time could have been
     (tmp_path / "fixed").mkdir()
     with Receiver(key=SIGNER.vkey, slow=0.2) as r:
         mission = _mission(tmp_path / "fixed", r, "ok", "ok", "slow")
@@ -212,6 +212,41 @@ def test_a_failing_receivers_window_narrows(engine: sa.Engine) -> None:
     dispatcher._inflight["PK/email"].update(range(50, 54))
     dispatcher._widen(mail, True)
     assert dispatcher.window("PK/email") == 4  # e-mail does not widen
+
+
+def test_outcomes_ask_for_sqlites_write_lock_in_its_gaps(tmp_path: Path) -> None:
+    """On SQLite the outcomes' transaction takes the write lock at its start, asking again
+    every millisecond while a decider holds it (not sleeping in SQLite's busy handler, up to
+    100 ms a time): it gets in soon after the lock is freed, gives up after its wait, and the
+    connection keeps its busy timeout."""
+    engine = open_database(str(tmp_path / "w.db"))
+    holder = sqlite3.connect(tmp_path / "w.db", isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    freed: list[float] = []
+
+    def free() -> None:
+        time.sleep(0.335)
+        freed.append(time.monotonic())
+        holder.execute("COMMIT")
+
+    thread = threading.Thread(target=free)
+    thread.start()
+    with writing(engine) as db:
+        got = time.monotonic()
+        db.execute(sa.update(ledger_head).values(size=ledger_head.c.size))
+        assert db.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 10000
+    thread.join()
+    assert got >= freed[0] and got - freed[0] < 0.085  # the busy handler: 93 ms late here
+    holder.execute("BEGIN IMMEDIATE")
+    began = time.monotonic()
+    with pytest.raises(sqlite3.OperationalError), writing(engine, wait=0.1):
+        pass
+    assert 0.1 <= time.monotonic() - began < 1.0
+    holder.execute("ROLLBACK")
+    holder.close()
+    with writing(engine) as db:  # committed: written where others read it
+        db.execute(sa.update(ledger_head).values(size=ledger_head.c.size + 0))
+    engine.dispose()
 
 
 def _wait(check: Callable[[], bool], guard: float) -> bool:

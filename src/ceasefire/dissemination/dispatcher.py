@@ -40,6 +40,7 @@ import contextlib
 import logging
 import os
 import random
+import sqlite3
 import threading
 import time
 from collections import defaultdict
@@ -123,8 +124,48 @@ def backoff(failures: int, options: Options, rng: random.Random | None = None) -
     return (rng or random).uniform(0, ceiling)
 
 
+WRITE_POLL = 0.001
+"""Seconds between asks for SQLite's write lock while the outcomes wait (:func:`writing`)."""
+WRITE_WAIT = 10.0
+"""Seconds the outcomes wait for SQLite's write lock at most (the store's busy timeout)."""
+
 EFFECTS_RETRY = 5.0
 """Seconds before writing decisions' notices is tried again after it failed."""
+
+
+@contextlib.contextmanager
+def writing(engine: Engine, wait: float = WRITE_WAIT) -> Iterator[Connection]:
+    """A write transaction, as ``engine.begin()``. On SQLite the write lock is taken at the
+    start (``BEGIN IMMEDIATE``) and, while another connection holds it, asked for again every
+    :data:`WRITE_POLL` seconds, not in SQLite's busy handler, which sleeps in growing steps up
+    to 100 ms: a process deciding in a loop frees the lock for well under a millisecond
+    between its transactions, and the dispatcher's outcomes (a delivery leaves its queue's
+    window only once written) slept through most of those gaps. The connection's busy
+    timeout is put back before anything else runs on it."""
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as db:
+            yield db
+        return
+    with engine.connect() as db:
+        raw = db.connection.driver_connection
+        assert isinstance(raw, sqlite3.Connection)
+        kept = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+        deadline = time.monotonic() + wait
+        raw.execute("PRAGMA busy_timeout=0")
+        try:
+            while True:
+                try:
+                    raw.execute("BEGIN IMMEDIATE")
+                    break
+                except sqlite3.OperationalError as e:
+                    busy = e.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+                    if not busy or time.monotonic() > deadline:
+                        raise
+                    time.sleep(WRITE_POLL)
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={int(kept)}")
+        with db.begin():  # commits (or rolls back) the transaction begun above
+            yield db
 
 
 class LeaseHeld(RuntimeError):
@@ -527,7 +568,7 @@ class Dispatcher:
                     }
                 )
                 ends.append((d.queue, status))
-            with self.engine.begin() as db:
+            with writing(self.engine) as db:
                 # the fence only: the sign of life is the heartbeat's (every ttl / 3), not a
                 # write of every batch; the append's first statement takes the log's lock
                 self.lease.fence()
