@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, Protocol, TypeAlias, TypeVar
 
+import orjson
+
 from ceasefire.i18n import _
 from ceasefire.intake.errors import Rejection, raw_text
 from ceasefire.observations.record import Observation, ObservationError, parse_observation
@@ -83,11 +85,55 @@ def _decoder() -> json.JSONDecoder:
     return decoder
 
 
+_DIGITS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+"""Each digit to 0, every other byte to a space (for bytes.translate, in C)."""
+_LONG_NUMBER = b"0" * 19
+
+
+def _fast_json(text: str | bytes) -> object:
+    """What :func:`strict_json` returns, parsed by orjson in C (4 to 5 times as fast as the
+    json module with its hooks); :data:`_SLOW` when only the strict parser can tell.
+
+    orjson refuses NaN, infinity, numbers that overflow a double, invalid UTF-8, lone
+    surrogates and a byte order mark (the strict parser then says why, or decodes what it
+    may: another encoding, a BOM). Where the two could differ the strict parser decides:
+    - an integer of 19 digits or more (orjson turns one beyond 64 bits into a float): any run
+      of 19 digits, in a string too, sends the text there;
+    - a key given twice (orjson keeps the last): every pair of an object has its colon, and
+      orjson writes a parsed value back with exactly the colons it holds (pairs and the
+      colons in strings), so the text has more colons than the parsed value written back
+      exactly when a pair was dropped; an escaped colon (``\\u003a``) would count in one
+      and not the other, so a text with ``\\u003`` goes to the strict parser;
+    - nesting deeper than orjson writes back (255 levels).
+    """
+    if isinstance(text, str):
+        try:
+            text = text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate
+            return _SLOW
+    if b"\\u003" in text or _LONG_NUMBER in text.translate(_DIGITS):
+        return _SLOW
+    colons = text.count(b":")
+    try:
+        value = orjson.loads(text)
+        if orjson.dumps(value).count(b":") != colons:
+            return _SLOW  # a key given twice: the strict parser names it
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+        return _SLOW
+    return value
+
+
+_SLOW = object()
+
+
 def strict_json(text: str | bytes) -> object:
     """Parse JSON refusing NaN, Infinity, numbers that overflow and duplicate keys.
 
     Raises :class:`JsonProblem` with a plain sentence.
     """
+    value = _fast_json(text)
+    if value is not _SLOW:
+        return value
     try:
         # What json.loads does before it decodes, with the shared decoder.
         if isinstance(text, bytes | bytearray):
