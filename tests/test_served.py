@@ -9,7 +9,7 @@ import socket
 import httpx
 import pytest
 
-from ceasefire.served import hide_secrets, listening, settle
+from ceasefire.served import YOUNG_OBJECTS, hide_secrets, listening, settle
 
 SECRET = "Zr0aQ7-the-links-secret_xyz"
 
@@ -44,7 +44,7 @@ def test_connections_of_a_listening_socket_send_at_once() -> None:
 def test_settle_leaves_the_collector_only_what_comes_after() -> None:
     import gc
 
-    before = gc.get_freeze_count()
+    before, threshold = gc.get_freeze_count(), gc.get_threshold()
     try:
         made = [[n] for n in range(1000)]
         settle()
@@ -52,8 +52,12 @@ def test_settle_leaves_the_collector_only_what_comes_after() -> None:
         later = [[n] for n in range(10)]
         assert any(x is later for x in gc.get_objects())
         assert not any(x is made for x in gc.get_objects())
+        # what a request makes is collected in larger generations (a batch's objects live
+        # until it is answered: they were walked again and again)
+        assert gc.get_threshold() == (YOUNG_OBJECTS, *threshold[1:])
     finally:
         gc.unfreeze()
+        gc.set_threshold(*threshold)
 
 
 def test_the_logs_of_served_requests_keep_no_notice_token(

@@ -176,7 +176,7 @@ def test_edge_values_through_every_text_parser_into_the_store(
     intake = Intake(engine, demo_mission, row, enricher, correlate="off", keep_outcomes=True)
     intake.feed(items, "fuzz")
     for outcome in intake.result.outcomes:  # every answer encodes (the API's promise)
-        json.dumps(outcome.__dict__, ensure_ascii=False).encode("utf-8")
+        json.dumps(outcome._asdict(), ensure_ascii=False).encode("utf-8")
     _check_stored(engine, demo_mission)
 
 

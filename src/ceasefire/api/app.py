@@ -17,6 +17,7 @@ import io
 import json
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
+from operator import attrgetter
 from typing import Any, Literal
 
 import orjson
@@ -236,20 +237,20 @@ class _Api:
                     intake.add(item, source, number)
                 intake.flush()
         result = intake.result
-        outcomes = sorted(result.outcomes, key=lambda o: o.record)
         results: list[dict[str, Any]] = []
-        for outcome in outcomes:
-            data = records[outcome.record - 1]
-            entry: dict[str, Any] = {"index": outcome.record - 1, "status": outcome.status}
-            entry["id"] = outcome.id if outcome.id is not None else _text(data, "id")
-            entry["contingent"] = (
-                outcome.contingent if outcome.contingent is not None else _text(data, "contingent")
-            )
-            if outcome.status == "rejected":
-                entry["field"] = outcome.field
-                entry["reason"] = outcome.reason
-            if outcome.warning:
-                entry["warning"] = outcome.warning
+        for status, id_, contingent, field, reason, record, warning in sorted(
+            result.outcomes, key=_by_record
+        ):
+            if id_ is None:
+                id_ = _text(records[record - 1], "id")
+            if contingent is None:
+                contingent = _text(records[record - 1], "contingent")
+            entry = {"index": record - 1, "status": status, "id": id_, "contingent": contingent}
+            if status == "rejected":
+                entry["field"] = field
+                entry["reason"] = reason
+            if warning:
+                entry["warning"] = warning
             results.append(entry)
         return {
             "accepted": result.accepted,
@@ -300,6 +301,9 @@ class _Api:
             0 if self.correlate == "streaming" else self.center.backlog()
         )
         return status
+
+
+_by_record = attrgetter("record")
 
 
 def _text(data: Any, key: str) -> str | None:
