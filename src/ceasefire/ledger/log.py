@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, tuple_, update
+from sqlalchemy import BigInteger, Connection, bindparam, select, tuple_, update
 
 from ceasefire.i18n import _
 from ceasefire.ledger.entry import (
@@ -63,18 +63,23 @@ def _time_bind(connection: Connection) -> Any:
     return process if process is not None else (lambda value: value)
 
 
+_GROW = (
+    update(ledger_head)
+    .where(ledger_head.c.id == HEAD_ID)
+    .values(size=ledger_head.c.size + bindparam("by", type_=BigInteger))
+    .returning(ledger_head.c.size)
+)
+"""The head row grown by ``by`` entries (0: only locked), built once: building it again at
+each lock and append cost 8-14 % of a decision's CPU (the statement's cache key included)."""
+
+
 def lock(connection: Connection) -> int:
     """Take the log's writer lock for the rest of the caller's transaction; the current size.
 
     Call it before reading anything an append depends on (the intake calls it before looking
     up which records are new), so that nothing changes between the reading and the append.
     """
-    size = connection.execute(
-        update(ledger_head)
-        .where(ledger_head.c.id == HEAD_ID)
-        .values(size=ledger_head.c.size)
-        .returning(ledger_head.c.size)
-    ).scalar_one_or_none()
+    size = connection.execute(_GROW, {"by": 0}).scalar_one_or_none()
     if size is None:
         raise LedgerError(_("the ledger has no head row: run `ceasefire db upgrade`"))
     return int(size)
@@ -93,12 +98,7 @@ def append(
     moment = at or datetime.now(UTC)
     stamp = timestamp(moment)
     stamp_json = json_string(stamp)
-    new_size = connection.execute(
-        update(ledger_head)
-        .where(ledger_head.c.id == HEAD_ID)
-        .values(size=ledger_head.c.size + len(entries))
-        .returning(ledger_head.c.size)
-    ).scalar_one_or_none()
+    new_size = connection.execute(_GROW, {"by": len(entries)}).scalar_one_or_none()
     if new_size is None:
         raise LedgerError(_("the ledger has no head row: run `ceasefire db upgrade`"))
     first = int(new_size) - len(entries)
