@@ -58,12 +58,12 @@ def test_the_releases_page_names_the_incident_that_replaced_the_released_one(
     intake.feed([obs(1, "RU", 0), obs(2, "RU", 18)], "first")  # 18 min apart: two incidents
     with engine.connect() as db:
         first, second = db.execute(select(incidents.c.id).order_by("started_at")).scalars()
-    with engine.begin() as db:  # taken up: kept as superseded when merged, not dropped
+    with engine.begin() as db:  # both assessed by both: each keeps its id (no longer blind)
         ru = add_user(db, m, "ru-duty", "duty_officer", "RU")
         tr = add_user(db, m, "tr-duty", "duty_officer", "TR")
         for officer in (ru, tr):
-            submit(db, m, officer, second, violation="no", clauses=[], attribution="AZ")
-        submit(db, m, ru, first, violation="no", clauses=[], attribution="AZ")
+            for incident_id in (second, first):
+                submit(db, m, officer, incident_id, violation="no", clauses=[], attribution="AZ")
     init_keys(tmp_path / "keys", origin_of(m.id), m.contingent_ids())
     ring = load_keys(tmp_path / "keys", origin_of(m.id), m.contingent_ids())
     write_release(
