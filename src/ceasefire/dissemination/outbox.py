@@ -211,31 +211,14 @@ def notify_decision(
     contingent: str | None,
     at: datetime,
     decision_index: int | None = None,
-) -> list[str]:
-    """The notices a decision causes once it takes effect (approved, or taken urgently).
+) -> tuple[list[str], str | None]:
+    """The notices a decision causes once it takes effect (approved, or taken urgently): their
+    ids and their batch (None: the reaction tells nobody).
 
     ``decision_index``: the decision's log entry as it took effect (by default its newest);
     the notices name it, and state the finding as it stood then. The decision's remarks stay
     inside the center: they are the contingents' words to each other, not the center's to the
     parties."""
-    return _notify_decision(
-        connection, mission, decision_id, incident_id, reaction, party, contingent, at,
-        decision_index,
-    )[0]  # fmt: skip
-
-
-def _notify_decision(
-    connection: Connection,
-    mission: Mission,
-    decision_id: str,
-    incident_id: str,
-    reaction: str,
-    party: str | None,
-    contingent: str | None,
-    at: datetime,
-    decision_index: int | None = None,
-) -> tuple[list[str], str | None]:
-    """:func:`notify_decision`; the notice ids and their batch."""
     kind = NOTICE_OF_REACTION.get(reaction)
     if kind is None:
         return [], None
@@ -311,7 +294,7 @@ def notice_effects(
     made: dict[str, list[str]] = {}
     noticed_at = datetime.now(UTC)
     for effect in decisions.effects_without(connection, effect_notices.c.decision_id, limit=limit):
-        ids, batch = _notify_decision(
+        ids, batch = notify_decision(
             connection,
             mission,
             effect.decision_id,

@@ -96,6 +96,11 @@ class Gating:
             distinct=tuple(config.distinct_qualifiers),
         )
 
+    def code(self, category: str, complaint: bool = False) -> int:
+        """One observation's group code, as :meth:`codes` gives it (a party's complaint in a
+        group of its own beside its category's)."""
+        return self.groups[category] + len(self.names) * complaint
+
     def codes(
         self,
         categories: list[str] | npt.NDArray[np.str_],

@@ -720,10 +720,8 @@ class _Chains:
 
     @staticmethod
     def code(gating: Gating, member: Member) -> int:
-        """A member's group code (:meth:`Gating.codes`)."""
-        return gating.groups[member.category] + len(gating.names) * (
-            member.platform_type == COMPLAINT
-        )
+        """A member's group code (:meth:`Gating.code`)."""
+        return gating.code(member.category, member.platform_type == COMPLAINT)
 
     def _kept(self, joined: Iterable[Member]) -> list[Member]:
         """Those of ``joined`` in the groups whose chains are kept."""
