@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 
 from ceasefire.dissemination.notices import list_notices
@@ -117,29 +118,31 @@ def test_releases_and_notices_name_the_incident_that_replaced_theirs(
     assert f"incident {second} was superseded by {first} before this release" in shown.out
 
 
+@pytest.mark.parametrize(("side", "other"), [("RU", "TR"), ("TR", "RU")])
 def test_one_sides_blind_assessment_does_not_show_in_how_correlation_merges(
-    engine: Engine, demo_mission: Mission, demo_enricher: Enricher
+    engine: Engine, demo_mission: Mission, demo_enricher: Enricher, side: str, other: str
 ) -> None:
     """Two events alike, each two explosions 18 minutes apart (two incidents) that a late
-    report between them merges: in the first, RU alone has assessed the later incident (blind:
-    TR has not); in the second, nobody has. TR sends the late reports itself (its analysts may
-    ingest its own, with any time in the mission's period) and reads what correlation did with
-    each. Blindness asks that it cannot tell the two events apart: the same id survives in
-    both, and the one that gave way is kept alike in both, saying the same things."""
+    report between them merges: in the first, ``side`` alone has assessed the later incident
+    (blind: ``other`` has not); in the second, nobody has. ``other`` sends the late reports
+    itself (its analysts may ingest its own, with any time in the mission's period) and reads
+    what correlation did with each. Blindness asks that it cannot tell the two events apart:
+    the same id survives in both, and the one that gave way is kept alike in both, saying the
+    same things. Mirrored: RU assesses and TR probes, then the other way round."""
     config = demo_mission.config.correlation.model_copy(update={"linkage": "single"})
     m = dataclasses.replace(
         demo_mission, config=demo_mission.config.model_copy(update={"correlation": config})
     )
     stored, _ = save_mission(engine, m)
     intake = Intake(engine, m, mission_row(engine, stored), enricher=demo_enricher)
-    intake.feed([obs(1, "RU", 0), obs(2, "RU", 18), obs(11, "RU", 180), obs(12, "RU", 198)], "one")
+    intake.feed([obs(1, side, 0), obs(2, side, 18), obs(11, side, 180), obs(12, side, 198)], "one")
     with engine.connect() as db:
         a1, a2, b1, b2 = db.execute(select(incidents.c.id).order_by("started_at")).scalars()
     with engine.begin() as db:
-        ru = add_user(db, m, "ru-duty", "duty_officer", "RU")
-        tr = add_user(db, m, "tr-duty", "duty_officer", "TR")
-        submit(db, m, ru, a2, violation="yes", clauses=["1"], attribution="AZ")
-    intake.feed([obs(3, "TR", 9), obs(13, "TR", 189)], "late")  # TR's own, late
+        assessor = add_user(db, m, f"{side.lower()}-duty", "duty_officer", side)
+        prober = add_user(db, m, f"{other.lower()}-duty", "duty_officer", other)
+        submit(db, m, assessor, a2, violation="yes", clauses=["1"], attribution="AZ")
+    intake.feed([obs(3, other, 9), obs(13, other, 189)], "late")  # the other's own, late
     with engine.connect() as db:
         rows = {r.id: r for r in db.execute(select(incidents).order_by("started_at"))}
         logged = {
@@ -148,10 +151,10 @@ def test_one_sides_blind_assessment_does_not_show_in_how_correlation_merges(
                 select(ledger.c.ref, ledger.c.entry).where(ledger.c.kind == "superseded")
             )
         }
-        tr_reads = visible(db, m, tr, a2)
-        ru_reads = visible(db, m, ru, a2)
+        prober_reads = visible(db, m, prober, a2)
+        assessor_reads = visible(db, m, assessor, a2)
     shown = [i for i, r in rows.items() if r.status != "superseded"]
-    assert shown == [a1, b1]  # RU's blind one gives way as nobody's does: the earlier id stays
+    assert shown == [a1, b1]  # the blind one gives way as nobody's does: the earlier id stays
     gave_way = {i: (r.status, json.loads(r.detail)) for i, r in rows.items() if i in (a2, b2)}
     assert gave_way == {
         a2: ("superseded", {"superseded_by": a1, "status_before": "open"}),
@@ -159,8 +162,8 @@ def test_one_sides_blind_assessment_does_not_show_in_how_correlation_merges(
     }
     records = {ref: json.loads(entry)["record"] for ref, entry in logged.items()}
     assert {ref: r["superseded_by"] for ref, r in records.items()} == {a2: a1, b2: b1}
-    # Nothing is lost: RU's assessment stays on the incident it made it on, blind to TR.
-    assert tr_reads == [] and [a.contingent for a in ru_reads] == ["RU"]
+    # Nothing is lost: the assessment stays on the incident it was made on, blind to the other.
+    assert prober_reads == [] and [a.contingent for a in assessor_reads] == [side]
 
 
 def test_an_incident_is_held_once_its_blind_period_ends(
