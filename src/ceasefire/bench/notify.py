@@ -350,8 +350,8 @@ def _dispatch(
     """The dispatcher's process, apart from the deciding one as under ``ceasefire serve``,
     on the mission ``source`` with its recipients at ``base``: it writes the decisions'
     notices and sends them; ``drain`` until nothing is left, else until ``stop``. Into
-    ``spent``: its CPU seconds and the wall clock from ``ready`` (set once the channels are
-    made) to its end."""
+    ``spent``: its CPU seconds and the wall clock from ``ready`` (set once it holds the lease;
+    draining, once the channels are made) to its end."""
     engine = open_database(url, migrate=False)
     mission = _mission_with(load_mission(source), base)
 
@@ -369,12 +369,12 @@ def _dispatch(
 
         watcher = asyncio.create_task(watch())
         cpu, began = time.process_time(), time.time()
-        ready.set()
         try:
             if drain:
+                ready.set()
                 await dispatcher.drain()
-            else:
-                await dispatcher.run(stopping)
+            else:  # deciding starts once it holds the lease, as a center's has long before
+                await dispatcher.run(stopping, started=ready.set)
         finally:
             spent[0], spent[1] = time.process_time() - cpu, began
             watcher.cancel()

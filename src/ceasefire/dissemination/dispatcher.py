@@ -195,7 +195,7 @@ class Lease:
         if not self.lease.acquire():
             return False
         try:
-            with self.engine.begin() as db:
+            with writing(self.engine) as db:
                 self._mark(db, now or utc_now())
         except Exception:
             self.lease.release()
@@ -232,12 +232,13 @@ class Lease:
         )
 
     def beat(self) -> None:
-        with self.engine.begin() as db:
+        # the feeding waits for it: on SQLite not in the busy handler's growing sleeps
+        with writing(self.engine) as db:
             self.renew(db)
 
     def release(self) -> None:
         # the store may be what failed
-        with contextlib.suppress(Exception), self.engine.begin() as db:
+        with contextlib.suppress(Exception), writing(self.engine) as db:
             db.execute(
                 update(dispatcher_lease)
                 .where(dispatcher_lease.c.id == LEASE_ID, dispatcher_lease.c.owner == self.holder)
@@ -701,11 +702,14 @@ class Dispatcher:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         await self._flush()
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Wait for the lease, then send until ``stop`` is set; give the lease back."""
+    async def run(self, stop: asyncio.Event, started: Callable[[], object] | None = None) -> None:
+        """Wait for the lease, then send until ``stop`` is set; give the lease back.
+        ``started``: called once the lease is held (the dispatcher sends from then on)."""
         while not stop.is_set():
             try:
                 if await asyncio.to_thread(self.lease.try_acquire):
+                    if started is not None:
+                        started()
                     break
             except Exception:  # the store failing, or two takers at once: ask again
                 log_.exception(_("Taking the dispatcher's lease failed; trying again."))
