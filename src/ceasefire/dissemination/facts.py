@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import Connection, desc, select
+from sqlalchemy import Connection, bindparam, desc, select
 
 from ceasefire.canonical import canonical_json
 from ceasefire.incidents.tables import incidents
@@ -26,16 +26,28 @@ def content_hash(facts: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(facts)).hexdigest()
 
 
+# the statements, built once (building one cost more than SQLite's running it)
+_INCIDENT = select(incidents).where(incidents.c.id == bindparam("incident_id"))
+_SENSED = (
+    select(observations.c.sensed_by, observations.c.contingent)
+    .where(observations.c.incident_id == bindparam("incident_id"))
+    .distinct()
+)
+_FINDING = (
+    select(findings.c.record)
+    .where(findings.c.incident_id == bindparam("incident_id"))
+    .order_by(desc(findings.c.version))
+    .limit(1)
+)
+_FINDING_BEFORE = _FINDING.where(findings.c.ledger_index < bindparam("before"))
+
+
 def incident_facts(connection: Connection, incident_id: str) -> dict[str, Any] | None:
     """Where, when, what, how it was sensed and by whom; None for an unknown incident."""
-    row = connection.execute(select(incidents).where(incidents.c.id == incident_id)).first()
+    row = connection.execute(_INCIDENT, {"incident_id": incident_id}).first()
     if row is None:
         return None
-    sensed = connection.execute(
-        select(observations.c.sensed_by, observations.c.contingent)
-        .where(observations.c.incident_id == incident_id)
-        .distinct()
-    ).all()
+    sensed = connection.execute(_SENSED, {"incident_id": incident_id}).all()
     return {
         "id": row.id,
         "category": row.category,
@@ -65,10 +77,12 @@ def finding_facts(
     """The joint finding, or that the contingents disagree (on what, never each side's view:
     the views stay inside the center); ``before``: as it stood before that log entry (a
     decision's, whose notices are written after it)."""
-    query = select(findings.c.record).where(findings.c.incident_id == incident_id)
-    if before is not None:
-        query = query.where(findings.c.ledger_index < before)
-    row = connection.execute(query.order_by(desc(findings.c.version)).limit(1)).first()
+    if before is None:
+        row = connection.execute(_FINDING, {"incident_id": incident_id}).first()
+    else:
+        row = connection.execute(
+            _FINDING_BEFORE, {"incident_id": incident_id, "before": before}
+        ).first()
     if row is None:
         return None
     record = json.loads(row.record)

@@ -10,6 +10,7 @@ is an error then, never a notice in the wrong language later.
 from __future__ import annotations
 
 import gettext
+from collections.abc import Callable
 from datetime import date
 from functools import cache, lru_cache
 from typing import Any
@@ -17,12 +18,20 @@ from typing import Any
 import jinja2
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ceasefire.dissemination.daily import document_for, notice_links
 from ceasefire.errors import CeasefireError
 from ceasefire.geo.phrase import place_phrase
-from ceasefire.i18n import DOMAIN, LOCALE_DIR, _, language, ngettext, pgettext
+from ceasefire.i18n import (
+    DOMAIN,
+    LOCALE_DIR,
+    _,
+    language,
+    ngettext,
+    pgettext,
+    translations,
+)
 from ceasefire.incidents.rules import category_name
 from ceasefire.labels import label
 from ceasefire.mission.model import Mission
@@ -31,9 +40,41 @@ from ceasefire.timeutil import parse_time, shown_in
 TEMPLATES = ("notice.txt.j2", "notice.html.j2")
 
 
+_DICT_NAMES = frozenset(dir(dict))
+_FAST_CALLS: set[Callable[..., str]] = set()  # the templates' ``_`` (_gettext_for)
+
+
+class _Context(jinja2.runtime.Context):
+    """A template's context that calls the templates' ``_`` at once: Jinja's ``call`` asks
+    every callable what it wants passed (context, environment) before calling it."""
+
+    def call(__self, __obj: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if __obj in _FAST_CALLS:
+            kwargs.pop("_block_vars", None)
+            kwargs.pop("_loop_vars", None)
+            return __obj(*args, **kwargs)
+        return super().call(__obj, *args, **kwargs)
+
+
+class _Environment(jinja2.Environment):
+    """``a.b`` on a dict (the view's parts) reads its item at once where a dict has no such
+    attribute, which is what Jinja's ``getattr`` gives after the AttributeError it raises and
+    catches first."""
+
+    context_class = _Context
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_NAMES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
 @cache
 def environment() -> jinja2.Environment:
-    env = jinja2.Environment(
+    env = _Environment(
         loader=jinja2.PackageLoader("ceasefire.dissemination", "templates"),
         autoescape=jinja2.select_autoescape(["html.j2"]),
         extensions=["jinja2.ext.i18n"],
@@ -69,6 +110,53 @@ def _template_gettext(eval_context: Any, message: str, /, **variables: Any) -> s
 def template(name: str) -> jinja2.Template:
     """A notice template, loaded once."""
     return environment().get_template(name)
+
+
+@cache
+def _messages(lang: str) -> dict[str, str]:
+    """The templates' messages in ``lang``, each looked up in its catalog once (filled as
+    they are first used; the catalogs are loaded once and never change while running)."""
+    return {}
+
+
+@cache
+def _gettext_for(lang: str, html: bool) -> Callable[..., str]:
+    """The templates' ``_`` in ``lang``, as :func:`_template_gettext` writes it (the message
+    translated, then ``%`` the variables; in HTML marked safe and the variables escaped), with
+    no look at the language in force, the catalog's fallbacks, or the template's context
+    (a notice translates some 25 messages in each of its two templates)."""
+    table, catalog = _messages(lang), translations(lang)
+
+    def text_(message: str, /, **variables: Any) -> str:
+        found = table.get(message)
+        if found is None:
+            found = table[message] = catalog.gettext(message)
+        return found % variables
+
+    def html_(message: str, /, **variables: Any) -> str:
+        found = table.get(message)
+        if found is None:
+            found = table[message] = catalog.gettext(message)
+        # Markup(found) % variables escapes each variable as it is written: the same
+        return Markup(found % {k: escape(v) for k, v in variables.items()})
+
+    made = html_ if html else text_
+    _FAST_CALLS.add(made)
+    return made
+
+
+def _render(name: str, shown: dict[str, Any], lang: str) -> str:
+    """A template rendered with ``shown`` as its only context (no copy of the environment's
+    globals, which the notices' templates do not use: a name they lack fails the render,
+    StrictUndefined) and ``_`` in ``lang``: what ``Template.render`` does."""
+    made = template(name)
+    context = made.new_context(
+        {**shown, "_": _gettext_for(lang, name.endswith(".html.j2"))}, shared=True
+    )
+    try:
+        return made.environment.concat(made.root_render_func(context))
+    except Exception:
+        return made.environment.handle_exception()
 
 
 def check_languages(mission: Mission) -> None:
@@ -270,6 +358,6 @@ def render(mission: Mission, notice: dict[str, Any]) -> tuple[str, str, str]:
             subject += f": {shown['incident']['phrase'] or shown['incident']['id']}"
         elif shown["report"] is not None:
             subject += f": {shown['report']['day_shown']}"
-        text = template("notice.txt.j2").render(shown)
-        html = template("notice.html.j2").render(shown)
+        text = _render("notice.txt.j2", shown, lang)
+        html = _render("notice.html.j2", shown, lang)
     return subject, text, html

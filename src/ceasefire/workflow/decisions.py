@@ -34,12 +34,14 @@ import json
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     ScalarSelect,
+    Select,
     bindparam,
     exists,
     func,
@@ -418,6 +420,21 @@ def effects_count() -> ScalarSelect[int]:
     return select(func.count()).select_from(decision_effects).scalar_subquery()
 
 
+@lru_cache(maxsize=16)
+def _effects_query(done: ColumnElement[Any], limit: int | None) -> Select[Any]:
+    """:func:`effects_without`'s statement, built once for each room and limit (building it
+    cost more than SQLite's running it on a thousand effects)."""
+    e, d = decision_effects, decisions
+    query = (
+        select(e.c.decision_id, e.c.at, e.c.ledger_index, d.c.incident_id, d.c.reaction)
+        .add_columns(d.c.party, d.c.contingent)
+        .join(d, d.c.id == e.c.decision_id)
+        .where(~exists().where(done == e.c.decision_id))
+        .order_by(e.c.at, e.c.decision_id)
+    )
+    return query if limit is None else query.limit(limit)
+
+
 def effects_without(
     connection: Connection, done: ColumnElement[Any], *, limit: int | None = None
 ) -> list[Effect]:
@@ -427,16 +444,7 @@ def effects_without(
     effect; the query is an anti-join on it (an effect with no row there), so an effect that
     committed late is found as surely as any other (no "highest seen" cursor skips it). The
     workflow only receives the column: it imports nothing of the room that owns it."""
-    e, d = decision_effects, decisions
-    query = (
-        select(e.c.decision_id, e.c.at, e.c.ledger_index, d.c.incident_id, d.c.reaction)
-        .add_columns(d.c.party, d.c.contingent)
-        .join(d, d.c.id == e.c.decision_id)
-        .where(~exists().where(done == e.c.decision_id))
-        .order_by(e.c.at, e.c.decision_id)
-    )
-    if limit is not None:
-        query = query.limit(limit)
+    query = _effects_query(done, limit)
     return [
         Effect(
             decision_id=r.decision_id,
