@@ -678,7 +678,7 @@ class Dispatcher:
         while not stop.is_set() and not writer.done():
             self._room.clear()
             try:
-                started = await self._take()
+                await self._take()
             except LeaseLost:
                 raise
             except Exception:  # the store failing: nothing is lost, try again shortly
@@ -692,9 +692,12 @@ class Dispatcher:
             if now - last_beat >= self.options.ttl / 3:
                 await asyncio.to_thread(self.lease.beat)
                 last_beat = now
-            if not started:  # look again when room is freed, or after a poll's while
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._room.wait(), self.options.poll)
+            # look again when room is freed, or after a poll's while, even after a look that
+            # started some: it gave each queue all it had room for, and a look at once after
+            # it found nothing new in 53 % of the bench's looks (a look: ~2 ms of CPU with
+            # hundreds pending)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._room.wait(), self.options.poll)
 
     async def _finish(self) -> None:
         """Let the attempts in flight end and record them (none is left unrecorded)."""
