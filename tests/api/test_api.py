@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import Engine
 
 import records
 from ceasefire.api import create_app
+from ceasefire.ingest.pipeline import Intake
 from ceasefire.mission import Mission
 from ceasefire.observations import Observation
 from ceasefire.observations.schema import SCHEMA_PATH
@@ -346,3 +348,30 @@ def test_health_schema_and_openapi(client: TestClient, engine: Engine) -> None:
     assert "/api/v1/ledger/proof/inclusion" in docs.text
     assert "<script" not in docs.text and "cdn" not in docs.text.lower()
     assert client.get("/docs").status_code == 404  # no Swagger UI from a CDN
+
+
+def test_a_batch_is_made_ready_outside_the_write_lock(
+    engine: Engine,
+    demo_mission: Mission,
+    demo_enricher: Any,
+    tokens: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only the store's part of a batch holds the center's write lock: checking the records
+    and making their rows (canonical text, digests) are done before it is taken, so another
+    batch can be stored (and its commit's fsync waited for) meanwhile."""
+    lock = threading.Lock()
+    app = create_app(engine, demo_mission, enricher=demo_enricher, write_lock=lock)
+    held: dict[str, set[bool]] = {}
+    for name in ("add", "prepare", "flush"):
+        real = getattr(Intake, name)
+
+        def spy(self: Intake, *args: Any, _real: Any = real, _name: str = name) -> Any:
+            held.setdefault(_name, set()).add(lock.locked())
+            return _real(self, *args)
+
+        monkeypatch.setattr(Intake, name, spy)
+    with TestClient(app, headers=bearer(tokens[duty_officer("RU")])) as client:
+        response = client.post(f"{API}/observations", json=[record(1), record(2)])
+    assert response.json()["accepted"] == 2
+    assert held == {"add": {False}, "prepare": {False}, "flush": {True}}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,66 @@ def test_cli_ingest_json_and_reject_file(cli, tmp_path: Path) -> None:  # type: 
     assert all(r["reason"] for r in rejects)
     again = cli("ingest", str(source), "--db", db, "--json")
     assert again.json()["duplicates"] == 1 and again.json()["accepted"] == 0
+
+
+def test_rows_are_stored_as_sqlalchemy_binds_them(engine: Engine, demo_mission: Mission) -> None:
+    """The intake hands the driver its rows as tuples already in the driver's form (times,
+    flags): what is stored is what SQLAlchemy's own insert stores for the same values."""
+    by_bearing = {k: v for k, v in record(3).items() if k != "location"} | {
+        "observer": {"lat": 39.95, "lon": 46.8},
+        "bearing_deg": 90.0,
+        "distance_m": [400, 900],
+    }
+    batch = [
+        record(1),
+        record(
+            2,
+            observed_at="2021-02-01T12:32:00.250+02:00",
+            observed_until="2021-02-01T10:40:00Z",
+            count=3,
+            count_approx=True,
+            sortie="S-1",
+            track="T-9",
+            remarks="Ünal's note",
+        ),
+        by_bearing,
+    ]
+    result = intake(engine, demo_mission, correlate="off").feed(
+        jsonl.parse(lines(batch), "r.jsonl"), "r.jsonl"
+    )
+    assert result.accepted == 3
+    columns = ", ".join(f'"{c.name}"' for c in observations.c)
+    raw = f"SELECT {columns} FROM observations"
+    with engine.begin() as db:
+        stored = db.exec_driver_sql(raw + " ORDER BY id").all()
+        values = [dict(r) for r in db.execute(select(observations)).mappings()]
+        db.execute(observations.delete())
+        db.execute(observations.insert(), values)
+        again = db.exec_driver_sql(raw + " ORDER BY id").all()
+    assert [tuple(r) for r in stored] == [tuple(r) for r in again]
+    assert [(v["observed_at"], v["observed_until"]) for v in values] == [
+        (datetime(2021, 2, 1, 10, 32, tzinfo=UTC), None),
+        (
+            datetime(2021, 2, 1, 10, 32, 0, 250000, tzinfo=UTC),
+            datetime(2021, 2, 1, 10, 40, tzinfo=UTC),
+        ),
+        (datetime(2021, 2, 1, 10, 32, tzinfo=UTC), None),
+    ]
+    assert [v["count_approx"] for v in values] == [False, True, False]
+    assert values[0]["received_at"] == values[2]["received_at"] > values[0]["observed_at"]
+
+
+def test_two_records_under_one_new_id_in_a_batch(engine: Engine, demo_mission: Mission) -> None:
+    """Nothing stored yet under the id: the first record given stands, the same again is a
+    duplicate, a different one is refused."""
+    batch = [record(1), record(1), record(1, remarks="another"), record(2)]
+    result = intake(engine, demo_mission).feed(jsonl.parse(lines(batch), "d.jsonl"), "d.jsonl")
+    assert (result.accepted, result.duplicates, result.rejected) == (2, 1, 1)
+    by_record = {o.record: (o.status, o.field) for o in result.outcomes}
+    assert by_record == {
+        1: ("accepted", ""),
+        2: ("duplicate", ""),
+        3: ("rejected", "id"),
+        4: ("accepted", ""),
+    }
+    assert stored_count(engine) == 2

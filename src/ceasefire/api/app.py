@@ -62,6 +62,7 @@ from ceasefire.center.core import Center
 from ceasefire.geo.engine import Enricher
 from ceasefire.geo.phrase import place_phrase
 from ceasefire.i18n import _, language
+from ceasefire.ingest.pipeline import BATCH
 from ceasefire.intake import formats
 from ceasefire.intake._common import JsonProblem, strict_json, validate
 from ceasefire.intake.errors import Rejection, encodes
@@ -224,7 +225,6 @@ class _Api:
         may not ingest for is rejected (field ``contingent``). ``items``: the batch as a
         registered format's parser read it (``records`` then only name them)."""
         with language(lang):
-            intake = self.center.intake(keep_outcomes=True, correlate=self.correlate)
             if items is None:
                 items = [_validated(data, source, n) for n, data in enumerate(records, start=1)]
             if user is not None:
@@ -232,10 +232,18 @@ class _Api:
                 items = [
                     _ingestable(item, user, source, n, refusals) for n, item in enumerate(items, 1)
                 ]
-            with self.center.lock:
-                for number, item in enumerate(items, start=1):
-                    intake.add(item, source, number)
-                intake.flush()
+            # Stored BATCH at a time, each part checked and made ready outside the write lock
+            # (nothing there touches the store): meanwhile another request's part is stored
+            # under it, its commit's fsync included. The intake stores only when told.
+            intake = self.center.intake(
+                keep_outcomes=True, correlate=self.correlate, batch_size=len(items) + 1
+            )
+            for start in range(0, len(items), BATCH):
+                for number in range(start + 1, min(start + BATCH, len(items)) + 1):
+                    intake.add(items[number - 1], source, number)
+                intake.prepare()
+                with self.center.lock:
+                    intake.flush()
         result = intake.result
         results: list[dict[str, Any]] = []
         for status, id_, contingent, field, reason, record, warning in sorted(

@@ -363,6 +363,8 @@ class _Writer:
         self.max_batch = max_batch
         self.lock = lock or threading.Lock()
         self.limiter = limiter
+        # The intake stores only when flushed, under the lock: never by itself while adding.
+        intake.batch_size = max(intake.batch_size, max_batch + 1)
         if intake.on_reject is None:
             intake.on_reject = lambda rejection: limiter.warning(describe(rejection))
         self.task = asyncio.create_task(self._run(), name="ceasefire-cot-writer")
@@ -413,10 +415,18 @@ class _Writer:
                 return
 
     def _store_now(self, batch: list[Entry]) -> None:
-        with self.lock:
+        # Checked and made ready before the write lock, which the center's other writers
+        # (the HTTP intake) share: only the store's part is done under it.
+        intake = self.intake
+        try:
             for item, source, number in batch:
-                self.intake.add(item, source, number)
-            self.intake.flush()
+                intake.add(item, source, number)
+            intake.prepare()
+        except BaseException:
+            intake.drop()  # the batch is given again (one by one), not added twice
+            raise
+        with self.lock:
+            intake.flush()
 
     async def close(self, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -35,7 +35,7 @@ from ceasefire.incidents.service import Correlator
 from ceasefire.intake.errors import Rejection
 from ceasefire.ledger import intake_keys
 from ceasefire.ledger import log as ledger_log
-from ceasefire.ledger.entry import LogEntry
+from ceasefire.ledger.entry import KIND_OBSERVATION, LogEntry, observation_ref
 from ceasefire.ledger.note import Ed25519Verifier
 from ceasefire.ledger.origin import signed_key_id, verify_record
 from ceasefire.mission.model import Mission
@@ -83,7 +83,7 @@ class IntakeResult:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     observation: Observation
     lat: float
@@ -95,6 +95,53 @@ class _Pending:
     digest: str = ""
     signature: str | None = None
     warning: str = ""
+    head: tuple[Any, ...] = ()
+    """The row's values that need neither the store nor the enrichment (:data:`HEAD`), in the
+    driver's form: made by :meth:`Intake.prepare`, outside the center's write lock."""
+
+
+HEAD = (
+    "contingent",
+    "source_id",
+    "digest",
+    "record",
+    "signature",
+    "platform_id",
+    "platform_type",
+    "sortie",
+    "track",
+    "observed_at",
+    "observed_until",
+    "lat",
+    "lon",
+    "ce_m",
+    "category",
+    "count",
+    "count_approx",
+    "sensed_by",
+    "received_at",
+    "source",
+    "mission",
+)
+"""The columns of an observation's row known from the record and its receipt."""
+TAIL = (
+    "zones",
+    "controlled_by",
+    "distance_to_line_m",
+    "line_side",
+    "settlement_id",
+    "settlement_distance_m",
+    "settlement_bearing_deg",
+    "rules",
+    "ledger_index",
+)
+"""The columns of the row that need the enrichment, and the ledger's index last."""
+COLUMNS = HEAD + TAIL
+RECORD = HEAD.index("record")
+ZONES = TAIL.index("zones")
+CONTROLLED_BY = TAIL.index("controlled_by")
+_sha256 = hashlib.sha256
+_outcome_of = Outcome._make
 
 
 def _insert(engine: Engine, table: Any) -> Any:
@@ -145,6 +192,13 @@ class Intake:
         self._span: tuple[datetime, datetime] | None = None
         self.signed_only = mission.config.intake.signed
         self._verifiers = verifiers
+        # The row's values in the driver's form, as SQLAlchemy would bind them
+        # (:mod:`ceasefire.store.bulk`): times as this engine stores them, flags likewise.
+        self._time = bulk.time_binder(engine.dialect)
+        flag = bulk.binder(observations.c.count_approx, engine.dialect)
+        self._flags = {value: flag(value) if flag else value for value in (False, True)}
+        self._prepared = 0
+        """How many of the pending records :meth:`prepare` has made ready."""
 
     def verifiers(self) -> dict[str, Ed25519Verifier]:
         """The intake keys in force, read once (at the first signed record)."""
@@ -380,6 +434,62 @@ class Intake:
         ]
         db.execute(_insert(self.engine, track_points), rows)
 
+    def prepare(self) -> None:
+        """Make the pending records ready for :meth:`flush`: each one's canonical text, its
+        digest and the part of its row that needs neither the store nor the enrichment.
+
+        Nothing here reads or writes the store, so a caller that holds a write lock around
+        :meth:`flush` calls this before taking it: while one batch is committed (its fsync)
+        under the lock, the next one is made ready (``flush`` does what is left undone)."""
+        self._prepare(self._pending[self._prepared :])
+        self._prepared = len(self._pending)
+
+    def drop(self) -> None:
+        """Forget the records added and not stored (after a failure, before they are given
+        again)."""
+        self._pending, self._prepared = [], 0
+        self._tracks = []
+
+    def _prepare(self, pending: list[_Pending]) -> None:
+        if not pending:
+            return
+        time = self._time
+        flags = self._flags
+        received = time(datetime.now(UTC))
+        mission = self.mission_row
+        sha256 = _sha256
+        for p in pending:
+            obs = p.observation
+            canonical = p.canonical
+            if not canonical:
+                canonical = p.canonical = obs.canonical()
+            digest = p.digest = sha256(canonical).hexdigest()
+            platform = obs.platform
+            until = obs.observed_until
+            p.head = (
+                obs.contingent,
+                obs.id,
+                digest,
+                canonical.decode("utf-8"),
+                p.signature,
+                platform.id,
+                platform.type,
+                obs.sortie,
+                obs.track,
+                time(obs.observed_at),
+                None if until is None else time(until),
+                p.lat,
+                p.lon,
+                p.ce_m,
+                obs.category,
+                obs.count,
+                flags[obs.count_approx],
+                obs.sensed_by,
+                received,
+                p.source,
+                mission,
+            )
+
     def flush(self) -> None:
         if self._tracks:
             tracks, self._tracks = self._tracks, []
@@ -388,31 +498,42 @@ class Intake:
             self.result.track_points += len(tracks)
         if not self._pending:
             return
-        pending, self._pending = self._pending, []
-        for p in pending:
-            if not p.canonical:
-                p.canonical = p.observation.canonical()
-            p.digest = hashlib.sha256(p.canonical).hexdigest()
-        keys = list({(p.observation.contingent, p.observation.id) for p in pending})
+        pending, self._pending, prepared, self._prepared = self._pending, [], self._prepared, 0
+        self._prepare(pending[prepared:])
+        keys = list({p.head[:2] for p in pending})
         with self.engine.begin() as db:
             # The ledger's writer lock first: no other intake can store these ids before we
             # commit, so every row inserted below is exactly one logged entry.
             ledger_log.lock(db)
             known = bulk.digests(db, observations, keys)
-            fresh: list[_Pending] = []
-            for p in pending:
-                key = (p.observation.contingent, p.observation.id)
-                if key not in known:
-                    known[key] = p.digest
-                    fresh.append(p)
-                elif known[key] == p.digest:
-                    self._outcome("duplicate", p)
-                else:
-                    self._refuse_taken_id(p)
+            if not known and len(keys) == len(pending):
+                fresh = pending  # all new, none twice: the usual batch
+            else:
+                fresh = []
+                for p in pending:
+                    key = p.head[:2]
+                    if key not in known:
+                        known[key] = p.digest
+                        fresh.append(p)
+                    elif known[key] == p.digest:
+                        self._outcome("duplicate", p)
+                    else:
+                        self._refuse_taken_id(p)
             if fresh:
-                rows = self._rows(fresh)
-                ledger_log.append_observations(db, rows)  # same transaction: both or neither
-                bulk.insert_rows(db, observations, rows)
+                tails = self._tails(fresh)
+                # The log entries in the same transaction: both or neither.
+                entries = [
+                    LogEntry(
+                        KIND_OBSERVATION, observation_ref(*p.head[:2]), p.head[RECORD], p.signature
+                    )
+                    for p in fresh
+                ]
+                indexes = ledger_log.append(db, entries)
+                rows = [
+                    (*p.head, *tail, index)
+                    for p, tail, index in zip(fresh, tails, indexes, strict=True)
+                ]
+                bulk.insert_values(db, observations, COLUMNS, rows)
                 if self.correlation == "streaming" and self.correlator is not None:
                     self.correlator.add(db, self._keys(db, fresh))
                 else:
@@ -421,8 +542,13 @@ class Intake:
                     if self._span is not None:
                         low, high = min(low, self._span[0]), max(high, self._span[1])
                     self._span = (low, high)
-        for p in fresh:
-            self._outcome("accepted", p)
+        self.result.accepted += len(fresh)
+        self.result.warnings += sum(1 for p in fresh if p.warning)
+        if self.keep_outcomes:
+            self.result.outcomes += [
+                _outcome_of(("accepted", p.head[1], p.head[0], "", "", p.record, p.warning))
+                for p in fresh
+            ]
 
     def _outcome(self, status: Status, p: _Pending) -> None:
         if status == "accepted":
@@ -454,18 +580,18 @@ class Intake:
             ).scalars()
         )
 
-    def _rows(self, fresh: list[_Pending]) -> list[dict[str, Any]]:
-        lat = np.fromiter((p.lat for p in fresh), float, len(fresh))
-        lon = np.fromiter((p.lon for p in fresh), float, len(fresh))
-        when = np.fromiter(
-            (p.observation.observed_at.timestamp() for p in fresh), np.int64, len(fresh)
-        )
+    def _tails(self, fresh: list[_Pending]) -> list[tuple[Any, ...]]:
+        """Each record's enrichment and rules: the row's :data:`TAIL` but the ledger's index."""
+        n = len(fresh)
+        lat = np.fromiter((p.lat for p in fresh), float, n)
+        lon = np.fromiter((p.lon for p in fresh), float, n)
+        when = np.fromiter((p.observation.observed_at.timestamp() for p in fresh), np.int64, n)
         found = self.enricher.enrich(lat, lon, when)
         triggered = evaluate(
             self.mission,
             [
-                Facts(p.observation.category, p.observation.qualifiers, int(t))
-                for p, t in zip(fresh, when, strict=True)
+                Facts(p.observation.category, p.observation.qualifiers, t)
+                for p, t in zip(fresh, when.tolist(), strict=True)
             ],
             found,
         )
@@ -475,51 +601,26 @@ class Intake:
         parties = (*found.parties, None)  # index -1: none
         controlled = [parties[c] for c in found.controlled_by.tolist()]
         distance = found.distance_to_line_m.tolist()
-        sides = found.line_side.tolist()
+        sides = [parties[s] for s in found.line_side.tolist()]
         settlement_ids = [s.id for s in self.mission.settlements]
         settlement = [settlement_ids[i] for i in found.settlement.tolist()]
-        settlement_distance = found.settlement_distance_m.tolist()
-        settlement_bearing = found.settlement_bearing_deg.tolist()
         rules = [_json_list(tuple(ids)) for ids in triggered]
-        now = datetime.now(UTC)
-        rows = []
-        for i, p in enumerate(fresh):
-            obs = p.observation
-            has_line = distance[i] == distance[i]  # NaN: no line in force
-            rows.append(
-                {
-                    "contingent": obs.contingent,
-                    "source_id": obs.id,
-                    "digest": p.digest,
-                    "record": p.canonical.decode("utf-8"),
-                    "signature": p.signature,
-                    "platform_id": obs.platform.id,
-                    "platform_type": obs.platform.type,
-                    "sortie": obs.sortie,
-                    "track": obs.track,
-                    "observed_at": obs.observed_at,
-                    "observed_until": obs.observed_until,
-                    "lat": p.lat,
-                    "lon": p.lon,
-                    "ce_m": p.ce_m,
-                    "category": obs.category,
-                    "count": obs.count,
-                    "count_approx": obs.count_approx,
-                    "sensed_by": obs.sensed_by,
-                    "received_at": now,
-                    "source": p.source,
-                    "mission": self.mission_row,
-                    "zones": zones[i],
-                    "controlled_by": controlled[i],
-                    "distance_to_line_m": distance[i] if has_line else None,
-                    "line_side": parties[sides[i]] if has_line else None,
-                    "settlement_id": settlement[i],
-                    "settlement_distance_m": settlement_distance[i],
-                    "settlement_bearing_deg": settlement_bearing[i],
-                    "rules": rules[i],
-                }
+        return [
+            (zone, party, d, side, near, near_distance, near_bearing, rule)
+            if d == d  # NaN: no line in force
+            else (zone, party, None, None, near, near_distance, near_bearing, rule)
+            for zone, party, d, side, near, near_distance, near_bearing, rule in zip(
+                zones,
+                controlled,
+                distance,
+                sides,
+                settlement,
+                found.settlement_distance_m.tolist(),
+                found.settlement_bearing_deg.tolist(),
+                rules,
+                strict=True,
             )
-        return rows
+        ]
 
 
 @functools.lru_cache(maxsize=4096)

@@ -9,13 +9,12 @@ HTTP intake all feed it as they feed the center's intake.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import orjson
 
 from ceasefire.geo.engine import Enricher
-from ceasefire.ingest.pipeline import Intake, _Pending
+from ceasefire.ingest.pipeline import CONTROLLED_BY, RECORD, ZONES, Intake
 from ceasefire.ledger.note import Ed25519Signer
 from ceasefire.ledger.origin import sign_records
 from ceasefire.mission.model import Mission
@@ -47,25 +46,26 @@ class NodeIntake(Intake):
         self.signer = signer
 
     def flush(self) -> None:
-        pending, self._pending = self._pending, []
+        pending, self._pending, prepared, self._prepared = self._pending, [], self._prepared, 0
+        self._prepare(pending[prepared:])
         tracks, self._tracks = self._tracks, []
         if not pending and not tracks:
             return
         new: list[NewRecord] = []
         if pending:
-            rows = self._rows_for(pending)
+            tails = self._tails(pending)
             # One Ed25519 signature per group of records, not per record (ledger.origin).
             signatures = sign_records(self.signer, [p.canonical for p in pending])
-            for p, row, signature in zip(pending, rows, signatures, strict=True):
+            for p, tail, signature in zip(pending, tails, signatures, strict=True):
                 new.append(
                     NewRecord(
                         "observation",
                         p.observation.id,
-                        row["record"],
+                        p.head[RECORD],
                         signature,
                         p.source,
-                        row["zones"],
-                        row["controlled_by"],
+                        tail[ZONES],
+                        tail[CONTROLLED_BY],
                         p.digest,
                     )
                 )
@@ -82,10 +82,3 @@ class NodeIntake(Intake):
                 self._refuse_taken_id(p)
             else:
                 self._outcome("accepted" if outcome == "accepted" else "duplicate", p)
-
-    def _rows_for(self, pending: list[_Pending]) -> list[dict[str, Any]]:
-        for p in pending:
-            if not p.canonical:
-                p.canonical = p.observation.canonical()
-            p.digest = hashlib.sha256(p.canonical).hexdigest()
-        return self._rows(pending)

@@ -24,11 +24,6 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
         return
     columns = list(rows[0])
     dialect = connection.dialect
-    quote, mark = _syntax(connection)
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-        f"VALUES ({', '.join([mark] * len(columns))})"
-    )
     convert = [
         (i, process)
         for i, name in enumerate(columns)
@@ -46,10 +41,28 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
                 done[v] if v in done else done.setdefault(v, process(v)) for v in by_column[i]
             ]
         params = list(zip(*by_column, strict=True))
-    if dialect.name == "postgresql":
+    insert_values(connection, table, columns, params)
+
+
+def insert_values(
+    connection: Connection,
+    table: Table,
+    columns: Sequence[str],
+    params: Sequence[Sequence[Any]],
+) -> None:
+    """Insert rows given as tuples in ``columns``' order, each value already in the form the
+    driver is given (:func:`binder`, :func:`time_binder`): no per-row work in Python."""
+    if not params:
+        return
+    if connection.dialect.name == "postgresql":
         copy_rows(connection, table.name, columns, params)
         return
-    connection.exec_driver_sql(sql, params)
+    quote, mark = _syntax(connection)
+    connection.exec_driver_sql(
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))})",
+        params if isinstance(params, list) else list(params),
+    )
 
 
 def copy_rows(
@@ -85,6 +98,26 @@ def _syntax(connection: Connection) -> tuple[Callable[[str], str], str]:
     """How this driver's SQL quotes a name, and its parameter mark."""
     dialect = connection.dialect
     return dialect.identifier_preparer.quote, "?" if dialect.paramstyle == "qmark" else "%s"
+
+
+def binder(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """What SQLAlchemy does to a value of ``column`` before the driver gets it; ``None``: the
+    value goes as it is."""
+    return _bind_processor(column, dialect)
+
+
+def time_binder(dialect: Dialect) -> Callable[[datetime], Any]:
+    """A :class:`UTCDateTime` value as this dialect's driver is given it: SQLite's text
+    (:func:`sqlite_time`); elsewhere the aware time in UTC, as the type binds it."""
+    return sqlite_time if dialect.name == "sqlite" else _in_utc
+
+
+def _in_utc(value: datetime) -> datetime:
+    if value.tzinfo is UTC:
+        return value
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: every time in ceasefire carries its offset")
+    return value.astimezone(UTC)
 
 
 def _bind_processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
