@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 from sqlalchemy.dialects import sqlite
 
-from ceasefire.store.bulk import insert_rows, sqlite_time
+from ceasefire.store.bulk import insert_rows, sqlite_time, sqlite_times
 from ceasefire.store.schema import UTCDateTime, track_points
 
 aware = st.datetimes(
@@ -27,6 +27,13 @@ def test_sqlite_time_is_what_sqlalchemy_binds(moment: datetime) -> None:
     process = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
     assert process is not None
     assert sqlite_time(moment) == process(moment)
+
+
+@given(st.lists(st.datetimes(timezones=st.just(UTC)) | aware, max_size=20))
+def test_sqlite_times_are_sqlite_time_of_each(moments: list[datetime]) -> None:
+    """The batch's times formatted at once (numpy) read exactly as one by one, over the whole
+    range of datetime (years 1 to 9999), microseconds and offsets included."""
+    assert sqlite_times(moments) == [sqlite_time(m) for m in moments]
 
 
 def test_rows_read_back_as_inserted(engine: Engine) -> None:

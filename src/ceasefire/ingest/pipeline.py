@@ -179,6 +179,8 @@ class Intake:
         self._contingents = set(mission.contingent_ids())
         self._rules = mission.config.intake
         self._tolerance = timedelta(seconds=self._rules.clock_tolerance_s)
+        period = mission.config.period
+        self._start, self._end = period.start, period.end
         self._horizon = datetime.min.replace(tzinfo=UTC)
         """The latest time accepted when the clock was last read (reading it for every
         record cost more than the check)."""
@@ -195,6 +197,7 @@ class Intake:
         # The row's values in the driver's form, as SQLAlchemy would bind them
         # (:mod:`ceasefire.store.bulk`): times as this engine stores them, flags likewise.
         self._time = bulk.time_binder(engine.dialect)
+        self._times = bulk.times_binder(engine.dialect)
         flag = bulk.binder(observations.c.count_approx, engine.dialect)
         self._flags = {value: flag(value) if flag else value for value in (False, True)}
         self._prepared = 0
@@ -232,10 +235,10 @@ class Intake:
 
     def add(self, item: Any, source: str, record: int = 0, signature: str | None = None) -> None:
         """Take one adapter item; ``signature`` is its node's, for a signed observation."""
-        if isinstance(item, Rejection):
-            self._reject(item)
-        elif isinstance(item, Observation):
+        if isinstance(item, Observation):
             self._observation(item, source, record, signature)
+        elif isinstance(item, Rejection):
+            self._reject(item)
         elif isinstance(item, TrackPoint):
             self._track(item, source, record)
         elif isinstance(item, PointOfInterest):
@@ -290,18 +293,22 @@ class Intake:
             ).format(mine=self.contingent)
             self._refuse(obs, source, record, "contingent", reason)
             return
-        period = self.mission.config.period
-        if obs.observed_at < period.start or (period.end and obs.observed_at >= period.end):
+        at = obs.observed_at
+        if at < self._start or (self._end is not None and at >= self._end):
             reason = _("outside the mission's period")
             self._refuse(obs, source, record, "observed_at", reason)
             return
-        times = (("observed_at", obs.observed_at), ("observed_until", obs.observed_until))
-        for name, moment in times:
-            if moment is not None and (late := self._future(moment)):
-                self._refuse(obs, source, record, name, late)
-                return
-        if obs.location is not None:
-            lat, lon, ce = obs.location.lat, obs.location.lon, obs.location.ce_m
+        # The clock is read only for a time later than the latest it allowed (_future).
+        if at > self._horizon and (late := self._future(at)):
+            self._refuse(obs, source, record, "observed_at", late)
+            return
+        until = obs.observed_until
+        if until is not None and until > self._horizon and (late := self._future(until)):
+            self._refuse(obs, source, record, "observed_until", late)
+            return
+        where = obs.location
+        if where is not None:
+            lat, lon, ce = where.lat, where.lon, where.ce_m
         elif obs.observer is not None and obs.bearing_deg is not None and obs.distance_m:
             point = locate(obs.observer.lat, obs.observer.lon, obs.bearing_deg, obs.distance_m)
             lat, lon, ce = point.lat, point.lon, point.ce_m
@@ -316,7 +323,7 @@ class Intake:
                 self._refuse(obs, source, record, place, reason)
                 return
             warning = f"{place}: {reason}"
-        pending = _Pending(obs, lat, lon, ce, source, record, warning=warning)
+        pending = _Pending(obs, lat, lon, ce, source, record, b"", "", None, warning)
         if signature is not None or self.signed_only:
             refusal = self._check_signature(pending, signature)
             if refusal:
@@ -458,7 +465,8 @@ class Intake:
         received = time(datetime.now(UTC))
         mission = self.mission_row
         sha256 = _sha256
-        for p in pending:
+        observed = self._times([p.observation.observed_at for p in pending])
+        for p, observed_at in zip(pending, observed, strict=True):
             obs = p.observation
             canonical = p.canonical
             if not canonical:
@@ -476,7 +484,7 @@ class Intake:
                 platform.type,
                 obs.sortie,
                 obs.track,
-                time(obs.observed_at),
+                observed_at,
                 None if until is None else time(until),
                 p.lat,
                 p.lon,

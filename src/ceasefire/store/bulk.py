@@ -8,10 +8,11 @@ SQLAlchemy would bind them (its own bind processors: aware UTC times on SQLite, 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Column, Connection, Table
 from sqlalchemy.engine import Dialect
 
@@ -112,6 +113,13 @@ def time_binder(dialect: Dialect) -> Callable[[datetime], Any]:
     return sqlite_time if dialect.name == "sqlite" else _in_utc
 
 
+def times_binder(dialect: Dialect) -> Callable[[Sequence[datetime]], list[Any]]:
+    """:func:`time_binder` for many times at once (:func:`sqlite_times` on SQLite)."""
+    if dialect.name == "sqlite":
+        return sqlite_times
+    return lambda values: [_in_utc(v) for v in values]
+
+
 def _in_utc(value: datetime) -> datetime:
     if value.tzinfo is UTC:
         return value
@@ -136,6 +144,24 @@ def sqlite_time(value: datetime | None) -> str | None:
     if value.tzinfo is None:
         raise ValueError("naive datetime: every time in ceasefire carries its offset")
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_SPACE = ord(" ")
+
+
+def sqlite_times(values: Sequence[datetime]) -> list[str]:
+    """:func:`sqlite_time` of each of ``values`` (aware times), formatted by numpy for all at
+    once: 0.5 µs a time instead of 1.4 (``isoformat`` of an aware time asks its zone for the
+    offset)."""
+    if not values:
+        return []
+    micros = np.array([(v - _EPOCH) // _MICROSECOND for v in values], dtype="datetime64[us]")
+    text = np.datetime_as_string(micros, unit="us")  # 2021-02-01T10:32:00.000000, in UTC
+    chars = text.view(np.uint32).reshape(len(text), -1).copy()  # UTF-32: one code point each
+    chars[:, 10] = _SPACE  # "T" -> " "
+    return chars.view(text.dtype).ravel().tolist()
 
 
 def digests(
