@@ -91,7 +91,6 @@ more than :data:`MAX_EVENT_BYTES` (plus one read) of a stream that has no ``</ev
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -178,6 +177,10 @@ _TYPE = re.compile(r"^[A-Za-z0-9.-]{1,64}$")
 _AFFILIATION = re.compile(r"^a-([A-Za-z.])-")
 _AIR_TRACK = re.compile(r"^a-([A-Za-z.])-A(?!-W(-|$))(-|$)")
 _FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def _six_digits(match: re.Match[str]) -> str:
+    return match.group(1)
 
 
 @dataclass(frozen=True)
@@ -561,8 +564,11 @@ def parse_xml(data: bytes, max_bytes: int = MAX_EVENT_BYTES, max_depth: int = MA
 def _time(text: str | None, name: str) -> datetime:
     if text is None:
         raise EventProblem(name, _("The field {field} is required.").format(field=name))
+    text = text.strip()
+    if "." in text:  # more than 6 digits of a second: cut to 6 (a CoT time may carry 7 or 9)
+        text = _FRACTION.sub(_six_digits, text)
     try:
-        return parse_time(_FRACTION.sub(r"\1", text.strip()), name)
+        return parse_time(text, name)
     except PydanticCustomError as error:
         raise EventProblem(name, error.message()) from None
 
@@ -570,19 +576,21 @@ def _time(text: str | None, name: str) -> datetime:
 def _float(
     attributes: Mapping[str, str], name: str, low: float, high: float, default: float | None
 ) -> float:
-    where = f"point.{name}"
     text = attributes.get(name)
     if text is None:
         if default is None:
+            where = f"point.{name}"
             raise EventProblem(where, _("The field {field} is required.").format(field=where))
         return default
     try:
         value = float(text)
     except ValueError:
+        where = f"point.{name}"
         raise EventProblem(
             where, _("The field {field} must be a number.").format(field=where)
         ) from None
-    if not math.isfinite(value) or not low <= value <= high:
+    if not low <= value <= high:  # NaN fails it too; an infinity is out of every range
+        where = f"point.{name}"
         raise EventProblem(
             where,
             _("The field {field} must be a finite number from {low} to {high}.").format(
