@@ -83,6 +83,9 @@ class IntakeResult:
         }
 
 
+_UNMADE = LogEntry(KIND_OBSERVATION, "", "")
+
+
 @dataclass(slots=True)
 class _Pending:
     observation: Observation
@@ -98,6 +101,8 @@ class _Pending:
     head: tuple[Any, ...] = ()
     """The row's values that need neither the store nor the enrichment (:data:`HEAD`), in the
     driver's form: made by :meth:`Intake.prepare`, outside the center's write lock."""
+    entry: LogEntry = _UNMADE
+    """Its log entry, made there too (an empty one until then)."""
 
 
 HEAD = (
@@ -474,11 +479,15 @@ class Intake:
             digest = p.digest = sha256(canonical).hexdigest()
             platform = obs.platform
             until = obs.observed_until
+            text = canonical.decode("utf-8")
+            p.entry = LogEntry(
+                KIND_OBSERVATION, observation_ref(obs.contingent, obs.id), text, p.signature
+            )
             p.head = (
                 obs.contingent,
                 obs.id,
                 digest,
-                canonical.decode("utf-8"),
+                text,
                 p.signature,
                 platform.id,
                 platform.type,
@@ -530,13 +539,7 @@ class Intake:
             if fresh:
                 tails = self._tails(fresh)
                 # The log entries in the same transaction: both or neither.
-                entries = [
-                    LogEntry(
-                        KIND_OBSERVATION, observation_ref(*p.head[:2]), p.head[RECORD], p.signature
-                    )
-                    for p in fresh
-                ]
-                indexes = ledger_log.append(db, entries)
+                indexes = ledger_log.append(db, [p.entry for p in fresh])
                 rows = [
                     (*p.head, *tail, index)
                     for p, tail, index in zip(fresh, tails, indexes, strict=True)
