@@ -210,3 +210,15 @@ def test_two_records_under_one_new_id_in_a_batch(engine: Engine, demo_mission: M
         4: ("accepted", ""),
     }
     assert stored_count(engine) == 2
+
+
+def test_dropped_records_are_not_stored(engine: Engine, demo_mission: Mission) -> None:
+    """After a failure the CoT writer drops what it added and not stored, before it gives the
+    items again (one by one): nothing dropped is stored, and nothing twice."""
+    taking = intake(engine, demo_mission)
+    taking.add(Observation.model_validate(record(1)), "s", 1)
+    taking.prepare()
+    taking.drop()
+    taking.add(Observation.model_validate(record(2)), "s", 2)
+    taking.flush()
+    assert (taking.result.accepted, stored_count(engine)) == (1, 1)
