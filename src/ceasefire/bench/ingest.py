@@ -13,7 +13,8 @@ two HQs send), in several rounds with new ids each time; each one's best round c
 Then the same kind of records as CoT events over one TCP connection to a fresh center (no
 backlog of the HTTP rounds for its follower), until all
 are stored, and the very same events to the CoT peer, taky (the TAK server from PyPI) storing
-them in Redis (`ceasefire.bench.ingest_taky`). The servers' peak resident memory comes from
+them in Redis (`ceasefire.bench.ingest_taky`); each a fresh server every round, the two
+taking turns, each one's best round counting. The servers' peak resident memory comes from
 /proc.
 
 Last, the floor: what any intake of this record at this durability must do at the least,
@@ -355,9 +356,17 @@ def run(n: int, batch: int, seed: int, rounds: int = 3) -> dict[str, Any]:
             ours.wait(30)
         # CoT over TCP: other ids, the same kind of records, to a fresh center, until all are
         # stored; then the very same events to the CoT peer, taky (ceasefire.bench.ingest_taky).
+        # Each its best of the rounds, the two taking turns: one round alone moved the ratio
+        # from 2x to 5x with the machine's other work (taky 2,100 to 3,300 events/s).
         events = cot_events(n, seed)
-        cot_seconds, cot_rss = _cot(events, n, tmp)
-        taky = ingest_taky.run(events, n, Path(tmp, "taky"))
+        cot_rounds, taky_rounds = [], []
+        for round_ in range(rounds):
+            folder = Path(tmp, f"cot{round_}")
+            folder.mkdir()
+            cot_rounds.append(_cot(events, n, str(folder)))
+            taky_rounds.append(ingest_taky.run(events, n, folder / "taky"))
+        cot_seconds, cot_rss = min(cot_rounds)
+        taky = min(taky_rounds, key=lambda r: float(r["seconds"]))
 
         bport = _free_port()
         env = dict(os.environ, CEASEFIRE_BASELINE_DB=f"{tmp}/baseline.db")
