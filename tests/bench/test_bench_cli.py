@@ -74,7 +74,9 @@ def test_the_floor_writes_what_the_intake_stores(tmp_path: Path) -> None:
             assert stored == sorted(made.execute(query).fetchall())
 
 
-def test_bench_notify_json(cli) -> None:  # type: ignore[no-untyped-def]
+def _notify(cli, deciders: int, *db: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """A small run of bench notify, its counts checked: every decision made once, with its
+    three notices (both parties' and the peacekeepers'), each delivered once, nothing lost."""
     result = cli(
         "bench",
         "notify",
@@ -84,19 +86,49 @@ def test_bench_notify_json(cli) -> None:  # type: ignore[no-untyped-def]
         "2",
         "--slow",
         "0.2",
+        "--deciders",
+        str(deciders),
+        *db,
         "--json",
     )
     assert result.code == 0, result.err
     data = result.json()
-    for key in ("name", "rate", "baseline", "baseline_rate", "ratio", "peak_rss_mb"):
+    for key in ("name", "rate", "baseline", "baseline_rate", "ratio", "peak_rss_mb", "deciders"):
         assert key in data
     assert data["name"] == "notify" and "inline" in data["baseline"]
+    assert data["deciders"] == deciders
     for scenario in ("slow", "flaky"):
         ours = data["scenarios"][scenario]["ours"]
+        assert ours["deciders"] == deciders
+        assert ours["decided"] == 10 and ours["decisions_doubled"] == 0
         assert ours["notices"] == ours["delivered"] == 30 and ours["lost"] == 0
-        assert ours["skew_p99_ms"] is not None
+        assert ours["decisions_missing_a_notice"] == ours["decisions_missing_a_party"] == 0
+        assert ours["notices_doubled"] == ours["delivered_twice"] == 0
+        assert ours["skew_p99_ms"] is not None and ours["party_latency_p99_ms"] is not None
+        assert ours["cpu_ms_per_delivery_deciding"] > 0 and ours["decision_cpu_ms"] > 0
     alone = data["scenarios"]["dispatcher"]["ours"]
     assert alone["notices"] == alone["delivered"] == 30 and alone["rate"] > 0
     assert alone["cpu_ms_per_delivery_sending"] is not None
     naive = data["scenarios"]["flaky"]["baseline"]
     assert naive["notices"] == 6 and naive["lost"] >= 1  # no retry: the failures are lost
+    return data  # type: ignore[no-any-return]
+
+
+def test_bench_notify_json(cli) -> None:  # type: ignore[no-untyped-def]
+    """One decider: decisions one after another in the bench's process (a scratch SQLite)."""
+    _notify(cli, 1)
+
+
+def test_bench_notify_deciders(cli, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    """Two deciders, each a process with its engine on the same store, deciding at once."""
+    _notify(cli, 2, "--db", database_url)
+
+
+def test_deciders_share_the_decisions() -> None:
+    """Every decision to exactly one decider, none idle when there are enough decisions."""
+    from ceasefire.bench.notify import _shares
+
+    assert _shares(1000, 2) == [500, 500]
+    assert _shares(10, 3) == [4, 3, 3]
+    assert _shares(2, 4) == [1, 1]
+    assert _shares(5, 1) == [5]

@@ -11,6 +11,10 @@ thread of its own). One receiver (the peacekeepers') is bad: it answers after ``
   decision verbs), as fast as they come, while the dispatcher
   (:mod:`ceasefire.dissemination.dispatcher`) sends them from a process of its own, as
   ``ceasefire serve`` runs it (deciding and sending do not share one interpreter's lock);
+  ``deciders`` processes decide at once, each its share of the ``n`` decisions on an engine of
+  its own, as the API's workers do for duty officers deciding at once (one: in this process,
+  one decision after another); every decision is checked to have caused one notice to each
+  party and the peacekeepers, none doubled, and each delivered once;
 - **baseline**: a naive sender that decides the same way, writes the notices in the
   decision's transaction and then posts each one inline, in the request that records it,
   one after the other (the way many systems do it), without retries; on a smaller number of
@@ -38,6 +42,7 @@ import contextlib
 import dataclasses
 import multiprocessing
 import os
+import queue
 import resource
 import shutil
 import sys
@@ -79,6 +84,7 @@ class Receivers:
         self.bad = bad
         self.slow = slow
         self.first: dict[tuple[str, str], float] = {}
+        self.twice = 0  # a notice a receiver took (answered 204) more than once
         self.requests = 0
         self._count = 0
         self._loop = asyncio.new_event_loop()
@@ -149,7 +155,11 @@ class Receivers:
                     self._count += 1
                     status = 500 if self._count % 2 else 204
                 if status == 204:
-                    self.first.setdefault((path, headers.get("webhook-id", "")), time.time())
+                    key = (path, headers.get("webhook-id", ""))
+                    if key in self.first:
+                        self.twice += 1
+                    else:
+                        self.first[key] = time.time()
                 reason = "No Content" if status == 204 else "Internal Server Error"
                 writer.write(f"HTTP/1.1 {status} {reason}\r\ncontent-length: 0\r\n\r\n".encode())
                 await writer.drain()
@@ -196,6 +206,19 @@ def _percentile(values: list[float], q: float) -> float | None:
 def _peak_rss_mb() -> float:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def default_deciders(db: str | None) -> int:
+    """How many processes decide at once by default. On PostgreSQL the machine's cores: a
+    center's API runs as many workers (``ceasefire serve --workers N``) and its duty officers
+    decide at once, so that is what the center's rate is made of. On SQLite (``db`` None or
+    a ``sqlite`` URL) one: its writers share one write lock, a decision holds it for nearly all
+    of its time (the log's lock is its transactions' first statement), and a second process
+    waiting in SQLite's busy handler made deciding slower, not faster (docs/direct-lines.md,
+    the bench's ``--deciders``)."""
+    if db is None or "://" not in db or db.startswith("sqlite"):
+        return 1
+    return os.cpu_count() or 1
 
 
 INCIDENT_ID = "INC-BENCH"
@@ -270,6 +293,32 @@ def _notices_of(engine: Engine, decided: list[str]) -> list[str]:
                 select(notices.c.id).where(notices.c.cause.in_(decided[start : start + 500]))
             ).scalars()
     return found
+
+
+def _checked(engine: Engine, decided: list[str]) -> dict[str, int]:
+    """What the decisions ``decided`` caused, checked: decisions with a notice missing for
+    either party (or the peacekeepers), notices beyond one per decision and recipient
+    (doubled), and decisions counted twice."""
+    per: dict[tuple[str, str], int] = {}
+    with engine.connect() as db:
+        for start in range(0, len(decided), 500):
+            for r in db.execute(
+                select(notices.c.cause, notices.c.recipient).where(
+                    notices.c.cause.in_(decided[start : start + 500])
+                )
+            ):
+                per[(r.cause, r.recipient)] = per.get((r.cause, r.recipient), 0) + 1
+    unique = set(decided)
+    return {
+        "decisions_missing_a_party": sum(
+            1 for d in unique if any((d, party) not in per for party in PARTIES)
+        ),
+        "decisions_missing_a_notice": sum(
+            1 for d in unique if any((d, who) not in per for who in RECIPIENTS)
+        ),
+        "notices_doubled": sum(count - 1 for count in per.values()),
+        "decisions_doubled": len(decided) - len(unique),
+    }
 
 
 def _figures(
@@ -436,6 +485,120 @@ class _Dispatching:
         return float(self.spent[1])
 
 
+def _decider(
+    url: str,
+    source: str,
+    base: str,
+    heads: tuple[User, User],
+    count: int,
+    notices_: str,
+    ready: Any,
+    go: Any,
+    results: Any,
+) -> None:
+    """A decider's process (``--deciders`` above 1): an engine of its own on the bench's store,
+    ``count`` decisions one after another once ``go`` is set, as one of a center's API workers
+    decides for its duty officers. Into ``results``: its decisions' ids, its CPU seconds from
+    ``go`` to its last decision, those writing notices, and the wall clock (``time.time``) it
+    finished at; or the error that stopped it."""
+    try:
+        engine = open_database(url, migrate=False)
+        mission = _mission_with(load_mission(source), base)
+    except BaseException as exc:  # the bench must not wait for a decider that never started
+        results.put(("error", repr(exc)))
+        ready.set()
+        raise
+    try:
+        ready.set()
+        go.wait()
+        made: list[str] = []
+        cpu, noticing = time.process_time(), 0.0
+        for _i in range(count):
+            decision, _ids, spent = _decide(engine, mission, heads, notices_)
+            made.append(decision)
+            noticing += spent
+        results.put(("done", made, time.process_time() - cpu, noticing, time.time()))
+    except BaseException as exc:
+        results.put(("error", repr(exc)))
+        raise
+    finally:
+        engine.dispose()
+
+
+def _shares(n: int, deciders: int) -> list[int]:
+    """``n`` decisions shared among ``deciders`` as evenly as they go (none left idle when
+    there are fewer decisions than deciders)."""
+    deciders = max(1, min(deciders, n))
+    return [n // deciders + (1 if i < n % deciders else 0) for i in range(deciders)]
+
+
+def _decide_apart(
+    url: str,
+    mission: Mission,
+    base: str,
+    heads: tuple[User, User],
+    n: int,
+    deciders: int,
+    notices_: str,
+) -> tuple[float, list[str], float, float, float]:
+    """``n`` decisions made by ``deciders`` processes at once (spawned, each with its engine
+    on ``url``), started together once all are ready; when they were told to start
+    (``time.time``), the decisions' ids, their CPU seconds together, those writing notices,
+    and when the last one finished."""
+    context = multiprocessing.get_context("spawn")
+    go, results = context.Event(), context.Queue()
+    started_at = 0.0
+    workers: list[tuple[Any, Any]] = []
+    for count in _shares(n, deciders):
+        ready = context.Event()
+        process = context.Process(
+            target=_decider,
+            args=(url, mission.source, base, heads, count, notices_, ready, go, results),
+            daemon=True,
+        )
+        workers.append((process, ready))
+    try:
+        for process, _ready in workers:
+            process.start()
+        for _process, ready in workers:
+            if not ready.wait(120):
+                raise RuntimeError("a decider of the bench did not start")
+        started_at = time.time()
+        go.set()
+        made: list[str] = []
+        cpu = noticing = 0.0
+        finished = started_at
+        for _worker in workers:
+            while True:
+                try:
+                    got = results.get(timeout=1.0)
+                    break
+                except queue.Empty:
+                    if not any(p.is_alive() for p, _r in workers):
+                        raise RuntimeError("the bench's deciders ended without a word") from None
+            if got[0] == "error":
+                raise RuntimeError(f"a decider of the bench failed: {got[1]}")
+            _kind, ids, spent, spent_noticing, at = got
+            made += ids
+            cpu += spent
+            noticing += spent_noticing
+            finished = max(finished, at)
+    except BaseException:
+        for process, _ready in workers:
+            if process.is_alive():  # not left deciding (nor waiting to) for nothing
+                process.kill()
+        raise
+    finally:
+        for process, _ready in workers:
+            if process.pid is None:  # never started
+                continue
+            process.join(30)
+            if process.is_alive():
+                process.kill()
+                process.join()
+    return started_at, made, cpu, noticing, finished
+
+
 def _ours(
     engine: Engine,
     url: str,
@@ -444,19 +607,30 @@ def _ours(
     n: int,
     options: Options,
     notices_: str = "after",
+    deciders: int = 1,
 ) -> dict[str, Any]:
+    """``deciders``: 1, decisions one after another in this process's thread (the receivers
+    in another thread of it); more, in as many processes deciding at once
+    (:func:`_decide_apart`), their CPU counted in the deciding part."""
     heads = _staff(engine, mission)
     made: list[str] = []
     with _Dispatching(url, options, mission, receivers.base) as dispatching:
-        started = time.time()
         cpu, receiving = time.process_time(), receivers.cpu()
-        deciding, noticing = time.thread_time(), 0.0
-        for _i in range(n):
-            decision, _ids, spent = _decide(engine, mission, heads, notices_)
-            made.append(decision)
-            noticing += spent
-        decided = time.time() - started
-        deciding = time.thread_time() - deciding
+        if deciders > 1:
+            started, made, deciding, noticing, finished = _decide_apart(
+                url, mission, receivers.base, heads, n, deciders, notices_
+            )
+            decided = finished - started
+            apart = deciding
+        else:
+            started = time.time()
+            deciding, noticing, apart = time.thread_time(), 0.0, 0.0
+            for _i in range(n):
+                decision, _ids, spent = _decide(engine, mission, heads, notices_)
+                made.append(decision)
+                noticing += spent
+            decided = time.time() - started
+            deciding = time.thread_time() - deciding
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             with engine.connect() as db:
@@ -472,8 +646,14 @@ def _ours(
         here = time.process_time() - cpu
     parts = {"deciding": deciding, "receivers": receivers.cpu() - receiving}
     ids = _notices_of(engine, made)
+    # the deciders' processes' CPU is not this process's: added to the whole
+    cpu_all = here + apart + dispatching.cpu
     return {
-        **_figures(engine, receivers, started, ids, here + dispatching.cpu, parts),
+        **_figures(engine, receivers, started, ids, cpu_all, parts),
+        "decided": len(made),
+        **_checked(engine, made),
+        "delivered_twice": receivers.twice,
+        "deciders": max(1, min(deciders, n)),
         "decisions_s": round(decided, 3),
         "decision_cpu_ms": round(deciding * 1000 / n, 2),
         "decision_notices_cpu_ms": round(noticing * 1000 / n, 2),
@@ -552,10 +732,14 @@ def run(
     options: Options | None = None,
     say: Callable[[str], None] = lambda text: None,
     notices: str = "after",
+    deciders: int | None = None,
 ) -> dict[str, Any]:
     """Both scenarios (a slow receiver, a failing one), ours and the baseline in each, then
     the dispatcher alone; ``notices``: how our deciding side writes the notices (``after`` or
-    ``inline``, :func:`_decide`)."""
+    ``inline``, :func:`_decide`); ``deciders``: how many processes decide at once on our side
+    (None: :func:`default_deciders`)."""
+    if deciders is None:
+        deciders = default_deciders(db)
     # the slow receiver's queue: 500 deliveries/s is 167 of its notices a second, at 2 s an
     # answer 334 in flight; its window widens to 512 (the dispatcher's default ceiling, 256,
     # suits a center's rate of decisions, not this flood)
@@ -570,7 +754,7 @@ def run(
             with Receivers("PK", delay) as receivers:
                 lines = _mission_with(mission, receivers.base)
                 say(f"{scenario}: {n} decisions through the outbox and the dispatcher")
-                ours = _ours(engine, url, lines, receivers, n, options, notices)
+                ours = _ours(engine, url, lines, receivers, n, options, notices, deciders)
                 say(f"{scenario}: {baseline_n} decisions posted inline (baseline)")
                 naive = _naive(engine, lines, receivers, baseline_n)
             scenarios[scenario] = {"ours": ours, "baseline": naive}
@@ -593,6 +777,7 @@ def run(
     return {
         "name": "notify",
         "decisions": n,
+        "deciders": deciders,
         "notices": notices,
         "rate": slow_ours["rate"],
         "baseline": "a naive sender posting each notice inline in the decision's request",

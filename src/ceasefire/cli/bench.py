@@ -342,6 +342,14 @@ def notify_bench(
         "their own once it committed, as the center does) or inline (in the decision's "
         "transaction, as before decisions left effects).",
     ),
+    deciders: int = typer.Option(
+        None,
+        "--deciders",
+        min=1,
+        help="Processes deciding at once, each with its own connection to the store, as the "
+        "API's workers do (default: the machine's cores on PostgreSQL, 1 on SQLite; 1: one "
+        "after another in the bench's process).",
+    ),
 ) -> None:
     """Decisions to notices delivered over webhooks, one receiver slow or failing, against a
     naive sender posting each notice inline in the decision's request."""
@@ -355,6 +363,7 @@ def notify_bench(
         db,
         say=lambda text: console_err.print(text),
         notices=notices.value,
+        deciders=deciders,
     )
     if as_json:
         print_json(result)
