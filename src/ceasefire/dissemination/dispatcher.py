@@ -367,6 +367,9 @@ class Dispatcher:
         self.counts = Counts()
         self._inflight: dict[str, set[int]] = defaultdict(set)
         self._window: dict[str, int] = {}  # a widening queue's window, when not per_queue
+        # deliveries started in a look that filled their queue's window: the window, not the
+        # outbox, held notices back, so each one's success widens it (see _widen)
+        self._filled: set[int] = set()
         self._outcomes: list[_Outcome] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()  # an outcome waits to be written
@@ -418,16 +421,21 @@ class Dispatcher:
         return self._window.get(queue, self.options.per_queue)
 
     def _widen(self, due: _Due, ok: bool) -> None:
-        """After an attempt of a queue that may widen: one more in flight if it succeeded
-        while the window was full (the window, not the outbox, held notices back), half as
-        many (not under ``per_queue``) if it failed."""
+        """After an attempt of a queue that may widen: one more in flight if it succeeded and
+        was started in a look that filled the window (the window, not the outbox, held
+        notices back): a window's worth of successes doubles it, each round trip; half as
+        many (not under ``per_queue``) if it failed. Whether the window is full when the
+        answer comes says nothing: the answers of one round come together, and the first
+        already leaves the window one short of full until they are written."""
+        filled = due.id in self._filled
+        self._filled.discard(due.id)
         ceiling = self.options.widen.get(due.channel)
         if ceiling is None:
             return
         queue, per_queue = due.queue, self.options.per_queue
         now = self.window(queue)
         if ok:
-            if len(self._inflight[queue]) >= now and now < ceiling:
+            if filled and now < ceiling:
                 self._window[queue] = now + 1
         elif now > per_queue:
             self._window[queue] = max(per_queue, now // 2)
@@ -636,6 +644,8 @@ class Dispatcher:
         due = await asyncio.to_thread(self._due, self.clock(), inflight, dict(self._window))
         for d in due:
             self._start(d)
+        full = {q for q in {d.queue for d in due} if len(self._inflight[q]) >= self.window(q)}
+        self._filled.update(d.id for d in due if d.queue in full)
         return len(due)
 
     async def step(self) -> int:
