@@ -196,7 +196,7 @@ def notify_batches(engine: sa.Engine, mission: Mission, n: int, start: int = 0) 
                 cause=f"DEC-T{i}",
                 at=datetime.now(UTC),
                 extra={"text": f"test {i}"},
-            )
+            ).ids
     return ids
 
 

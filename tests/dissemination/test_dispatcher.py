@@ -28,13 +28,13 @@ from ceasefire.dissemination.dispatcher import (
     _Due,
     backoff,
     lease_holder,
-    writing,
 )
 from ceasefire.dissemination.tables import deliveries, delivery_attempts
 from ceasefire.ledger.note import Ed25519Signer
 from ceasefire.ledger.tables import ledger, ledger_head
 from ceasefire.mission import Mission, load_mission
 from ceasefire.store import open_database
+from ceasefire.store.db import writing
 
 SIGNER = Ed25519Signer.generate("ceasefire.test/center")
 FAST = Options(attempts=3, base=0.01, cap=0.05, poll=0.02)

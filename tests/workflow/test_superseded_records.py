@@ -75,7 +75,7 @@ def test_releases_and_notices_name_the_incident_that_replaced_theirs(
                 submit(db, m, officer, incident_id, violation="no", clauses=[], attribution="AZ")
         notified = notify(
             db, m, kind=INCIDENT, cause="DEC-T1", at=datetime.now(UTC), incident_id=second
-        )
+        ).ids
     init_keys(tmp_path / "keys", origin_of(m.id), m.contingent_ids())
     ring = load_keys(tmp_path / "keys", origin_of(m.id), m.contingent_ids())
     for party in ("AM", "AZ"):  # parity: both parties got the incident

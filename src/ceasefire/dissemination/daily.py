@@ -147,7 +147,7 @@ def notify_report(
             "reports": day_reports,
             "period": {"start": period[0], "end": period[1]} if period else None,
         },
-    )
+    ).ids
 
 
 @dataclass(frozen=True)

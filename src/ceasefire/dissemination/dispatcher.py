@@ -12,8 +12,9 @@ How it works, and why:
 - **A queue per recipient and channel.** The deliveries due now are taken queue by queue, at
   most the queue's window in flight in each, so a slow or dead recipient fills only its own
   queue and never delays another's notices. The window is ``per_queue``; a webhook queue's
-  (``widen``) grows while its receiver answers slowly but surely with the window full (one
-  more request in flight for each success then: it doubles each round trip) up to its
+  (``widen``) grows while its receiver answers slowly but surely and the window, not the
+  outbox, holds notices back (one more request in flight for each such success: it doubles
+  each round trip) up to its
   ceiling, and halves on a failure: a receiver that takes seconds an answer still takes
   hundreds of notices a second, and one that fails is not flooded.
 - **At least once.** A delivery is marked delivered only after its channel returned; a
@@ -40,7 +41,6 @@ import contextlib
 import logging
 import os
 import random
-import sqlite3
 import threading
 import time
 from collections import defaultdict
@@ -70,6 +70,7 @@ from ceasefire.ledger import log
 from ceasefire.ledger.entry import LogEntry
 from ceasefire.mission.model import Mission
 from ceasefire.store import bulk
+from ceasefire.store.db import writing
 from ceasefire.supervise import Supervised, enter_child
 from ceasefire.timeutil import iso
 
@@ -124,48 +125,8 @@ def backoff(failures: int, options: Options, rng: random.Random | None = None) -
     return (rng or random).uniform(0, ceiling)
 
 
-WRITE_POLL = 0.001
-"""Seconds between asks for SQLite's write lock while the outcomes wait (:func:`writing`)."""
-WRITE_WAIT = 10.0
-"""Seconds the outcomes wait for SQLite's write lock at most (the store's busy timeout)."""
-
 EFFECTS_RETRY = 5.0
 """Seconds before writing decisions' notices is tried again after it failed."""
-
-
-@contextlib.contextmanager
-def writing(engine: Engine, wait: float = WRITE_WAIT) -> Iterator[Connection]:
-    """A write transaction, as ``engine.begin()``. On SQLite the write lock is taken at the
-    start (``BEGIN IMMEDIATE``) and, while another connection holds it, asked for again every
-    :data:`WRITE_POLL` seconds, not in SQLite's busy handler, which sleeps in growing steps up
-    to 100 ms: a process deciding in a loop frees the lock for well under a millisecond
-    between its transactions, and the dispatcher's outcomes (a delivery leaves its queue's
-    window only once written) slept through most of those gaps. The connection's busy
-    timeout is put back before anything else runs on it."""
-    if engine.dialect.name != "sqlite":
-        with engine.begin() as db:
-            yield db
-        return
-    with engine.connect() as db:
-        raw = db.connection.driver_connection
-        assert isinstance(raw, sqlite3.Connection)
-        kept = raw.execute("PRAGMA busy_timeout").fetchone()[0]
-        deadline = time.monotonic() + wait
-        raw.execute("PRAGMA busy_timeout=0")
-        try:
-            while True:
-                try:
-                    raw.execute("BEGIN IMMEDIATE")
-                    break
-                except sqlite3.OperationalError as e:
-                    busy = e.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-                    if not busy or time.monotonic() > deadline:
-                        raise
-                    time.sleep(WRITE_POLL)
-        finally:
-            raw.execute(f"PRAGMA busy_timeout={int(kept)}")
-        with db.begin():  # commits (or rolls back) the transaction begun above
-            yield db
 
 
 class LeaseHeld(RuntimeError):

@@ -210,7 +210,7 @@ def answer(
         },
     )
     return Message(
-        message_id, KIND_ANSWER, party, user.name, said, at, index, row.id, None, tuple(sent)
+        message_id, KIND_ANSWER, party, user.name, said, at, index, row.id, None, tuple(sent.ids)
     )
 
 
@@ -410,7 +410,7 @@ def record_complaint(
         index,
         None,
         made.ref,
-        tuple(sent),
+        tuple(sent.ids),
     )
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, func, insert, select
 
@@ -45,6 +45,13 @@ from ceasefire.workflow import decisions
 KIND_NOTICE = "notice"
 
 
+class Written(NamedTuple):
+    """A batch of notices written: their ids, and the batch (None: nobody was routed)."""
+
+    ids: list[str]
+    batch: str | None
+
+
 def queue_of(recipient: str, channel: str) -> str:
     return f"{recipient}/{channel}"
 
@@ -61,41 +68,13 @@ def notify(
     to_parties: bool = True,
     extra: dict[str, Any] | None = None,
     as_of: int | None = None,
-) -> list[str]:
+) -> Written:
     """Write one batch of notices (and their deliveries, and their ledger entries) in the
-    caller's transaction; the notice ids. Nothing to write when nobody is routed. ``as_of``:
+    caller's transaction; their ids and batch. Nothing to write when nobody is routed. ``as_of``:
     the log entry of the cause, the incident's finding stated as it stood before it."""
-    return _notify(
-        connection,
-        mission,
-        kind=kind,
-        cause=cause,
-        at=at,
-        incident_id=incident_id,
-        addressee=addressee,
-        to_parties=to_parties,
-        extra=extra,
-        as_of=as_of,
-    )[0]
-
-
-def _notify(
-    connection: Connection,
-    mission: Mission,
-    *,
-    kind: str,
-    cause: str,
-    at: datetime,
-    incident_id: str | None = None,
-    addressee: str | None = None,
-    to_parties: bool = True,
-    extra: dict[str, Any] | None = None,
-    as_of: int | None = None,
-) -> tuple[list[str], str | None]:
-    """:func:`notify`; the notice ids and their batch (None: nobody routed)."""
     routed = route(mission, kind, addressee=addressee, to_parties=to_parties)
     if not routed:
-        return [], None
+        return Written([], None)
     check_parity(mission, [r.id for r, _role in routed])
     facts: dict[str, Any] = {
         "kind": kind,
@@ -198,7 +177,7 @@ def _notify(
         for contact in contacts[row["recipient"]]
     ]
     bulk.insert_rows(connection, deliveries, outbox)
-    return [row["id"] for row in rows], batch
+    return Written([row["id"] for row in rows], batch)
 
 
 def notify_decision(
@@ -211,7 +190,7 @@ def notify_decision(
     contingent: str | None,
     at: datetime,
     decision_index: int | None = None,
-) -> tuple[list[str], str | None]:
+) -> Written:
     """The notices a decision causes once it takes effect (approved, or taken urgently): their
     ids and their batch (None: the reaction tells nobody).
 
@@ -221,11 +200,11 @@ def notify_decision(
     parties."""
     kind = NOTICE_OF_REACTION.get(reaction)
     if kind is None:
-        return [], None
+        return Written([], None)
     index = decision_index
     if index is None:
         index = facts_.ledger_index_of(connection, "decision", decision_id)
-    return _notify(
+    return notify(
         connection,
         mission,
         kind=kind,

@@ -462,6 +462,13 @@ class Intake:
         self._pending, self._prepared = [], 0
         self._tracks = []
 
+    def _take_pending(self) -> list[_Pending]:
+        """The pending records, each made ready (:meth:`prepare`), none left pending."""
+        pending, prepared = self._pending, self._prepared
+        self._pending, self._prepared = [], 0
+        self._prepare(pending[prepared:])
+        return pending
+
     def _prepare(self, pending: list[_Pending]) -> None:
         if not pending:
             return
@@ -515,8 +522,7 @@ class Intake:
             self.result.track_points += len(tracks)
         if not self._pending:
             return
-        pending, self._pending, prepared, self._prepared = self._pending, [], self._prepared, 0
-        self._prepare(pending[prepared:])
+        pending = self._take_pending()
         keys = list({p.head[:2] for p in pending})
         with self.engine.begin() as db:
             # The ledger's writer lock first: no other intake can store these ids before we

@@ -27,7 +27,6 @@ from ceasefire.ledger.entry import (
     LogEntry,
     envelope,
     json_string,
-    observation_ref,
     signature_member,
     timestamp,
 )
@@ -131,29 +130,6 @@ def append(
     else:
         connection.exec_driver_sql(_insert_sql(connection), rows)
     return range(first, first + len(entries))
-
-
-def append_observations(
-    connection: Connection, rows: list[dict[str, Any]], at: datetime | None = None
-) -> range:
-    """Log observation rows about to be inserted, and set each row's ``ledger_index``.
-
-    ``rows`` are the intake's rows for the ``observations`` table (``contingent``,
-    ``source_id``, ``record``, the canonical JSON text, and ``signature``, the node's).
-    """
-    entries = [
-        LogEntry(
-            KIND_OBSERVATION,
-            observation_ref(r["contingent"], r["source_id"]),
-            r["record"],
-            r.get("signature"),
-        )
-        for r in rows
-    ]
-    indexes = append(connection, entries, at)
-    for row, index in zip(rows, indexes, strict=True):
-        row["ledger_index"] = index
-    return indexes
 
 
 def size(connection: Connection) -> int:
@@ -304,7 +280,6 @@ __all__ = [
     "LogTree",
     "StoredEntry",
     "append",
-    "append_observations",
     "entries_at",
     "entries_of",
     "envelope",

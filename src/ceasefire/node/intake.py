@@ -46,8 +46,7 @@ class NodeIntake(Intake):
         self.signer = signer
 
     def flush(self) -> None:
-        pending, self._pending, prepared, self._prepared = self._pending, [], self._prepared, 0
-        self._prepare(pending[prepared:])
+        pending = self._take_pending()
         tracks, self._tracks = self._tracks, []
         if not pending and not tracks:
             return

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
@@ -99,3 +103,45 @@ def open_database(url: str | None = None, migrate: bool = True) -> Engine:
             )
         ) from exc
     return engine
+
+
+WRITE_POLL = 0.001
+"""Seconds between asks for SQLite's write lock while a writer waits (:func:`writing`)."""
+WRITE_WAIT = 10.0
+"""Seconds a writer waits for SQLite's write lock at most (the store's busy timeout)."""
+
+
+@contextlib.contextmanager
+def writing(engine: Engine, wait: float = WRITE_WAIT) -> Iterator[Connection]:
+    """A write transaction, as ``engine.begin()``. On SQLite the write lock is taken at the
+    start (``BEGIN IMMEDIATE``) and, while another connection holds it, asked for again every
+    :data:`WRITE_POLL` seconds, not in SQLite's busy handler, which sleeps in growing steps up
+    to 100 ms: a process deciding in a loop frees the lock for well under a millisecond
+    between its transactions, and a writer in that handler sleeps through most of those gaps
+    (the notice dispatcher's outcomes and lease did: a delivery leaves its queue's window
+    only once written). The connection's busy
+    timeout is put back before anything else runs on it."""
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as db:
+            yield db
+        return
+    with engine.connect() as db:
+        raw = db.connection.driver_connection
+        assert isinstance(raw, sqlite3.Connection)
+        kept = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+        deadline = time.monotonic() + wait
+        raw.execute("PRAGMA busy_timeout=0")
+        try:
+            while True:
+                try:
+                    raw.execute("BEGIN IMMEDIATE")
+                    break
+                except sqlite3.OperationalError as e:
+                    busy = e.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+                    if not busy or time.monotonic() > deadline:
+                        raise
+                    time.sleep(WRITE_POLL)
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={int(kept)}")
+        with db.begin():  # commits (or rolls back) the transaction begun above
+            yield db

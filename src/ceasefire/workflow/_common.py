@@ -37,8 +37,12 @@ def incident_status(connection: Connection, incident_id: str) -> str:
         select(incidents.c.status).where(incidents.c.id == incident_id)
     ).scalar_one_or_none()
     if status is None:
-        raise NotFound(_("no such incident: {id}").format(id=incident_id))
+        raise no_such_incident(incident_id)
     return str(status)
+
+
+def no_such_incident(incident_id: str) -> NotFound:
+    return NotFound(_("no such incident: {id}").format(id=incident_id))
 
 
 def set_incident_status(

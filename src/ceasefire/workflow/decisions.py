@@ -57,7 +57,7 @@ from ceasefire.ledger.entry import LogEntry
 from ceasefire.mission.model import REACTIONS, Mission
 from ceasefire.timeutil import iso
 from ceasefire.workflow import blindness
-from ceasefire.workflow._common import SUPERSEDED, moment
+from ceasefire.workflow._common import SUPERSEDED, moment, no_such_incident
 from ceasefire.workflow.errors import Conflict, Forbidden, Invalid, NotFound
 from ceasefire.workflow.roles import User, require
 from ceasefire.workflow.tables import decision_effects, decision_steps, decisions
@@ -266,10 +266,10 @@ def _refuse_superseded(connection: Connection, incident_id: str, *, known: bool 
     """No decision is proposed or answered on an incident correlation has replaced: the
     reaction would go out on a record that no longer stands for the event. ``known``: False
     when the incident may not exist (a proposal names it): then no such incident is refused
-    too (the same words as :func:`ceasefire.workflow._common.incident_status`)."""
+    too."""
     row = connection.execute(_INCIDENT_STATUS, {"incident_id": incident_id}).first()
     if row is None and not known:
-        raise NotFound(_("no such incident: {id}").format(id=incident_id))
+        raise no_such_incident(incident_id)
     if row is None or row.status != SUPERSEDED:
         return
     successor = json.loads(row.detail or "{}").get("superseded_by") or "-"
