@@ -5,8 +5,9 @@ set -euo pipefail
 
 # GDAL's tools (tests read the GeoPackage and the OGC API with them), poppler (PDF to PNG),
 # WeasyPrint's libraries and a font with Cyrillic, Armenian, Turkish and Azerbaijani letters,
-# and Debian's Chromium, which the browser tests drive through Playwright (never its download).
-REPORT_PACKAGES="gdal-bin poppler-utils fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 chromium"
+# Debian's Chromium, which the browser tests drive through Playwright (never its download), and
+# redis-server, taky's store: `bench ingest` and its test start one of their own for the CoT peer.
+REPORT_PACKAGES="gdal-bin poppler-utils fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 chromium redis-server"
 # shellcheck disable=SC2086
 if ! dpkg -s $REPORT_PACKAGES >/dev/null 2>&1; then
   echo "services: installing $REPORT_PACKAGES from Debian's packages"

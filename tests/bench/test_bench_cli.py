@@ -111,6 +111,9 @@ def _notify(cli, deciders: int, *db: str) -> dict:  # type: ignore[no-untyped-de
     assert alone["cpu_ms_per_delivery_sending"] is not None
     naive = data["scenarios"]["flaky"]["baseline"]
     assert naive["notices"] == 6 and naive["lost"] >= 1  # no retry: the failures are lost
+    slow_naive = data["scenarios"]["slow"]["baseline"]  # as many inline senders as deciders
+    assert f"{deciders} at once" in data["baseline"]
+    assert slow_naive["notices"] == slow_naive["delivered"] == 6 and slow_naive["lost"] == 0
     return data  # type: ignore[no-any-return]
 
 

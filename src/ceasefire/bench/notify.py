@@ -17,8 +17,9 @@ thread of its own). One receiver (the peacekeepers') is bad: it answers after ``
   party and the peacekeepers, none doubled, and each delivered once;
 - **baseline**: a naive sender that decides the same way, writes the notices in the
   decision's transaction and then posts each one inline, in the request that records it,
-  one after the other (the way many systems do it), without retries; on a smaller number of
-  decisions, since every decision waits for the slow receiver. It posts with one
+  one after the other (the way many systems do it), without retries, from as many threads
+  at once as our side has deciders (each an API worker posting inline); on a smaller number
+  of decisions, since every decision waits for the slow receiver. It posts with one
   ``httpx.Client`` for the whole run (connections kept alive and reused, as a careful user of
   httpx would), never a connection per post;
 - **the dispatcher alone** (scenario ``dispatcher``): ``n`` decisions leave their effects
@@ -50,6 +51,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -688,37 +690,46 @@ def _drain(
     }
 
 
-def _naive(engine: Engine, mission: Mission, receivers: Receivers, n: int) -> dict[str, Any]:
+def _naive(
+    engine: Engine, mission: Mission, receivers: Receivers, n: int, senders: int = 1
+) -> dict[str, Any]:
     """Each decision's notices written in its transaction and posted inline, one after the
-    other, before it returns."""
+    other, before it returns; ``senders`` threads at once (as many as our side has deciders:
+    a naive center's API workers each post inline), each its share of the ``n`` decisions."""
     signer = Ed25519Signer.generate("bench/center")
     heads = _staff(engine, mission)
     started = time.time()
     cpu = time.process_time()
-    ids: list[str] = []
-    with httpx.Client(timeout=30.0, follow_redirects=False) as client:
-        for _i in range(n):
-            made = _decide(engine, mission, heads, "inline")[1]
-            ids += made
-            with engine.connect() as db:
-                rows = db.execute(
-                    select(notices.c.id, notices.c.recipient, notices.c.payload).where(
-                        notices.c.id.in_(made)
-                    )
-                ).all()
-            with engine.begin() as db:  # sent here, inline: nothing for a dispatcher
-                db.execute(delete(deliveries).where(deliveries.c.notice_id.in_(made)))
-            for r in rows:
-                body = r.payload.encode()
-                with contextlib.suppress(httpx.HTTPError):
-                    client.post(
-                        receivers.url(r.recipient),
-                        content=body,
-                        headers={
-                            "content-type": "application/json",
-                            **webhook_headers(signer, r.id, body),
-                        },
-                    )
+
+    def send(count: int) -> list[str]:
+        ids: list[str] = []
+        with httpx.Client(timeout=30.0, follow_redirects=False) as client:
+            for _i in range(count):
+                made = _decide(engine, mission, heads, "inline")[1]
+                ids += made
+                with engine.connect() as db:
+                    rows = db.execute(
+                        select(notices.c.id, notices.c.recipient, notices.c.payload).where(
+                            notices.c.id.in_(made)
+                        )
+                    ).all()
+                with engine.begin() as db:  # sent here, inline: nothing for a dispatcher
+                    db.execute(delete(deliveries).where(deliveries.c.notice_id.in_(made)))
+                for r in rows:
+                    body = r.payload.encode()
+                    with contextlib.suppress(httpx.HTTPError):
+                        client.post(
+                            receivers.url(r.recipient),
+                            content=body,
+                            headers={
+                                "content-type": "application/json",
+                                **webhook_headers(signer, r.id, body),
+                            },
+                        )
+        return ids
+
+    with ThreadPoolExecutor(senders) as pool:
+        ids = [i for part in pool.map(send, _shares(n, senders)) for i in part]
     return _figures(engine, receivers, started, ids, time.process_time() - cpu)
 
 
@@ -756,7 +767,7 @@ def run(
                 say(f"{scenario}: {n} decisions through the outbox and the dispatcher")
                 ours = _ours(engine, url, lines, receivers, n, options, notices, deciders)
                 say(f"{scenario}: {baseline_n} decisions posted inline (baseline)")
-                naive = _naive(engine, lines, receivers, baseline_n)
+                naive = _naive(engine, lines, receivers, baseline_n, deciders)
             scenarios[scenario] = {"ours": ours, "baseline": naive}
         finally:
             engine.dispose()
@@ -780,7 +791,8 @@ def run(
         "deciders": deciders,
         "notices": notices,
         "rate": slow_ours["rate"],
-        "baseline": "a naive sender posting each notice inline in the decision's request",
+        "baseline": "a naive sender posting each notice inline in the decision's request, "
+        f"{deciders} at once",
         "baseline_decisions": baseline_n,
         "baseline_rate": slow_naive["rate"],
         "ratio": slow_ours["rate"] / slow_naive["rate"] if slow_naive["rate"] else None,
