@@ -9,9 +9,13 @@ from typing import Any
 import pytest
 from api_support import add_staff, bearer, post_both_saw, problem, sighting
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event, func, select
 
 from ceasefire.api import create_app
+from ceasefire.center import core
+from ceasefire.dissemination import facts, outbox
+from ceasefire.dissemination.outbox import waiting_effects
+from ceasefire.dissemination.tables import deliveries, notices
 from ceasefire.mission import Mission
 from ceasefire.workflow.roles import set_password
 
@@ -156,3 +160,89 @@ def test_refusals_and_errors_are_problem_details(
     )
     assert refused.status_code == 200  # auditors read (nothing while blind)
     assert refused.json()["assessments"] == []
+
+
+def _propose_over_http(
+    client: TestClient, tokens: dict[str, str], incident: str
+) -> tuple[str, dict[str, str]]:
+    """Both duty officers assess alike and RU's head proposes a two-key decision; its id, and
+    TR's head's authorization header to approve it with."""
+    for officer in ("ru-duty-officer", "tr-duty-officer"):
+        made = client.post(
+            f"{API}/incidents/{incident}/assessments",
+            json=ASSESSMENT,
+            headers=bearer(tokens[officer]),
+        )
+        assert made.status_code == 201, made.text
+    heads = {}
+    for name in ("ru-head", "tr-head"):
+        session = client.post(f"{API}/session", json={"name": name, "password": f"{name} secret"})
+        heads[name] = bearer(session.json()["token"])
+    proposed = client.post(
+        f"{API}/incidents/{incident}/decisions",
+        json={"reaction": "notify_both_parties"},
+        headers=heads["ru-head"],
+    )
+    assert proposed.status_code == 201, proposed.text
+    return str(proposed.json()["id"]), heads["tr-head"]
+
+
+def _approve(client: TestClient, decision: str, head: dict[str, str]) -> None:
+    approved = client.post(f"{API}/decisions/{decision}/approve", headers=head)
+    assert approved.json()["state"] == "approved", approved.text
+
+
+def test_a_decision_and_its_notices_commit_together(
+    center: tuple[TestClient, dict[str, str], str], engine: Engine
+) -> None:
+    client, tokens, incident = center
+    decision, head = _propose_over_http(client, tokens, incident)
+    commits: list[object] = []
+
+    def committed(connection: object) -> None:
+        commits.append(connection)
+
+    event.listen(engine, "commit", committed)
+    try:
+        _approve(client, decision, head)
+    finally:
+        event.remove(engine, "commit", committed)
+    assert len(commits) == 1  # the approval and its notices: one transaction
+    with engine.connect() as db:
+        assert waiting_effects(db) == []  # nothing left for the dispatcher
+        rows = db.execute(select(notices.c.recipient, notices.c.ledger_index)).all()
+        approved_at = facts.ledger_index_of(db, "decision", decision)
+    assert sorted(r.recipient for r in rows) == ["AM", "AZ", "PK"]
+    # the notices' log entries follow the approval's in its transaction
+    assert sorted(r.ledger_index for r in rows) == [
+        approved_at + 1,
+        approved_at + 2,
+        approved_at + 3,
+    ]
+
+
+def test_a_decision_stands_when_its_notices_fail(
+    center: tuple[TestClient, dict[str, str], str],
+    engine: Engine,
+    demo_mission: Mission,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Writing the notices fails after it wrote some of them: the decision commits without
+    any of them (its savepoint rolled back), and the dispatcher's turn writes them once."""
+
+    def half_then_fail(db: Any, mission: Mission) -> None:
+        outbox.notice_effects(db, mission)
+        raise RuntimeError("the notices' template broke")
+
+    monkeypatch.setattr(core, "notice_effects", half_then_fail)
+    client, tokens, incident = center
+    decision, head = _propose_over_http(client, tokens, incident)
+    _approve(client, decision, head)
+    assert "Writing the notices of decisions failed" in caplog.text
+    with engine.connect() as db:
+        assert db.execute(select(func.count()).select_from(notices)).scalar_one() == 0
+        assert db.execute(select(func.count()).select_from(deliveries)).scalar_one() == 0
+        assert waiting_effects(db) == [decision]
+    with engine.begin() as db:  # the dispatcher's turn
+        assert len(outbox.notice_effects(db, demo_mission)[decision]) == 3

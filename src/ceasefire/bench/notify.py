@@ -6,14 +6,15 @@ thread of its own). One receiver (the peacekeepers') is bad: it answers after ``
 
 - **ours**: ``n`` decisions (``notify_both_parties``, proposed and approved by the two
   contingents' heads through the workflow, on one incident both contingents assessed), each
-  one transaction leaving its effect, followed by a transaction writing its batch of three
-  notices (:func:`ceasefire.dissemination.outbox.notice_effects`, as the center does after its
-  decision verbs), as fast as they come, while the dispatcher
+  one transaction leaving its effect and writing its batch of three notices in a savepoint
+  (:func:`ceasefire.dissemination.outbox.notice_effects`, as the center's decision verbs do),
+  as fast as they come, while the dispatcher
   (:mod:`ceasefire.dissemination.dispatcher`) sends them from a process of its own, as
   ``ceasefire serve`` runs it (deciding and sending do not share one interpreter's lock);
   ``deciders`` processes decide at once, each its share of the ``n`` decisions on an engine of
-  its own, as the API's workers do for duty officers deciding at once (one: in this process,
-  one decision after another); every decision is checked to have caused one notice to each
+  its own, as the API's workers do for duty officers deciding at once (one: one decision
+  after another, in a process of its own, as an API worker's, not beside the receivers);
+  every decision is checked to have caused one notice to each
   party and the peacekeepers, none doubled, and each delivered once;
 - **baseline**: a naive sender that decides the same way, writes the notices in the
   decision's transaction and then posts each one inline, in the request that records it,
@@ -261,14 +262,14 @@ def _staff(engine: Engine, mission: Mission) -> tuple[User, User]:
 
 
 def _decide(
-    engine: Engine, mission: Mission, heads: tuple[User, User], notices_: str = "after"
+    engine: Engine, mission: Mission, heads: tuple[User, User], notices_: str = "inline"
 ) -> tuple[str, list[str], float]:
     """One decision taking effect (both heads' keys), in one transaction; its id, its notices'
-    ids and the thread's CPU seconds writing them. ``notices_``: ``after``, written in a
-    transaction of their own once it committed (what the center does after its decision verbs:
-    ``ceasefire serve``'s API, the CLI); ``inline``, in the decision's transaction (the
-    baseline's way, and the center's before the effects); ``none``, left to the dispatcher (a
-    process that drives the workflow itself)."""
+    ids and the thread's CPU seconds writing them. ``notices_``: ``inline``, written in the
+    decision's transaction, in a savepoint (what the center does in its decision verbs:
+    ``ceasefire serve``'s API, the CLI, :meth:`ceasefire.center.Center.decided`); ``after``,
+    in a transaction of their own once it committed (the center's way before); ``none``, left
+    to the dispatcher (a process that drives the workflow itself)."""
     proposer, approver = heads
     with engine.begin() as db:
         d = decisions.propose(db, mission, proposer, INCIDENT_ID, "notify_both_parties")
@@ -276,7 +277,8 @@ def _decide(
             d = decisions.approve(db, mission, approver, d.id)
         if notices_ == "inline":
             began = time.thread_time()
-            made = notice_effects(db, mission).get(d.id, [])
+            with db.begin_nested():
+                made = notice_effects(db, mission).get(d.id, [])
             return d.id, made, time.thread_time() - began
     if notices_ == "none":
         return d.id, [], 0.0
@@ -498,7 +500,7 @@ def _decider(
     go: Any,
     results: Any,
 ) -> None:
-    """A decider's process (``--deciders`` above 1): an engine of its own on the bench's store,
+    """A decider's process: an engine of its own on the bench's store,
     ``count`` decisions one after another once ``go`` is set, as one of a center's API workers
     decides for its duty officers. Into ``results``: its decisions' ids, its CPU seconds from
     ``go`` to its last decision, those writing notices, and the wall clock (``time.time``) it
@@ -608,31 +610,20 @@ def _ours(
     receivers: Receivers,
     n: int,
     options: Options,
-    notices_: str = "after",
+    notices_: str = "inline",
     deciders: int = 1,
 ) -> dict[str, Any]:
-    """``deciders``: 1, decisions one after another in this process's thread (the receivers
-    in another thread of it); more, in as many processes deciding at once
-    (:func:`_decide_apart`), their CPU counted in the deciding part."""
+    """``deciders`` processes deciding at once (:func:`_decide_apart`; one: decisions one
+    after another, in a process of its own as an API worker's, never beside the receivers in
+    this one), their CPU counted in the deciding part."""
     heads = _staff(engine, mission)
     made: list[str] = []
     with _Dispatching(url, options, mission, receivers.base) as dispatching:
         cpu, receiving = time.process_time(), receivers.cpu()
-        if deciders > 1:
-            started, made, deciding, noticing, finished = _decide_apart(
-                url, mission, receivers.base, heads, n, deciders, notices_
-            )
-            decided = finished - started
-            apart = deciding
-        else:
-            started = time.time()
-            deciding, noticing, apart = time.thread_time(), 0.0, 0.0
-            for _i in range(n):
-                decision, _ids, spent = _decide(engine, mission, heads, notices_)
-                made.append(decision)
-                noticing += spent
-            decided = time.time() - started
-            deciding = time.thread_time() - deciding
+        started, made, deciding, noticing, finished = _decide_apart(
+            url, mission, receivers.base, heads, n, deciders, notices_
+        )
+        decided = finished - started
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             with engine.connect() as db:
@@ -649,7 +640,7 @@ def _ours(
     parts = {"deciding": deciding, "receivers": receivers.cpu() - receiving}
     ids = _notices_of(engine, made)
     # the deciders' processes' CPU is not this process's: added to the whole
-    cpu_all = here + apart + dispatching.cpu
+    cpu_all = here + deciding + dispatching.cpu
     return {
         **_figures(engine, receivers, started, ids, cpu_all, parts),
         "decided": len(made),
@@ -742,7 +733,7 @@ def run(
     directory: Path | None = None,
     options: Options | None = None,
     say: Callable[[str], None] = lambda text: None,
-    notices: str = "after",
+    notices: str = "inline",
     deciders: int | None = None,
 ) -> dict[str, Any]:
     """Both scenarios (a slow receiver, a failing one), ours and the baseline in each, then

@@ -473,25 +473,23 @@ class Center:
                 at=at,
             )
 
-        return self.noticed(self.act(user, step))
+        return self.decided(user, step)
 
-    def noticed(self, decision: T) -> T:
-        """``decision`` (a verb's result), once the notices of every decision that took effect
-        and has none yet are written (:func:`ceasefire.dissemination.outbox.notice_effects`),
-        in a transaction after the decision's: a command or a page that decided finds them,
-        as the dispatcher would write them. Should that fail, the decision stands and the
+    def decided(self, user: User | str, step: Callable[[Connection, User], T]) -> T:
+        """A decision verb: ``step`` as :meth:`act` runs it, then, in the same transaction,
+        the notices of every decision that took effect and has none yet
+        (:func:`ceasefire.dissemination.outbox.notice_effects`), so that a decision and its
+        notices commit together and a command or a page that decided finds them. They are
+        written in a savepoint: should that fail, the decision stands without them and the
         dispatcher writes them."""
-        try:
-            self.notice_effects()
-        except Exception:
-            log.exception(_("Writing the notices of decisions failed: the dispatcher will."))
-        return decision
-
-    def notice_effects(self) -> dict[str, list[str]]:
-        """Write the notices of every decision that took effect and has none yet; their ids
-        by decision (what the dispatcher does before it sends)."""
         with self.lock, self.engine.begin() as db:
-            return notice_effects(db, self.mission)
+            made = step(db, user if isinstance(user, User) else roles.get_user(db, user))
+            try:
+                with db.begin_nested():
+                    notice_effects(db, self.mission)
+            except Exception:
+                log.exception(_("Writing the notices of decisions failed: the dispatcher will."))
+            return made
 
     def answer(
         self,
@@ -505,13 +503,11 @@ class Center:
         """One contingent's answer to a decision: ``approve`` or ``reject`` a proposal,
         ``confirm`` or ``contest`` an urgent one; the decision after it."""
         answered = ANSWERS[answer]
-        return self.noticed(
-            self.act(
-                user,
-                lambda db, acting: answered(
-                    db, self.mission, acting, decision_id, remarks=remarks, at=at
-                ),
-            )
+        return self.decided(
+            user,
+            lambda db, acting: answered(
+                db, self.mission, acting, decision_id, remarks=remarks, at=at
+            ),
         )
 
     def list_decisions(

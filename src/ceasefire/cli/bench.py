@@ -336,11 +336,11 @@ def notify_bench(
     mission: str = MISSION_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     notices: NoticesAt = typer.Option(
-        NoticesAt.after,
+        NoticesAt.inline,
         "--notices",
-        help="Where our deciding side writes a decision's notices: after (a transaction of "
-        "their own once it committed, as the center does) or inline (in the decision's "
-        "transaction, as before decisions left effects).",
+        help="Where our deciding side writes a decision's notices: inline (in the decision's "
+        "transaction, in a savepoint, as the center does) or after (a transaction of their "
+        "own once it committed, as the center did before).",
     ),
     deciders: int = typer.Option(
         None,

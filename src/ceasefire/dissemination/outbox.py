@@ -9,8 +9,9 @@ A decision's notices follow its effect: the workflow writes a row of ``decision_
 the decision's transaction and knows nothing of notices; :func:`notice_effects` turns every
 effect without notices into its batch, in one transaction with the row of ``effect_notices``
 that marks it done (its primary key: an effect gives notices once, whoever runs it, however
-many at once). The dispatcher runs it before it takes due deliveries, and the center after its
-decision verbs, so that the notices are there when the command returns.
+many at once). The dispatcher runs it before it takes due deliveries, and the center in its
+decision verbs' own transaction (in a savepoint), so that a decision and its notices commit
+together and the notices are there when the command returns.
 
 One batch per cause: every recipient's notice carries the same facts (``content_hash``) and
 the same ``created_at``; only the language and the mark addressee / copy differ.
