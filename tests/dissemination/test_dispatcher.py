@@ -176,8 +176,7 @@ def test_a_slow_receivers_window_widens(engine: sa.Engine, tmp_path: Path) -> No
         counts = _drain(engine, Options(attempts=3, per_queue=4, poll=0.02, widen={"http": 16}))
         assert counts.delivered == 180 and counts.failed == 0
         assert len(r.seen.by_path["slow"]) == 60
-        # all 60 wait from the start: 4, 8, 16 in flight, doubling each round trip (one more
-        # a success was +1 a round trip: 4, 5, 6 ... never 16 within 60), never past 16
+        # all 60 wait from the start: 4 in flight, then as many as wait, never past 16
         assert r.seen.peak["slow"] == 16
     (tmp_path / "fixed").mkdir()
     with Receiver(key=SIGNER.vkey, slow=0.2) as r:
@@ -185,6 +184,21 @@ def test_a_slow_receivers_window_widens(engine: sa.Engine, tmp_path: Path) -> No
         notify_batches(engine, mission, 10, start=100)
         _drain(engine, Options(attempts=3, per_queue=4, poll=0.02, widen={}))
         assert r.seen.peak["slow"] <= 4
+
+
+def test_a_slow_receivers_window_opens_to_what_waits(engine: sa.Engine, tmp_path: Path) -> None:
+    """Once a full window's requests are answered well, the window opens to what the queue has
+    due (Little's law), not only one more a success: 4 in flight, then the other 56 at once
+    (doubling alone gave 4, 8, 16, 32: a peak of 32 and four round trips)."""
+    with Receiver(key=SIGNER.vkey, slow=0.5) as r:
+        mission = _mission(tmp_path, r, "ok", "ok", "slow")
+        make_center(engine, mission)
+        notify_batches(engine, mission, 60)
+        options = Options(attempts=3, per_queue=4, poll=0.02, widen={"http": 64})
+        counts = _drain(engine, options)
+        assert counts.delivered == 180 and counts.failed == 0
+        assert len(r.seen.by_path["slow"]) == 60
+        assert r.seen.peak["slow"] >= 50
 
 
 def test_a_failing_receivers_window_narrows(engine: sa.Engine) -> None:
@@ -197,7 +211,7 @@ def test_a_failing_receivers_window_narrows(engine: sa.Engine) -> None:
     )  # fmt: skip
     due = [_Due(i, "PK/http", "http", 0, outgoing) for i in range(20)]
     mail = _Due(99, "PK/email", "email", 0, outgoing)
-    dispatcher._filled.update(d.id for d in due[:4])  # started into a full window
+    dispatcher._filled.update((d.id, 0.0) for d in due[:4])  # started into a full window
     dispatcher._widen(due[0], True)
     assert dispatcher.window("PK/http") == 5  # one more
     dispatcher._widen(due[1], True)
@@ -206,7 +220,7 @@ def test_a_failing_receivers_window_narrows(engine: sa.Engine) -> None:
     assert dispatcher.window("PK/http") == 6  # started with room to spare: the outbox held it
     dispatcher._widen(due[1], True)
     assert dispatcher.window("PK/http") == 6  # counted once
-    dispatcher._filled.update(d.id for d in due[5:12])
+    dispatcher._filled.update((d.id, 0.0) for d in due[5:12])
     for d in due[5:12]:
         dispatcher._widen(d, True)
     assert dispatcher.window("PK/http") == 10  # the ceiling
@@ -214,9 +228,21 @@ def test_a_failing_receivers_window_narrows(engine: sa.Engine) -> None:
     assert dispatcher.window("PK/http") == 5
     dispatcher._widen(due[6], False)
     assert dispatcher.window("PK/http") == 4  # never under per_queue
-    dispatcher._filled.add(mail.id)
+    dispatcher._filled[mail.id] = 0.0
     dispatcher._widen(mail, True)
     assert dispatcher.window("PK/email") == 4  # e-mail does not widen
+    # a success opens the window to what the queue had due, if nothing failed since it began
+    dispatcher._demand["PK/http"] = 9
+    dispatcher._filled[due[13].id] = 0.0  # began before the failures above
+    dispatcher._widen(due[13], True)
+    assert dispatcher.window("PK/http") == 5  # one more only
+    dispatcher._filled[due[14].id] = time.monotonic()
+    dispatcher._widen(due[14], True)
+    assert dispatcher.window("PK/http") == 9  # what was due
+    dispatcher._demand["PK/http"] = 40
+    dispatcher._filled[due[15].id] = time.monotonic()
+    dispatcher._widen(due[15], True)
+    assert dispatcher.window("PK/http") == 10  # never past the ceiling
 
 
 def test_outcomes_ask_for_sqlites_write_lock_in_its_gaps(tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import random
 import threading
@@ -282,6 +283,19 @@ def _due_query(now: datetime) -> Any:
     )
 
 
+def _demand_query(now: datetime, queues: list[str]) -> Any:
+    """How many deliveries each of ``queues`` has due, in flight included."""
+    return (
+        select(deliveries.c.queue, func.count())
+        .where(
+            deliveries.c.status == PENDING,
+            deliveries.c.next_at <= now,
+            deliveries.c.queue.in_(queues),
+        )
+        .group_by(deliveries.c.queue)
+    )
+
+
 _SET_STATE = (
     update(deliveries)
     .where(deliveries.c.id == bindparam("b_id"))
@@ -328,9 +342,13 @@ class Dispatcher:
         self.counts = Counts()
         self._inflight: dict[str, set[int]] = defaultdict(set)
         self._window: dict[str, int] = {}  # a widening queue's window, when not per_queue
-        # deliveries started in a look that filled their queue's window: the window, not the
-        # outbox, held notices back, so each one's success widens it (see _widen)
-        self._filled: set[int] = set()
+        # deliveries started in a look that filled their queue's window (the window, not the
+        # outbox, held notices back, so each one's success widens it: see _widen), and when
+        self._filled: dict[int, float] = {}
+        # a widening queue's deliveries due (in flight included) at the last look that found
+        # its window full; and its last failure (monotonic)
+        self._demand: dict[str, int] = {}
+        self._failed: dict[str, float] = {}
         self._outcomes: list[_Outcome] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()  # an outcome waits to be written
@@ -382,35 +400,44 @@ class Dispatcher:
         return self._window.get(queue, self.options.per_queue)
 
     def _widen(self, due: _Due, ok: bool) -> None:
-        """After an attempt of a queue that may widen: one more in flight if it succeeded and
-        was started in a look that filled the window (the window, not the outbox, held
-        notices back): a window's worth of successes doubles it, each round trip; half as
-        many (not under ``per_queue``) if it failed. Whether the window is full when the
-        answer comes says nothing: the answers of one round come together, and the first
-        already leaves the window one short of full until they are written."""
-        filled = due.id in self._filled
-        self._filled.discard(due.id)
+        """After an attempt of a queue that may widen, if it succeeded and was started in a
+        look that filled the window (the window, not the outbox, held notices back): one more
+        in flight, so a window's worth of successes doubles it each round trip; and if no
+        attempt of the queue failed since it started (a whole round trip answered well), as
+        many as the queue had due at its last full look (Little's law: a receiver that takes
+        2 s an answer needs twice its notices a second in flight, and doubling from
+        ``per_queue`` takes round trip after round trip to get there); never over the
+        ceiling. If it failed: half as many (not under ``per_queue``). Whether the window is
+        full when the answer comes says nothing: the answers of one round come together, and
+        the first already leaves the window one short of full until they are written."""
+        started = self._filled.pop(due.id, None)
         ceiling = self.options.widen.get(due.channel)
         if ceiling is None:
             return
         queue, per_queue = due.queue, self.options.per_queue
         now = self.window(queue)
         if ok:
-            if filled and now < ceiling:
-                self._window[queue] = now + 1
-        elif now > per_queue:
-            self._window[queue] = max(per_queue, now // 2)
+            if started is not None and now < ceiling:
+                wanted = now + 1
+                if started > self._failed.get(queue, -math.inf):
+                    wanted = max(wanted, self._demand.get(queue, 0))
+                self._window[queue] = min(ceiling, wanted)
+        else:
+            self._failed[queue] = time.monotonic()
+            if now > per_queue:
+                self._window[queue] = max(per_queue, now // 2)
 
     def _due(
         self,
         now: datetime,
         inflight: dict[str, frozenset[int]],
         windows: dict[str, int] | None = None,
-    ) -> list[_Due]:
+    ) -> tuple[list[_Due], dict[str, int]]:
         """Due deliveries, up to each queue's free room, not already in flight (``inflight``
         and ``windows``, the queues' windows other than ``per_queue``: copies taken on the
         loop, since this runs in a worker thread): one query for every queue, each queue's due
-        deliveries ranked oldest first and cut at its room."""
+        deliveries ranked oldest first and cut at its room; and how many deliveries each full
+        queue that widens has due, in flight included (a second query, only then)."""
         per_queue = self.options.per_queue
         windows = windows or {}
         busy = sorted(i for ids in inflight.values() for i in ids)
@@ -440,8 +467,12 @@ class Dispatcher:
             .order_by(None)
             .order_by(deliveries.c.queue, cut.c.rank)
         )
+        widening = [q for q in full if q.rpartition("/")[2] in self.options.widen]
         with self.engine.connect() as db:
             rows = db.execute(query).all()
+            demand: dict[str, int] = {}
+            if widening:
+                demand = {q: int(n) for q, n in db.execute(_demand_query(now, widening))}
             files = {
                 r.id: daily.attachments_of(db, r.payload)
                 for r in rows
@@ -470,7 +501,7 @@ class Dispatcher:
                 ),
             )
             for r in rows
-        ]
+        ], demand
 
     def _write(self, outcomes: list[_Outcome]) -> None:
         """Record a batch of outcomes: attempts, ledger entries, the deliveries' new state.
@@ -602,11 +633,13 @@ class Dispatcher:
         room; how many started."""
         await self._notice_effects()
         inflight = {q: frozenset(ids) for q, ids in self._inflight.items() if ids}
-        due = await asyncio.to_thread(self._due, self.clock(), inflight, dict(self._window))
+        due, demand = await asyncio.to_thread(self._due, self.clock(), inflight, dict(self._window))
+        self._demand.update(demand)
         for d in due:
             self._start(d)
         full = {q for q in {d.queue for d in due} if len(self._inflight[q]) >= self.window(q)}
-        self._filled.update(d.id for d in due if d.queue in full)
+        started = time.monotonic()
+        self._filled.update((d.id, started) for d in due if d.queue in full)
         return len(due)
 
     async def step(self) -> int:
