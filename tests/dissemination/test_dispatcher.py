@@ -26,6 +26,7 @@ from ceasefire.dissemination.dispatcher import (
     LeaseHeld,
     Options,
     _Due,
+    _look,
     backoff,
     lease_holder,
 )
@@ -377,3 +378,84 @@ def test_backoff_is_full_jitter_under_a_cap() -> None:
         waits = [backoff(failures, options, rng) for _ in range(200)]
         assert all(0 <= w <= ceiling for w in waits)
         assert max(waits) > ceiling / 2  # spread over the range, not fixed
+
+
+def _statements(engine: sa.Engine) -> list[tuple[str, object]]:
+    """Every statement ``engine`` runs from now on, with its parameters."""
+    seen: list[tuple[str, object]] = []
+    sa.event.listen(
+        engine,
+        "before_cursor_execute",
+        lambda _conn, _cursor, statement, parameters, *_rest: seen.append((statement, parameters)),
+    )
+    return seen
+
+
+def test_outcomes_that_come_together_are_written_in_one_transaction(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    """An outcome waits up to ``gather`` for others before it is written: the parties'
+    answers (at once) and the force's (0.3 s later) go in one transaction, one append to the
+    log, with their attempt numbers as the look read them (no count before the write).
+    Before, outcomes were written as they came: the parties' before the force answered."""
+    seen = _statements(engine)
+    with Receiver(key=SIGNER.vkey, slow=0.3) as r:
+        mission = _mission(tmp_path, r, "am", "az", "slow")
+        make_center(engine, mission)
+        notify_batches(engine, mission, 4)
+        counts = _drain(engine, Options(attempts=3, per_queue=16, poll=0.02, gather=2.0))
+        assert len(r.seen.ids) == 12
+    assert counts.delivered == 12 and counts.attempts == 12
+    with engine.connect() as db:
+        moments = db.execute(
+            sa.select(ledger.c.appended_at).where(ledger.c.kind == KIND_DELIVERY).distinct()
+        ).all()
+        numbers = db.execute(sa.select(delivery_attempts.c.number)).scalars().all()
+    assert len(moments) == 1 and sorted(numbers) == [1] * 12
+    assert not [s for s, _p in seen if "GROUP BY delivery_attempts.delivery_id" in s]
+
+
+def test_a_queue_with_half_its_window_to_write_is_written_at_once(engine: sa.Engine) -> None:
+    """The writer is woken by the first outcome to write and by one that leaves half its
+    queue's window waiting to be written (that queue's room is held back), not by every
+    outcome; then it writes at once, without waiting out ``gather``."""
+
+    class Answers:
+        name = "http"
+
+        async def send(self, outgoing: channels.Outgoing) -> None:
+            return None
+
+    dispatcher = Dispatcher(
+        engine, {"http": Answers()}, options=Options(per_queue=4, gather=600.0, widen={})
+    )
+    outgoing = channels.Outgoing(
+        "NTC-1", "incident_notice", "PK", "copy", "ru", "", "", "{}", None,
+        datetime.now(UTC), 1, "http://127.0.0.1:9/",
+    )  # fmt: skip
+
+    async def run() -> list[tuple[bool, bool]]:
+        woken: list[tuple[bool, bool]] = []
+        for i, queue in enumerate(["PK/http", "AM/http", "PK/http", "PK/http"]):
+            dispatcher._wake.clear()
+            await dispatcher._send(_Due(i, queue, "http", 0, outgoing))
+            woken.append((dispatcher._wake.is_set(), dispatcher._pressing))
+        # pressing: the wait for the oldest's gather (600 s) ends at once
+        await asyncio.wait_for(dispatcher._gather(asyncio.Event()), 60)
+        return woken
+
+    assert asyncio.run(run()) == [(True, False), (False, False), (True, True), (False, True)]
+
+
+def test_a_look_names_no_delivery_of_a_full_queue_and_is_built_once(engine: sa.Engine) -> None:
+    """A queue without room is left out of the look whole, so its deliveries in flight are not
+    bound one by one (a slow receiver's window holds hundreds); the statement of each shape
+    is built once, its values bound."""
+    dispatcher = Dispatcher(engine, {}, options=Options(per_queue=4, widen={}))
+    seen = _statements(engine)
+    busy = {"PK/http": frozenset(range(70001, 70005)), "AM/http": frozenset({80001})}
+    assert dispatcher._due(datetime.now(UTC), busy, {}) == ([], {})
+    ((_statement, parameters),) = seen
+    bound = list(parameters.values() if isinstance(parameters, dict) else parameters)  # type: ignore[attr-defined]
+    assert 80001 in bound and not set(range(70001, 70005)) & set(bound)
+    assert _look(True, True, 1) is _look(True, True, 1)

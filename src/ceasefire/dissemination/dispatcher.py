@@ -27,7 +27,11 @@ How it works, and why:
   (:func:`ceasefire.dissemination.notices.retry`).
 - **Everything logged**: each attempt is a row of ``delivery_attempts`` and an entry of kind
   ``delivery`` in the ledger, in one transaction with the delivery's new state; outcomes are
-  written in batches, so the log costs one transaction per batch, not per notice.
+  written in batches, so the log costs one transaction per batch, not per notice. An outcome
+  waits up to ``gather`` (50 ms) for others to be written with it (on SQLite each
+  transaction takes the store's single write lock, which deciding needs, and syncs to disk),
+  unless its queue has half its window waiting to be written; the notice has arrived
+  already, and stays in flight (its queue's room held) until its outcome is written.
 - **Decisions' notices first.** Given the mission, each look at the outbox begins by writing
   the notices of the decisions that took effect and have none yet
   (:func:`ceasefire.dissemination.outbox.notice_effects`, under the lease's fence): whichever
@@ -113,6 +117,11 @@ class Options:
     # are 8 notices a second; 256 are 128 a second
     widen: dict[str, int] = field(default_factory=lambda: {"http": WIDEN_HTTP})
     batch: int = 500  # outcomes written per transaction at most
+    # seconds an outcome waits for others to be written with it (one transaction, one
+    # fsync, one hold of the store's write lock for all): the notice is delivered already,
+    # only its queue's room is freed that much later; a queue with half its window waiting
+    # to be written has it written at once
+    gather: float = 0.05
     poll: float = 0.1  # seconds between looks at the outbox when nothing is due
     ttl: float = LEASE_TTL
     # seconds a decision's effect is left to the process that decided (the center writes its
@@ -228,6 +237,9 @@ class _Due:
     channel: str
     attempts: int  # failures so far in this round
     outgoing: Outgoing
+    # attempts recorded so far, every round (read in the look: only the lease's holder adds
+    # them, and not while it holds the delivery in flight); None: counted before the write
+    made: int | None = None
 
 
 @dataclass
@@ -237,6 +249,7 @@ class _Outcome:
     ok: bool
     detail: str
     retry: bool
+    came: float = 0.0  # the event loop's time it came (it waits at most ``gather`` from then)
 
 
 @dataclass
@@ -258,7 +271,17 @@ class Counts:
         }
 
 
-def _due_query(now: datetime) -> Any:
+_MADE = (
+    select(func.count())
+    .where(delivery_attempts.c.delivery_id == deliveries.c.id)
+    .correlate(deliveries)
+    .scalar_subquery()
+    .label("made")
+)
+"""The attempts a delivery has recorded so far (its next one's number less one)."""
+
+
+def _due_query(now: Any) -> Any:
     return (
         select(
             deliveries.c.id,
@@ -276,6 +299,7 @@ def _due_query(now: datetime) -> Any:
             notices.c.payload,
             notices.c.incident_id,
             notices.c.created_at,
+            _MADE,
         )
         .join(notices, notices.c.id == deliveries.c.notice_id)
         .where(deliveries.c.status == PENDING, deliveries.c.next_at <= now)
@@ -294,6 +318,50 @@ def _demand_query(now: datetime, queues: list[str]) -> Any:
         )
         .group_by(deliveries.c.queue)
     )
+
+
+_LOOKS: dict[tuple[bool, bool, int], Any] = {}
+"""The look's statement by its shape (in-flight ids to leave out, full queues to leave out,
+how many queues with a room of their own), built once: building it cost more than running
+it. Its values are bound: ``now``, ``busy``, ``full``, ``q<i>``/``r<i>``, ``per_queue``."""
+
+
+def _look(busy: bool, full: bool, partial: int) -> Any:
+    """The due deliveries of every queue, each queue's ranked oldest first and cut at its
+    room (:meth:`Dispatcher._due`), as a statement of the shape given."""
+    shape = (busy, full, partial)
+    made = _LOOKS.get(shape)
+    if made is not None:
+        return made
+    now: Any = bindparam("now")
+    ranked = select(
+        deliveries.c.id,
+        func.row_number()
+        .over(partition_by=deliveries.c.queue, order_by=(deliveries.c.next_at, deliveries.c.id))
+        .label("rank"),
+    ).where(deliveries.c.status == PENDING, deliveries.c.next_at <= now)
+    if busy:
+        ranked = ranked.where(deliveries.c.id.not_in(bindparam("busy", expanding=True)))
+    if full:
+        ranked = ranked.where(deliveries.c.queue.not_in(bindparam("full", expanding=True)))
+    cut = ranked.subquery()
+    limit: Any = bindparam("per_queue")
+    if partial:
+        limit = case(
+            *(
+                (deliveries.c.queue == bindparam(f"q{i}"), bindparam(f"r{i}"))
+                for i in range(partial)
+            ),
+            else_=bindparam("per_queue"),
+        )
+    made = _LOOKS[shape] = (
+        _due_query(now)
+        .join(cut, cut.c.id == deliveries.c.id)
+        .where(cut.c.rank <= limit)
+        .order_by(None)
+        .order_by(deliveries.c.queue, cut.c.rank)
+    )
+    return made
 
 
 _SET_STATE = (
@@ -350,6 +418,8 @@ class Dispatcher:
         self._demand: dict[str, int] = {}
         self._failed: dict[str, float] = {}
         self._outcomes: list[_Outcome] = []
+        self._unwritten: dict[str, int] = defaultdict(int)  # outcomes to write, by queue
+        self._pressing = False  # a queue has half its window waiting to be written
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()  # an outcome waits to be written
         self._room = asyncio.Event()  # outcomes were written: their queues have room again
@@ -440,36 +510,24 @@ class Dispatcher:
         queue that widens has due, in flight included (a second query, only then)."""
         per_queue = self.options.per_queue
         windows = windows or {}
-        busy = sorted(i for ids in inflight.values() for i in ids)
         room = {
             q: windows.get(q, per_queue) - len(inflight.get(q, ())) for q in {*inflight, *windows}
         }
-        full = [q for q, r in room.items() if r <= 0]
-        ranked = select(
-            deliveries.c.id,
-            func.row_number()
-            .over(partition_by=deliveries.c.queue, order_by=(deliveries.c.next_at, deliveries.c.id))
-            .label("rank"),
-        ).where(deliveries.c.status == PENDING, deliveries.c.next_at <= now)
+        full = sorted(q for q, r in room.items() if r <= 0)
+        # a full queue is left out whole: its deliveries in flight need not be named
+        busy = sorted(i for q, ids in inflight.items() if room[q] > 0 for i in ids)
+        partial = sorted((q, r) for q, r in room.items() if 0 < r != per_queue)
+        values: dict[str, Any] = {"now": now, "per_queue": per_queue}
         if busy:
-            ranked = ranked.where(deliveries.c.id.not_in(busy))
+            values["busy"] = busy
         if full:
-            ranked = ranked.where(deliveries.c.queue.not_in(full))
-        cut = ranked.subquery()
-        limit: Any = per_queue
-        partial = {q: r for q, r in room.items() if 0 < r != per_queue}
-        if partial:
-            limit = case(partial, value=deliveries.c.queue, else_=per_queue)
-        query = (
-            _due_query(now)
-            .join(cut, cut.c.id == deliveries.c.id)
-            .where(cut.c.rank <= limit)
-            .order_by(None)
-            .order_by(deliveries.c.queue, cut.c.rank)
-        )
+            values["full"] = full
+        for i, (q, r) in enumerate(partial):
+            values[f"q{i}"], values[f"r{i}"] = q, r
+        query = _look(bool(busy), bool(full), len(partial))
         widening = [q for q in full if q.rpartition("/")[2] in self.options.widen]
         with self.engine.connect() as db:
-            rows = db.execute(query).all()
+            rows = db.execute(query, values).all()
             demand: dict[str, int] = {}
             if widening:
                 demand = {q: int(n) for q, n in db.execute(_demand_query(now, widening))}
@@ -499,6 +557,7 @@ class Dispatcher:
                     address=r.address,
                     attachments=files.get(r.id, ()),
                 ),
+                made=int(r.made),
             )
             for r in rows
         ], demand
@@ -509,19 +568,25 @@ class Dispatcher:
         Everything is worked out before the transaction that takes the log's writer lock,
         which then only appends and writes (three statements): deciding, which appends to the
         same log, waits for that lock no longer than the writing itself. The attempts' numbers
-        are counted before it too: only the lease's holder adds attempts, and a holder that
-        lost the lease finds it out in the transaction (the fence) and writes nothing."""
+        are known before it too: the look read each delivery's count (only the lease's holder
+        adds attempts, and not while the delivery is in flight), and a holder that lost the
+        lease finds it out in the transaction (the fence) and writes nothing."""
         with self.lock if self.lock is not None else contextlib.nullcontext():
             now = self.clock()
-            ids = sorted({o.due.id for o in outcomes})
-            with self.engine.connect() as db:
-                made: dict[int, int] = dict(
-                    db.execute(
-                        select(delivery_attempts.c.delivery_id, func.count())
-                        .where(delivery_attempts.c.delivery_id.in_(ids))
-                        .group_by(delivery_attempts.c.delivery_id)
-                    ).all()
-                )
+            made: dict[int, int] = {}
+            for o in outcomes:  # as the look read them: no read here
+                if o.due.made is not None and o.due.id not in made:
+                    made[o.due.id] = o.due.made
+            ids = sorted({o.due.id for o in outcomes} - made.keys())
+            if ids:  # taken without their count (no look of this dispatcher)
+                with self.engine.connect() as db:
+                    made.update(
+                        db.execute(
+                            select(delivery_attempts.c.delivery_id, func.count())
+                            .where(delivery_attempts.c.delivery_id.in_(ids))
+                            .group_by(delivery_attempts.c.delivery_id)
+                        ).all()
+                    )
             entries, rows, states, ends = [], [], [], []
             for o in outcomes:
                 d = o.due
@@ -605,8 +670,16 @@ class Dispatcher:
         else:
             outcome = _Outcome(due, self.clock(), True, "", True)
         self._widen(due, outcome.ok)
+        outcome.came = asyncio.get_running_loop().time()
         self._outcomes.append(outcome)
-        self._wake.set()
+        self._unwritten[due.queue] += 1
+        # the writer is woken by the first outcome to write, or one that makes it press, not
+        # by every outcome: it waits for the oldest's ``gather`` (and writes what came by then)
+        first = len(self._outcomes) == 1
+        if self._unwritten[due.queue] * 2 >= self.window(due.queue) and not self._pressing:
+            self._pressing = first = True
+        if first:
+            self._wake.set()
 
     def _start(self, due: _Due) -> None:
         self._inflight[due.queue].add(due.id)
@@ -614,19 +687,41 @@ class Dispatcher:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _flush(self) -> int:
-        """Write the outcomes gathered so far; how many. A delivery leaves ``_inflight`` only
-        once its outcome is committed, so no look at the outbox takes it again before."""
+    async def _flush(self, gathered: bool = False) -> int:
+        """Write the outcomes gathered so far (``gathered``: those there now, not those that
+        come meanwhile, which wait for others in their turn); how many. A delivery leaves
+        ``_inflight`` only once its outcome is committed, so no look at the outbox takes it
+        again before."""
         written = 0
-        while self._outcomes:
-            batch = self._outcomes[: self.options.batch]
+        left = len(self._outcomes) if gathered else None
+        self._pressing = False
+        while self._outcomes and (left is None or left > 0):
+            batch = self._outcomes[
+                : self.options.batch if left is None else min(left, self.options.batch)
+            ]
             await asyncio.to_thread(self._write, batch)
             del self._outcomes[: len(batch)]
             for o in batch:
                 self._inflight[o.due.queue].discard(o.due.id)
+                self._unwritten[o.due.queue] -= 1
             written += len(batch)
+            if left is not None:
+                left -= len(batch)
         self._room.set()
         return written
+
+    async def _gather(self, done: asyncio.Event) -> None:
+        """Wait until the oldest outcome not written has waited ``gather`` seconds, a queue
+        has half its window waiting to be written, or the dispatcher stops: the outcomes
+        that came meanwhile are written together."""
+        loop = asyncio.get_running_loop()
+        while self._outcomes and not (done.is_set() or self._pressing):
+            left = self._outcomes[0].came + self.options.gather - loop.time()
+            if left <= 0:
+                return
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), left)
 
     async def _take(self) -> int:
         """Write the notices of decisions that took effect, then start what is due and has
@@ -653,10 +748,12 @@ class Dispatcher:
         It ends when ``done`` is set, after the write under way (never cancelled in one: a
         batch committed but not yet struck from ``_outcomes`` would be written twice)."""
         while not done.is_set():
-            await self._wake.wait()
+            if not self._outcomes:  # those that came while it wrote are written in turn
+                await self._wake.wait()
             self._wake.clear()
+            await self._gather(done)
             try:
-                await self._flush()
+                await self._flush(gathered=True)
             except LeaseLost:
                 raise
             except Exception:

@@ -72,6 +72,17 @@ class _Connection:
 
 
 @dataclass(frozen=True)
+class _Address:
+    """What a webhook's address gives every request to it (worked out once per address)."""
+
+    scheme: str
+    host: str
+    port: int
+    target: str
+    head: tuple[tuple[bytes, bytes], ...]  # the headers every request to it carries first
+
+
+@dataclass(frozen=True)
 class _Answer:
     status: int
     reason: str
@@ -92,6 +103,7 @@ class Webhook:
         self.agent = f"ceasefire/{__version__}".encode()
         self.idle: dict[Origin, list[_Connection]] = {}
         self.open: set[_Connection] = set()
+        self.addresses: dict[str, _Address | None] = {}  # None: no http(s) URL
 
     async def _connect(self, origin: Origin) -> _Connection:
         _recipient, scheme, host, port = origin
@@ -195,27 +207,50 @@ class Webhook:
                 self._drop(connection)
             return answer
 
-    async def send(self, outgoing: Outgoing) -> None:
-        parts = urlsplit(outgoing.address)
+    def _address(self, address: str) -> _Address | None:
+        """``address`` parsed (kept: a center sends to a few addresses, over and over)."""
+        if address in self.addresses:
+            return self.addresses[address]
+        parts = urlsplit(address)
         try:
             port = parts.port
         except ValueError:  # a port out of range
             port = -1
         if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
+            made = None
+        else:
+            authority = parts.netloc.rpartition("@")[2]
+            made = _Address(
+                scheme=parts.scheme,
+                host=parts.hostname,
+                port=port or (443 if parts.scheme == "https" else 80),
+                target=(parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+                head=(
+                    (
+                        b"host",
+                        authority.encode("idna") if not authority.isascii() else authority.encode(),
+                    ),
+                    (b"user-agent", self.agent),
+                    (b"accept", b"*/*"),
+                    (b"content-type", b"application/json"),
+                ),
+            )
+        if len(self.addresses) >= KEPT:  # addresses are the mission's: a bound all the same
+            self.addresses.clear()
+        self.addresses[address] = made
+        return made
+
+    async def send(self, outgoing: Outgoing) -> None:
+        address = self._address(outgoing.address)
+        if address is None:
             raise DeliveryFailed(
                 _("not an http(s) URL: {address}").format(address=outgoing.address), retry=False
             )
         body = outgoing.payload.encode("utf-8")
-        host = parts.hostname
-        default = 443 if parts.scheme == "https" else 80
-        origin = (outgoing.recipient, parts.scheme, host, port or default)
-        authority = parts.netloc.rpartition("@")[2]
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        origin = (outgoing.recipient, address.scheme, address.host, address.port)
+        target = address.target
         headers = [
-            (b"host", authority.encode("idna") if not authority.isascii() else authority.encode()),
-            (b"user-agent", self.agent),
-            (b"accept", b"*/*"),
-            (b"content-type", b"application/json"),
+            *address.head,
             (b"content-length", str(len(body)).encode()),
             *(
                 (k.encode(), v.encode())
