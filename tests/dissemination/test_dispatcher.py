@@ -232,18 +232,23 @@ def test_a_failing_receivers_window_narrows(engine: sa.Engine) -> None:
     dispatcher._filled[mail.id] = 0.0
     dispatcher._widen(mail, True)
     assert dispatcher.window("PK/email") == 4  # e-mail does not widen
-    # a success opens the window to what the queue had due, if nothing failed since it began
-    dispatcher._demand["PK/http"] = 9
+    # a success of a request begun after the queue's last failure: its window follows
+    # what the queue has due, never past the ceiling
     dispatcher._filled[due[13].id] = 0.0  # began before the failures above
     dispatcher._widen(due[13], True)
+    dispatcher._follow({"PK/http": 9})
     assert dispatcher.window("PK/http") == 5  # one more only
     dispatcher._filled[due[14].id] = time.monotonic()
     dispatcher._widen(due[14], True)
+    dispatcher._follow({"PK/http": 9})
     assert dispatcher.window("PK/http") == 9  # what was due
-    dispatcher._demand["PK/http"] = 40
-    dispatcher._filled[due[15].id] = time.monotonic()
-    dispatcher._widen(due[15], True)
+    dispatcher._follow({"PK/http": 3})
+    assert dispatcher.window("PK/http") == 9  # never narrowed by it
+    dispatcher._follow({"PK/http": 40})
     assert dispatcher.window("PK/http") == 10  # never past the ceiling
+    dispatcher._widen(due[15], False)
+    dispatcher._follow({"PK/http": 40})
+    assert dispatcher.window("PK/http") == 5  # a failure: half, and no longer following
 
 
 def test_outcomes_ask_for_sqlites_write_lock_in_its_gaps(tmp_path: Path) -> None:

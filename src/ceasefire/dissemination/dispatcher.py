@@ -307,6 +307,11 @@ def _due_query(now: Any) -> Any:
     )
 
 
+def _channel_of(queue: str) -> str:
+    """The channel of a queue (``recipient/channel``, :func:`outbox.queue_of`)."""
+    return queue.rpartition("/")[2]
+
+
 def _demand_query(now: datetime, queues: list[str]) -> Any:
     """How many deliveries each of ``queues`` has due, in flight included."""
     return (
@@ -413,9 +418,9 @@ class Dispatcher:
         # deliveries started in a look that filled their queue's window (the window, not the
         # outbox, held notices back, so each one's success widens it: see _widen), and when
         self._filled: dict[int, float] = {}
-        # a widening queue's deliveries due (in flight included) at the last look that found
-        # its window full; and its last failure (monotonic)
-        self._demand: dict[str, int] = {}
+        # widening queues whose window follows what they have due (see _widen), and each
+        # widening queue's last failure (monotonic)
+        self._following: set[str] = set()
         self._failed: dict[str, float] = {}
         self._outcomes: list[_Outcome] = []
         self._unwritten: dict[str, int] = defaultdict(int)  # outcomes to write, by queue
@@ -473,13 +478,11 @@ class Dispatcher:
         """After an attempt of a queue that may widen, if it succeeded and was started in a
         look that filled the window (the window, not the outbox, held notices back): one more
         in flight, so a window's worth of successes doubles it each round trip; and if no
-        attempt of the queue failed since it started (a whole round trip answered well), as
-        many as the queue had due at its last full look (Little's law: a receiver that takes
-        2 s an answer needs twice its notices a second in flight, and doubling from
-        ``per_queue`` takes round trip after round trip to get there); never over the
-        ceiling. If it failed: half as many (not under ``per_queue``). Whether the window is
-        full when the answer comes says nothing: the answers of one round come together, and
-        the first already leaves the window one short of full until they are written."""
+        attempt of the queue failed since it started (a whole round trip answered well), the
+        window follows what the queue has due from then on (:meth:`_follow`). If it failed:
+        half as many (not under ``per_queue``), and no longer following. Whether the window
+        is full when the answer comes says nothing: the answers of one round come together,
+        and the first already leaves the window one short of full until they are written."""
         started = self._filled.pop(due.id, None)
         ceiling = self.options.widen.get(due.channel)
         if ceiling is None:
@@ -487,27 +490,44 @@ class Dispatcher:
         queue, per_queue = due.queue, self.options.per_queue
         now = self.window(queue)
         if ok:
-            if started is not None and now < ceiling:
-                wanted = now + 1
+            if started is not None:
                 if started > self._failed.get(queue, -math.inf):
-                    wanted = max(wanted, self._demand.get(queue, 0))
-                self._window[queue] = min(ceiling, wanted)
+                    self._following.add(queue)
+                if now < ceiling:
+                    self._window[queue] = now + 1
         else:
             self._failed[queue] = time.monotonic()
+            self._following.discard(queue)
             if now > per_queue:
                 self._window[queue] = max(per_queue, now // 2)
+
+    def _follow(self, demand: dict[str, int]) -> None:
+        """A following queue's window opens to what it has due (``demand``, in flight
+        included), never over its ceiling (Little's law: a receiver that takes 2 s an answer
+        needs twice its notices a second in flight, and doubling from ``per_queue`` takes
+        round trip after round trip to get there); a window opened gives room for a look at
+        once."""
+        for queue, due in demand.items():
+            if queue in self._following:
+                ceiling = self.options.widen[_channel_of(queue)]
+                now = self.window(queue)
+                if min(ceiling, due) > now:
+                    self._window[queue] = min(ceiling, due)
+                    self._room.set()
 
     def _due(
         self,
         now: datetime,
         inflight: dict[str, frozenset[int]],
         windows: dict[str, int] | None = None,
+        following: frozenset[str] = frozenset(),
     ) -> tuple[list[_Due], dict[str, int]]:
         """Due deliveries, up to each queue's free room, not already in flight (``inflight``
-        and ``windows``, the queues' windows other than ``per_queue``: copies taken on the
-        loop, since this runs in a worker thread): one query for every queue, each queue's due
-        deliveries ranked oldest first and cut at its room; and how many deliveries each full
-        queue that widens has due, in flight included (a second query, only then)."""
+        and ``windows``, the queues' windows other than ``per_queue``; ``following``, the
+        queues whose window follows what they have due: copies taken on the loop, since this
+        runs in a worker thread): one query for every queue, each queue's due deliveries
+        ranked oldest first and cut at its room; and how many deliveries each queue that
+        follows has due, in flight included (a second query, only then)."""
         per_queue = self.options.per_queue
         windows = windows or {}
         room = {
@@ -525,12 +545,11 @@ class Dispatcher:
         for i, (q, r) in enumerate(partial):
             values[f"q{i}"], values[f"r{i}"] = q, r
         query = _look(bool(busy), bool(full), len(partial))
-        widening = [q for q in full if q.rpartition("/")[2] in self.options.widen]
         with self.engine.connect() as db:
             rows = db.execute(query, values).all()
             demand: dict[str, int] = {}
-            if widening:
-                demand = {q: int(n) for q, n in db.execute(_demand_query(now, widening))}
+            if following:
+                demand = {q: int(n) for q, n in db.execute(_demand_query(now, sorted(following)))}
             files = {
                 r.id: daily.attachments_of(db, r.payload)
                 for r in rows
@@ -728,8 +747,10 @@ class Dispatcher:
         room; how many started."""
         await self._notice_effects()
         inflight = {q: frozenset(ids) for q, ids in self._inflight.items() if ids}
-        due, demand = await asyncio.to_thread(self._due, self.clock(), inflight, dict(self._window))
-        self._demand.update(demand)
+        due, demand = await asyncio.to_thread(
+            self._due, self.clock(), inflight, dict(self._window), frozenset(self._following)
+        )
+        self._follow(demand)
         for d in due:
             self._start(d)
         full = {q for q in {d.queue for d in due} if len(self._inflight[q]) >= self.window(q)}
