@@ -21,6 +21,7 @@ from ceasefire.observations import (
     locate,
     parse_observation,
 )
+from ceasefire.observations.record import parse_time
 
 SAMPLE = Path(__file__).parents[2] / "examples" / "observations-sample.jsonl"
 
@@ -173,6 +174,41 @@ def test_times_are_normalised_and_serialised_with_z() -> None:
     aware = parse_observation(good_record(observed_at=datetime(2021, 2, 1, tzinfo=UTC)))
     assert aware.observed_at.tzinfo is UTC
     assert "observed_at" in problems(good_record(observed_at=datetime(2021, 2, 1)))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2021-02-01T10:32:00Z",
+        "2000-02-29T23:59:59Z",
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+    ],
+)
+def test_the_usual_time_is_read_as_the_long_way_reads_it(text: str) -> None:
+    # "...Z" of 20 characters is read at once (fromisoformat); the same time in UTC as the
+    # pattern, upper() and astimezone give
+    moment = parse_time(text, "observed_at")
+    assert moment == datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    assert moment.tzinfo is UTC
+    assert parse_time(text.lower().replace("t", "T"), "observed_at") == moment  # long way
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2021-13-01T10:32:00Z",
+        "2021-02-30T10:32:00Z",
+        "2021-02-01T24:00:00Z",
+        "2021-02-01T10:60:00Z",
+        "\uff12021-02-01T10:32:00Z",  # a digit beyond ASCII, 20 characters
+        "2021-02-01T10:32:0+Z",
+    ],
+)
+def test_a_bad_time_of_the_usual_shape_is_named_as_before(text: str) -> None:
+    found = problems(good_record(observed_at=text))
+    assert list(found) == ["observed_at"]
+    assert found["observed_at"].startswith("The field observed_at ")
 
 
 def test_locate_puts_the_point_on_the_bearing_in_the_middle_of_the_band() -> None:

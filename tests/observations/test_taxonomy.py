@@ -94,6 +94,9 @@ def test_heavy_weapon_classes_follow_the_withdrawal_clauses() -> None:
         ("movement_restriction", "duration_min", 45, True),
         ("mine_uxo", "marked", False, True),
         ("mine_uxo", "marked", "no", False),
+        ("mine_uxo", "marked", 1, False),
+        ("explosion", "weapon", "mortar", True),
+        ("explosion", "weapon", "Mortar", False),
         ("other", "anything", "text", True),
         ("other", "anything", 3.5, True),
         ("other", "anything", float("inf"), False),
@@ -107,6 +110,10 @@ def test_qualifier_kinds(category: str, name: str, value: object, ok: bool) -> N
     assert (problem is None) is ok, problem
     if problem is not None:
         assert f"qualifiers.{name}" in problem
+    # the whole qualifiers (a known value of a list, a flag: checked at once) say the same
+    assert check_qualifiers(category, {name: value}) == (
+        [] if ok else [(f"qualifiers.{name}", problem)]
+    )
 
 
 def test_too_many_qualifiers() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import given
@@ -65,3 +66,16 @@ def test_rows_read_back_as_inserted(engine: Engine) -> None:
             select(track_points.c.platform_id).where(track_points.c.time >= rows[2]["time"])
         ).scalars()
         assert sorted(found) == ["tb2-2", "tb2-3", "tb2-4"]
+
+
+def test_null_and_bytes_bind_as_they_are() -> None:
+    """The adapters ceasefire.store.bulk registers with SQLite's driver (a dict lookup, not
+    the adapter protocol's failed lookups) give None and bytes back unchanged."""
+    db = sqlite3.connect(":memory:")
+    try:
+        db.execute("CREATE TABLE t (a, b)")
+        db.executemany("INSERT INTO t VALUES (?, ?)", [(None, b"\x00\xff"), (b"", None)])
+        rows = db.execute("SELECT a, typeof(a), b, typeof(b) FROM t ORDER BY rowid").fetchall()
+    finally:
+        db.close()
+    assert rows == [(None, "null", b"\x00\xff", "blob"), (b"", "blob", None, "null")]

@@ -451,6 +451,23 @@ def _check_value(where: str, qualifier: QualifierSpec, value: object) -> str | N
 
 def check_qualifiers(category: str, qualifiers: Mapping[str, object]) -> list[tuple[str, str]]:
     """Every problem with the qualifiers of a category, as (field path, sentence) pairs."""
+    spec = CATEGORIES.get(category)
+    if spec is not None and len(qualifiers) <= MAX_QUALIFIERS:
+        # The usual qualifiers, a known value of a list or a flag, checked here at once
+        # (this runs for every record received); anything else the long way below.
+        known = spec.qualifiers
+        for name, value in qualifiers.items():
+            qualifier = known.get(name)
+            if qualifier is None:
+                break
+            kind = qualifier.kind
+            if kind == "enum":
+                if type(value) is not str or value not in qualifier.values:
+                    break
+            elif kind != "flag" or (value is not True and value is not False):
+                break
+        else:
+            return []
     problems: list[tuple[str, str]] = []
     if len(qualifiers) > MAX_QUALIFIERS:
         problems.append(
