@@ -246,3 +246,98 @@ def test_concurrent_intakes_of_the_same_records_log_each_once(
         assert log.size(db) == 40
         linked = db.execute(sa.select(observations.c.ledger_index)).scalars().all()
     assert sorted(linked) == list(range(40))
+
+
+def _head_statements(engine: sa.Engine) -> list[str]:
+    """The statements on the log's head run on ``engine`` from now on (locks and appends)."""
+    seen: list[str] = []
+
+    def before(_conn, _cursor, statement: str, *_rest) -> None:  # type: ignore[no-untyped-def]
+        if "ledger_head" in statement and statement.lstrip().upper().startswith("UPDATE"):
+            seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", before)
+    return seen
+
+
+def test_a_transaction_takes_the_log_lock_once(engine: sa.Engine) -> None:
+    """A transaction that holds the lock (an earlier lock or append in it) does not ask again,
+    and knows the size its own appends made."""
+    head = _head_statements(engine)
+    with engine.begin() as db:
+        assert log.lock(db) == 0
+        assert log.lock(db) == 0
+        assert log.append(db, entries(3)) == range(0, 3)
+        assert log.lock(db) == 3
+        assert log.append(db, entries(2, 3)) == range(3, 5)
+    assert len(head) == 3  # one lock, two appends
+
+
+def test_a_new_transaction_on_the_same_connection_locks_again(engine: sa.Engine) -> None:
+    """The lock is remembered for its transaction only: once it commits, another writer may
+    append, and the next transaction on the same connection must lock (and read the size)
+    again, even after other statements of its own."""
+    head = _head_statements(engine)
+    with engine.connect() as db:
+        with db.begin() as first:  # kept: only its end, not its collection, may tell
+            assert log.lock(db) == 0
+            log.append(db, entries(3))
+        assert not first.is_active
+        with engine.begin() as other:
+            assert log.append(other, entries(2, 3)) == range(3, 5)
+        with db.begin():
+            db.execute(sa.delete(ledger).where(ledger.c["index"] < 0))  # begins it on SQLite
+            taken = len(head)
+            assert log.lock(db) == 5
+            assert len(head) == taken + 1
+            assert log.append(db, entries(1, 5)) == range(5, 6)
+    assert [r[0] for r in rows(engine)] == list(range(6))
+
+
+def test_a_savepoint_rolled_back_gives_back_the_lock_it_took(engine: sa.Engine) -> None:
+    """Rolling back to a savepoint undoes the head's growth in it (and, on PostgreSQL, the
+    row locks taken in it): the lock is asked for again rather than remembered from it."""
+    with engine.connect() as db, db.begin():
+        assert log.lock(db) == 0
+        savepoint = db.begin_nested()
+        assert log.append(db, entries(3)) == range(0, 3)
+        assert log.lock(db) == 3
+        savepoint.rollback()
+        assert log.lock(db) == 0
+        assert log.append(db, entries(1)) == range(0, 1)
+    assert [r[0] for r in rows(engine)] == [0]
+
+
+def test_a_transaction_ended_behind_sqlalchemys_back_locks_again(engine: sa.Engine) -> None:
+    """The database's own transaction is asked too: one that ended under SQLAlchemy's
+    transaction (the driver committed, or SQLite rolled back by itself) holds no lock."""
+    head = _head_statements(engine)
+    with engine.connect() as db, db.begin():
+        log.lock(db)
+        driver = db.connection.driver_connection
+        assert driver is not None
+        driver.commit()
+        log.lock(db)
+    assert len(head) == 2
+
+
+def test_a_savepoint_in_a_transaction_that_holds_the_lock_has_it(engine: sa.Engine) -> None:
+    """A savepoint opened after the lock was taken keeps it (rolling back to it keeps what
+    was locked before it): it does not ask again, and what it appends counts only while it
+    stands."""
+    head = _head_statements(engine)
+    with engine.connect() as db, db.begin():
+        assert log.lock(db) == 0
+        with db.begin_nested():
+            assert log.lock(db) == 0
+            assert len(head) == 1
+            assert log.append(db, entries(2)) == range(0, 2)
+            assert log.lock(db) == 2
+        assert log.lock(db) == 2  # released: asked again (counted), the same size
+        savepoint = db.begin_nested()
+        assert log.append(db, entries(1, 2)) == range(2, 3)
+        savepoint.rollback()
+        assert log.lock(db) == 2
+        assert log.append(db, entries(1, 2)) == range(2, 3)
+    assert len(head) == 6  # lock, append, lock after the release, append, lock, append
+    assert [r[0] for r in rows(engine)] == [0, 1, 2]

@@ -3,13 +3,19 @@ contested by the other side, unanswered proposals escalate (the clock is passed 
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from workflow_support import T0, Center, assess_both
 
+from ceasefire.incidents.holds import held
+from ceasefire.incidents.tables import incidents
 from ceasefire.mission.model import REACTIONS, Policy
-from ceasefire.workflow import Conflict, Forbidden, Invalid, decisions
+from ceasefire.workflow import Conflict, Forbidden, Invalid, NotFound, assessments, decisions
+
+VIEW = {"violation": "yes", "clauses": ["1"], "attribution": "AZ"}
 
 
 @pytest.fixture(autouse=True)
@@ -145,3 +151,53 @@ def test_unanswered_proposals_escalate_to_the_heads(center: Center) -> None:
         assert decisions.approve(db, m, u["tr-head"], joint.id).state == "escalated"
         assert decisions.approve(db, m, u["ru-head"], joint.id).state == "approved"
         assert decisions.confirm(db, m, u["ru-head"], urgent.id).state == "confirmed"
+
+
+def test_answers_read_the_decision_its_incident_and_blindness_under_one_lock(
+    center: Center,
+) -> None:
+    """A proposal and its answer read what they check (the incident, superseded or not, held
+    or not, blind or not; the decision and its steps) in one statement each, under the log's
+    lock, which a transaction takes once: the same refusals, in the same order, as reading
+    each apart."""
+    m, u = center.mission, center.users
+    blind = center.new_incident("INC-BLIND")
+    with center.engine.begin() as db:
+        assessments.submit(db, m, u["ru-do"], blind, at=T0, **VIEW)
+        d = decisions.propose(db, m, u["ru-head"], blind, "notify_both_parties", at=T0)
+        assert held(db, [blind]) == set()  # blind: not held by one side's proposal
+    with center.engine.begin() as db:
+        with pytest.raises(Forbidden, match="still blind"):
+            decisions.approve(db, m, u["tr-head"], d.id, at=T0)
+        with pytest.raises(Conflict):  # its own side sees it: the next rule refuses
+            decisions.approve(db, m, u["ru-head2"], d.id, at=T0)
+    with center.engine.begin() as db:
+        assessments.submit(db, m, u["tr-do"], blind, at=T0, **VIEW)
+    head: list[str] = []
+    sa.event.listen(
+        center.engine,
+        "before_cursor_execute",
+        lambda _c, _k, sql, *_r: head.append(sql) if sql.startswith("UPDATE ledger_head") else 0,
+    )
+    with center.engine.begin() as db:
+        again = decisions.propose(db, m, u["ru-head"], blind, "notify_both_parties", at=T0)
+        assert held(db, [blind]) == {blind}  # shared now: held by the proposal
+        done = decisions.approve(db, m, u["tr-head"], again.id, at=T0)
+        assert done.state == "approved"
+        assert len(head) == 3  # the lock once, then each verb's append
+        assert decisions.approve(db, m, u["tr-head"], d.id, at=T0).state == "approved"
+    with center.engine.begin() as db:
+        db.execute(
+            sa.update(incidents)
+            .where(incidents.c.id == blind)
+            .values(status="superseded", detail=json.dumps({"superseded_by": "INC-1"}))
+        )
+        waiting = decisions.propose(db, m, u["ru-do"], "INC-1", "record_only", at=T0)
+    with center.engine.begin() as db:
+        with pytest.raises(Conflict, match="superseded by INC-1"):
+            decisions.propose(db, m, u["ru-head"], blind, "record_only", at=T0)
+        with pytest.raises(NotFound, match="no such incident"):
+            decisions.propose(db, m, u["ru-head"], "INC-NONE", "record_only", at=T0)
+        with pytest.raises(NotFound, match="no such decision"):
+            decisions.approve(db, m, u["tr-head"], "DEC-NONE", at=T0)
+        assert decisions.approve(db, m, u["tr-do"], waiting.id, at=T0).state == "approved"

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import ColumnElement, Connection, Exists, exists, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ceasefire.incidents.tables import incident_holds
@@ -23,19 +24,31 @@ CHUNK = 500
 """Ids asked for in one statement (well under SQLite's limit on bound parameters)."""
 
 
+_HOLD = {
+    "sqlite": sqlite.insert(incident_holds).on_conflict_do_nothing(),
+    "postgresql": postgresql.insert(incident_holds).on_conflict_do_nothing(),
+}
+_INSERT = insert(incident_holds)
+"""Built once: building them at each hold cost more than running them (every decision
+proposed on a shared incident holds it)."""
+
+
 def hold(connection: Connection, incident_id: str, at: datetime) -> None:
     """Mark ``incident_id`` held, in the caller's transaction; a second hold changes nothing
     (the first time is kept)."""
     values = {"incident_id": incident_id, "held_at": at}
-    dialect = connection.dialect.name
-    if dialect == "sqlite":
-        connection.execute(sqlite.insert(incident_holds).values(values).on_conflict_do_nothing())
-    elif dialect == "postgresql":
-        connection.execute(
-            postgresql.insert(incident_holds).values(values).on_conflict_do_nothing()
-        )
+    statement = _HOLD.get(connection.dialect.name)
+    if statement is not None:
+        connection.execute(statement, values)
     elif not held(connection, [incident_id]):
-        connection.execute(insert(incident_holds).values(values))
+        connection.execute(_INSERT, values)
+
+
+def is_held(incident_id: ColumnElement[Any]) -> Exists:
+    """Whether the incident ``incident_id`` (a column or a bound value) is held, as an
+    expression: a room that reads the incident anyway asks in the same statement, and
+    holding one already held changes nothing (holds are never removed)."""
+    return exists().where(incident_holds.c.incident_id == incident_id)
 
 
 def held(connection: Connection, ids: Iterable[str]) -> set[str]:
@@ -53,4 +66,4 @@ def held(connection: Connection, ids: Iterable[str]) -> set[str]:
     return found
 
 
-__all__ = ["held", "hold"]
+__all__ = ["held", "hold", "is_held"]

@@ -14,6 +14,8 @@ once per transaction.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,11 +57,19 @@ def _insert_sql(connection: Connection) -> str:
     )
 
 
+_TIME_BINDS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+"""Each dialect's :func:`_time_bind`, found once (looking it up again cost a tenth of an
+append of a decision's entries)."""
+
+
 def _time_bind(connection: Connection) -> Any:
     """The function that turns an aware datetime into what this engine's driver stores."""
     dialect = connection.dialect
-    process = ledger.c.appended_at.type.dialect_impl(dialect).bind_processor(dialect)
-    return process if process is not None else (lambda value: value)
+    found = _TIME_BINDS.get(dialect)
+    if found is None:
+        process = ledger.c.appended_at.type.dialect_impl(dialect).bind_processor(dialect)
+        found = _TIME_BINDS[dialect] = process if process is not None else (lambda value: value)
+    return found
 
 
 _GROW = (
@@ -72,15 +82,79 @@ _GROW = (
 each lock and append cost 8-14 % of a decision's CPU (the statement's cache key included)."""
 
 
+_PSYCOPG_INTRANS = 2
+"""psycopg's ``pq.TransactionStatus.INTRANS``: idle in a transaction that has not failed."""
+_HELD = "ceasefire.ledger.log.held"
+"""Where a connection remembers that its transaction holds the log's lock, and the log's size
+then (in ``connection.info``: a weak reference to the transaction, and the size)."""
+
+
+def _transaction(connection: Connection) -> Any:
+    """The innermost transaction of ``connection`` (a savepoint's, if one is open), or None."""
+    return connection.get_nested_transaction() or connection.get_transaction()
+
+
+def _in_transaction(connection: Connection) -> bool:
+    """Whether the database connection itself is inside a transaction now (not ended behind
+    SQLAlchemy's back: SQLite rolls back by itself on some errors, and autocommit ends each
+    statement's)."""
+    raw = connection.connection.driver_connection
+    if isinstance(raw, sqlite3.Connection):
+        return raw.in_transaction
+    info = getattr(raw, "info", None)  # psycopg's; any other driver: not known, lock again
+    return int(getattr(info, "transaction_status", 0)) == _PSYCOPG_INTRANS
+
+
+def _held(connection: Connection) -> int | None:
+    """The log's size, if this transaction took the log's lock already; else None.
+
+    Only the transaction that took it counts, the same object, still active: the innermost
+    one, or the outermost with a savepoint opened since (rolling that back keeps what was
+    locked before it; the size is the same, an append in it would have been remembered
+    as the savepoint's). A new transaction on the same connection, or a savepoint that took
+    it and has ended since (rolled back, it released what it locked on PostgreSQL, and
+    undid the head's growth), lock again."""
+    held = connection.info.get(_HELD)
+    if held is None:
+        return None
+    taken, size = held
+    transaction = taken()
+    if (
+        transaction is None
+        or not transaction.is_active
+        or (
+            transaction is not connection.get_transaction()
+            and transaction is not connection.get_nested_transaction()
+        )
+        or not _in_transaction(connection)
+    ):
+        return None
+    return int(size)
+
+
+def _remember(connection: Connection, size: int) -> None:
+    """This transaction holds the log's lock and the log has ``size`` entries (in it)."""
+    transaction = _transaction(connection)
+    if transaction is not None:
+        connection.info[_HELD] = (weakref.ref(transaction), size)
+
+
 def lock(connection: Connection) -> int:
     """Take the log's writer lock for the rest of the caller's transaction; the current size.
 
     Call it before reading anything an append depends on (the intake calls it before looking
     up which records are new), so that nothing changes between the reading and the append.
+    A transaction that holds it already (an earlier lock or append in it) does not ask again:
+    nothing else can move the head while it is held, and this transaction's own appends are
+    counted (a decision proposed and approved in one transaction locks once).
     """
+    held = _held(connection)
+    if held is not None:
+        return held
     size = connection.execute(_GROW, {"by": 0}).scalar_one_or_none()
     if size is None:
         raise LedgerError(_("the ledger has no head row: run `ceasefire db upgrade`"))
+    _remember(connection, int(size))
     return int(size)
 
 
@@ -100,6 +174,7 @@ def append(
     new_size = connection.execute(_GROW, {"by": len(entries)}).scalar_one_or_none()
     if new_size is None:
         raise LedgerError(_("the ledger has no head row: run `ceasefire db upgrade`"))
+    _remember(connection, int(new_size))
     first = int(new_size) - len(entries)
     # The driver's own executemany with values prepared once per batch: SQLAlchemy's per-row
     # parameter processing would cost more than hashing and writing the rows.

@@ -16,10 +16,11 @@ Whether it was lifted is read from the log itself, so no table can be edited to 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, Exists, bindparam, exists, select
 
 from ceasefire.i18n import _
 from ceasefire.incidents import holds
@@ -49,12 +50,29 @@ WITHHELD_KIND = "withheld"
 that the other side has assessed (or decided) something."""
 
 
+_SUBMITTED = (
+    select(assessments.c.contingent)
+    .where(assessments.c.incident_id == bindparam("incident_id"))
+    .distinct()
+)
+
+
 def submitted(connection: Connection, incident_id: str) -> set[str]:
     """The contingents that have submitted an assessment of the incident."""
-    rows = connection.execute(
-        select(assessments.c.contingent).where(assessments.c.incident_id == incident_id).distinct()
-    )
+    rows = connection.execute(_SUBMITTED, {"incident_id": incident_id})
     return {str(c) for c in rows.scalars()}
+
+
+def assessed_columns(contingents: Sequence[str], incident_id: ColumnElement[Any]) -> list[Exists]:
+    """For each of ``contingents``, in order, whether it has submitted an assessment of the
+    incident ``incident_id`` (a column or a bound value), as expressions: a verb that reads the
+    incident anyway asks in the same statement, then passes what they say as ``assessed`` to
+    :func:`is_blind` and its callers (those of ``contingents`` that did: the same answer as
+    :func:`submitted`'s, which only counts for the mission's contingents)."""
+    return [
+        exists().where(assessments.c.incident_id == incident_id, assessments.c.contingent == c)
+        for c in contingents
+    ]
 
 
 def lifted(connection: Connection, mission: Mission, incident_id: str) -> set[str]:
@@ -70,19 +88,35 @@ def lifted(connection: Connection, mission: Mission, incident_id: str) -> set[st
     return {refs[r] for r in rows.scalars()}
 
 
-def is_blind(connection: Connection, mission: Mission, incident_id: str) -> bool:
-    """Whether each side still sees only its own view of the incident."""
+def is_blind(
+    connection: Connection,
+    mission: Mission,
+    incident_id: str,
+    *,
+    assessed: set[str] | None = None,
+) -> bool:
+    """Whether each side still sees only its own view of the incident. ``assessed``: the
+    mission's contingents that have assessed it, if the caller read them in this transaction
+    under the log's lock (:func:`assessed_columns`; nothing can add one before it commits)."""
     everyone = set(mission.contingent_ids())
-    if submitted(connection, incident_id) >= everyone:
+    if (submitted(connection, incident_id) if assessed is None else assessed) >= everyone:
         return False
     return not lifted(connection, mission, incident_id) >= everyone
 
 
 def hold_when_shared(
-    connection: Connection, mission: Mission, incident_id: str, at: datetime
+    connection: Connection,
+    mission: Mission,
+    incident_id: str,
+    at: datetime,
+    *,
+    assessed: set[str] | None = None,
+    held: bool = False,
 ) -> None:
     """Hold the incident for correlation (:mod:`ceasefire.incidents.holds`: it then keeps its
     id through merges) once its records are everyone's, in the caller's transaction.
+    ``assessed``: as :func:`is_blind`'s; ``held``: the caller found it held already in this
+    transaction (holds are never removed: holding it again would change nothing).
 
     Why not at once: which id survives a merge is visible to both sides, and the other side
     can cause a merge with a late report of its own. A hold placed by one side's blind
@@ -90,17 +124,26 @@ def hold_when_shared(
     incident. Until the blind period ends the incident is correlated as if nobody had touched
     it (correlation keeps every incident it replaces, records and all, as superseded); the
     record that ends the period (the last side's assessment, the last head's key) holds it."""
-    if not is_blind(connection, mission, incident_id):
+    if held:
+        return
+    if not is_blind(connection, mission, incident_id, assessed=assessed):
         holds.hold(connection, incident_id, at)
 
 
 def withheld(
-    connection: Connection, mission: Mission, user: User, incident_id: str, contingent: str
+    connection: Connection,
+    mission: Mission,
+    user: User,
+    incident_id: str,
+    contingent: str,
+    *,
+    assessed: set[str] | None = None,
 ) -> bool:
-    """Whether ``contingent``'s view of the incident is hidden from ``user`` now."""
+    """Whether ``contingent``'s view of the incident is hidden from ``user`` now
+    (``assessed``: as :func:`is_blind`'s)."""
     if user.contingent is not None and user.contingent == contingent:
         return False
-    return is_blind(connection, mission, incident_id)
+    return is_blind(connection, mission, incident_id, assessed=assessed)
 
 
 def withheld_entry(

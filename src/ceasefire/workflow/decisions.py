@@ -32,14 +32,16 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Row,
     ScalarSelect,
     Select,
     bindparam,
@@ -51,6 +53,7 @@ from sqlalchemy import (
 )
 
 from ceasefire.i18n import _
+from ceasefire.incidents import holds
 from ceasefire.incidents.tables import incidents
 from ceasefire.ledger import log
 from ceasefire.ledger.entry import LogEntry
@@ -61,6 +64,23 @@ from ceasefire.workflow._common import SUPERSEDED, moment, no_such_incident
 from ceasefire.workflow.errors import Conflict, Forbidden, Invalid, NotFound
 from ceasefire.workflow.roles import User, require
 from ceasefire.workflow.tables import decision_effects, decision_steps, decisions
+
+_iso = lru_cache(maxsize=64)(iso)
+""":func:`ceasefire.timeutil.iso`, remembered: a decision's verbs print the same few times
+(proposed, due, each step's) again in every record they log. Equal times (the same instant)
+print alike, whatever their zone, so a time found in the cache prints as it would anew."""
+
+_T = TypeVar("_T")
+
+
+def _changed(value: _T, **changes: Any) -> _T:
+    """``dataclasses.replace`` for :class:`Decision` and :class:`Step` (frozen, every field
+    in ``__init__``, no ``__post_init__``: the copy is the same), without running
+    ``__init__`` again, which cost five times the copy (a decision's verbs make nine)."""
+    made = object.__new__(type(value))
+    made.__dict__.update(value.__dict__, **changes)
+    return made
+
 
 KIND_DECISION = "decision"
 KIND_APPROVAL = "approval"
@@ -138,8 +158,8 @@ class Decision:
             "state": self.state,
             "proposed_by": self.proposed_by,
             "proposer_contingent": self.proposer_contingent,
-            "proposed_at": iso(self.proposed_at),
-            "due_at": iso(self.due_at),
+            "proposed_at": _iso(self.proposed_at),
+            "due_at": _iso(self.due_at),
             "remarks": self.remarks,
             "steps": [
                 {
@@ -147,7 +167,7 @@ class Decision:
                     "contingent": s.contingent,
                     "role": s.role,
                     "verdict": s.verdict,
-                    "at": iso(s.at),
+                    "at": _iso(s.at),
                     "remarks": s.remarks,
                 }
                 for s in self.steps
@@ -204,24 +224,36 @@ def _check_target(
         raise Invalid(_("only request_reobservation names a contingent"))
 
 
-_SELECT_DECISION = select(decisions).where(decisions.c.id == bindparam("decision_id"))
-_SELECT_STEPS = (
-    select(decision_steps)
-    .where(decision_steps.c.decision_id == bindparam("decision_id"))
+_STEP_COLUMNS = (
+    decision_steps.c.id.label("step_id"),
+    decision_steps.c.user_name.label("step_user"),
+    decision_steps.c.contingent.label("step_contingent"),
+    decision_steps.c.role.label("step_role"),
+    decision_steps.c.verdict.label("step_verdict"),
+    decision_steps.c.at.label("step_at"),
+    decision_steps.c.remarks.label("step_remarks"),
+    decision_steps.c.ledger_index.label("step_ledger_index"),
+)
+_WITH_STEPS = decisions.outerjoin(decision_steps, decision_steps.c.decision_id == decisions.c.id)
+_SELECT_DECISION = (
+    select(decisions, *_STEP_COLUMNS)
+    .select_from(_WITH_STEPS)
+    .where(decisions.c.id == bindparam("decision_id"))
     .order_by(decision_steps.c.id)
 )
+"""A decision and its steps in one statement (a row per step, in order)."""
 _INSERT_STEP = insert(decision_steps)
 _INSERT_DECISION = insert(decisions)
 _INSERT_EFFECT = insert(decision_effects)
+_UPDATE_DECISION = update(decisions).where(decisions.c.id == bindparam("decision_id"))
 """Built once: a statement built per call cost more of a decision's CPU than running it
-(SQLAlchemy coerces every clause and makes its cache key again each time)."""
+(SQLAlchemy coerces every clause and makes its cache key again each time). The columns
+:data:`_UPDATE_DECISION` sets are those of its parameters."""
 
 
-def _load(connection: Connection, decision_id: str) -> Decision:
-    row = connection.execute(_SELECT_DECISION, {"decision_id": decision_id}).first()
-    if row is None:
-        raise NotFound(_("no such decision: {id}").format(id=decision_id))
-    steps = connection.execute(_SELECT_STEPS, {"decision_id": decision_id})
+def _decision_of(rows: Sequence[Row[Any]]) -> Decision:
+    """The decision read by :data:`_SELECT_DECISION` (or a statement extending it)."""
+    row = rows[0]
     return Decision(
         id=row.id,
         incident_id=row.incident_id,
@@ -236,15 +268,86 @@ def _load(connection: Connection, decision_id: str) -> Decision:
         due_at=row.due_at,
         remarks=row.remarks,
         steps=tuple(
-            Step(s.user_name, s.contingent, s.role, s.verdict, s.at, s.remarks, s.ledger_index)
-            for s in steps
+            Step(
+                s.step_user,
+                s.step_contingent,
+                s.step_role,
+                s.step_verdict,
+                s.step_at,
+                s.step_remarks,
+                s.step_ledger_index,
+            )
+            for s in rows
+            if s.step_id is not None
         ),
     )
 
 
-def _hidden(connection: Connection, mission: Mission, user: User, decision: Decision) -> bool:
+def _no_such_decision(decision_id: str) -> NotFound:
+    return NotFound(_("no such decision: {id}").format(id=decision_id))
+
+
+def _load(connection: Connection, decision_id: str) -> Decision:
+    rows = connection.execute(_SELECT_DECISION, {"decision_id": decision_id}).all()
+    if not rows:
+        raise _no_such_decision(decision_id)
+    return _decision_of(rows)
+
+
+def _assessed(contingents: Sequence[str], row: Row[Any]) -> set[str]:
+    """Those of ``contingents`` that assessed the incident, from the last columns of ``row``
+    (:func:`ceasefire.workflow.blindness.assessed_columns`, in the same order)."""
+    flags = tuple(row)[len(row) - len(contingents) :]
+    return {c for c, yes in zip(contingents, flags, strict=True) if yes}
+
+
+@lru_cache(maxsize=16)
+def _answer_reads(contingents: tuple[str, ...]) -> Select[Any]:
+    """What an answer reads under the log's lock, in one statement: the decision and its
+    steps (:data:`_SELECT_DECISION`), its incident's status and detail (superseded?), and
+    which of ``contingents`` assessed the incident (blind?). Built once per mission."""
+    incident = incidents.c.id == decisions.c.incident_id
+    return (
+        select(
+            decisions,
+            *_STEP_COLUMNS,
+            incidents.c.status.label("incident_status"),
+            incidents.c.detail.label("incident_detail"),
+            *blindness.assessed_columns(contingents, decisions.c.incident_id),
+        )
+        .select_from(_WITH_STEPS.outerjoin(incidents, incident))
+        .where(decisions.c.id == bindparam("decision_id"))
+        .order_by(decision_steps.c.id)
+    )
+
+
+@lru_cache(maxsize=16)
+def _proposal_reads(contingents: tuple[str, ...]) -> Select[Any]:
+    """What a proposal reads under the log's lock, in one statement: the incident's status
+    and detail (none: no such incident; superseded?), whether it is held, and which of
+    ``contingents`` assessed it (blind?). Built once per mission."""
+    return select(
+        incidents.c.status,
+        incidents.c.detail,
+        holds.is_held(incidents.c.id).label("held"),
+        *blindness.assessed_columns(contingents, incidents.c.id),
+    ).where(incidents.c.id == bindparam("incident_id"))
+
+
+def _hidden(
+    connection: Connection,
+    mission: Mission,
+    user: User,
+    decision: Decision,
+    assessed: set[str] | None = None,
+) -> bool:
     return blindness.withheld(
-        connection, mission, user, decision.incident_id, decision.proposer_contingent
+        connection,
+        mission,
+        user,
+        decision.incident_id,
+        decision.proposer_contingent,
+        assessed=assessed,
     )
 
 
@@ -257,22 +360,13 @@ def _as_seen(
     return decision
 
 
-_INCIDENT_STATUS = select(incidents.c.status, incidents.c.detail).where(
-    incidents.c.id == bindparam("incident_id")
-)
-
-
-def _refuse_superseded(connection: Connection, incident_id: str, *, known: bool = True) -> None:
+def _refuse_superseded(incident_id: str, status: str | None, detail: str | None) -> None:
     """No decision is proposed or answered on an incident correlation has replaced: the
-    reaction would go out on a record that no longer stands for the event. ``known``: False
-    when the incident may not exist (a proposal names it): then no such incident is refused
-    too."""
-    row = connection.execute(_INCIDENT_STATUS, {"incident_id": incident_id}).first()
-    if row is None and not known:
-        raise no_such_incident(incident_id)
-    if row is None or row.status != SUPERSEDED:
+    reaction would go out on a record that no longer stands for the event. ``status`` and
+    ``detail``: the incident's, read under the log's lock."""
+    if status != SUPERSEDED:
         return
-    successor = json.loads(row.detail or "{}").get("superseded_by") or "-"
+    successor = json.loads(detail or "{}").get("superseded_by") or "-"
     raise Conflict(
         _(
             "incident {id} was superseded by {successor}: its decisions can no longer be "
@@ -281,8 +375,10 @@ def _refuse_superseded(connection: Connection, incident_id: str, *, known: bool 
     )
 
 
-def _refuse_blind(connection: Connection, mission: Mission, user: User, d: Decision) -> None:
-    if _hidden(connection, mission, user, d):
+def _refuse_blind(
+    connection: Connection, mission: Mission, user: User, d: Decision, assessed: set[str]
+) -> None:
+    if _hidden(connection, mission, user, d, assessed):
         raise Forbidden(
             _(
                 "decision {id} is on incident {incident}, which is still blind: assess it "
@@ -318,11 +414,11 @@ class _Entries:
         kept = decision.steps[: len(decision.steps) - len(rows)]
         made = decision.steps[len(kept) :]
         steps = tuple(
-            replace(step, ledger_index=row["ledger_index"])
+            _changed(step, ledger_index=row["ledger_index"])
             for step, row in zip(made, rows, strict=True)
         )
         self.entries, self.steps = [], []
-        return replace(decision, steps=(*kept, *steps)), indexes
+        return _changed(decision, steps=(*kept, *steps)), indexes
 
 
 def _step(
@@ -343,7 +439,7 @@ def _step(
         "contingent": user.contingent if user is not None else None,
         "role": user.role if user is not None else None,
         "verdict": verdict,
-        "at": iso(at),
+        "at": _iso(at),
         "remarks": remarks,
     }
     position = entries.add(KIND_APPROVAL, f"{decision.id}/{count + 1}", record)
@@ -370,7 +466,7 @@ def _step(
             },
         )
     )
-    return replace(decision, steps=(*decision.steps, step))
+    return _changed(decision, steps=(*decision.steps, step))
 
 
 def _set_state(
@@ -380,11 +476,9 @@ def _set_state(
     the decision, and queue its new log entry in ``entries``; the decision and the entry's
     position there."""
     connection.execute(
-        update(decisions)
-        .where(decisions.c.id == decision.id)
-        .values(updated_at=entries.at, **values)
+        _UPDATE_DECISION, {"decision_id": decision.id, "updated_at": entries.at, **values}
     )
-    decision = replace(decision, **values)
+    decision = _changed(decision, **values)
     return decision, entries.add(KIND_DECISION, decision.id, decision.record())
 
 
@@ -501,7 +595,13 @@ def propose(
         require(user, "take_urgent", contingent=user.contingent)
     assert user.contingent is not None  # require() refuses users outside the contingents
     log.lock(connection)
-    _refuse_superseded(connection, incident_id, known=False)
+    contingents = tuple(mission.contingent_ids())
+    incident = connection.execute(
+        _proposal_reads(contingents), {"incident_id": incident_id}
+    ).first()
+    if incident is None:
+        raise no_such_incident(incident_id)
+    _refuse_superseded(incident_id, incident.status, incident.detail)
     policy = mission.config.policy
     hours = policy.confirm_hours if tier == URGENT else policy.escalate_hours
     decision = Decision(
@@ -536,7 +636,14 @@ def propose(
             "remarks": remarks,
         },
     )
-    blindness.hold_when_shared(connection, mission, incident_id, when)
+    blindness.hold_when_shared(
+        connection,
+        mission,
+        incident_id,
+        when,
+        assessed=_assessed(contingents, incident),
+        held=bool(incident.held),
+    )
     entries = _Entries(when)
     decision = _step(entries, decision, user, "take" if tier == URGENT else "propose", remarks)
     position = entries.add(KIND_DECISION, decision.id, decision.record())
@@ -616,9 +723,13 @@ def _answer(
     urgent = verdict in ("confirm", "contest")
     require(user, "respond_urgent" if urgent else "approve_decision", contingent=user.contingent)
     log.lock(connection)
-    decision = _load(connection, decision_id)
-    _refuse_blind(connection, mission, user, decision)
-    _refuse_superseded(connection, decision.incident_id)
+    contingents = tuple(mission.contingent_ids())
+    rows = connection.execute(_answer_reads(contingents), {"decision_id": decision_id}).all()
+    if not rows:
+        raise _no_such_decision(decision_id)
+    decision = _decision_of(rows)
+    _refuse_blind(connection, mission, user, decision, _assessed(contingents, rows[0]))
+    _refuse_superseded(decision.incident_id, rows[0].incident_status, rows[0].incident_detail)
     if urgent:
         _refuse_response(decision, user)
     else:
