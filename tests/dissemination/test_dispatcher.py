@@ -202,6 +202,33 @@ def test_a_slow_receivers_window_opens_to_what_waits(engine: sa.Engine, tmp_path
         assert r.seen.peak["slow"] >= 50
 
 
+def test_a_look_starts_each_batch_to_both_parties_together(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The look's deliveries start in the order their notices were written, not queue by
+    queue: with many due, a batch's notice to the second party does not wait behind every
+    notice of the first party's queue (the parties' skew)."""
+    dispatcher = Dispatcher(engine, {}, options=Options(per_queue=4))
+
+    def outgoing(notice: str, minute: int) -> channels.Outgoing:
+        return channels.Outgoing(
+            notice, "incident_notice", "AM", "addressee", "hy", "", "", "{}", None,
+            datetime(2026, 1, 1, 0, minute, tzinfo=UTC), 1, "http://127.0.0.1:9/",
+        )  # fmt: skip
+
+    due = [
+        _Due(i, queue, "http", 0, outgoing(f"NTC-{queue[:2]}-{minute}", minute))
+        for i, (queue, minute) in enumerate(
+            (q, m) for q in ("AM/http", "AZ/http", "PK/http") for m in range(3)
+        )
+    ]  # as the look's query gives them: queue by queue
+    monkeypatch.setattr(dispatcher, "_due", lambda *args: (due, {}))
+    started: list[str] = []
+    monkeypatch.setattr(dispatcher, "_start", lambda d: started.append(d.outgoing.notice_id))
+    asyncio.run(dispatcher._take())
+    assert started == [f"NTC-{q}-{m}" for m in range(3) for q in ("AM", "AZ", "PK")]
+
+
 def test_a_failing_receivers_window_narrows(engine: sa.Engine) -> None:
     """One more in flight per success of a delivery started in a look that filled the window;
     half (not under per_queue) on a failure; only for the channels that widen."""

@@ -751,7 +751,9 @@ class Dispatcher:
             self._due, self.clock(), inflight, dict(self._window), frozenset(self._following)
         )
         self._follow(demand)
-        for d in due:
+        # in the order the notices were written, not queue by queue: a batch's notices to
+        # both parties start together, whatever else the look took
+        for d in sorted(due, key=lambda d: d.outgoing.created_at):
             self._start(d)
         full = {q for q in {d.queue for d in due} if len(self._inflight[q]) >= self.window(q)}
         started = time.monotonic()
