@@ -231,8 +231,8 @@ def test_a_decision_stands_when_its_notices_fail(
     """Writing the notices fails after it wrote some of them: the decision commits without
     any of them (its savepoint rolled back), and the dispatcher's turn writes them once."""
 
-    def half_then_fail(db: Any, mission: Mission) -> None:
-        outbox.notice_effects(db, mission)
+    def half_then_fail(db: Any, mission: Mission, **only: Any) -> None:
+        outbox.notice_effects(db, mission, **only)
         raise RuntimeError("the notices' template broke")
 
     monkeypatch.setattr(core, "notice_effects", half_then_fail)

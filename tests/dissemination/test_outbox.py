@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,24 @@ def test_the_effect_commits_with_the_decision_and_its_notices_follow_once(
         assert n.status == "pending" and [x.channel for x in n.deliveries] == ["email"]
         assert entries[n.id]["payload_hash"] == n.payload_hash
         assert entries[n.id]["content_hash"] == n.content_hash
+
+
+def test_a_verbs_notices_are_its_own_decisions(center: Center) -> None:
+    """``among``: only the given decisions' effects get their notices (a decision verb's own,
+    found by their keys); another effect waiting is left for the dispatcher's whole look."""
+    center.incident("INC-1")
+    center.assess("INC-1")
+    first = center._decide("INC-1", "notify_both_parties")
+    second = center._decide("INC-1", "notify_peacekeepers", at=T0 + timedelta(hours=2))
+    assert _waiting(center.engine) == [first.id, second.id]
+    with center.engine.begin() as db:
+        assert notice_effects(db, center.mission, among=[]) == {}
+        made = notice_effects(db, center.mission, among=[second.id, "DEC-none"])
+    assert list(made) == [second.id] and len(made[second.id]) == 1  # the peacekeepers only
+    assert _waiting(center.engine) == [first.id]
+    with center.engine.begin() as db:
+        assert notice_effects(db, center.mission, among=[second.id]) == {}  # once
+    assert list(center.notice()) == [first.id]  # the dispatcher's look finds the other
 
 
 def test_notice_text_in_the_recipients_language(center: Center) -> None:

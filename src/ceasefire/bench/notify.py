@@ -278,7 +278,7 @@ def _decide(
         if notices_ == "inline":
             began = time.thread_time()
             with db.begin_nested():
-                made = notice_effects(db, mission).get(d.id, [])
+                made = notice_effects(db, mission, among=[d.id]).get(d.id, [])
             return d.id, made, time.thread_time() - began
     if notices_ == "none":
         return d.id, [], 0.0

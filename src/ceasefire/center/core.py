@@ -475,18 +475,20 @@ class Center:
 
         return self.decided(user, step)
 
-    def decided(self, user: User | str, step: Callable[[Connection, User], T]) -> T:
+    def decided(
+        self, user: User | str, step: Callable[[Connection, User], decisions.Decision]
+    ) -> decisions.Decision:
         """A decision verb: ``step`` as :meth:`act` runs it, then, in the same transaction,
-        the notices of every decision that took effect and has none yet
+        the notices of the decision if it took effect
         (:func:`ceasefire.dissemination.outbox.notice_effects`), so that a decision and its
         notices commit together and a command or a page that decided finds them. They are
         written in a savepoint: should that fail, the decision stands without them and the
-        dispatcher writes them."""
+        dispatcher writes them (as it does any other decision's without notices)."""
         with self.lock, self.engine.begin() as db:
             made = step(db, user if isinstance(user, User) else roles.get_user(db, user))
             try:
                 with db.begin_nested():
-                    notice_effects(db, self.mission)
+                    notice_effects(db, self.mission, among=[made.id])
             except Exception:
                 log.exception(_("Writing the notices of decisions failed: the dispatcher will."))
             return made

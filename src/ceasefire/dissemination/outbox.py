@@ -10,8 +10,8 @@ the decision's transaction and knows nothing of notices; :func:`notice_effects` 
 effect without notices into its batch, in one transaction with the row of ``effect_notices``
 that marks it done (its primary key: an effect gives notices once, whoever runs it, however
 many at once). The dispatcher runs it before it takes due deliveries, and the center in its
-decision verbs' own transaction (in a savepoint), so that a decision and its notices commit
-together and the notices are there when the command returns.
+decision verbs' own transaction (in a savepoint, for the verb's decision only), so that a
+decision and its notices commit together and the notices are there when the command returns.
 
 One batch per cause: every recipient's notice carries the same facts (``content_hash``) and
 the same ``created_at``; only the language and the mark addressee / copy differ.
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -256,10 +257,16 @@ def waiting_effects(connection: Connection, limit: int = EFFECTS_BATCH) -> list[
 
 
 def notice_effects(
-    connection: Connection, mission: Mission, *, limit: int = EFFECTS_BATCH
+    connection: Connection,
+    mission: Mission,
+    *,
+    limit: int = EFFECTS_BATCH,
+    among: Sequence[str] | None = None,
 ) -> dict[str, list[str]]:
     """The notices of every decision that took effect and has none yet (up to ``limit``
-    decisions, oldest first), in the caller's transaction; their ids by decision.
+    decisions, oldest first; only of the decisions ``among``, if given: a decision verb's own,
+    found by their keys without reading every effect), in the caller's transaction; their
+    ids by decision.
 
     Each effect's notices are written exactly as its decision's own transaction wrote them
     before (:func:`notify_decision`: at the moment it took effect, naming its log entry), with
@@ -268,12 +275,15 @@ def notice_effects(
     a second process that waited for the lock finds them done, and the primary key of
     ``effect_notices`` refuses what would still slip through. Nothing waiting (the counts
     equal): nothing locked; the anti-join runs once, under the lock."""
-    if not _effects_ahead(connection):
+    if among is None and not _effects_ahead(connection):
         return {}
     log.lock(connection)
     made: dict[str, list[str]] = {}
     noticed_at = datetime.now(UTC)
-    for effect in decisions.effects_without(connection, effect_notices.c.decision_id, limit=limit):
+    waiting = decisions.effects_without(
+        connection, effect_notices.c.decision_id, limit=limit, among=among
+    )
+    for effect in waiting:
         ids, batch = notify_decision(
             connection,
             mission,

@@ -515,9 +515,10 @@ def effects_count() -> ScalarSelect[int]:
 
 
 @lru_cache(maxsize=16)
-def _effects_query(done: ColumnElement[Any], limit: int | None) -> Select[Any]:
-    """:func:`effects_without`'s statement, built once for each room and limit (building it
-    cost more than SQLite's running it on a thousand effects)."""
+def _effects_query(done: ColumnElement[Any], limit: int | None, among: bool) -> Select[Any]:
+    """:func:`effects_without`'s statement, built once for each room, limit and whether it is
+    among given decisions (building it cost more than SQLite's running it on a thousand
+    effects)."""
     e, d = decision_effects, decisions
     query = (
         select(e.c.decision_id, e.c.at, e.c.ledger_index, d.c.incident_id, d.c.reaction)
@@ -526,19 +527,30 @@ def _effects_query(done: ColumnElement[Any], limit: int | None) -> Select[Any]:
         .where(~exists().where(done == e.c.decision_id))
         .order_by(e.c.at, e.c.decision_id)
     )
+    if among:
+        query = query.where(e.c.decision_id.in_(bindparam("among", expanding=True)))
     return query if limit is None else query.limit(limit)
 
 
 def effects_without(
-    connection: Connection, done: ColumnElement[Any], *, limit: int | None = None
+    connection: Connection,
+    done: ColumnElement[Any],
+    *,
+    limit: int | None = None,
+    among: Sequence[str] | None = None,
 ) -> list[Effect]:
-    """The effects a later room has not yet acted on, in the order they took effect.
+    """The effects a later room has not yet acted on, in the order they took effect; only
+    those of the decisions ``among``, if given (found by their keys: the whole anti-join
+    reads every effect, 5-7 ms at 20,000 on SQLite).
 
     ``done``: the column of decision ids in that room's own table of what it made of each
     effect; the query is an anti-join on it (an effect with no row there), so an effect that
     committed late is found as surely as any other (no "highest seen" cursor skips it). The
     workflow only receives the column: it imports nothing of the room that owns it."""
-    query = _effects_query(done, limit)
+    if among is not None and not among:
+        return []
+    query = _effects_query(done, limit, among is not None)
+    values = {} if among is None else {"among": list(among)}
     return [
         Effect(
             decision_id=r.decision_id,
@@ -549,7 +561,7 @@ def effects_without(
             at=r.at,
             ledger_index=None if r.ledger_index is None else int(r.ledger_index),
         )
-        for r in connection.execute(query)
+        for r in connection.execute(query, values)
     ]
 
 
