@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -69,17 +69,6 @@ _iso = lru_cache(maxsize=64)(iso)
 """:func:`ceasefire.timeutil.iso`, remembered: a decision's verbs print the same few times
 (proposed, due, each step's) again in every record they log. Equal times (the same instant)
 print alike, whatever their zone, so a time found in the cache prints as it would anew."""
-
-_T = TypeVar("_T")
-
-
-def _changed(value: _T, **changes: Any) -> _T:
-    """``dataclasses.replace`` for :class:`Decision` and :class:`Step` (frozen, every field
-    in ``__init__``, no ``__post_init__``: the copy is the same), without running
-    ``__init__`` again, which cost five times the copy (a decision's verbs make nine)."""
-    made = object.__new__(type(value))
-    made.__dict__.update(value.__dict__, **changes)
-    return made
 
 
 KIND_DECISION = "decision"
@@ -414,11 +403,11 @@ class _Entries:
         kept = decision.steps[: len(decision.steps) - len(rows)]
         made = decision.steps[len(kept) :]
         steps = tuple(
-            _changed(step, ledger_index=row["ledger_index"])
+            replace(step, ledger_index=row["ledger_index"])
             for step, row in zip(made, rows, strict=True)
         )
         self.entries, self.steps = [], []
-        return _changed(decision, steps=(*kept, *steps)), indexes
+        return replace(decision, steps=(*kept, *steps)), indexes
 
 
 def _step(
@@ -466,7 +455,7 @@ def _step(
             },
         )
     )
-    return _changed(decision, steps=(*decision.steps, step))
+    return replace(decision, steps=(*decision.steps, step))
 
 
 def _set_state(
@@ -478,7 +467,7 @@ def _set_state(
     connection.execute(
         _UPDATE_DECISION, {"decision_id": decision.id, "updated_at": entries.at, **values}
     )
-    decision = _changed(decision, **values)
+    decision = replace(decision, **values)
     return decision, entries.add(KIND_DECISION, decision.id, decision.record())
 
 
