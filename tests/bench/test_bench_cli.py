@@ -106,6 +106,11 @@ def _notify(cli, deciders: int, *db: str) -> dict:  # type: ignore[no-untyped-de
         assert ours["notices_doubled"] == ours["delivered_twice"] == 0
         assert ours["skew_p99_ms"] is not None and ours["party_latency_p99_ms"] is not None
         assert ours["cpu_ms_per_delivery_deciding"] > 0 and ours["decision_cpu_ms"] > 0
+        # the last delivery waited at least the slow receiver's answer time after the decisions
+        assert ours["after_deciding_s"] >= (0.2 if scenario == "slow" else 0.0)
+    # each of the failing receiver's notices: its failures in a row, then the 204
+    assert data["scenarios"]["flaky"]["ours"]["bad_receiver_most_requests"] >= 2
+    assert data["scenarios"]["slow"]["ours"]["bad_receiver_most_requests"] == 1
     alone = data["scenarios"]["dispatcher"]["ours"]
     assert alone["notices"] == alone["delivered"] == 30 and alone["rate"] > 0
     assert alone["cpu_ms_per_delivery_sending"] is not None

@@ -34,7 +34,10 @@ deliveries of a batch p50 / p99, what the baseline lost, the CPU per delivery (d
 sending and receiving alike: this process's and, for ours, the dispatcher process's; ours also
 split by part: the deciding thread's, the receivers' thread's, and the rest, mostly the
 dispatcher's, ``sending``; ``decision_notices_cpu_ms``, the part of ``decision_cpu_ms``
-writing the notices) and the load average.
+writing the notices), how long the last delivery came after the last decision
+(``after_deciding_s``: the bad receiver's answer time or its longest run of failures'
+back-off, plus any backlog) and the most requests one notice took at the bad receiver, and the
+load average.
 """
 
 from __future__ import annotations
@@ -88,6 +91,7 @@ class Receivers:
         self.slow = slow
         self.first: dict[tuple[str, str], float] = {}
         self.twice = 0  # a notice a receiver took (answered 204) more than once
+        self.asked: dict[str, int] = {}  # the bad receiver's requests, by notice id
         self.requests = 0
         self._count = 0
         self._loop = asyncio.new_event_loop()
@@ -152,6 +156,9 @@ class Receivers:
                 await reader.readexactly(int(headers.get("content-length", "0")))
                 self.requests += 1
                 status = 204
+                if path == self.bad:
+                    notice = headers.get("webhook-id", "")
+                    self.asked[notice] = self.asked.get(notice, 0) + 1
                 if path == self.bad and self.slow:
                     await asyncio.sleep(self.slow)
                 if path == self.bad and not self.slow:
@@ -641,8 +648,14 @@ def _ours(
     ids = _notices_of(engine, made)
     # the deciders' processes' CPU is not this process's: added to the whole
     cpu_all = here + deciding + dispatching.cpu
+    figures = _figures(engine, receivers, started, ids, cpu_all, parts)
     return {
-        **_figures(engine, receivers, started, ids, cpu_all, parts),
+        **figures,
+        # the last delivery's wait once the last decision was made: the bad receiver's own
+        # answer time (slow) or its longest run of failures' back-off (flaky), and any backlog
+        "after_deciding_s": round(figures["seconds"] - decided, 3),
+        # the most requests one notice took at the bad receiver (its failures in a row, + 1)
+        "bad_receiver_most_requests": max(receivers.asked.values(), default=0),
         "decided": len(made),
         **_checked(engine, made),
         "delivered_twice": receivers.twice,
