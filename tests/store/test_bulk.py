@@ -5,12 +5,13 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 from sqlalchemy.dialects import sqlite
 
-from ceasefire.store.bulk import insert_rows, sqlite_time, sqlite_times
+from ceasefire.store.bulk import FEW, insert_rows, sqlite_time, sqlite_times
 from ceasefire.store.schema import UTCDateTime, track_points
 
 aware = st.datetimes(
@@ -37,7 +38,9 @@ def test_sqlite_times_are_sqlite_time_of_each(moments: list[datetime]) -> None:
     assert sqlite_times(moments) == [sqlite_time(m) for m in moments]
 
 
-def test_rows_read_back_as_inserted(engine: Engine) -> None:
+@pytest.mark.parametrize("count", [1, FEW, FEW + 3])
+def test_rows_read_back_as_inserted(engine: Engine, count: int) -> None:
+    """A few rows (one INSERT on PostgreSQL) and more (a COPY) alike."""
     moment = datetime(2021, 2, 1, 10, 0, tzinfo=timezone(timedelta(hours=4)))
     rows = [
         {
@@ -51,21 +54,21 @@ def test_rows_read_back_as_inserted(engine: Engine) -> None:
             "alt_m": None if i % 2 else 1500.5,
             "source": "test",
         }
-        for i in range(5)
+        for i in range(count)
     ]
     with engine.begin() as db:
         insert_rows(db, track_points, rows)
     with engine.connect() as db:
-        stored = db.execute(select(track_points).order_by(track_points.c.platform_id)).all()
+        stored = db.execute(select(track_points).order_by(track_points.c.time)).all()
     assert [r.time for r in stored] == [r["time"] for r in rows]
     assert all(r.time.tzinfo is not None for r in stored)
     assert [r.alt_m for r in stored] == [r["alt_m"] for r in rows]
     with engine.connect() as db:
         # times compare as SQLAlchemy stores them
         found = db.execute(
-            select(track_points.c.platform_id).where(track_points.c.time >= rows[2]["time"])
+            select(track_points.c.platform_id).where(track_points.c.time >= rows[-1]["time"])
         ).scalars()
-        assert sorted(found) == ["tb2-2", "tb2-3", "tb2-4"]
+        assert list(found) == [f"tb2-{count - 1}"]
 
 
 def test_null_and_bytes_bind_as_they_are() -> None:

@@ -77,20 +77,36 @@ def insert_values(
     )
 
 
+FEW = 8
+"""Rows at most that PostgreSQL gets as one ``INSERT`` rather than a ``COPY``."""
+
+
 def copy_rows(
     connection: Connection, table: str, columns: Sequence[str], params: Sequence[Sequence[Any]]
 ) -> None:
     """PostgreSQL: the rows (in ``columns``' order) through ``COPY ... FROM STDIN``, in the
     caller's transaction. psycopg's executemany pays its Python work per row and per
     parameter (about a fifth of the center's whole cost of a record); COPY writes each row
-    in C."""
+    in C. A few rows (a workflow step's log entry, a decision's three notices) go as one
+    ``INSERT`` of them all: a COPY waits for the server twice (its start, its end), an
+    INSERT once, and a decision writes five such batches while it holds the log's lock."""
     quote = connection.dialect.identifier_preparer.quote
-    sql = f"COPY {quote(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+    names = ", ".join(quote(c) for c in columns)
     driver = connection.connection.driver_connection
     assert driver is not None
-    with driver.cursor() as cursor, cursor.copy(sql) as copy:
-        for row in params:
-            copy.write_row(row)
+    if len(params) <= FEW:
+        row = f"({', '.join(['%s'] * len(columns))})"
+        values = [value for one in params for value in one]
+        sql = f"INSERT INTO {quote(table)} ({names}) VALUES {', '.join([row] * len(params))}"
+        with driver.cursor() as cursor:
+            cursor.execute(sql, values)
+        return
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy,
+    ):
+        for one in params:
+            copy.write_row(one)
 
 
 def set_column(
