@@ -30,7 +30,7 @@ from ceasefire.dissemination.dispatcher import (
     backoff,
     lease_holder,
 )
-from ceasefire.dissemination.tables import deliveries, delivery_attempts
+from ceasefire.dissemination.tables import deliveries, delivery_attempts, notices
 from ceasefire.ledger.note import Ed25519Signer
 from ceasefire.ledger.tables import ledger, ledger_head
 from ceasefire.mission import Mission, load_mission
@@ -479,15 +479,81 @@ def test_a_queue_with_half_its_window_to_write_is_written_at_once(engine: sa.Eng
     assert asyncio.run(run()) == [(True, False), (False, False), (True, True), (False, True)]
 
 
-def test_a_look_names_no_delivery_of_a_full_queue_and_is_built_once(engine: sa.Engine) -> None:
-    """A queue without room is left out of the look whole, so its deliveries in flight are not
-    bound one by one (a slow receiver's window holds hundreds); the statement of each shape
-    is built once, its values bound."""
+def _due_rows(engine: sa.Engine, queues: dict[str, tuple[int, int]]) -> dict[str, list[int]]:
+    """``queues[q] = (first, count)``: deliveries ``first``, ``first + 1``... due now in queue
+    ``q``, each of a notice of its own; their ids by queue."""
+    now = datetime.now(UTC)
+    ids: dict[str, list[int]] = {}
+    with engine.begin() as db:
+        for queue, (first, count) in queues.items():
+            recipient, _sep, channel = queue.partition("/")
+            for i in range(count):
+                notice = f"NTC-{recipient}-{i}"
+                db.execute(
+                    sa.insert(notices).values(
+                        id=notice,
+                        batch=notice,
+                        kind="decision",
+                        cause="DEC-1",
+                        recipient=recipient,
+                        recipient_kind="party",
+                        role="addressee",
+                        lang="en",
+                        subject="s",
+                        body="b",
+                        payload="{}",
+                        content_hash="h",
+                        payload_hash="h",
+                        created_at=now,
+                        ack_due_at=now,
+                        ack_token="t",
+                        ledger_index=0,
+                    )
+                )
+                db.execute(
+                    sa.insert(deliveries).values(
+                        id=first + i,
+                        notice_id=notice,
+                        channel=channel,
+                        address="http://127.0.0.1:9/",
+                        queue=queue,
+                        status="pending",
+                        attempts=0,
+                        next_at=now,
+                        last_error="",
+                        updated_at=now,
+                    )
+                )
+                ids.setdefault(queue, []).append(first + i)
+    return ids
+
+
+def test_a_look_names_no_delivery_of_a_queue_with_none_to_take_and_is_built_once(
+    engine: sa.Engine,
+) -> None:
+    """A queue without room, or whose due deliveries are all in flight, is left out of the
+    look whole, so its deliveries in flight are not bound one by one (a slow receiver's window
+    holds hundreds); with no queue to take from, only the count is read; the statement of each
+    shape is built once, its values bound."""
     dispatcher = Dispatcher(engine, {}, options=Options(per_queue=4, widen={}))
     seen = _statements(engine)
     busy = {"PK/http": frozenset(range(70001, 70005)), "AM/http": frozenset({80001})}
     assert dispatcher._due(datetime.now(UTC), busy, {}) == ([], {})
-    ((_statement, parameters),) = seen
-    bound = list(parameters.values() if isinstance(parameters, dict) else parameters)  # type: ignore[attr-defined]
-    assert 80001 in bound and not set(range(70001, 70005)) & set(bound)
+    assert len(seen) == 1  # nothing due: the count only
+    ids = _due_rows(engine, {"PK/http": (70001, 4), "AM/http": (80001, 2), "AZ/http": (90001, 1)})
+    busy = {
+        "PK/http": frozenset(ids["PK/http"]),  # full
+        "AM/http": frozenset(ids["AM/http"][:1]),  # room, one more due
+        "AZ/http": frozenset(ids["AZ/http"]),  # room, but its one due is in flight
+    }
+    seen.clear()
+    due, _demand = dispatcher._due(datetime.now(UTC), busy, {})
+    assert [d.id for d in due] == ids["AM/http"][1:]
+    bound = [
+        v
+        for _statement, parameters in seen
+        for v in (parameters.values() if isinstance(parameters, dict) else parameters)  # type: ignore[attr-defined]
+    ]
+    assert ids["AM/http"][0] in bound
+    assert not (set(ids["PK/http"]) | set(ids["AZ/http"])) & set(bound)
     assert _look(True, True, 1) is _look(True, True, 1)

@@ -336,9 +336,9 @@ _DEMAND = (
     .where(deliveries.c.status == PENDING, deliveries.c.next_at <= bindparam("now"))
     .group_by(deliveries.c.queue)
 )
-"""How many deliveries each queue has due, in flight included: every queue's, those not
-following are dropped after. Built once, as the look (building it, its cache key and its
-expanded list of queues were a tenth of a look: 11.4 -> 10.3 million instructions)."""
+"""How many deliveries each queue has due, in flight included. Built once, as the look
+(built at each look with an expanded list of the queues following, it was a tenth of a look:
+11.4 -> 10.3 million instructions)."""
 
 
 _LOOKS: dict[tuple[bool, bool, int], Any] = {}
@@ -541,31 +541,41 @@ class Dispatcher:
         """Due deliveries, up to each queue's free room, not already in flight (``inflight``
         and ``windows``, the queues' windows other than ``per_queue``; ``following``, the
         queues whose window follows what they have due: copies taken on the loop, since this
-        runs in a worker thread): one query for every queue, each queue's due deliveries
-        ranked oldest first and cut at its room; and how many deliveries each queue that
-        follows has due, in flight included (a second query, only then)."""
+        runs in a worker thread): first how many each queue has due, then one query for every
+        queue that has some to take, each queue's due deliveries ranked oldest first and cut
+        at its room; and how many deliveries each queue that follows has due, in flight
+        included."""
         per_queue = self.options.per_queue
         windows = windows or {}
         room = {
             q: windows.get(q, per_queue) - len(inflight.get(q, ())) for q in {*inflight, *windows}
         }
-        full = sorted(q for q, r in room.items() if r <= 0)
-        # a full queue is left out whole: its deliveries in flight need not be named
-        busy = sorted(i for q, ids in inflight.items() if room[q] > 0 for i in ids)
-        partial = sorted((q, r) for q, r in room.items() if 0 < r != per_queue)
-        values: dict[str, Any] = {"now": now, "per_queue": per_queue}
-        if busy:
-            values["busy"] = busy
-        if full:
-            values["full"] = full
-        for i, (q, r) in enumerate(partial):
-            values[f"q{i}"], values[f"r{i}"] = q, r
-        query = _look(bool(busy), bool(full), len(partial))
         with self.engine.connect() as db:
-            rows = db.execute(query, values).all()
-            demand: dict[str, int] = {}
-            if following:
-                demand = {q: int(n) for q, n in db.execute(_DEMAND, {"now": now}) if q in following}
+            due = {q: int(n) for q, n in db.execute(_DEMAND, {"now": now})}
+            demand = {q: n for q, n in due.items() if q in following}
+            # a queue without room, or whose due deliveries are all in flight, has none to take:
+            # it is left out of the look whole (its deliveries in flight need not be named), and
+            # no look is made when no queue has any (a quarter of the bench's looks, ~3 ms each)
+            taking = {
+                q
+                for q, n in due.items()
+                if n > len(inflight.get(q, ())) and room.get(q, per_queue) > 0
+            }
+            rows: list[Any] = []
+            if taking:
+                full = sorted(due.keys() - taking)
+                busy = sorted(i for q in taking for i in inflight.get(q, ()))
+                partial = sorted(
+                    (q, room[q]) for q in taking if room.get(q, per_queue) != per_queue
+                )
+                values: dict[str, Any] = {"now": now, "per_queue": per_queue}
+                if busy:
+                    values["busy"] = busy
+                if full:
+                    values["full"] = full
+                for i, (q, r) in enumerate(partial):
+                    values[f"q{i}"], values[f"r{i}"] = q, r
+                rows = db.execute(_look(bool(busy), bool(full), len(partial)), values).all()
             files = {
                 r.id: daily.attachments_of(db, r.payload)
                 for r in rows
