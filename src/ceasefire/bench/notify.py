@@ -72,6 +72,7 @@ from ceasefire.incidents.tables import incidents
 from ceasefire.ledger.note import Ed25519Signer
 from ceasefire.mission import load_mission
 from ceasefire.mission.model import Mission
+from ceasefire.served import settle
 from ceasefire.store import open_database
 from ceasefire.store.missions import mission_row, save_mission
 from ceasefire.workflow import assessments, decisions
@@ -414,6 +415,7 @@ def _dispatch(
     draining, once the channels are made) to its end."""
     engine = open_database(url, migrate=False)
     mission = _mission_with(load_mission(source), base)
+    settle()  # as the center's dispatcher process does before it sends
 
     async def dispatch() -> None:
         made = channels.load(
@@ -515,6 +517,7 @@ def _decider(
     try:
         engine = open_database(url, migrate=False)
         mission = _mission_with(load_mission(source), base)
+        settle()  # as an API worker does once its app is built
     except BaseException as exc:  # the bench must not wait for a decider that never started
         results.put(("error", repr(exc)))
         ready.set()

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import math
 import os
@@ -50,7 +49,7 @@ import random
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -75,6 +74,7 @@ from ceasefire.i18n import _
 from ceasefire.ledger import log
 from ceasefire.ledger.entry import LogEntry
 from ceasefire.mission.model import Mission
+from ceasefire.served import settle
 from ceasefire.store import bulk
 from ceasefire.store.db import writing
 from ceasefire.supervise import Supervised, enter_child
@@ -134,24 +134,6 @@ def backoff(failures: int, options: Options, rng: random.Random | None = None) -
     """Seconds to wait after the ``failures``-th failure in a row: full jitter."""
     ceiling = min(options.cap, options.base * 2 ** max(failures - 1, 0))
     return (rng or random).uniform(0, ceiling)
-
-
-_settled = False
-
-
-def _settle() -> None:
-    """Once a process, as it starts sending: what it holds then (modules, the mission, the
-    store's engine: nearly all it will ever hold) leaves the garbage collector's generations,
-    and the youngest is collected every 20,000 objects, not 700 (most of a request's are gone
-    by then). A request in flight outlives the young collections, and the full ones that
-    followed traversed everything: in the bench's slow scenario the collector took 0.14-0.32 s
-    of the dispatcher's 1.8-2.3 s of CPU (a full collection 60 ms, 137,000 objects); with
-    this, 0.004-0.024 s."""
-    global _settled
-    if not _settled:
-        _settled = True
-        gc.freeze()
-        gc.set_threshold(20_000, 10, 10)
 
 
 EFFECTS_RETRY = 5.0
@@ -561,7 +543,7 @@ class Dispatcher:
                 for q, n in due.items()
                 if n > len(inflight.get(q, ())) and room.get(q, per_queue) > 0
             }
-            rows: list[Any] = []
+            rows: Sequence[Any] = ()
             if taking:
                 full = sorted(due.keys() - taking)
                 busy = sorted(i for q in taking for i in inflight.get(q, ()))
@@ -858,7 +840,6 @@ class Dispatcher:
     async def run(self, stop: asyncio.Event, started: Callable[[], object] | None = None) -> None:
         """Wait for the lease, then send until ``stop`` is set; give the lease back.
         ``started``: called once the lease is held (the dispatcher sends from then on)."""
-        _settle()
         while not stop.is_set():
             try:
                 if await asyncio.to_thread(self.lease.try_acquire):
@@ -885,7 +866,6 @@ class Dispatcher:
         :class:`LeaseHeld` when another dispatcher runs."""
         if not await asyncio.to_thread(self.lease.try_acquire):
             raise LeaseHeld(_("another dispatcher is running on this store"))
-        _settle()
         self._grace = 0.0  # asked to send what there is: the decisions' notices at once
         stopping = stop or asyncio.Event()
         try:
@@ -989,6 +969,10 @@ def dispatch_database(args: ProcessArgs, stop: Any) -> None:
             holder=lease_.holder(args.parent),
             mission=mission,
         )
+        # what the process holds now (modules, the mission, the engine) out of the collector's
+        # way, as a server's: in the bench's slow scenario the collector took 0.14-0.32 s of
+        # the dispatcher's 1.8-2.3 s of CPU, a full collection 60 ms over 137,000 objects
+        settle()
         asyncio.run(_run_until(dispatcher, made, stop, args.parent))
     finally:
         engine.dispose()

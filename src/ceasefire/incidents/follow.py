@@ -31,6 +31,7 @@ from ceasefire.incidents.service import Correlator, Plan
 from ceasefire.incidents.tables import correlation_cursor
 from ceasefire.mission import load_mission
 from ceasefire.mission.model import Mission
+from ceasefire.served import settle
 from ceasefire.store import open_database
 from ceasefire.store import quarantine as quarantine_
 from ceasefire.store.schema import observations
@@ -270,6 +271,7 @@ def follow_database(
     watch = _WhileParentLives(stop, parent)
     try:
         follower = Follower(engine, mission, mission_row, holder=lease.holder(parent))
+        settle()  # what it holds now out of the collector's way, as a server's
         # One follower per store: the others (other centers' on the same PostgreSQL) wait as
         # standbys and the first to take the lease goes on when the holder dies.
         with lease.Lease(engine, LEASE) as held:
