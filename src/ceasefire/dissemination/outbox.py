@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, select
 
 from ceasefire.canonical import canonical_json
 from ceasefire.dissemination import facts as facts_
@@ -95,8 +95,11 @@ def notify(
     content_hash = facts_.content_hash(facts)
     batch = "BAT-" + secrets.token_hex(8)
     made: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    created_at, base = iso(at), mission.config.lines.base()  # the batch's, printed once
     for recipient, role in routed:
         lang = recipient.language
+        ack_due_at = at + timedelta(hours=recipient.ack_hours)
+        ack_due = iso(ack_due_at)
         notice_id, token = "NTC-" + secrets.token_hex(8), secrets.token_urlsafe(24)
         notice: dict[str, Any] = {
             "id": notice_id,
@@ -108,16 +111,17 @@ def notify(
             "recipient_name": recipient.name(lang),
             "role": role,
             "lang": lang,
-            "created_at": iso(at),
-            "ack_due_at": iso(at + timedelta(hours=recipient.ack_hours)),
+            "created_at": created_at,
+            "ack_due_at": ack_due,
             "facts": facts,
             "content_hash": content_hash,
             # the link's secret: only in what this recipient receives (never in ``body``)
-            "ack": ack_member(notice_id, token, mission.config.lines.base()),
+            "ack": ack_member(notice_id, token, base),
         }
         subject, text, html = render(mission, notice)
         notice.update(subject=subject, text=text, html=html)
-        payload = canonical_json(notice).decode("utf-8")
+        canonical = canonical_json(notice)
+        payload = canonical.decode("utf-8")
         row = {
             "id": notice["id"],
             "batch": batch,
@@ -132,9 +136,9 @@ def notify(
             "body": text,
             "payload": payload,
             "content_hash": content_hash,
-            "payload_hash": hashlib.sha256(payload.encode("utf-8")).hexdigest(),
+            "payload_hash": hashlib.sha256(canonical).hexdigest(),
             "created_at": at,
-            "ack_due_at": at + timedelta(hours=recipient.ack_hours),
+            "ack_due_at": ack_due_at,
             "ack_token": token,
         }
         record = {
@@ -149,8 +153,8 @@ def notify(
             "channels": [c.channel for c in recipient.contacts],
             "content_hash": content_hash,
             "payload_hash": row["payload_hash"],
-            "created_at": iso(at),
-            "ack_due_at": iso(row["ack_due_at"]),
+            "created_at": created_at,
+            "ack_due_at": ack_due,
         }
         made.append((row, record))
     indexes = log.append(
@@ -230,7 +234,6 @@ EFFECTS_BATCH = 200
 _AHEAD = select(
     decisions.effects_count() - select(func.count()).select_from(effect_notices).scalar_subquery()
 )
-_INSERT_DONE = insert(effect_notices)
 
 
 def _effects_ahead(connection: Connection) -> bool:
@@ -295,9 +298,10 @@ def notice_effects(
             effect.at,
             decision_index=effect.ledger_index,
         )
-        connection.execute(
-            _INSERT_DONE,
-            {"decision_id": effect.decision_id, "batch": batch, "noticed_at": noticed_at},
+        bulk.insert_rows(
+            connection,
+            effect_notices,
+            [{"decision_id": effect.decision_id, "batch": batch, "noticed_at": noticed_at}],
         )
         made[effect.decision_id] = ids
     return made

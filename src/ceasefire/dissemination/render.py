@@ -274,7 +274,6 @@ def view(mission: Mission, notice: dict[str, Any], lang: str) -> dict[str, Any]:
     """What the templates show, in ``lang`` (call within ``language(lang)``)."""
     facts = notice["facts"]
     incident = facts.get("incident")
-    places = {s.id: s for s in mission.settlements}
     shown: dict[str, Any] = {
         "center": mission.name(lang),
         "title": kind_title(notice["kind"]),
@@ -299,7 +298,8 @@ def view(mission: Mission, notice: dict[str, Any], lang: str) -> dict[str, Any]:
         "report": _report(mission, notice, lang),
     }
     if incident is not None:
-        place = places.get(incident["settlement"] or "")
+        settlement = incident["settlement"]
+        place = next((s for s in mission.settlements if s.id == settlement), None)
         phrase = (
             place_phrase(
                 mission.settlement_name(place, lang),

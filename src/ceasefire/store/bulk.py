@@ -8,10 +8,11 @@ SQLAlchemy would bind them (its own bind processors: aware UTC times on SQLite, 
 from __future__ import annotations
 
 import sqlite3
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import Column, Connection, Table
@@ -30,24 +31,53 @@ sqlite3.register_adapter(type(None), _NOTHING.get)
 sqlite3.register_adapter(bytes, bytes)
 
 
+class _Plan(NamedTuple):
+    """How rows of some columns of a table go to one dialect's driver (made once: building it
+    per call cost a tenth of a decision's insert of its notices)."""
+
+    values: Callable[[Mapping[str, Any]], tuple[Any, ...]]
+    convert: list[tuple[int, Callable[[Any], Any]]]
+    """The columns whose values the driver gets converted, by position, and how."""
+
+
+_PLANS: weakref.WeakKeyDictionary[Dialect, dict[tuple[Table, tuple[str, ...]], _Plan]] = (
+    weakref.WeakKeyDictionary()
+)
+_SQL: weakref.WeakKeyDictionary[Dialect, dict[tuple[str, tuple[str, ...]], str]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _plan(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> _Plan:
+    plans = _PLANS.get(dialect)
+    if plans is None:
+        plans = _PLANS[dialect] = {}
+    found = plans.get((table, columns))
+    if found is None:
+        convert = [
+            (i, process)
+            for i, name in enumerate(columns)
+            if (process := _bind_processor(table.c[name], dialect))
+        ]
+        values: Callable[[Mapping[str, Any]], tuple[Any, ...]] = (
+            itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
+        )
+        found = plans[(table, columns)] = _Plan(values, convert)
+    return found
+
+
 def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (all with the same keys, column names of ``table``) in one executemany."""
     if not rows:
         return
-    columns = list(rows[0])
-    dialect = connection.dialect
-    convert = [
-        (i, process)
-        for i, name in enumerate(columns)
-        if (process := _bind_processor(table.c[name], dialect))
-    ]
-    values = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
-    params: list[tuple[Any, ...]] = [values(row) for row in rows]
-    if convert:
+    columns = tuple(rows[0])
+    plan = _plan(connection.dialect, table, columns)
+    params: list[tuple[Any, ...]] = [plan.values(row) for row in rows]
+    if plan.convert:
         # Column by column, each distinct value converted once: a batch shares its receipt
         # time, and flags and empty times repeat.
         by_column: list[Sequence[Any]] = list(zip(*params, strict=True))
-        for i, process in convert:
+        for i, process in plan.convert:
             done: dict[Any, Any] = {}
             by_column[i] = [
                 done[v] if v in done else done.setdefault(v, process(v)) for v in by_column[i]
@@ -69,12 +99,24 @@ def insert_values(
     if connection.dialect.name == "postgresql":
         copy_rows(connection, table.name, columns, params)
         return
-    quote, mark = _syntax(connection)
-    connection.exec_driver_sql(
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-        f"VALUES ({', '.join([mark] * len(columns))})",
-        params if isinstance(params, list) else list(params),
-    )
+    sql = _insert_sql(connection.dialect, table.name, tuple(columns))
+    connection.exec_driver_sql(sql, params if isinstance(params, list) else list(params))
+
+
+def _insert_sql(dialect: Dialect, table: str, columns: tuple[str, ...]) -> str:
+    """The INSERT of ``columns`` of ``table`` in this driver's SQL, made once."""
+    made = _SQL.get(dialect)
+    if made is None:
+        made = _SQL[dialect] = {}
+    found = made.get((table, columns))
+    if found is None:
+        quote = dialect.identifier_preparer.quote
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        found = made[(table, columns)] = (
+            f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) "
+            f"VALUES ({', '.join([mark] * len(columns))})"
+        )
+    return found
 
 
 FEW = 8
