@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
 import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ceasefire.canonical import canonical_json
+from ceasefire.canonical import Unusual, canonical_json, text
 
 json_values = st.recursive(
     st.none()
@@ -36,3 +39,17 @@ def test_rfc8785_examples() -> None:
     )
     assert canonical_json(1e21) == b"1e+21"
     assert canonical_json(1e-7) == b"1e-7"
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(st.characters(codec=None, exclude_categories=())))
+def test_text_refuses_exactly_what_goes_beyond_u_ffff(value: str) -> None:
+    """The UTF-16 length test of :func:`text` finds what a search for such a character finds
+    (lone surrogates included, which stay below U+FFFF)."""
+    beyond = re.search("[\U00010000-\U0010ffff]", value) is not None
+    for case in (value, value + "\ud800", "\u0436" + value):
+        if beyond:
+            with pytest.raises(Unusual):
+                text(case)
+        else:
+            assert text(case) is case

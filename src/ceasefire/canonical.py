@@ -14,7 +14,6 @@ path is only taken where both are known to agree (a property test compares them)
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 import orjson
@@ -25,9 +24,6 @@ _MAX_SAFE = 2**53 - 1
 
 class Unusual(Exception):
     """The value needs the reference implementation."""
-
-
-_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
 def number(value: float) -> float | int:
@@ -46,7 +42,10 @@ def number(value: float) -> float | int:
 
 def text(value: str) -> str:
     """Text whose order as a key is the same by code points and by UTF-16, or Unusual."""
-    if not value.isascii() and _ASTRAL.search(value):
+    # A character beyond U+FFFF is the only one that takes 4 bytes in UTF-16 (a lone
+    # surrogate takes 2, as "surrogatepass" writes it): the same test as searching for one,
+    # at a tenth of the cost on a notice's text (3 against 25 µs for 4,000 characters)
+    if not value.isascii() and len(value.encode("utf-16-le", "surrogatepass")) != 2 * len(value):
         raise Unusual
     return value
 

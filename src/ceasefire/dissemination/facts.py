@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, desc, select
+from sqlalchemy import ColumnElement, Connection, ScalarSelect, bindparam, desc, select
 
 from ceasefire.canonical import canonical_json
 from ceasefire.incidents.tables import incidents
@@ -26,29 +26,50 @@ def content_hash(facts: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(facts)).hexdigest()
 
 
+def _finding_record(incident: ColumnElement[Any], before: bool) -> ScalarSelect[Any]:
+    """The record of the incident's newest finding (before the log entry ``before``)."""
+    query = (
+        select(findings.c.record)
+        .where(findings.c.incident_id == incident)
+        .order_by(desc(findings.c.version))
+        .limit(1)
+    )
+    if before:
+        query = query.where(findings.c.ledger_index < bindparam("before"))
+    return query.scalar_subquery()
+
+
 # the statements, built once (building one cost more than SQLite's running it)
-_INCIDENT = select(incidents).where(incidents.c.id == bindparam("incident_id"))
+_INCIDENT_AND_FINDING = {
+    before: select(
+        incidents, _finding_record(incidents.c.id, before).label("finding_record")
+    ).where(incidents.c.id == bindparam("incident_id"))
+    for before in (False, True)
+}
+"""The incident and its finding's record in one statement (a statement run through
+SQLAlchemy costs more than SQLite's answer to it)."""
 _SENSED = (
     select(observations.c.sensed_by, observations.c.contingent)
     .where(observations.c.incident_id == bindparam("incident_id"))
     .distinct()
 )
-_FINDING = (
-    select(findings.c.record)
-    .where(findings.c.incident_id == bindparam("incident_id"))
-    .order_by(desc(findings.c.version))
-    .limit(1)
-)
-_FINDING_BEFORE = _FINDING.where(findings.c.ledger_index < bindparam("before"))
 
 
-def incident_facts(connection: Connection, incident_id: str) -> dict[str, Any] | None:
-    """Where, when, what, how it was sensed and by whom; None for an unknown incident."""
-    row = connection.execute(_INCIDENT, {"incident_id": incident_id}).first()
-    if row is None:
-        return None
+def incident_facts(
+    connection: Connection, incident_id: str, before: int | None = None
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The incident (where, when, what, how it was sensed and by whom) and its joint finding,
+    or that the contingents disagree (on what, never each side's view: the views stay inside
+    the center); ``before``: the finding as it stood before that log entry (a decision's,
+    whose notices are written after it). (None, None) for an unknown incident."""
+    values: dict[str, Any] = {"incident_id": incident_id}
+    if before is not None:
+        values["before"] = before
+    row = connection.execute(_INCIDENT_AND_FINDING[before is not None], values).first()
+    if row is None:  # no incident, and no finding of it (its foreign key)
+        return None, None
     sensed = connection.execute(_SENSED, {"incident_id": incident_id}).all()
-    return {
+    incident = {
         "id": row.id,
         "category": row.category,
         "categories": json.loads(row.categories),
@@ -69,27 +90,14 @@ def incident_facts(connection: Connection, incident_id: str) -> dict[str, Any] |
         "severity": row.severity,
         "rules": json.loads(row.rules),
     }
-
-
-def finding_facts(
-    connection: Connection, incident_id: str, before: int | None = None
-) -> dict[str, Any] | None:
-    """The joint finding, or that the contingents disagree (on what, never each side's view:
-    the views stay inside the center); ``before``: as it stood before that log entry (a
-    decision's, whose notices are written after it)."""
-    if before is None:
-        row = connection.execute(_FINDING, {"incident_id": incident_id}).first()
-    else:
-        row = connection.execute(
-            _FINDING_BEFORE, {"incident_id": incident_id, "before": before}
-        ).first()
-    if row is None:
-        return None
-    record = json.loads(row.record)
-    return {
+    if row.finding_record is None:
+        return incident, None
+    record = json.loads(row.finding_record)
+    finding = {
         k: record[k]
         for k in ("outcome", "violation", "clauses", "attribution", "severity", "differs_on")
     }
+    return incident, finding
 
 
 def ledger_index_of(connection: Connection, kind: str, ref: str) -> int | None:

@@ -90,8 +90,9 @@ def notify(
         **(extra or {}),
     }
     if incident_id is not None:
-        facts["incident"] = facts_.incident_facts(connection, incident_id)
-        facts["finding"] = facts_.finding_facts(connection, incident_id, before=as_of)
+        facts["incident"], facts["finding"] = facts_.incident_facts(
+            connection, incident_id, before=as_of
+        )
     content_hash = facts_.content_hash(facts)
     batch = "BAT-" + secrets.token_hex(8)
     made: list[tuple[dict[str, Any], dict[str, Any]]] = []
