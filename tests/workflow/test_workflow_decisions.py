@@ -12,6 +12,7 @@ from workflow_support import T0, Center, assess_both
 
 from ceasefire.incidents.holds import held
 from ceasefire.incidents.tables import incidents
+from ceasefire.ledger import log
 from ceasefire.mission.model import REACTIONS, Policy
 from ceasefire.workflow import Conflict, Forbidden, Invalid, NotFound, assessments, decisions
 
@@ -154,7 +155,7 @@ def test_unanswered_proposals_escalate_to_the_heads(center: Center) -> None:
 
 
 def test_answers_read_the_decision_its_incident_and_blindness_under_one_lock(
-    center: Center,
+    center: Center, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A proposal and its answer read what they check (the incident, superseded or not, held
     or not, blind or not; the decision and its steps) in one statement each, under the log's
@@ -173,12 +174,9 @@ def test_answers_read_the_decision_its_incident_and_blindness_under_one_lock(
             decisions.approve(db, m, u["ru-head2"], d.id, at=T0)
     with center.engine.begin() as db:
         assessments.submit(db, m, u["tr-do"], blind, at=T0, **VIEW)
-    head: list[str] = []
-    sa.event.listen(
-        center.engine,
-        "before_cursor_execute",
-        lambda _c, _k, sql, *_r: head.append(sql) if sql.startswith("UPDATE ledger_head") else 0,
-    )
+    head: list[int] = []  # the log's head grown (locked: 0), each an UPDATE of ledger_head
+    grow = log._grow
+    monkeypatch.setattr(log, "_grow", lambda db, by: head.append(by) or grow(db, by))
     with center.engine.begin() as db:
         again = decisions.propose(db, m, u["ru-head"], blind, "notify_both_parties", at=T0)
         assert held(db, [blind]) == {blind}  # shared now: held by the proposal

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from sqlalchemy import Column, Connection, Table
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 
 from ceasefire.store.schema import UTCDateTime
 
@@ -100,7 +101,40 @@ def insert_values(
         copy_rows(connection, table.name, columns, params)
         return
     sql = _insert_sql(connection.dialect, table.name, tuple(columns))
-    connection.exec_driver_sql(sql, params if isinstance(params, list) else list(params))
+    execute_many(connection, sql, params if isinstance(params, list) else list(params))
+
+
+def execute_many(connection: Connection, sql: str, params: Sequence[Sequence[Any]]) -> None:
+    """``sql`` (in the driver's own syntax) for each of ``params``, in the caller's transaction.
+
+    On SQLite, inside a transaction SQLAlchemy began (and will end), the driver runs it at
+    once: SQLAlchemy's execution of a statement costs more than SQLite's writing of a row
+    (``exec_driver_sql`` 19 µs, the driver 4; a decision's ten inserts, 0.5-0.7 M of its
+    12.4 M instructions). Its errors are SQLAlchemy's, as ``exec_driver_sql`` raises them;
+    the engine's events do not see the statement. Elsewhere, through ``exec_driver_sql``."""
+    driver = sqlite_driver(connection)
+    if driver is None:
+        connection.exec_driver_sql(sql, list(params))  # a list: many rows, not one tuple
+        return
+    try:
+        driver.executemany(sql, params)
+    except sqlite3.Error as error:
+        raise driver_error(connection, sql, params, error) from error
+
+
+def sqlite_driver(connection: Connection) -> sqlite3.Connection | None:
+    """SQLite's own connection under ``connection``, if it is in a transaction SQLAlchemy
+    began (and so will commit or roll back, with what the driver wrote in it); else None."""
+    if connection.dialect.name != "sqlite" or not connection.in_transaction():
+        return None
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    return driver
+
+
+def driver_error(connection: Connection, sql: str, params: Any, error: Exception) -> Exception:
+    """``error``, raised by the driver running ``sql``, as SQLAlchemy raises it."""
+    return DBAPIError.instance(sql, params, error, sqlite3.Error, dialect=connection.dialect)
 
 
 def _insert_sql(dialect: Dialect, table: str, columns: tuple[str, ...]) -> str:
