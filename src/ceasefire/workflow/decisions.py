@@ -505,10 +505,10 @@ def effects_count() -> ScalarSelect[int]:
 
 
 @lru_cache(maxsize=16)
-def _effects_query(done: ColumnElement[Any], limit: int | None, among: bool) -> Select[Any]:
-    """:func:`effects_without`'s statement, built once for each room, limit and whether it is
-    among given decisions (building it cost more than SQLite's running it on a thousand
-    effects)."""
+def _effects_query(done: ColumnElement[Any], limit: int | None, among: int) -> Select[Any]:
+    """:func:`effects_without`'s statement, built once for each room, limit and how many
+    decisions it is among (0: all; 1: one, by equality: a decision verb's own; 2: several)
+    (building it cost more than SQLite's running it on a thousand effects)."""
     e, d = decision_effects, decisions
     query = (
         select(e.c.decision_id, e.c.at, e.c.ledger_index, d.c.incident_id, d.c.reaction)
@@ -517,7 +517,10 @@ def _effects_query(done: ColumnElement[Any], limit: int | None, among: bool) -> 
         .where(~exists().where(done == e.c.decision_id))
         .order_by(e.c.at, e.c.decision_id)
     )
-    if among:
+    if among == 1:
+        # an expanding IN is written anew at each run: 43 µs against 26 for the statement
+        query = query.where(e.c.decision_id == bindparam("among"))
+    elif among:
         query = query.where(e.c.decision_id.in_(bindparam("among", expanding=True)))
     return query if limit is None else query.limit(limit)
 
@@ -539,8 +542,9 @@ def effects_without(
     workflow only receives the column: it imports nothing of the room that owns it."""
     if among is not None and not among:
         return []
-    query = _effects_query(done, limit, among is not None)
-    values = {} if among is None else {"among": list(among)}
+    count = 0 if among is None else min(len(among), 2)
+    query = _effects_query(done, limit, count)
+    values = {} if among is None else {"among": among[0] if count == 1 else list(among)}
     return [
         Effect(
             decision_id=r.decision_id,
