@@ -50,13 +50,6 @@ _sha256 = hashlib.sha256
 _COLUMNS = ("index", "kind", "ref", "entry", "leaf_hash", "appended_at")
 
 
-def _insert_sql(connection: Connection) -> str:
-    marks = ", ".join(["?" if connection.dialect.paramstyle == "qmark" else "%s"] * 6)
-    return (
-        f'INSERT INTO ledger ("index", kind, ref, entry, leaf_hash, appended_at) VALUES ({marks})'
-    )
-
-
 _TIME_BINDS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 """Each dialect's :func:`_time_bind`, found once (looking it up again cost a tenth of an
 append of a decision's entries)."""
@@ -224,7 +217,9 @@ def append(
     if connection.dialect.name == "postgresql":
         bulk.copy_rows(connection, ledger.name, _COLUMNS, rows)
     else:
-        bulk.execute_many(connection, _insert_sql(connection), rows)
+        bulk.execute_many(
+            connection, bulk.insert_sql(connection.dialect, ledger.name, _COLUMNS), rows
+        )
     return range(first, first + len(entries))
 
 

@@ -41,20 +41,22 @@ class _Plan(NamedTuple):
     """The columns whose values the driver gets converted, by position, and how."""
 
 
-_PLANS: weakref.WeakKeyDictionary[Dialect, dict[tuple[Table, tuple[str, ...]], _Plan]] = (
-    weakref.WeakKeyDictionary()
-)
-_SQL: weakref.WeakKeyDictionary[Dialect, dict[tuple[str, tuple[str, ...]], str]] = (
-    weakref.WeakKeyDictionary()
-)
+_MADE: weakref.WeakKeyDictionary[Dialect, dict[Any, Any]] = weakref.WeakKeyDictionary()
+"""What is made once per dialect and key (:func:`_once`): the inserts' plans and SQL."""
+
+
+def _once(dialect: Dialect, key: Any, make: Callable[[], Any]) -> Any:
+    made = _MADE.get(dialect)
+    if made is None:
+        made = _MADE[dialect] = {}
+    found = made.get(key)
+    if found is None:
+        found = made[key] = make()
+    return found
 
 
 def _plan(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> _Plan:
-    plans = _PLANS.get(dialect)
-    if plans is None:
-        plans = _PLANS[dialect] = {}
-    found = plans.get((table, columns))
-    if found is None:
+    def make() -> _Plan:
         convert = [
             (i, process)
             for i, name in enumerate(columns)
@@ -63,8 +65,10 @@ def _plan(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> _Plan:
         values: Callable[[Mapping[str, Any]], tuple[Any, ...]] = (
             itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
         )
-        found = plans[(table, columns)] = _Plan(values, convert)
-    return found
+        return _Plan(values, convert)
+
+    plan: _Plan = _once(dialect, ("plan", table, columns), make)
+    return plan
 
 
 def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -100,7 +104,7 @@ def insert_values(
     if connection.dialect.name == "postgresql":
         copy_rows(connection, table.name, columns, params)
         return
-    sql = _insert_sql(connection.dialect, table.name, tuple(columns))
+    sql = insert_sql(connection.dialect, table.name, tuple(columns))
     execute_many(connection, sql, params if isinstance(params, list) else list(params))
 
 
@@ -137,20 +141,19 @@ def driver_error(connection: Connection, sql: str, params: Any, error: Exception
     return DBAPIError.instance(sql, params, error, sqlite3.Error, dialect=connection.dialect)
 
 
-def _insert_sql(dialect: Dialect, table: str, columns: tuple[str, ...]) -> str:
-    """The INSERT of ``columns`` of ``table`` in this driver's SQL, made once."""
-    made = _SQL.get(dialect)
-    if made is None:
-        made = _SQL[dialect] = {}
-    found = made.get((table, columns))
-    if found is None:
-        quote = dialect.identifier_preparer.quote
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        found = made[(table, columns)] = (
+def insert_sql(dialect: Dialect, table: str, columns: tuple[str, ...], rows: int = 1) -> str:
+    """The INSERT of ``rows`` rows of ``columns`` of ``table`` in this driver's SQL, made once."""
+
+    def make() -> str:
+        quote, mark = _syntax(dialect)
+        row = f"({', '.join([mark] * len(columns))})"
+        return (
             f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) "
-            f"VALUES ({', '.join([mark] * len(columns))})"
+            f"VALUES {', '.join([row] * rows)}"
         )
-    return found
+
+    sql: str = _once(dialect, ("insert", table, columns, rows), make)
+    return sql
 
 
 FEW = 8
@@ -166,17 +169,15 @@ def copy_rows(
     in C. A few rows (a workflow step's log entry, a decision's three notices) go as one
     ``INSERT`` of them all: a COPY waits for the server twice (its start, its end), an
     INSERT once, and a decision writes five such batches while it holds the log's lock."""
-    quote = connection.dialect.identifier_preparer.quote
-    names = ", ".join(quote(c) for c in columns)
     driver = connection.connection.driver_connection
     assert driver is not None
     if len(params) <= FEW:
-        row = f"({', '.join(['%s'] * len(columns))})"
-        values = [value for one in params for value in one]
-        sql = f"INSERT INTO {quote(table)} ({names}) VALUES {', '.join([row] * len(params))}"
+        sql = insert_sql(connection.dialect, table, tuple(columns), len(params))
         with driver.cursor() as cursor:
-            cursor.execute(sql, values)
+            cursor.execute(sql, [value for one in params for value in one])
         return
+    quote = connection.dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in columns)
     with (
         driver.cursor() as cursor,
         cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy,
@@ -192,15 +193,14 @@ def set_column(
     one executemany (values that need no conversion: text, numbers)."""
     if not pairs:
         return
-    quote, mark = _syntax(connection)
+    quote, mark = _syntax(connection.dialect)
     connection.exec_driver_sql(
         f"UPDATE {quote(table.name)} SET {quote(column)} = {mark} WHERE id = {mark}", list(pairs)
     )
 
 
-def _syntax(connection: Connection) -> tuple[Callable[[str], str], str]:
+def _syntax(dialect: Dialect) -> tuple[Callable[[str], str], str]:
     """How this driver's SQL quotes a name, and its parameter mark."""
-    dialect = connection.dialect
     return dialect.identifier_preparer.quote, "?" if dialect.paramstyle == "qmark" else "%s"
 
 
@@ -271,7 +271,7 @@ def digests(
     connection: Connection, table: Table, keys: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], str]:
     """The stored ``digest`` of each (contingent, source_id) of ``keys`` that is in ``table``."""
-    quote, mark = _syntax(connection)
+    quote, mark = _syntax(connection.dialect)
     by_contingent: dict[str, list[str]] = {}
     for contingent, source_id in keys:
         by_contingent.setdefault(contingent, []).append(source_id)
