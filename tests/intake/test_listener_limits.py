@@ -196,7 +196,8 @@ def test_a_contingents_flood_from_many_addresses_leaves_the_other_its_share(
                             local_addr=(f"127.0.0.{2 + station}", 0),
                         )
                     )
-            ended = [await closed(reader, 2.0) for reader, _w in flood]
+            # the connections that stay open each wait the full 2 s: wait for all at once
+            ended = await asyncio.gather(*(closed(reader, 2.0) for reader, _w in flood))
             assert ended.count(False) == 16 and listeners.stats.refused_connections == 24
             _reader, writer = await asyncio.open_connection(
                 "127.0.0.1", port, ssl=client_context("RU"), local_addr=(RU_STATION, 0)
