@@ -34,7 +34,8 @@ def test_bench_correlate_json(cli) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_bench_ingest_json(cli) -> None:  # type: ignore[no-untyped-def]
-    result = cli("bench", "ingest", "--records", "300", "--batch", "100", "--json")
+    # one round: each round starts a center and taky afresh, and the shape is that of one
+    result = cli("bench", "ingest", "--records", "300", "--batch", "100", "--rounds", "1", "--json")
     assert result.code == 0, result.err
     data = result.json()
     for key in (
@@ -50,6 +51,7 @@ def test_bench_ingest_json(cli) -> None:  # type: ignore[no-untyped-def]
     ):
         assert key in data
     assert data["name"] == "ingest" and "FastAPI" in data["baseline"]
+    assert (data["records"], data["rounds"]) == (300, 1)
     assert data["rate"] > 0 and data["cot_tcp_rate"] > 0
     assert data["cot_tcp_baseline"].startswith("taky 0.10") and data["cot_tcp_baseline_rate"] > 0
     assert data["cot_tcp_ratio"] == pytest.approx(
