@@ -3,9 +3,11 @@ incident both contingents saw, and problem details."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+import anyio.from_thread
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
@@ -29,6 +31,19 @@ def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     roles._dummy_hash.cache_clear()  # made with the hasher in use
     yield
     roles._dummy_hash.cache_clear()
+
+
+@contextlib.contextmanager
+def one_loop(client: TestClient) -> Iterator[TestClient]:
+    """The client's requests in one event loop (a thread of its own), started once: outside
+    ``with`` a TestClient starts one for each request, a few ms each, which tests that make
+    a thousand requests pay in seconds. The app's lifespan is not run, as outside ``with``."""
+    with anyio.from_thread.start_blocking_portal(**client.async_backend) as portal:
+        client.portal = portal
+        try:
+            yield client
+        finally:
+            client.portal = None
 
 
 def staff_of(mission: Mission) -> list[tuple[str, str, str]]:

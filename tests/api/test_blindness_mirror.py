@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from api_support import add_staff, bearer, post_both_saw
+from api_support import add_staff, bearer, one_loop, post_both_saw
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from test_blindness_api import leaks
@@ -124,12 +125,12 @@ def log_seen(client: TestClient, engine: Engine, token: str, start: int) -> list
 @pytest.fixture
 def both_saw(
     engine: Engine, demo_mission: Mission, demo_enricher: Any
-) -> tuple[TestClient, dict[str, str], str]:
+) -> Iterator[tuple[TestClient, dict[str, str], str]]:
     """One incident both contingents saw; nobody has assessed it yet."""
     tokens = add_staff(engine, demo_mission)
-    client = TestClient(create_app(engine, demo_mission, enricher=demo_enricher))
-    incident = post_both_saw(client, tokens)
-    return client, tokens, incident["id"]
+    with one_loop(TestClient(create_app(engine, demo_mission, enricher=demo_enricher))) as client:
+        incident = post_both_saw(client, tokens)
+        yield client, tokens, incident["id"]
 
 
 def give_view(engine: Engine, mission: Mission, side: str, incident: str) -> None:

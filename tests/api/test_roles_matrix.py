@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from api_support import add_staff, bearer, staff_of
+from api_support import add_staff, bearer, one_loop, staff_of
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -99,12 +99,12 @@ def walked(
         planner = roles.get_user(db, "ru-duty-officer")
         start = datetime(2021, 2, 1, 20, tzinfo=UTC)
         shift = shifts.add_shift(db, demo_mission, planner, start, start + timedelta(hours=12))
-    client = TestClient(create_app(engine, demo_mission, enricher=demo_enricher))
-    ops = operations(client)
     answers = {}
-    for method, path in ops:
-        for name, token in [*tokens.items(), (ANONYMOUS, ""), ("bad", BAD_TOKEN)]:
-            answers[(method, path, name)] = call(client, method, path, token, name, shift.id)
+    with one_loop(TestClient(create_app(engine, demo_mission, enricher=demo_enricher))) as client:
+        ops = operations(client)
+        for method, path in ops:
+            for name, token in [*tokens.items(), (ANONYMOUS, ""), ("bad", BAD_TOKEN)]:
+                answers[(method, path, name)] = call(client, method, path, token, name, shift.id)
     return answers, ops
 
 
