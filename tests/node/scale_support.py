@@ -47,8 +47,13 @@ def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
     try:
         yield started
     finally:
+        # all signalled first, then each reaped: their shutdowns run at once, not in turn
         for process in started:
-            kill(process, signal.SIGTERM)
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signal.SIGTERM)
+        for process in started:
+            kill(process, 0)  # (reaped: signal 0 sends nothing)
 
 
 def until(check: Callable[[], Any], seconds: float = 120.0, every: float = 0.1) -> Any:

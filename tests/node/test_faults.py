@@ -86,8 +86,8 @@ def test_kill_cycles_lose_and_double_nothing(
             live[victim] = start(commands[victim], tmp_path / f"{victim}.log")
             running.append(live[victim])
         total = CYCLES * PER_CYCLE
-        until(lambda: node.outbox.status()["backlog"] == 0, 300, 0.5)
-        until(lambda: correlated(engine, total), 300, 0.5)
+        until(lambda: node.outbox.status()["backlog"] == 0, 300)
+        until(lambda: correlated(engine, total), 300)
     assert min(killed.values()) >= 10, killed
     status = node.outbox.status()
     assert status["accepted"] + status["duplicates"] == total and status["rejected"] == 0
