@@ -16,12 +16,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from node_support import make_node, record, register
 from sqlalchemy import Engine, select
 
 from ceasefire.geo.engine import Enricher
 from ceasefire.ledger.tables import ledger
 from ceasefire.mission import Mission
+from ceasefire.node import jetstream
 from ceasefire.node.jetstream import Consumer
 from ceasefire.node.receive import Receiver
 from ceasefire.node.run import Node
@@ -189,8 +191,17 @@ class PrivateNats:
 
 
 def test_nats_away_at_start_and_in_the_middle_nothing_is_lost_or_doubled(
-    engine: Engine, demo_mission: Mission, demo_enricher: Enricher, tmp_path: Path, nats_url: str
+    engine: Engine,
+    demo_mission: Mission,
+    demo_enricher: Enricher,
+    tmp_path: Path,
+    nats_url: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # A call to a server that is away gives up after CALL_TIMEOUT (10 s): the two failed steps
+    # below took 20 of the test's 24 s. 2 s still fails them (the server is down); a call that
+    # then gives up too early is sent again, and the stream's message ids keep it single.
+    monkeypatch.setattr(jetstream, "CALL_TIMEOUT", 2.0)
     server = PrivateNats(tmp_path / "nats")
     node = nats_node(tmp_path / "ru", demo_mission, server.url, "ceasefire", batch=5)
     register(engine, demo_mission, node)
