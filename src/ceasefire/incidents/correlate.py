@@ -34,10 +34,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.cluster.hierarchy import linkage
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-from scipy.spatial.distance import squareform
 
 from ceasefire.mission.model import Correlation
 
@@ -603,11 +599,24 @@ def pair_shares(
     return _share(a, b, dt, x, y, ce, src, tracks, speed, gating, window, gap, evidence)
 
 
+def _labels(n: int, first: I64, second: I64) -> I64:
+    """Each node's connected component (scipy's numbering) of the links ``first``-``second``.
+
+    scipy is imported here and in :func:`_complete`, not with the module: it is half a
+    second of every ``ceasefire`` command's start (the command line, the API's workers import
+    this module through the intake) and only correlating needs it."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    graph = coo_matrix((np.ones(len(first), dtype=np.int8), (first, second)), shape=(n, n))
+    _count, labels = connected_components(graph, directed=False)
+    return np.asarray(labels)
+
+
 def _forest(n: int, first: I64, second: I64) -> tuple[I64, I64]:
     """Links with the same components as ``first``-``second``: each node to its component's
     first node."""
-    graph = coo_matrix((np.ones(len(first), dtype=np.int8), (first, second)), shape=(n, n))
-    _count, labels = connected_components(graph, directed=False)
+    labels = _labels(n, first, second)
     _unique, root_of = np.unique(labels, return_index=True)
     root = root_of[labels]
     nodes = np.arange(n)
@@ -619,9 +628,7 @@ def components(n: int, first: I64, second: I64) -> I64:
     """A label per observation: its connected component, numbered in order of first member."""
     if n == 0:
         return np.empty(0, np.int64)
-    graph = coo_matrix((np.ones(len(first), dtype=np.int8), (first, second)), shape=(n, n))
-    _count, labels = connected_components(graph, directed=False)
-    return _in_order(labels)
+    return _in_order(_labels(n, first, second))
 
 
 def _in_order(labels: I64) -> I64:
@@ -697,7 +704,7 @@ def chains_and_incidents(
         for row, share in zip(members, shares, strict=True):
             parts = _complete(share, s)
             if contingent is not None and parts.max() > 1:
-                parts = _corroborate(parts, squareform(share), contingent[row])
+                parts = _corroborate(parts, _square(share), contingent[row])
             if parts.max() > 1:
                 split = parts > 1
                 out[row[split]] = fresh + parts[split] - 2
@@ -730,11 +737,20 @@ def _shares(
     return np.asarray(np.where(share <= 1.0, share, APART))
 
 
+def _square(share: F64) -> F64:
+    """The square matrix of condensed shares."""
+    from scipy.spatial.distance import squareform  # when first used (:func:`_labels`)
+
+    return np.asarray(squareform(share))
+
+
 def _complete(share: F64, n: int) -> I64:
     """Complete linkage of ``n`` members from their condensed shares, cut at 1: cluster
     numbers from 1 in order of first member (the first member's 1 keeps the component's
     label). The merges come in order of height (complete linkage is monotone), so the clusters
     are those of the merges up to 1."""
+    from scipy.cluster.hierarchy import linkage  # imported when first used (:func:`_labels`)
+
     merges = linkage(share, method="complete")
     cluster = list(range(2 * n - 1))  # each node's cluster: a node it was merged into
     for k, (left, right, height, _count) in enumerate(merges.tolist()):

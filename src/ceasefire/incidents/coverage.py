@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import shapely
-from scipy.spatial import cKDTree
 from sqlalchemy import Engine, select
 
 from ceasefire.geo.engine import Enricher
@@ -74,6 +73,8 @@ def coverage(
     gap_threshold: timedelta = timedelta(hours=6),
     enricher: Enricher | None = None,
 ) -> dict[str, Any]:
+    from scipy.spatial import cKDTree  # when first asked, as in correlate._labels
+
     enricher = enricher or Enricher(mission)
     middles, along = _pieces(mission, enricher, since)
     contingents = mission.contingent_ids()
