@@ -252,3 +252,29 @@ def notice_rows(engine: sa.Engine, **where: str) -> dict[str, sa.Row]:  # type: 
         query = query.where(notices.c[name] == value)
     with engine.connect() as db:
         return {r.recipient: r for r in db.execute(query)}
+
+
+def pending_delivery(
+    db: sa.Connection, notice_id: str, queue: str, at: datetime, delivery_id: int | None = None
+) -> None:
+    """A bare notice ``notice_id`` (no text; its log entry 0) and its one delivery in
+    ``queue`` (``recipient/channel``), pending and due at ``at``: what a dispatcher's look
+    finds, without a decision behind it."""
+    from ceasefire.dissemination.tables import deliveries, notices
+
+    recipient, _sep, channel = queue.partition("/")
+    db.execute(
+        sa.insert(notices).values(
+            id=notice_id, batch=notice_id, kind="incident_notice", cause="DEC-1",
+            recipient=recipient, recipient_kind="party", role="addressee", lang="en",
+            subject="", body="", payload="{}", content_hash="", payload_hash="",
+            created_at=at, ack_due_at=at, ack_token="", ledger_index=0,
+        )
+    )  # fmt: skip
+    db.execute(
+        sa.insert(deliveries).values(
+            id=delivery_id, notice_id=notice_id, channel=channel,
+            address="http://127.0.0.1:9/", queue=queue, status="pending", attempts=0,
+            next_at=at, last_error="", updated_at=at,
+        )
+    )  # fmt: skip

@@ -11,12 +11,11 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-import sqlalchemy as sa
+from dissemination_support import pending_delivery
 
 from ceasefire import lease
 from ceasefire.dissemination import channels
 from ceasefire.dissemination.dispatcher import Dispatcher, Options
-from ceasefire.dissemination.tables import deliveries, notices
 from ceasefire.ledger.note import Ed25519Signer
 from ceasefire.store import open_database
 
@@ -42,40 +41,7 @@ def _warm() -> None:
         now = datetime.now(UTC)
         try:
             with engine.begin() as db:
-                db.execute(
-                    sa.insert(notices).values(
-                        id="NTC-warm",
-                        batch="BAT-warm",
-                        kind="incident_notice",
-                        cause="DEC-w",
-                        recipient="AM",
-                        recipient_kind="party",
-                        role="addressee",
-                        lang="en",
-                        subject="",
-                        body="",
-                        payload="{}",
-                        content_hash="",
-                        payload_hash="",
-                        created_at=now,
-                        ack_due_at=now,
-                        ack_token="",
-                        ledger_index=0,
-                    )
-                )
-                db.execute(
-                    sa.insert(deliveries).values(
-                        notice_id="NTC-warm",
-                        channel="http",
-                        address="http://127.0.0.1:9/",
-                        queue="AM/http",
-                        status="pending",
-                        attempts=0,
-                        next_at=now,
-                        last_error="",
-                        updated_at=now,
-                    )
-                )
+                pending_delivery(db, "NTC-warm", "AM/http", now)
             signer = Ed25519Signer.generate("warm/up")
             made = channels.load(["http"], channels.Context(signer=signer, options={"verify": SSL}))
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from dissemination_support import make_center, mission_with_lines, notify_batches
+from dissemination_support import make_center, mission_with_lines, notify_batches, pending_delivery
 from receivers import Receiver
 
 from ceasefire.dissemination import channels, list_notices, retry
@@ -30,7 +30,7 @@ from ceasefire.dissemination.dispatcher import (
     backoff,
     lease_holder,
 )
-from ceasefire.dissemination.tables import deliveries, delivery_attempts, notices
+from ceasefire.dissemination.tables import deliveries, delivery_attempts
 from ceasefire.ledger.note import Ed25519Signer
 from ceasefire.ledger.tables import ledger, ledger_head
 from ceasefire.mission import Mission, load_mission
@@ -486,44 +486,8 @@ def _due_rows(engine: sa.Engine, queues: dict[str, tuple[int, int]]) -> dict[str
     ids: dict[str, list[int]] = {}
     with engine.begin() as db:
         for queue, (first, count) in queues.items():
-            recipient, _sep, channel = queue.partition("/")
             for i in range(count):
-                notice = f"NTC-{recipient}-{i}"
-                db.execute(
-                    sa.insert(notices).values(
-                        id=notice,
-                        batch=notice,
-                        kind="decision",
-                        cause="DEC-1",
-                        recipient=recipient,
-                        recipient_kind="party",
-                        role="addressee",
-                        lang="en",
-                        subject="s",
-                        body="b",
-                        payload="{}",
-                        content_hash="h",
-                        payload_hash="h",
-                        created_at=now,
-                        ack_due_at=now,
-                        ack_token="t",
-                        ledger_index=0,
-                    )
-                )
-                db.execute(
-                    sa.insert(deliveries).values(
-                        id=first + i,
-                        notice_id=notice,
-                        channel=channel,
-                        address="http://127.0.0.1:9/",
-                        queue=queue,
-                        status="pending",
-                        attempts=0,
-                        next_at=now,
-                        last_error="",
-                        updated_at=now,
-                    )
-                )
+                pending_delivery(db, f"NTC-{queue}-{i}", queue, now, first + i)
                 ids.setdefault(queue, []).append(first + i)
     return ids
 

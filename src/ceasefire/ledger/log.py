@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Connection, bindparam, select, tuple_, update
+from sqlalchemy.dialects import sqlite
 
 from ceasefire.i18n import _
 from ceasefire.ledger.entry import (
@@ -67,16 +68,15 @@ def _time_bind(connection: Connection) -> Any:
 
 _GROW = (
     update(ledger_head)
-    .where(ledger_head.c.id == HEAD_ID)
+    .where(ledger_head.c.id == bindparam("head", HEAD_ID))
     .values(size=ledger_head.c.size + bindparam("by", type_=BigInteger))
     .returning(ledger_head.c.size)
 )
 """The head row grown by ``by`` entries (0: only locked), built once: building it again at
 each lock and append cost 8-14 % of a decision's CPU (the statement's cache key included)."""
-_GROW_SQLITE = (
-    "UPDATE ledger_head SET size=(ledger_head.size + ?) WHERE ledger_head.id = ? RETURNING size"
-)
-""":data:`_GROW` as SQLAlchemy writes it for SQLite, for SQLite's driver to run at once."""
+_GROW_SQLITE = str(_GROW.compile(dialect=sqlite.dialect(paramstyle="named")))
+""":data:`_GROW` as SQLAlchemy writes it for SQLite (compiled once, its values by name:
+``by``, ``head``), for SQLite's driver to run at once."""
 
 
 def _grow(connection: Connection, by: int) -> int | None:
@@ -88,7 +88,7 @@ def _grow(connection: Connection, by: int) -> int | None:
     if driver is None:
         size = connection.execute(_GROW, {"by": by}).scalar_one_or_none()
         return None if size is None else int(size)
-    params = (by, HEAD_ID)
+    params = {"by": by, "head": HEAD_ID}
     try:
         row = driver.execute(_GROW_SQLITE, params).fetchone()
     except sqlite3.Error as error:
