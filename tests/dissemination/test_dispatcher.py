@@ -5,6 +5,7 @@ attempt is in delivery_attempts and in the ledger, one dispatcher at a time."""
 from __future__ import annotations
 
 import asyncio
+import random
 import sqlite3
 import threading
 import time
@@ -30,7 +31,7 @@ from ceasefire.dissemination.dispatcher import (
     backoff,
     lease_holder,
 )
-from ceasefire.dissemination.tables import deliveries, delivery_attempts
+from ceasefire.dissemination.tables import deliveries, delivery_attempts, notices
 from ceasefire.ledger.note import Ed25519Signer
 from ceasefire.ledger.tables import ledger, ledger_head
 from ceasefire.mission import Mission, load_mission
@@ -401,8 +402,6 @@ def test_one_dispatcher_at_a_time(engine: sa.Engine) -> None:
 
 
 def test_backoff_is_full_jitter_under_a_cap() -> None:
-    import random
-
     rng = random.Random(1)
     options = Options(base=1.0, cap=10.0)
     for failures in range(1, 12):
@@ -410,6 +409,75 @@ def test_backoff_is_full_jitter_under_a_cap() -> None:
         waits = [backoff(failures, options, rng) for _ in range(200)]
         assert all(0 <= w <= ceiling for w in waits)
         assert max(waits) > ceiling / 2  # spread over the range, not fixed
+
+
+class _Ceiling(random.Random):
+    """An rng whose every jitter is the whole back-off: the waits show their ceilings."""
+
+    def uniform(self, low: float, high: float) -> float:
+        return high
+
+
+def _waits(engine: sa.Engine, answers: list[bool], failing_before: int) -> list[float]:
+    """Send one delivery a notice in ``PK/http``, each notice having failed 5 times already,
+    through a channel that answers as ``answers`` says (in order), the queue having failed
+    ``failing_before`` times in a row before; the back-off ceiling each failure got."""
+    at = datetime(2026, 12, 8, 5, 0, tzinfo=UTC)
+    with engine.begin() as db:
+        for i, _ok in enumerate(answers):
+            pending_delivery(db, f"NTC-{i}", "PK/http", at, i + 1)
+
+    class Answers:
+        name = "http"
+
+        def __init__(self) -> None:
+            self.next = iter(answers)
+
+        async def send(self, outgoing: channels.Outgoing) -> None:
+            if not next(self.next):
+                raise channels.DeliveryFailed("500 from the receiver", retry=True)
+
+    options = Options(attempts=20, base=1.0, cap=1000.0)
+    dispatcher = Dispatcher(
+        engine, {"http": Answers()}, options=options, clock=lambda: at, rng=_Ceiling()
+    )
+    dispatcher._failing["PK/http"] = failing_before
+    outgoing = channels.Outgoing(
+        "NTC-0", "incident_notice", "PK", "copy", "ru", "", "", "{}", None, at, 1,
+        "http://127.0.0.1:9/",
+    )  # fmt: skip
+    dues = [_Due(i + 1, "PK/http", "http", 5, outgoing, made=5) for i in range(len(answers))]
+    assert dispatcher.lease.try_acquire()
+    try:
+        for due in dues:
+            asyncio.run(dispatcher._send(due))
+        dispatcher._write(dispatcher._outcomes)
+    finally:
+        dispatcher.lease.release()
+    with engine.connect() as db:
+        rows = db.execute(
+            sa.select(deliveries.c.next_at)
+            .where(deliveries.c.status == "pending")
+            .order_by(deliveries.c.id)
+        ).scalars()
+        return [(_aware(next_at) - at).total_seconds() for next_at in rows]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def test_backoff_follows_the_receivers_failures_not_a_notices_luck(engine: sa.Engine) -> None:
+    """A notice that failed its sixth time waits up to 32 s (base 1 s) while its receiver
+    fails everything; while the receiver answers other notices, its failures in a row are
+    few, and so is the wait: a receiver failing half its requests is not treated as down."""
+    down = _waits(engine, [False] * 4, failing_before=10)
+    assert down == [32.0] * 4  # the notice's own failures rule
+    with engine.begin() as db:
+        db.execute(sa.delete(deliveries))
+        db.execute(sa.delete(notices))
+    half = _waits(engine, [True, False, True, False, False, True, False], failing_before=10)
+    assert half == [1.0, 1.0, 2.0, 1.0]  # the receiver's failures in a row since a success
 
 
 def _statements(engine: sa.Engine) -> list[tuple[str, object]]:

@@ -21,7 +21,14 @@ How it works, and why:
   dispatcher that dies between the two sends it again, with the same notice id, which the
   receiver uses to drop the repeat.
 - **Retries with exponential back-off and full jitter**: the n-th failure waits a random time
-  between 0 and ``min(cap, base * 2**(n-1))``. After ``attempts`` failures in a row (the
+  between 0 and ``min(cap, base * 2**(n-1))``, where n is the smaller of the notice's failures
+  in a row and its queue's (the receiver's, since its last success): the back-off follows the
+  receiver's health, not a notice's luck. A receiver that is down fails every request and its
+  notices back off as their own failures say; one that fails half its requests answers others
+  meanwhile, and a notice it happened to fail is tried again soon instead of waiting as if it
+  were down (at the defaults its unluckiest notice among a thousand waited some 20 minutes).
+  What protects a struggling receiver from a flood is its queue's window, halved on each
+  failure. After ``attempts`` failures in a row (the
   mission's ``policy.delivery_attempts``), or at once on a permanent refusal, the delivery
   becomes a dead letter, shown to both contingents' duty officers, who can retry it
   (:func:`ceasefire.dissemination.notices.retry`).
@@ -250,6 +257,8 @@ class _Outcome:
     ok: bool
     detail: str
     retry: bool
+    # a failure's: its queue's failures in a row, this one included (None: not counted)
+    queue_failures: int | None = None
     came: float = 0.0  # the event loop's time it came (it waits at most ``gather`` from then)
 
 
@@ -420,6 +429,7 @@ class Dispatcher:
         # widening queue's last failure (monotonic)
         self._following: set[str] = set()
         self._failed: dict[str, float] = {}
+        self._failing: dict[str, int] = defaultdict(int)  # each queue's failures in a row
         self._outcomes: list[_Outcome] = []
         self._unwritten: dict[str, int] = defaultdict(int)  # outcomes to write, by queue
         self._pressing = False  # a queue has half its window waiting to be written
@@ -626,7 +636,9 @@ class Dispatcher:
                     status, next_at = DEAD, o.at
                 else:
                     status = PENDING
-                    next_at = o.at + timedelta(seconds=backoff(failures, self.options, self.rng))
+                    # the receiver's health, not this notice's luck (see the module's text)
+                    run = min(failures, o.queue_failures or failures)
+                    next_at = o.at + timedelta(seconds=backoff(run, self.options, self.rng))
                 record = {
                     "delivery": d.id,
                     "notice": d.outgoing.notice_id,
@@ -697,6 +709,11 @@ class Dispatcher:
         else:
             outcome = _Outcome(due, self.clock(), True, "", True)
         self._widen(due, outcome.ok)
+        if outcome.ok:
+            self._failing.pop(due.queue, None)
+        else:
+            self._failing[due.queue] += 1
+            outcome.queue_failures = self._failing[due.queue]
         outcome.came = asyncio.get_running_loop().time()
         self._outcomes.append(outcome)
         self._unwritten[due.queue] += 1
