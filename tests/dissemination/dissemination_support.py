@@ -12,6 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ceasefire.dissemination.outbox import notice_effects
+from ceasefire.dissemination.tables import deliveries, notices
 from ceasefire.incidents.tables import incidents
 from ceasefire.mission import Mission
 from ceasefire.store.schema import missions
@@ -245,7 +246,6 @@ def with_keys(mission: Mission, keys: dict[str, list[str]]) -> Mission:
 
 def notice_rows(engine: sa.Engine, **where: str) -> dict[str, sa.Row]:  # type: ignore[type-arg]
     """The notices' rows by recipient (of one batch: filter with ``cause=`` or ``kind=``)."""
-    from ceasefire.dissemination.tables import notices
 
     query = sa.select(notices)
     for name, value in where.items():
@@ -260,8 +260,6 @@ def pending_delivery(
     """A bare notice ``notice_id`` (no text; its log entry 0) and its one delivery in
     ``queue`` (``recipient/channel``), pending and due at ``at``: what a dispatcher's look
     finds, without a decision behind it."""
-    from ceasefire.dissemination.tables import deliveries, notices
-
     recipient, _sep, channel = queue.partition("/")
     db.execute(
         sa.insert(notices).values(

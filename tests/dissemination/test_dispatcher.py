@@ -424,7 +424,7 @@ def _waits(engine: sa.Engine, answers: list[bool], failing_before: int) -> list[
     ``failing_before`` times in a row before; the back-off ceiling each failure got."""
     at = datetime(2026, 12, 8, 5, 0, tzinfo=UTC)
     with engine.begin() as db:
-        for i, _ok in enumerate(answers):
+        for i in range(len(answers)):
             pending_delivery(db, f"NTC-{i}", "PK/http", at, i + 1)
 
     class Answers:
@@ -460,11 +460,7 @@ def _waits(engine: sa.Engine, answers: list[bool], failing_before: int) -> list[
             .where(deliveries.c.status == "pending")
             .order_by(deliveries.c.id)
         ).scalars()
-        return [(_aware(next_at) - at).total_seconds() for next_at in rows]
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return [(next_at - at).total_seconds() for next_at in rows]  # UTCDateTime: aware
 
 
 def test_backoff_follows_the_receivers_failures_not_a_notices_luck(engine: sa.Engine) -> None:

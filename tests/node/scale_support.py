@@ -30,9 +30,19 @@ def start(args: Sequence[str], log: Path) -> subprocess.Popen[bytes]:
 
 def kill(process: subprocess.Popen[bytes], signum: int = signal.SIGKILL) -> None:
     """Signal one process we started, by its pid, and reap it."""
+    send(process, signum)
+    reap(process)
+
+
+def send(process: subprocess.Popen[bytes], signum: int) -> None:
+    """Signal one process we started, by its pid, if it is still running."""
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(process.pid, signum)
+
+
+def reap(process: subprocess.Popen[bytes]) -> None:
+    """Wait for a process we signalled (30 s, then SIGKILL)."""
     try:
         process.wait(30)
     except subprocess.TimeoutExpired:
@@ -49,11 +59,9 @@ def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
     finally:
         # all signalled first, then each reaped: their shutdowns run at once, not in turn
         for process in started:
-            if process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(process.pid, signal.SIGTERM)
+            send(process, signal.SIGTERM)
         for process in started:
-            kill(process, 0)  # (reaped: signal 0 sends nothing)
+            reap(process)
 
 
 def until(check: Callable[[], Any], seconds: float = 120.0, every: float = 0.1) -> Any:
